@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** A process the stack started, recorded so that `down` can stop exactly it. */
+export interface ManagedProcess {
+  name: string;
+  pid: number;
+  /** A string the process's command line must contain, so a reused PID is never signalled. */
+  marker: string;
+  log: string;
+  /** How it was started, so it can be restarted the same way (same ports, same data). */
+  command: string;
+  args: string[];
+  cwd: string;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a long-lived server in its own process group, detached from ours, output to a file. */
+export function startDaemon(
+  name: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; log: string; marker: string; env?: NodeJS.ProcessEnv },
+): ManagedProcess {
+  const out = openSync(options.log, 'a');
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
+  child.unref();
+  return {
+    name,
+    pid: child.pid,
+    marker: options.marker,
+    log: options.log,
+    command,
+    args,
+    cwd: options.cwd,
+  };
+}
+
+export function isRunning(proc: ManagedProcess): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    if (!cmdline.includes(proc.marker)) return false;
+    const stat = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SIGTERM to the process group, then SIGKILL after the grace period. */
+export async function stopProcess(proc: ManagedProcess, graceMs = 15_000): Promise<void> {
+  if (!isRunning(proc)) return;
+  signalGroup(proc.pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!isRunning(proc)) return;
+    await sleep(100);
+  }
+  signalGroup(proc.pid, 'SIGKILL');
+  while (isRunning(proc)) await sleep(50);
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Polls `probe` until it resolves true; fails early when the process has died. */
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  options: { timeoutMs: number; proc?: ManagedProcess },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (options.proc && !isRunning(options.proc)) {
+      throw new Error(`${what}: the process exited; see ${options.proc.log}\n${tail(options.proc.log)}`);
+    }
+    try {
+      if (await probe()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(200);
+  }
+  const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
+  throw new Error(`${what}: not ready after ${options.timeoutMs} ms${detail}`);
+}
+
+export function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

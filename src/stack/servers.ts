@@ -1,0 +1,225 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { apicurioHome, findJava, kafkaLibs, redisServer } from './toolchain';
+import { freePort, ManagedProcess, startDaemon, waitUntil } from './processes';
+
+const READY_TIMEOUT_MS = 60_000;
+
+export interface KafkaNode {
+  proc: ManagedProcess;
+  brokers: string[];
+}
+
+/** One combined broker+controller KRaft node on loopback, storage formatted fresh. */
+export async function startKafka(dir: string): Promise<KafkaNode> {
+  const home = join(dir, 'kafka');
+  mkdirSync(home, { recursive: true });
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const java = findJava(17, 'Apache Kafka');
+  const classpath = `${kafkaLibs()}/*`;
+  const properties = join(home, 'server.properties');
+  writeFileSync(
+    properties,
+    [
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      'controller.listener.names=CONTROLLER',
+      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      'inter.broker.listener.name=PLAINTEXT',
+      `log.dirs=${join(home, 'data')}`,
+      // Topics are created on purpose by the service and the tests, never by a typo.
+      'auto.create.topics.enable=false',
+      'num.partitions=3',
+      'offsets.topic.replication.factor=1',
+      'offsets.topic.num.partitions=4',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'transaction.state.log.num.partitions=4',
+      'share.coordinator.state.topic.replication.factor=1',
+      'share.coordinator.state.topic.min.isr=1',
+      'group.initial.rebalance.delay.ms=0',
+      '',
+    ].join('\n'),
+  );
+  const log4j = join(home, 'log4j2.properties');
+  writeFileSync(
+    log4j,
+    [
+      'rootLogger.level=WARN',
+      'rootLogger.appenderRef.out.ref=out',
+      'appender.out.type=Console',
+      'appender.out.name=out',
+      'appender.out.layout.type=PatternLayout',
+      'appender.out.layout.pattern=[%d] %p %m (%c)%n',
+      'logger.server.name=kafka.server.KafkaRaftServer',
+      'logger.server.level=INFO',
+      '',
+    ].join('\n'),
+  );
+  const jvm = ['-Xms256m', '-Xmx768m', `-Dlog4j2.configurationFile=${log4j}`, `-Drater.stack=${dir}`];
+  const format = spawnSync(
+    java,
+    [
+      ...jvm,
+      '-cp',
+      classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      '--standalone',
+      '--ignore-formatted',
+      '-t',
+      randomUUID(),
+      '-c',
+      properties,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (format.status !== 0) {
+    throw new Error(`Kafka storage format failed:\n${format.stderr}${format.stdout}`);
+  }
+  const proc = startDaemon('kafka', java, [...jvm, '-cp', classpath, 'kafka.Kafka', properties], {
+    cwd: home,
+    log: join(home, 'kafka.log'),
+    marker: `-Drater.stack=${dir}`,
+  });
+  const brokers = [`127.0.0.1:${port}`];
+  await waitForKafka(brokers, proc);
+  return { proc, brokers };
+}
+
+/** Ready means what a client needs: an admin client connects and lists topics. */
+export async function waitForKafka(brokers: string[], proc?: ManagedProcess): Promise<void> {
+  await waitUntil(
+    'Kafka',
+    async () => {
+      const admin = new Kafka({
+        clientId: 'stack-probe',
+        brokers,
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+        connectionTimeout: 1000,
+      }).admin();
+      try {
+        await admin.connect();
+        await admin.listTopics();
+        return true;
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    { timeoutMs: READY_TIMEOUT_MS, proc },
+  );
+}
+
+export interface RedisNode {
+  proc: ManagedProcess;
+  host: string;
+  port: number;
+}
+
+/** A private redis-server: loopback only, append-only file on, data in the stack directory. */
+export async function startRedis(dir: string): Promise<RedisNode> {
+  const home = join(dir, 'redis');
+  mkdirSync(join(home, 'data'), { recursive: true });
+  const port = await freePort();
+  const conf = join(home, 'redis.conf');
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      'protected-mode yes',
+      `dir ${join(home, 'data')}`,
+      'appendonly yes',
+      'appendfsync everysec',
+      'save ""',
+      'daemonize no',
+      'logfile ""',
+      // The config path in the process title lets `down` recognise this server by PID.
+      'proc-title-template "{title} {listen-addr} {config-file}"',
+      '',
+    ].join('\n'),
+  );
+  const proc = startDaemon('redis', redisServer(), [conf], {
+    cwd: home,
+    log: join(home, 'redis.log'),
+    marker: conf,
+  });
+  await waitForRedis('127.0.0.1', port, proc);
+  return { proc, host: '127.0.0.1', port };
+}
+
+export async function waitForRedis(host: string, port: number, proc?: ManagedProcess): Promise<void> {
+  await waitUntil(
+    'Redis',
+    async () => {
+      const client = new Redis({
+        host,
+        port,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return (await client.ping()) === 'PONG';
+      } finally {
+        client.disconnect();
+      }
+    },
+    { timeoutMs: READY_TIMEOUT_MS, proc },
+  );
+}
+
+export interface RegistryNode {
+  proc: ManagedProcess;
+  /** Base URL of the Confluent-compatible API. */
+  url: string;
+}
+
+/** Apicurio Registry with in-memory storage; the Confluent API is served under /apis/ccompat/v7. */
+export async function startSchemaRegistry(dir: string): Promise<RegistryNode> {
+  const home = join(dir, 'schema-registry');
+  mkdirSync(home, { recursive: true });
+  const port = await freePort();
+  const java = findJava(21, `Apicurio Registry`);
+  const jar = join(apicurioHome(), 'quarkus-run.jar');
+  const proc = startDaemon(
+    'schema-registry',
+    java,
+    [
+      '-Xmx384m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      `-Drater.stack=${dir}`,
+      '-Dquarkus.http.host=127.0.0.1',
+      `-Dquarkus.http.port=${port}`,
+      '-Dquarkus.management.enabled=false',
+      '-Dquarkus.log.console.color=false',
+      '-Dapicurio.storage.kind=sql',
+      '-Dapicurio.storage.sql.kind=h2',
+      '-jar',
+      jar,
+    ],
+    { cwd: home, log: join(home, 'registry.log'), marker: `-Drater.stack=${dir}` },
+  );
+  const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
+  await waitForSchemaRegistry(url, proc);
+  return { proc, url };
+}
+
+export async function waitForSchemaRegistry(url: string, proc?: ManagedProcess): Promise<void> {
+  await waitUntil(
+    'schema registry',
+    async () => (await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(2000) })).ok,
+    { timeoutMs: READY_TIMEOUT_MS, proc },
+  );
+}

@@ -1,0 +1,114 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isRunning, ManagedProcess, startDaemon, stopProcess } from './processes';
+import {
+  startKafka,
+  startRedis,
+  startSchemaRegistry,
+  waitForKafka,
+  waitForRedis,
+  waitForSchemaRegistry,
+} from './servers';
+import { projectRoot } from './toolchain';
+
+/** Connection details of a running local stack: the one file tests and the demo read. */
+export interface StackInfo {
+  dir: string;
+  startedAt: string;
+  kafka: { brokers: string[] };
+  redis: { host: string; port: number; url: string };
+  schemaRegistry: { url: string };
+  processes: ManagedProcess[];
+}
+
+export type ServiceName = 'kafka' | 'redis' | 'schema-registry';
+
+export function defaultStackDir(): string {
+  return resolve(process.env.RATER_STACK_DIR ?? join(projectRoot, '.stack', 'default'));
+}
+
+export const stackFile = (dir: string) => join(dir, 'stack.json');
+
+export function readStack(dir = defaultStackDir()): StackInfo | undefined {
+  const file = stackFile(dir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as StackInfo;
+}
+
+/** The environment variables the service's configuration reads, pointing at this stack. */
+export function stackEnv(info: StackInfo): Record<string, string> {
+  return {
+    KAFKA_BROKERS: info.kafka.brokers.join(','),
+    REDIS_URL: info.redis.url,
+    SCHEMA_REGISTRY_URL: info.schemaRegistry.url,
+  };
+}
+
+export function isStackRunning(info: StackInfo): boolean {
+  return info.processes.every(isRunning);
+}
+
+/**
+ * Starts Kafka, Redis and the schema registry in parallel, or returns the stack already
+ * running in `dir`. A half-dead stack is stopped and started afresh.
+ */
+export async function up(dir = defaultStackDir()): Promise<StackInfo> {
+  const existing = readStack(dir);
+  if (existing && isStackRunning(existing)) return existing;
+  if (existing) await down(dir);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+
+  const started = await Promise.allSettled([startKafka(dir), startRedis(dir), startSchemaRegistry(dir)]);
+  const failures = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length > 0) {
+    const running = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value.proc] : []));
+    await Promise.all(running.map((proc) => stopProcess(proc)));
+    throw new Error(
+      failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'),
+    );
+  }
+  const [kafka, redis, registry] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    Awaited<ReturnType<typeof startKafka>>,
+    Awaited<ReturnType<typeof startRedis>>,
+    Awaited<ReturnType<typeof startSchemaRegistry>>,
+  ];
+  const info: StackInfo = {
+    dir,
+    startedAt: new Date().toISOString(),
+    kafka: { brokers: kafka.brokers },
+    redis: { host: redis.host, port: redis.port, url: `redis://${redis.host}:${redis.port}` },
+    schemaRegistry: { url: registry.url },
+    processes: [kafka.proc, redis.proc, registry.proc],
+  };
+  writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
+  return info;
+}
+
+/** Stops every process the stack started, by recorded PID, and deletes its data. */
+export async function down(dir = defaultStackDir()): Promise<void> {
+  const info = readStack(dir);
+  if (info) await Promise.all(info.processes.map((proc) => stopProcess(proc)));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Stops one service and starts it again on the same port with the same data. */
+export async function restart(service: ServiceName, dir = defaultStackDir()): Promise<StackInfo> {
+  const info = readStack(dir);
+  if (!info) throw new Error(`no stack in ${dir}`);
+  const index = info.processes.findIndex((p) => p.name === service);
+  const old = info.processes[index];
+  if (!old) throw new Error(`the stack has no ${service}`);
+  await stopProcess(old);
+  const proc = startDaemon(old.name, old.command, old.args, {
+    cwd: old.cwd,
+    log: old.log,
+    marker: old.marker,
+  });
+  if (service === 'kafka') await waitForKafka(info.kafka.brokers, proc);
+  else if (service === 'redis') await waitForRedis(info.redis.host, info.redis.port, proc);
+  else await waitForSchemaRegistry(info.schemaRegistry.url, proc);
+  info.processes[index] = proc;
+  writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
+  return info;
+}
