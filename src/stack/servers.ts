@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { get } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,6 +110,9 @@ export async function waitForKafka(brokers: string[], proc?: ManagedProcess): Pr
       try {
         await admin.connect();
         await admin.listTopics();
+        // Asking for a group makes the broker create its offsets topic now, so the first
+        // consumer group of a test or the demo does not wait for the coordinator.
+        await admin.describeGroups(['stack-probe']);
         return true;
       } finally {
         await admin.disconnect();
@@ -217,9 +221,17 @@ export async function startSchemaRegistry(dir: string): Promise<RegistryNode> {
 }
 
 export async function waitForSchemaRegistry(url: string, proc?: ManagedProcess): Promise<void> {
-  await waitUntil(
-    'schema registry',
-    async () => (await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(2000) })).ok,
-    { timeoutMs: READY_TIMEOUT_MS, proc },
-  );
+  await waitUntil('schema registry', () => httpOk(`${url}/subjects`), { timeoutMs: READY_TIMEOUT_MS, proc });
+}
+
+/** A GET without keep-alive: a pooled socket would keep the caller's process alive for seconds. */
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 2000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('timeout', () => request.destroy(new Error(`${url}: no answer in 2000 ms`)));
+    request.on('error', reject);
+  });
 }

@@ -27,7 +27,7 @@ export function defaultStackDir(): string {
   return resolve(process.env.RATER_STACK_DIR ?? join(projectRoot, '.stack', 'default'));
 }
 
-export const stackFile = (dir: string) => join(dir, 'stack.json');
+export const stackFile = (dir: string) => join(resolve(dir), 'stack.json');
 
 export function readStack(dir = defaultStackDir()): StackInfo | undefined {
   const file = stackFile(dir);
@@ -52,7 +52,8 @@ export function isStackRunning(info: StackInfo): boolean {
  * Starts Kafka, Redis and the schema registry in parallel, or returns the stack already
  * running in `dir`. A half-dead stack is stopped and started afresh.
  */
-export async function up(dir = defaultStackDir()): Promise<StackInfo> {
+export async function up(stackDir = defaultStackDir()): Promise<StackInfo> {
+  const dir = resolve(stackDir);
   const existing = readStack(dir);
   if (existing && isStackRunning(existing)) return existing;
   if (existing) await down(dir);
@@ -86,14 +87,16 @@ export async function up(dir = defaultStackDir()): Promise<StackInfo> {
 }
 
 /** Stops every process the stack started, by recorded PID, and deletes its data. */
-export async function down(dir = defaultStackDir()): Promise<void> {
+export async function down(stackDir = defaultStackDir()): Promise<void> {
+  const dir = resolve(stackDir);
   const info = readStack(dir);
   if (info) await Promise.all(info.processes.map((proc) => stopProcess(proc)));
   rmSync(dir, { recursive: true, force: true });
 }
 
 /** Stops one service and starts it again on the same port with the same data. */
-export async function restart(service: ServiceName, dir = defaultStackDir()): Promise<StackInfo> {
+export async function restart(service: ServiceName, stackDir = defaultStackDir()): Promise<StackInfo> {
+  const dir = resolve(stackDir);
   const info = readStack(dir);
   if (!info) throw new Error(`no stack in ${dir}`);
   const index = info.processes.findIndex((p) => p.name === service);
