@@ -1,6 +1,6 @@
 /** Two projects: `unit` is pure and needs nothing running; `integration` runs against the
  *  real local stack (Kafka, Redis, schema registry), started once by its global setup. */
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+const transform = { '^.+\\.ts$': 'ts-jest' };
 
 /** @type {import('jest').Config} */
 module.exports = {
