@@ -1,0 +1,46 @@
+import pino from 'pino';
+import { App, startApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { freePort } from '../../src/stack/processes';
+import { stackEnv } from '../../src/stack/stack';
+import { testStack } from '../support/stack';
+
+const silent = pino({ level: 'silent' });
+
+describe('health endpoints of the running service', () => {
+  const apps: App[] = [];
+  afterAll(() => Promise.all(apps.map((app) => app.stop())));
+
+  const start = async (overrides: Record<string, string> = {}) => {
+    const app = await startApp(
+      loadConfig({ ...stackEnv(testStack()), HTTP_PORT: '0', ...overrides }),
+      silent,
+    );
+    apps.push(app);
+    return app;
+  };
+
+  it('is alive and ready when Kafka and Redis answer', async () => {
+    const app = await start();
+
+    const health = await fetch(`${app.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+
+    const ready = await fetch(`${app.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', kafka: 'ok' } });
+  });
+
+  it('is alive but not ready while Redis is unreachable, and names it', async () => {
+    const app = await start({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${app.url}/readyz`);
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { status: string; checks: Record<string, string> };
+    expect(body.status).toBe('not ready');
+    expect(body.checks.kafka).toBe('ok');
+    expect(body.checks.redis).not.toBe('ok');
+  });
+});
