@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sourced by scripts/test.sh and scripts/demo.sh: makes a fresh machine ready.
+#   - Node 22 or 24 first on PATH (scripts/ensure-node.sh);
+#   - node_modules installed from package-lock.json when missing or stale;
+#   - redis-server (Debian's package) installed when missing;
+#   - Java and Maven present (Kafka and the schema registry are fetched by the stack itself).
+_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$_root/scripts/ensure-node.sh" || return 1 2>/dev/null || exit 1
+
+_need_install=0
+if [ ! -f "$_root/node_modules/.package-lock.json" ]; then
+  _need_install=1
+elif [ "$_root/package-lock.json" -nt "$_root/node_modules/.package-lock.json" ]; then
+  _need_install=1
+fi
+if [ "$_need_install" = 1 ]; then
+  echo "bootstrap: installing npm dependencies (npm ci)" >&2
+  (cd "$_root" && npm ci --no-audit --no-fund --loglevel=error) >&2 || { echo "bootstrap: npm ci failed" >&2; return 1 2>/dev/null || exit 1; }
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "bootstrap: redis-server is missing; installing Debian's package" >&2
+  _sudo=""
+  [ "$(id -u)" = 0 ] || _sudo="sudo"
+  { $_sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $_sudo apt-get install -y -qq redis-server; } >&2 ||
+    { echo "bootstrap: could not install redis-server; install it with apt-get install redis-server" >&2; return 1 2>/dev/null || exit 1; }
+  # The package starts a system-wide server; the project runs its own on a free port.
+  { $_sudo systemctl disable --now redis-server || $_sudo service redis-server stop; } >/dev/null 2>&1 || true
+fi
+
+for _tool in java mvn; do
+  command -v "$_tool" >/dev/null 2>&1 || { echo "bootstrap: $_tool is required (Java 17+ and Maven fetch and run Kafka)" >&2; return 1 2>/dev/null || exit 1; }
+done
+unset _root _need_install _sudo _tool
