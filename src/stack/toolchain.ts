@@ -38,9 +38,13 @@ export function findJava(minMajor: number, purpose: string): string {
 }
 
 function mvn(args: string[]): void {
-  const result = spawnSync('mvn', ['-B', '-q', ...args], { cwd: projectRoot, stdio: 'inherit' });
+  const result = spawnSync('mvn', ['-B', '-q', ...args], { cwd: projectRoot, encoding: 'utf8' });
   if (result.error) throw new Error(`could not run Maven (mvn): ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`mvn ${args.join(' ')} failed with exit ${result.status}`);
+  if (result.status !== 0) {
+    throw new Error(
+      `mvn ${args.join(' ')} failed with exit ${result.status}:\n${result.stdout}${result.stderr}`,
+    );
+  }
 }
 
 /** The Kafka broker's classpath directory, fetched from Maven Central on first use. */
