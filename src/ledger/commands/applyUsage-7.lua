@@ -1,0 +1,123 @@
+--[[
+  Applies a batch of rated usages of one tenant, atomically and once per usage id.
+
+  KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools
+  KEYS[5] applied  KEYS[6] applied index  KEYS[7] outbox
+  ARGV[1] tenant id
+  ARGV[2] now (epoch ms)  ARGV[3] now (ISO 8601)  ARGV[4] now's month (yyyy-mm, UTC)
+  ARGV[5] idempotency retention (ms)
+  ARGV[6] currency of the charges
+  ARGV[7] pool use the batch was rated against: JSON {"<pool>:<yyyy-mm>": seconds used}
+  ARGV[8] usages: JSON [{"id","src","charge","pool","poolSec","period"}], where src is
+          credits | postpaid | bundle | free, charge integer minor units (string),
+          pool '' or the pool drawn on, period the yyyy-mm of the call.
+
+  Output: {0, balance, n, id1, duplicate1, outcome1, ...} in input order; a usage applied
+  before is skipped (duplicate 1) and its stored outcome returned. Or {code, detail}.
+]]
+--- @include "includes/errors"
+--- @include "includes/common"
+--- @include "includes/account"
+--- @include "includes/lots"
+--- @include "includes/pools"
+
+local keys = {
+  account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4],
+  applied = KEYS[5], appliedIndex = KEYS[6], outbox = KEYS[7],
+}
+local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local retention = tonumber(ARGV[5])
+local a = loadAccount(ctx)
+if not a then
+  return { ERR.NO_ACCOUNT, ctx.tenant }
+end
+if a.currency ~= ARGV[6] then
+  return { ERR.CURRENCY_MISMATCH, a.currency }
+end
+local expected = cjson.decode(ARGV[7])
+local usages = cjson.decode(ARGV[8])
+
+-- First pass, no writes: duplicates, argument checks, pool use.
+local stored = {}
+local firstInBatch = {}
+local repeatOf = {}
+local draws = {}
+for i, u in ipairs(usages) do
+  local previous = redis.call('HGET', keys.applied, u.id)
+  if previous then
+    stored[i] = previous
+  elseif firstInBatch[u.id] then
+    -- The same usage twice in one batch: the later one is a duplicate of the first.
+    repeatOf[i] = firstInBatch[u.id]
+  else
+    firstInBatch[u.id] = i
+    local charge = tonumber(u.charge)
+    local poolSec = tonumber(u.poolSec)
+    if not charge or charge < 0 or charge % 1 ~= 0 or not poolSec or poolSec < 0 then
+      return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': bad charge or pool seconds' }
+    end
+    if u.src == 'credits' and a.mode ~= 'prepaid' or u.src == 'postpaid' and a.mode ~= 'postpaid' then
+      return { ERR.MODE_MISMATCH, a.mode }
+    end
+    if u.src ~= 'credits' and u.src ~= 'postpaid' and u.src ~= 'bundle' and u.src ~= 'free' then
+      return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': unknown source ' .. tostring(u.src) }
+    end
+    if (u.src == 'bundle' or u.src == 'free') and charge ~= 0 then
+      return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': ' .. u.src .. ' usage has a charge' }
+    end
+    if poolSec > 0 then
+      local key = u.pool .. ':' .. u.period
+      draws[key] = (draws[key] or 0) + poolSec
+    end
+  end
+end
+local refused = checkPools(ctx, expected, draws)
+if refused then
+  return refused
+end
+
+-- Second pass: apply.
+expireDue(ctx, a)
+local reply = { OK, '', #usages }
+local written = {}
+for i, u in ipairs(usages) do
+  local outcome = stored[i] or written[repeatOf[i]]
+  local duplicate = 1
+  if not outcome then
+    duplicate = 0
+    local charge = tonumber(u.charge)
+    local poolSec = tonumber(u.poolSec)
+    if poolSec > 0 then
+      redis.call('HINCRBY', keys.pools, 'used:' .. u.pool .. ':' .. u.period, poolSec)
+    end
+    local lots = {}
+    if u.src == 'credits' and charge > 0 then
+      lots = debitLots(ctx, a, charge)
+    elseif u.src == 'postpaid' and charge > 0 then
+      redis.call('HINCRBY', keys.account, 'owed:' .. u.period, charge)
+    end
+    outcome = cjson.encode({
+      src = u.src, charge = fmt(charge), pool = u.pool, poolSec = fmt(poolSec), period = u.period,
+      lots = lots, balance = fmt(a.balance), at = fmt(ctx.now), rv = '',
+    })
+    written[i] = outcome
+    redis.call('HSET', keys.applied, u.id, outcome)
+    redis.call('ZADD', keys.appliedIndex, ctx.now, u.id)
+    if u.src == 'credits' and charge > 0 then
+      afterBalanceChange(ctx, a, 'usage:' .. u.id, true)
+    end
+  end
+  reply[#reply + 1] = u.id
+  reply[#reply + 1] = duplicate
+  reply[#reply + 1] = outcome
+end
+saveAccount(ctx, a)
+reply[2] = fmt(a.balance)
+
+-- Idempotency records past retention go, a bounded number per call.
+local old = redis.call('ZRANGEBYSCORE', keys.appliedIndex, '-inf', '(' .. fmt(ctx.now - retention), 'LIMIT', 0, 200)
+if #old > 0 then
+  redis.call('HDEL', keys.applied, unpack(old))
+  redis.call('ZREM', keys.appliedIndex, unpack(old))
+end
+return reply

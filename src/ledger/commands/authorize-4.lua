@@ -1,0 +1,33 @@
+#!lua flags=no-writes
+--[[
+  Read-only snapshot for a call authorization: what the balance is at `now` (lots whose
+  expiry has come count as gone even before the sweeper forfeits them) and what the pool has
+  left. The decision and the affordable seconds are computed by the caller from this.
+
+  KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools
+  ARGV[1] now (ms)  ARGV[2] pool ('' for none)  ARGV[3] month of the call (yyyy-mm)
+
+  Output: {0, mode, currency, balance, blocked, poolCap, poolUsed} or {code, detail}.
+]]
+--- @include "includes/errors"
+--- @include "includes/common"
+
+local h = readHash(KEYS[1])
+if h.mode == nil then
+  return { ERR.NO_ACCOUNT, '' }
+end
+local now = tonumber(ARGV[1])
+local balance = num(h.balance)
+for _, lotId in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
+  balance = balance - num(cjson.decode(redis.call('HGET', KEYS[2], lotId)).remaining)
+end
+local blocked = 0
+if h.mode == 'prepaid' and balance <= 0 then
+  blocked = 1
+end
+local poolCap, poolUsed = 0, 0
+if ARGV[2] ~= '' then
+  poolCap = num(redis.call('HGET', KEYS[4], 'cap:' .. ARGV[2]))
+  poolUsed = num(redis.call('HGET', KEYS[4], 'used:' .. ARGV[2] .. ':' .. ARGV[3]))
+end
+return { OK, h.mode, h.currency, fmt(balance), blocked, fmt(poolCap), fmt(poolUsed) }

@@ -1,0 +1,25 @@
+--[[
+  Forfeits what remains of every lot whose expiry (purchase + 12 months) has come by `now`.
+  Idempotent: an expired lot leaves the expiry set, so a second run finds nothing.
+
+  KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] outbox
+  ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
+
+  Output: {0, lots expired, amount forfeited, balance} or {code, detail}.
+]]
+--- @include "includes/errors"
+--- @include "includes/common"
+--- @include "includes/account"
+--- @include "includes/lots"
+
+local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], outbox = KEYS[4] }
+local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local a = loadAccount(ctx)
+if not a then
+  return { ERR.NO_ACCOUNT, ctx.tenant }
+end
+local count, forfeited = expireDue(ctx, a)
+if count > 0 then
+  saveAccount(ctx, a)
+end
+return { OK, count, fmt(forfeited), fmt(a.balance) }

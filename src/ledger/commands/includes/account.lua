@@ -1,0 +1,90 @@
+--[[ The tenant account: settings and the state the scripts keep. ]]
+local function loadAccount(ctx)
+  local h = readHash(ctx.keys.account)
+  if h.mode == nil then
+    return nil
+  end
+  return {
+    mode = h.mode,
+    currency = h.currency,
+    balance = num(h.balance),
+    debt = num(h.debt),
+    lowThreshold = num(h.lowThreshold),
+    lowNotified = num(h.lowNotified),
+    blocked = num(h.blocked),
+    arEnabled = num(h.arEnabled),
+    arTrigger = num(h.arTrigger),
+    arAmount = num(h.arAmount),
+    arMonthlyCap = num(h.arMonthlyCap),
+    arMaxFailures = num(h.arMaxFailures),
+    arFailures = num(h.arFailures),
+    arPending = h.arPending or '',
+    arPendingSince = h.arPendingSince or '',
+    arSeq = num(h.arSeq),
+    arMonth = h.arMonth or '',
+    arMonthCount = num(h.arMonthCount),
+    paymentMethodRef = h.paymentMethodRef or '',
+  }
+end
+
+local function saveAccount(ctx, a)
+  redis.call('HSET', ctx.keys.account,
+    'balance', fmt(a.balance), 'debt', fmt(a.debt),
+    'lowNotified', fmt(a.lowNotified), 'blocked', fmt(a.blocked),
+    'arEnabled', fmt(a.arEnabled), 'arFailures', fmt(a.arFailures),
+    'arPending', a.arPending, 'arPendingSince', a.arPendingSince,
+    'arSeq', fmt(a.arSeq), 'arMonth', a.arMonth, 'arMonthCount', fmt(a.arMonthCount))
+end
+
+local function money(a, amount)
+  return { amountMinor = fmt(amount), currency = a.currency }
+end
+
+--[[
+  Called after every change of a prepaid balance. Emits each crossing once: below the
+  low-balance threshold; at or below zero (depleted, credit-paid calls blocked); back above
+  zero (restored); below the auto-recharge trigger (one request, none while one is pending,
+  at most arMonthlyCap a calendar month). `cause` names what changed the balance.
+]]
+local function afterBalanceChange(ctx, a, cause, allowRecharge)
+  if a.mode ~= 'prepaid' then
+    return
+  end
+  local b = a.balance
+  if a.lowThreshold > 0 then
+    if b < a.lowThreshold and a.lowNotified == 0 then
+      a.lowNotified = 1
+      emit(ctx, 'credits.balance.low', cause,
+        { balance = money(a, b), threshold = money(a, a.lowThreshold) })
+    elseif b >= a.lowThreshold and a.lowNotified == 1 then
+      a.lowNotified = 0
+    end
+  end
+  if b <= 0 and a.blocked == 0 then
+    a.blocked = 1
+    emit(ctx, 'credits.balance.depleted', cause, { balance = money(a, b) })
+    emit(ctx, 'credits.service.blocked', cause, { balance = money(a, b), reason = 'balance_depleted' })
+  elseif b > 0 and a.blocked == 1 then
+    a.blocked = 0
+    emit(ctx, 'credits.service.restored', cause, { balance = money(a, b) })
+  end
+  if allowRecharge and a.arEnabled == 1 and a.arPending == '' and b < a.arTrigger and a.arAmount > 0 then
+    if a.arMonth ~= ctx.nowMonth then
+      a.arMonth = ctx.nowMonth
+      a.arMonthCount = 0
+    end
+    if a.arMonthlyCap == 0 or a.arMonthCount < a.arMonthlyCap then
+      a.arSeq = a.arSeq + 1
+      a.arMonthCount = a.arMonthCount + 1
+      a.arPending = ctx.tenant .. ':recharge:' .. fmt(a.arSeq)
+      a.arPendingSince = fmt(ctx.now)
+      emit(ctx, 'credits.recharge.requested', a.arPending, {
+        requestId = a.arPending,
+        amount = money(a, a.arAmount),
+        trigger = money(a, a.arTrigger),
+        balance = money(a, b),
+        paymentMethodRef = a.paymentMethodRef,
+      })
+    end
+  end
+end

@@ -1,0 +1,37 @@
+--[[
+  Helpers shared by the ledger scripts. Money is integer minor units; Lua numbers are
+  doubles, exact for integers up to 2^53, and every amount leaves a script through fmt()
+  (never tostring, which switches to exponent notation past 14 digits).
+]]
+local function fmt(n)
+  return string.format('%d', n)
+end
+
+local function num(v)
+  if v == nil or v == false or v == '' then
+    return 0
+  end
+  return tonumber(v)
+end
+
+local function readHash(key)
+  local flat = redis.call('HGETALL', key)
+  local t = {}
+  for i = 1, #flat, 2 do
+    t[flat[i]] = flat[i + 1]
+  end
+  return t
+end
+
+-- The script's context: keys, tenant and the caller's clock (a script never reads time).
+local function newContext(keys, tenant, now, nowIso, nowMonth)
+  return { keys = keys, tenant = tenant, now = tonumber(now), nowIso = nowIso, nowMonth = nowMonth }
+end
+
+-- Events go to the tenant's outbox stream in the same script as the change that caused them.
+-- The id is derived from the cause, so a consumer can drop a redelivered duplicate.
+local function emit(ctx, eventType, cause, data)
+  local id = ctx.tenant .. '/' .. eventType .. '/' .. cause
+  redis.call('XADD', ctx.keys.outbox, '*', 'id', id, 'type', eventType, 'time', ctx.nowIso,
+    'tenant', ctx.tenant, 'data', cjson.encode(data))
+end

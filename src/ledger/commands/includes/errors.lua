@@ -1,0 +1,15 @@
+--[[ Result codes; src/ledger/result-codes.ts turns them into typed errors. ]]
+local ERR = {
+  NO_ACCOUNT = -1,
+  POOL_CONFLICT = -2,
+  POOL_OVERDRAWN = -3,
+  MODE_MISMATCH = -4,
+  CURRENCY_MISMATCH = -5,
+  BAD_ARGUMENT = -6,
+  UNKNOWN_RECHARGE = -7,
+  LOT_ALREADY_EXPIRED = -8,
+  NOT_APPLIED = -9,
+  ACCOUNT_LOCKED = -10,
+}
+local OK = 0
+local DUPLICATE = 1

@@ -1,0 +1,90 @@
+--[[
+  Lots: each purchase with its remaining amount and expiry. The sorted set holds the lots
+  that still have money, scored by expiry, so spending draws on the lot that expires first.
+  A lot is live while now < expiresAt.
+]]
+local function getLot(ctx, lotId)
+  local raw = redis.call('HGET', ctx.keys.lots, lotId)
+  if not raw then
+    return nil
+  end
+  return cjson.decode(raw)
+end
+
+local function putLot(ctx, lotId, lot)
+  redis.call('HSET', ctx.keys.lots, lotId, cjson.encode(lot))
+end
+
+-- Forfeits what is left of every lot whose expiry has come (expiresAt <= now).
+local function expireDue(ctx, a)
+  local due = redis.call('ZRANGEBYSCORE', ctx.keys.lotExpiry, '-inf', ctx.now)
+  local forfeited = 0
+  for _, lotId in ipairs(due) do
+    local lot = getLot(ctx, lotId)
+    local left = num(lot.remaining)
+    lot.remaining = '0'
+    lot.expired = fmt(num(lot.expired) + left)
+    lot.expiredAt = fmt(ctx.now)
+    putLot(ctx, lotId, lot)
+    redis.call('ZREM', ctx.keys.lotExpiry, lotId)
+    if left > 0 then
+      a.balance = a.balance - left
+      forfeited = forfeited + left
+      emit(ctx, 'credits.funds.expired', lotId, {
+        lotId = lotId, amount = money(a, left), purchasedAt = lot.purchasedAt, expiresAt = lot.expiresAt,
+        balance = money(a, a.balance),
+      })
+      afterBalanceChange(ctx, a, 'expired:' .. lotId, true)
+    end
+  end
+  return #due, forfeited
+end
+
+-- A new lot pays the debt (the negative tail) first; the rest is spendable until expiry.
+local function addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, source, ref)
+  local toDebt = math.min(a.debt, amount)
+  a.debt = a.debt - toDebt
+  local remaining = amount - toDebt
+  putLot(ctx, lotId, {
+    amount = fmt(amount), remaining = fmt(remaining), paidDebt = fmt(toDebt),
+    purchasedAt = fmt(purchasedAt), expiresAt = fmt(expiresAt), source = source, ref = ref,
+  })
+  if remaining > 0 then
+    redis.call('ZADD', ctx.keys.lotExpiry, expiresAt, lotId)
+  end
+  a.balance = a.balance + amount
+end
+
+--[[
+  Debits `amount` from live lots, earliest expiry first; what no lot covers becomes debt, so
+  usage that already happened is always recorded. Returns the draws: {lotId, amount} pairs,
+  lotId '' for the part that went into debt.
+]]
+local function debitLots(ctx, a, amount)
+  local draws = {}
+  local left = amount
+  while left > 0 do
+    local first = redis.call('ZRANGE', ctx.keys.lotExpiry, 0, 0)
+    if #first == 0 then
+      break
+    end
+    local lotId = first[1]
+    local lot = getLot(ctx, lotId)
+    local remaining = num(lot.remaining)
+    local take = math.min(remaining, left)
+    remaining = remaining - take
+    left = left - take
+    lot.remaining = fmt(remaining)
+    putLot(ctx, lotId, lot)
+    if remaining == 0 then
+      redis.call('ZREM', ctx.keys.lotExpiry, lotId)
+    end
+    draws[#draws + 1] = { lotId, fmt(take) }
+  end
+  if left > 0 then
+    a.debt = a.debt + left
+    draws[#draws + 1] = { '', fmt(left) }
+  end
+  a.balance = a.balance - amount
+  return draws
+end

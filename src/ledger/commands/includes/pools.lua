@@ -1,0 +1,31 @@
+--[[
+  Minute pools: `cap:<pool>` is the monthly capacity in seconds, `used:<pool>:<yyyy-mm>` what
+  has been drawn that month. The caller rates a batch against the use it read and declares
+  it; if the use moved meanwhile, the batch is refused whole (POOL_CONFLICT, with the current
+  use) and the caller rates again, so a pool is never overdrawn and never double-counted.
+]]
+local function checkPools(ctx, expected, draws)
+  local current = {}
+  local conflict = false
+  for key, used in pairs(expected) do
+    local actual = num(redis.call('HGET', ctx.keys.pools, 'used:' .. key))
+    current[key] = fmt(actual)
+    if actual ~= num(used) then
+      conflict = true
+    end
+  end
+  if conflict then
+    return { ERR.POOL_CONFLICT, cjson.encode(current) }
+  end
+  for key, seconds in pairs(draws) do
+    if expected[key] == nil then
+      return { ERR.BAD_ARGUMENT, 'pool use of ' .. key .. ' was not declared' }
+    end
+    local pool = string.match(key, '^(.*):[^:]+$')
+    local cap = num(redis.call('HGET', ctx.keys.pools, 'cap:' .. pool))
+    if num(expected[key]) + seconds > cap or num(expected[key]) + seconds < 0 then
+      return { ERR.POOL_OVERDRAWN, key }
+    end
+  end
+  return nil
+end

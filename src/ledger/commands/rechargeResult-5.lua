@@ -1,0 +1,80 @@
+--[[
+  Records the payment gateway's answer to an auto-recharge request, once per request id.
+  Success adds a lot; failure clears the pending request, counts consecutive failures and
+  turns auto-recharge off after the account's maximum.
+
+  KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] payments  KEYS[5] outbox
+  ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
+  ARGV[5] request id  ARGV[6] succeeded | failed  ARGV[7] amount charged (minor units)
+  ARGV[8] currency  ARGV[9] purchased at (ms)  ARGV[10] expires at (ms)
+  ARGV[11] gateway reference  ARGV[12] failure reason
+
+  Output: {0, outcome} or {1, stored outcome}, or {code, detail}.
+  outcome: JSON {status, lotId, balance, failures, autoRechargeDisabled}
+]]
+--- @include "includes/errors"
+--- @include "includes/common"
+--- @include "includes/account"
+--- @include "includes/lots"
+
+local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5] }
+local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local requestId, status, amount, currency = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
+local purchasedAt, expiresAt, gatewayRef, reason = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], ARGV[12]
+
+local previous = redis.call('HGET', keys.payments, 'recharge:' .. requestId)
+if previous then
+  return { DUPLICATE, previous }
+end
+local a = loadAccount(ctx)
+if not a then
+  return { ERR.NO_ACCOUNT, ctx.tenant }
+end
+if a.arPending ~= requestId then
+  return { ERR.UNKNOWN_RECHARGE, a.arPending }
+end
+if status ~= 'succeeded' and status ~= 'failed' then
+  return { ERR.BAD_ARGUMENT, 'status must be succeeded or failed' }
+end
+
+expireDue(ctx, a)
+a.arPending = ''
+a.arPendingSince = ''
+local outcome
+if status == 'succeeded' then
+  if a.currency ~= currency then
+    return { ERR.CURRENCY_MISMATCH, a.currency }
+  end
+  if not amount or amount <= 0 or amount % 1 ~= 0 or expiresAt <= ctx.now then
+    return { ERR.BAD_ARGUMENT, 'a successful recharge needs a positive amount and a future expiry' }
+  end
+  local lotId = 'r:' .. requestId
+  a.arFailures = 0
+  addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, 'recharge', gatewayRef)
+  emit(ctx, 'credits.recharge.succeeded', requestId, {
+    requestId = requestId, amount = money(a, amount), gatewayRef = gatewayRef, balance = money(a, a.balance),
+  })
+  emit(ctx, 'credits.funds.added', lotId, {
+    lotId = lotId, source = 'recharge', paymentRef = gatewayRef, amount = money(a, amount),
+    purchasedAt = fmt(purchasedAt), expiresAt = fmt(expiresAt), balance = money(a, a.balance),
+  })
+  -- No new request from here: a recharge too small to lift the balance above the trigger
+  -- must not chain into another charge at once; the next usage may ask again.
+  afterBalanceChange(ctx, a, 'recharge:' .. requestId, false)
+  outcome = { status = status, lotId = lotId, balance = fmt(a.balance), failures = '0', autoRechargeDisabled = false }
+else
+  a.arFailures = a.arFailures + 1
+  local disabled = a.arMaxFailures > 0 and a.arFailures >= a.arMaxFailures
+  if disabled then
+    a.arEnabled = 0
+  end
+  emit(ctx, 'credits.recharge.failed', requestId, {
+    requestId = requestId, amount = money(a, a.arAmount), reason = reason, consecutiveFailures = fmt(a.arFailures),
+    autoRechargeDisabled = disabled, balance = money(a, a.balance),
+  })
+  outcome = { status = status, lotId = '', balance = fmt(a.balance), failures = fmt(a.arFailures), autoRechargeDisabled = disabled }
+end
+saveAccount(ctx, a)
+outcome = cjson.encode(outcome)
+redis.call('HSET', keys.payments, 'recharge:' .. requestId, outcome)
+return { OK, outcome }

@@ -1,0 +1,56 @@
+/**
+ * Every Redis key the ledger uses, built in one place. All keys of one tenant share the hash
+ * tag `{t:<tenantId>}`, so each script touches a single Redis Cluster slot.
+ */
+
+/** Tenant ids reach key names: only this alphabet gets there (no braces, colons or spaces). */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class InvalidIdError extends Error {
+  override readonly name = 'InvalidIdError';
+}
+
+export function assertTenantId(tenantId: string): void {
+  if (!TENANT_ID_PATTERN.test(tenantId)) {
+    throw new InvalidIdError(
+      `invalid tenant id ${JSON.stringify(tenantId)}: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit`,
+    );
+  }
+}
+
+export interface TenantKeys {
+  /** Hash: settings (mode, currency, thresholds, auto-recharge) and state (balance, debt, flags, owed). */
+  account: string;
+  /** Hash: lot id -> JSON lot (amount, remaining, purchase and expiry times, source). */
+  lots: string;
+  /** Sorted set: ids of lots with money left, scored by expiry (ms); spending draws from the lowest. */
+  lotExpiry: string;
+  /** Hash: `cap:<pool>` -> seconds per month, `used:<pool>:<yyyy-mm>` -> seconds drawn. */
+  pools: string;
+  /** Hash: usage id -> JSON outcome of applying it; the idempotency record. */
+  applied: string;
+  /** Sorted set: usage id scored by when it was applied, to drop records past retention. */
+  appliedIndex: string;
+  /** Hash: payment reference or recharge request id -> JSON outcome; idempotency of money in. */
+  payments: string;
+  /** Stream: events written by the same script as the state change that caused them. */
+  outbox: string;
+}
+
+export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
+  assertTenantId(tenantId);
+  const tag = `${prefix}{t:${tenantId}}`;
+  return {
+    account: `${tag}:account`,
+    lots: `${tag}:lots`,
+    lotExpiry: `${tag}:lots:by-expiry`,
+    pools: `${tag}:pools`,
+    applied: `${tag}:applied`,
+    appliedIndex: `${tag}:applied:by-time`,
+    payments: `${tag}:payments`,
+    outbox: `${tag}:outbox`,
+  };
+}
+
+/** Set of every tenant id (not slot-bound: written outside the tenant's scripts). */
+export const tenantRegistryKey = (prefix = '') => `${prefix}tenants`;

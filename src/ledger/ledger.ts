@@ -1,0 +1,609 @@
+import type { Cluster, Redis } from 'ioredis';
+import { lotExpiry, utcMonth } from './calendar';
+import { tenantKeys, TenantKeys } from './keys';
+import { interpret, LedgerError, Refusal, ResultCode } from './result-codes';
+import { registerScripts } from './script-loader';
+
+/** Money in the ledger: integer minor units of the account's currency (cents for USD). */
+export type MinorUnits = bigint;
+export type BillingMode = 'prepaid' | 'postpaid';
+/** Where the money for a usage came from (CONTRACTS.md section 2). */
+export type UsageSource = 'credits' | 'postpaid' | 'bundle' | 'free';
+
+export interface AutoRechargeSettings {
+  enabled: boolean;
+  /** A recharge is requested when the balance falls below this. */
+  trigger: MinorUnits;
+  amount: MinorUnits;
+  /** At most this many recharges a calendar month (0: no cap). */
+  monthlyCap: number;
+  /** Auto-recharge turns itself off after this many failures in a row (0: never). */
+  maxConsecutiveFailures: number;
+}
+
+export interface AccountSettings {
+  mode: BillingMode;
+  currency: string;
+  /** A low-balance notice when the balance falls below this (0: none). */
+  lowBalanceThreshold: MinorUnits;
+  autoRecharge: AutoRechargeSettings;
+  paymentMethodRef: string;
+  adminContacts: string[];
+  /** Seconds a month in each minute pool, by pool id (`<pool kind>:<country>`). */
+  poolCapacities: Record<string, number>;
+}
+
+/** A rated usage as the ledger applies it. */
+export interface LedgerUsage {
+  id: string;
+  source: UsageSource;
+  charge: MinorUnits;
+  /** Pool id drawn on, or '' for none. */
+  pool: string;
+  poolSeconds: number;
+  /** `yyyy-mm` of the call: the pool month and the postpaid period. */
+  period: string;
+}
+
+export interface LotDraw {
+  /** '' for the part that went into debt (the balance below zero). */
+  lotId: string;
+  amount: MinorUnits;
+}
+
+export interface UsageOutcome {
+  source: UsageSource;
+  charge: MinorUnits;
+  pool: string;
+  poolSeconds: number;
+  period: string;
+  lots: LotDraw[];
+  balanceAfter: MinorUnits;
+  appliedAt: Date;
+  /** Revision of the last re-rate, '' when never re-rated. */
+  revision: string;
+}
+
+export interface AppliedUsage {
+  usageId: string;
+  /** Applied before: nothing changed now, and `outcome` is the stored one. */
+  duplicate: boolean;
+  outcome: UsageOutcome;
+}
+
+export interface UsageState {
+  mode: BillingMode;
+  currency: string;
+  /** Outcomes of the asked usage ids that were applied already. */
+  applied: Map<string, UsageOutcome>;
+  /** Seconds used so far, by `<pool>:<yyyy-mm>`, for the asked pool months. */
+  poolUsed: Record<string, number>;
+  /** Monthly capacity in seconds, by pool id. */
+  poolCapacity: Record<string, number>;
+}
+
+/** What a rater hands back after pricing against a UsageState. */
+export interface RatedBatch {
+  currency: string;
+  usages: LedgerUsage[];
+  /** The pool use the batch was rated against, by `<pool>:<yyyy-mm>` (from the UsageState). */
+  poolUse: Record<string, number>;
+}
+
+export interface LedgerOptions {
+  /** Key prefix (a namespace; tests use a fresh one each). */
+  prefix?: string;
+  /** How long an applied usage id is remembered (default 35 days). */
+  idempotencyRetentionMs?: number;
+  clock?: () => Date;
+}
+
+export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown[]>;
+
+interface RawOutcome {
+  src: UsageSource;
+  charge: string;
+  pool: string;
+  poolSec: string;
+  period: string;
+  lots: [string, string][] | Record<string, never>;
+  balance: string;
+  at: string;
+  rv: string;
+}
+
+function parseOutcome(json: string): UsageOutcome {
+  const raw = JSON.parse(json) as RawOutcome;
+  // Lua's cjson encodes an empty list as {}.
+  const lots = Array.isArray(raw.lots) ? raw.lots : [];
+  return {
+    source: raw.src,
+    charge: BigInt(raw.charge),
+    pool: raw.pool,
+    poolSeconds: Number(raw.poolSec),
+    period: raw.period,
+    lots: lots.map(([lotId, amount]) => ({ lotId, amount: BigInt(amount) })),
+    balanceAfter: BigInt(raw.balance),
+    appliedAt: new Date(Number(raw.at)),
+    revision: raw.rv,
+  };
+}
+
+const usageJson = (u: LedgerUsage) => ({
+  id: u.id,
+  src: u.source,
+  charge: u.charge.toString(),
+  pool: u.pool,
+  poolSec: u.poolSeconds,
+  period: u.period,
+});
+
+/**
+ * The tenants' money in Redis. Every state change is one Lua script (src/ledger/commands),
+ * atomic, idempotent by its natural key, and writes the events it causes to the tenant's
+ * outbox stream in the same step.
+ */
+export class CreditLedger {
+  private readonly prefix: string;
+  private readonly retentionMs: number;
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    options: LedgerOptions = {},
+  ) {
+    this.prefix = options.prefix ?? '';
+    this.retentionMs = options.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
+    this.clock = options.clock ?? (() => new Date());
+    registerScripts(redis);
+  }
+
+  keys(tenantId: string): TenantKeys {
+    return tenantKeys(tenantId, this.prefix);
+  }
+
+  /** Every script call goes through here: keys first, then arguments, codes interpreted. */
+  private async run(operation: string, keys: string[], args: (string | number)[]) {
+    const call = (this.redis as unknown as Record<string, ScriptCall>)[`${operation}V1`];
+    if (!call) throw new LedgerError(operation, ResultCode.BAD_ARGUMENT, 'no such script');
+    const reply = await call.call(this.redis, ...keys, ...args);
+    return interpret(operation, reply);
+  }
+
+  private clockArgs(now = this.clock()): [number, string, string] {
+    return [now.getTime(), now.toISOString(), utcMonth(now)];
+  }
+
+  async upsertAccount(tenantId: string, settings: AccountSettings): Promise<'created' | 'updated' | Refusal> {
+    const k = this.keys(tenantId);
+    const ar = settings.autoRecharge;
+    const fields = {
+      mode: settings.mode,
+      currency: settings.currency,
+      lowThreshold: settings.lowBalanceThreshold.toString(),
+      arEnabled: ar.enabled ? '1' : '0',
+      arTrigger: ar.trigger.toString(),
+      arAmount: ar.amount.toString(),
+      arMonthlyCap: String(ar.monthlyCap),
+      arMaxFailures: String(ar.maxConsecutiveFailures),
+      paymentMethodRef: settings.paymentMethodRef,
+      contacts: JSON.stringify(settings.adminContacts),
+    };
+    const result = await this.run(
+      'upsertAccount',
+      [k.account, k.pools],
+      [tenantId, ...this.clockArgs(), JSON.stringify(fields), JSON.stringify(settings.poolCapacities)],
+    );
+    if ('refused' in result) return result;
+    return result.reply[1] as 'created' | 'updated';
+  }
+
+  async addFunds(
+    tenantId: string,
+    funds: { paymentRef: string; amount: MinorUnits; currency: string; purchasedAt: Date },
+  ): Promise<{ duplicate: boolean; lotId: string; balance: MinorUnits; paidDebt: MinorUnits } | Refusal> {
+    const k = this.keys(tenantId);
+    const result = await this.run(
+      'addFunds',
+      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
+      [
+        tenantId,
+        ...this.clockArgs(),
+        funds.paymentRef,
+        funds.amount.toString(),
+        funds.currency,
+        funds.purchasedAt.getTime(),
+        lotExpiry(funds.purchasedAt).getTime(),
+      ],
+    );
+    if ('refused' in result) return result;
+    const outcome = JSON.parse(String(result.reply[1])) as Record<string, string>;
+    return {
+      duplicate: result.code === ResultCode.DUPLICATE,
+      lotId: outcome.lotId!,
+      balance: BigInt(outcome.balance!),
+      paidDebt: BigInt(outcome.paidDebt!),
+    };
+  }
+
+  /** One round trip: mode, currency, which usage ids were applied, and pool use. */
+  async readUsageState(
+    tenantId: string,
+    usageIds: string[],
+    poolMonths: string[],
+  ): Promise<UsageState | Refusal> {
+    const k = this.keys(tenantId);
+    const pools = [...new Set(poolMonths.map((key) => key.slice(0, key.lastIndexOf(':'))))];
+    const pipeline = this.redis.pipeline();
+    pipeline.hmget(k.account, 'mode', 'currency');
+    if (usageIds.length > 0) pipeline.hmget(k.applied, ...usageIds);
+    if (poolMonths.length > 0) {
+      pipeline.hmget(
+        k.pools,
+        ...poolMonths.map((key) => `used:${key}`),
+        ...pools.map((pool) => `cap:${pool}`),
+      );
+    }
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    const [mode, currency] = results[0]![1] as (string | null)[];
+    if (!mode || !currency) return { refused: 'no_account', detail: tenantId };
+    const applied = new Map<string, UsageOutcome>();
+    if (usageIds.length > 0) {
+      (results[1]![1] as (string | null)[]).forEach((outcome, i) => {
+        if (outcome) applied.set(usageIds[i]!, parseOutcome(outcome));
+      });
+    }
+    const poolUsed: Record<string, number> = {};
+    const poolCapacity: Record<string, number> = {};
+    if (poolMonths.length > 0) {
+      const values = results[results.length - 1]![1] as (string | null)[];
+      poolMonths.forEach((key, i) => (poolUsed[key] = Number(values[i] ?? 0)));
+      pools.forEach((pool, i) => (poolCapacity[pool] = Number(values[poolMonths.length + i] ?? 0)));
+    }
+    return { mode: mode as BillingMode, currency, applied, poolUsed, poolCapacity };
+  }
+
+  /**
+   * Applies a rated batch of one tenant in one script call. When the pool use it was rated
+   * against has moved, nothing is applied and the current use comes back as `conflict`.
+   */
+  async applyUsage(
+    tenantId: string,
+    batch: RatedBatch,
+  ): Promise<
+    { applied: AppliedUsage[]; balance: MinorUnits } | { conflict: Record<string, number> } | Refusal
+  > {
+    const k = this.keys(tenantId);
+    const result = await this.run(
+      'applyUsage',
+      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.appliedIndex, k.outbox],
+      [
+        tenantId,
+        ...this.clockArgs(),
+        this.retentionMs,
+        batch.currency,
+        JSON.stringify(batch.poolUse),
+        JSON.stringify(batch.usages.map(usageJson)),
+      ],
+    );
+    if ('refused' in result) return result;
+    const { code, reply } = result;
+    if (code === ResultCode.POOL_CONFLICT) {
+      const current = JSON.parse(String(reply[1])) as Record<string, string>;
+      return {
+        conflict: Object.fromEntries(Object.entries(current).map(([key, used]) => [key, Number(used)])),
+      };
+    }
+    const applied: AppliedUsage[] = [];
+    for (let i = 3; i < reply.length; i += 3) {
+      applied.push({
+        usageId: String(reply[i]),
+        duplicate: Number(reply[i + 1]) === 1,
+        outcome: parseOutcome(String(reply[i + 2])),
+      });
+    }
+    return { applied, balance: BigInt(String(reply[1])) };
+  }
+
+  /**
+   * Reads the tenant's state, lets `rate` price the usages against it, and applies the
+   * result; when the pool use moved in between, reads and rates again.
+   */
+  async settle(
+    tenantId: string,
+    usageIds: string[],
+    poolMonths: string[],
+    rate: (state: UsageState) => RatedBatch,
+    maxAttempts = 5,
+  ): Promise<{ applied: AppliedUsage[]; balance: MinorUnits } | Refusal> {
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const state = await this.readUsageState(tenantId, usageIds, poolMonths);
+      if ('refused' in state) return state;
+      const result = await this.applyUsage(tenantId, rate(state));
+      if (!('conflict' in result)) return result;
+    }
+    throw new LedgerError('applyUsage', ResultCode.POOL_CONFLICT, `pool use of ${tenantId} kept moving`);
+  }
+
+  async recordRechargeResult(
+    tenantId: string,
+    result:
+      | { requestId: string; status: 'succeeded'; amount: MinorUnits; currency: string; gatewayRef: string }
+      | { requestId: string; status: 'failed'; reason: string },
+  ): Promise<
+    | {
+        duplicate: boolean;
+        status: 'succeeded' | 'failed';
+        lotId: string;
+        balance: MinorUnits;
+        failures: number;
+        autoRechargeDisabled: boolean;
+      }
+    | Refusal
+  > {
+    const k = this.keys(tenantId);
+    const now = this.clock();
+    const succeeded = result.status === 'succeeded';
+    const reply = await this.run(
+      'rechargeResult',
+      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
+      [
+        tenantId,
+        ...this.clockArgs(now),
+        result.requestId,
+        result.status,
+        succeeded ? result.amount.toString() : '0',
+        succeeded ? result.currency : '',
+        now.getTime(),
+        lotExpiry(now).getTime(),
+        succeeded ? result.gatewayRef : '',
+        succeeded ? '' : result.reason,
+      ],
+    );
+    if ('refused' in reply) return reply;
+    const outcome = JSON.parse(String(reply.reply[1])) as {
+      status: 'succeeded' | 'failed';
+      lotId: string;
+      balance: string;
+      failures: string;
+      autoRechargeDisabled: boolean;
+    };
+    return {
+      duplicate: reply.code === ResultCode.DUPLICATE,
+      status: outcome.status,
+      lotId: outcome.lotId,
+      balance: BigInt(outcome.balance),
+      failures: Number(outcome.failures),
+      autoRechargeDisabled: outcome.autoRechargeDisabled,
+    };
+  }
+
+  async expireLots(
+    tenantId: string,
+    now = this.clock(),
+  ): Promise<{ lotsExpired: number; forfeited: MinorUnits; balance: MinorUnits } | Refusal> {
+    const k = this.keys(tenantId);
+    const result = await this.run(
+      'expireLots',
+      [k.account, k.lots, k.lotExpiry, k.outbox],
+      [tenantId, ...this.clockArgs(now)],
+    );
+    if ('refused' in result) return result;
+    return {
+      lotsExpired: Number(result.reply[1]),
+      forfeited: BigInt(String(result.reply[2])),
+      balance: BigInt(String(result.reply[3])),
+    };
+  }
+
+  /** Read-only: the balance as of now and what a pool has left this month. */
+  async authorizationSnapshot(
+    tenantId: string,
+    pool: string,
+    at = this.clock(),
+  ): Promise<
+    | { mode: BillingMode; currency: string; balance: MinorUnits; blocked: boolean; poolSecondsLeft: number }
+    | Refusal
+  > {
+    const k = this.keys(tenantId);
+    const result = await this.run(
+      'authorize',
+      [k.account, k.lots, k.lotExpiry, k.pools],
+      [at.getTime(), pool, utcMonth(at)],
+    );
+    if ('refused' in result) return result;
+    const [, mode, currency, balance, blocked, cap, used] = result.reply;
+    return {
+      mode: mode as BillingMode,
+      currency: String(currency),
+      balance: BigInt(String(balance)),
+      blocked: Number(blocked) === 1,
+      poolSecondsLeft: Math.max(0, Number(cap) - Number(used)),
+    };
+  }
+
+  /**
+   * Replaces the charge of an applied usage, once per revision: the old charge is refunded
+   * where it came from and the new one debited.
+   */
+  async rerate(
+    tenantId: string,
+    change: {
+      usageId: string;
+      revision: string;
+      currency: string;
+      source: UsageSource;
+      charge: MinorUnits;
+      poolSeconds: number;
+      poolUse: Record<string, number>;
+    },
+  ): Promise<{ duplicate: boolean; outcome: UsageOutcome } | { conflict: Record<string, number> } | Refusal> {
+    const k = this.keys(tenantId);
+    const now = this.clock();
+    const result = await this.run(
+      'rerate',
+      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.outbox],
+      [
+        tenantId,
+        ...this.clockArgs(now),
+        change.usageId,
+        change.revision,
+        change.currency,
+        change.source,
+        change.charge.toString(),
+        change.poolSeconds,
+        JSON.stringify(change.poolUse),
+        lotExpiry(now).getTime(),
+      ],
+    );
+    if ('refused' in result) return result;
+    if (result.code === ResultCode.POOL_CONFLICT) {
+      const current = JSON.parse(String(result.reply[1])) as Record<string, string>;
+      return {
+        conflict: Object.fromEntries(Object.entries(current).map(([key, used]) => [key, Number(used)])),
+      };
+    }
+    return {
+      duplicate: result.code === ResultCode.DUPLICATE,
+      outcome: parseOutcome(String(result.reply[1])),
+    };
+  }
+
+  async readAccount(tenantId: string): Promise<AccountView | undefined> {
+    const k = this.keys(tenantId);
+    const redis = this.redis;
+    const [account, lots, live, pools] = await Promise.all([
+      redis.hgetall(k.account),
+      redis.hgetall(k.lots),
+      redis.zrange(k.lotExpiry, 0, -1),
+      redis.hgetall(k.pools),
+    ]);
+    if (!account.mode) return undefined;
+    const liveIds = new Set(live);
+    const lotViews = Object.entries(lots)
+      .map(([lotId, json]) => {
+        const lot = JSON.parse(json) as Record<string, string>;
+        const expired = BigInt(lot.expired ?? '0');
+        const remaining = BigInt(lot.remaining!);
+        return {
+          lotId,
+          source: lot.source as LotView['source'],
+          ref: lot.ref ?? '',
+          amount: BigInt(lot.amount!),
+          remaining,
+          expired,
+          purchasedAt: new Date(Number(lot.purchasedAt)),
+          expiresAt: new Date(Number(lot.expiresAt)),
+          status: (liveIds.has(lotId) ? 'active' : lot.expiredAt ? 'expired' : 'spent') as LotView['status'],
+        };
+      })
+      .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || a.lotId.localeCompare(b.lotId));
+    const poolUsed: Record<string, number> = {};
+    const poolCapacities: Record<string, number> = {};
+    for (const [field, value] of Object.entries(pools)) {
+      if (field.startsWith('used:')) poolUsed[field.slice(5)] = Number(value);
+      if (field.startsWith('cap:')) poolCapacities[field.slice(4)] = Number(value);
+    }
+    const owed: Record<string, MinorUnits> = {};
+    for (const [field, value] of Object.entries(account)) {
+      if (field.startsWith('owed:')) owed[field.slice(5)] = BigInt(value);
+    }
+    return {
+      tenantId,
+      settings: {
+        mode: account.mode as BillingMode,
+        currency: account.currency!,
+        lowBalanceThreshold: BigInt(account.lowThreshold ?? '0'),
+        autoRecharge: {
+          enabled: account.arEnabled === '1',
+          trigger: BigInt(account.arTrigger ?? '0'),
+          amount: BigInt(account.arAmount ?? '0'),
+          monthlyCap: Number(account.arMonthlyCap ?? 0),
+          maxConsecutiveFailures: Number(account.arMaxFailures ?? 0),
+        },
+        paymentMethodRef: account.paymentMethodRef ?? '',
+        adminContacts: JSON.parse(account.contacts ?? '[]') as string[],
+        poolCapacities,
+      },
+      balance: BigInt(account.balance ?? '0'),
+      debt: BigInt(account.debt ?? '0'),
+      blocked: account.blocked === '1',
+      autoRecharge: {
+        pendingRequestId: account.arPending ?? '',
+        consecutiveFailures: Number(account.arFailures ?? 0),
+        month: account.arMonth ?? '',
+        rechargesThisMonth: Number(account.arMonthCount ?? 0),
+      },
+      lots: lotViews,
+      poolUsed,
+      owed,
+      createdAt: account.createdAt ?? '',
+      updatedAt: account.updatedAt ?? '',
+    };
+  }
+
+  async readOutbox(tenantId: string, afterStreamId = '-', count = 1000): Promise<OutboxEvent[]> {
+    const redis = this.redis;
+    const start = afterStreamId === '-' ? '-' : `(${afterStreamId}`;
+    const entries = await redis.xrange(this.keys(tenantId).outbox, start, '+', 'COUNT', count);
+    return entries.map(([streamId, flat]) => {
+      const fields: Record<string, string> = {};
+      for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+      return {
+        streamId,
+        id: fields.id!,
+        type: fields.type!,
+        time: fields.time!,
+        tenantId: fields.tenant!,
+        data: JSON.parse(fields.data!) as Record<string, unknown>,
+      };
+    });
+  }
+}
+
+export interface LotView {
+  lotId: string;
+  source: 'manual' | 'recharge' | 'refund';
+  ref: string;
+  amount: MinorUnits;
+  remaining: MinorUnits;
+  /** Forfeited at expiry. */
+  expired: MinorUnits;
+  purchasedAt: Date;
+  expiresAt: Date;
+  status: 'active' | 'spent' | 'expired';
+}
+
+export interface AccountView {
+  tenantId: string;
+  settings: AccountSettings;
+  balance: MinorUnits;
+  debt: MinorUnits;
+  blocked: boolean;
+  autoRecharge: {
+    pendingRequestId: string;
+    consecutiveFailures: number;
+    month: string;
+    rechargesThisMonth: number;
+  };
+  lots: LotView[];
+  /** Seconds drawn, by `<pool>:<yyyy-mm>`. */
+  poolUsed: Record<string, number>;
+  /** Postpaid: amount owed by `yyyy-mm` period. */
+  owed: Record<string, MinorUnits>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface OutboxEvent {
+  /** Position in the tenant's outbox stream. */
+  streamId: string;
+  id: string;
+  type: string;
+  time: string;
+  tenantId: string;
+  data: Record<string, unknown>;
+}

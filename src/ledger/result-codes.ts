@@ -1,0 +1,60 @@
+/** Codes the ledger scripts return (src/ledger/commands/includes/errors.lua). */
+export const ResultCode = {
+  OK: 0,
+  DUPLICATE: 1,
+  NO_ACCOUNT: -1,
+  POOL_CONFLICT: -2,
+  POOL_OVERDRAWN: -3,
+  MODE_MISMATCH: -4,
+  CURRENCY_MISMATCH: -5,
+  BAD_ARGUMENT: -6,
+  UNKNOWN_RECHARGE: -7,
+  LOT_ALREADY_EXPIRED: -8,
+  NOT_APPLIED: -9,
+  ACCOUNT_LOCKED: -10,
+} as const;
+
+/** Expected refusals: business outcomes the caller handles, returned as values. */
+export type Refusal =
+  | { refused: 'no_account'; detail: string }
+  | { refused: 'mode_mismatch'; detail: string }
+  | { refused: 'currency_mismatch'; detail: string }
+  | { refused: 'unknown_recharge'; detail: string }
+  | { refused: 'lot_already_expired'; detail: string }
+  | { refused: 'not_applied'; detail: string }
+  | { refused: 'account_locked'; detail: string };
+
+const REFUSALS: Record<number, Refusal['refused']> = {
+  [ResultCode.NO_ACCOUNT]: 'no_account',
+  [ResultCode.MODE_MISMATCH]: 'mode_mismatch',
+  [ResultCode.CURRENCY_MISMATCH]: 'currency_mismatch',
+  [ResultCode.UNKNOWN_RECHARGE]: 'unknown_recharge',
+  [ResultCode.LOT_ALREADY_EXPIRED]: 'lot_already_expired',
+  [ResultCode.NOT_APPLIED]: 'not_applied',
+  [ResultCode.ACCOUNT_LOCKED]: 'account_locked',
+};
+
+/** The unexpected: a script refused its arguments or found its state inconsistent. */
+export class LedgerError extends Error {
+  override readonly name = 'LedgerError';
+  constructor(
+    readonly operation: string,
+    readonly code: number,
+    readonly detail: string,
+  ) {
+    super(`ledger ${operation} failed with code ${code}: ${detail}`);
+  }
+}
+
+export const isRefusal = (value: unknown): value is Refusal =>
+  typeof value === 'object' && value !== null && 'refused' in value;
+
+/** A reply's code: refusals become values, the unexpected is thrown, the rest passes through. */
+export function interpret(operation: string, reply: unknown[]): { code: number; reply: unknown[] } | Refusal {
+  const code = Number(reply[0]);
+  const refusal = REFUSALS[code];
+  if (refusal) return { refused: refusal, detail: String(reply[1] ?? '') };
+  if (code < 0 && code !== ResultCode.POOL_CONFLICT)
+    throw new LedgerError(operation, code, String(reply[1] ?? ''));
+  return { code, reply };
+}

@@ -1,0 +1,73 @@
+import Redis, { Cluster } from 'ioredis';
+import { AccountSettings, CreditLedger, LedgerUsage, MinorUnits } from '../../src/ledger/ledger';
+import { testStack, uniqueName } from './stack';
+
+/** A ledger in a fresh key namespace, with a clock the test moves. */
+export interface LedgerFixture {
+  ledger: CreditLedger;
+  redis: Redis | Cluster;
+  prefix: string;
+  clock: { now: Date; set(iso: string): void; advance(ms: number): void };
+  close(): void;
+}
+
+export function ledgerFixture(
+  options: { redis?: Redis | Cluster; retentionMs?: number; start?: string } = {},
+): LedgerFixture {
+  const redis = options.redis ?? new Redis(testStack().redis.url);
+  const prefix = `${uniqueName('t')}:`;
+  const clock = {
+    now: new Date(options.start ?? '2026-11-01T00:00:00.000Z'),
+    set(iso: string) {
+      clock.now = new Date(iso);
+    },
+    advance(ms: number) {
+      clock.now = new Date(clock.now.getTime() + ms);
+    },
+  };
+  const ledger = new CreditLedger(redis, {
+    prefix,
+    clock: () => clock.now,
+    ...(options.retentionMs ? { idempotencyRetentionMs: options.retentionMs } : {}),
+  });
+  return { ledger, redis, prefix, clock, close: () => (options.redis ? undefined : redis.disconnect()) };
+}
+
+export const prepaid = (overrides: Partial<AccountSettings> = {}): AccountSettings => ({
+  mode: 'prepaid',
+  currency: 'USD',
+  lowBalanceThreshold: 0n,
+  autoRecharge: { enabled: false, trigger: 0n, amount: 0n, monthlyCap: 0, maxConsecutiveFailures: 3 },
+  paymentMethodRef: 'pm_card_visa',
+  adminContacts: ['admin@acme.example'],
+  poolCapacities: {},
+  ...overrides,
+});
+
+/** A credit-paid usage with no pool. */
+export const paid = (id: string, charge: MinorUnits, period = '2026-11'): LedgerUsage => ({
+  id,
+  source: 'credits',
+  charge,
+  pool: '',
+  poolSeconds: 0,
+  period,
+});
+
+/** Applies usages that draw on no pool (so no pool use is declared). */
+export async function applyPaid(
+  fixture: LedgerFixture,
+  tenant: string,
+  usages: LedgerUsage[],
+  currency = 'USD',
+) {
+  const result = await fixture.ledger.applyUsage(tenant, { currency, usages, poolUse: {} });
+  if ('refused' in result || 'conflict' in result)
+    throw new Error(`apply refused: ${JSON.stringify(result)}`);
+  return result;
+}
+
+/** The tenant's events as (type, id) pairs, the shape most assertions need. */
+export async function eventTypes(fixture: LedgerFixture, tenant: string): Promise<[string, string][]> {
+  return (await fixture.ledger.readOutbox(tenant)).map((event) => [event.type, event.id]);
+}
