@@ -1,0 +1,125 @@
+import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+
+describe('ledger: re-rating', () => {
+  let f: LedgerFixture;
+  beforeEach(async () => {
+    f = ledgerFixture({ start: '2026-03-01T00:00:00.000Z' });
+    await f.ledger.upsertAccount('acme', prepaid({ poolCapacities: { 'MCOPSTN1:US': 600 } }));
+  });
+  afterEach(() => f.close());
+
+  const fund = (ref: string, amount: bigint, purchasedAt = f.clock.now) =>
+    f.ledger.addFunds('acme', { paymentRef: ref, amount, currency: 'USD', purchasedAt });
+  const rerate = (usageId: string, revision: string, charge: bigint, poolSeconds = 0, poolUse = {}) =>
+    f.ledger.rerate('acme', {
+      usageId,
+      revision,
+      currency: 'USD',
+      source: 'credits',
+      charge,
+      poolSeconds,
+      poolUse,
+    });
+
+  it('refunds the old charge to its lots and debits the new one, once per revision', async () => {
+    await fund('p1', 1000n);
+    await applyPaid(f, 'acme', [paid('u1', 300n, '2026-03')]);
+
+    const first = await rerate('u1', 'deck-2026-03-fix', 120n);
+    const again = await rerate('u1', 'deck-2026-03-fix', 120n);
+
+    expect(first).toMatchObject({
+      duplicate: false,
+      outcome: { charge: 120n, revision: 'deck-2026-03-fix', balanceAfter: 880n },
+    });
+    expect(again).toEqual({ ...first, duplicate: true });
+    const account = (await f.ledger.readAccount('acme'))!;
+    expect(account.balance).toBe(880n);
+    expect(account.lots[0]!.remaining).toBe(880n);
+  });
+
+  it('refunds a part paid from a lot that has expired since by forfeiting it again', async () => {
+    await fund('old', 100n, new Date('2025-03-15T00:00:00.000Z'));
+    await fund('new', 1000n);
+    await applyPaid(f, 'acme', [paid('u1', 150n, '2026-03')]); // 100 from the old lot, 50 from the new
+    f.clock.set('2026-03-20T00:00:00.000Z'); // the old lot expired on 2026-03-15
+
+    await rerate('u1', 'r1', 0n);
+
+    const account = (await f.ledger.readAccount('acme'))!;
+    expect(account.balance).toBe(1000n);
+    expect(account.lots.map((l) => [l.lotId, l.remaining, l.expired])).toEqual([
+      ['m:old', 0n, 100n],
+      ['m:new', 1000n, 0n],
+    ]);
+    expect((await eventTypes(f, 'acme')).filter(([type]) => type === 'credits.funds.expired')).toEqual([
+      ['credits.funds.expired', 'acme/credits.funds.expired/m:old:rerate:u1:r1'],
+    ]);
+  });
+
+  it('refunds a part that went into debt by reducing the debt, or as a refund lot once a purchase paid it', async () => {
+    await fund('p1', 100n);
+    await applyPaid(f, 'acme', [paid('u1', 160n, '2026-03')]); // 100 from p1, 60 debt
+    await fund('p2', 40n); // pays 40 of the debt: 20 left
+    await rerate('u1', 'r1', 0n);
+
+    const account = (await f.ledger.readAccount('acme'))!;
+    expect(account.debt).toBe(0n);
+    expect(account.balance).toBe(140n); // the 100 and 40 bought, nothing spent
+    expect(account.lots.map((l) => [l.lotId, l.source, l.remaining])).toEqual([
+      ['m:p1', 'manual', 100n],
+      ['m:p2', 'manual', 0n],
+      ['refund:u1:r1', 'refund', 40n],
+    ]);
+  });
+
+  it('moves pool seconds with the new rating, checked against the pool use read', async () => {
+    await fund('p1', 1000n);
+    await f.ledger.applyUsage('acme', {
+      currency: 'USD',
+      poolUse: { 'MCOPSTN1:US:2026-03': 0 },
+      usages: [
+        { id: 'u1', source: 'credits', charge: 50n, pool: 'MCOPSTN1:US', poolSeconds: 60, period: '2026-03' },
+      ],
+    });
+
+    expect(await rerate('u1', 'r1', 0n, 120, { 'MCOPSTN1:US:2026-03': 0 })).toEqual({
+      conflict: { 'MCOPSTN1:US:2026-03': 60 },
+    });
+    const result = await rerate('u1', 'r1', 0n, 120, { 'MCOPSTN1:US:2026-03': 60 });
+
+    expect(result).toMatchObject({ outcome: { poolSeconds: 120, charge: 0n } });
+    expect((await f.ledger.readAccount('acme'))!.poolUsed).toEqual({ 'MCOPSTN1:US:2026-03': 120 });
+  });
+
+  it('refuses to re-rate a usage that was never applied', async () => {
+    expect(await rerate('nope', 'r1', 1n)).toEqual({ refused: 'not_applied', detail: 'nope' });
+  });
+});
+
+describe('ledger: idempotency records', () => {
+  it('are kept for the retention period and dropped after it', async () => {
+    const f = ledgerFixture({ retentionMs: 24 * 3600 * 1000 });
+    try {
+      await f.ledger.upsertAccount('acme', prepaid());
+      await f.ledger.addFunds('acme', {
+        paymentRef: 'p1',
+        amount: 1000n,
+        currency: 'USD',
+        purchasedAt: f.clock.now,
+      });
+      await applyPaid(f, 'acme', [paid('u1', 10n)]);
+      f.clock.advance(24 * 3600 * 1000 - 1);
+      expect(
+        (await applyPaid(f, 'acme', [paid('u1', 10n), paid('u2', 10n)])).applied.map((a) => a.duplicate),
+      ).toEqual([true, false]);
+
+      f.clock.advance(2);
+      await applyPaid(f, 'acme', [paid('u3', 10n)]);
+      const state = await f.ledger.readUsageState('acme', ['u1', 'u2', 'u3'], []);
+      expect('applied' in state && [...state.applied.keys()]).toEqual(['u2', 'u3']);
+    } finally {
+      f.close();
+    }
+  });
+});
