@@ -21,9 +21,10 @@ export function stackCommand(): Command {
     .command('up')
     .description('start the stack (or report the one already running) and print its connection details')
     .option(...dirOption)
-    .action(async ({ dir }: { dir: string }) => {
+    .option('--redis-cluster', 'also start a 3-master Redis Cluster')
+    .action(async ({ dir, redisCluster }: { dir: string; redisCluster?: boolean }) => {
       const started = Date.now();
-      const info = await up(dir);
+      const info = await up(dir, { redisCluster: redisCluster === true });
       console.log(JSON.stringify({ ...info, env: stackEnv(info), upMs: Date.now() - started }, null, 2));
     });
 

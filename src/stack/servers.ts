@@ -160,6 +160,81 @@ export async function startRedis(dir: string): Promise<RedisNode> {
   return { proc, host: '127.0.0.1', port };
 }
 
+export interface RedisClusterNodes {
+  procs: ManagedProcess[];
+  nodes: { host: string; port: number }[];
+}
+
+/** A real Redis Cluster of `masters` redis-servers on loopback, slots spread by redis-cli. */
+export async function startRedisCluster(dir: string, masters = 3): Promise<RedisClusterNodes> {
+  const procs: ManagedProcess[] = [];
+  const nodes: { host: string; port: number }[] = [];
+  for (let i = 1; i <= masters; i++) {
+    const home = join(dir, `redis-cluster-${i}`);
+    mkdirSync(home, { recursive: true });
+    const [port, busPort] = [await freePort(), await freePort()];
+    const conf = join(home, 'redis.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        `cluster-port ${busPort}`,
+        'bind 127.0.0.1',
+        'cluster-enabled yes',
+        `cluster-config-file ${join(home, 'nodes.conf')}`,
+        'cluster-node-timeout 5000',
+        `dir ${home}`,
+        'appendonly yes',
+        'save ""',
+        'logfile ""',
+        'proc-title-template "{title} {listen-addr} {server-mode} {config-file}"',
+        '',
+      ].join('\n'),
+    );
+    const proc = startDaemon(`redis-cluster-${i}`, redisServer(), [conf], {
+      cwd: home,
+      log: join(home, 'redis.log'),
+      marker: conf,
+    });
+    procs.push(proc);
+    nodes.push({ host: '127.0.0.1', port });
+    await waitForRedis('127.0.0.1', port, proc);
+  }
+  const create = spawnSync(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `${n.host}:${n.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (create.status !== 0)
+    throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
+  await waitUntil(
+    'Redis Cluster',
+    async () => {
+      const states = await Promise.all(
+        nodes.map(async ({ host, port }) => {
+          const client = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0 });
+          try {
+            await client.connect();
+            return String(await client.cluster('INFO')).includes('cluster_state:ok');
+          } finally {
+            client.disconnect();
+          }
+        }),
+      );
+      return states.every(Boolean);
+    },
+    { timeoutMs: READY_TIMEOUT_MS },
+  );
+  return { procs, nodes };
+}
+
 export async function waitForRedis(host: string, port: number, proc?: ManagedProcess): Promise<void> {
   await waitUntil(
     'Redis',

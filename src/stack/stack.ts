@@ -4,6 +4,7 @@ import { isRunning, ManagedProcess, startDaemon, stopProcess } from './processes
 import {
   startKafka,
   startRedis,
+  startRedisCluster,
   startSchemaRegistry,
   waitForKafka,
   waitForRedis,
@@ -18,7 +19,14 @@ export interface StackInfo {
   kafka: { brokers: string[] };
   redis: { host: string; port: number; url: string };
   schemaRegistry: { url: string };
+  /** Present when started with `redisCluster`: a 3-master Redis Cluster. */
+  redisCluster?: { nodes: { host: string; port: number }[] };
   processes: ManagedProcess[];
+}
+
+export interface StackOptions {
+  /** Also start a 3-master Redis Cluster (for the ledger's cluster tests). */
+  redisCluster?: boolean;
 }
 
 export type ServiceName = 'kafka' | 'redis' | 'schema-registry';
@@ -52,10 +60,11 @@ export function isStackRunning(info: StackInfo): boolean {
  * Starts Kafka, Redis and the schema registry in parallel, or returns the stack already
  * running in `dir`. A half-dead stack is stopped and started afresh.
  */
-export async function up(stackDir = defaultStackDir()): Promise<StackInfo> {
+export async function up(stackDir = defaultStackDir(), options: StackOptions = {}): Promise<StackInfo> {
   const dir = resolve(stackDir);
   const existing = readStack(dir);
-  if (existing && isStackRunning(existing)) return existing;
+  if (existing && isStackRunning(existing) && (!options.redisCluster || existing.redisCluster))
+    return existing;
   if (existing) await down(dir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -74,13 +83,23 @@ export async function up(stackDir = defaultStackDir()): Promise<StackInfo> {
     Awaited<ReturnType<typeof startRedis>>,
     Awaited<ReturnType<typeof startSchemaRegistry>>,
   ];
+  let cluster: Awaited<ReturnType<typeof startRedisCluster>> | undefined;
+  if (options.redisCluster) {
+    try {
+      cluster = await startRedisCluster(dir);
+    } catch (error) {
+      await Promise.all([kafka.proc, redis.proc, registry.proc].map((proc) => stopProcess(proc)));
+      throw error;
+    }
+  }
   const info: StackInfo = {
     dir,
     startedAt: new Date().toISOString(),
     kafka: { brokers: kafka.brokers },
     redis: { host: redis.host, port: redis.port, url: `redis://${redis.host}:${redis.port}` },
     schemaRegistry: { url: registry.url },
-    processes: [kafka.proc, redis.proc, registry.proc],
+    ...(cluster ? { redisCluster: { nodes: cluster.nodes } } : {}),
+    processes: [kafka.proc, redis.proc, registry.proc, ...(cluster?.procs ?? [])],
   };
   writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
   return info;

@@ -10,9 +10,9 @@ export default async function globalSetup(): Promise<void> {
   const dir = process.env.RATER_TEST_STACK_DIR ?? join(projectRoot, '.stack', 'test');
   process.env.RATER_TEST_STACK_DIR = dir;
   const existing = readStack(dir);
-  const reuse = existing !== undefined && isStackRunning(existing);
+  const reuse = existing !== undefined && isStackRunning(existing) && existing.redisCluster !== undefined;
   const started = Date.now();
-  await up(dir);
+  await up(dir, { redisCluster: true });
   (globalThis as { raterStackStartedHere?: boolean }).raterStackStartedHere = !reuse;
   if (!reuse) console.log(`\nlocal stack up in ${Date.now() - started} ms (${dir})`);
 }
