@@ -99,6 +99,8 @@ export interface LedgerOptions {
 }
 
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
+/** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
+export const MAX_BATCH = 1000;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown[]>;
 
@@ -276,6 +278,9 @@ export class CreditLedger {
   ): Promise<
     { applied: AppliedUsage[]; balance: MinorUnits } | { conflict: Record<string, number> } | Refusal
   > {
+    if (batch.usages.length > MAX_BATCH) {
+      throw new LedgerError('applyUsage', ResultCode.BAD_ARGUMENT, `at most ${MAX_BATCH} usages a call`);
+    }
     const k = this.keys(tenantId);
     const result = await this.run(
       'applyUsage',

@@ -8,7 +8,7 @@
   ARGV[5] idempotency retention (ms)
   ARGV[6] currency of the charges
   ARGV[7] pool use the batch was rated against: JSON {"<pool>:<yyyy-mm>": seconds used}
-  ARGV[8] usages: JSON [{"id","src","charge","pool","poolSec","period"}], where src is
+  ARGV[8] usages (at most 1000): JSON [{"id","src","charge","pool","poolSec","period"}], where src is
           credits | postpaid | bundle | free, charge integer minor units (string),
           pool '' or the pool drawn on, period the yyyy-mm of the call.
 
@@ -42,8 +42,16 @@ local stored = {}
 local firstInBatch = {}
 local repeatOf = {}
 local draws = {}
+local ids = {}
 for i, u in ipairs(usages) do
-  local previous = redis.call('HGET', keys.applied, u.id)
+  ids[i] = u.id
+end
+local previousOutcomes = {}
+if #ids > 0 then
+  previousOutcomes = redis.call('HMGET', keys.applied, unpack(ids))
+end
+for i, u in ipairs(usages) do
+  local previous = previousOutcomes[i]
   if previous then
     stored[i] = previous
   elseif firstInBatch[u.id] then

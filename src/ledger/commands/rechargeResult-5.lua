@@ -36,11 +36,7 @@ end
 if status ~= 'succeeded' and status ~= 'failed' then
   return { ERR.BAD_ARGUMENT, 'status must be succeeded or failed' }
 end
-
-expireDue(ctx, a)
-a.arPending = ''
-a.arPendingSince = ''
-local outcome
+-- Every check comes before the first write: a script that returns half-way keeps what it wrote.
 if status == 'succeeded' then
   if a.currency ~= currency then
     return { ERR.CURRENCY_MISMATCH, a.currency }
@@ -48,6 +44,13 @@ if status == 'succeeded' then
   if not amount or amount <= 0 or amount % 1 ~= 0 or expiresAt <= ctx.now then
     return { ERR.BAD_ARGUMENT, 'a successful recharge needs a positive amount and a future expiry' }
   end
+end
+
+expireDue(ctx, a)
+a.arPending = ''
+a.arPendingSince = ''
+local outcome
+if status == 'succeeded' then
   local lotId = 'r:' .. requestId
   a.arFailures = 0
   addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, 'recharge', gatewayRef)

@@ -28,6 +28,7 @@ local function loadAccount(ctx)
 end
 
 local function saveAccount(ctx, a)
+  flushLots(ctx)
   redis.call('HSET', ctx.keys.account,
     'balance', fmt(a.balance), 'debt', fmt(a.debt),
     'lowNotified', fmt(a.lowNotified), 'blocked', fmt(a.blocked),

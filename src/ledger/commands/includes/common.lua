@@ -25,7 +25,37 @@ end
 
 -- The script's context: keys, tenant and the caller's clock (a script never reads time).
 local function newContext(keys, tenant, now, nowIso, nowMonth)
-  return { keys = keys, tenant = tenant, now = tonumber(now), nowIso = nowIso, nowMonth = nowMonth }
+  return {
+    keys = keys, tenant = tenant, now = tonumber(now), nowIso = nowIso, nowMonth = nowMonth,
+    lots = {}, dirtyLots = {},
+  }
+end
+
+-- Lots read in a script are decoded once and written back once, at the end (flushLots):
+-- a batch of usages drawing on the same lot costs one HGET and one HSET, not one per usage.
+local function getLot(ctx, lotId)
+  local lot = ctx.lots[lotId]
+  if lot == nil then
+    local raw = redis.call('HGET', ctx.keys.lots, lotId)
+    if not raw then
+      return nil
+    end
+    lot = cjson.decode(raw)
+    ctx.lots[lotId] = lot
+  end
+  return lot
+end
+
+local function putLot(ctx, lotId, lot)
+  ctx.lots[lotId] = lot
+  ctx.dirtyLots[lotId] = true
+end
+
+local function flushLots(ctx)
+  for lotId in pairs(ctx.dirtyLots) do
+    redis.call('HSET', ctx.keys.lots, lotId, cjson.encode(ctx.lots[lotId]))
+  end
+  ctx.dirtyLots = {}
 end
 
 -- Events go to the tenant's outbox stream in the same script as the change that caused them.

@@ -3,18 +3,6 @@
   that still have money, scored by expiry, so spending draws on the lot that expires first.
   A lot is live while now < expiresAt.
 ]]
-local function getLot(ctx, lotId)
-  local raw = redis.call('HGET', ctx.keys.lots, lotId)
-  if not raw then
-    return nil
-  end
-  return cjson.decode(raw)
-end
-
-local function putLot(ctx, lotId, lot)
-  redis.call('HSET', ctx.keys.lots, lotId, cjson.encode(lot))
-end
-
 -- Forfeits what is left of every lot whose expiry has come (expiresAt <= now).
 local function expireDue(ctx, a)
   local due = redis.call('ZRANGEBYSCORE', ctx.keys.lotExpiry, '-inf', ctx.now)
