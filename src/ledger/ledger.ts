@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { lotExpiry, utcMonth } from './calendar';
-import { tenantKeys, TenantKeys } from './keys';
+import { tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { interpret, LedgerError, Refusal, ResultCode } from './result-codes';
 import { registerScripts } from './script-loader';
 
@@ -180,6 +180,8 @@ export class CreditLedger {
 
   async upsertAccount(tenantId: string, settings: AccountSettings): Promise<'created' | 'updated' | Refusal> {
     const k = this.keys(tenantId);
+    // Registered first: a tenant the sweeper and the relay cannot find would keep its events.
+    await this.redis.sadd(tenantRegistryKey(this.prefix), tenantId);
     const ar = settings.autoRecharge;
     const fields = {
       mode: settings.mode,
@@ -548,6 +550,40 @@ export class CreditLedger {
       createdAt: account.createdAt ?? '',
       updatedAt: account.updatedAt ?? '',
     };
+  }
+
+  /** Every tenant with an account, in pages (SSCAN), for sweeps over all tenants. */
+  async *tenants(pageSize = 500): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const [next, page] = await this.redis.sscan(tenantRegistryKey(this.prefix), cursor, 'COUNT', pageSize);
+      cursor = next;
+      if (page.length > 0) yield page;
+    } while (cursor !== '0');
+  }
+
+  /** Removes outbox entries once the broker has acknowledged them. */
+  async acknowledgeOutbox(tenantId: string, streamIds: string[]): Promise<number> {
+    if (streamIds.length === 0) return 0;
+    return this.redis.xdel(this.keys(tenantId).outbox, ...streamIds);
+  }
+
+  async outboxLength(tenantId: string): Promise<number> {
+    return this.redis.xlen(this.keys(tenantId).outbox);
+  }
+
+  /**
+   * A short lease on one tenant's work (relaying its outbox): true when this holder got it.
+   * Leases make concurrent instances take turns; correctness never depends on them.
+   */
+  async lease(tenantId: string, what: string, holder: string, ttlMs: number): Promise<boolean> {
+    const key = `${this.keys(tenantId).account}:lease:${what}`;
+    return (await this.redis.set(key, holder, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async releaseLease(tenantId: string, what: string, holder: string): Promise<void> {
+    const key = `${this.keys(tenantId).account}:lease:${what}`;
+    if ((await this.redis.get(key)) === holder) await this.redis.del(key);
   }
 
   async readOutbox(tenantId: string, afterStreamId = '-', count = 1000): Promise<OutboxEvent[]> {

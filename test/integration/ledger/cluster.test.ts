@@ -31,7 +31,7 @@ describe('ledger on a real 3-master Redis Cluster', () => {
     );
     expect(slotsPerTenant.every((slots) => slots.size === 1)).toBe(true);
 
-    const shards = (await cluster.cluster('SLOTS')) as [number, number, [string, number]][];
+    const shards = (await cluster.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
     const masterOf = (slot: number) => shards.find(([from, to]) => slot >= from && slot <= to)![2][1];
     const masters = new Set(slotsPerTenant.map((slots) => masterOf([...slots][0]!)));
     expect(masters.size).toBeGreaterThanOrEqual(2);

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import type { Producer } from 'kafkajs';
+import type { CreditLedger } from '../ledger/ledger';
+import { toCloudEvent } from './cloudevents';
+
+export interface OutboxRelayOptions {
+  ledger: CreditLedger;
+  producer: Producer;
+  topic: string;
+  /** CloudEvents `source` of the events published. */
+  source: string;
+  /** Events read and published per round trip. */
+  batchSize?: number;
+  /** How often every tenant's outbox is checked, besides the pokes. */
+  sweepIntervalMs?: number;
+  onPublished?: (tenantId: string, count: number) => void;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Moves events from the tenants' outbox streams to the events topic, at least once: an entry
+ * leaves the outbox only after the broker acknowledged it, so a crash at any point resends
+ * (consumers drop repeats by the event's deterministic id). Tenants are relayed when poked
+ * by the pipeline and on a periodic sweep over every tenant.
+ */
+export class OutboxRelay {
+  private readonly holder = randomUUID();
+  private readonly pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private lastSweep = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {}
+
+  /** Asks for a tenant's outbox to be relayed soon. */
+  poke(tenantId: string): void {
+    this.pending.add(tenantId);
+    this.schedule(0);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops after the round in progress, which finishes publishing what it read. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped || this.running) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.round()
+        .catch((error: unknown) => this.options.onError?.(error))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule(this.pending.size > 0 ? 0 : (this.options.sweepIntervalMs ?? 1000));
+        });
+    }, delayMs);
+  }
+
+  private async round(): Promise<void> {
+    const sweepEvery = this.options.sweepIntervalMs ?? 1000;
+    if (Date.now() - this.lastSweep >= sweepEvery) {
+      this.lastSweep = Date.now();
+      for await (const page of this.options.ledger.tenants())
+        page.forEach((tenant) => this.pending.add(tenant));
+    }
+    const tenants = [...this.pending];
+    this.pending.clear();
+    for (const tenant of tenants) {
+      if (this.stopped) break;
+      await this.relayTenant(tenant);
+    }
+  }
+
+  /** Publishes everything in one tenant's outbox; returns how many events went out. */
+  async relayTenant(tenantId: string): Promise<number> {
+    const { ledger, producer, topic, source } = this.options;
+    const batchSize = this.options.batchSize ?? 500;
+    if (!(await ledger.lease(tenantId, 'outbox', this.holder, 30_000))) return 0;
+    let published = 0;
+    try {
+      for (;;) {
+        const events = await ledger.readOutbox(tenantId, '-', batchSize);
+        if (events.length === 0) break;
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: events.map((event) => ({
+            key: tenantId,
+            value: JSON.stringify(toCloudEvent(event, source)),
+            headers: { ce_id: event.id, ce_type: event.type, 'content-type': 'application/cloudevents+json' },
+          })),
+        });
+        await ledger.acknowledgeOutbox(
+          tenantId,
+          events.map((event) => event.streamId),
+        );
+        published += events.length;
+        if (events.length < batchSize) break;
+      }
+    } finally {
+      await ledger.releaseLease(tenantId, 'outbox', this.holder);
+    }
+    if (published > 0) this.options.onPublished?.(tenantId, published);
+    return published;
+  }
+}

@@ -1,0 +1,122 @@
+import { Kafka, Partitioners, Producer } from 'kafkajs';
+import { OutboxRelay } from '../../../src/consumers/outbox-relay';
+import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
+
+describe('outbox relay', () => {
+  let kafka: Kafka;
+  let producer: Producer;
+  let f: LedgerFixture;
+  let topic: string;
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+    await producer.connect();
+  });
+  afterAll(() => producer.disconnect());
+  beforeEach(async () => {
+    f = ledgerFixture();
+    topic = uniqueName('events');
+    const admin = kafka.admin();
+    await admin.connect();
+    await createTopics(admin, [topic], 2);
+    await admin.disconnect();
+    await f.ledger.upsertAccount('acme', prepaid({ lowBalanceThreshold: 500n }));
+    await f.ledger.addFunds('acme', {
+      paymentRef: 'p1',
+      amount: 1000n,
+      currency: 'USD',
+      purchasedAt: f.clock.now,
+    });
+    await applyPaid(f, 'acme', [paid('u1', 600n), paid('u2', 450n)]);
+  });
+  afterEach(() => f.close());
+
+  const relay = (p: Producer = producer) =>
+    new OutboxRelay({ ledger: f.ledger, producer: p, topic, source: '/rater/credits' });
+
+  it('publishes the outbox as CloudEvents keyed by tenant, then empties it', async () => {
+    expect(await relay().relayTenant('acme')).toBe(4);
+
+    const messages = await consumeMessages(kafka, topic, 4);
+    expect(messages.map((m) => m.key?.toString())).toEqual(['acme', 'acme', 'acme', 'acme']);
+    const events = messages.map((m) => JSON.parse(m.value!.toString()) as Record<string, unknown>);
+    expect(events.map((e) => [e.type, e.id])).toEqual([
+      ['credits.funds.added', 'acme/credits.funds.added/m:p1'],
+      ['credits.balance.low', 'acme/credits.balance.low/usage:u1'],
+      ['credits.balance.depleted', 'acme/credits.balance.depleted/usage:u2'],
+      ['credits.service.blocked', 'acme/credits.service.blocked/usage:u2'],
+    ]);
+    expect(events[2]).toEqual({
+      specversion: '1.0',
+      id: 'acme/credits.balance.depleted/usage:u2',
+      source: '/rater/credits',
+      type: 'credits.balance.depleted',
+      subject: 'acme',
+      time: '2026-11-01T00:00:00.000Z',
+      datacontenttype: 'application/json',
+      data: { tenantId: 'acme', balance: { amount: '-0.50', currency: 'USD' } },
+    });
+    expect(messages[0]!.headers?.ce_id?.toString()).toBe('acme/credits.funds.added/m:p1');
+    expect(await f.ledger.outboxLength('acme')).toBe(0);
+  });
+
+  it('keeps what the broker did not acknowledge, and sends it again on the next round', async () => {
+    const failing = {
+      send: async () => {
+        throw new Error('broker unavailable');
+      },
+    } as unknown as Producer;
+    await expect(relay(failing).relayTenant('acme')).rejects.toThrow('broker unavailable');
+    expect(await f.ledger.outboxLength('acme')).toBe(4);
+
+    // A crash after the broker acknowledged but before the outbox was trimmed: sent twice.
+    const crashAfterSend = {
+      send: async (record: Parameters<Producer['send']>[0]) => {
+        await producer.send(record);
+        throw new Error('crashed before trimming');
+      },
+    } as unknown as Producer;
+    await expect(relay(crashAfterSend).relayTenant('acme')).rejects.toThrow('crashed before trimming');
+    expect(await f.ledger.outboxLength('acme')).toBe(4);
+    expect(await relay().relayTenant('acme')).toBe(4);
+
+    const ids = (await consumeMessages(kafka, topic, 8)).map(
+      (m) => JSON.parse(m.value!.toString()).id as string,
+    );
+    expect(new Set(ids).size).toBe(4);
+    expect(ids.slice(0, 4)).toEqual(ids.slice(4));
+    expect(await f.ledger.outboxLength('acme')).toBe(0);
+  });
+
+  it('finds every tenant on its sweep when started, without pokes', async () => {
+    await f.ledger.upsertAccount('other', prepaid());
+    await f.ledger.addFunds('other', {
+      paymentRef: 'x',
+      amount: 1n,
+      currency: 'USD',
+      purchasedAt: f.clock.now,
+    });
+    const running = new OutboxRelay({
+      ledger: f.ledger,
+      producer,
+      topic,
+      source: '/rater/credits',
+      sweepIntervalMs: 100,
+    });
+    running.start();
+    try {
+      const messages = await consumeMessages(kafka, topic, 5);
+      expect(messages.map((m) => m.key!.toString()).sort()).toEqual([
+        'acme',
+        'acme',
+        'acme',
+        'acme',
+        'other',
+      ]);
+    } finally {
+      await running.stop();
+    }
+  });
+});
