@@ -37,6 +37,17 @@ export function minorToDecimal(amountMinor: string, currency: string): string {
   return `${negative ? '-' : ''}${whole}${fraction}`;
 }
 
+/** An exact decimal string back to integer minor units: ('12.34', 'USD') -> 1234n. */
+export function decimalToMinor(amount: string, currency: string): bigint {
+  const digits = currencyDigits(currency);
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(amount);
+  if (!match || (match[3] ?? '').length > digits) {
+    throw new Error(`not an amount of ${currency} (${digits} decimals at most): ${amount}`);
+  }
+  const units = BigInt(match[2]! + (match[3] ?? '').padEnd(digits, '0'));
+  return match[1] ? -units : units;
+}
+
 const TIME_FIELDS = new Set(['purchasedAt', 'expiresAt']);
 
 /** The ledger writes minor units and epoch milliseconds; the contract speaks decimals and ISO times. */

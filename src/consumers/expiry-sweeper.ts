@@ -1,0 +1,56 @@
+import type { CreditLedger } from '../ledger/ledger';
+
+export interface ExpirySweeperOptions {
+  ledger: CreditLedger;
+  intervalMs?: number;
+  clock?: () => Date;
+  /** Called for each tenant whose lots expired in a sweep (the outbox relay is poked). */
+  onExpired?: (tenantId: string, lotsExpired: number) => void;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Forfeits expired funds on a schedule, for tenants with no usage to trigger it. Safe with
+ * several instances: expiring is idempotent, so two sweeps of one tenant forfeit once.
+ */
+export class ExpirySweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: ExpirySweeperOptions) {}
+
+  start(): void {
+    const tick = () => {
+      this.running = this.sweep()
+        .then(() => undefined)
+        .catch((error: unknown) => this.options.onError?.(error))
+        .finally(() => {
+          this.running = undefined;
+          if (this.timer) this.timer = setTimeout(tick, this.options.intervalMs ?? 60_000);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass over every tenant; returns the number of lots expired. */
+  async sweep(): Promise<number> {
+    const now = (this.options.clock ?? (() => new Date()))();
+    let total = 0;
+    for await (const page of this.options.ledger.tenants()) {
+      const results = await Promise.all(page.map((tenant) => this.options.ledger.expireLots(tenant, now)));
+      results.forEach((result, i) => {
+        if ('lotsExpired' in result && result.lotsExpired > 0) {
+          total += result.lotsExpired;
+          this.options.onExpired?.(page[i]!, result.lotsExpired);
+        }
+      });
+    }
+    return total;
+  }
+}

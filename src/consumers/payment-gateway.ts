@@ -1,0 +1,71 @@
+/** The payment gateway that auto-recharge charges; a real one plugs into the same interface. */
+export interface ChargeRequest {
+  /** The recharge request id: the gateway must charge at most once per key. */
+  idempotencyKey: string;
+  tenantId: string;
+  paymentMethodRef: string;
+  amountMinor: bigint;
+  currency: string;
+}
+
+export type ChargeResult =
+  { status: 'succeeded'; gatewayRef: string } | { status: 'declined'; reason: string };
+
+export interface PaymentGateway {
+  /** Resolves with the gateway's answer; throws GatewayUnavailableError when it did not answer. */
+  charge(request: ChargeRequest): Promise<ChargeResult>;
+}
+
+/** No answer (a timeout or a refused connection): worth retrying with the same idempotency key. */
+export class GatewayUnavailableError extends Error {
+  override readonly name = 'GatewayUnavailableError';
+  readonly retriable = true;
+}
+
+/**
+ * A gateway for the demo and the tests. The tenant's payment method reference chooses what
+ * happens, like a payment provider's test cards:
+ *   pm_sim_expired_card  declined as an expired card
+ *   pm_sim_declined      declined (insufficient funds)
+ *   pm_sim_timeout       no answer (GatewayUnavailableError) every time
+ *   pm_sim_flaky         no answer on the first attempt of a key, approved on the next
+ *   anything else        approved
+ * Repeating a key returns the first answer without charging again.
+ */
+export class SimulatedGateway implements PaymentGateway {
+  private readonly answers = new Map<string, ChargeResult>();
+  private readonly attempts = new Map<string, number>();
+  /** Every successful charge, for tests and the demo. */
+  readonly charges: ChargeRequest[] = [];
+
+  constructor(private readonly latencyMs = 5) {}
+
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
+    await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    const previous = this.answers.get(request.idempotencyKey);
+    if (previous) return previous;
+    const attempt = (this.attempts.get(request.idempotencyKey) ?? 0) + 1;
+    this.attempts.set(request.idempotencyKey, attempt);
+    let answer: ChargeResult;
+    switch (request.paymentMethodRef) {
+      case 'pm_sim_expired_card':
+        answer = { status: 'declined', reason: 'expired_card' };
+        break;
+      case 'pm_sim_declined':
+        answer = { status: 'declined', reason: 'insufficient_funds' };
+        break;
+      case 'pm_sim_timeout':
+        throw new GatewayUnavailableError(`gateway did not answer for ${request.idempotencyKey}`);
+      case 'pm_sim_flaky':
+        if (attempt === 1)
+          throw new GatewayUnavailableError(`gateway did not answer for ${request.idempotencyKey}`);
+        answer = { status: 'succeeded', gatewayRef: `sim_ch_${this.charges.length + 1}` };
+        break;
+      default:
+        answer = { status: 'succeeded', gatewayRef: `sim_ch_${this.charges.length + 1}` };
+    }
+    if (answer.status === 'succeeded') this.charges.push(request);
+    this.answers.set(request.idempotencyKey, answer);
+    return answer;
+  }
+}

@@ -1,0 +1,187 @@
+import { Kafka, Partitioners, Producer } from 'kafkajs';
+import { ExpirySweeper } from '../../../src/consumers/expiry-sweeper';
+import { subscribeToEvents } from '../../../src/consumers/event-subscriber';
+import { Notifier } from '../../../src/consumers/notifier';
+import { OutboxRelay } from '../../../src/consumers/outbox-relay';
+import { SimulatedGateway } from '../../../src/consumers/payment-gateway';
+import { RechargeWorker } from '../../../src/consumers/recharge-worker';
+import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import { startMailbox } from '../../support/smtp';
+import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
+import { eventually } from '../../support/wait';
+
+describe('recharge worker, notifier and expiry sweeper on the real stack', () => {
+  let kafka: Kafka;
+  let producer: Producer;
+  let f: LedgerFixture;
+  let mailbox: Awaited<ReturnType<typeof startMailbox>>;
+  let gateway: SimulatedGateway;
+  let relay: OutboxRelay;
+  const stops: (() => Promise<void>)[] = [];
+  const topic = uniqueName('credits-events');
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    const admin = kafka.admin();
+    await admin.connect();
+    await createTopics(admin, [topic], 3);
+    await admin.disconnect();
+    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+    await producer.connect();
+    f = ledgerFixture();
+    mailbox = await startMailbox();
+    gateway = new SimulatedGateway(1);
+
+    relay = new OutboxRelay({
+      ledger: f.ledger,
+      producer,
+      topic,
+      source: '/rater/credits',
+      sweepIntervalMs: 200,
+    });
+    relay.start();
+    const worker = new RechargeWorker({
+      ledger: f.ledger,
+      gateway,
+      retryDelayMs: 10,
+      onRecorded: (tenant) => relay.poke(tenant),
+    });
+    const notifier = new Notifier({
+      ledger: f.ledger,
+      transport: mailbox.transport,
+      from: 'credits@rater.example',
+      notifyLowBalance: false,
+      redis: f.redis,
+      keyPrefix: f.prefix,
+    });
+    for (const [group, handler] of [
+      ['recharge', worker],
+      ['notifier', notifier],
+    ] as const) {
+      const subscription = await subscribeToEvents({
+        kafka,
+        groupId: uniqueName(group),
+        topic,
+        handle: (e) => handler.handle(e),
+        fromBeginning: true,
+      });
+      stops.push(subscription.stop);
+    }
+  });
+
+  afterAll(async () => {
+    await relay.stop();
+    await Promise.all(stops.map((stop) => stop()));
+    await producer.disconnect();
+    await mailbox.stop();
+    f.close();
+  });
+
+  const account = (tenant: string, paymentMethodRef: string, maxConsecutiveFailures = 3) =>
+    f.ledger.upsertAccount(
+      tenant,
+      prepaid({
+        paymentMethodRef,
+        adminContacts: [`admin@${tenant}.example`],
+        autoRecharge: { enabled: true, trigger: 500n, amount: 2000n, monthlyCap: 10, maxConsecutiveFailures },
+      }),
+    );
+
+  it('charges the card once, adds the funds and mails the admin; declines and failures are mailed too', async () => {
+    await account('card-ok', 'pm_card_visa');
+    await account('card-expired', 'pm_sim_expired_card', 1);
+    await account('flaky', 'pm_sim_flaky');
+    for (const tenant of ['card-ok', 'card-expired', 'flaky']) {
+      await f.ledger.addFunds(tenant, {
+        paymentRef: 'p1',
+        amount: 1000n,
+        currency: 'USD',
+        purchasedAt: f.clock.now,
+      });
+      await applyPaid(f, tenant, [paid('u1', 600n)]); // 400 < 500: a recharge is requested
+      relay.poke(tenant);
+    }
+
+    await eventually(async () => {
+      expect((await f.ledger.readAccount('card-ok'))!.balance).toBe(2400n);
+      expect((await f.ledger.readAccount('flaky'))!.balance).toBe(2400n);
+      expect((await f.ledger.readAccount('card-expired'))!.settings.autoRecharge.enabled).toBe(false);
+    });
+    expect(gateway.charges.map((c) => [c.tenantId, c.idempotencyKey, c.amountMinor])).toEqual(
+      expect.arrayContaining([
+        ['card-ok', 'card-ok:recharge:1', 2000n],
+        ['flaky', 'flaky:recharge:1', 2000n],
+      ]),
+    );
+    expect(gateway.charges).toHaveLength(2);
+
+    await eventually(() => expect(mailbox.mails).toHaveLength(3));
+    const byTenant = Object.fromEntries(mailbox.mails.map((m) => [m.to[0], m]));
+    expect(byTenant['admin@card-ok.example']).toMatchObject({
+      from: 'credits@rater.example',
+      subject: 'Auto-recharge added USD 20.00 to your communications credits',
+      eventId: 'card-ok/credits.recharge.succeeded/card-ok:recharge:1',
+    });
+    expect(byTenant['admin@card-expired.example']).toMatchObject({
+      subject: 'Auto-recharge of your communications credits failed',
+      text:
+        'Auto-recharge could not charge your payment method USD 20.00 (expired_card).\nBalance now: USD 4.00.\n' +
+        'Auto-recharge is now turned off after 1 failures in a row; update the payment method and turn it on again.',
+    });
+  });
+
+  it('does not charge or mail twice when the request and the result are delivered again', async () => {
+    const before = { charges: gateway.charges.length, mails: mailbox.mails.length };
+    const requested = (await readTopic()).filter(
+      (e) => e.type === 'credits.recharge.requested' || e.type === 'credits.recharge.succeeded',
+    );
+    expect(requested.length).toBeGreaterThanOrEqual(4);
+    await producer.send({
+      topic,
+      messages: requested.map((e) => ({ key: e.subject, value: JSON.stringify(e) })),
+    });
+
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(gateway.charges).toHaveLength(before.charges);
+    expect(mailbox.mails).toHaveLength(before.mails);
+    expect((await f.ledger.readAccount('card-ok'))!.balance).toBe(2400n);
+  });
+
+  it('mails when the balance reaches zero, and the sweeper forfeits expired funds once', async () => {
+    await f.ledger.upsertAccount('dry', prepaid({ adminContacts: ['ops@dry.example'] }));
+    await f.ledger.addFunds('dry', {
+      paymentRef: 'p1',
+      amount: 300n,
+      currency: 'USD',
+      purchasedAt: f.clock.now,
+    });
+    const sweeper = new ExpirySweeper({
+      ledger: f.ledger,
+      clock: () => new Date('2027-11-01T00:00:00.000Z'),
+    });
+
+    const first = await sweeper.sweep();
+    const second = await sweeper.sweep();
+    relay.poke('dry');
+
+    expect(first).toBeGreaterThanOrEqual(1);
+    expect(second).toBe(0);
+    expect((await f.ledger.readAccount('dry'))!.balance).toBe(0n);
+    await eventually(() =>
+      expect(mailbox.mails.find((m) => m.to.includes('ops@dry.example'))).toMatchObject({
+        subject: 'Your communications credits balance reached zero',
+        eventId: 'dry/credits.balance.depleted/expired:m:p1',
+      }),
+    );
+  });
+
+  /** Everything on the events topic so far. */
+  async function readTopic(): Promise<{ type: string; subject: string }[]> {
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    const total = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    return (await consumeMessages(kafka, topic, total)).map((m) => JSON.parse(m.value!.toString()));
+  }
+});
