@@ -1,0 +1,116 @@
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { z } from 'zod';
+import { TENANT_ID_PATTERN } from '../ledger/keys';
+
+/** Why a record was rejected: the `x-error-code` header on the dead-letter topic. */
+export type RejectionCode =
+  | 'empty_value'
+  | 'malformed_json'
+  | 'avro_decode_failed'
+  | 'not_an_object'
+  | 'missing_field'
+  | 'invalid_field'
+  | 'key_mismatch'
+  | 'unknown_tenant'
+  | 'unrated_destination'
+  | 'unsupported_currency';
+
+export interface Rejection {
+  code: RejectionCode;
+  message: string;
+}
+
+export const CALL_TYPES = [
+  'user_in',
+  'user_out',
+  'user_out_conf',
+  'user_out_transfer',
+  'user_out_forwarding',
+  'conf_in',
+  'conf_out',
+  'ucap_in',
+  'ucap_out',
+  'emergency',
+] as const;
+
+const e164 = z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be E.164: + and 2 to 15 digits');
+const isoWithOffset = z.iso.datetime({
+  offset: true,
+  error: 'must be ISO 8601 with a time zone offset or Z',
+});
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+
+/** The usage record of CONTRACTS.md section 1; unknown fields pass through untouched. */
+const usageRecordSchema = z.looseObject({
+  id: z.string().min(1).max(128),
+  tenantId: z.string().regex(TENANT_ID_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 . _ -'),
+  callType: z.enum(CALL_TYPES),
+  startDateTime: isoWithOffset,
+  duration: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(0)
+    .max(7 * 24 * 3600),
+  calleeNumber: optional(e164),
+  callerNumber: optional(e164),
+  endDateTime: optional(isoWithOffset),
+  numberType: optional(z.enum(['subscriber', 'service', 'tollFree'])),
+  licenseCapability: optional(z.string().min(1).max(64)),
+  usageCountryCode: optional(z.string().regex(/^[A-Z]{2}$/, 'must be ISO 3166-1 alpha-2')),
+  tenantCountryCode: optional(z.string().regex(/^[A-Z]{2}$/, 'must be ISO 3166-1 alpha-2')),
+  destinationContext: optional(z.enum(['Domestic', 'International'])),
+});
+
+export type DecodedUsageRecord = z.infer<typeof usageRecordSchema>;
+
+/** Decodes one message value: JSON, or Avro in the Confluent wire format through the registry. */
+export async function decodeCdr(
+  value: Buffer | null,
+  key: string | undefined,
+  registry: SchemaRegistry | undefined,
+): Promise<{ record: DecodedUsageRecord } | { rejected: Rejection }> {
+  if (!value || value.length === 0)
+    return { rejected: { code: 'empty_value', message: 'the message has no value' } };
+  let raw: unknown;
+  if (value[0] === 0 && registry) {
+    try {
+      raw = await registry.decode(value);
+    } catch (error) {
+      return { rejected: { code: 'avro_decode_failed', message: errorMessage(error) } };
+    }
+  } else {
+    try {
+      raw = JSON.parse(value.toString('utf8'));
+    } catch (error) {
+      return { rejected: { code: 'malformed_json', message: errorMessage(error) } };
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { rejected: { code: 'not_an_object', message: 'the value is not a JSON object' } };
+  }
+  const parsed = usageRecordSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.');
+    const missing = issue.code === 'invalid_type' && (raw as Record<string, unknown>)[field] === undefined;
+    return {
+      rejected: missing
+        ? { code: 'missing_field', message: `${field} is required` }
+        : {
+            code: 'invalid_field',
+            message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+          },
+    };
+  }
+  if (key !== undefined && key !== parsed.data.tenantId) {
+    return {
+      rejected: {
+        code: 'key_mismatch',
+        message: `message key ${key} is not the record's tenantId ${parsed.data.tenantId}`,
+      },
+    };
+  }
+  return { record: parsed.data };
+}
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
