@@ -1,0 +1,349 @@
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { AppliedUsage, CreditLedger, LedgerUsage, UsageOutcome, UsageState } from '../ledger/ledger';
+import { MAX_BATCH } from '../ledger/ledger';
+import { decodeCdr, DecodedUsageRecord, Rejection } from './cdr-decoder';
+import { minorToDecimal } from './cloudevents';
+import type { PipelineInstrumentation } from './instrumentation';
+import type { PricedUsage, UsagePricer } from './pricing-port';
+
+export interface UsageConsumerOptions {
+  kafka: Kafka;
+  producer: Producer;
+  ledger: CreditLedger;
+  pricer: UsagePricer;
+  registry?: SchemaRegistry;
+  groupId: string;
+  topics: { usageIn: string; ratedOut: string; deadLetter: string };
+  instrumentation: PipelineInstrumentation;
+  /** Tenants whose outbox got events (the relay is poked with them). */
+  onTenantsChanged?: (tenants: string[]) => void;
+  retryDelayMs?: { initial: number; max: number };
+  partitionsConsumedConcurrently?: number;
+  clock?: () => Date;
+}
+
+interface Incoming {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+}
+
+type Outcome =
+  | {
+      kind: 'rated';
+      record: DecodedUsageRecord;
+      priced: PricedUsage;
+      applied: UsageOutcome;
+      duplicate: boolean;
+    }
+  | { kind: 'rejected'; rejection: Rejection };
+
+const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
+
+/**
+ * The CDR consumer: a consumer group on the usage topic, a batch at a time. Each batch is
+ * decoded and validated (rejects go to the dead-letter topic with their reason and origin),
+ * rated, applied to the ledger in per-tenant batches, and the rated records produced; only
+ * then are the offsets committed. A crash anywhere redelivers the batch, and the ledger's
+ * idempotency turns the repeat into the stored outcomes: each usage is charged once.
+ * Transient failures (Redis or the broker away) are retried with backoff while consumption
+ * of that partition pauses; nothing is skipped.
+ */
+export class UsageConsumer {
+  private consumer: Consumer | undefined;
+  private readonly events: PipelineInstrumentation;
+
+  constructor(private readonly options: UsageConsumerOptions) {
+    this.events = options.instrumentation;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, groupId, topics } = this.options;
+    const consumer = kafka.consumer({
+      groupId,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { retries: 10 },
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.usageIn, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        if (batch.messages.length === 0) return;
+        const started = process.hrtime.bigint();
+        const incoming = batch.messages.map((message) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          message,
+        }));
+        const keepGoing = () => isRunning() && !isStale();
+        const { rated, deadLettered, tenants } = await this.processBatch(incoming, heartbeat, keepGoing);
+        resolveOffset(batch.lastOffset());
+        const next = (BigInt(batch.lastOffset()) + 1n).toString();
+        await this.untilDone('commit', heartbeat, keepGoing, () =>
+          consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]),
+        );
+        this.options.onTenantsChanged?.(tenants);
+        const lag = Number(BigInt(batch.highWatermark) - BigInt(next));
+        this.events.emit('consumerLag', {
+          topic: batch.topic,
+          partition: batch.partition,
+          lag: Math.max(0, lag),
+        });
+        this.events.emit('batch', {
+          partition: batch.partition,
+          records: incoming.length,
+          rated,
+          deadLettered,
+          seconds: seconds(started),
+        });
+      },
+    });
+  }
+
+  /** Finishes the batch in hand, commits it, and leaves the group. */
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+
+  /** Rates, applies and produces one batch; everything before the offset commit. */
+  async processBatch(
+    incoming: Incoming[],
+    heartbeat: () => Promise<void> = async () => undefined,
+    keepGoing: () => boolean = () => true,
+  ): Promise<{ rated: number; deadLettered: number; tenants: string[] }> {
+    const decoded = await Promise.all(
+      incoming.map(({ message }) => decodeCdr(message.value, message.key?.toString(), this.options.registry)),
+    );
+    const outcomes = new Map<Incoming, Outcome>();
+    const byTenant = new Map<string, { item: Incoming; record: DecodedUsageRecord }[]>();
+    decoded.forEach((result, i) => {
+      const item = incoming[i]!;
+      if ('rejected' in result) {
+        outcomes.set(item, { kind: 'rejected', rejection: result.rejected });
+        return;
+      }
+      const group = byTenant.get(result.record.tenantId) ?? [];
+      group.push({ item, record: result.record });
+      byTenant.set(result.record.tenantId, group);
+    });
+
+    for (const [tenant, group] of byTenant) {
+      for (let start = 0; start < group.length; start += MAX_BATCH) {
+        const slice = group.slice(start, start + MAX_BATCH);
+        const results = await this.untilDone('ledger', heartbeat, keepGoing, () =>
+          this.settleTenant(tenant, slice),
+        );
+        slice.forEach(({ item }, i) => outcomes.set(item, results[i]!));
+      }
+    }
+
+    const rated: Message[] = [];
+    const dead: Message[] = [];
+    const changedTenants = new Set<string>();
+    for (const item of incoming) {
+      const outcome = outcomes.get(item)!;
+      if (outcome.kind === 'rejected') {
+        dead.push(this.deadLetter(item, outcome.rejection));
+        this.events.emit('deadLetter', { reason: outcome.rejection.code });
+        this.events.emit('record', { result: 'dead_letter' });
+      } else {
+        rated.push(this.ratedMessage(outcome));
+        if (!outcome.duplicate) changedTenants.add(outcome.record.tenantId);
+        this.events.emit('record', {
+          result: outcome.duplicate ? 'duplicate' : 'rated',
+          source: outcome.applied.source,
+        });
+      }
+    }
+    const topicMessages = [
+      { topic: this.options.topics.ratedOut, messages: rated },
+      { topic: this.options.topics.deadLetter, messages: dead },
+    ].filter((t) => t.messages.length > 0);
+    if (topicMessages.length > 0) {
+      await this.untilDone('produce', heartbeat, keepGoing, () =>
+        this.options.producer.sendBatch({ topicMessages, acks: -1 }),
+      );
+    }
+    return { rated: rated.length, deadLettered: dead.length, tenants: [...changedTenants] };
+  }
+
+  /** Prices one tenant's records against its pool state and applies them in one script call. */
+  private async settleTenant(
+    tenant: string,
+    group: { item: Incoming; record: DecodedUsageRecord }[],
+  ): Promise<Outcome[]> {
+    const { ledger, pricer } = this.options;
+    const poolOf = new Map(group.map(({ record }) => [record, pricer.poolFor(record)]));
+    const poolMonths = [
+      ...new Set([...poolOf.values()].flatMap((p) => (p ? [`${p.pool}:${p.period}`] : []))),
+    ];
+    const ids = [...new Set(group.map(({ record }) => record.id))];
+    let state: UsageState | undefined;
+    const priced = new Map<string, PricedUsage | { kind: 'unrated'; reason: string }>();
+
+    const ratingStarted = process.hrtime.bigint();
+    let ledgerStarted = ratingStarted;
+    const result = await ledger.settle(tenant, ids, poolMonths, (current) => {
+      state = current;
+      priced.clear();
+      const poolLeft = new Map(
+        poolMonths.map((key) => [
+          key,
+          (current.poolCapacity[key.slice(0, key.lastIndexOf(':'))] ?? 0) - (current.poolUsed[key] ?? 0),
+        ]),
+      );
+      const usages: LedgerUsage[] = [];
+      for (const { record } of group) {
+        if (current.applied.has(record.id) || priced.has(record.id)) continue;
+        const pool = poolOf.get(record);
+        const key = pool ? `${pool.pool}:${pool.period}` : '';
+        const price = pricer.price(record, current.currency, pool ? Math.max(0, poolLeft.get(key) ?? 0) : 0);
+        priced.set(record.id, price);
+        if (price.kind === 'unrated') continue;
+        if (pool && price.poolSeconds > 0) poolLeft.set(key, poolLeft.get(key)! - price.poolSeconds);
+        usages.push({
+          id: record.id,
+          source:
+            price.payment === 'paid' ? (current.mode === 'prepaid' ? 'credits' : 'postpaid') : price.payment,
+          charge: price.charge,
+          pool: pool && price.poolSeconds > 0 ? pool.pool : '',
+          poolSeconds: price.poolSeconds,
+          period: pricer.periodOf(record),
+        });
+      }
+      this.events.emit('rating', { seconds: seconds(ratingStarted), records: group.length });
+      ledgerStarted = process.hrtime.bigint();
+      return {
+        currency: current.currency,
+        usages,
+        poolUse: Object.fromEntries(poolMonths.map((key) => [key, current.poolUsed[key] ?? 0])),
+      };
+    });
+    this.events.emit('ledger', { seconds: seconds(ledgerStarted), usages: group.length });
+
+    if ('refused' in result) {
+      const rejection: Rejection =
+        result.refused === 'no_account'
+          ? { code: 'unknown_tenant', message: `no account for tenant ${tenant}` }
+          : {
+              code: 'invalid_field',
+              message: `the ledger refused the usage: ${result.refused} ${result.detail}`,
+            };
+      return group.map(() => ({ kind: 'rejected', rejection }));
+    }
+    const applied = new Map<string, AppliedUsage>(result.applied.map((a) => [a.usageId, a]));
+    const now = (this.options.clock ?? (() => new Date()))();
+    const seen = new Set<string>();
+    return group.map(({ record }) => {
+      const repeat = seen.has(record.id);
+      seen.add(record.id);
+      const fresh = applied.get(record.id);
+      const stored = fresh?.outcome ?? state!.applied.get(record.id);
+      if (!stored) {
+        const price = priced.get(record.id);
+        const reason = price?.kind === 'unrated' ? price.reason : 'not priced';
+        return {
+          kind: 'rejected',
+          rejection: {
+            code: reason === 'unsupported_currency' ? 'unsupported_currency' : 'unrated_destination',
+            message: reason,
+          },
+        };
+      }
+      const duplicate = repeat || !fresh || fresh.duplicate;
+      if (!duplicate && record.endDateTime) {
+        this.events.emit('debitLag', {
+          seconds: Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000),
+        });
+      }
+      // The rated record repeats the stored outcome: details come from pricing again with the
+      // pool seconds it drew, which is deterministic, and the money from the ledger.
+      let price = priced.get(record.id);
+      if (!price || price.kind === 'unrated' || duplicate) {
+        price = this.options.pricer.price(record, state!.currency, stored.poolSeconds);
+      }
+      if (price.kind === 'unrated') {
+        price = {
+          kind: 'priced',
+          payment: 'free',
+          charge: 0n,
+          connectionCharge: 0n,
+          currency: state!.currency,
+          billedSeconds: 0,
+          poolSeconds: 0,
+          destinationName: '',
+          rate: null,
+        };
+      }
+      return { kind: 'rated', record, priced: price, applied: stored, duplicate };
+    });
+  }
+
+  private ratedMessage(outcome: Extract<Outcome, { kind: 'rated' }>): Message {
+    const { record, priced, applied } = outcome;
+    const currency = priced.currency;
+    const value = {
+      ...record,
+      charge: minorToDecimal(applied.charge.toString(), currency),
+      connectionCharge: minorToDecimal(priced.connectionCharge.toString(), currency),
+      currency,
+      billedSeconds: priced.billedSeconds,
+      poolSeconds: applied.poolSeconds,
+      source: applied.source,
+      destinationName: priced.destinationName,
+      rate: priced.rate,
+      ratedAt: applied.appliedAt.toISOString(),
+    };
+    const headers: IHeaders = { 'content-type': 'application/json' };
+    if (outcome.duplicate) headers['x-duplicate'] = 'true';
+    return { key: record.tenantId, value: JSON.stringify(value), headers };
+  }
+
+  private deadLetter(item: Incoming, rejection: Rejection): Message {
+    return {
+      key: item.message.key,
+      value: item.message.value,
+      headers: {
+        ...(item.message.headers ?? {}),
+        'x-error-code': rejection.code,
+        'x-error-message': rejection.message,
+        'x-origin-topic': item.topic,
+        'x-origin-partition': String(item.partition),
+        'x-origin-offset': item.message.offset,
+        'x-origin-timestamp': item.message.timestamp,
+      },
+    };
+  }
+
+  /**
+   * Runs `step` until it succeeds: a failure is retried with backoff and consumption of the
+   * partition waits, heartbeating. Gives up only when the consumer stops or loses the
+   * partition, and then the batch is redelivered (to this or another instance).
+   */
+  private async untilDone<T>(
+    stage: 'ledger' | 'produce' | 'commit',
+    heartbeat: () => Promise<void>,
+    keepGoing: () => boolean,
+    step: () => Promise<T>,
+  ): Promise<T> {
+    const { initial, max } = this.options.retryDelayMs ?? { initial: 100, max: 5_000 };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (stage === 'ledger') this.events.emit('scriptError', { operation: 'applyUsage', error });
+        this.events.emit('retry', { stage, error });
+        if (!keepGoing()) throw error;
+        const delay = Math.round(Math.random() * Math.min(max, initial * 2 ** Math.min(attempt - 1, 16)));
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        await heartbeat().catch(() => undefined);
+        if (!keepGoing()) throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import type { DecodedUsageRecord } from '../../src/consumers/cdr-decoder';
+import type { PricedUsage, Unrated, UsagePricer } from '../../src/consumers/pricing-port';
+
+/**
+ * A stand-in pricing for pipeline tests that must not depend on the shipped decks: 10 minor
+ * units per started minute plus a 5-unit connection fee; MCOPSTN1 calls draw on the
+ * `MCOPSTN1:<usage country>` pool in whole minutes; +999 numbers are unrated; inbound is free.
+ */
+export class FlatPricer implements UsagePricer {
+  periodOf(record: DecodedUsageRecord): string {
+    return new Date(record.startDateTime).toISOString().slice(0, 7);
+  }
+
+  poolFor(record: DecodedUsageRecord) {
+    if (record.licenseCapability !== 'MCOPSTN1' || !record.usageCountryCode) return undefined;
+    return { pool: `MCOPSTN1:${record.usageCountryCode}`, period: this.periodOf(record) };
+  }
+
+  price(record: DecodedUsageRecord, currency: string, poolSecondsLeft: number): PricedUsage | Unrated {
+    if (record.calleeNumber?.startsWith('+999'))
+      return { kind: 'unrated', reason: `no rate for ${record.calleeNumber}` };
+    const minutes = Math.ceil(record.duration / 60);
+    const billedSeconds = minutes * 60;
+    const base = {
+      kind: 'priced' as const,
+      currency,
+      billedSeconds,
+      destinationName: 'Flatland',
+      rate: { deck: 'flat', version: '1', prefix: '+' },
+    };
+    if (record.callType.endsWith('_in') || record.callType === 'emergency') {
+      return { ...base, payment: 'free', charge: 0n, connectionCharge: 0n, poolSeconds: 0 };
+    }
+    const poolSeconds = this.poolFor(record)
+      ? Math.min(billedSeconds, Math.floor(poolSecondsLeft / 60) * 60)
+      : 0;
+    const paidMinutes = (billedSeconds - poolSeconds) / 60;
+    if (paidMinutes === 0)
+      return { ...base, payment: 'bundle', charge: 0n, connectionCharge: 0n, poolSeconds };
+    return {
+      ...base,
+      payment: 'paid',
+      charge: BigInt(paidMinutes * 10 + 5),
+      connectionCharge: 5n,
+      poolSeconds,
+    };
+  }
+}
