@@ -1,54 +1,102 @@
 import { z } from 'zod';
 
-/** Topic names of ../shared/CONTRACTS.md; each one configurable. */
-const topics = z.object({
-  usageIn: z.string().min(1).default('usage.cdr.v1'),
-  ratedOut: z.string().min(1).default('usage.rated.v1'),
-  eventsOut: z.string().min(1).default('credits.events.v1'),
-  deadLetter: z.string().min(1).default('usage.cdr.dlq.v1'),
-});
-
 const brokerList = z
   .string({ error: 'is required (comma-separated host:port list)' })
   .transform((value) => value.split(',').map((broker) => broker.trim()))
   .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port')).min(1));
 
+const ROLES = ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api'] as const;
+export type Role = (typeof ROLES)[number];
+
+const roleList = z
+  .string()
+  .default('all')
+  .transform((value) => (value === 'all' ? [...ROLES] : value.split(',').map((role) => role.trim())))
+  .pipe(z.array(z.enum(ROLES, { error: `must be all or a list of ${ROLES.join(', ')}` })).min(1));
+
+const flag = z.stringbool({ error: 'must be true or false' });
+const seconds = z.coerce.number().int().positive();
+
 const configSchema = z.object({
   kafka: z.object({
     brokers: brokerList,
     clientId: z.string().min(1).default('rater'),
-    topics,
+    groupId: z.string().min(1).default('rater'),
+    /** Create the topics at start when they are missing, with this many partitions. */
+    createTopics: flag.default(true),
+    topicPartitions: z.coerce.number().int().min(1).max(1000).default(6),
+    /** Topic names of ../shared/CONTRACTS.md; each one configurable. */
+    topics: z.object({
+      usageIn: z.string().min(1).default('usage.cdr.v1'),
+      ratedOut: z.string().min(1).default('usage.rated.v1'),
+      eventsOut: z.string().min(1).default('credits.events.v1'),
+      deadLetter: z.string().min(1).default('usage.cdr.dlq.v1'),
+    }),
   }),
   redis: z.object({
     url: z.url({
       protocol: /^rediss?$/,
       error: (issue) => (issue.input === undefined ? 'is required' : 'must be a redis:// or rediss:// URL'),
     }),
+    /** REDIS_URL is one node of a Redis Cluster. */
+    cluster: flag.default(false),
+    keyPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9:._-]*$/, 'letters, digits and : . _ - only')
+      .default(''),
   }),
   schemaRegistry: z.object({ url: z.url().optional() }),
   http: z.object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(8080),
   }),
+  rates: z.object({ dir: z.string().min(1).default('rates') }),
+  ledger: z.object({ idempotencyRetentionDays: z.coerce.number().int().min(1).max(3650).default(35) }),
+  roles: roleList,
+  outbox: z.object({
+    sweepIntervalMs: z.coerce.number().int().min(10).default(1000),
+    eventsSource: z.string().min(1).default('/rater/credits'),
+  }),
+  expiry: z.object({ sweepIntervalSeconds: seconds.default(300) }),
+  mail: z.object({
+    /** SMTP server for notices (smtp://user:pass@host:port); without it no mail is sent. */
+    smtpUrl: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+    from: z.string().min(3).default('Communications credits <credits@rater.invalid>'),
+    notifyLowBalance: flag.default(false),
+  }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
-/** The environment variable each setting is read from, for error messages and the README. */
-const ENV_NAMES: Record<string, string> = {
+/** Where each setting comes from: the one table of the service's environment variables. */
+export const ENV_NAMES = {
   'kafka.brokers': 'KAFKA_BROKERS',
   'kafka.clientId': 'KAFKA_CLIENT_ID',
+  'kafka.groupId': 'KAFKA_GROUP_ID',
+  'kafka.createTopics': 'KAFKA_CREATE_TOPICS',
+  'kafka.topicPartitions': 'KAFKA_TOPIC_PARTITIONS',
   'kafka.topics.usageIn': 'TOPIC_USAGE_IN',
   'kafka.topics.ratedOut': 'TOPIC_RATED_OUT',
   'kafka.topics.eventsOut': 'TOPIC_EVENTS_OUT',
   'kafka.topics.deadLetter': 'TOPIC_DEAD_LETTER',
   'redis.url': 'REDIS_URL',
+  'redis.cluster': 'REDIS_CLUSTER',
+  'redis.keyPrefix': 'REDIS_KEY_PREFIX',
   'schemaRegistry.url': 'SCHEMA_REGISTRY_URL',
   'http.host': 'HTTP_HOST',
   'http.port': 'HTTP_PORT',
+  'rates.dir': 'RATES_DIR',
+  'ledger.idempotencyRetentionDays': 'IDEMPOTENCY_RETENTION_DAYS',
+  roles: 'RATER_ROLES',
+  'outbox.sweepIntervalMs': 'OUTBOX_SWEEP_INTERVAL_MS',
+  'outbox.eventsSource': 'EVENTS_SOURCE',
+  'expiry.sweepIntervalSeconds': 'EXPIRY_SWEEP_INTERVAL_SECONDS',
+  'mail.smtpUrl': 'SMTP_URL',
+  'mail.from': 'MAIL_FROM',
+  'mail.notifyLowBalance': 'NOTIFY_LOW_BALANCE',
   logLevel: 'LOG_LEVEL',
-};
+} as const;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -56,31 +104,21 @@ export class ConfigError extends Error {
 
 /** Reads the configuration once, at start-up; a missing or bad value stops the start with its name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const read = (path: string) => {
-    const value = env[ENV_NAMES[path]!];
-    return value === '' ? undefined : value;
-  };
-  const result = configSchema.safeParse({
-    kafka: {
-      brokers: read('kafka.brokers'),
-      clientId: read('kafka.clientId'),
-      topics: {
-        usageIn: read('kafka.topics.usageIn'),
-        ratedOut: read('kafka.topics.ratedOut'),
-        eventsOut: read('kafka.topics.eventsOut'),
-        deadLetter: read('kafka.topics.deadLetter'),
-      },
-    },
-    redis: { url: read('redis.url') },
-    schemaRegistry: { url: read('schemaRegistry.url') },
-    http: { host: read('http.host'), port: read('http.port') },
-    logLevel: read('logLevel'),
-  });
+  const input: Record<string, unknown> = {};
+  for (const [path, name] of Object.entries(ENV_NAMES)) {
+    const value = env[name];
+    const keys = path.split('.');
+    let node = input;
+    for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[keys[keys.length - 1]!] = value === '' ? undefined : value;
+  }
+  const result = configSchema.safeParse(input);
   if (!result.success) {
+    const names = ENV_NAMES as Record<string, string>;
     const problems = result.error.issues.map((issue) => {
       const path = issue.path.filter((key) => typeof key === 'string').join('.');
       const index = issue.path.filter((key) => typeof key === 'number').map((i) => `[${i}]`);
-      return `${ENV_NAMES[path] ?? path}${index.join('')}: ${issue.message}`;
+      return `${names[path] ?? path}${index.join('')}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }

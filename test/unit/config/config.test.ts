@@ -6,11 +6,14 @@ const valid = {
 };
 
 describe('loadConfig', () => {
-  it('reads and types the environment, with the contract topic names by default', () => {
+  it('reads and types the environment, with the contract topic names and safe defaults', () => {
     expect(loadConfig(valid)).toEqual({
       kafka: {
         brokers: ['127.0.0.1:9092', '127.0.0.1:9093'],
         clientId: 'rater',
+        groupId: 'rater',
+        createTopics: true,
+        topicPartitions: 6,
         topics: {
           usageIn: 'usage.cdr.v1',
           ratedOut: 'usage.rated.v1',
@@ -18,17 +21,37 @@ describe('loadConfig', () => {
           deadLetter: 'usage.cdr.dlq.v1',
         },
       },
-      redis: { url: 'redis://127.0.0.1:6379' },
+      redis: { url: 'redis://127.0.0.1:6379', cluster: false, keyPrefix: '' },
       schemaRegistry: { url: undefined },
       http: { host: '127.0.0.1', port: 8080 },
+      rates: { dir: 'rates' },
+      ledger: { idempotencyRetentionDays: 35 },
+      roles: ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api'],
+      outbox: { sweepIntervalMs: 1000, eventsSource: '/rater/credits' },
+      expiry: { sweepIntervalSeconds: 300 },
+      mail: {
+        smtpUrl: undefined,
+        from: 'Communications credits <credits@rater.invalid>',
+        notifyLowBalance: false,
+      },
       logLevel: 'info',
     });
   });
 
-  it('takes overrides of every topic name', () => {
-    const config = loadConfig({ ...valid, TOPIC_USAGE_IN: 'cdr.in', TOPIC_DEAD_LETTER: 'cdr.dlq' });
+  it('takes overrides: topic names, roles, flags', () => {
+    const config = loadConfig({
+      ...valid,
+      TOPIC_USAGE_IN: 'cdr.in',
+      TOPIC_DEAD_LETTER: 'cdr.dlq',
+      RATER_ROLES: 'consumer, relay',
+      REDIS_CLUSTER: 'true',
+      NOTIFY_LOW_BALANCE: 'yes',
+    });
     expect(config.kafka.topics.usageIn).toBe('cdr.in');
     expect(config.kafka.topics.deadLetter).toBe('cdr.dlq');
+    expect(config.roles).toEqual(['consumer', 'relay']);
+    expect(config.redis.cluster).toBe(true);
+    expect(config.mail.notifyLowBalance).toBe(true);
   });
 
   it('names every missing or bad variable at once', () => {
@@ -38,6 +61,8 @@ describe('loadConfig', () => {
         SCHEMA_REGISTRY_URL: 'not a url',
         LOG_LEVEL: 'loud',
         HTTP_PORT: '70000',
+        RATER_ROLES: 'consumer,billing',
+        REDIS_CLUSTER: 'perhaps',
       });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(/KAFKA_BROKERS\[0\]: must be host:port/);
@@ -45,6 +70,8 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/SCHEMA_REGISTRY_URL: /);
     expect(attempt).toThrow(/LOG_LEVEL: /);
     expect(attempt).toThrow(/HTTP_PORT: /);
+    expect(attempt).toThrow(/RATER_ROLES\[1\]: must be all or a list of consumer, relay/);
+    expect(attempt).toThrow(/REDIS_CLUSTER: must be true or false/);
   });
 
   it('refuses a Redis URL of another scheme', () => {
