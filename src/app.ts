@@ -1,15 +1,40 @@
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import Fastify from 'fastify';
-import Redis from 'ioredis';
-import { Admin, Kafka, logLevel } from 'kafkajs';
+import Redis, { Cluster } from 'ioredis';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { createTransport } from 'nodemailer';
 import pino, { Logger } from 'pino';
 import { healthRoutes } from './api/health';
-import type { Config } from './config';
+import { metricsRoute } from './api/metrics-route';
+import type { Config, Role } from './config';
+import { subscribeToEvents } from './consumers/event-subscriber';
+import { ExpirySweeper } from './consumers/expiry-sweeper';
+import { PipelineInstrumentation } from './consumers/instrumentation';
+import { Notifier } from './consumers/notifier';
+import { OutboxRelay } from './consumers/outbox-relay';
+import { PaymentGateway, SimulatedGateway } from './consumers/payment-gateway';
+import type { UsagePricer } from './consumers/pricing-port';
+import { RechargeWorker } from './consumers/recharge-worker';
+import { ensureTopics } from './consumers/topics';
+import { UsageConsumer } from './consumers/usage-consumer';
+import { CreditLedger } from './ledger/ledger';
+import { createMetrics } from './observability/metrics';
 
 /** The running service: adapters built from the configuration, wired together. */
 export interface App {
-  /** Base URL of the HTTP server once started. */
+  /** Base URL of the HTTP server. */
   url: string;
+  ledger: CreditLedger;
+  instrumentation: PipelineInstrumentation;
+  /** Finishes the batch in hand, commits, publishes what is pending, then disconnects. */
   stop(): Promise<void>;
+}
+
+export interface AppDependencies {
+  /** Required by the consumer role. */
+  pricer?: UsagePricer;
+  gateway?: PaymentGateway;
+  logger?: Logger;
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -26,35 +51,173 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   ]);
 }
 
-export async function startApp(
-  config: Config,
-  logger: Logger = pino({ level: config.logLevel }),
-): Promise<App> {
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+function connectRedis(config: Config): Redis | Cluster {
+  if (!config.redis.cluster) return new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
+  const url = new URL(config.redis.url);
+  return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+    redisOptions: { password: url.password || undefined, tls: url.protocol === 'rediss:' ? {} : undefined },
+  });
+}
+
+export async function startApp(config: Config, dependencies: AppDependencies): Promise<App> {
+  const logger = dependencies.logger ?? pino({ level: config.logLevel });
+  const has = (role: Role) => config.roles.includes(role);
+  const instrumentation = new PipelineInstrumentation();
+  const stops: (() => Promise<void>)[] = [];
+
+  const redis = connectRedis(config);
+  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  const ledger = new CreditLedger(redis, {
+    prefix: config.redis.keyPrefix,
+    idempotencyRetentionMs: config.ledger.idempotencyRetentionDays * 24 * 3600 * 1000,
+  });
+
   const kafka = new Kafka({
     clientId: config.kafka.clientId,
     brokers: config.kafka.brokers,
-    logLevel: logLevel.NOTHING,
+    logLevel: logLevel.WARN,
   });
-  const admin: Admin = kafka.admin();
+  const admin = kafka.admin();
+  await admin.connect();
+  const { topics } = config.kafka;
+  if (config.kafka.createTopics) {
+    const created = await ensureTopics(admin, Object.values(topics), config.kafka.topicPartitions);
+    if (created.length > 0) logger.info({ topics: created }, 'created topics');
+  }
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+  await producer.connect();
 
-  const http = Fastify({ loggerInstance: logger });
+  let relay: OutboxRelay | undefined;
+  if (has('relay')) {
+    relay = new OutboxRelay({
+      ledger,
+      producer,
+      topic: topics.eventsOut,
+      source: config.outbox.eventsSource,
+      sweepIntervalMs: config.outbox.sweepIntervalMs,
+      onPublished: (tenantId, byType) => {
+        for (const [type, count] of byType) instrumentation.emit('eventsPublished', { type, count });
+        logger.debug({ tenantId, events: Object.fromEntries(byType) }, 'events published');
+      },
+      onError: (error) => logger.error({ err: error }, 'outbox relay round failed'),
+    });
+    relay.start();
+    stops.push(() => relay!.stop());
+  }
+  const poke = (tenantId: string) => relay?.poke(tenantId);
+
+  let consumer: UsageConsumer | undefined;
+  if (has('consumer')) {
+    if (!dependencies.pricer) throw new Error('the consumer role needs rate decks to price usage');
+    consumer = new UsageConsumer({
+      kafka,
+      producer,
+      ledger,
+      pricer: dependencies.pricer,
+      registry: config.schemaRegistry.url
+        ? new SchemaRegistry({ host: config.schemaRegistry.url })
+        : undefined,
+      groupId: config.kafka.groupId,
+      topics,
+      instrumentation,
+      onTenantsChanged: (tenants) => tenants.forEach(poke),
+    });
+    instrumentation.on('deadLetter', ({ reason }) => logger.warn({ reason }, 'usage record dead-lettered'));
+    instrumentation.on('retry', ({ stage, error }) =>
+      logger.warn({ stage, err: error }, 'transient failure, retrying'),
+    );
+    await consumer.start();
+    stops.unshift(() => consumer!.stop());
+  }
+
+  if (has('recharge')) {
+    const worker = new RechargeWorker({
+      ledger,
+      gateway: dependencies.gateway ?? new SimulatedGateway(),
+      onRecorded: (tenantId, requestId, status) => {
+        instrumentation.emit('recharge', { outcome: status });
+        logger.info({ tenantId, requestId, status }, 'recharge recorded');
+        poke(tenantId);
+      },
+    });
+    const subscription = await subscribeToEvents({
+      kafka,
+      groupId: `${config.kafka.groupId}-recharge`,
+      topic: topics.eventsOut,
+      handle: (event) => worker.handle(event),
+      onMalformed: (error) => logger.error({ err: error }, 'malformed event skipped'),
+    });
+    stops.unshift(subscription.stop);
+  }
+
+  if (has('notifier') && config.mail.smtpUrl) {
+    const transport = createTransport(config.mail.smtpUrl);
+    const notifier = new Notifier({
+      ledger,
+      transport,
+      from: config.mail.from,
+      notifyLowBalance: config.mail.notifyLowBalance,
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      onSent: (event, to) =>
+        logger.info({ tenantId: event.subject, eventId: event.id, recipients: to.length }, 'notice mailed'),
+    });
+    const subscription = await subscribeToEvents({
+      kafka,
+      groupId: `${config.kafka.groupId}-notifier`,
+      topic: topics.eventsOut,
+      handle: (event) => notifier.handle(event),
+      onMalformed: (error) => logger.error({ err: error }, 'malformed event skipped'),
+    });
+    stops.unshift(async () => {
+      await subscription.stop();
+      transport.close();
+    });
+  }
+
+  if (has('sweeper')) {
+    const sweeper = new ExpirySweeper({
+      ledger,
+      intervalMs: config.expiry.sweepIntervalSeconds * 1000,
+      onExpired: (tenantId, lots) => {
+        logger.info({ tenantId, lots }, 'funds expired');
+        poke(tenantId);
+      },
+      onError: (error) => logger.error({ err: error }, 'expiry sweep failed'),
+    });
+    sweeper.start();
+    stops.unshift(() => sweeper.stop());
+  }
+
+  let totals: { at: number; value: Promise<{ outboxBacklog: number; blockedTenants: number }> } | undefined;
+  const metrics = createMetrics(instrumentation, () => {
+    // One sweep over the tenants serves every gauge of a scrape, and scrapes close together.
+    if (!totals || Date.now() - totals.at > 5_000) totals = { at: Date.now(), value: ledger.totals() };
+    return totals.value;
+  });
+
+  const http = Fastify({ loggerInstance: logger, bodyLimit: 64 * 1024 });
+  metricsRoute(http, metrics);
   healthRoutes(http, [
     { name: 'redis', check: async () => (await withTimeout(redis.ping(), 'redis')) === 'PONG' },
     { name: 'kafka', check: async () => (await withTimeout(admin.listTopics(), 'kafka'), true) },
+    ...(consumer ? [{ name: 'consumer', check: async () => consumer!.isConsuming() }] : []),
   ]);
-
-  await Promise.allSettled([redis.connect(), admin.connect()]);
   await http.listen({ host: config.http.host, port: config.http.port });
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  logger.info({ port }, 'rater started');
+  logger.info({ port, roles: config.roles }, 'rater started');
 
   return {
     url: `http://${config.http.host}:${port}`,
+    ledger,
+    instrumentation,
     async stop() {
+      // The consumer first (it finishes and commits its batch), the relay after it, so the
+      // events of that last batch still go out; then the connections.
+      for (const stop of stops) await stop();
       await http.close();
+      await producer.disconnect();
       await admin.disconnect();
       redis.disconnect();
       logger.info('rater stopped');

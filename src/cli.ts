@@ -13,7 +13,7 @@ program
   .command('serve')
   .description('run the service with the configuration from the environment (see README)')
   .action(async () => {
-    const app = await startApp(loadConfig());
+    const app = await startApp(loadConfig(), {});
     const shutdown = () => {
       app.stop().then(
         () => process.exit(0),

@@ -22,7 +22,6 @@ export interface PipelineEvents {
   consumerLag: [{ topic: string; partition: number; lag: number }];
   eventsPublished: [{ type: string; count: number }];
   recharge: [{ outcome: 'succeeded' | 'failed' }];
-  ready: [{ ready: boolean }];
 }
 
 export class PipelineInstrumentation extends EventEmitter<PipelineEvents> {}

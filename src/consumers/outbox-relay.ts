@@ -13,7 +13,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How often every tenant's outbox is checked, besides the pokes. */
   sweepIntervalMs?: number;
-  onPublished?: (tenantId: string, count: number) => void;
+  /** After each send the broker acknowledged: how many events of each type went out. */
+  onPublished?: (tenantId: string, countsByType: Map<string, number>) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -103,12 +104,14 @@ export class OutboxRelay {
           events.map((event) => event.streamId),
         );
         published += events.length;
+        const byType = new Map<string, number>();
+        events.forEach((event) => byType.set(event.type, (byType.get(event.type) ?? 0) + 1));
+        this.options.onPublished?.(tenantId, byType);
         if (events.length < batchSize) break;
       }
     } finally {
       await ledger.releaseLease(tenantId, 'outbox', this.holder);
     }
-    if (published > 0) this.options.onPublished?.(tenantId, published);
     return published;
   }
 }

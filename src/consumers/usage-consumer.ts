@@ -53,6 +53,7 @@ const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) /
 export class UsageConsumer {
   private consumer: Consumer | undefined;
   private readonly events: PipelineInstrumentation;
+  private joined = false;
 
   constructor(private readonly options: UsageConsumerOptions) {
     this.events = options.instrumentation;
@@ -66,6 +67,9 @@ export class UsageConsumer {
       retry: { retries: 10 },
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
+    consumer.on(consumer.events.CRASH, () => (this.joined = false));
+    consumer.on(consumer.events.STOP, () => (this.joined = false));
     await consumer.connect();
     await consumer.subscribe({ topic: topics.usageIn, fromBeginning: true });
     await consumer.run({
@@ -103,6 +107,11 @@ export class UsageConsumer {
         });
       },
     });
+  }
+
+  /** Consuming: a member of its group with partitions assigned (or waiting for them). */
+  isConsuming(): boolean {
+    return this.joined;
   }
 
   /** Finishes the batch in hand, commits it, and leaves the group. */

@@ -562,6 +562,27 @@ export class CreditLedger {
     } while (cursor !== '0');
   }
 
+  /** Ledger-wide figures for the metrics: events waiting in outboxes, tenants blocked. */
+  async totals(): Promise<{ outboxBacklog: number; blockedTenants: number; tenants: number }> {
+    const totals = { outboxBacklog: 0, blockedTenants: 0, tenants: 0 };
+    for await (const page of this.tenants()) {
+      const pipeline = this.redis.pipeline();
+      for (const tenant of page) {
+        const k = this.keys(tenant);
+        pipeline.xlen(k.outbox);
+        pipeline.hmget(k.account, 'mode', 'blocked');
+      }
+      const results = (await pipeline.exec()) ?? [];
+      for (let i = 0; i < results.length; i += 2) {
+        totals.outboxBacklog += Number(results[i]![1] ?? 0);
+        const [mode, blocked] = (results[i + 1]![1] ?? []) as (string | null)[];
+        if (mode === 'prepaid' && blocked === '1') totals.blockedTenants += 1;
+      }
+      totals.tenants += page.length;
+    }
+    return totals;
+  }
+
   /** Removes outbox entries once the broker has acknowledged them. */
   async acknowledgeOutbox(tenantId: string, streamIds: string[]): Promise<number> {
     if (streamIds.length === 0) return 0;

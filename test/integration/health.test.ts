@@ -3,6 +3,7 @@ import { App, startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/stack/processes';
 import { stackEnv } from '../../src/stack/stack';
+import { FlatPricer } from '../support/flat-pricer';
 import { testStack } from '../support/stack';
 
 const silent = pino({ level: 'silent' });
@@ -12,10 +13,8 @@ describe('health endpoints of the running service', () => {
   afterAll(() => Promise.all(apps.map((app) => app.stop())));
 
   const start = async (overrides: Record<string, string> = {}) => {
-    const app = await startApp(
-      loadConfig({ ...stackEnv(testStack()), HTTP_PORT: '0', ...overrides }),
-      silent,
-    );
+    const env = { ...stackEnv(testStack()), HTTP_PORT: '0', RATER_ROLES: 'api', ...overrides };
+    const app = await startApp(loadConfig(env), { pricer: new FlatPricer(), logger: silent });
     apps.push(app);
     return app;
   };

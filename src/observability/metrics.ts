@@ -1,0 +1,149 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PipelineInstrumentation } from '../consumers/instrumentation';
+
+/** Bucket boundaries, in seconds. */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+export const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+const RECORD_RESULTS = ['rated', 'duplicate', 'dead_letter'] as const;
+const DEAD_LETTER_REASONS = [
+  'empty_value',
+  'malformed_json',
+  'avro_decode_failed',
+  'not_an_object',
+  'missing_field',
+  'invalid_field',
+  'key_mismatch',
+  'unknown_tenant',
+  'unrated_destination',
+  'unsupported_currency',
+];
+const EVENT_TYPES = [
+  'credits.balance.low',
+  'credits.balance.depleted',
+  'credits.recharge.requested',
+  'credits.recharge.succeeded',
+  'credits.recharge.failed',
+  'credits.funds.added',
+  'credits.funds.expired',
+  'credits.service.blocked',
+  'credits.service.restored',
+];
+
+/**
+ * The service's Prometheus metrics: collectors subscribed to the pipeline's events. Every
+ * series with known labels exists at zero from the start, so rates and alerts see it.
+ */
+export function createMetrics(
+  instrumentation: PipelineInstrumentation,
+  /** Read on each scrape (cached briefly by the caller): the ledger-wide gauges. */
+  ledgerGauges?: () => Promise<{ outboxBacklog: number; blockedTenants: number }>,
+): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'rater_' });
+
+  const records = new Counter({
+    name: 'rater_records_consumed_total',
+    help: 'Usage records consumed, by result.',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  RECORD_RESULTS.forEach((result) => records.inc({ result }, 0));
+  instrumentation.on('record', ({ result }) => records.inc({ result }));
+
+  const deadLetters = new Counter({
+    name: 'rater_dead_letters_total',
+    help: 'Records sent to the dead-letter topic, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  DEAD_LETTER_REASONS.forEach((reason) => deadLetters.inc({ reason }, 0));
+  instrumentation.on('deadLetter', ({ reason }) => deadLetters.inc({ reason }));
+
+  const stage = (name: string, help: string, event: 'rating' | 'ledger' | 'batch') => {
+    const histogram = new Histogram({ name, help, buckets: LATENCY_BUCKETS, registers: [registry] });
+    instrumentation.on(event, ({ seconds }: { seconds: number }) => histogram.observe(seconds));
+  };
+  stage('rater_rating_duration_seconds', 'Time to rate the records of one tenant in a batch.', 'rating');
+  stage(
+    'rater_ledger_duration_seconds',
+    'Time of the ledger script call for one tenant in a batch.',
+    'ledger',
+  );
+  stage('rater_batch_duration_seconds', 'Time to process one Kafka batch, commit included.', 'batch');
+
+  const debitLag = new Histogram({
+    name: 'rater_debit_lag_seconds',
+    help: 'From the end of a call to its debit or accrual.',
+    buckets: LAG_BUCKETS,
+    registers: [registry],
+  });
+  instrumentation.on('debitLag', ({ seconds }) => debitLag.observe(seconds));
+
+  const consumerLag = new Gauge({
+    name: 'rater_consumer_lag_messages',
+    help: 'Messages behind the end of the partition after the last batch.',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+  });
+  instrumentation.on('consumerLag', ({ topic, partition, lag }) =>
+    consumerLag.set({ topic, partition: String(partition) }, lag),
+  );
+
+  const events = new Counter({
+    name: 'rater_events_published_total',
+    help: 'Balance events published to the events topic, by type.',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  EVENT_TYPES.forEach((type) => events.inc({ type }, 0));
+  instrumentation.on('eventsPublished', ({ type, count }) => events.inc({ type }, count));
+
+  const recharges = new Counter({
+    name: 'rater_recharges_total',
+    help: 'Auto-recharges recorded, by outcome.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  ['succeeded', 'failed'].forEach((outcome) => recharges.inc({ outcome }, 0));
+  instrumentation.on('recharge', ({ outcome }) => recharges.inc({ outcome }));
+
+  if (ledgerGauges) {
+    new Gauge({
+      name: 'rater_outbox_backlog_events',
+      help: 'Events waiting in the tenants\u2019 outboxes for the relay.',
+      registers: [registry],
+      async collect() {
+        this.set((await ledgerGauges()).outboxBacklog);
+      },
+    });
+    new Gauge({
+      name: 'rater_depleted_tenants',
+      help: 'Prepaid tenants whose credit-paid calls are blocked at zero balance.',
+      registers: [registry],
+      async collect() {
+        this.set((await ledgerGauges()).blockedTenants);
+      },
+    });
+  }
+
+  const scriptErrors = new Counter({
+    name: 'rater_script_errors_total',
+    help: 'Ledger script calls that failed, by operation.',
+    labelNames: ['operation'],
+    registers: [registry],
+  });
+  scriptErrors.inc({ operation: 'applyUsage' }, 0);
+  instrumentation.on('scriptError', ({ operation }) => scriptErrors.inc({ operation }));
+
+  const retries = new Counter({
+    name: 'rater_retries_total',
+    help: 'Transient failures retried, by stage.',
+    labelNames: ['stage'],
+    registers: [registry],
+  });
+  ['ledger', 'produce', 'commit'].forEach((s) => retries.inc({ stage: s }, 0));
+  instrumentation.on('retry', ({ stage: s }) => retries.inc({ stage: s }));
+
+  return registry;
+}

@@ -1,0 +1,109 @@
+import { Partitioners } from 'kafkajs';
+import pino from 'pino';
+import { App, startApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { stackEnv } from '../../src/stack/stack';
+import { FlatPricer } from '../support/flat-pricer';
+import { testKafka, testStack, uniqueName } from '../support/stack';
+import { eventually } from '../support/wait';
+
+describe('GET /metrics of the running service', () => {
+  let app: App;
+  const env = {
+    ...stackEnv(testStack()),
+    HTTP_PORT: '0',
+    RATER_ROLES: 'consumer,relay,api',
+    KAFKA_GROUP_ID: uniqueName('rater'),
+    KAFKA_TOPIC_PARTITIONS: '2',
+    TOPIC_USAGE_IN: uniqueName('cdr'),
+    TOPIC_RATED_OUT: uniqueName('rated'),
+    TOPIC_EVENTS_OUT: uniqueName('events'),
+    TOPIC_DEAD_LETTER: uniqueName('dlq'),
+    REDIS_KEY_PREFIX: `${uniqueName('m')}:`,
+    OUTBOX_SWEEP_INTERVAL_MS: '100',
+  };
+
+  beforeAll(async () => {
+    app = await startApp(loadConfig(env), { pricer: new FlatPricer(), logger: pino({ level: 'silent' }) });
+    await app.ledger.upsertAccount('acme', {
+      mode: 'prepaid',
+      currency: 'USD',
+      lowBalanceThreshold: 0n,
+      autoRecharge: { enabled: false, trigger: 0n, amount: 0n, monthlyCap: 0, maxConsecutiveFailures: 0 },
+      paymentMethodRef: '',
+      adminContacts: [],
+      poolCapacities: {},
+    });
+    await app.ledger.addFunds('acme', {
+      paymentRef: 'p',
+      amount: 20n,
+      currency: 'USD',
+      purchasedAt: new Date(),
+    });
+  });
+  afterAll(() => app.stop());
+
+  const scrape = async () => {
+    const response = await fetch(`${app.url}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0.0.4/);
+    return response.text();
+  };
+  const value = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it('exposes every rater_ series, at zero before any traffic', async () => {
+    const text = await scrape();
+    const families = text
+      .split('\n')
+      .filter((line) => line.startsWith('# TYPE rater_') && !/rater_(process|nodejs)_/.test(line))
+      .sort();
+    expect(families).toMatchSnapshot();
+    expect(value(text, 'rater_records_consumed_total{result="rated"}')).toBe(0);
+    expect(value(text, 'rater_dead_letters_total{reason="malformed_json"}')).toBe(0);
+    expect(value(text, 'rater_recharges_total{outcome="failed"}')).toBe(0);
+    expect(text).toContain('rater_nodejs_heap_size_used_bytes');
+  });
+
+  it('counts records by result, dead letters by reason, events by type, and times the stages', async () => {
+    const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const cdr = (id: string) => ({
+      id,
+      tenantId: 'acme',
+      callType: 'user_out',
+      startDateTime: '2026-11-24T09:00:00Z',
+      endDateTime: '2026-11-24T09:01:00Z',
+      duration: 60,
+      calleeNumber: '+442071234567',
+    });
+    await producer.send({
+      topic: env.TOPIC_USAGE_IN,
+      messages: [cdr('m1'), cdr('m2'), cdr('m1')]
+        .map((c) => ({ key: 'acme', value: JSON.stringify(c) }))
+        .concat([{ key: 'acme', value: 'nope' }]),
+    });
+    await producer.disconnect();
+
+    const text = await eventually(async () => {
+      const t = await scrape();
+      expect(value(t, 'rater_events_published_total{type="credits.service.blocked"}')).toBe(1);
+      return t;
+    });
+    expect(value(text, 'rater_records_consumed_total{result="rated"}')).toBe(2);
+    expect(value(text, 'rater_records_consumed_total{result="duplicate"}')).toBe(1);
+    expect(value(text, 'rater_records_consumed_total{result="dead_letter"}')).toBe(1);
+    expect(value(text, 'rater_dead_letters_total{reason="malformed_json"}')).toBe(1);
+    expect(value(text, 'rater_events_published_total{type="credits.balance.depleted"}')).toBe(1);
+    expect(value(text, 'rater_batch_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'rater_ledger_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'rater_debit_lag_seconds_count')).toBe(2);
+    // The ledger-wide gauges come from a sweep over the tenants, cached for 5 s.
+    await eventually(async () => {
+      const later = await scrape();
+      expect(value(later, 'rater_depleted_tenants')).toBe(1);
+      expect(value(later, 'rater_outbox_backlog_events')).toBe(0);
+    }, 10_000);
+  });
+});
