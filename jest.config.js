@@ -1,5 +1,6 @@
-/** Two projects: `unit` is pure and needs nothing running; `integration` runs against the
- *  real local stack (Kafka, Redis, schema registry), started once by its global setup. */
+/** `unit` is pure and needs nothing running; `integration` runs against the real local stack
+ *  (Kafka, Redis, schema registry), started once by its global setup; `fault` kills and
+ *  restarts things, on a stack of its own. */
 const transform = { '^.+\\.ts$': 'ts-jest' };
 
 /** @type {import('jest').Config} */
@@ -16,10 +17,20 @@ module.exports = {
       displayName: 'integration',
       testEnvironment: 'node',
       transform,
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/fault/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       slowTestThreshold: 30,
+    },
+    {
+      // Crash and replay: kills raters, restarts Redis and Kafka, on a stack of its own.
+      displayName: 'fault',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/fault/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/fault-setup.ts',
+      globalTeardown: '<rootDir>/test/support/fault-teardown.ts',
+      slowTestThreshold: 120,
     },
   ],
 };

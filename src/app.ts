@@ -118,6 +118,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
         ? new SchemaRegistry({ host: config.schemaRegistry.url })
         : undefined,
       groupId: config.kafka.groupId,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       topics,
       instrumentation,
       onTenantsChanged: (tenants) => tenants.forEach(poke),

@@ -22,6 +22,8 @@ const configSchema = z.object({
     brokers: brokerList,
     clientId: z.string().min(1).default('rater'),
     groupId: z.string().min(1).default('rater'),
+    /** A member silent this long leaves the group and its partitions move (broker minimum 6000). */
+    sessionTimeoutMs: z.coerce.number().int().min(6000).max(300_000).default(30_000),
     /** Create the topics at start when they are missing, with this many partitions. */
     createTopics: flag.default(true),
     topicPartitions: z.coerce.number().int().min(1).max(1000).default(6),
@@ -74,6 +76,7 @@ export const ENV_NAMES = {
   'kafka.brokers': 'KAFKA_BROKERS',
   'kafka.clientId': 'KAFKA_CLIENT_ID',
   'kafka.groupId': 'KAFKA_GROUP_ID',
+  'kafka.sessionTimeoutMs': 'KAFKA_SESSION_TIMEOUT_MS',
   'kafka.createTopics': 'KAFKA_CREATE_TOPICS',
   'kafka.topicPartitions': 'KAFKA_TOPIC_PARTITIONS',
   'kafka.topics.usageIn': 'TOPIC_USAGE_IN',

@@ -14,6 +14,7 @@ export interface UsageConsumerOptions {
   pricer: UsagePricer;
   registry?: SchemaRegistry;
   groupId: string;
+  sessionTimeoutMs?: number;
   topics: { usageIn: string; ratedOut: string; deadLetter: string };
   instrumentation: PipelineInstrumentation;
   /** Tenants whose outbox got events (the relay is poked with them). */
@@ -61,8 +62,11 @@ export class UsageConsumer {
 
   async start(): Promise<void> {
     const { kafka, groupId, topics } = this.options;
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
     const consumer = kafka.consumer({
       groupId,
+      sessionTimeout,
+      heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
       maxBytesPerPartition: 4 * 1024 * 1024,
       retry: { retries: 10 },
     });

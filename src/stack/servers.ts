@@ -268,7 +268,7 @@ export interface RegistryNode {
 export async function startSchemaRegistry(dir: string): Promise<RegistryNode> {
   const home = join(dir, 'schema-registry');
   mkdirSync(home, { recursive: true });
-  const port = await freePort();
+  const [port, managementPort] = [await freePort(), await freePort()];
   const java = findJava(21, `Apicurio Registry`);
   const jar = join(apicurioHome(), 'quarkus-run.jar');
   const proc = startDaemon(
@@ -281,7 +281,9 @@ export async function startSchemaRegistry(dir: string): Promise<RegistryNode> {
       `-Drater.stack=${dir}`,
       '-Dquarkus.http.host=127.0.0.1',
       `-Dquarkus.http.port=${port}`,
-      '-Dquarkus.management.enabled=false',
+      // The management interface is built in; it gets a loopback port of its own.
+      '-Dquarkus.management.host=127.0.0.1',
+      `-Dquarkus.management.port=${managementPort}`,
       '-Dquarkus.log.console.color=false',
       '-Dapicurio.storage.kind=sql',
       '-Dapicurio.storage.sql.kind=h2',

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
         brokers: ['127.0.0.1:9092', '127.0.0.1:9093'],
         clientId: 'rater',
         groupId: 'rater',
+        sessionTimeoutMs: 30000,
         createTopics: true,
         topicPartitions: 6,
         topics: {
