@@ -1,0 +1,74 @@
+import { addUtcMonths, lotExpiry, utcMonth } from '../../../src/ledger/calendar';
+import { InvalidIdError, tenantKeys } from '../../../src/ledger/keys';
+import { loadScripts } from '../../../src/ledger/script-loader';
+
+describe('tenant keys', () => {
+  it('share one hash tag per tenant, under the prefix', () => {
+    expect(tenantKeys('acme-1', 'p:')).toEqual({
+      account: 'p:{t:acme-1}:account',
+      lots: 'p:{t:acme-1}:lots',
+      lotExpiry: 'p:{t:acme-1}:lots:by-expiry',
+      pools: 'p:{t:acme-1}:pools',
+      applied: 'p:{t:acme-1}:applied',
+      appliedIndex: 'p:{t:acme-1}:applied:by-time',
+      payments: 'p:{t:acme-1}:payments',
+      outbox: 'p:{t:acme-1}:outbox',
+    });
+  });
+
+  it.each(['', 'a}b', '{t:x}', 'a:b', 'with space', '-leading', 'x'.repeat(65), 'ünï'])(
+    'refuses the id %j',
+    (id) => {
+      expect(() => tenantKeys(id)).toThrow(InvalidIdError);
+    },
+  );
+});
+
+describe('ledger scripts', () => {
+  const scripts = loadScripts();
+
+  it('are one per operation, named with their key count and a version', () => {
+    expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
+      ['addFunds', 5, 'addFundsV1'],
+      ['applyUsage', 7, 'applyUsageV1'],
+      ['authorize', 4, 'authorizeV1'],
+      ['expireLots', 4, 'expireLotsV1'],
+      ['rechargeResult', 5, 'rechargeResultV1'],
+      ['rerate', 6, 'rerateV1'],
+      ['upsertAccount', 2, 'upsertAccountV1'],
+    ]);
+  });
+
+  it('have their includes resolved once each, and declare no more keys than they use', () => {
+    for (const script of scripts) {
+      expect(script.lua).not.toMatch(/^--- @include/m);
+      expect(script.lua.match(/^local function fmt\(/gm) ?? []).toHaveLength(
+        script.lua.includes('local function fmt(') ? 1 : 0,
+      );
+      const used = Math.max(0, ...[...script.lua.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])));
+      expect([script.operation, used]).toEqual([script.operation, script.numberOfKeys]);
+    }
+  });
+
+  it('keep the read-only flag of authorize on its first line', () => {
+    expect(scripts.find((s) => s.operation === 'authorize')!.lua.split('\n')[0]).toBe(
+      '#!lua flags=no-writes',
+    );
+  });
+});
+
+describe('calendar', () => {
+  it.each([
+    ['2026-01-31T10:00:00.000Z', 1, '2026-02-28T10:00:00.000Z'],
+    ['2024-02-29T00:00:00.000Z', 12, '2025-02-28T00:00:00.000Z'],
+    ['2026-11-24T09:15:30.250Z', 12, '2027-11-24T09:15:30.250Z'],
+    ['2026-12-31T23:59:59.999Z', 2, '2027-02-28T23:59:59.999Z'],
+  ])('%s plus %i months is %s', (from, months, to) => {
+    expect(addUtcMonths(new Date(from), months).toISOString()).toBe(to);
+  });
+
+  it('expires funds 12 months after purchase, and names months in UTC', () => {
+    expect(lotExpiry(new Date('2026-03-15T00:00:00.000Z')).toISOString()).toBe('2027-03-15T00:00:00.000Z');
+    expect(utcMonth(new Date('2026-11-30T23:30:00-02:00'))).toBe('2026-12');
+  });
+});
