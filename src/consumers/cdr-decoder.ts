@@ -61,7 +61,25 @@ const usageRecordSchema = z.looseObject({
   destinationContext: optional(z.enum(['Domestic', 'International'])),
 });
 
-export type DecodedUsageRecord = z.infer<typeof usageRecordSchema>;
+export type CallType = (typeof CALL_TYPES)[number];
+
+/** A valid usage record; fields beyond the contract's are kept as they came. */
+export interface DecodedUsageRecord {
+  id: string;
+  tenantId: string;
+  callType: CallType;
+  startDateTime: string;
+  duration: number;
+  calleeNumber?: string | undefined;
+  callerNumber?: string | undefined;
+  endDateTime?: string | undefined;
+  numberType?: 'subscriber' | 'service' | 'tollFree' | undefined;
+  licenseCapability?: string | undefined;
+  usageCountryCode?: string | undefined;
+  tenantCountryCode?: string | undefined;
+  destinationContext?: 'Domestic' | 'International' | undefined;
+  [carried: string]: unknown;
+}
 
 /** Decodes one message value: JSON, or Avro in the Confluent wire format through the registry. */
 export async function decodeCdr(
@@ -110,7 +128,7 @@ export async function decodeCdr(
       },
     };
   }
-  return { record: parsed.data };
+  return { record: parsed.data as DecodedUsageRecord };
 }
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
