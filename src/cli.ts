@@ -2,6 +2,9 @@
 import { Command } from 'commander';
 import { startApp } from './app';
 import { loadConfig } from './config';
+import { RatingPricer } from './consumers/rating-pricer';
+import { loadRateBook } from './rating';
+import { ratesCommand } from './rating/cli';
 import { stackCommand } from './stack/cli';
 
 /** `rater`: the one command line of the service and its tools. */
@@ -13,7 +16,8 @@ program
   .command('serve')
   .description('run the service with the configuration from the environment (see README)')
   .action(async () => {
-    const app = await startApp(loadConfig(), {});
+    const config = loadConfig();
+    const app = await startApp(config, { pricer: new RatingPricer(loadRateBook(config.rates.dir)) });
     const shutdown = () => {
       app.stop().then(
         () => process.exit(0),
@@ -25,6 +29,7 @@ program
   });
 
 program.addCommand(stackCommand());
+program.addCommand(ratesCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);

@@ -1,6 +1,7 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../ledger/keys';
+import { CALL_TYPES, UsageRecord } from '../rating';
 
 /** Why a record was rejected: the `x-error-code` header on the dead-letter topic. */
 export type RejectionCode =
@@ -20,18 +21,7 @@ export interface Rejection {
   message: string;
 }
 
-export const CALL_TYPES = [
-  'user_in',
-  'user_out',
-  'user_out_conf',
-  'user_out_transfer',
-  'user_out_forwarding',
-  'conf_in',
-  'conf_out',
-  'ucap_in',
-  'ucap_out',
-  'emergency',
-] as const;
+export { CALL_TYPES };
 
 const e164 = z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be E.164: + and 2 to 15 digits');
 const isoWithOffset = z.iso.datetime({
@@ -61,25 +51,8 @@ const usageRecordSchema = z.looseObject({
   destinationContext: optional(z.enum(['Domestic', 'International'])),
 });
 
-export type CallType = (typeof CALL_TYPES)[number];
-
 /** A valid usage record; fields beyond the contract's are kept as they came. */
-export interface DecodedUsageRecord {
-  id: string;
-  tenantId: string;
-  callType: CallType;
-  startDateTime: string;
-  duration: number;
-  calleeNumber?: string | undefined;
-  callerNumber?: string | undefined;
-  endDateTime?: string | undefined;
-  numberType?: 'subscriber' | 'service' | 'tollFree' | undefined;
-  licenseCapability?: string | undefined;
-  usageCountryCode?: string | undefined;
-  tenantCountryCode?: string | undefined;
-  destinationContext?: 'Domestic' | 'International' | undefined;
-  [carried: string]: unknown;
-}
+export type DecodedUsageRecord = UsageRecord;
 
 /** Decodes one message value: JSON, or Avro in the Confluent wire format through the registry. */
 export async function decodeCdr(

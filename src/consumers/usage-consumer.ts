@@ -263,7 +263,7 @@ export class UsageConsumer {
         return {
           kind: 'rejected',
           rejection: {
-            code: reason === 'unsupported_currency' ? 'unsupported_currency' : 'unrated_destination',
+            code: reason.startsWith('unsupported_currency') ? 'unsupported_currency' : 'unrated_destination',
             message: reason,
           },
         };

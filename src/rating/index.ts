@@ -1,0 +1,11 @@
+/** The rating core: pure, no I/O beyond loadRateBook reading the rates folder. */
+export { classifyCall, poolCapacities } from './classify';
+export type { Classification } from './classify';
+export { loadRateBook } from './load';
+export { currencyDigits, formatMinor, isCurrency, ROUNDING_MODE } from './money';
+export { billedSeconds, poolSecondsFor, rateCall } from './price';
+export type { BreakdownLine, RatedCall, RatingResult } from './price';
+export { parseRateBook, RateBookError } from './rate-book';
+export type { RateBook, RateDeck, RateFileError } from './rate-book';
+export { CALL_TYPES } from './usage-record';
+export type { CallType, UsageRecord } from './usage-record';
