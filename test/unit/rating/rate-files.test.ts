@@ -1,0 +1,105 @@
+import { parseRateBook, rateCall, RateBookError, UsageRecord } from '../../../src/rating';
+
+const countries = 'prefix,country,name\n+1,US,"United States"\n+44,GB,"United Kingdom"\n';
+const plans =
+  'plans:\n  MCOPSTN1:\n    covers: [domestic]\n    minutesPerUser: { default: 1200 }\nzoneA: [GB, US]\n';
+const deck = (
+  extra = '',
+  versions = "      - version: '1'\n        effectiveFrom: '2026-01-01T00:00:00Z'\n        file: a.csv\n",
+) =>
+  `decks:\n  - id: out\n    kind: outbound\n    currency: USD\n    increment: { first: 30, next: 6 }\n${extra}    versions:\n${versions}`;
+
+const book = (files: Record<string, string>) =>
+  parseRateBook(new Map(Object.entries({ 'countries.csv': countries, 'plans.yaml': plans, ...files })));
+
+const errorsOf = (files: Record<string, string>) => {
+  try {
+    book(files);
+  } catch (error) {
+    if (error instanceof RateBookError) return error.errors;
+    throw error;
+  }
+  throw new Error('the rate files loaded');
+};
+
+describe('rate files', () => {
+  it('refuse a deck with every problem listed by file and line', () => {
+    const csv = [
+      'prefix,destination,kind,rate_per_minute',
+      '+44,"United Kingdom",landline,0.03',
+      '44,"No plus",landline,0.03',
+      '+44,"Again",landline,0.04',
+      '+447,"UK mobile",mobile,-0.10',
+      '+4479,"Too precise",mobile,0.1234567',
+      '+4478,"UK mobile",cellular,0.1',
+      '# a comment line',
+      '+1,"US",any',
+    ].join('\n');
+    expect(errorsOf({ 'decks.yaml': deck(), 'a.csv': csv })).toEqual([
+      { file: 'a.csv', line: 3, message: 'malformed prefix "44": + and 1 to 15 digits' },
+      { file: 'a.csv', line: 4, message: 'duplicate prefix +44' },
+      { file: 'a.csv', line: 5, message: 'rate "-0.10" is not a non-negative decimal with at most 6 places' },
+      {
+        file: 'a.csv',
+        line: 6,
+        message: 'rate "0.1234567" is not a non-negative decimal with at most 6 places',
+      },
+      { file: 'a.csv', line: 7, message: 'kind "cellular" is not landline, mobile or any' },
+      { file: 'a.csv', line: 9, message: 'expected 4 columns, found 3' },
+    ]);
+  });
+
+  it('refuse an unknown currency, on its line of decks.yaml', () => {
+    expect(
+      errorsOf({
+        'decks.yaml': deck().replace('currency: USD', 'currency: XXX'),
+        'a.csv': 'prefix,destination,kind,rate_per_minute\n',
+      }),
+    ).toEqual([{ file: 'decks.yaml', line: 4, message: 'deck 1 (out): unknown currency "XXX"' }]);
+  });
+
+  it('refuse overlapping effective ranges, and a missing file', () => {
+    const versions =
+      "      - version: '1'\n        effectiveFrom: '2026-01-01T00:00:00Z'\n        effectiveTo: '2026-07-01T00:00:00Z'\n        file: a.csv\n" +
+      "      - version: '2'\n        effectiveFrom: '2026-06-01T00:00:00Z'\n        file: a.csv\n" +
+      "      - version: '3'\n        effectiveFrom: '2027-01-01T00:00:00Z'\n        file: missing.csv\n";
+    expect(
+      errorsOf({
+        'decks.yaml': deck('', versions),
+        'a.csv': 'prefix,destination,kind,rate_per_minute\n+1,US,any,0.01\n',
+      }),
+    ).toEqual([
+      { file: 'missing.csv', line: 0, message: 'file not found (deck 1 (out), version 3)' },
+      {
+        file: 'decks.yaml',
+        line: 11,
+        message: 'deck 1 (out): versions 1 and 2 have overlapping effective ranges',
+      },
+    ]);
+  });
+
+  it('price with the deck increment, connection fee and minimum charge', () => {
+    const rates = book({
+      'decks.yaml': deck("    connectionFee: '0.015'\n    minimumCharge: '0.10'\n"),
+      'a.csv': 'prefix,destination,kind,rate_per_minute\n+44,"United Kingdom",landline,0.10\n',
+    });
+    const record = (duration: number): UsageRecord => ({
+      id: 'u',
+      tenantId: 't',
+      callType: 'user_out',
+      startDateTime: '2026-02-01T00:00:00Z',
+      duration,
+      calleeNumber: '+442071234567',
+    });
+    const price = (duration: number) => {
+      const result = rateCall(rates, record(duration), 'USD', 0);
+      return result.kind === 'rated'
+        ? [result.billedSeconds, result.chargeMinor, result.connectionChargeMinor]
+        : result;
+    };
+    expect(price(0)).toEqual([0, 0n, 0n]); // nothing connected, nothing charged
+    expect(price(1)).toEqual([30, 10n, 2n]); // 30 s: 0.05 + 0.015 = 0.065, raised to the 0.10 minimum
+    expect(price(70)).toEqual([72, 14n, 2n]); // 30 + 7 x 6 s: 0.12 + 0.015 = 0.135 -> 0.14 (half to even)
+    expect(price(600)).toEqual([600, 102n, 2n]); // 1.00 + 0.015 = 1.015 -> 1.02 (half to even)
+  });
+});
