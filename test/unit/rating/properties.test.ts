@@ -40,7 +40,9 @@ const callArbitrary = fc.record({
   poolLeft: fc.integer({ min: 0, max: 20_000 }),
 });
 
-const price = (c: fc.RecordValue<typeof callArbitrary>, duration: number) =>
+type Call = typeof callArbitrary extends fc.Arbitrary<infer T> ? T : never;
+
+const price = (c: Call, duration: number) =>
   rateCall(
     book,
     {
