@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
-exec npx tsx src/demo.ts "$@"
+exec npx tsx src/demo/main.ts "$@"

@@ -100,19 +100,24 @@ export async function waitForKafka(brokers: string[], proc?: ManagedProcess): Pr
   await waitUntil(
     'Kafka',
     async () => {
-      const admin = new Kafka({
+      const kafka = new Kafka({
         clientId: 'stack-probe',
         brokers,
         logLevel: logLevel.NOTHING,
         retry: { retries: 0 },
         connectionTimeout: 1000,
-      }).admin();
+      });
+      const admin = kafka.admin();
       try {
         await admin.connect();
         await admin.listTopics();
         // Asking for a group makes the broker create its offsets topic now, so the first
         // consumer group of a test or the demo does not wait for the coordinator.
         await admin.describeGroups(['stack-probe']);
+        // And an idempotent producer's first InitProducerId, which waits for its coordinator.
+        const producer = kafka.producer({ idempotent: true, retry: { retries: 5 } });
+        await producer.connect();
+        await producer.disconnect();
         return true;
       } finally {
         await admin.disconnect();

@@ -6,7 +6,7 @@ import { OutboxRelay } from '../../../src/consumers/outbox-relay';
 import { SimulatedGateway } from '../../../src/consumers/payment-gateway';
 import { RechargeWorker } from '../../../src/consumers/recharge-worker';
 import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
-import { startMailbox } from '../../support/smtp';
+import { startMailbox } from '../../../src/demo/mailbox';
 import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
 import { eventually } from '../../support/wait';
 

@@ -1,7 +1,8 @@
+/** A real SMTP server on loopback that keeps what it receives: the demo's and the tests' mailbox. */
 import { simpleParser } from 'mailparser';
 import { createTransport, Transporter } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
-import { freePort } from '../../src/stack/processes';
+import { freePort } from '../stack/processes';
 
 export interface ReceivedMail {
   from: string;
@@ -11,9 +12,9 @@ export interface ReceivedMail {
   eventId: string;
 }
 
-/** A real SMTP server on loopback that keeps what it receives, and a transport that sends to it. */
 export async function startMailbox(): Promise<{
   mails: ReceivedMail[];
+  port: number;
   transport: Transporter;
   stop(): Promise<void>;
 }> {
@@ -43,6 +44,7 @@ export async function startMailbox(): Promise<{
   const transport = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
   return {
     mails,
+    port,
     transport,
     stop: async () => {
       transport.close();
