@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
 import { PipelineInstrumentation } from '../../../src/consumers/instrumentation';
 import { UsageConsumer } from '../../../src/consumers/usage-consumer';
 import { FlatPricer } from '../../support/flat-pricer';
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
-import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
+import { consumeMessages, createTopics, testKafka, testStack, uniqueName } from '../../support/stack';
 import { eventually } from '../../support/wait';
 
 const cdr = (id: string, tenantId: string, extra: Record<string, unknown> = {}) => ({
@@ -52,6 +55,7 @@ describe('usage consumer on the real broker and Redis', () => {
       producer,
       ledger: f.ledger,
       pricer: new FlatPricer(),
+      registry: new SchemaRegistry({ host: testStack().schemaRegistry.url }),
       groupId: uniqueName('rater'),
       topics,
       instrumentation,
@@ -145,5 +149,35 @@ describe('usage consumer on the real broker and Redis', () => {
     await send([cdr('a1', 'acme'), cdr('a2', 'acme', { licenseCapability: 'MCOPSTN1', duration: 170 })]);
     await eventually(() => expect(results.filter((r) => r === 'duplicate').length).toBeGreaterThanOrEqual(3));
     expect((await f.ledger.readAccount('acme'))!.balance).toBe(before);
+  });
+
+  it('decodes Avro records through the schema registry, and dead-letters what it cannot decode', async () => {
+    const registry = new SchemaRegistry({ host: testStack().schemaRegistry.url });
+    const schema = readFileSync(join(__dirname, '..', '..', '..', 'schemas', 'usage-cdr.v1.avsc'), 'utf8');
+    const { id } = await registry.register(
+      { type: SchemaType.AVRO, schema },
+      { subject: uniqueName('cdr-value') },
+    );
+    const fields = (JSON.parse(schema) as { fields: { name: string }[] }).fields.map((field) => field.name);
+    const record = cdr('avro-1', 'acme', { duration: 30 });
+    const avro = await registry.encode(
+      id,
+      Object.fromEntries(fields.map((f) => [f, (record as Record<string, unknown>)[f] ?? null])),
+    );
+    const unknownSchema = Buffer.concat([Buffer.from([0, 0, 0, 0x7f, 0xff]), Buffer.from('payload')]);
+    const before = (await f.ledger.readAccount('acme'))!.balance;
+    await producer.send({
+      topic: topics.usageIn,
+      messages: [
+        { key: 'acme', value: avro },
+        { key: 'acme', value: unknownSchema },
+      ],
+    });
+
+    await eventually(async () => expect((await f.ledger.readAccount('acme'))!.balance).toBe(before - 15n));
+    const dead = await consumeMessages(kafka, topics.deadLetter, 5);
+    const undecodable = dead.filter((m) => m.headers!['x-error-code']!.toString() === 'avro_decode_failed');
+    expect(undecodable).toHaveLength(1);
+    expect(undecodable[0]!.value).toEqual(unknownSchema);
   });
 });
