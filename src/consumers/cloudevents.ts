@@ -1,4 +1,5 @@
 import type { OutboxEvent } from '../ledger/ledger';
+import { currencyDigits, formatMinor } from '../rating';
 
 /** A CloudEvents 1.0 event in JSON structured mode (CONTRACTS.md section 3). */
 export interface CloudEvent {
@@ -12,29 +13,10 @@ export interface CloudEvent {
   data: Record<string, unknown>;
 }
 
-const fractionDigits = new Map<string, number>();
-
-/** ISO 4217 minor-unit digits (USD 2, JPY 0, BHD 3), from the runtime's own currency data. */
-export function currencyDigits(currency: string): number {
-  let digits = fractionDigits.get(currency);
-  if (digits === undefined) {
-    digits =
-      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ??
-      2;
-    fractionDigits.set(currency, digits);
-  }
-  return digits;
-}
-
 /** Integer minor units as an exact decimal string: ('-1234', 'USD') -> '-12.34'. */
 export function minorToDecimal(amountMinor: string, currency: string): string {
   if (!/^-?\d+$/.test(amountMinor)) throw new Error(`not an integer amount: ${amountMinor}`);
-  const digits = currencyDigits(currency);
-  const negative = amountMinor.startsWith('-');
-  const units = (negative ? amountMinor.slice(1) : amountMinor).padStart(digits + 1, '0');
-  const whole = units.slice(0, units.length - digits);
-  const fraction = digits > 0 ? `.${units.slice(units.length - digits)}` : '';
-  return `${negative ? '-' : ''}${whole}${fraction}`;
+  return formatMinor(BigInt(amountMinor), currency);
 }
 
 /** An exact decimal string back to integer minor units: ('12.34', 'USD') -> 1234n. */

@@ -1,4 +1,7 @@
-import Decimal from 'decimal.js';
+import DecimalBase from 'decimal.js';
+
+/** Enough significant digits that no amount a deck can hold is ever rounded while parsed. */
+const Decimal = DecimalBase.clone({ precision: 64 });
 
 /**
  * Money in the rating core. Rates and fees are parsed exactly (decimal.js) into integers at a
@@ -44,15 +47,21 @@ export function parseMicro(text: string): bigint | undefined {
   return BigInt(micro.toFixed(0));
 }
 
+/** An integer scaled by 10^-digits as an exact decimal string (no precision limit). */
+function scaled(value: bigint, digits: number): string {
+  const negative = value < 0n;
+  const units = (negative ? -value : value).toString().padStart(digits + 1, '0');
+  const whole = units.slice(0, units.length - digits);
+  const fraction = digits > 0 ? `.${units.slice(units.length - digits)}` : '';
+  return `${negative ? '-' : ''}${whole}${fraction}`;
+}
+
 /** Micro-units as a decimal string with 6 places: 21900n -> '0.021900'. */
-export const formatMicro = (micro: bigint): string =>
-  new Decimal(micro.toString()).dividedBy(1_000_000).toFixed(6);
+export const formatMicro = (micro: bigint): string => scaled(micro, 6);
 
 /** Minor units as a decimal string: (7n, 'USD') -> '0.07'. */
-export function formatMinor(minor: bigint, currency: string): string {
-  const digits = currencyDigits(currency);
-  return new Decimal(minor.toString()).dividedBy(new Decimal(10).pow(digits)).toFixed(digits);
-}
+export const formatMinor = (minor: bigint, currency: string): string =>
+  scaled(minor, currencyDigits(currency));
 
 /** numerator / denominator rounded half to even (both non-negative, denominator > 0). */
 export function divideHalfEven(numerator: bigint, denominator: bigint): bigint {

@@ -1,4 +1,5 @@
-import { currencyDigits, minorToDecimal, toCloudEvent } from '../../../src/consumers/cloudevents';
+import { minorToDecimal, toCloudEvent } from '../../../src/consumers/cloudevents';
+import { currencyDigits } from '../../../src/rating';
 
 describe('minor units to decimal strings', () => {
   it.each([

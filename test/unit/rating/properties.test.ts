@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { loadRateBook, rateCall, UsageRecord } from '../../../src/rating';
-import { divideHalfEven } from '../../../src/rating/money';
+import { divideHalfEven, formatMicro, formatMinor, parseMicro } from '../../../src/rating/money';
 
 const book = loadRateBook(join(__dirname, '..', '..', '..', 'rates'));
 
@@ -114,6 +114,22 @@ describe('pricing properties', () => {
         },
       ),
       { numRuns: 5000 },
+    );
+  });
+});
+
+describe('money formatting and parsing', () => {
+  it('round-trips any amount exactly, however large', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), (micro) => {
+        expect(parseMicro(formatMicro(micro))).toBe(micro);
+        expect(
+          formatMinor(micro, 'USD')
+            .replace('.', '')
+            .replace(/^0+(?=\d)/, ''),
+        ).toBe(micro.toString());
+      }),
+      { numRuns: 2000 },
     );
   });
 });
