@@ -5,6 +5,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createTransport } from 'nodemailer';
 import pino, { Logger } from 'pino';
 import { healthRoutes } from './api/health';
+import { adminRoutes } from './api/admin-routes';
 import { metricsRoute } from './api/metrics-route';
 import type { Config, Role } from './config';
 import { subscribeToEvents } from './consumers/event-subscriber';
@@ -19,6 +20,7 @@ import { ensureTopics } from './consumers/topics';
 import { UsageConsumer } from './consumers/usage-consumer';
 import { CreditLedger } from './ledger/ledger';
 import { createMetrics } from './observability/metrics';
+import type { RateBook } from './rating';
 
 /** The running service: adapters built from the configuration, wired together. */
 export interface App {
@@ -35,6 +37,8 @@ export interface AppDependencies {
   pricer?: UsagePricer;
   gateway?: PaymentGateway;
   logger?: Logger;
+  /** The rate decks and plans: tenants' licences become pool capacities. */
+  book?: RateBook;
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -197,8 +201,21 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     return totals.value;
   });
 
-  const http = Fastify({ loggerInstance: logger, bodyLimit: 64 * 1024 });
+  const http = Fastify({
+    loggerInstance: logger,
+    bodyLimit: 64 * 1024,
+    // Strict validation: an unknown or mistyped field is a 400 naming it, never dropped or coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
   metricsRoute(http, metrics);
+  if (has('api') && dependencies.pricer) {
+    adminRoutes(http, {
+      ledger,
+      pricer: dependencies.pricer,
+      book: dependencies.book,
+      operatorTokenSha256: config.api.operatorTokenSha256,
+    });
+  }
   healthRoutes(http, [
     { name: 'redis', check: async () => (await withTimeout(redis.ping(), 'redis')) === 'PONG' },
     { name: 'kafka', check: async () => (await withTimeout(admin.listTopics(), 'kafka'), true) },

@@ -17,7 +17,8 @@ program
   .description('run the service with the configuration from the environment (see README)')
   .action(async () => {
     const config = loadConfig();
-    const app = await startApp(config, { pricer: new RatingPricer(loadRateBook(config.rates.dir)) });
+    const book = loadRateBook(config.rates.dir);
+    const app = await startApp(config, { pricer: new RatingPricer(book), book });
     const shutdown = () => {
       app.stop().then(
         () => process.exit(0),

@@ -66,6 +66,13 @@ const configSchema = z.object({
     from: z.string().min(3).default('Communications credits <credits@rater.invalid>'),
     notifyLowBalance: flag.default(false),
   }),
+  api: z.object({
+    /** SHA-256 (hex) of the operator's bearer token: the token itself is never configured. */
+    operatorTokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the token (sha256sum)')
+      .optional(),
+  }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -98,6 +105,7 @@ export const ENV_NAMES = {
   'mail.smtpUrl': 'SMTP_URL',
   'mail.from': 'MAIL_FROM',
   'mail.notifyLowBalance': 'NOTIFY_LOW_BALANCE',
+  'api.operatorTokenSha256': 'OPERATOR_TOKEN_SHA256',
   logLevel: 'LOG_LEVEL',
 } as const;
 

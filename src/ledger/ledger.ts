@@ -552,6 +552,15 @@ export class CreditLedger {
     };
   }
 
+  /** Stores the SHA-256 of a tenant API key (never the key itself). */
+  async storeApiKeyDigest(tenantId: string, keyId: string, digestHex: string): Promise<void> {
+    await this.redis.hset(this.keys(tenantId).account, `apiKey:${keyId}`, digestHex);
+  }
+
+  async apiKeyDigest(tenantId: string, keyId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys(tenantId).account, `apiKey:${keyId}`)) ?? undefined;
+  }
+
   /** Every tenant with an account, in pages (SSCAN), for sweeps over all tenants. */
   async *tenants(pageSize = 500): AsyncGenerator<string[]> {
     let cursor = '0';

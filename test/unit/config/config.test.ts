@@ -35,6 +35,7 @@ describe('loadConfig', () => {
         from: 'Communications credits <credits@rater.invalid>',
         notifyLowBalance: false,
       },
+      api: { operatorTokenSha256: undefined },
       logLevel: 'info',
     });
   });

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import pino from 'pino';
+import { App, startApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { RatingPricer } from '../../src/consumers/rating-pricer';
+import { loadRateBook } from '../../src/rating';
+import { stackEnv } from '../../src/stack/stack';
+import { testStack, uniqueName } from '../support/stack';
+
+const OPERATOR = 'operator-secret-token-for-tests';
+
+describe('admin API /v1 on the running service', () => {
+  let app: App;
+  const book = loadRateBook(join(__dirname, '..', '..', 'rates'));
+
+  beforeAll(async () => {
+    const env = {
+      ...stackEnv(testStack()),
+      HTTP_PORT: '0',
+      RATER_ROLES: 'api',
+      REDIS_KEY_PREFIX: `${uniqueName('api')}:`,
+      OPERATOR_TOKEN_SHA256: createHash('sha256').update(OPERATOR).digest('hex'),
+    };
+    app = await startApp(loadConfig(env), {
+      pricer: new RatingPricer(book),
+      book,
+      logger: pino({ level: 'silent' }),
+    });
+  });
+  afterAll(() => app.stop());
+
+  const call = async (method: string, path: string, body?: unknown, token: string | null = OPERATOR) => {
+    const response = await fetch(`${app.url}${path}`, {
+      method,
+      headers: {
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  const contoso = {
+    billingMode: 'prepaid',
+    currency: 'USD',
+    lowBalanceThreshold: '5.00',
+    autoRecharge: { enabled: true, triggerAmount: '2.00', rechargeAmount: '20.00', monthlyCap: 3 },
+    paymentMethodRef: 'pm_card_visa',
+    adminContacts: ['admin@contoso.example'],
+    licences: [{ capability: 'MCOPSTN1', country: 'US', users: 2 }],
+  };
+
+  it('creates a tenant, adds funds once per reference, and shows the balance with its lots', async () => {
+    expect(await call('PUT', '/v1/tenants/contoso', contoso)).toEqual({
+      status: 201,
+      body: { tenantId: 'contoso', status: 'created' },
+    });
+    expect((await call('PUT', '/v1/tenants/contoso', contoso)).status).toBe(200);
+
+    const funds = {
+      paymentRef: 'inv-1',
+      amount: '25.50',
+      currency: 'USD',
+      purchasedAt: '2026-11-01T00:00:00Z',
+    };
+    expect(await call('POST', '/v1/tenants/contoso/funds', funds)).toEqual({
+      status: 201,
+      body: { lotId: 'm:inv-1', duplicate: false, balance: { amount: '25.50', currency: 'USD' } },
+    });
+    expect(await call('POST', '/v1/tenants/contoso/funds', funds)).toMatchObject({
+      status: 200,
+      body: { duplicate: true },
+    });
+
+    const balance = await call('GET', '/v1/tenants/contoso/balance');
+    expect(balance.status).toBe(200);
+    expect(balance.body).toMatchObject({
+      billingMode: 'prepaid',
+      balance: { amount: '25.50', currency: 'USD' },
+      blocked: false,
+      autoRecharge: {
+        enabled: true,
+        triggerAmount: { amount: '2.00', currency: 'USD' },
+        rechargeAmount: { amount: '20.00', currency: 'USD' },
+        monthlyCap: 3,
+      },
+      lots: [
+        {
+          lotId: 'm:inv-1',
+          source: 'manual',
+          amount: { amount: '25.50', currency: 'USD' },
+          expiresAt: '2027-11-01T00:00:00.000Z',
+          status: 'active',
+        },
+      ],
+    });
+  });
+
+  it('answers 401 without credentials and 403 across tenants; a tenant key reaches its own tenant only', async () => {
+    await call('PUT', '/v1/tenants/fabrikam', { billingMode: 'prepaid', currency: 'EUR' });
+    expect((await call('GET', '/v1/tenants/contoso/balance', undefined, null)).status).toBe(401);
+    expect((await call('GET', '/v1/tenants/contoso/balance', undefined, 'wrong')).status).toBe(401);
+
+    const key = await call('POST', '/v1/tenants/contoso/api-keys');
+    expect(key.status).toBe(201);
+    const apiKey = key.body.apiKey as string;
+    expect(apiKey).toMatch(/^rtk\.contoso\.[0-9a-f]{12}\./);
+    expect((await call('GET', '/v1/tenants/contoso/balance', undefined, apiKey)).status).toBe(200);
+    expect(await call('GET', '/v1/tenants/fabrikam/balance', undefined, apiKey)).toMatchObject({
+      status: 403,
+      body: { error: 'forbidden' },
+    });
+    expect((await call('PUT', '/v1/tenants/contoso', contoso, apiKey)).status).toBe(403);
+    expect(
+      (await call('GET', '/v1/tenants/contoso/balance', undefined, `${apiKey.slice(0, -1)}x`)).status,
+    ).toBe(401);
+  });
+
+  it('refuses bad requests with a 4xx that names the field, and changes nothing', async () => {
+    const bad = [
+      ['PUT', '/v1/tenants/contoso', { ...contoso, currency: 'usd' }, 'body/currency'],
+      ['PUT', '/v1/tenants/contoso', { ...contoso, adminContacts: ['not-an-email'] }, 'body/adminContacts/0'],
+      ['PUT', '/v1/tenants/contoso', { ...contoso, extra: 1 }, 'must NOT have additional properties'],
+      [
+        'POST',
+        '/v1/tenants/contoso/funds',
+        { paymentRef: 'x', amount: '-5', currency: 'USD' },
+        'body/amount',
+      ],
+      [
+        'POST',
+        '/v1/tenants/contoso/funds',
+        { paymentRef: 'x', amount: '1.001', currency: 'USD' },
+        'body/amount',
+      ],
+      [
+        'POST',
+        '/v1/tenants/contoso/funds',
+        { paymentRef: 'a b', amount: '1', currency: 'USD' },
+        'body/paymentRef',
+      ],
+      ['GET', '/v1/tenants/%7Bt:evil%7D/balance', undefined, 'params/tenantId'],
+    ] as const;
+    for (const [method, path, body, field] of bad) {
+      const response = await call(method, path, body);
+      expect([path, response.status]).toEqual([path, 400]);
+      expect(String(response.body.message)).toContain(field);
+    }
+    expect((await call('GET', '/v1/tenants/contoso/balance')).body).toMatchObject({
+      balance: { amount: '25.50' },
+    });
+    expect(
+      (await call('POST', '/v1/tenants/contoso/funds', { paymentRef: 'y', amount: '1', currency: 'EUR' }))
+        .status,
+    ).toBe(409);
+    expect((await call('GET', '/v1/tenants/nobody/balance')).status).toBe(404);
+  });
+
+  it('authorizes calls: how long the balance pays for, emergency always', async () => {
+    const ask = (body: object) =>
+      call('POST', '/v1/authorize', { tenantId: 'contoso', startDateTime: '2026-11-24T10:00:00Z', ...body });
+    // 25.50 USD at 0.1116 a minute to a UK mobile: 228 whole minutes cost 25.44, 229 cost 25.56.
+    expect(
+      await ask({
+        callType: 'user_out',
+        calleeNumber: '+447911123456',
+        licenseCapability: 'MCOPSTNPP',
+        usageCountryCode: 'US',
+      }),
+    ).toEqual({
+      status: 200,
+      body: {
+        allowed: true,
+        reason: 'covered',
+        maxSeconds: 228 * 60,
+        balance: { amount: '25.50', currency: 'USD' },
+      },
+    });
+    expect(
+      await ask({ tenantId: 'fabrikam', callType: 'user_out', calleeNumber: '+447911123456' }),
+    ).toMatchObject({
+      status: 200,
+      body: { allowed: false, reason: 'balance_depleted', maxSeconds: 0 },
+    });
+    expect(await ask({ tenantId: 'fabrikam', callType: 'emergency', calleeNumber: '+49112' })).toMatchObject({
+      body: { allowed: true, reason: 'emergency', maxSeconds: null },
+    });
+    expect((await ask({ callType: 'user_out', calleeNumber: 'nope' })).status).toBe(400);
+  });
+});
