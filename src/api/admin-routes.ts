@@ -190,6 +190,76 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     },
   );
 
+  /** Settings a tenant admin changes on its own: auto-recharge and the payment method. */
+  const updateSettings = async (
+    request: Request,
+    reply: Reply,
+    change: (settings: AccountSettings) => AccountSettings | string,
+  ) => {
+    const tenant = request.params.tenantId;
+    if (!(await allow(request, reply, tenant))) return reply;
+    const account = await ledger.readAccount(tenant);
+    if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
+    const next = change(account.settings);
+    if (typeof next === 'string') return reply.code(400).send({ error: 'bad_request', message: next });
+    const result = await ledger.upsertAccount(tenant, next);
+    if (typeof result !== 'string') return refused(reply, result);
+    return reply.send({ tenantId: tenant, status: 'updated' });
+  };
+
+  app.put(
+    '/v1/tenants/:tenantId/auto-recharge',
+    { schema: { params: tenantParams, body: autoRecharge } },
+    async (request: Request, reply) =>
+      updateSettings(request, reply, (settings) => {
+        const body = request.body as {
+          enabled: boolean;
+          triggerAmount?: string;
+          rechargeAmount?: string;
+          monthlyCap?: number;
+          maxConsecutiveFailures?: number;
+        };
+        const ar = settings.autoRecharge;
+        const next = {
+          enabled: body.enabled,
+          trigger:
+            body.triggerAmount !== undefined
+              ? decimalToMinor(body.triggerAmount, settings.currency)
+              : ar.trigger,
+          amount:
+            body.rechargeAmount !== undefined
+              ? decimalToMinor(body.rechargeAmount, settings.currency)
+              : ar.amount,
+          monthlyCap: body.monthlyCap ?? ar.monthlyCap,
+          maxConsecutiveFailures: body.maxConsecutiveFailures ?? ar.maxConsecutiveFailures,
+        };
+        if (next.enabled && next.amount <= 0n)
+          return 'body/rechargeAmount must be more than zero to enable auto-recharge';
+        if (next.enabled && settings.mode !== 'prepaid') return 'auto-recharge is for prepaid tenants only';
+        return { ...settings, autoRecharge: next };
+      }),
+  );
+
+  app.put(
+    '/v1/tenants/:tenantId/payment-method',
+    {
+      schema: {
+        params: tenantParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['paymentMethodRef'],
+          properties: { paymentMethodRef: { type: 'string', minLength: 1, maxLength: 128 } },
+        },
+      },
+    },
+    async (request: Request, reply) =>
+      updateSettings(request, reply, (settings) => ({
+        ...settings,
+        paymentMethodRef: String(request.body.paymentMethodRef),
+      })),
+  );
+
   app.post(
     '/v1/tenants/:tenantId/api-keys',
     { schema: { params: tenantParams } },

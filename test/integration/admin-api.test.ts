@@ -189,4 +189,41 @@ describe('admin API /v1 on the running service', () => {
     });
     expect((await ask({ callType: 'user_out', calleeNumber: 'nope' })).status).toBe(400);
   });
+
+  it('lets a tenant admin set auto-recharge and the payment method, and refuses what cannot work', async () => {
+    const apiKey = (await call('POST', '/v1/tenants/contoso/api-keys')).body.apiKey as string;
+    expect(
+      await call(
+        'PUT',
+        '/v1/tenants/contoso/auto-recharge',
+        { enabled: true, triggerAmount: '3.00', rechargeAmount: '30.00' },
+        apiKey,
+      ),
+    ).toEqual({
+      status: 200,
+      body: { tenantId: 'contoso', status: 'updated' },
+    });
+    expect(
+      await call('PUT', '/v1/tenants/contoso/payment-method', { paymentMethodRef: 'pm_new_card' }, apiKey),
+    ).toMatchObject({ status: 200 });
+    const balance = await call('GET', '/v1/tenants/contoso/balance', undefined, apiKey);
+    expect(balance.body).toMatchObject({
+      autoRecharge: {
+        enabled: true,
+        triggerAmount: { amount: '3.00' },
+        rechargeAmount: { amount: '30.00' },
+        monthlyCap: 3,
+      },
+    });
+    expect((await app.ledger.readAccount('contoso'))!.settings.paymentMethodRef).toBe('pm_new_card');
+    expect(
+      await call('PUT', '/v1/tenants/contoso/auto-recharge', { enabled: true, rechargeAmount: '0' }, apiKey),
+    ).toMatchObject({
+      status: 400,
+      body: { message: 'body/rechargeAmount must be more than zero to enable auto-recharge' },
+    });
+    expect((await call('PUT', '/v1/tenants/fabrikam/auto-recharge', { enabled: false }, apiKey)).status).toBe(
+      403,
+    );
+  });
 });
