@@ -5,7 +5,8 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createTransport } from 'nodemailer';
 import pino, { Logger } from 'pino';
 import { healthRoutes } from './api/health';
-import { adminRoutes } from './api/admin-routes';
+import swagger from '@fastify/swagger';
+import { adminRoutes, OPENAPI_INFO } from './api/admin-routes';
 import { metricsRoute } from './api/metrics-route';
 import type { Config, Role } from './config';
 import { subscribeToEvents } from './consumers/event-subscriber';
@@ -208,6 +209,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   metricsRoute(http, metrics);
+  await http.register(swagger, { openapi: OPENAPI_INFO });
   if (has('api') && dependencies.pricer) {
     adminRoutes(http, {
       ledger,
@@ -221,6 +223,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     { name: 'kafka', check: async () => (await withTimeout(admin.listTopics(), 'kafka'), true) },
     ...(consumer ? [{ name: 'consumer', check: async () => consumer!.isConsuming() }] : []),
   ]);
+  http.get('/v1/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   await http.listen({ host: config.http.host, port: config.http.port });
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type {
   FastifyBaseLogger,
   FastifyInstance,
@@ -13,6 +14,20 @@ import type { AccountSettings, CreditLedger } from '../ledger/ledger';
 import { CALL_TYPES, isCurrency, poolCapacities, RateBook } from '../rating';
 import { authorizeCall } from './authorization';
 import { newApiKey, parseApiKey, Principal, sameDigest, sha256 } from './auth';
+
+/** The document's header; the paths come from the routes' own schemas (@fastify/swagger). */
+export const OPENAPI_INFO: NonNullable<FastifyDynamicSwaggerOptions['openapi']> = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Prepaid usage rater: admin API',
+    version: '1.0.0',
+    description:
+      'Tenant accounts, funds, balances and call authorization. Amounts are decimal strings in the ' +
+      "tenant's currency. Every request needs a bearer token: the operator's (all tenants) or a tenant API key.",
+  },
+  components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+  security: [{ bearer: [] }],
+};
 
 export interface AdminApiOptions {
   ledger: CreditLedger;
