@@ -2,7 +2,7 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: makes a fresh machine ready.
 #   - Node 22 or 24 first on PATH (scripts/ensure-node.sh);
 #   - node_modules installed from package-lock.json when missing or stale;
-#   - redis-server (Debian's package) installed when missing;
+#   - redis-server and promtool (Debian's redis-server and prometheus packages) when missing;
 #   - Java and Maven present (Kafka and the schema registry are fetched by the stack itself).
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$_root/scripts/ensure-node.sh" || return 1 2>/dev/null || exit 1
@@ -28,7 +28,19 @@ if ! command -v redis-server >/dev/null 2>&1; then
   { $_sudo systemctl disable --now redis-server || $_sudo service redis-server stop; } >/dev/null 2>&1 || true
 fi
 
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "bootstrap: promtool is missing; installing Debian's prometheus package" >&2
+  _sudo=""
+  [ "$(id -u)" = 0 ] || _sudo="sudo"
+  { $_sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $_sudo apt-get install -y -qq prometheus; } >&2 ||
+    { echo "bootstrap: could not install promtool; install it with apt-get install prometheus" >&2; return 1 2>/dev/null || exit 1; }
+  # Only promtool is wanted: the package's own servers are stopped.
+  for _service in prometheus prometheus-node-exporter; do
+    { $_sudo systemctl disable --now "$_service" || $_sudo service "$_service" stop; } >/dev/null 2>&1 || true
+  done
+fi
+
 for _tool in java mvn; do
   command -v "$_tool" >/dev/null 2>&1 || { echo "bootstrap: $_tool is required (Java 17+ and Maven fetch and run Kafka)" >&2; return 1 2>/dev/null || exit 1; }
 done
-unset _root _need_install _sudo _tool
+unset _root _need_install _sudo _tool _service

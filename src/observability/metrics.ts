@@ -41,6 +41,10 @@ export function createMetrics(
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'rater_' });
+  // prom-client names these three gauges with _total, which the Prometheus conventions (and
+  // `promtool check metrics`) keep for counters; the same counts come as rater_nodejs_active_*.
+  for (const name of ['handles', 'requests', 'resources'])
+    registry.removeSingleMetric(`rater_nodejs_active_${name}_total`);
 
   const records = new Counter({
     name: 'rater_records_consumed_total',

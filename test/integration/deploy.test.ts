@@ -1,0 +1,60 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { App, startApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { stackEnv } from '../../src/stack/stack';
+import { FlatPricer } from '../support/flat-pricer';
+import { testStack, uniqueName } from '../support/stack';
+
+const deploy = join(__dirname, '..', '..', 'deploy');
+
+describe('deploy/: alert rules, dashboard and a live scrape, checked by promtool', () => {
+  it('has alert rules promtool accepts, covering what operators are paged for', () => {
+    const check = spawnSync('promtool', ['check', 'rules', join(deploy, 'prometheus', 'alerts.yml')], {
+      encoding: 'utf8',
+    });
+    expect(check.stdout + check.stderr).toContain('SUCCESS: 8 rules found');
+    expect(check.status).toBe(0);
+    const rules = readFileSync(join(deploy, 'prometheus', 'alerts.yml'), 'utf8');
+    for (const metric of [
+      'rater_recharges_total',
+      'rater_depleted_tenants',
+      'rater_consumer_lag_messages',
+      'rater_dead_letters_total',
+      'rater_outbox_backlog_events',
+    ]) {
+      expect(rules).toContain(metric);
+    }
+  });
+
+  it('has a dashboard whose every query names a metric the service exposes', async () => {
+    const dashboard = JSON.parse(readFileSync(join(deploy, 'grafana', 'rater-dashboard.json'), 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const env = {
+      ...stackEnv(testStack()),
+      HTTP_PORT: '0',
+      RATER_ROLES: 'api',
+      REDIS_KEY_PREFIX: `${uniqueName('d')}:`,
+    };
+    const app: App = await startApp(loadConfig(env), {
+      pricer: new FlatPricer(),
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      for (const expr of dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))) {
+        const metric = /rater_[a-z_]+/.exec(expr)![0].replace(/_bucket$/, '');
+        expect([metric, text.includes(`# TYPE ${metric} `)]).toEqual([metric, true]);
+      }
+
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect(lint.stdout + lint.stderr).toBe('');
+      expect(lint.status).toBe(0);
+    } finally {
+      await app.stop();
+    }
+  });
+});
