@@ -128,7 +128,9 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       instrumentation,
       onTenantsChanged: (tenants) => tenants.forEach(poke),
     });
-    instrumentation.on('deadLetter', ({ reason }) => logger.warn({ reason }, 'usage record dead-lettered'));
+    instrumentation.on('deadLetter', ({ reason, message, tenantId, origin }) =>
+      logger.warn({ reason, tenantId, origin, detail: message }, 'usage record dead-lettered'),
+    );
     instrumentation.on('retry', ({ stage, error }) =>
       logger.warn({ stage, err: error }, 'transient failure, retrying'),
     );

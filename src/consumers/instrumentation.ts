@@ -9,7 +9,7 @@ export interface PipelineEvents {
   batch: [{ partition: number; records: number; rated: number; deadLettered: number; seconds: number }];
   /** One input record's result. */
   record: [{ result: 'rated' | 'duplicate' | 'dead_letter'; source?: string }];
-  deadLetter: [{ reason: string }];
+  deadLetter: [{ reason: string; message: string; tenantId: string | undefined; origin: string }];
   /** Time spent rating, and in the ledger, for one tenant group. */
   rating: [{ seconds: number; records: number }];
   ledger: [{ seconds: number; usages: number }];

@@ -162,7 +162,12 @@ export class UsageConsumer {
       const outcome = outcomes.get(item)!;
       if (outcome.kind === 'rejected') {
         dead.push(this.deadLetter(item, outcome.rejection));
-        this.events.emit('deadLetter', { reason: outcome.rejection.code });
+        this.events.emit('deadLetter', {
+          reason: outcome.rejection.code,
+          message: outcome.rejection.message,
+          tenantId: item.message.key?.toString(),
+          origin: `${item.topic}/${item.partition}/${item.message.offset}`,
+        });
         this.events.emit('record', { result: 'dead_letter' });
       } else {
         rated.push(this.ratedMessage(outcome));
