@@ -388,6 +388,116 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     },
   );
 
+  const totalsOf = (
+    bySource: Record<string, { count: number; charge: bigint; poolSeconds: number }>,
+    c: string,
+  ) =>
+    Object.fromEntries(
+      Object.entries(bySource).map(([source, t]) => [
+        source,
+        {
+          count: t.count,
+          charge: { amount: minorToDecimal(t.charge.toString(), c), currency: c },
+          poolSeconds: t.poolSeconds,
+        },
+      ]),
+    );
+
+  app.get(
+    '/v1/tenants/:tenantId/usage',
+    {
+      schema: {
+        params: tenantParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['from', 'to'],
+          properties: {
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            limit: { type: 'string', pattern: '^(?:[1-9]\\d{0,2}|1000)$' },
+            cursor: { type: 'string', pattern: '^\\d{1,9}$' },
+          },
+        },
+      },
+    },
+    async (
+      request: FastifyRequest<{ Params: { tenantId: string }; Querystring: Record<string, string> }>,
+      reply,
+    ) => {
+      const tenant = request.params.tenantId;
+      if (!(await allow(request, reply, tenant))) return reply;
+      const account = await ledger.readAccount(tenant);
+      if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
+      const { from, to } = request.query as { from: string; to: string };
+      const limit = Number(request.query.limit ?? 100);
+      const offset = Number(request.query.cursor ?? 0);
+      if (Date.parse(from) >= Date.parse(to))
+        return reply
+          .code(400)
+          .send({ error: 'bad_request', message: 'querystring/from must be before querystring/to' });
+      const c = account.settings.currency;
+      const page = await ledger.listUsage(tenant, { from: new Date(from), to: new Date(to), offset, limit });
+      const totals = await ledger.usageTotals(tenant);
+      const periods = Object.keys(totals).filter(
+        (period) =>
+          period >= from.slice(0, 7) && period <= new Date(Date.parse(to) - 1).toISOString().slice(0, 7),
+      );
+      return reply.send({
+        items: page.map(({ usageId, outcome }) => ({
+          usageId,
+          appliedAt: outcome.appliedAt.toISOString(),
+          period: outcome.period,
+          source: outcome.source,
+          charge: { amount: minorToDecimal(outcome.charge.toString(), c), currency: c },
+          poolSeconds: outcome.poolSeconds,
+          revision: outcome.revision || null,
+        })),
+        nextCursor: page.length === limit ? String(offset + limit) : null,
+        totalsByPeriod: Object.fromEntries(
+          periods.sort().map((period) => [period, totalsOf(totals[period]!, c)]),
+        ),
+      });
+    },
+  );
+
+  app.get(
+    '/v1/tenants/:tenantId/statement',
+    {
+      schema: {
+        params: tenantParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['period'],
+          properties: { period: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } },
+        },
+      },
+    },
+    async (
+      request: FastifyRequest<{ Params: { tenantId: string }; Querystring: { period: string } }>,
+      reply,
+    ) => {
+      const tenant = request.params.tenantId;
+      if (!(await allow(request, reply, tenant))) return reply;
+      const account = await ledger.readAccount(tenant);
+      if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
+      const c = account.settings.currency;
+      const { period } = request.query;
+      const totals = (await ledger.usageTotals(tenant))[period] ?? {};
+      return reply.send({
+        tenantId: tenant,
+        period,
+        billingMode: account.settings.mode,
+        usage: totalsOf(totals, c),
+        amountOwed:
+          account.settings.mode === 'postpaid'
+            ? { amount: minorToDecimal((account.owed[period] ?? 0n).toString(), c), currency: c }
+            : null,
+      });
+    },
+  );
+
   app.post(
     '/v1/authorize',
     {

@@ -35,6 +35,8 @@ export interface TenantKeys {
   payments: string;
   /** Stream: events written by the same script as the state change that caused them. */
   outbox: string;
+  /** Hash: usage totals by `<yyyy-mm>:<source>:count|charge|poolSeconds`, kept for good. */
+  totals: string;
 }
 
 export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
@@ -49,6 +51,7 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
     appliedIndex: `${tag}:applied:by-time`,
     payments: `${tag}:payments`,
     outbox: `${tag}:outbox`,
+    totals: `${tag}:totals`,
   };
 }
 

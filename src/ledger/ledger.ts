@@ -64,6 +64,12 @@ export interface UsageOutcome {
   revision: string;
 }
 
+export interface UsageTotal {
+  count: number;
+  charge: MinorUnits;
+  poolSeconds: number;
+}
+
 export interface AppliedUsage {
   usageId: string;
   /** Applied before: nothing changed now, and `outcome` is the stored one. */
@@ -286,7 +292,7 @@ export class CreditLedger {
     const k = this.keys(tenantId);
     const result = await this.run(
       'applyUsage',
-      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.appliedIndex, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.appliedIndex, k.outbox, k.totals],
       [
         tenantId,
         ...this.clockArgs(),
@@ -452,7 +458,7 @@ export class CreditLedger {
     const now = this.clock();
     const result = await this.run(
       'rerate',
-      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.outbox, k.totals],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -550,6 +556,44 @@ export class CreditLedger {
       createdAt: account.createdAt ?? '',
       updatedAt: account.updatedAt ?? '',
     };
+  }
+
+  /** Usage totals by period and source (what was applied, re-rates included), kept for good. */
+  async usageTotals(tenantId: string): Promise<Record<string, Record<string, UsageTotal>>> {
+    const raw = await this.redis.hgetall(this.keys(tenantId).totals);
+    const totals: Record<string, Record<string, UsageTotal>> = {};
+    for (const [field, value] of Object.entries(raw)) {
+      const [period, source, measure] = field.split(':') as [string, string, keyof UsageTotal];
+      const bySource = (totals[period] ??= {});
+      const total = (bySource[source] ??= { count: 0, charge: 0n, poolSeconds: 0 });
+      if (measure === 'charge') total.charge = BigInt(value);
+      else total[measure] = Number(value);
+    }
+    return totals;
+  }
+
+  /**
+   * Applied usages in [from, to) by when they were applied, oldest first, `limit` from
+   * `offset` (only within the idempotency retention: older ones remain in the totals).
+   */
+  async listUsage(
+    tenantId: string,
+    range: { from: Date; to: Date; offset: number; limit: number },
+  ): Promise<{ usageId: string; outcome: UsageOutcome }[]> {
+    const k = this.keys(tenantId);
+    const ids = await this.redis.zrangebyscore(
+      k.appliedIndex,
+      range.from.getTime(),
+      `(${range.to.getTime()}`,
+      'LIMIT',
+      range.offset,
+      range.limit,
+    );
+    if (ids.length === 0) return [];
+    const outcomes = await this.redis.hmget(k.applied, ...ids);
+    return ids.flatMap((usageId, i) =>
+      outcomes[i] ? [{ usageId, outcome: parseOutcome(outcomes[i]!) }] : [],
+    );
   }
 
   /** Stores the SHA-256 of a tenant API key (never the key itself). */

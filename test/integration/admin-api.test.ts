@@ -226,4 +226,47 @@ describe('admin API /v1 on the running service', () => {
       403,
     );
   });
+
+  it('lists applied usage with totals per period, and a postpaid statement', async () => {
+    await call('PUT', '/v1/tenants/adatum', { billingMode: 'postpaid', currency: 'USD' });
+    const usage = (id: string, charge: bigint) => ({
+      id,
+      source: 'postpaid' as const,
+      charge,
+      pool: '',
+      poolSeconds: 0,
+      period: '2026-11',
+    });
+    await app.ledger.applyUsage('adatum', {
+      currency: 'USD',
+      poolUse: {},
+      usages: [usage('a1', 125n), usage('a2', 10n), usage('a3', 1n)],
+    });
+
+    const now = Date.now();
+    const range = `from=${new Date(now - 60_000).toISOString()}&to=${new Date(now + 60_000).toISOString()}`;
+    const first = await call('GET', `/v1/tenants/adatum/usage?${range}&limit=2`);
+    expect(first.status).toBe(200);
+    expect((first.body.items as { usageId: string }[]).map((i) => i.usageId).sort()).toHaveLength(2);
+    expect(first.body.nextCursor).toBe('2');
+    const second = await call('GET', `/v1/tenants/adatum/usage?${range}&limit=2&cursor=2`);
+    expect((second.body.items as unknown[]).length).toBe(1);
+    expect(second.body.nextCursor).toBeNull();
+
+    expect(await call('GET', '/v1/tenants/adatum/statement?period=2026-11')).toEqual({
+      status: 200,
+      body: {
+        tenantId: 'adatum',
+        period: '2026-11',
+        billingMode: 'postpaid',
+        usage: { postpaid: { count: 3, charge: { amount: '1.36', currency: 'USD' }, poolSeconds: 0 } },
+        amountOwed: { amount: '1.36', currency: 'USD' },
+      },
+    });
+    expect((await call('GET', '/v1/tenants/adatum/statement?period=2026-13')).status).toBe(400);
+    expect(
+      (await call('GET', `/v1/tenants/adatum/usage?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z`))
+        .status,
+    ).toBe(400);
+  });
 });

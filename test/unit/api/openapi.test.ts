@@ -21,6 +21,8 @@ describe('the admin API OpenAPI document', () => {
         .sort(),
     ).toEqual([
       'GET /v1/tenants/{tenantId}/balance',
+      'GET /v1/tenants/{tenantId}/statement',
+      'GET /v1/tenants/{tenantId}/usage',
       'POST /v1/authorize',
       'POST /v1/tenants/{tenantId}/api-keys',
       'POST /v1/tenants/{tenantId}/funds',

@@ -13,6 +13,7 @@ describe('tenant keys', () => {
       appliedIndex: 'p:{t:acme-1}:applied:by-time',
       payments: 'p:{t:acme-1}:payments',
       outbox: 'p:{t:acme-1}:outbox',
+      totals: 'p:{t:acme-1}:totals',
     });
   });
 
@@ -30,11 +31,11 @@ describe('ledger scripts', () => {
   it('are one per operation, named with their key count and a version', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
       ['addFunds', 5, 'addFundsV1'],
-      ['applyUsage', 7, 'applyUsageV1'],
+      ['applyUsage', 8, 'applyUsageV1'],
       ['authorize', 4, 'authorizeV1'],
       ['expireLots', 4, 'expireLotsV1'],
       ['rechargeResult', 5, 'rechargeResultV1'],
-      ['rerate', 6, 'rerateV1'],
+      ['rerate', 7, 'rerateV1'],
       ['upsertAccount', 2, 'upsertAccountV1'],
     ]);
   });

@@ -2,7 +2,7 @@
   Applies a batch of rated usages of one tenant, atomically and once per usage id.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools
-  KEYS[5] applied  KEYS[6] applied index  KEYS[7] outbox
+  KEYS[5] applied  KEYS[6] applied index  KEYS[7] outbox  KEYS[8] usage totals
   ARGV[1] tenant id
   ARGV[2] now (epoch ms)  ARGV[3] now (ISO 8601)  ARGV[4] now's month (yyyy-mm, UTC)
   ARGV[5] idempotency retention (ms)
@@ -20,10 +20,11 @@
 --- @include "includes/account"
 --- @include "includes/lots"
 --- @include "includes/pools"
+--- @include "includes/totals"
 
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4],
-  applied = KEYS[5], appliedIndex = KEYS[6], outbox = KEYS[7],
+  applied = KEYS[5], appliedIndex = KEYS[6], outbox = KEYS[7], totals = KEYS[8],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local retention = tonumber(ARGV[5])
@@ -108,6 +109,7 @@ for i, u in ipairs(usages) do
       src = u.src, charge = fmt(charge), pool = u.pool, poolSec = fmt(poolSec), period = u.period,
       lots = lots, balance = fmt(a.balance), at = fmt(ctx.now), rv = '',
     })
+    addToTotals(keys.totals, u.period, u.src, 1, charge, poolSec)
     written[i] = outcome
     redis.call('HSET', keys.applied, u.id, outcome)
     redis.call('ZADD', keys.appliedIndex, ctx.now, u.id)

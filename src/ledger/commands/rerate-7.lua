@@ -7,7 +7,7 @@
   later purchase had already paid becomes a refund lot expiring like a new purchase.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools  KEYS[5] applied
-  KEYS[6] outbox
+  KEYS[6] outbox  KEYS[7] usage totals
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] usage id  ARGV[6] revision  ARGV[7] currency
   ARGV[8] new source  ARGV[9] new charge  ARGV[10] new pool seconds
@@ -22,9 +22,11 @@
 --- @include "includes/account"
 --- @include "includes/lots"
 --- @include "includes/pools"
+--- @include "includes/totals"
 
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4], applied = KEYS[5], outbox = KEYS[6],
+  totals = KEYS[7],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local usageId, revision, currency = ARGV[5], ARGV[6], ARGV[7]
@@ -113,6 +115,8 @@ if newSrc == 'credits' and newCharge > 0 then
 elseif newSrc == 'postpaid' then
   redis.call('HINCRBY', keys.account, 'owed:' .. o.period, newCharge)
 end
+addToTotals(keys.totals, o.period, o.src, -1, -oldCharge, -oldPoolSec)
+addToTotals(keys.totals, o.period, newSrc, 1, newCharge, newPoolSec)
 afterBalanceChange(ctx, a, cause, true)
 saveAccount(ctx, a)
 local outcome = cjson.encode({
