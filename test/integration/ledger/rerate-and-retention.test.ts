@@ -36,7 +36,9 @@ describe('ledger: re-rating', () => {
     const account = (await f.ledger.readAccount('acme'))!;
     expect(account.balance).toBe(880n);
     expect(account.lots[0]!.remaining).toBe(880n);
-    expect(await f.ledger.usageTotals('acme')).toEqual({ '2026-03': { credits: { count: 1, charge: 120n, poolSeconds: 0 } } });
+    expect(await f.ledger.usageTotals('acme')).toEqual({
+      '2026-03': { credits: { count: 1, charge: 120n, poolSeconds: 0 } },
+    });
   });
 
   it('refunds a part paid from a lot that has expired since by forfeiting it again', async () => {
