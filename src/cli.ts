@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { Kafka, logLevel } from 'kafkajs';
+import { tenantCommand } from './api/tenant-cli';
+import { replayDeadLetters } from './consumers/dead-letter-replay';
 import { startApp } from './app';
 import { loadConfig } from './config';
 import { RatingPricer } from './consumers/rating-pricer';
@@ -31,6 +34,32 @@ program
 
 program.addCommand(stackCommand());
 program.addCommand(ratesCommand());
+program.addCommand(tenantCommand());
+
+program
+  .command('dlq')
+  .description('the dead-letter topic')
+  .command('replay')
+  .description('send dead letters back to the usage topic once their cause is fixed')
+  .option('--reason <code>', 'only records rejected for this reason (x-error-code)')
+  .option('--max <n>', 'at most this many records', (v) => Number(v))
+  .option('--dry-run', 'count what would be replayed, send nothing')
+  .action(async (o: { reason?: string; max?: number; dryRun?: boolean }) => {
+    const config = loadConfig();
+    const kafka = new Kafka({
+      clientId: `${config.kafka.clientId}-replay`,
+      brokers: config.kafka.brokers,
+      logLevel: logLevel.WARN,
+    });
+    const result = await replayDeadLetters({
+      kafka,
+      deadLetterTopic: config.kafka.topics.deadLetter,
+      usageTopic: config.kafka.topics.usageIn,
+      groupId: `${config.kafka.groupId}-dlq-replay`,
+      ...o,
+    });
+    console.log(JSON.stringify(result, null, 2));
+  });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);

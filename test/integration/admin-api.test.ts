@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -268,5 +269,44 @@ describe('admin API /v1 on the running service', () => {
       (await call('GET', `/v1/tenants/adatum/usage?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z`))
         .status,
     ).toBe(400);
+  });
+
+  it('is reachable from the rater command line', async () => {
+    // Not spawnSync: the service answering the command runs in this very process.
+    const cli = (...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, [
+          '--require',
+          'tsx/cjs',
+          join(__dirname, '..', '..', 'src', 'cli.ts'),
+          'tenant',
+          '--url',
+          app.url,
+          '--token',
+          OPERATOR,
+          ...args,
+        ]);
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.on('exit', (status) => resolve({ status, stdout }));
+      });
+    const funded = await cli(
+      'add-funds',
+      'contoso',
+      '--amount',
+      '1.25',
+      '--currency',
+      'USD',
+      '--ref',
+      'cli-1',
+    );
+    expect(funded.status).toBe(0);
+    expect(JSON.parse(funded.stdout)).toMatchObject({ lotId: 'm:cli-1', duplicate: false });
+    const shown = await cli('show', 'contoso');
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      tenantId: 'contoso',
+      balance: { amount: '26.75', currency: 'USD' },
+    });
+    expect((await cli('show', 'nobody')).status).toBe(1);
   });
 });

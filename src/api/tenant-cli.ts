@@ -1,0 +1,84 @@
+import { Command } from 'commander';
+
+/** `rater tenant ...`: the admin API from the command line (RATER_URL, RATER_TOKEN). */
+export function tenantCommand(): Command {
+  const tenant = new Command('tenant')
+    .description('create, show and fund tenant accounts through the admin API')
+    .option('--url <url>', 'the rater (env RATER_URL)', process.env.RATER_URL ?? 'http://127.0.0.1:8080')
+    .option('--token <token>', 'bearer token (env RATER_TOKEN)', process.env.RATER_TOKEN);
+
+  const request = async (method: string, path: string, body?: unknown) => {
+    const { url, token } = tenant.opts<{ url: string; token?: string }>();
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: {
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    console.log(text.startsWith('{') ? JSON.stringify(JSON.parse(text), null, 2) : text);
+    if (!response.ok) process.exitCode = 1;
+  };
+
+  tenant
+    .command('create <tenantId>')
+    .description('create or update a tenant account')
+    .requiredOption('--currency <code>', 'ISO 4217 currency')
+    .option('--mode <mode>', 'prepaid or postpaid', 'prepaid')
+    .option('--low-balance <amount>', 'low-balance threshold')
+    .option('--contact <email...>', 'admin contacts')
+    .option('--payment-method <ref>', 'payment method reference')
+    .option('--licence <capability:country:users...>', 'licences, e.g. MCOPSTN1:US:25')
+    .action(async (id: string, o: Record<string, string | string[] | undefined>) => {
+      const licences = ((o.licence as string[] | undefined) ?? []).map((l) => {
+        const [capability, country, users] = l.split(':');
+        return { capability, country, users: Number(users) };
+      });
+      await request('PUT', `/v1/tenants/${encodeURIComponent(id)}`, {
+        billingMode: o.mode,
+        currency: o.currency,
+        ...(o.lowBalance ? { lowBalanceThreshold: o.lowBalance } : {}),
+        ...(o.contact ? { adminContacts: o.contact } : {}),
+        ...(o.paymentMethod ? { paymentMethodRef: o.paymentMethod } : {}),
+        ...(licences.length ? { licences } : {}),
+      });
+    });
+
+  tenant
+    .command('show <tenantId>')
+    .description('balance, lots, expiries, auto-recharge and blocked state')
+    .action((id: string) => request('GET', `/v1/tenants/${encodeURIComponent(id)}/balance`));
+
+  tenant
+    .command('add-funds <tenantId>')
+    .description('add a lot of funds, idempotent by payment reference')
+    .requiredOption('--amount <amount>', 'decimal amount, e.g. 25.00')
+    .requiredOption('--currency <code>', "the tenant's currency")
+    .requiredOption('--ref <paymentRef>', 'payment reference (the idempotency key)')
+    .action((id: string, o: { amount: string; currency: string; ref: string }) =>
+      request('POST', `/v1/tenants/${encodeURIComponent(id)}/funds`, {
+        paymentRef: o.ref,
+        amount: o.amount,
+        currency: o.currency,
+      }),
+    );
+
+  tenant
+    .command('set-auto-recharge <tenantId>')
+    .description('turn auto-recharge on or off and set its amounts')
+    .option('--off', 'turn auto-recharge off')
+    .option('--trigger <amount>', 'recharge when the balance falls below this')
+    .option('--amount <amount>', 'how much each recharge adds')
+    .option('--monthly-cap <n>', 'at most this many recharges a month')
+    .action((id: string, o: { off?: boolean; trigger?: string; amount?: string; monthlyCap?: string }) =>
+      request('PUT', `/v1/tenants/${encodeURIComponent(id)}/auto-recharge`, {
+        enabled: !o.off,
+        ...(o.trigger ? { triggerAmount: o.trigger } : {}),
+        ...(o.amount ? { rechargeAmount: o.amount } : {}),
+        ...(o.monthlyCap ? { monthlyCap: Number(o.monthlyCap) } : {}),
+      }),
+    );
+  return tenant;
+}
