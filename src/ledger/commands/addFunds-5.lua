@@ -27,11 +27,9 @@ local a = loadAccount(ctx)
 if not a then
   return { ERR.NO_ACCOUNT, ctx.tenant }
 end
-if a.mode ~= 'prepaid' then
-  return { ERR.MODE_MISMATCH, a.mode }
-end
-if a.currency ~= currency then
-  return { ERR.CURRENCY_MISMATCH, a.currency }
+local refusal = refuseCharge(a, currency, 'credits')
+if refusal then
+  return refusal
 end
 if not amount or amount <= 0 or amount % 1 ~= 0 then
   return { ERR.BAD_ARGUMENT, 'amount must be a positive whole number of minor units' }

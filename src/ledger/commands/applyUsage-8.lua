@@ -32,9 +32,6 @@ local a = loadAccount(ctx)
 if not a then
   return { ERR.NO_ACCOUNT, ctx.tenant }
 end
-if a.currency ~= ARGV[6] then
-  return { ERR.CURRENCY_MISMATCH, a.currency }
-end
 local expected = cjson.decode(ARGV[7])
 local usages = cjson.decode(ARGV[8])
 
@@ -65,8 +62,9 @@ for i, u in ipairs(usages) do
     if not charge or charge < 0 or charge % 1 ~= 0 or not poolSec or poolSec < 0 then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': bad charge or pool seconds' }
     end
-    if u.src == 'credits' and a.mode ~= 'prepaid' or u.src == 'postpaid' and a.mode ~= 'postpaid' then
-      return { ERR.MODE_MISMATCH, a.mode }
+    local refusal = refuseCharge(a, ARGV[6], u.src)
+    if refusal then
+      return refusal
     end
     if u.src ~= 'credits' and u.src ~= 'postpaid' and u.src ~= 'bundle' and u.src ~= 'free' then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': unknown source ' .. tostring(u.src) }

@@ -38,8 +38,9 @@ if status ~= 'succeeded' and status ~= 'failed' then
 end
 -- Every check comes before the first write: a script that returns half-way keeps what it wrote.
 if status == 'succeeded' then
-  if a.currency ~= currency then
-    return { ERR.CURRENCY_MISMATCH, a.currency }
+  local refusal = refuseCharge(a, currency, 'credits')
+  if refusal then
+    return refusal
   end
   if not amount or amount <= 0 or amount % 1 ~= 0 or expiresAt <= ctx.now then
     return { ERR.BAD_ARGUMENT, 'a successful recharge needs a positive amount and a future expiry' }

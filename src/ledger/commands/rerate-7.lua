@@ -46,11 +46,9 @@ local a = loadAccount(ctx)
 if not a then
   return { ERR.NO_ACCOUNT, ctx.tenant }
 end
-if a.currency ~= currency then
-  return { ERR.CURRENCY_MISMATCH, a.currency }
-end
-if newSrc == 'credits' and a.mode ~= 'prepaid' or newSrc == 'postpaid' and a.mode ~= 'postpaid' then
-  return { ERR.MODE_MISMATCH, a.mode }
+local refusal = refuseCharge(a, currency, newSrc)
+if refusal then
+  return refusal
 end
 if not newCharge or newCharge < 0 or newCharge % 1 ~= 0 or not newPoolSec or newPoolSec < 0 then
   return { ERR.BAD_ARGUMENT, 'bad charge or pool seconds' }

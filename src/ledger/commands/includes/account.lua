@@ -37,6 +37,18 @@ local function saveAccount(ctx, a)
     'arSeq', fmt(a.arSeq), 'arMonth', a.arMonth, 'arMonthCount', fmt(a.arMonthCount))
 end
 
+-- The refusal of a charge (source credits or postpaid) in `currency` on this account, or nil:
+-- the currency must be the account's, credits are for prepaid and accruals for postpaid.
+local function refuseCharge(a, currency, src)
+  if a.currency ~= currency then
+    return { ERR.CURRENCY_MISMATCH, a.currency }
+  end
+  if src == 'credits' and a.mode ~= 'prepaid' or src == 'postpaid' and a.mode ~= 'postpaid' then
+    return { ERR.MODE_MISMATCH, a.mode }
+  end
+  return nil
+end
+
 local function money(a, amount)
   return { amountMinor = fmt(amount), currency = a.currency }
 end
