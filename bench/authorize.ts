@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type autocannon from 'autocannon';
 import pino from 'pino';
 import { startApp } from '../src/app';
+import { accountSettings } from '../src/ledger/ledger';
 import { loadConfig } from '../src/config';
 import { RatingPricer } from '../src/consumers/rating-pricer';
 import { loadRateBook } from '../src/rating';
@@ -38,15 +39,10 @@ async function main(): Promise<void> {
   });
   try {
     for (let t = 0; t < 50; t++) {
-      await app.ledger.upsertAccount(`tenant-${t}`, {
-        mode: 'prepaid',
-        currency: 'USD',
-        lowBalanceThreshold: 0n,
-        autoRecharge: { enabled: false, trigger: 0n, amount: 0n, monthlyCap: 0, maxConsecutiveFailures: 0 },
-        paymentMethodRef: '',
-        adminContacts: [],
-        poolCapacities: { 'MCOPSTN1:US': 360_000 },
-      });
+      await app.ledger.upsertAccount(
+        `tenant-${t}`,
+        accountSettings('prepaid', 'USD', { poolCapacities: { 'MCOPSTN1:US': 360_000 } }),
+      );
       await app.ledger.addFunds(`tenant-${t}`, {
         paymentRef: 'seed',
         amount: BigInt(500 + t * 37),

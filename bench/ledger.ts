@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { CreditLedger, LedgerUsage } from '../src/ledger/ledger';
+import { accountSettings, CreditLedger, LedgerUsage } from '../src/ledger/ledger';
 import { stopProcess } from '../src/stack/processes';
 import { startRedis } from '../src/stack/servers';
 
@@ -71,15 +71,7 @@ async function main(): Promise<void> {
     const ledger = new CreditLedger(redis);
     for (let t = 0; t < TENANTS; t++) {
       const tenant = `bench-${t}`;
-      await ledger.upsertAccount(tenant, {
-        mode: 'prepaid',
-        currency: 'USD',
-        lowBalanceThreshold: 0n,
-        autoRecharge: { enabled: false, trigger: 0n, amount: 0n, monthlyCap: 0, maxConsecutiveFailures: 0 },
-        paymentMethodRef: '',
-        adminContacts: [],
-        poolCapacities: {},
-      });
+      await ledger.upsertAccount(tenant, accountSettings('prepaid', 'USD'));
       await ledger.addFunds(tenant, {
         paymentRef: 'seed',
         amount: 10n ** 12n,

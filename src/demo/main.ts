@@ -17,7 +17,7 @@ import { loadConfig } from '../config';
 import { minorToDecimal } from '../consumers/cloudevents';
 import { SimulatedGateway } from '../consumers/payment-gateway';
 import { RatingPricer } from '../consumers/rating-pricer';
-import type { AccountSettings, CreditLedger } from '../ledger/ledger';
+import { accountSettings, AccountSettings, CreditLedger } from '../ledger/ledger';
 import { loadRateBook, poolCapacities, RateBook } from '../rating';
 import { down, stackEnv, up } from '../stack/stack';
 import { projectRoot } from '../stack/toolchain';
@@ -28,19 +28,10 @@ const dollars = (minor: bigint, currency: string) =>
   `${minorToDecimal(minor.toString(), currency)} ${currency}`;
 
 function tenants(book: RateBook): [string, AccountSettings, bigint][] {
-  const base = {
-    lowBalanceThreshold: 0n,
-    autoRecharge: { enabled: false, trigger: 0n, amount: 0n, monthlyCap: 0, maxConsecutiveFailures: 3 },
-    paymentMethodRef: '',
-    poolCapacities: {},
-  };
   return [
     [
       'contoso',
-      {
-        ...base,
-        mode: 'prepaid',
-        currency: 'USD',
+      accountSettings('prepaid', 'USD', {
         lowBalanceThreshold: 1500n,
         paymentMethodRef: 'pm_card_visa',
         autoRecharge: {
@@ -55,26 +46,20 @@ function tenants(book: RateBook): [string, AccountSettings, bigint][] {
           { capability: 'MCOPSTN5', country: 'US', users: 2 },
           { capability: 'MCOMEETADD', country: 'US', users: 2 },
         ]),
-      },
+      }),
       3000n,
     ],
     [
       'fabrikam',
-      {
-        ...base,
-        mode: 'prepaid',
-        currency: 'EUR',
+      accountSettings('prepaid', 'EUR', {
         lowBalanceThreshold: 300n,
         adminContacts: ['finance@fabrikam.example'],
-      },
+      }),
       600n,
     ],
     [
       'northwind',
-      {
-        ...base,
-        mode: 'prepaid',
-        currency: 'USD',
+      accountSettings('prepaid', 'USD', {
         paymentMethodRef: 'pm_sim_expired_card',
         autoRecharge: {
           enabled: true,
@@ -84,10 +69,10 @@ function tenants(book: RateBook): [string, AccountSettings, bigint][] {
           maxConsecutiveFailures: 2,
         },
         adminContacts: ['admin@northwind.example'],
-      },
+      }),
       1000n,
     ],
-    ['adatum', { ...base, mode: 'postpaid', currency: 'USD', adminContacts: ['ap@adatum.example'] }, 0n],
+    ['adatum', accountSettings('postpaid', 'USD', { adminContacts: ['ap@adatum.example'] }), 0n],
   ];
 }
 

@@ -33,6 +33,24 @@ export interface AccountSettings {
   poolCapacities: Record<string, number>;
 }
 
+/** An account with no thresholds, no auto-recharge, no contacts and no pools; override what matters. */
+export function accountSettings(
+  mode: BillingMode,
+  currency: string,
+  overrides: Partial<AccountSettings> = {},
+): AccountSettings {
+  return {
+    mode,
+    currency,
+    lowBalanceThreshold: 0n,
+    autoRecharge: { enabled: false, trigger: 0n, amount: 0n, monthlyCap: 0, maxConsecutiveFailures: 3 },
+    paymentMethodRef: '',
+    adminContacts: [],
+    poolCapacities: {},
+    ...overrides,
+  };
+}
+
 /** A rated usage as the ledger applies it. */
 export interface LedgerUsage {
   id: string;

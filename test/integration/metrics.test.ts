@@ -2,6 +2,7 @@ import { Partitioners } from 'kafkajs';
 import pino from 'pino';
 import { App, startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { accountSettings } from '../../src/ledger/ledger';
 import { stackEnv } from '../../src/stack/stack';
 import { FlatPricer } from '../support/flat-pricer';
 import { testKafka, testStack, uniqueName } from '../support/stack';
@@ -25,15 +26,7 @@ describe('GET /metrics of the running service', () => {
 
   beforeAll(async () => {
     app = await startApp(loadConfig(env), { pricer: new FlatPricer(), logger: pino({ level: 'silent' }) });
-    await app.ledger.upsertAccount('acme', {
-      mode: 'prepaid',
-      currency: 'USD',
-      lowBalanceThreshold: 0n,
-      autoRecharge: { enabled: false, trigger: 0n, amount: 0n, monthlyCap: 0, maxConsecutiveFailures: 0 },
-      paymentMethodRef: '',
-      adminContacts: [],
-      poolCapacities: {},
-    });
+    await app.ledger.upsertAccount('acme', accountSettings('prepaid', 'USD'));
     await app.ledger.addFunds('acme', {
       paymentRef: 'p',
       amount: 20n,

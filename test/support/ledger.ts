@@ -1,5 +1,11 @@
 import Redis, { Cluster } from 'ioredis';
-import { AccountSettings, CreditLedger, LedgerUsage, MinorUnits } from '../../src/ledger/ledger';
+import {
+  accountSettings,
+  AccountSettings,
+  CreditLedger,
+  LedgerUsage,
+  MinorUnits,
+} from '../../src/ledger/ledger';
 import { testStack, uniqueName } from './stack';
 
 /** A ledger in a fresh key namespace, with a clock the test moves. */
@@ -33,16 +39,12 @@ export function ledgerFixture(
   return { ledger, redis, prefix, clock, close: () => (options.redis ? undefined : redis.disconnect()) };
 }
 
-export const prepaid = (overrides: Partial<AccountSettings> = {}): AccountSettings => ({
-  mode: 'prepaid',
-  currency: 'USD',
-  lowBalanceThreshold: 0n,
-  autoRecharge: { enabled: false, trigger: 0n, amount: 0n, monthlyCap: 0, maxConsecutiveFailures: 3 },
-  paymentMethodRef: 'pm_card_visa',
-  adminContacts: ['admin@acme.example'],
-  poolCapacities: {},
-  ...overrides,
-});
+export const prepaid = (overrides: Partial<AccountSettings> = {}): AccountSettings =>
+  accountSettings('prepaid', 'USD', {
+    paymentMethodRef: 'pm_card_visa',
+    adminContacts: ['admin@acme.example'],
+    ...overrides,
+  });
 
 /** A credit-paid usage with no pool. */
 export const paid = (id: string, charge: MinorUnits, period = '2026-11'): LedgerUsage => ({
