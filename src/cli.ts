@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { tenantCommand } from './api/tenant-cli';
+import { loadgenCommand } from './loadgen/cli';
 import { replayDeadLetters } from './consumers/dead-letter-replay';
 import { startApp } from './app';
 import { loadConfig } from './config';
@@ -35,6 +36,7 @@ program
 program.addCommand(stackCommand());
 program.addCommand(ratesCommand());
 program.addCommand(tenantCommand());
+program.addCommand(loadgenCommand());
 
 program
   .command('dlq')
