@@ -40,6 +40,46 @@ type Outcome =
     }
   | { kind: 'rejected'; rejection: Rejection };
 
+/** Bytes of records in one produce request: half the broker's default message.max.bytes. */
+export const MAX_PRODUCE_BYTES = 512 * 1024;
+
+const messageBytes = (m: Message) =>
+  byteLength(m.key) +
+  byteLength(m.value) +
+  Object.entries(m.headers ?? {}).reduce((sum, [k, v]) => sum + k.length + byteLength(v), 0);
+
+function byteLength(data: unknown): number {
+  if (Array.isArray(data)) return data.reduce((sum: number, part) => sum + byteLength(part), 0);
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  return Buffer.isBuffer(data) ? data.length : 0;
+}
+
+/** Splits what a batch produces into requests of at most MAX_PRODUCE_BYTES of records each. */
+export function produceRequests(
+  topics: { topic: string; messages: Message[] }[],
+  maxBytes = MAX_PRODUCE_BYTES,
+): { topic: string; messages: Message[] }[][] {
+  const requests: { topic: string; messages: Message[] }[][] = [];
+  let request: { topic: string; messages: Message[] }[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topics) {
+    for (const message of messages) {
+      const size = messageBytes(message);
+      if (bytes > 0 && bytes + size > maxBytes) {
+        requests.push(request);
+        request = [];
+        bytes = 0;
+      }
+      let entry = request.at(-1);
+      if (entry?.topic !== topic) request.push((entry = { topic, messages: [] }));
+      entry.messages.push(message);
+      bytes += size;
+    }
+  }
+  if (request.length > 0) requests.push(request);
+  return requests;
+}
+
 const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
 
 /**
@@ -178,11 +218,12 @@ export class UsageConsumer {
         });
       }
     }
-    const topicMessages = [
+    // A Kafka batch can hold megabytes of records, and the rated ones are larger still: they
+    // go out in requests of bounded size, each well under the broker's message size limit.
+    for (const topicMessages of produceRequests([
       { topic: this.options.topics.ratedOut, messages: rated },
       { topic: this.options.topics.deadLetter, messages: dead },
-    ].filter((t) => t.messages.length > 0);
-    if (topicMessages.length > 0) {
+    ])) {
       await this.untilDone('produce', heartbeat, keepGoing, () =>
         this.options.producer.sendBatch({ topicMessages, acks: -1 }),
       );
