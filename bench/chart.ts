@@ -1,0 +1,72 @@
+/** The end-to-end benchmark's figures as an SVG chart (Vega-Lite, rendered without a browser). */
+export interface ChartFigures {
+  cdrsPerSecond: number;
+  rawConsumePerSecond: number;
+  singleScriptPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  latencyRate: number;
+}
+
+export async function drawChart(r: ChartFigures): Promise<string> {
+  const vegaLite = await import('vega-lite');
+  const vega = await import('vega');
+  const throughput = [
+    { what: 'consume only (kafkajs)', perSecond: r.rawConsumePerSecond, kind: 'baseline' },
+    { what: 'rater end to end', perSecond: r.cdrsPerSecond, kind: 'rater' },
+    { what: 'one script call per usage', perSecond: r.singleScriptPerSecond, kind: 'baseline' },
+  ];
+  const latency = [
+    { what: 'p50', ms: r.p50Ms },
+    { what: 'p99', ms: r.p99Ms },
+  ];
+  const spec: import('vega-lite', { with: { 'resolution-mode': 'import' } }).TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Rater end to end on the local stack',
+    hconcat: [
+      {
+        title: 'Throughput (records a second); the goal is 50,000',
+        width: 380,
+        height: 180,
+        layer: [
+          {
+            data: { values: throughput },
+            mark: { type: 'bar' },
+            encoding: {
+              y: { field: 'what', type: 'nominal', sort: null, title: null },
+              x: { field: 'perSecond', type: 'quantitative', title: 'records / s' },
+              color: { field: 'kind', type: 'nominal', legend: null },
+            },
+          },
+          {
+            data: { values: [{ goal: 50_000 }] },
+            mark: { type: 'rule', strokeDash: [4, 4], color: 'black' },
+            encoding: { x: { field: 'goal', type: 'quantitative' } },
+          },
+        ],
+      },
+      {
+        title: `Produce to debit at ${r.latencyRate.toLocaleString('en')} records/s; the goal is p99 <= 50 ms`,
+        width: 220,
+        height: 180,
+        layer: [
+          {
+            data: { values: latency },
+            mark: { type: 'bar' },
+            encoding: {
+              x: { field: 'what', type: 'nominal', title: null },
+              y: { field: 'ms', type: 'quantitative', title: 'milliseconds' },
+            },
+          },
+          {
+            data: { values: [{ goal: 50 }] },
+            mark: { type: 'rule', strokeDash: [4, 4], color: 'black' },
+            encoding: { y: { field: 'goal', type: 'quantitative' } },
+          },
+        ],
+      },
+    ],
+  };
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  return view.toSVG();
+}

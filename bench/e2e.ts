@@ -1,0 +1,347 @@
+/**
+ * npm run bench: the rater end to end on the local stack, with its baselines in the same run.
+ *
+ * 1. A seeded stream of realistic CDRs (src/loadgen) is written to a fresh usage topic.
+ * 2. Baseline: a consume-only kafkajs consumer reads the whole topic (rawConsumePerSecond).
+ * 3. Baseline: the ledger applies usages with one script call per usage (singleScriptPerSecond),
+ *    against the same Redis.
+ * 4. The rater, built and run as in production (`node dist/cli.js serve`, consumer and relay
+ *    roles), drains the same topic: decoded, rated, debited, rated records and events out,
+ *    offsets committed (cdrsPerSecond, ratio = cdrsPerSecond / rawConsumePerSecond, and the
+ *    process's peak RSS).
+ * 5. With the rater caught up, records are offered at a fixed 5,000 a second; each one's
+ *    latency runs from its produce request to its debit (`ratedAt` on usage.rated.v1): p50Ms
+ *    and p99Ms.
+ *
+ * Writes bench-results/e2e.json and bench-results/e2e.svg and prints a table.
+ * BENCH_E2E_COUNT sets the backlog size (default 300,000).
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Admin, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
+import { CreditLedger } from '../src/ledger/ledger';
+import { cdrStream, tenantProfiles } from '../src/loadgen/cdr-stream';
+import { provisionTenants } from '../src/loadgen/tenants';
+import { writeStream } from '../src/loadgen/writer';
+import { loadRateBook } from '../src/rating';
+import { down, stackEnv, up } from '../src/stack/stack';
+import { projectRoot } from '../src/stack/toolchain';
+import { drawChart } from './chart';
+import { applyAll, makeUsages, oneCallPerUsage, openBenchTenants } from './ledger-paths';
+
+const COUNT = Number(process.env.BENCH_E2E_COUNT ?? 300_000);
+const PARTITIONS = 6;
+const TENANTS = 1_000;
+const LATENCY_RATE = 5_000;
+const LATENCY_SECONDS = 20;
+/** The first seconds of the fixed-rate phase are left out of the percentiles (warm-up). */
+const LATENCY_WARMUP_SECONDS = 3;
+const SINGLE_SCRIPT_USAGES = 20_000;
+const RUN = `e2e-${Date.now()}`;
+const topics = {
+  usageIn: `${RUN}.cdr`,
+  ratedOut: `${RUN}.rated`,
+  eventsOut: `${RUN}.events`,
+  deadLetter: `${RUN}.dlq`,
+};
+
+const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function committedTotal(admin: Admin, groupId: string): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topics.usageIn] });
+  return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+async function endTotal(admin: Admin, topic: string): Promise<number> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  return ends.reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** Reads the whole usage topic with a consumer that does nothing with what it reads. */
+async function rawConsume(kafka: Kafka, total: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${RUN}-raw`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: topics.usageIn, fromBeginning: true });
+  let seen = 0;
+  let started: bigint | undefined;
+  let took = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async ({ batch }) => {
+        started ??= process.hrtime.bigint();
+        seen += batch.messages.length;
+        if (seen >= total) {
+          took = seconds(started);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return total / took;
+}
+
+interface Rater {
+  child: ChildProcess;
+  peakRssMB: number;
+  sample(): void;
+}
+
+function startRater(env: Record<string, string>): Promise<Rater> {
+  const child = spawn(process.execPath, [join(projectRoot, 'dist', 'cli.js'), 'serve'], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const rater: Rater = {
+    child,
+    peakRssMB: 0,
+    sample() {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+        rater.peakRssMB = Math.max(rater.peakRssMB, hwm);
+      } catch {
+        // the process is gone; keep the last figure
+      }
+    },
+  };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('"msg":"rater started"')) resolve(rater);
+      if (out.length > 100_000) out = out.slice(-10_000);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`the rater exited with ${code} before it started:\n${out}`)),
+    );
+  });
+}
+
+/** Fixed offered load; each record's produce time against its debit time (`ratedAt`). */
+async function latencyAtFixedRate(kafka: Kafka, producer: Producer, admin: Admin) {
+  const total = LATENCY_RATE * LATENCY_SECONDS;
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const starts = await admin.fetchTopicOffsets(topics.ratedOut);
+  const reader = kafka.consumer({ groupId: `${RUN}-latency` });
+  await reader.connect();
+  await reader.subscribe({ topic: topics.ratedOut });
+  let phaseStart = 0;
+  let wanted = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  let joined!: () => void;
+  const ready = new Promise<void>((resolve) => (joined = resolve));
+  reader.on(reader.events.GROUP_JOIN, () => joined());
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      if (message.headers?.['x-duplicate']) return;
+      const value = JSON.parse(message.value!.toString()) as { id: string; ratedAt: string };
+      const sent = sentAt.get(value.id);
+      if (sent === undefined) return;
+      sentAt.delete(value.id);
+      if (sent - phaseStart >= LATENCY_WARMUP_SECONDS * 1000)
+        latencies.push(Date.parse(value.ratedAt) - sent);
+      if (--wanted <= 0) resolveDone();
+    },
+  });
+  await ready;
+  for (const p of starts) reader.seek({ topic: topics.ratedOut, partition: p.partition, offset: p.high });
+  await sleep(500);
+
+  const stream = cdrStream(total, {
+    seed: 2,
+    tenants: TENANTS,
+    idPrefix: `${RUN}-lat-`,
+    duplicateShare: 0,
+    malformedShare: 0,
+  });
+  phaseStart = Date.now();
+  wanted = total;
+  const written = await writeStream(stream, {
+    producer,
+    topic: topics.usageIn,
+    rate: LATENCY_RATE,
+    onSend: (record, at) => sentAt.set(record.id!, at),
+  });
+  await Promise.race([done, sleep(60_000)]);
+  await reader.disconnect();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return {
+    offeredPerSecond: Math.round(written.sent / written.seconds),
+    measured: latencies.length,
+    missing: sentAt.size,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxMs: latencies.at(-1) ?? NaN,
+  };
+}
+
+async function main(): Promise<void> {
+  console.log('building the service (npm run build)');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: projectRoot, stdio: 'inherit' });
+  const stack = await up(join(projectRoot, '.stack', 'bench'));
+  const kafka = new Kafka({ clientId: RUN, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const redis = new Redis(stack.redis.url);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+  let rater: Rater | undefined;
+  try {
+    await admin.createTopics({
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })),
+      waitForLeaders: true,
+    });
+    await producer.connect();
+    const book = loadRateBook(join(projectRoot, 'rates'));
+    const ledger = new CreditLedger(redis, { prefix: `${RUN}:` });
+    await provisionTenants(ledger, book, tenantProfiles({ seed: 1, tenants: TENANTS }), 10n ** 12n);
+
+    console.log(`writing ${COUNT.toLocaleString()} CDRs to ${topics.usageIn}`);
+    const written = await writeStream(cdrStream(COUNT, { seed: 1, tenants: TENANTS, idPrefix: `${RUN}-` }), {
+      producer,
+      topic: topics.usageIn,
+    });
+
+    console.log('baseline: consume only');
+    const rawConsumePerSecond = await rawConsume(kafka, COUNT);
+
+    console.log('baseline: one ledger script call per usage');
+    const baselineLedger = new CreditLedger(redis, { prefix: `${RUN}-single:` });
+    await openBenchTenants(baselineLedger);
+    await applyAll(baselineLedger, oneCallPerUsage(makeUsages('warm', 2_000)));
+    const singleSeconds = await applyAll(
+      baselineLedger,
+      oneCallPerUsage(makeUsages('single', SINGLE_SCRIPT_USAGES)),
+    );
+    const singleScriptPerSecond = SINGLE_SCRIPT_USAGES / singleSeconds;
+
+    console.log('the rater drains the backlog');
+    const groupId = `${RUN}-rater`;
+    rater = await startRater({
+      ...stackEnv(stack),
+      HTTP_PORT: '0',
+      RATER_ROLES: 'consumer,relay',
+      KAFKA_GROUP_ID: groupId,
+      KAFKA_CREATE_TOPICS: 'false',
+      TOPIC_USAGE_IN: topics.usageIn,
+      TOPIC_RATED_OUT: topics.ratedOut,
+      TOPIC_EVENTS_OUT: topics.eventsOut,
+      TOPIC_DEAD_LETTER: topics.deadLetter,
+      REDIS_KEY_PREFIX: `${RUN}:`,
+      LOG_LEVEL: 'info',
+    });
+    let first: { at: bigint; committed: number } | undefined;
+    let last = { at: process.hrtime.bigint(), committed: 0 };
+    for (;;) {
+      const committed = await committedTotal(admin, groupId);
+      rater.sample();
+      if (committed > 0 && !first) first = { at: process.hrtime.bigint(), committed };
+      if (committed !== last.committed) last = { at: process.hrtime.bigint(), committed };
+      if (committed >= COUNT) break;
+      if (seconds(last.at) > 60)
+        throw new Error(`the rater made no progress for a minute at ${committed} of ${COUNT}`);
+      await sleep(50);
+    }
+    const drainSeconds = Number(last.at - first!.at) / 1e9;
+    const cdrsPerSecond = (COUNT - first!.committed) / drainSeconds;
+    const rated = await endTotal(admin, topics.ratedOut);
+    const deadLettered = await endTotal(admin, topics.deadLetter);
+
+    console.log(`latency at a fixed ${LATENCY_RATE.toLocaleString()} CDRs/s`);
+    const sampler = setInterval(() => rater!.sample(), 200);
+    const latency = await latencyAtFixedRate(kafka, producer, admin);
+    clearInterval(sampler);
+    rater.sample();
+
+    const result = {
+      cdrs: COUNT,
+      tenants: TENANTS,
+      partitions: PARTITIONS,
+      writtenPerSecond: Math.round(written.sent / written.seconds),
+      cdrsPerSecond: Math.round(cdrsPerSecond),
+      rawConsumePerSecond: Math.round(rawConsumePerSecond),
+      ratio: Number((cdrsPerSecond / rawConsumePerSecond).toFixed(3)),
+      singleScriptPerSecond: Math.round(singleScriptPerSecond),
+      ratedRecords: rated,
+      deadLettered,
+      latencyRate: LATENCY_RATE,
+      p50Ms: latency.p50Ms,
+      p99Ms: latency.p99Ms,
+      maxMs: latency.maxMs,
+      latencyMeasured: latency.measured,
+      latencyMissing: latency.missing,
+      rssMB: Math.round(rater.peakRssMB),
+      cores: (await import('node:os')).cpus().length,
+      node: process.version,
+    };
+    mkdirSync(join(projectRoot, 'bench-results'), { recursive: true });
+    writeFileSync(join(projectRoot, 'bench-results', 'e2e.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(join(projectRoot, 'bench-results', 'e2e.svg'), await drawChart(result));
+    printTable(result);
+  } finally {
+    if (rater) {
+      rater.child.kill('SIGTERM');
+      await new Promise((resolve) => rater!.child.once('exit', resolve));
+    }
+    await producer.disconnect();
+    await admin.disconnect();
+    redis.disconnect();
+    await down(stack.dir);
+  }
+}
+
+function printTable(r: {
+  cdrsPerSecond: number;
+  rawConsumePerSecond: number;
+  singleScriptPerSecond: number;
+  ratio: number;
+  p50Ms: number;
+  p99Ms: number;
+  rssMB: number;
+}): void {
+  const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  console.table([
+    {
+      measure: 'rater end to end (CDRs/s)',
+      value: r.cdrsPerSecond,
+      goal: '>= 50,000',
+      verdict: goal(r.cdrsPerSecond >= 50_000),
+    },
+    {
+      measure: 'consume only, kafkajs (CDRs/s)',
+      value: r.rawConsumePerSecond,
+      goal: 'baseline',
+      verdict: '',
+    },
+    {
+      measure: 'one script call per usage (usages/s)',
+      value: r.singleScriptPerSecond,
+      goal: 'baseline',
+      verdict: '',
+    },
+    { measure: 'ratio to consume only', value: r.ratio, goal: '>= 0.7', verdict: goal(r.ratio >= 0.7) },
+    { measure: `p50 produce to debit at ${LATENCY_RATE}/s (ms)`, value: r.p50Ms, goal: '', verdict: '' },
+    {
+      measure: `p99 produce to debit at ${LATENCY_RATE}/s (ms)`,
+      value: r.p99Ms,
+      goal: '<= 50',
+      verdict: goal(r.p99Ms <= 50),
+    },
+    { measure: 'rater peak RSS (MB)', value: r.rssMB, goal: '<= 200', verdict: goal(r.rssMB <= 200) },
+  ]);
+  console.log('wrote bench-results/e2e.json and bench-results/e2e.svg');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+/**
+ * The two ways of applying usage to the ledger that the benchmarks compare: one script call
+ * per tenant batch (what the consumer does) and one script call per usage (the baseline).
+ */
+import { randomUUID } from 'node:crypto';
+import { accountSettings, CreditLedger, LedgerUsage } from '../src/ledger/ledger';
+
+export const TENANTS = 100;
+export const BATCH = 100;
+export const IN_FLIGHT = 16;
+
+export const tenantOf = (i: number) => `bench-${i % TENANTS}`;
+
+export async function openBenchTenants(ledger: CreditLedger): Promise<void> {
+  for (let t = 0; t < TENANTS; t++) {
+    const tenant = tenantOf(t);
+    await ledger.upsertAccount(tenant, accountSettings('prepaid', 'USD'));
+    await ledger.addFunds(tenant, {
+      paymentRef: 'seed',
+      amount: 10n ** 12n,
+      currency: 'USD',
+      purchasedAt: new Date(),
+    });
+  }
+}
+
+export function makeUsages(label: string, count: number): LedgerUsage[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `${label}-${randomUUID()}`,
+    source: 'credits' as const,
+    charge: BigInt((i % 97) + 1),
+    pool: '',
+    poolSeconds: 0,
+    period: '2026-11',
+  }));
+}
+
+async function inParallel<T>(jobs: T[], run: (job: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < jobs.length) await run(jobs[next++]!);
+    }),
+  );
+}
+
+/** Applies the jobs, IN_FLIGHT script calls at a time; returns the seconds it took. */
+export async function applyAll(
+  ledger: CreditLedger,
+  jobs: { tenant: string; usages: LedgerUsage[] }[],
+): Promise<number> {
+  const started = process.hrtime.bigint();
+  await inParallel(jobs, async ({ tenant, usages }) => {
+    const result = await ledger.applyUsage(tenant, { currency: 'USD', usages, poolUse: {} });
+    if (!('applied' in result)) throw new Error(`apply failed: ${JSON.stringify(result)}`);
+  });
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+export function batchesPerTenant(usages: LedgerUsage[], size: number) {
+  const byTenant = new Map<string, LedgerUsage[]>();
+  usages.forEach((u, i) => byTenant.set(tenantOf(i), [...(byTenant.get(tenantOf(i)) ?? []), u]));
+  return [...byTenant].flatMap(([tenant, list]) =>
+    Array.from({ length: Math.ceil(list.length / size) }, (_, b) => ({
+      tenant,
+      usages: list.slice(b * size, (b + 1) * size),
+    })),
+  );
+}
+
+export const oneCallPerUsage = (usages: LedgerUsage[]) =>
+  usages.map((u, i) => ({ tenant: tenantOf(i), usages: [u] }));
