@@ -143,6 +143,32 @@ describe('admin API /v1 on the running service', () => {
         'body/paymentRef',
       ],
       ['GET', '/v1/tenants/%7Bt:evil%7D/balance', undefined, 'params/tenantId'],
+      // More decimals than the currency has, an amount past the ledger's exact range, and
+      // funds bought in the future (they would expire later than 12 months after payment).
+      [
+        'PUT',
+        '/v1/tenants/contoso',
+        { ...contoso, lowBalanceThreshold: '5.001' },
+        'body/lowBalanceThreshold',
+      ],
+      [
+        'PUT',
+        '/v1/tenants/contoso',
+        { ...contoso, autoRecharge: { enabled: true, rechargeAmount: '1000000000' } },
+        'body/autoRecharge/rechargeAmount',
+      ],
+      [
+        'PUT',
+        '/v1/tenants/contoso/auto-recharge',
+        { enabled: true, rechargeAmount: '1.001' },
+        'body/rechargeAmount',
+      ],
+      [
+        'POST',
+        '/v1/tenants/contoso/funds',
+        { paymentRef: 'x', amount: '1', currency: 'USD', purchasedAt: '9999-12-31T23:59:59Z' },
+        'body/purchasedAt',
+      ],
     ] as const;
     for (const [method, path, body, field] of bad) {
       const response = await call(method, path, body);
