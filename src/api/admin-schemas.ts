@@ -130,6 +130,7 @@ export const authorizeBody = {
     licenseCapability: capability,
     usageCountryCode: country,
     tenantCountryCode: country,
+    destinationContext: { enum: ['Domestic', 'International'], description: 'derived when absent' },
     startDateTime: dateTime,
   },
 } as const;

@@ -215,6 +215,9 @@ describe('admin API /v1 on the running service', () => {
       body: { allowed: true, reason: 'emergency', maxSeconds: null },
     });
     expect((await ask({ callType: 'user_out', calleeNumber: 'nope' })).status).toBe(400);
+    expect(
+      await ask({ callType: 'user_out', calleeNumber: '+447911123456', destinationContext: { x: 1 } }),
+    ).toMatchObject({ status: 400, body: { message: expect.stringContaining('body/destinationContext') } });
   });
 
   it('lets a tenant admin set auto-recharge and the payment method, and refuses what cannot work', async () => {
