@@ -99,32 +99,44 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       : undefined;
   };
 
-  /** 401 without valid credentials, 403 for another tenant's data or an operator's action. */
-  const allow = async (
-    request: FastifyRequest,
-    reply: Reply,
-    tenant: string | undefined,
-    operatorOnly = false,
-  ) => {
-    const principal = await authenticate(request);
-    if (!principal) {
-      void reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
-      return false;
-    }
-    if (principal.kind === 'tenant' && (operatorOnly || principal.tenantId !== tenant)) {
-      void reply.code(403).send({
-        error: 'forbidden',
-        message: operatorOnly
-          ? 'operator credentials are required'
-          : 'these credentials are for another tenant',
-      });
-      return false;
-    }
-    return true;
-  };
+  const unauthorized = (reply: Reply) =>
+    reply
+      .code(401)
+      .header('www-authenticate', 'Bearer')
+      .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+
+  /** Who sent each request, from its onRequest hook to its preValidation hook. */
+  const principals = new WeakMap<FastifyRequest, Principal>();
+
+  /**
+   * Credentials come before anything else of a request: 401 without valid ones (onRequest,
+   * before the body is even parsed, so nothing about the request is answered to a stranger),
+   * then 403 for another tenant's data or for an operator's action (preValidation: the tenant
+   * of POST /v1/authorize is in its body).
+   */
+  const guard = (tenantOf: (request: FastifyRequest) => unknown, operatorOnly = false) => ({
+    onRequest: async (request: FastifyRequest, reply: Reply) => {
+      const principal = await authenticate(request);
+      if (!principal) return unauthorized(reply);
+      principals.set(request, principal);
+    },
+    preValidation: async (request: FastifyRequest, reply: Reply) => {
+      const principal = principals.get(request);
+      if (!principal) return unauthorized(reply); // fails closed, should the hooks ever be split
+      if (principal.kind === 'operator') return;
+      if (operatorOnly || principal.tenantId !== tenantOf(request))
+        return reply.code(403).send({
+          error: 'forbidden',
+          message: operatorOnly
+            ? 'operator credentials are required'
+            : 'these credentials are for another tenant',
+        });
+    },
+  });
+  const tenantInPath = (request: FastifyRequest) => (request.params as { tenantId?: unknown }).tenantId;
+  const tenantInBody = (request: FastifyRequest) => (request.body as { tenantId?: unknown } | null)?.tenantId;
+  const forTenant = guard(tenantInPath);
+  const forOperator = guard(tenantInPath, true);
 
   const badRequest = (reply: Reply, message: string) =>
     reply.code(400).send({ error: 'bad_request', message });
@@ -147,6 +159,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.put(
     '/v1/tenants/:tenantId',
     {
+      ...forOperator,
       schema: {
         params: tenantParams,
         body: tenantBody,
@@ -155,7 +168,6 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant, true))) return reply;
       const body = request.body as {
         billingMode: 'prepaid' | 'postpaid';
         currency: string;
@@ -208,7 +220,6 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     change: (settings: AccountSettings) => AccountSettings | string,
   ) => {
     const tenant = request.params.tenantId;
-    if (!(await allow(request, reply, tenant))) return reply;
     const account = await ledger.readAccount(tenant);
     if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
     const next = change(account.settings);
@@ -220,7 +231,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
 
   app.put(
     '/v1/tenants/:tenantId/auto-recharge',
-    { schema: { params: tenantParams, body: autoRechargeBody, response: settingsResponses } },
+    { ...forTenant, schema: { params: tenantParams, body: autoRechargeBody, response: settingsResponses } },
     async (request: Request, reply) =>
       updateSettings(request, reply, (settings) => {
         const body = request.body as {
@@ -260,6 +271,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.put(
     '/v1/tenants/:tenantId/payment-method',
     {
+      ...forTenant,
       schema: {
         params: tenantParams,
         body: paymentMethodBody,
@@ -275,10 +287,9 @@ export function adminRoutes<L extends FastifyBaseLogger>(
 
   app.post(
     '/v1/tenants/:tenantId/api-keys',
-    { schema: { params: tenantParams, response: apiKeyResponses } },
+    { ...forOperator, schema: { params: tenantParams, response: apiKeyResponses } },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant, true))) return reply;
       if (!(await ledger.readAccount(tenant)))
         return reply.code(404).send({ error: 'no_account', message: tenant });
       const key = newApiKey(tenant);
@@ -290,6 +301,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.post(
     '/v1/tenants/:tenantId/funds',
     {
+      ...forTenant,
       schema: {
         params: tenantParams,
         body: fundsBody,
@@ -298,7 +310,6 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant))) return reply;
       const body = request.body as {
         paymentRef: string;
         amount: string;
@@ -334,10 +345,9 @@ export function adminRoutes<L extends FastifyBaseLogger>(
 
   app.get(
     '/v1/tenants/:tenantId/balance',
-    { schema: { params: tenantParams, response: balanceResponses } },
+    { ...forTenant, schema: { params: tenantParams, response: balanceResponses } },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant))) return reply;
       const account = await ledger.readAccount(tenant);
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const c = account.settings.currency;
@@ -394,6 +404,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.get(
     '/v1/tenants/:tenantId/usage',
     {
+      ...forTenant,
       schema: {
         params: tenantParams,
         querystring: usageQuery,
@@ -405,7 +416,6 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       reply,
     ) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant))) return reply;
       const account = await ledger.readAccount(tenant);
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const { from, to } = request.query as { from: string; to: string };
@@ -442,6 +452,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.get(
     '/v1/tenants/:tenantId/statement',
     {
+      ...forTenant,
       schema: {
         params: tenantParams,
         querystring: statementQuery,
@@ -453,7 +464,6 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       reply,
     ) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant))) return reply;
       const account = await ledger.readAccount(tenant);
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const c = account.settings.currency;
@@ -476,6 +486,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     '/v1/authorize',
     {
       logLevel: 'warn',
+      ...guard(tenantInBody),
       schema: {
         body: authorizeBody,
         response: authorizeResponses,
@@ -483,7 +494,6 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     },
     async (request: Request, reply) => {
       const body = request.body as Parameters<typeof authorizeCall>[2] & { startDateTime?: string };
-      if (!(await allow(request, reply, body.tenantId))) return reply;
       const decision = await authorizeCall(ledger, options.pricer, {
         ...body,
         startDateTime: body.startDateTime ?? new Date().toISOString(),

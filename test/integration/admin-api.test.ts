@@ -103,6 +103,9 @@ describe('admin API /v1 on the running service', () => {
     await call('PUT', '/v1/tenants/fabrikam', { billingMode: 'prepaid', currency: 'EUR' });
     expect((await call('GET', '/v1/tenants/contoso/balance', undefined, null)).status).toBe(401);
     expect((await call('GET', '/v1/tenants/contoso/balance', undefined, 'wrong')).status).toBe(401);
+    // Credentials first: a stranger learns nothing of what a valid request would look like.
+    expect((await call('PUT', '/v1/tenants/contoso', { currency: 'nope' }, null)).status).toBe(401);
+    expect((await call('GET', '/v1/tenants/%7Bt:evil%7D/balance', undefined, null)).status).toBe(401);
 
     const key = await call('POST', '/v1/tenants/contoso/api-keys');
     expect(key.status).toBe(201);
@@ -114,6 +117,10 @@ describe('admin API /v1 on the running service', () => {
       body: { error: 'forbidden' },
     });
     expect((await call('PUT', '/v1/tenants/contoso', contoso, apiKey)).status).toBe(403);
+    expect((await call('PUT', '/v1/tenants/contoso', { extra: 1 }, apiKey)).status).toBe(403);
+    expect(
+      (await call('POST', '/v1/authorize', { tenantId: 'fabrikam', callType: 'nope' }, apiKey)).status,
+    ).toBe(403);
     expect(
       (await call('GET', '/v1/tenants/contoso/balance', undefined, `${apiKey.slice(0, -1)}x`)).status,
     ).toBe(401);
