@@ -3,7 +3,9 @@
 #   - Node 22 or 24 first on PATH (scripts/ensure-node.sh);
 #   - node_modules installed from package-lock.json when missing or stale;
 #   - redis-server and promtool (Debian's redis-server and prometheus packages) when missing;
-#   - Java and Maven present (Kafka and the schema registry are fetched by the stack itself).
+#   - Java and Maven present (Kafka and the schema registry are fetched by the stack itself);
+#   - schemathesis for the admin API's fuzz test, in a virtualenv under .cache/fuzz-venv,
+#     installed from test/fuzz/requirements.txt when missing or when that file changed.
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$_root/scripts/ensure-node.sh" || return 1 2>/dev/null || exit 1
 
@@ -43,4 +45,25 @@ fi
 for _tool in java mvn; do
   command -v "$_tool" >/dev/null 2>&1 || { echo "bootstrap: $_tool is required (Java 17+ and Maven fetch and run Kafka)" >&2; return 1 2>/dev/null || exit 1; }
 done
-unset _root _need_install _sudo _tool _service
+# The virtualenv keeps a copy of the requirements it was built from: a different file (a
+# change, or another branch checked out) rebuilds it from scratch, as npm ci does.
+_venv="$_root/.cache/fuzz-venv"
+_requirements="$_root/test/fuzz/requirements.txt"
+if ! cmp -s "$_requirements" "$_venv/requirements.txt" || ! "$_venv/bin/python" -c '' >/dev/null 2>&1; then
+  _python=""
+  for _candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$_candidate" >/dev/null 2>&1 &&
+      "$_candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+      _python="$_candidate"
+      break
+    fi
+  done
+  [ -n "$_python" ] || { echo "bootstrap: Python 3.11+ is required (schemathesis fuzzes the admin API)" >&2; return 1 2>/dev/null || exit 1; }
+  echo "bootstrap: installing schemathesis ($_requirements) into $_venv" >&2
+  rm -rf "$_venv"
+  { "$_python" -m venv "$_venv" &&
+    "$_venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$_requirements" &&
+    cp "$_requirements" "$_venv/requirements.txt"; } >&2 ||
+    { echo "bootstrap: could not install $_requirements into $_venv (is the venv module there? apt-get install python3-venv)" >&2; return 1 2>/dev/null || exit 1; }
+fi
+unset _root _need_install _sudo _tool _service _venv _requirements _python _candidate

@@ -6,7 +6,7 @@ import { createTransport } from 'nodemailer';
 import pino, { Logger } from 'pino';
 import { healthRoutes } from './api/health';
 import swagger from '@fastify/swagger';
-import { adminRoutes, OPENAPI_INFO } from './api/admin-routes';
+import { adminRoutes, OPENAPI_OPTIONS } from './api/admin-routes';
 import { metricsRoute } from './api/metrics-route';
 import type { Config, Role } from './config';
 import { subscribeToEvents } from './consumers/event-subscriber';
@@ -211,7 +211,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   metricsRoute(http, metrics);
-  await http.register(swagger, { openapi: OPENAPI_INFO });
+  await http.register(swagger, OPENAPI_OPTIONS);
   if (has('api') && dependencies.pricer) {
     adminRoutes(http, {
       ledger,

@@ -9,25 +9,55 @@ import type {
 } from 'fastify';
 import { decimalToMinor, minorToDecimal } from '../consumers/cloudevents';
 import type { UsagePricer } from '../consumers/pricing-port';
-import { TENANT_ID_PATTERN } from '../ledger/keys';
 import type { AccountSettings, CreditLedger } from '../ledger/ledger';
-import { CALL_TYPES, isCurrency, poolCapacities, RateBook } from '../rating';
+import { currencyDigits, isCurrency, poolCapacities, RateBook } from '../rating';
 import { authorizeCall } from './authorization';
+import {
+  apiKeyResponses,
+  authorizeBody,
+  authorizeResponses,
+  autoRechargeBody,
+  balanceResponses,
+  fundsBody,
+  fundsResponses,
+  paymentMethodBody,
+  settingsResponses,
+  SHARED_SCHEMAS,
+  statementQuery,
+  statementResponses,
+  tenantBody,
+  tenantParams,
+  upsertTenantResponses,
+  usageQuery,
+  usageResponses,
+} from './admin-schemas';
 import { newApiKey, parseApiKey, Principal, sameDigest, sha256 } from './auth';
 
-/** The document's header; the paths come from the routes' own schemas (@fastify/swagger). */
-export const OPENAPI_INFO: NonNullable<FastifyDynamicSwaggerOptions['openapi']> = {
-  openapi: '3.1.0',
-  info: {
-    title: 'Prepaid usage rater: admin API',
-    version: '1.0.0',
-    description:
-      'Tenant accounts, funds, balances and call authorization. Amounts are decimal strings in the ' +
-      "tenant's currency. Every request needs a bearer token: the operator's (all tenants) or a tenant API key.",
+/**
+ * How @fastify/swagger writes the document: its header (the paths come from the routes' own
+ * schemas), and the shared schemas (Money, Error) as components named by their ids.
+ */
+export const OPENAPI_OPTIONS: FastifyDynamicSwaggerOptions = {
+  openapi: {
+    openapi: '3.1.0',
+    info: {
+      title: 'Prepaid usage rater: admin API',
+      version: '1.0.0',
+      description:
+        'Tenant accounts, funds, balances and call authorization. Amounts are decimal strings in the ' +
+        "tenant's currency. Every request needs a bearer token: the operator's (all tenants) or a tenant API key.",
+    },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
   },
-  components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-  security: [{ bearer: [] }],
+  refResolver: {
+    buildLocalReference: (json, _baseUri, _fragment, i) =>
+      typeof json.$id === 'string' ? json.$id : `def-${i}`,
+  },
 };
+
+/** How far ahead of this server's clock a purchase time may be (the caller's clock may run fast). */
+const PURCHASE_CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface AdminApiOptions {
   ledger: CreditLedger;
@@ -36,28 +66,6 @@ export interface AdminApiOptions {
   /** SHA-256 (hex) of the operator's bearer token; without it only tenant keys work. */
   operatorTokenSha256?: string;
 }
-
-const tenantId = { type: 'string', pattern: TENANT_ID_PATTERN.source } as const;
-const amount = {
-  type: 'string',
-  pattern: '^\\d{1,15}(\\.\\d{1,4})?$',
-  description: 'decimal string, no sign',
-} as const;
-const currency = { type: 'string', pattern: '^[A-Z]{3}$' } as const;
-const autoRecharge = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['enabled'],
-  properties: {
-    enabled: { type: 'boolean' },
-    triggerAmount: amount,
-    rechargeAmount: amount,
-    monthlyCap: { type: 'integer', minimum: 0, maximum: 100 },
-    maxConsecutiveFailures: { type: 'integer', minimum: 0, maximum: 100 },
-  },
-} as const;
-
-const tenantParams = { type: 'object', required: ['tenantId'], properties: { tenantId } } as const;
 
 type Reply = FastifyReply;
 type Request = FastifyRequest<{ Params: { tenantId: string }; Body: Record<string, unknown> }>;
@@ -72,6 +80,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   options: AdminApiOptions,
 ): void {
   const { ledger } = options;
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   const operatorDigest = options.operatorTokenSha256
     ? Buffer.from(options.operatorTokenSha256, 'hex')
     : undefined;
@@ -90,31 +99,56 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       : undefined;
   };
 
-  /** 401 without valid credentials, 403 for another tenant's data or an operator's action. */
-  const allow = async (
-    request: FastifyRequest,
-    reply: Reply,
-    tenant: string | undefined,
-    operatorOnly = false,
-  ) => {
-    const principal = await authenticate(request);
-    if (!principal) {
-      void reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
-      return false;
-    }
-    if (principal.kind === 'tenant' && (operatorOnly || principal.tenantId !== tenant)) {
-      void reply.code(403).send({
-        error: 'forbidden',
-        message: operatorOnly
-          ? 'operator credentials are required'
-          : 'these credentials are for another tenant',
-      });
-      return false;
-    }
-    return true;
+  const unauthorized = (reply: Reply) =>
+    reply
+      .code(401)
+      .header('www-authenticate', 'Bearer')
+      .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+
+  /** Who sent each request, from its onRequest hook to its preValidation hook. */
+  const principals = new WeakMap<FastifyRequest, Principal>();
+
+  /**
+   * Credentials come before anything else of a request: 401 without valid ones (onRequest,
+   * before the body is even parsed, so nothing about the request is answered to a stranger),
+   * then 403 for another tenant's data or for an operator's action (preValidation: the tenant
+   * of POST /v1/authorize is in its body).
+   */
+  const guard = (tenantOf: (request: FastifyRequest) => unknown, operatorOnly = false) => ({
+    onRequest: async (request: FastifyRequest, reply: Reply) => {
+      const principal = await authenticate(request);
+      if (!principal) return unauthorized(reply);
+      principals.set(request, principal);
+    },
+    preValidation: async (request: FastifyRequest, reply: Reply) => {
+      const principal = principals.get(request);
+      if (!principal) return unauthorized(reply); // fails closed, should the hooks ever be split
+      if (principal.kind === 'operator') return;
+      if (operatorOnly || principal.tenantId !== tenantOf(request))
+        return reply.code(403).send({
+          error: 'forbidden',
+          message: operatorOnly
+            ? 'operator credentials are required'
+            : 'these credentials are for another tenant',
+        });
+    },
+  });
+  const tenantInPath = (request: FastifyRequest) => (request.params as { tenantId?: unknown }).tenantId;
+  const tenantInBody = (request: FastifyRequest) => (request.body as { tenantId?: unknown } | null)?.tenantId;
+  const forTenant = guard(tenantInPath);
+  const forOperator = guard(tenantInPath, true);
+
+  const badRequest = (reply: Reply, message: string) =>
+    reply.code(400).send({ error: 'bad_request', message });
+
+  /**
+   * The first amount with more decimals than the currency has, as a message naming its field.
+   * The schema has checked the form already, so decimalToMinor cannot throw after this.
+   */
+  const tooPrecise = (currency: string, amounts: Record<string, string | undefined>) => {
+    const digits = currencyDigits(currency);
+    const field = Object.keys(amounts).find((name) => (amounts[name]?.split('.')[1] ?? '').length > digits);
+    return field && `${field} ${amounts[field]}: ${currency} has ${digits} decimals at most`;
   };
 
   const refused = (reply: Reply, refusal: { refused: string; detail: string }) =>
@@ -125,44 +159,15 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.put(
     '/v1/tenants/:tenantId',
     {
+      ...forOperator,
       schema: {
         params: tenantParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['billingMode', 'currency'],
-          properties: {
-            billingMode: { enum: ['prepaid', 'postpaid'] },
-            currency,
-            lowBalanceThreshold: amount,
-            autoRecharge,
-            paymentMethodRef: { type: 'string', maxLength: 128 },
-            adminContacts: {
-              type: 'array',
-              maxItems: 20,
-              items: { type: 'string', format: 'email', maxLength: 254 },
-            },
-            licences: {
-              type: 'array',
-              maxItems: 500,
-              items: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['capability', 'country', 'users'],
-                properties: {
-                  capability: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
-                  country: { type: 'string', pattern: '^[A-Z]{2}$' },
-                  users: { type: 'integer', minimum: 0, maximum: 1_000_000 },
-                },
-              },
-            },
-          },
-        },
+        body: tenantBody,
+        response: upsertTenantResponses,
       },
     },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant, true))) return reply;
       const body = request.body as {
         billingMode: 'prepaid' | 'postpaid';
         currency: string;
@@ -179,10 +184,13 @@ export function adminRoutes<L extends FastifyBaseLogger>(
         licences?: { capability: string; country: string; users: number }[];
       };
       if (!isCurrency(body.currency))
-        return reply.code(400).send({
-          error: 'bad_request',
-          message: `body/currency ${body.currency} is not an ISO 4217 currency`,
-        });
+        return badRequest(reply, `body/currency ${body.currency} is not an ISO 4217 currency`);
+      const imprecise = tooPrecise(body.currency, {
+        'body/lowBalanceThreshold': body.lowBalanceThreshold,
+        'body/autoRecharge/triggerAmount': body.autoRecharge?.triggerAmount,
+        'body/autoRecharge/rechargeAmount': body.autoRecharge?.rechargeAmount,
+      });
+      if (imprecise) return badRequest(reply, imprecise);
       const minor = (value: string | undefined) => decimalToMinor(value ?? '0', body.currency);
       const settings: AccountSettings = {
         mode: body.billingMode,
@@ -212,11 +220,10 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     change: (settings: AccountSettings) => AccountSettings | string,
   ) => {
     const tenant = request.params.tenantId;
-    if (!(await allow(request, reply, tenant))) return reply;
     const account = await ledger.readAccount(tenant);
     if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
     const next = change(account.settings);
-    if (typeof next === 'string') return reply.code(400).send({ error: 'bad_request', message: next });
+    if (typeof next === 'string') return badRequest(reply, next);
     const result = await ledger.upsertAccount(tenant, next);
     if (typeof result !== 'string') return refused(reply, result);
     return reply.send({ tenantId: tenant, status: 'updated' });
@@ -224,7 +231,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
 
   app.put(
     '/v1/tenants/:tenantId/auto-recharge',
-    { schema: { params: tenantParams, body: autoRecharge } },
+    { ...forTenant, schema: { params: tenantParams, body: autoRechargeBody, response: settingsResponses } },
     async (request: Request, reply) =>
       updateSettings(request, reply, (settings) => {
         const body = request.body as {
@@ -234,6 +241,11 @@ export function adminRoutes<L extends FastifyBaseLogger>(
           monthlyCap?: number;
           maxConsecutiveFailures?: number;
         };
+        const imprecise = tooPrecise(settings.currency, {
+          'body/triggerAmount': body.triggerAmount,
+          'body/rechargeAmount': body.rechargeAmount,
+        });
+        if (imprecise) return imprecise;
         const ar = settings.autoRecharge;
         const next = {
           enabled: body.enabled,
@@ -250,7 +262,8 @@ export function adminRoutes<L extends FastifyBaseLogger>(
         };
         if (next.enabled && next.amount <= 0n)
           return 'body/rechargeAmount must be more than zero to enable auto-recharge';
-        if (next.enabled && settings.mode !== 'prepaid') return 'auto-recharge is for prepaid tenants only';
+        if (next.enabled && settings.mode !== 'prepaid')
+          return 'body/enabled: auto-recharge is for prepaid tenants only';
         return { ...settings, autoRecharge: next };
       }),
   );
@@ -258,14 +271,11 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.put(
     '/v1/tenants/:tenantId/payment-method',
     {
+      ...forTenant,
       schema: {
         params: tenantParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['paymentMethodRef'],
-          properties: { paymentMethodRef: { type: 'string', minLength: 1, maxLength: 128 } },
-        },
+        body: paymentMethodBody,
+        response: settingsResponses,
       },
     },
     async (request: Request, reply) =>
@@ -277,10 +287,9 @@ export function adminRoutes<L extends FastifyBaseLogger>(
 
   app.post(
     '/v1/tenants/:tenantId/api-keys',
-    { schema: { params: tenantParams } },
+    { ...forOperator, schema: { params: tenantParams, response: apiKeyResponses } },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant, true))) return reply;
       if (!(await ledger.readAccount(tenant)))
         return reply.code(404).send({ error: 'no_account', message: tenant });
       const key = newApiKey(tenant);
@@ -292,45 +301,35 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.post(
     '/v1/tenants/:tenantId/funds',
     {
+      ...forTenant,
       schema: {
         params: tenantParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['paymentRef', 'amount', 'currency'],
-          properties: {
-            paymentRef: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
-            amount,
-            currency,
-            purchasedAt: { type: 'string', format: 'date-time' },
-          },
-        },
+        body: fundsBody,
+        response: fundsResponses,
       },
     },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant))) return reply;
       const body = request.body as {
         paymentRef: string;
         amount: string;
         currency: string;
         purchasedAt?: string;
       };
-      let amountMinor: bigint;
-      try {
-        amountMinor = decimalToMinor(body.amount, body.currency);
-      } catch (error) {
-        return reply
-          .code(400)
-          .send({ error: 'bad_request', message: `body/amount: ${(error as Error).message}` });
-      }
-      if (amountMinor <= 0n)
-        return reply.code(400).send({ error: 'bad_request', message: 'body/amount must be more than zero' });
+      const imprecise = tooPrecise(body.currency, { 'body/amount': body.amount });
+      if (imprecise) return badRequest(reply, imprecise);
+      const amountMinor = decimalToMinor(body.amount, body.currency);
+      if (amountMinor <= 0n) return badRequest(reply, 'body/amount must be more than zero');
+      const now = Date.now();
+      const purchasedAt = body.purchasedAt ? new Date(body.purchasedAt) : new Date(now);
+      // Funds bought in the future would expire later than 12 months after they were paid.
+      if (purchasedAt.getTime() > now + PURCHASE_CLOCK_SKEW_MS)
+        return badRequest(reply, 'body/purchasedAt must not be in the future');
       const result = await ledger.addFunds(tenant, {
         paymentRef: body.paymentRef,
         amount: amountMinor,
         currency: body.currency,
-        purchasedAt: body.purchasedAt ? new Date(body.purchasedAt) : new Date(),
+        purchasedAt,
       });
       if ('refused' in result) return refused(reply, result);
       return reply.code(result.duplicate ? 200 : 201).send({
@@ -346,10 +345,9 @@ export function adminRoutes<L extends FastifyBaseLogger>(
 
   app.get(
     '/v1/tenants/:tenantId/balance',
-    { schema: { params: tenantParams } },
+    { ...forTenant, schema: { params: tenantParams, response: balanceResponses } },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant))) return reply;
       const account = await ledger.readAccount(tenant);
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const c = account.settings.currency;
@@ -406,19 +404,11 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.get(
     '/v1/tenants/:tenantId/usage',
     {
+      ...forTenant,
       schema: {
         params: tenantParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['from', 'to'],
-          properties: {
-            from: { type: 'string', format: 'date-time' },
-            to: { type: 'string', format: 'date-time' },
-            limit: { type: 'string', pattern: '^(?:[1-9]\\d{0,2}|1000)$' },
-            cursor: { type: 'string', pattern: '^\\d{1,9}$' },
-          },
-        },
+        querystring: usageQuery,
+        response: usageResponses,
       },
     },
     async (
@@ -426,22 +416,20 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       reply,
     ) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant))) return reply;
       const account = await ledger.readAccount(tenant);
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const { from, to } = request.query as { from: string; to: string };
       const limit = Number(request.query.limit ?? 100);
       const offset = Number(request.query.cursor ?? 0);
       if (Date.parse(from) >= Date.parse(to))
-        return reply
-          .code(400)
-          .send({ error: 'bad_request', message: 'querystring/from must be before querystring/to' });
+        return badRequest(reply, 'querystring/from must be before querystring/to');
       const c = account.settings.currency;
       const page = await ledger.listUsage(tenant, { from: new Date(from), to: new Date(to), offset, limit });
       const totals = await ledger.usageTotals(tenant);
       const periods = Object.keys(totals).filter(
         (period) =>
-          period >= from.slice(0, 7) && period <= new Date(Date.parse(to) - 1).toISOString().slice(0, 7),
+          period >= new Date(from).toISOString().slice(0, 7) &&
+          period <= new Date(Date.parse(to) - 1).toISOString().slice(0, 7),
       );
       return reply.send({
         items: page.map(({ usageId, outcome }) => ({
@@ -464,14 +452,11 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   app.get(
     '/v1/tenants/:tenantId/statement',
     {
+      ...forTenant,
       schema: {
         params: tenantParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['period'],
-          properties: { period: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } },
-        },
+        querystring: statementQuery,
+        response: statementResponses,
       },
     },
     async (
@@ -479,7 +464,6 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       reply,
     ) => {
       const tenant = request.params.tenantId;
-      if (!(await allow(request, reply, tenant))) return reply;
       const account = await ledger.readAccount(tenant);
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const c = account.settings.currency;
@@ -502,28 +486,14 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     '/v1/authorize',
     {
       logLevel: 'warn',
+      ...guard(tenantInBody),
       schema: {
-        body: {
-          type: 'object',
-          additionalProperties: true,
-          required: ['tenantId', 'callType'],
-          properties: {
-            tenantId,
-            callType: { enum: [...CALL_TYPES] },
-            calleeNumber: { type: 'string', pattern: '^\\+[1-9]\\d{1,14}$' },
-            callerNumber: { type: 'string', pattern: '^\\+[1-9]\\d{1,14}$' },
-            numberType: { enum: ['subscriber', 'service', 'tollFree'] },
-            licenseCapability: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
-            usageCountryCode: { type: 'string', pattern: '^[A-Z]{2}$' },
-            tenantCountryCode: { type: 'string', pattern: '^[A-Z]{2}$' },
-            startDateTime: { type: 'string', format: 'date-time' },
-          },
-        },
+        body: authorizeBody,
+        response: authorizeResponses,
       },
     },
     async (request: Request, reply) => {
       const body = request.body as Parameters<typeof authorizeCall>[2] & { startDateTime?: string };
-      if (!(await allow(request, reply, body.tenantId))) return reply;
       const decision = await authorizeCall(ledger, options.pricer, {
         ...body,
         startDateTime: body.startDateTime ?? new Date().toISOString(),

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
 import type { UsagePricer } from '../consumers/pricing-port';
 import type { CreditLedger } from '../ledger/ledger';
-import { adminRoutes, OPENAPI_INFO } from './admin-routes';
+import { adminRoutes, OPENAPI_OPTIONS } from './admin-routes';
 
 /**
  * The admin API's OpenAPI 3.1 document, generated from the routes' own schemas, so the
@@ -10,7 +10,7 @@ import { adminRoutes, OPENAPI_INFO } from './admin-routes';
  */
 export async function adminApiDocument(): Promise<string> {
   const app = Fastify({ logger: false });
-  await app.register(swagger, { openapi: OPENAPI_INFO });
+  await app.register(swagger, OPENAPI_OPTIONS);
   // The handlers never run here: only the route schemas are read.
   adminRoutes(app, { ledger: {} as CreditLedger, pricer: {} as UsagePricer });
   await app.ready();

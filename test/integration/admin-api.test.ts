@@ -103,6 +103,9 @@ describe('admin API /v1 on the running service', () => {
     await call('PUT', '/v1/tenants/fabrikam', { billingMode: 'prepaid', currency: 'EUR' });
     expect((await call('GET', '/v1/tenants/contoso/balance', undefined, null)).status).toBe(401);
     expect((await call('GET', '/v1/tenants/contoso/balance', undefined, 'wrong')).status).toBe(401);
+    // Credentials first: a stranger learns nothing of what a valid request would look like.
+    expect((await call('PUT', '/v1/tenants/contoso', { currency: 'nope' }, null)).status).toBe(401);
+    expect((await call('GET', '/v1/tenants/%7Bt:evil%7D/balance', undefined, null)).status).toBe(401);
 
     const key = await call('POST', '/v1/tenants/contoso/api-keys');
     expect(key.status).toBe(201);
@@ -114,6 +117,10 @@ describe('admin API /v1 on the running service', () => {
       body: { error: 'forbidden' },
     });
     expect((await call('PUT', '/v1/tenants/contoso', contoso, apiKey)).status).toBe(403);
+    expect((await call('PUT', '/v1/tenants/contoso', { extra: 1 }, apiKey)).status).toBe(403);
+    expect(
+      (await call('POST', '/v1/authorize', { tenantId: 'fabrikam', callType: 'nope' }, apiKey)).status,
+    ).toBe(403);
     expect(
       (await call('GET', '/v1/tenants/contoso/balance', undefined, `${apiKey.slice(0, -1)}x`)).status,
     ).toBe(401);
@@ -143,6 +150,32 @@ describe('admin API /v1 on the running service', () => {
         'body/paymentRef',
       ],
       ['GET', '/v1/tenants/%7Bt:evil%7D/balance', undefined, 'params/tenantId'],
+      // More decimals than the currency has, an amount past the ledger's exact range, and
+      // funds bought in the future (they would expire later than 12 months after payment).
+      [
+        'PUT',
+        '/v1/tenants/contoso',
+        { ...contoso, lowBalanceThreshold: '5.001' },
+        'body/lowBalanceThreshold',
+      ],
+      [
+        'PUT',
+        '/v1/tenants/contoso',
+        { ...contoso, autoRecharge: { enabled: true, rechargeAmount: '1000000000' } },
+        'body/autoRecharge/rechargeAmount',
+      ],
+      [
+        'PUT',
+        '/v1/tenants/contoso/auto-recharge',
+        { enabled: true, rechargeAmount: '1.001' },
+        'body/rechargeAmount',
+      ],
+      [
+        'POST',
+        '/v1/tenants/contoso/funds',
+        { paymentRef: 'x', amount: '1', currency: 'USD', purchasedAt: '9999-12-31T23:59:59Z' },
+        'body/purchasedAt',
+      ],
     ] as const;
     for (const [method, path, body, field] of bad) {
       const response = await call(method, path, body);
@@ -189,6 +222,9 @@ describe('admin API /v1 on the running service', () => {
       body: { allowed: true, reason: 'emergency', maxSeconds: null },
     });
     expect((await ask({ callType: 'user_out', calleeNumber: 'nope' })).status).toBe(400);
+    expect(
+      await ask({ callType: 'user_out', calleeNumber: '+447911123456', destinationContext: { x: 1 } }),
+    ).toMatchObject({ status: 400, body: { message: expect.stringContaining('body/destinationContext') } });
   });
 
   it('lets a tenant admin set auto-recharge and the payment method, and refuses what cannot work', async () => {
