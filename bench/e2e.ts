@@ -92,7 +92,9 @@ interface Rater {
 }
 
 function startRater(env: Record<string, string>): Promise<Rater> {
-  const child = spawn(process.execPath, [join(projectRoot, 'dist', 'cli.js'), 'serve'], {
+  // BENCH_RATER_NODE_ARGS: extra node options for the rater, e.g. --cpu-prof to profile it.
+  const nodeArgs = (process.env.BENCH_RATER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'dist', 'cli.js'), 'serve'], {
     cwd: projectRoot,
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -40,6 +40,9 @@ type Outcome =
     }
   | { kind: 'rejected'; rejection: Rejection };
 
+/** Tenant groups of one batch settled at once (each is one or two Redis round trips). */
+const TENANTS_IN_FLIGHT = 32;
+
 /** Bytes of records in one produce request: half the broker's default message.max.bytes. */
 export const MAX_PRODUCE_BYTES = 512 * 1024;
 
@@ -107,7 +110,8 @@ export class UsageConsumer {
       groupId,
       sessionTimeout,
       heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 4 * 1024 * 1024,
       retry: { retries: 10 },
     });
     this.consumer = consumer;
@@ -185,15 +189,24 @@ export class UsageConsumer {
       byTenant.set(result.record.tenantId, group);
     });
 
-    for (const [tenant, group] of byTenant) {
-      for (let start = 0; start < group.length; start += MAX_BATCH) {
-        const slice = group.slice(start, start + MAX_BATCH);
-        const results = await this.untilDone('ledger', heartbeat, keepGoing, () =>
-          this.settleTenant(tenant, slice),
-        );
-        slice.forEach(({ item }, i) => outcomes.set(item, results[i]!));
-      }
-    }
+    // Tenants are independent (each script touches one tenant's keys), so their groups settle
+    // concurrently; one tenant's slices go in order, each rated against the pool use the
+    // previous one left.
+    const tenants = [...byTenant];
+    await Promise.all(
+      Array.from({ length: Math.min(TENANTS_IN_FLIGHT, tenants.length) }, async () => {
+        for (let next = tenants.shift(); next; next = tenants.shift()) {
+          const [tenant, group] = next;
+          for (let start = 0; start < group.length; start += MAX_BATCH) {
+            const slice = group.slice(start, start + MAX_BATCH);
+            const results = await this.untilDone('ledger', heartbeat, keepGoing, () =>
+              this.settleTenant(tenant, slice),
+            );
+            slice.forEach(({ item }, i) => outcomes.set(item, results[i]!));
+          }
+        }
+      }),
+    );
 
     const rated: Message[] = [];
     const dead: Message[] = [];
