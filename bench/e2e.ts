@@ -47,6 +47,16 @@ const topics = {
   deadLetter: `${RUN}.dlq`,
 };
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -241,6 +251,15 @@ async function main(): Promise<void> {
       REDIS_KEY_PREFIX: `${RUN}:`,
       LOG_LEVEL: 'info',
     });
+    // What each process spends while the rater drains the backlog: where the cores go.
+    const processes = [
+      { name: 'rater', pid: rater.child.pid! },
+      ...stack.processes
+        .filter((p) => p.name !== 'schema-registry')
+        .map((p) => ({ name: p.name, pid: p.pid })),
+      { name: 'bench (polling)', pid: process.pid },
+    ];
+    const cpuBefore = processes.map((p) => cpuSeconds(p.pid));
     let first: { at: bigint; committed: number } | undefined;
     let last = { at: process.hrtime.bigint(), committed: 0 };
     for (;;) {
@@ -254,6 +273,9 @@ async function main(): Promise<void> {
       await sleep(50);
     }
     const drainSeconds = Number(last.at - first!.at) / 1e9;
+    const cpuMsPerThousandCdrs = Object.fromEntries(
+      processes.map((p, i) => [p.name, Math.round(((cpuSeconds(p.pid) - cpuBefore[i]!) * 1e6) / COUNT)]),
+    );
     const cdrsPerSecond = (COUNT - first!.committed) / drainSeconds;
     const rated = await endTotal(admin, topics.ratedOut);
     const deadLettered = await endTotal(admin, topics.deadLetter);
@@ -282,6 +304,7 @@ async function main(): Promise<void> {
       latencyMeasured: latency.measured,
       latencyMissing: latency.missing,
       rssMB: Math.round(rater.peakRssMB),
+      cpuMsPerThousandCdrs,
       cores: (await import('node:os')).cpus().length,
       node: process.version,
     };
@@ -309,6 +332,7 @@ function printTable(r: {
   p50Ms: number;
   p99Ms: number;
   rssMB: number;
+  cpuMsPerThousandCdrs: Record<string, number>;
 }): void {
   const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
   console.table([
@@ -340,6 +364,8 @@ function printTable(r: {
     },
     { measure: 'rater peak RSS (MB)', value: r.rssMB, goal: '<= 200', verdict: goal(r.rssMB <= 200) },
   ]);
+  console.log('CPU milliseconds per 1,000 CDRs while draining the backlog, by process:');
+  console.table(r.cpuMsPerThousandCdrs);
   console.log('wrote bench-results/e2e.json and bench-results/e2e.svg');
 }
 

@@ -180,4 +180,48 @@ describe('usage consumer on the real broker and Redis', () => {
     expect(undecodable).toHaveLength(1);
     expect(undecodable[0]!.value).toEqual(unknownSchema);
   });
+
+  it('produces a batch whose rated records add up to more than the broker takes in one request', async () => {
+    await f.ledger.upsertAccount('bulk', prepaid());
+    await f.ledger.addFunds('bulk', {
+      paymentRef: 'b1',
+      amount: 10n ** 9n,
+      currency: 'USD',
+      purchasedAt: f.clock.now,
+    });
+    // 3,000 rated records of about 600 bytes: 1.8 MB, past the broker's 1 MiB message.max.bytes.
+    const incoming = Array.from({ length: 3000 }, (_, i) => ({
+      topic: topics.usageIn,
+      partition: 0,
+      message: {
+        key: Buffer.from('bulk'),
+        value: Buffer.from(
+          JSON.stringify(cdr(`bulk-${i}`, 'bulk', { userPrincipalName: `user${i}@bulk.example` })),
+        ),
+        offset: String(i),
+        timestamp: String(Date.now()),
+        attributes: 0,
+        headers: {},
+      } as KafkaMessage,
+    }));
+    const bulkTopics = { ...topics, ratedOut: uniqueName('rated-bulk') };
+    const admin = kafka.admin();
+    await admin.connect();
+    await createTopics(admin, [bulkTopics.ratedOut], 1);
+    await admin.disconnect();
+    const bulk = new UsageConsumer({
+      kafka,
+      producer,
+      ledger: f.ledger,
+      pricer: new FlatPricer(),
+      groupId: uniqueName('rater'),
+      topics: bulkTopics,
+      instrumentation: new PipelineInstrumentation(),
+    });
+    const outcome = await bulk.processBatch(incoming);
+    expect(outcome).toEqual({ rated: 3000, deadLettered: 0, tenants: ['bulk'] });
+    expect((await f.ledger.readAccount('bulk'))!.balance).toBe(10n ** 9n - 3000n * 35n);
+    const rated = await consumeMessages(kafka, bulkTopics.ratedOut, 3000);
+    expect(new Set(rated.map((m) => (JSON.parse(m.value!.toString()) as { id: string }).id)).size).toBe(3000);
+  });
 });
