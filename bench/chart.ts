@@ -33,7 +33,7 @@ export async function drawChart(r: ChartFigures): Promise<string> {
             data: { values: throughput },
             mark: { type: 'bar' },
             encoding: {
-              y: { field: 'what', type: 'nominal', sort: null, title: null },
+              y: { field: 'what', type: 'nominal', sort: null, title: null, axis: { labelLimit: 300 } },
               x: { field: 'perSecond', type: 'quantitative', title: 'records / s' },
               color: { field: 'kind', type: 'nominal', legend: null },
             },
@@ -54,7 +54,7 @@ export async function drawChart(r: ChartFigures): Promise<string> {
             data: { values: latency },
             mark: { type: 'bar' },
             encoding: {
-              x: { field: 'what', type: 'nominal', title: null },
+              x: { field: 'what', type: 'nominal', title: null, axis: { labelAngle: 0 } },
               y: { field: 'ms', type: 'quantitative', title: 'milliseconds' },
             },
           },
