@@ -13,8 +13,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How often every tenant's outbox is checked, besides the pokes. */
   sweepIntervalMs?: number;
-  /** After each send the broker acknowledged: how many events of each type went out. */
-  onPublished?: (tenantId: string, countsByType: Map<string, number>) => void;
+  /** After each send the broker acknowledged: how many events of each type went out, and their ids. */
+  onPublished?: (tenantId: string, countsByType: Map<string, number>, eventIds: string[]) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -106,7 +106,11 @@ export class OutboxRelay {
         published += events.length;
         const byType = new Map<string, number>();
         events.forEach((event) => byType.set(event.type, (byType.get(event.type) ?? 0) + 1));
-        this.options.onPublished?.(tenantId, byType);
+        this.options.onPublished?.(
+          tenantId,
+          byType,
+          events.map((event) => event.id),
+        );
         if (events.length < batchSize) break;
       }
     } finally {

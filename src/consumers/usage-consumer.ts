@@ -38,7 +38,13 @@ type Outcome =
       applied: UsageOutcome;
       duplicate: boolean;
     }
-  | { kind: 'rejected'; rejection: Rejection };
+  | {
+      kind: 'rejected';
+      rejection: Rejection;
+      stage: 'decode' | 'rating' | 'ledger';
+      usageId?: string;
+      tenantId?: string;
+    };
 
 const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
 
@@ -89,7 +95,11 @@ export class UsageConsumer {
           message,
         }));
         const keepGoing = () => isRunning() && !isStale();
-        const { rated, deadLettered, tenants } = await this.processBatch(incoming, heartbeat, keepGoing);
+        const { rated, duplicates, deadLettered, tenants } = await this.processBatch(
+          incoming,
+          heartbeat,
+          keepGoing,
+        );
         resolveOffset(batch.lastOffset());
         const next = (BigInt(batch.lastOffset()) + 1n).toString();
         await this.untilDone('commit', heartbeat, keepGoing, () =>
@@ -103,9 +113,13 @@ export class UsageConsumer {
           lag: Math.max(0, lag),
         });
         this.events.emit('batch', {
+          topic: batch.topic,
           partition: batch.partition,
+          firstOffset: batch.firstOffset() ?? batch.lastOffset(),
+          lastOffset: batch.lastOffset(),
           records: incoming.length,
           rated,
+          duplicates,
           deadLettered,
           seconds: seconds(started),
         });
@@ -128,7 +142,7 @@ export class UsageConsumer {
     incoming: Incoming[],
     heartbeat: () => Promise<void> = async () => undefined,
     keepGoing: () => boolean = () => true,
-  ): Promise<{ rated: number; deadLettered: number; tenants: string[] }> {
+  ): Promise<{ rated: number; duplicates: number; deadLettered: number; tenants: string[] }> {
     const decoded = await Promise.all(
       incoming.map(({ message }) => decodeCdr(message.value, message.key?.toString(), this.options.registry)),
     );
@@ -137,7 +151,13 @@ export class UsageConsumer {
     decoded.forEach((result, i) => {
       const item = incoming[i]!;
       if ('rejected' in result) {
-        outcomes.set(item, { kind: 'rejected', rejection: result.rejected });
+        outcomes.set(item, {
+          kind: 'rejected',
+          rejection: result.rejected,
+          stage: 'decode',
+          usageId: result.usageId,
+          tenantId: result.tenantId,
+        });
         return;
       }
       const group = byTenant.get(result.record.tenantId) ?? [];
@@ -148,8 +168,12 @@ export class UsageConsumer {
     for (const [tenant, group] of byTenant) {
       for (let start = 0; start < group.length; start += MAX_BATCH) {
         const slice = group.slice(start, start + MAX_BATCH);
-        const results = await this.untilDone('ledger', heartbeat, keepGoing, () =>
-          this.settleTenant(tenant, slice),
+        const results = await this.untilDone(
+          'ledger',
+          heartbeat,
+          keepGoing,
+          () => this.settleTenant(tenant, slice),
+          tenant,
         );
         slice.forEach(({ item }, i) => outcomes.set(item, results[i]!));
       }
@@ -157,6 +181,7 @@ export class UsageConsumer {
 
     const rated: Message[] = [];
     const dead: Message[] = [];
+    let duplicates = 0;
     const changedTenants = new Set<string>();
     for (const item of incoming) {
       const outcome = outcomes.get(item)!;
@@ -165,16 +190,25 @@ export class UsageConsumer {
         this.events.emit('deadLetter', {
           reason: outcome.rejection.code,
           message: outcome.rejection.message,
-          tenantId: item.message.key?.toString(),
+          stage: outcome.stage,
+          tenantId: outcome.tenantId ?? item.message.key?.toString(),
+          usageId: outcome.usageId,
           origin: `${item.topic}/${item.partition}/${item.message.offset}`,
         });
         this.events.emit('record', { result: 'dead_letter' });
       } else {
-        rated.push(this.ratedMessage(outcome));
-        if (!outcome.duplicate) changedTenants.add(outcome.record.tenantId);
+        const message = this.ratedMessage(outcome);
+        rated.push(message);
+        if (outcome.duplicate) duplicates += 1;
+        else changedTenants.add(outcome.record.tenantId);
         this.events.emit('record', {
           result: outcome.duplicate ? 'duplicate' : 'rated',
+          tenantId: outcome.record.tenantId,
+          usageId: outcome.record.id,
           source: outcome.applied.source,
+          charge: minorToDecimal(outcome.applied.charge.toString(), outcome.priced.currency),
+          currency: outcome.priced.currency,
+          poolSeconds: outcome.applied.poolSeconds,
         });
       }
     }
@@ -187,7 +221,7 @@ export class UsageConsumer {
         this.options.producer.sendBatch({ topicMessages, acks: -1 }),
       );
     }
-    return { rated: rated.length, deadLettered: dead.length, tenants: [...changedTenants] };
+    return { rated: rated.length, duplicates, deadLettered: dead.length, tenants: [...changedTenants] };
   }
 
   /** Prices one tenant's records against its pool state and applies them in one script call. */
@@ -252,7 +286,13 @@ export class UsageConsumer {
               code: 'invalid_field',
               message: `the ledger refused the usage: ${result.refused} ${result.detail}`,
             };
-      return group.map(() => ({ kind: 'rejected', rejection }));
+      return group.map(({ record }) => ({
+        kind: 'rejected',
+        rejection,
+        stage: 'ledger',
+        usageId: record.id,
+        tenantId: tenant,
+      }));
     }
     const applied = new Map<string, AppliedUsage>(result.applied.map((a) => [a.usageId, a]));
     const now = (this.options.clock ?? (() => new Date()))();
@@ -271,6 +311,9 @@ export class UsageConsumer {
             code: reason.startsWith('unsupported_currency') ? 'unsupported_currency' : 'unrated_destination',
             message: reason,
           },
+          stage: 'rating',
+          usageId: record.id,
+          tenantId: tenant,
         };
       }
       const duplicate = repeat || !fresh || fresh.duplicate;
@@ -348,14 +391,15 @@ export class UsageConsumer {
     heartbeat: () => Promise<void>,
     keepGoing: () => boolean,
     step: () => Promise<T>,
+    tenantId?: string,
   ): Promise<T> {
     const { initial, max } = this.options.retryDelayMs ?? { initial: 100, max: 5_000 };
     for (let attempt = 1; ; attempt++) {
       try {
         return await step();
       } catch (error) {
-        if (stage === 'ledger') this.events.emit('scriptError', { operation: 'applyUsage', error });
-        this.events.emit('retry', { stage, error });
+        if (stage === 'ledger') this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId });
+        this.events.emit('retry', { stage, error, tenantId });
         if (!keepGoing()) throw error;
         const delay = Math.round(Math.random() * Math.min(max, initial * 2 ** Math.min(attempt - 1, 16)));
         await new Promise((resolve) => setTimeout(resolve, delay));
