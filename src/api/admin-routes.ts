@@ -62,6 +62,12 @@ const tenantParams = { type: 'object', required: ['tenantId'], properties: { ten
 type Reply = FastifyReply;
 type Request = FastifyRequest<{ Params: { tenantId: string }; Body: Record<string, unknown> }>;
 
+const TENANT_PATH = /^\/v1\/tenants\/([^/?#]+)/;
+
+/** Adds fields to every later log line of a request (pino's child loggers can). */
+const bindToLog = (request: FastifyRequest, bindings: Record<string, string>) =>
+  (request.log as { setBindings?: (bindings: Record<string, string>) => void }).setBindings?.(bindings);
+
 /**
  * The admin API under /v1 (CONTRACTS.md section 5). Requests are validated against JSON
  * schemas (a 400 names the field); every route needs a bearer token: the operator's (all
@@ -72,6 +78,21 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   options: AdminApiOptions,
 ): void {
   const { ledger } = options;
+
+  // Every log line of a request names the tenant it is for: from the path from the start,
+  // from the body (authorization) once it is parsed; and, once authenticated, who asked.
+  app.setChildLoggerFactory((logger, bindings, childOptions, raw) => {
+    const tenant = TENANT_PATH.exec(raw.url ?? '')?.[1];
+    const known = tenant !== undefined && TENANT_ID_PATTERN.test(tenant);
+    return logger.child(known ? { ...bindings, tenantId: tenant } : bindings, childOptions) as L;
+  });
+  const principalFields = (principal: Principal | undefined): Record<string, string> =>
+    !principal
+      ? { principal: 'none' }
+      : principal.kind === 'operator'
+        ? { principal: 'operator' }
+        : { principal: 'tenant_key', keyId: principal.keyId };
+
   const operatorDigest = options.operatorTokenSha256
     ? Buffer.from(options.operatorTokenSha256, 'hex')
     : undefined;
@@ -86,7 +107,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     if (!claimed) return undefined;
     const stored = await ledger.apiKeyDigest(claimed.tenantId, claimed.keyId);
     return stored && sameDigest(digest, Buffer.from(stored, 'hex'))
-      ? { kind: 'tenant', tenantId: claimed.tenantId }
+      ? { kind: 'tenant', tenantId: claimed.tenantId, keyId: claimed.keyId }
       : undefined;
   };
 
@@ -98,6 +119,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     operatorOnly = false,
   ) => {
     const principal = await authenticate(request);
+    bindToLog(request, principalFields(principal));
     if (!principal) {
       void reply
         .code(401)
@@ -502,6 +524,11 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     '/v1/authorize',
     {
       logLevel: 'warn',
+      preValidation: async (request: FastifyRequest) => {
+        const tenant = (request.body as { tenantId?: unknown } | undefined)?.tenantId;
+        if (typeof tenant === 'string' && TENANT_ID_PATTERN.test(tenant))
+          bindToLog(request, { tenantId: tenant });
+      },
       schema: {
         body: {
           type: 'object',
