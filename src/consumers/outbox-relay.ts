@@ -69,8 +69,13 @@ export class OutboxRelay {
     const sweepEvery = this.options.sweepIntervalMs ?? 1000;
     if (Date.now() - this.lastSweep >= sweepEvery) {
       this.lastSweep = Date.now();
-      for await (const page of this.options.ledger.tenants())
-        page.forEach((tenant) => this.pending.add(tenant));
+      // Only tenants with something waiting: an empty outbox costs one XLEN, not a lease.
+      for await (const page of this.options.ledger.tenants()) {
+        const lengths = await this.options.ledger.outboxLengths(page);
+        page.forEach((tenant, i) => {
+          if (lengths[i]! > 0) this.pending.add(tenant);
+        });
+      }
     }
     const tenants = [...this.pending];
     this.pending.clear();
