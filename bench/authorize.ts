@@ -18,7 +18,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -35,6 +35,18 @@ import { projectRoot } from '../src/stack/toolchain';
 const TOKEN = 'bench-operator-token';
 const CONNECTIONS = 16;
 const execFileAsync = promisify(execFile);
+
+/**
+ * Nanoseconds the main thread (the event loop) has spent runnable but waiting for a CPU,
+ * from Linux's /proc/self/schedstat; undefined elsewhere.
+ */
+function runQueueWaitNs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
 
 /** The service's own view of a run: CPU, GC pauses, event-loop delay, request times. */
 function serviceProbe() {
@@ -55,6 +67,7 @@ function serviceProbe() {
     if (recording && start !== undefined) served.push(performance.now() - start);
   });
   let cpu = process.cpuUsage();
+  let waited = runQueueWaitNs();
   const ms = (value: number) => Math.round(value * 100) / 100;
   const percentile = (sorted: number[], p: number) =>
     ms(sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0);
@@ -62,6 +75,7 @@ function serviceProbe() {
     start() {
       loop.enable();
       cpu = process.cpuUsage();
+      waited = runQueueWaitNs();
       recording = true;
     },
     stop(requests: number) {
@@ -69,6 +83,7 @@ function serviceProbe() {
       loop.disable();
       gc.disconnect();
       const used = process.cpuUsage(cpu);
+      const waitedNow = runQueueWaitNs();
       served.sort((a, b) => a - b);
       return {
         serviceCpuUsPerRequest: Math.round((used.user + used.system) / Math.max(1, requests)),
@@ -80,6 +95,9 @@ function serviceProbe() {
         gcTotalMs: ms(gcPauses.reduce((a, b) => a + b, 0)),
         loopDelayP99Ms: ms(loop.percentile(99) / 1e6),
         loopDelayMaxMs: ms(loop.max / 1e6),
+        // How long the event loop waited for a core: other processes' share of the machine.
+        runQueueWaitMs:
+          waited !== undefined && waitedNow !== undefined ? Math.round((waitedNow - waited) / 1e6) : null,
       };
     },
   };
