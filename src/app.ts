@@ -3,7 +3,7 @@ import Fastify from 'fastify';
 import Redis, { Cluster } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createTransport } from 'nodemailer';
-import pino, { Logger } from 'pino';
+import type { Logger } from 'pino';
 import { healthRoutes } from './api/health';
 import swagger from '@fastify/swagger';
 import { adminRoutes, OPENAPI_OPTIONS } from './api/admin-routes';
@@ -20,6 +20,7 @@ import { RechargeWorker } from './consumers/recharge-worker';
 import { ensureTopics } from './consumers/topics';
 import { UsageConsumer } from './consumers/usage-consumer';
 import { CreditLedger } from './ledger/ledger';
+import { createLogger, logPipelineEvents } from './observability/logs';
 import { createMetrics } from './observability/metrics';
 import type { RateBook } from './rating';
 
@@ -65,9 +66,10 @@ function connectRedis(config: Config): Redis | Cluster {
 }
 
 export async function startApp(config: Config, dependencies: AppDependencies): Promise<App> {
-  const logger = dependencies.logger ?? pino({ level: config.logLevel });
+  const logger = dependencies.logger ?? createLogger(config.logLevel);
   const has = (role: Role) => config.roles.includes(role);
   const instrumentation = new PipelineInstrumentation();
+  logPipelineEvents(instrumentation, logger);
   const stops: (() => Promise<void>)[] = [];
 
   const redis = connectRedis(config);
@@ -100,9 +102,9 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       topic: topics.eventsOut,
       source: config.outbox.eventsSource,
       sweepIntervalMs: config.outbox.sweepIntervalMs,
-      onPublished: (tenantId, byType) => {
+      onPublished: (tenantId, byType, eventIds) => {
         for (const [type, count] of byType) instrumentation.emit('eventsPublished', { type, count });
-        logger.debug({ tenantId, events: Object.fromEntries(byType) }, 'events published');
+        logger.debug({ tenantId, events: Object.fromEntries(byType), eventIds }, 'events published');
       },
       onError: (error) => logger.error({ err: error }, 'outbox relay round failed'),
     });
@@ -128,12 +130,6 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       instrumentation,
       onTenantsChanged: (tenants) => tenants.forEach(poke),
     });
-    instrumentation.on('deadLetter', ({ reason, message, tenantId, origin }) =>
-      logger.warn({ reason, tenantId, origin, detail: message }, 'usage record dead-lettered'),
-    );
-    instrumentation.on('retry', ({ stage, error }) =>
-      logger.warn({ stage, err: error }, 'transient failure, retrying'),
-    );
     await consumer.start();
     stops.unshift(() => consumer!.stop());
   }
@@ -142,9 +138,11 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     const worker = new RechargeWorker({
       ledger,
       gateway: dependencies.gateway ?? new SimulatedGateway(),
-      onRecorded: (tenantId, requestId, status) => {
+      onRecorded: (tenantId, requestId, status, detail) => {
         instrumentation.emit('recharge', { outcome: status });
-        logger.info({ tenantId, requestId, status }, 'recharge recorded');
+        if (status === 'succeeded')
+          logger.info({ tenantId, requestId, status, ...detail }, 'recharge recorded');
+        else logger.warn({ tenantId, requestId, status, ...detail }, 'recharge recorded');
         poke(tenantId);
       },
     });
@@ -168,7 +166,10 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       redis,
       keyPrefix: config.redis.keyPrefix,
       onSent: (event, to) =>
-        logger.info({ tenantId: event.subject, eventId: event.id, recipients: to.length }, 'notice mailed'),
+        logger.info(
+          { tenantId: event.subject, eventId: event.id, type: event.type, recipients: to.length },
+          'notice mailed',
+        ),
     });
     const subscription = await subscribeToEvents({
       kafka,

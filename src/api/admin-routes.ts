@@ -9,6 +9,7 @@ import type {
 } from 'fastify';
 import { decimalToMinor, minorToDecimal } from '../consumers/cloudevents';
 import type { UsagePricer } from '../consumers/pricing-port';
+import { TENANT_ID_PATTERN } from '../ledger/keys';
 import type { AccountSettings, CreditLedger } from '../ledger/ledger';
 import { currencyDigits, isCurrency, poolCapacities, RateBook } from '../rating';
 import { authorizeCall } from './authorization';
@@ -70,6 +71,12 @@ export interface AdminApiOptions {
 type Reply = FastifyReply;
 type Request = FastifyRequest<{ Params: { tenantId: string }; Body: Record<string, unknown> }>;
 
+const TENANT_PATH = /^\/v1\/tenants\/([^/?#]+)/;
+
+/** Adds fields to every later log line of a request (pino's child loggers can). */
+const bindToLog = (request: FastifyRequest, bindings: Record<string, string>) =>
+  (request.log as { setBindings?: (bindings: Record<string, string>) => void }).setBindings?.(bindings);
+
 /**
  * The admin API under /v1 (CONTRACTS.md section 5). Requests are validated against JSON
  * schemas (a 400 names the field); every route needs a bearer token: the operator's (all
@@ -81,6 +88,21 @@ export function adminRoutes<L extends FastifyBaseLogger>(
 ): void {
   const { ledger } = options;
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+
+  // Every log line of a request names the tenant it is for: from the path from the start,
+  // from the body (authorization) once it is parsed; and, once authenticated, who asked.
+  app.setChildLoggerFactory((logger, bindings, childOptions, raw) => {
+    const tenant = TENANT_PATH.exec(raw.url ?? '')?.[1];
+    const known = tenant !== undefined && TENANT_ID_PATTERN.test(tenant);
+    return logger.child(known ? { ...bindings, tenantId: tenant } : bindings, childOptions) as L;
+  });
+  const principalFields = (principal: Principal | undefined): Record<string, string> =>
+    !principal
+      ? { principal: 'none' }
+      : principal.kind === 'operator'
+        ? { principal: 'operator' }
+        : { principal: 'tenant_key', keyId: principal.keyId };
+
   const operatorDigest = options.operatorTokenSha256
     ? Buffer.from(options.operatorTokenSha256, 'hex')
     : undefined;
@@ -95,7 +117,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     if (!claimed) return undefined;
     const stored = await ledger.apiKeyDigest(claimed.tenantId, claimed.keyId);
     return stored && sameDigest(digest, Buffer.from(stored, 'hex'))
-      ? { kind: 'tenant', tenantId: claimed.tenantId }
+      ? { kind: 'tenant', tenantId: claimed.tenantId, keyId: claimed.keyId }
       : undefined;
   };
 
@@ -117,6 +139,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   const guard = (tenantOf: (request: FastifyRequest) => unknown, operatorOnly = false) => ({
     onRequest: async (request: FastifyRequest, reply: Reply) => {
       const principal = await authenticate(request);
+      bindToLog(request, principalFields(principal));
       if (!principal) return unauthorized(reply);
       principals.set(request, principal);
     },
@@ -137,6 +160,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   const tenantInBody = (request: FastifyRequest) => (request.body as { tenantId?: unknown } | null)?.tenantId;
   const forTenant = guard(tenantInPath);
   const forOperator = guard(tenantInPath, true);
+  const authorizeGuard = guard(tenantInBody);
 
   const badRequest = (reply: Reply, message: string) =>
     reply.code(400).send({ error: 'bad_request', message });
@@ -486,7 +510,14 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     '/v1/authorize',
     {
       logLevel: 'warn',
-      ...guard(tenantInBody),
+      // The tenant comes from the body: it is named in the request's log lines once parsed.
+      onRequest: authorizeGuard.onRequest,
+      preValidation: async (request: FastifyRequest, reply: Reply) => {
+        const tenant = tenantInBody(request);
+        if (typeof tenant === 'string' && TENANT_ID_PATTERN.test(tenant))
+          bindToLog(request, { tenantId: tenant });
+        return authorizeGuard.preValidation(request, reply);
+      },
       schema: {
         body: authorizeBody,
         response: authorizeResponses,

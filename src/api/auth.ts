@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Who a request is: the operator (every tenant) or one tenant's API key (that tenant only). */
-export type Principal = { kind: 'operator' } | { kind: 'tenant'; tenantId: string };
+export type Principal = { kind: 'operator' } | { kind: 'tenant'; tenantId: string; keyId: string };
 
 export const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 

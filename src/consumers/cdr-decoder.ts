@@ -54,12 +54,32 @@ const usageRecordSchema = z.looseObject({
 /** A valid usage record; fields beyond the contract's are kept as they came. */
 export type DecodedUsageRecord = UsageRecord;
 
+/**
+ * A rejection, with the usage and tenant ids the record gave as far as it could be read
+ * (a record that fails validation may still name them), so that logs can name them too.
+ */
+export interface RejectedRecord {
+  rejected: Rejection;
+  usageId?: string;
+  tenantId?: string;
+}
+
+/** A string id of sensible length, or nothing: what a rejected record says is not trusted. */
+const readableId = (value: unknown) =>
+  typeof value === 'string' && value.length > 0 && value.length <= 128 ? value : undefined;
+
+function rejectedWithIds(raw: Record<string, unknown>, rejected: Rejection): RejectedRecord {
+  const usageId = readableId(raw.id);
+  const tenantId = readableId(raw.tenantId);
+  return { rejected, ...(usageId ? { usageId } : {}), ...(tenantId ? { tenantId } : {}) };
+}
+
 /** Decodes one message value: JSON, or Avro in the Confluent wire format through the registry. */
 export async function decodeCdr(
   value: Buffer | null,
   key: string | undefined,
   registry: SchemaRegistry | undefined,
-): Promise<{ record: DecodedUsageRecord } | { rejected: Rejection }> {
+): Promise<{ record: DecodedUsageRecord } | RejectedRecord> {
   if (!value || value.length === 0)
     return { rejected: { code: 'empty_value', message: 'the message has no value' } };
   let raw: unknown;
@@ -83,23 +103,23 @@ export async function decodeCdr(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.join('.');
-    const missing = issue.code === 'invalid_type' && (raw as Record<string, unknown>)[field] === undefined;
-    return {
-      rejected: missing
+    const fields = raw as Record<string, unknown>;
+    const missing = issue.code === 'invalid_type' && fields[field] === undefined;
+    return rejectedWithIds(
+      fields,
+      missing
         ? { code: 'missing_field', message: `${field} is required` }
         : {
             code: 'invalid_field',
             message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
           },
-    };
+    );
   }
   if (key !== undefined && key !== parsed.data.tenantId) {
-    return {
-      rejected: {
-        code: 'key_mismatch',
-        message: `message key ${key} is not the record's tenantId ${parsed.data.tenantId}`,
-      },
-    };
+    return rejectedWithIds(parsed.data, {
+      code: 'key_mismatch',
+      message: `message key ${key} is not the record's tenantId ${parsed.data.tenantId}`,
+    });
   }
   return { record: parsed.data as DecodedUsageRecord };
 }

@@ -5,23 +5,64 @@ import { EventEmitter } from 'node:events';
  * a metrics library.
  */
 export interface PipelineEvents {
-  /** One Kafka batch done: how many records, and how long each stage took. */
-  batch: [{ partition: number; records: number; rated: number; deadLettered: number; seconds: number }];
-  /** One input record's result. */
-  record: [{ result: 'rated' | 'duplicate' | 'dead_letter'; source?: string }];
-  deadLetter: [{ reason: string; message: string; tenantId: string | undefined; origin: string }];
+  /** One Kafka batch done: how many records, and how long it took, commit included. */
+  batch: [
+    {
+      topic: string;
+      partition: number;
+      firstOffset: string;
+      lastOffset: string;
+      records: number;
+      /** Rated records produced, duplicates included. */
+      rated: number;
+      duplicates: number;
+      deadLettered: number;
+      seconds: number;
+    },
+  ];
+  /** One input record's result; a rejected one is told by `deadLetter` as well. */
+  record: [RecordResult];
+  /**
+   * A record sent to the dead-letter topic: why, at which stage, and whatever ids it gave
+   * (a record that could not be decoded has none; the tenant may then be the message key).
+   */
+  deadLetter: [
+    {
+      reason: string;
+      message: string;
+      stage: 'decode' | 'rating' | 'ledger';
+      tenantId: string | undefined;
+      usageId: string | undefined;
+      /** `<topic>/<partition>/<offset>` of the record. */
+      origin: string;
+    },
+  ];
   /** Time spent rating, and in the ledger, for one tenant group. */
   rating: [{ seconds: number; records: number }];
   ledger: [{ seconds: number; usages: number }];
   /** From the end of the call to its debit (or accrual). */
   debitLag: [{ seconds: number }];
-  /** A transient failure, retried. */
-  retry: [{ stage: 'ledger' | 'produce' | 'commit'; error: unknown }];
+  /** A transient failure, retried; the ledger's for one tenant. */
+  retry: [{ stage: 'ledger' | 'produce' | 'commit'; error: unknown; tenantId?: string }];
   /** A ledger script call that threw. */
-  scriptError: [{ operation: string; error: unknown }];
+  scriptError: [{ operation: string; error: unknown; tenantId?: string }];
   consumerLag: [{ topic: string; partition: number; lag: number }];
   eventsPublished: [{ type: string; count: number }];
   recharge: [{ outcome: 'succeeded' | 'failed' }];
 }
+
+export type RecordResult =
+  | { result: 'dead_letter' }
+  | {
+      result: 'rated' | 'duplicate';
+      tenantId: string;
+      usageId: string;
+      /** Where the money came from: credits, postpaid, bundle or free. */
+      source: string;
+      /** Decimal string in `currency` (the stored outcome's, for a duplicate). */
+      charge: string;
+      currency: string;
+      poolSeconds: number;
+    };
 
 export class PipelineInstrumentation extends EventEmitter<PipelineEvents> {}

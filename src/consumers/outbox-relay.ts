@@ -13,8 +13,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How often every tenant's outbox is checked, besides the pokes. */
   sweepIntervalMs?: number;
-  /** After each send the broker acknowledged: how many events of each type went out. */
-  onPublished?: (tenantId: string, countsByType: Map<string, number>) => void;
+  /** After each send the broker acknowledged: how many events of each type went out, and their ids. */
+  onPublished?: (tenantId: string, countsByType: Map<string, number>, eventIds: string[]) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -69,8 +69,13 @@ export class OutboxRelay {
     const sweepEvery = this.options.sweepIntervalMs ?? 1000;
     if (Date.now() - this.lastSweep >= sweepEvery) {
       this.lastSweep = Date.now();
-      for await (const page of this.options.ledger.tenants())
-        page.forEach((tenant) => this.pending.add(tenant));
+      // Only tenants with something waiting: an empty outbox costs one XLEN, not a lease.
+      for await (const page of this.options.ledger.tenants()) {
+        const lengths = await this.options.ledger.outboxLengths(page);
+        page.forEach((tenant, i) => {
+          if (lengths[i]! > 0) this.pending.add(tenant);
+        });
+      }
     }
     const tenants = [...this.pending];
     this.pending.clear();
@@ -106,7 +111,11 @@ export class OutboxRelay {
         published += events.length;
         const byType = new Map<string, number>();
         events.forEach((event) => byType.set(event.type, (byType.get(event.type) ?? 0) + 1));
-        this.options.onPublished?.(tenantId, byType);
+        this.options.onPublished?.(
+          tenantId,
+          byType,
+          events.map((event) => event.id),
+        );
         if (events.length < batchSize) break;
       }
     } finally {

@@ -10,7 +10,12 @@ export interface RechargeWorkerOptions {
   attempts?: number;
   retryDelayMs?: number;
   /** Called after a result was recorded (the outbox relay is poked with it). */
-  onRecorded?: (tenantId: string, requestId: string, status: 'succeeded' | 'failed') => void;
+  onRecorded?: (
+    tenantId: string,
+    requestId: string,
+    status: 'succeeded' | 'failed',
+    detail: { amount: string; currency: string; gatewayRef?: string; reason?: string },
+  ) => void;
 }
 
 interface RechargeRequested {
@@ -56,7 +61,14 @@ export class RechargeWorker {
       if (recorded.refused === 'unknown_recharge') return;
       throw new Error(`recording recharge ${requestId} of ${tenantId} was refused: ${recorded.refused}`);
     }
-    this.options.onRecorded?.(tenantId, requestId, recorded.status);
+    this.options.onRecorded?.(
+      tenantId,
+      requestId,
+      recorded.status,
+      result.status === 'succeeded'
+        ? { ...amount, gatewayRef: result.gatewayRef }
+        : { ...amount, reason: result.reason },
+    );
   }
 
   private async charge(request: Parameters<PaymentGateway['charge']>[0]): Promise<ChargeResult> {

@@ -38,7 +38,13 @@ type Outcome =
       applied: UsageOutcome;
       duplicate: boolean;
     }
-  | { kind: 'rejected'; rejection: Rejection };
+  | {
+      kind: 'rejected';
+      rejection: Rejection;
+      stage: 'decode' | 'rating' | 'ledger';
+      usageId?: string;
+      tenantId?: string;
+    };
 
 /** Tenant groups of one batch settled at once (each is one or two Redis round trips). */
 const TENANTS_IN_FLIGHT = 32;
@@ -133,7 +139,11 @@ export class UsageConsumer {
           message,
         }));
         const keepGoing = () => isRunning() && !isStale();
-        const { rated, deadLettered, tenants } = await this.processBatch(incoming, heartbeat, keepGoing);
+        const { rated, duplicates, deadLettered, tenants } = await this.processBatch(
+          incoming,
+          heartbeat,
+          keepGoing,
+        );
         resolveOffset(batch.lastOffset());
         const next = (BigInt(batch.lastOffset()) + 1n).toString();
         await this.untilDone('commit', heartbeat, keepGoing, () =>
@@ -147,9 +157,13 @@ export class UsageConsumer {
           lag: Math.max(0, lag),
         });
         this.events.emit('batch', {
+          topic: batch.topic,
           partition: batch.partition,
+          firstOffset: batch.firstOffset() ?? batch.lastOffset(),
+          lastOffset: batch.lastOffset(),
           records: incoming.length,
           rated,
+          duplicates,
           deadLettered,
           seconds: seconds(started),
         });
@@ -172,7 +186,7 @@ export class UsageConsumer {
     incoming: Incoming[],
     heartbeat: () => Promise<void> = async () => undefined,
     keepGoing: () => boolean = () => true,
-  ): Promise<{ rated: number; deadLettered: number; tenants: string[] }> {
+  ): Promise<{ rated: number; duplicates: number; deadLettered: number; tenants: string[] }> {
     const decoded = await Promise.all(
       incoming.map(({ message }) => decodeCdr(message.value, message.key?.toString(), this.options.registry)),
     );
@@ -181,7 +195,13 @@ export class UsageConsumer {
     decoded.forEach((result, i) => {
       const item = incoming[i]!;
       if ('rejected' in result) {
-        outcomes.set(item, { kind: 'rejected', rejection: result.rejected });
+        outcomes.set(item, {
+          kind: 'rejected',
+          rejection: result.rejected,
+          stage: 'decode',
+          usageId: result.usageId,
+          tenantId: result.tenantId,
+        });
         return;
       }
       const group = byTenant.get(result.record.tenantId) ?? [];
@@ -199,8 +219,12 @@ export class UsageConsumer {
           const [tenant, group] = next;
           for (let start = 0; start < group.length; start += MAX_BATCH) {
             const slice = group.slice(start, start + MAX_BATCH);
-            const results = await this.untilDone('ledger', heartbeat, keepGoing, () =>
-              this.settleTenant(tenant, slice),
+            const results = await this.untilDone(
+              'ledger',
+              heartbeat,
+              keepGoing,
+              () => this.settleTenant(tenant, slice),
+              tenant,
             );
             slice.forEach(({ item }, i) => outcomes.set(item, results[i]!));
           }
@@ -210,6 +234,7 @@ export class UsageConsumer {
 
     const rated: Message[] = [];
     const dead: Message[] = [];
+    let duplicates = 0;
     const changedTenants = new Set<string>();
     for (const item of incoming) {
       const outcome = outcomes.get(item)!;
@@ -218,16 +243,25 @@ export class UsageConsumer {
         this.events.emit('deadLetter', {
           reason: outcome.rejection.code,
           message: outcome.rejection.message,
-          tenantId: item.message.key?.toString(),
+          stage: outcome.stage,
+          tenantId: outcome.tenantId ?? item.message.key?.toString(),
+          usageId: outcome.usageId,
           origin: `${item.topic}/${item.partition}/${item.message.offset}`,
         });
         this.events.emit('record', { result: 'dead_letter' });
       } else {
-        rated.push(this.ratedMessage(outcome));
-        if (!outcome.duplicate) changedTenants.add(outcome.record.tenantId);
+        const message = this.ratedMessage(outcome);
+        rated.push(message);
+        if (outcome.duplicate) duplicates += 1;
+        else changedTenants.add(outcome.record.tenantId);
         this.events.emit('record', {
           result: outcome.duplicate ? 'duplicate' : 'rated',
+          tenantId: outcome.record.tenantId,
+          usageId: outcome.record.id,
           source: outcome.applied.source,
+          charge: minorToDecimal(outcome.applied.charge.toString(), outcome.priced.currency),
+          currency: outcome.priced.currency,
+          poolSeconds: outcome.applied.poolSeconds,
         });
       }
     }
@@ -241,7 +275,7 @@ export class UsageConsumer {
         this.options.producer.sendBatch({ topicMessages, acks: -1 }),
       );
     }
-    return { rated: rated.length, deadLettered: dead.length, tenants: [...changedTenants] };
+    return { rated: rated.length, duplicates, deadLettered: dead.length, tenants: [...changedTenants] };
   }
 
   /** Prices one tenant's records against its pool state and applies them in one script call. */
@@ -306,7 +340,13 @@ export class UsageConsumer {
               code: 'invalid_field',
               message: `the ledger refused the usage: ${result.refused} ${result.detail}`,
             };
-      return group.map(() => ({ kind: 'rejected', rejection }));
+      return group.map(({ record }) => ({
+        kind: 'rejected',
+        rejection,
+        stage: 'ledger',
+        usageId: record.id,
+        tenantId: tenant,
+      }));
     }
     const applied = new Map<string, AppliedUsage>(result.applied.map((a) => [a.usageId, a]));
     const now = (this.options.clock ?? (() => new Date()))();
@@ -325,6 +365,9 @@ export class UsageConsumer {
             code: reason.startsWith('unsupported_currency') ? 'unsupported_currency' : 'unrated_destination',
             message: reason,
           },
+          stage: 'rating',
+          usageId: record.id,
+          tenantId: tenant,
         };
       }
       const duplicate = repeat || !fresh || fresh.duplicate;
@@ -402,14 +445,15 @@ export class UsageConsumer {
     heartbeat: () => Promise<void>,
     keepGoing: () => boolean,
     step: () => Promise<T>,
+    tenantId?: string,
   ): Promise<T> {
     const { initial, max } = this.options.retryDelayMs ?? { initial: 100, max: 5_000 };
     for (let attempt = 1; ; attempt++) {
       try {
         return await step();
       } catch (error) {
-        if (stage === 'ledger') this.events.emit('scriptError', { operation: 'applyUsage', error });
-        this.events.emit('retry', { stage, error });
+        if (stage === 'ledger') this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId });
+        this.events.emit('retry', { stage, error, tenantId });
         if (!keepGoing()) throw error;
         const delay = Math.round(Math.random() * Math.min(max, initial * 2 ** Math.min(attempt - 1, 16)));
         await new Promise((resolve) => setTimeout(resolve, delay));

@@ -10,7 +10,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import pino from 'pino';
 import { authorizeCall } from '../api/authorization';
 import { startApp } from '../app';
 import { loadConfig } from '../config';
@@ -102,7 +101,6 @@ async function main(): Promise<void> {
   const app = await startApp(config, {
     pricer: new RatingPricer(book),
     gateway,
-    logger: pino({ level: config.logLevel }),
   });
   console.log(`== The rater is running at ${app.url} (roles: ${config.roles.join(', ')})`);
   try {

@@ -633,22 +633,26 @@ export class CreditLedger {
     } while (cursor !== '0');
   }
 
+  /**
+   * Events waiting in each tenant's outbox: one XLEN per tenant, sent together. Not a
+   * pipeline: on a Redis Cluster the tenants' keys live on different nodes, and ioredis
+   * refuses a pipeline that spans them.
+   */
+  async outboxLengths(tenantIds: string[]): Promise<number[]> {
+    return Promise.all(tenantIds.map((tenant) => this.redis.xlen(this.keys(tenant).outbox)));
+  }
+
   /** Ledger-wide figures for the metrics: events waiting in outboxes, tenants blocked. */
   async totals(): Promise<{ outboxBacklog: number; blockedTenants: number; tenants: number }> {
     const totals = { outboxBacklog: 0, blockedTenants: 0, tenants: 0 };
     for await (const page of this.tenants()) {
-      const pipeline = this.redis.pipeline();
-      for (const tenant of page) {
-        const k = this.keys(tenant);
-        pipeline.xlen(k.outbox);
-        pipeline.hmget(k.account, 'mode', 'blocked');
-      }
-      const results = (await pipeline.exec()) ?? [];
-      for (let i = 0; i < results.length; i += 2) {
-        totals.outboxBacklog += Number(results[i]![1] ?? 0);
-        const [mode, blocked] = (results[i + 1]![1] ?? []) as (string | null)[];
+      const [lengths, states] = await Promise.all([
+        this.outboxLengths(page),
+        Promise.all(page.map((tenant) => this.redis.hmget(this.keys(tenant).account, 'mode', 'blocked'))),
+      ]);
+      lengths.forEach((length) => (totals.outboxBacklog += length));
+      for (const [mode, blocked] of states)
         if (mode === 'prepaid' && blocked === '1') totals.blockedTenants += 1;
-      }
       totals.tenants += page.length;
     }
     return totals;

@@ -74,7 +74,7 @@ export function ratesCommand(): Command {
         console.log(
           `${result.destinationName} (${result.rate.deck} ${result.rate.version}, prefix ${result.rate.prefix})`,
         );
-        for (const line of result.breakdown) console.log(`  ${line.step.padEnd(15)} ${line.detail}`);
+        for (const line of result.breakdown()) console.log(`  ${line.step.padEnd(15)} ${line.detail}`);
         console.log(`charge ${formatMinor(result.chargeMinor, result.currency)} ${result.currency}`);
       }
     });

@@ -3,12 +3,12 @@
  * from the environment, priced by the stand-in FlatPricer so the expected charges are easy
  * to compute. SIGKILL it at any moment; SIGTERM stops it gracefully.
  */
-import pino from 'pino';
 import { startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/observability/logs';
 import { FlatPricer } from './flat-pricer';
 
-startApp(loadConfig(), { pricer: new FlatPricer(), logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) })
+startApp(loadConfig(), { pricer: new FlatPricer(), logger: createLogger(process.env.LOG_LEVEL ?? 'warn') })
   .then((app) => {
     process.stdout.write(`ready ${app.url}\n`);
     const stop = () => void app.stop().then(() => process.exit(0));

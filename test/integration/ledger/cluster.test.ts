@@ -128,5 +128,14 @@ describe('ledger on a real 3-master Redis Cluster', () => {
       blocked: true,
       poolSecondsLeft: 180,
     });
+
+    // The sweeps over every tenant (metrics gauges, the outbox relay) reach every master.
+    const lengths = await f.ledger.outboxLengths(tenants);
+    expect(lengths).toEqual(await Promise.all(tenants.map((tenant) => f.ledger.outboxLength(tenant))));
+    expect(await f.ledger.totals()).toEqual({
+      outboxBacklog: lengths.reduce((a, b) => a + b, 0),
+      blockedTenants: tenants.length,
+      tenants: tenants.length,
+    });
   });
 });

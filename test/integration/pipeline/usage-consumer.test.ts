@@ -219,7 +219,7 @@ describe('usage consumer on the real broker and Redis', () => {
       instrumentation: new PipelineInstrumentation(),
     });
     const outcome = await bulk.processBatch(incoming);
-    expect(outcome).toEqual({ rated: 3000, deadLettered: 0, tenants: ['bulk'] });
+    expect(outcome).toEqual({ rated: 3000, duplicates: 0, deadLettered: 0, tenants: ['bulk'] });
     expect((await f.ledger.readAccount('bulk'))!.balance).toBe(10n ** 9n - 3000n * 35n);
     const rated = await consumeMessages(kafka, bulkTopics.ratedOut, 3000);
     expect(new Set(rated.map((m) => (JSON.parse(m.value!.toString()) as { id: string }).id)).size).toBe(3000);

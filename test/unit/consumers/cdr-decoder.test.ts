@@ -87,12 +87,29 @@ describe('decodeCdr', () => {
       'usageCountryCode: must be ISO 3166-1 alpha-2',
     ],
   ])('rejects %s', async (_label, value, code, message) => {
-    expect(await decode(value)).toEqual({ rejected: { code, message } });
+    const result = await decode(value);
+    expect('rejected' in result && result.rejected).toEqual({ code, message });
   });
 
-  it('rejects a record whose key is not its tenant', async () => {
+  it("rejects a record whose key is not its tenant, naming the record's ids", async () => {
     expect(await decode(valid, 'other')).toEqual({
       rejected: { code: 'key_mismatch', message: "message key other is not the record's tenantId acme" },
+      usageId: 'u-1',
+      tenantId: 'acme',
+    });
+  });
+
+  it('names the usage and tenant of an invalid record as far as they can be read', async () => {
+    expect(await decode({ ...valid, duration: -1 })).toMatchObject({ usageId: 'u-1', tenantId: 'acme' });
+    expect(await decode({ ...valid, id: undefined })).toEqual({
+      rejected: { code: 'missing_field', message: 'id is required' },
+      tenantId: 'acme',
+    });
+    const unreadable = await decode({ ...valid, id: 42, tenantId: 'x'.repeat(129) });
+    expect(unreadable).not.toHaveProperty('usageId');
+    expect(unreadable).not.toHaveProperty('tenantId');
+    expect(await decode('{"id": ')).toEqual({
+      rejected: expect.objectContaining({ code: 'malformed_json' }),
     });
   });
 });

@@ -217,7 +217,7 @@ describe('rating with the shipped decks', () => {
 
   it('explains each charge', () => {
     const result = rateCall(book, call({ licenseCapability: 'MCOPSTN1', duration: 200 }), 'USD', 120);
-    expect(result.kind === 'rated' && result.breakdown).toEqual([
+    expect(result.kind === 'rated' && result.breakdown()).toEqual([
       { step: 'billed', detail: '200 s connected, billed 240 s by increment 60/60' },
       { step: 'pool', detail: '120 s from the minute pool' },
       { step: 'usage', detail: '120 s paid at 0.021900 USD/min' },

@@ -1,0 +1,83 @@
+import pino, { DestinationStream, Logger } from 'pino';
+import type { PipelineInstrumentation } from '../consumers/instrumentation';
+
+/**
+ * Where a secret could appear in a log line: credentials in request headers, and API keys
+ * or tokens in any object logged (a body, a response, an error's request). Their values are
+ * replaced by `[redacted]`.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  '*.headers.authorization',
+  'authorization',
+  '*.authorization',
+  'apiKey',
+  '*.apiKey',
+  '*.*.apiKey',
+  'token',
+  '*.token',
+  '*.*.token',
+];
+
+/** What the request serializer reads of a fastify request (or a raw one). */
+interface RequestLike {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  headers?: Record<string, unknown>;
+  socket?: { remotePort?: number };
+}
+
+/**
+ * The service's logger: JSON lines on stdout (or `destination`), pino's numeric levels, the
+ * time in epoch milliseconds. HTTP requests are logged with their headers, credentials
+ * redacted.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: {
+        req: (req: RequestLike) => ({
+          method: req.method,
+          url: req.url,
+          host: req.host,
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+          headers: req.headers,
+        }),
+      },
+    },
+    destination,
+  );
+}
+
+/**
+ * The pipeline's log lines, subscribed to its events as the metrics are. Anomalies (a record
+ * dead-lettered, a transient failure) at warn, each naming the tenant and usage; every usage
+ * applied and every batch at debug, which is too much for info under load.
+ */
+export function logPipelineEvents(instrumentation: PipelineInstrumentation, logger: Logger): void {
+  instrumentation.on('deadLetter', ({ reason, message, stage, tenantId, usageId, origin }) =>
+    logger.warn({ tenantId, usageId, reason, stage, detail: message, origin }, 'usage record dead-lettered'),
+  );
+  instrumentation.on('record', (record) => {
+    if (record.result === 'dead_letter' || !logger.isLevelEnabled('debug')) return;
+    const { result, tenantId, usageId, source, charge, currency, poolSeconds } = record;
+    logger.debug(
+      { tenantId, usageId, source, charge, currency, poolSeconds },
+      result === 'rated' ? 'usage applied' : 'usage already applied: stored outcome repeated',
+    );
+  });
+  instrumentation.on('batch', ({ seconds, ...batch }) =>
+    logger.debug({ ...batch, ms: Math.round(seconds * 1000) }, 'batch processed'),
+  );
+  instrumentation.on('retry', ({ stage, error, tenantId }) =>
+    logger.warn({ stage, tenantId, err: error }, 'transient failure, retrying'),
+  );
+}

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { App, startApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { RatingPricer } from '../../src/consumers/rating-pricer';
+import { createLogger } from '../../src/observability/logs';
+import { loadRateBook } from '../../src/rating';
+import { stackEnv } from '../../src/stack/stack';
+import { testStack, uniqueName } from '../support/stack';
+
+const OPERATOR = 'operator-secret-token-for-log-tests';
+
+describe('admin API request logs', () => {
+  let app: App;
+  let output = '';
+  const book = loadRateBook(join(__dirname, '..', '..', 'rates'));
+
+  beforeAll(async () => {
+    const env = {
+      ...stackEnv(testStack()),
+      HTTP_PORT: '0',
+      RATER_ROLES: 'api',
+      REDIS_KEY_PREFIX: `${uniqueName('logs')}:`,
+      OPERATOR_TOKEN_SHA256: createHash('sha256').update(OPERATOR).digest('hex'),
+    };
+    // The service's own logger at its most verbose, writing to memory.
+    const logger = createLogger('trace', { write: (line: string) => void (output += line) });
+    app = await startApp(loadConfig(env), { pricer: new RatingPricer(book), book, logger });
+  });
+  afterAll(() => app.stop());
+
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
+    const response = await fetch(`${app.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const lines = () =>
+    output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const completed = (url: string, method: string) => {
+    const incoming = lines().find(
+      (l) =>
+        l.msg === 'incoming request' &&
+        (l.req as { url: string; method: string }).url === url &&
+        (l.req as { method: string }).method === method,
+    )!;
+    return lines().find((l) => l.msg === 'request completed' && l.reqId === incoming.reqId)!;
+  };
+
+  it('name the tenant and who asked, and never carry a token or an API key', async () => {
+    expect(
+      (await call('PUT', '/v1/tenants/contoso', OPERATOR, { billingMode: 'prepaid', currency: 'USD' }))
+        .status,
+    ).toBe(201);
+    const created = await call('POST', '/v1/tenants/contoso/api-keys', OPERATOR);
+    expect(created.status).toBe(201);
+    const apiKey = String(created.body.apiKey);
+    const keyId = String(created.body.keyId);
+    expect((await call('GET', '/v1/tenants/contoso/balance', apiKey)).status).toBe(200);
+    const funds = { paymentRef: 'inv-1', amount: '5.00', currency: 'USD' };
+    expect((await call('POST', '/v1/tenants/contoso/funds', apiKey, funds)).status).toBe(201);
+    const call1 = { tenantId: 'contoso', callType: 'user_out', calleeNumber: '+447911123456' };
+    expect((await call('POST', '/v1/authorize', apiKey, call1)).status).toBe(200);
+    expect((await call('GET', '/v1/tenants/contoso/balance', `${apiKey}x`)).status).toBe(401);
+    expect((await call('GET', '/v1/tenants/fabrikam/balance', apiKey)).status).toBe(403);
+
+    expect(completed('/v1/tenants/contoso', 'PUT')).toMatchObject({
+      tenantId: 'contoso',
+      principal: 'operator',
+      res: { statusCode: 201 },
+    });
+    expect(completed('/v1/tenants/contoso/api-keys', 'POST')).toMatchObject({
+      tenantId: 'contoso',
+      principal: 'operator',
+    });
+    expect(completed('/v1/tenants/contoso/funds', 'POST')).toMatchObject({
+      tenantId: 'contoso',
+      principal: 'tenant_key',
+      keyId,
+      res: { statusCode: 201 },
+    });
+    expect(completed('/v1/tenants/fabrikam/balance', 'GET')).toMatchObject({
+      tenantId: 'fabrikam',
+      principal: 'tenant_key',
+      keyId,
+      res: { statusCode: 403 },
+    });
+    const balanceLines = lines().filter(
+      (l) => (l.req as { url?: string } | undefined)?.url === '/v1/tenants/contoso/balance',
+    );
+    expect(balanceLines.length).toBeGreaterThanOrEqual(2);
+    // The request line shows the headers, the credentials redacted.
+    for (const l of balanceLines) {
+      expect(l.tenantId).toBe('contoso');
+      expect((l.req as { headers: Record<string, string> }).headers.authorization).toBe('[redacted]');
+    }
+    const rejected = lines().filter((l) => l.principal === 'none');
+    expect(rejected).toEqual([expect.objectContaining({ tenantId: 'contoso', res: { statusCode: 401 } })]);
+
+    expect(output).toContain('"tenantId":"contoso"');
+    expect(output).not.toContain(OPERATOR);
+    expect(output).not.toContain(apiKey);
+    expect(output).not.toContain(apiKey.slice(apiKey.lastIndexOf('.') + 1));
+  });
+});
