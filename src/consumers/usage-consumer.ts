@@ -2,6 +2,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { AppliedUsage, CreditLedger, LedgerUsage, UsageOutcome, UsageState } from '../ledger/ledger';
 import { MAX_BATCH } from '../ledger/ledger';
+import { GroupedSender } from './grouped-sender';
 import { decodeCdr, DecodedUsageRecord, Rejection } from './cdr-decoder';
 import { minorToDecimal } from './cloudevents';
 import type { PipelineInstrumentation } from './instrumentation';
@@ -49,46 +50,6 @@ type Outcome =
 /** Tenant groups of one batch settled at once (each is one or two Redis round trips). */
 const TENANTS_IN_FLIGHT = 32;
 
-/** Bytes of records in one produce request: half the broker's default message.max.bytes. */
-export const MAX_PRODUCE_BYTES = 512 * 1024;
-
-const messageBytes = (m: Message) =>
-  byteLength(m.key) +
-  byteLength(m.value) +
-  Object.entries(m.headers ?? {}).reduce((sum, [k, v]) => sum + k.length + byteLength(v), 0);
-
-function byteLength(data: unknown): number {
-  if (Array.isArray(data)) return data.reduce((sum: number, part) => sum + byteLength(part), 0);
-  if (typeof data === 'string') return Buffer.byteLength(data);
-  return Buffer.isBuffer(data) ? data.length : 0;
-}
-
-/** Splits what a batch produces into requests of at most MAX_PRODUCE_BYTES of records each. */
-export function produceRequests(
-  topics: { topic: string; messages: Message[] }[],
-  maxBytes = MAX_PRODUCE_BYTES,
-): { topic: string; messages: Message[] }[][] {
-  const requests: { topic: string; messages: Message[] }[][] = [];
-  let request: { topic: string; messages: Message[] }[] = [];
-  let bytes = 0;
-  for (const { topic, messages } of topics) {
-    for (const message of messages) {
-      const size = messageBytes(message);
-      if (bytes > 0 && bytes + size > maxBytes) {
-        requests.push(request);
-        request = [];
-        bytes = 0;
-      }
-      let entry = request.at(-1);
-      if (entry?.topic !== topic) request.push((entry = { topic, messages: [] }));
-      entry.messages.push(message);
-      bytes += size;
-    }
-  }
-  if (request.length > 0) requests.push(request);
-  return requests;
-}
-
 const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
 
 /**
@@ -103,10 +64,12 @@ const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) /
 export class UsageConsumer {
   private consumer: Consumer | undefined;
   private readonly events: PipelineInstrumentation;
+  private readonly sender: GroupedSender;
   private joined = false;
 
   constructor(private readonly options: UsageConsumerOptions) {
     this.events = options.instrumentation;
+    this.sender = new GroupedSender(options.producer);
   }
 
   async start(): Promise<void> {
@@ -129,7 +92,7 @@ export class UsageConsumer {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 16,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         if (batch.messages.length === 0) return;
         const started = process.hrtime.bigint();
@@ -265,16 +228,14 @@ export class UsageConsumer {
         });
       }
     }
-    // A Kafka batch can hold megabytes of records, and the rated ones are larger still: they
-    // go out in requests of bounded size, each well under the broker's message size limit.
-    for (const topicMessages of produceRequests([
-      { topic: this.options.topics.ratedOut, messages: rated },
-      { topic: this.options.topics.deadLetter, messages: dead },
-    ])) {
-      await this.untilDone('produce', heartbeat, keepGoing, () =>
-        this.options.producer.sendBatch({ topicMessages, acks: -1 }),
-      );
-    }
+    // Sent with the other partitions' batches in as few requests as possible, each well under
+    // the broker's message size limit (GroupedSender).
+    await this.untilDone('produce', heartbeat, keepGoing, () =>
+      this.sender.send([
+        { topic: this.options.topics.ratedOut, messages: rated },
+        { topic: this.options.topics.deadLetter, messages: dead },
+      ]),
+    );
     return { rated: rated.length, duplicates, deadLettered: dead.length, tenants: [...changedTenants] };
   }
 

@@ -60,10 +60,9 @@ export function loadgenCommand(): Command {
         await admin.connect();
         await ensureTopics(admin, [config.kafka.topics.usageIn], config.kafka.topicPartitions);
         await admin.disconnect();
-        const producer = kafka.producer({
-          createPartitioner: Partitioners.DefaultPartitioner,
-          idempotent: true,
-        });
+        // Not idempotent: kafkajs's idempotent producer does not take several sends in flight,
+        // and a retried send's repeats are no different from the stream's own.
+        const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
         await producer.connect();
         const stream = cdrStream(o.count, { seed: o.seed, tenants: o.tenants, idPrefix: o.idPrefix });
         const result = await writeStream(stream, {

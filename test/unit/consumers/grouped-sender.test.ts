@@ -1,5 +1,5 @@
 import type { Message } from 'kafkajs';
-import { produceRequests } from '../../../src/consumers/usage-consumer';
+import { produceRequests } from '../../../src/consumers/grouped-sender';
 
 const message = (bytes: number, key = 'k'): Message => ({ key, value: Buffer.alloc(bytes - key.length) });
 const sizes = (requests: ReturnType<typeof produceRequests>) =>
