@@ -40,6 +40,54 @@ type Outcome =
     }
   | { kind: 'rejected'; rejection: Rejection };
 
+/**
+ * Bytes of records in one produce request. kafkajs sends each partition's messages of a request
+ * as one record batch, and the broker refuses a batch over its `message.max.bytes` (1 MB by
+ * default) for good; a backlog fetched at 4 MB a partition, all of one tenant, rates into
+ * more than that.
+ */
+export const MAX_PRODUCE_BYTES = 512 * 1024;
+/** Per-record overhead in a record batch, beyond key, value and headers (a generous bound). */
+const RECORD_OVERHEAD_BYTES = 64;
+
+const byteSize = (data: Message['value'] | Message['key']) =>
+  data == null ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+
+function recordBytes(message: Message): number {
+  let size = RECORD_OVERHEAD_BYTES + byteSize(message.key) + byteSize(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    const values = Array.isArray(value) ? value : [value];
+    for (const v of values) size += Buffer.byteLength(name) + byteSize(v as Buffer | string | undefined);
+  }
+  return size;
+}
+
+/** Splits the messages for several topics, in order, into produce requests of at most `maxBytes`. */
+export function produceRequests(
+  topicMessages: { topic: string; messages: Message[] }[],
+  maxBytes = MAX_PRODUCE_BYTES,
+): { topic: string; messages: Message[] }[][] {
+  const requests: { topic: string; messages: Message[] }[][] = [];
+  let current: { topic: string; messages: Message[] }[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    for (const message of messages) {
+      const size = recordBytes(message);
+      if (bytes > 0 && bytes + size > maxBytes) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+      }
+      const last = current[current.length - 1];
+      if (last?.topic === topic) last.messages.push(message);
+      else current.push({ topic, messages: [message] });
+      bytes += size;
+    }
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
 const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
 
 /**
@@ -178,11 +226,11 @@ export class UsageConsumer {
         });
       }
     }
-    const topicMessages = [
+    const requests = produceRequests([
       { topic: this.options.topics.ratedOut, messages: rated },
       { topic: this.options.topics.deadLetter, messages: dead },
-    ].filter((t) => t.messages.length > 0);
-    if (topicMessages.length > 0) {
+    ]);
+    for (const topicMessages of requests) {
       await this.untilDone('produce', heartbeat, keepGoing, () =>
         this.options.producer.sendBatch({ topicMessages, acks: -1 }),
       );
