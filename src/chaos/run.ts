@@ -41,6 +41,8 @@ export interface ChaosOptions {
 }
 
 export interface ChaosReport extends Reconciliation {
+  /** Names the run's topics, consumer group, Redis namespace and usage ids (`chaosNames`). */
+  runId: string;
   seed: number;
   tenantCount: number;
   rate: number;
@@ -62,6 +64,20 @@ export interface ChaosReport extends Reconciliation {
  */
 export function defaultFunds(count: number, tenants: number): MinorUnits {
   return BigInt(Math.max(1_000, Math.round((count * 12) / tenants)));
+}
+
+/** The topics, Redis key prefix and usage id prefix of a run: its own, so runs never meet. */
+export function chaosNames(runId: string) {
+  return {
+    topics: {
+      usageIn: `${runId}.usage.cdr`,
+      ratedOut: `${runId}.usage.rated`,
+      eventsOut: `${runId}.credits.events`,
+      deadLetter: `${runId}.usage.cdr.dlq`,
+    },
+    keyPrefix: `${runId}:`,
+    idPrefix: `${runId}-`,
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -94,12 +110,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
   const runId = `chaos-${options.seed}-${randomUUID().slice(0, 6)}`;
-  const topics = {
-    usageIn: `${runId}.usage.cdr`,
-    ratedOut: `${runId}.usage.rated`,
-    eventsOut: `${runId}.credits.events`,
-    deadLetter: `${runId}.usage.cdr.dlq`,
-  };
+  const { topics, keyPrefix, idPrefix } = chaosNames(runId);
   const env: Record<string, string> = {
     ...stackEnv(options.stack),
     HTTP_PORT: '0',
@@ -113,13 +124,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     TOPIC_RATED_OUT: topics.ratedOut,
     TOPIC_EVENTS_OUT: topics.eventsOut,
     TOPIC_DEAD_LETTER: topics.deadLetter,
-    REDIS_KEY_PREFIX: `${runId}:`,
+    REDIS_KEY_PREFIX: keyPrefix,
     OUTBOX_SWEEP_INTERVAL_MS: '500',
     LOG_LEVEL: 'info',
   };
   const funds = options.funds ?? defaultFunds(options.count, options.tenants);
   const lowBalanceThreshold = funds / 4n;
-  const stream = { seed: options.seed, tenants: options.tenants, idPrefix: `${runId}-` };
+  const stream = { seed: options.seed, tenants: options.tenants, idPrefix };
   const profiles = tenantProfiles(stream);
 
   // Seeded moments: kills spread over the consumption, Redis and the broker once each.
@@ -141,7 +152,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     retry: { retries: 8 },
   });
   const admin = kafka.admin();
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+  // Not idempotent: kafkajs's idempotent producer, with several requests in flight, is left
+  // with out-of-order sequence numbers for good after a broker restart. A resend may repeat
+  // input records; the rater charges a usage id once however often it arrives.
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   let rater: RaterProcess | undefined;
   let generation = 0;
   const unplanned = { exits: 0, stalls: 0 };
@@ -186,7 +200,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       produced = true;
       return result;
     });
-    producing.catch(() => undefined);
+    let writeError: unknown;
+    producing.catch((error: unknown) => (writeError = error));
 
     let committed = 0;
     let end = 0;
@@ -203,6 +218,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     for (;;) {
       options.signal?.throwIfAborted();
+      if (writeError) throw writeError;
       try {
         const progress = await groupProgress(admin, runId, topics.usageIn);
         if (progress.committed > committed) lastProgressAt = Date.now();
@@ -282,6 +298,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       lowBalanceThreshold,
     });
     return {
+      runId,
       seed: options.seed,
       tenantCount: options.tenants,
       rate: options.rate,
