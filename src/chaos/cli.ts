@@ -25,7 +25,8 @@ export function verdict(report: ChaosReport): { pass: boolean; text: string } {
       `Redis restarted ${report.restarts.redis}x, broker ${report.restarts.kafka}x`,
     `  lost ${report.lost}, double-charged ${report.doubleCharged}, reconciled ${report.reconciled}`,
     `  rated records ${report.rated.records} for ${report.rated.distinctIds} ids (${report.validIds} valid inputs, ` +
-      `${report.repeats} repeats); flagged x-duplicate ${report.rated.flaggedDuplicate}, replayed ${report.rated.replayed}`,
+      `${report.repeats} repeats); flagged x-duplicate ${report.rated.flaggedDuplicate} ` +
+      `(${report.rated.onlyFlaggedDuplicate} ids only so), replayed ${report.rated.replayed}`,
     `  dead letters ${report.deadLetters.distinct} of ${report.malformed} malformed (missing ${report.deadLetters.missing}, unexpected ${report.deadLetters.unexpected})`,
     `  events ${report.events.distinct} distinct, ${report.events.redelivered} redelivered; tenants depleted ${report.tenants.depleted} of ${report.tenants.prepaid} prepaid, below the low threshold ${report.tenants.belowLowThreshold}`,
     `  ${money}`,

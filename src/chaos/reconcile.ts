@@ -57,6 +57,12 @@ export interface Reconciliation {
     replayed: number;
     /** Ids with more than one identical unflagged record (a produce retried; charged once). */
     producerRepeats: number;
+    /**
+     * Ids whose every rated record carries x-duplicate: applied, then killed before producing,
+     * so the redelivery produced the stored outcome. Downstream must drop repeats by usage id,
+     * never by the header, or it loses these.
+     */
+    onlyFlaggedDuplicate: number;
   };
   deadLetters: { records: number; distinct: number; missing: number; unexpected: number };
   events: { records: number; distinct: number; redelivered: number; byType: Record<string, number> };
@@ -421,6 +427,7 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciliation> 
       flaggedDuplicate,
       replayed: ratedRecords - expected.size - repeats,
       producerRepeats,
+      onlyFlaggedDuplicate: [...rated.values()].filter((entry) => entry.unflagged === 0).length,
     },
     deadLetters: {
       records: deadRecords,
