@@ -58,7 +58,11 @@ export class GroupedSender {
   }
 }
 
+/** Per-record overhead in a record batch, beyond key, value and headers (a generous bound). */
+const RECORD_OVERHEAD_BYTES = 64;
+
 const messageBytes = (m: Message) =>
+  RECORD_OVERHEAD_BYTES +
   byteLength(m.key) +
   byteLength(m.value) +
   Object.entries(m.headers ?? {}).reduce((sum, [k, v]) => sum + k.length + byteLength(v), 0);

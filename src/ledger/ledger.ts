@@ -614,6 +614,26 @@ export class CreditLedger {
     );
   }
 
+  /**
+   * Every idempotency record of a tenant (usage id and stored outcome), in pages (HSCAN), in
+   * no particular order: for audits that need all of them, not a time range.
+   */
+  async *appliedUsages(
+    tenantId: string,
+    pageSize = 1000,
+  ): AsyncGenerator<{ usageId: string; outcome: UsageOutcome }[]> {
+    const key = this.keys(tenantId).applied;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', pageSize);
+      cursor = next;
+      const page: { usageId: string; outcome: UsageOutcome }[] = [];
+      for (let i = 0; i < flat.length; i += 2)
+        page.push({ usageId: flat[i]!, outcome: parseOutcome(flat[i + 1]!) });
+      if (page.length > 0) yield page;
+    } while (cursor !== '0');
+  }
+
   /** Stores the SHA-256 of a tenant API key (never the key itself). */
   async storeApiKeyDigest(tenantId: string, keyId: string, digestHex: string): Promise<void> {
     await this.redis.hset(this.keys(tenantId).account, `apiKey:${keyId}`, digestHex);

@@ -1,4 +1,4 @@
-import type { CreditLedger, MinorUnits } from '../ledger/ledger';
+import type { AccountSettings, CreditLedger, MinorUnits } from '../ledger/ledger';
 import { accountSettings } from '../ledger/ledger';
 import { poolCapacities, RateBook } from '../rating';
 import type { TenantProfile } from './cdr-stream';
@@ -6,7 +6,8 @@ import type { TenantProfile } from './cdr-stream';
 /**
  * Opens the accounts of a generated stream's tenants: billing mode and currency, the minute
  * pools their licences bring, and for prepaid tenants one purchase of `funds` minor units
- * (idempotent by its payment reference, so a second run adds nothing).
+ * (idempotent by its payment reference, so a second run adds nothing). `overrides` changes
+ * the other settings of every account (a low-balance threshold, say).
  */
 export async function provisionTenants(
   ledger: CreditLedger,
@@ -14,6 +15,7 @@ export async function provisionTenants(
   tenants: TenantProfile[],
   funds: MinorUnits,
   purchasedAt = new Date(),
+  overrides: Partial<Omit<AccountSettings, 'mode' | 'currency' | 'poolCapacities'>> = {},
 ): Promise<void> {
   const queue = [...tenants];
   await Promise.all(
@@ -25,6 +27,7 @@ export async function provisionTenants(
           users: tenant.users,
         }));
         const settings = accountSettings(tenant.mode, tenant.currency, {
+          ...overrides,
           poolCapacities: poolCapacities(book, licences),
         });
         const upserted = await ledger.upsertAccount(tenant.tenantId, settings);

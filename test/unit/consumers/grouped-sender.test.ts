@@ -1,7 +1,11 @@
 import type { Message } from 'kafkajs';
 import { produceRequests } from '../../../src/consumers/grouped-sender';
 
-const message = (bytes: number, key = 'k'): Message => ({ key, value: Buffer.alloc(bytes - key.length) });
+// A message of `bytes` in a request: key, value and the 64 bytes a record costs besides.
+const message = (bytes: number, key = 'k'): Message => ({
+  key,
+  value: Buffer.alloc(bytes - key.length - 64),
+});
 const sizes = (requests: ReturnType<typeof produceRequests>) =>
   requests.map((request) => request.map((t) => `${t.topic}:${t.messages.length}`).join(','));
 
@@ -29,7 +33,7 @@ describe('produceRequests', () => {
     expect(
       sizes(
         produceRequests(
-          [{ topic: 't', messages: [message(50), withHeaders, message(2000), message(50)] }],
+          [{ topic: 't', messages: [message(100), withHeaders, message(2000), message(100)] }],
           1000,
         ),
       ),
