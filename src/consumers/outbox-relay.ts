@@ -79,8 +79,12 @@ export class OutboxRelay {
     }
     const tenants = [...this.pending];
     this.pending.clear();
-    for (const tenant of tenants) {
+    // A poke says a tenant's usage changed, not that it caused an event (most usage causes
+    // none): an empty outbox costs one XLEN, not a lease, a read and a release.
+    const lengths = await this.options.ledger.outboxLengths(tenants);
+    for (const [i, tenant] of tenants.entries()) {
       if (this.stopped) break;
+      if (lengths[i] === 0) continue;
       await this.relayTenant(tenant);
     }
   }

@@ -7,7 +7,10 @@ export class RatingPricer implements UsagePricer {
   constructor(private readonly book: RateBook) {}
 
   periodOf(record: DecodedUsageRecord): string {
-    return new Date(record.startDateTime).toISOString().slice(0, 7);
+    const start = record.startDateTime;
+    // A validated UTC time ('...Z') names its month in its first 7 characters; other offsets
+    // may fall in another UTC month.
+    return start.endsWith('Z') ? start.slice(0, 7) : new Date(start).toISOString().slice(0, 7);
   }
 
   poolFor(record: DecodedUsageRecord) {
