@@ -1,4 +1,5 @@
 import type { Message, Producer } from 'kafkajs';
+import { Grouped } from './grouped';
 
 export interface TopicMessages {
   topic: string;
@@ -9,52 +10,24 @@ export interface TopicMessages {
 export const MAX_PRODUCE_BYTES = 512 * 1024;
 
 /**
- * Sends for several partitions' batches as few produce requests as possible ("group commit"):
- * what callers hand in while a request is on its way goes out together in the next one. The
- * consumer works on many partitions at once, and the producer (idempotent) has one request
- * in flight at a time, so one request per batch would queue them one behind the other.
- *
- * Each caller's promise settles when the request carrying its messages is acknowledged
- * (acks = all), or rejects with that request's error; a caller that retries sends its own
- * messages again, which is what at-least-once delivery of rated records allows.
+ * Sends what several partitions' batches produce in as few produce requests as possible
+ * (Grouped), each under `maxBytes`. A caller that retries after a failed request sends its
+ * own messages again, which at-least-once delivery of rated records allows.
  */
 export class GroupedSender {
-  private queue: { topics: TopicMessages[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
-  private flushing = false;
+  private readonly group: Grouped<TopicMessages[]>;
 
-  constructor(
-    private readonly producer: Producer,
-    private readonly maxBytes = MAX_PRODUCE_BYTES,
-  ) {}
-
-  send(topics: TopicMessages[]): Promise<void> {
-    if (topics.every((t) => t.messages.length === 0)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.queue.push({ topics, resolve, reject });
-      if (!this.flushing) void this.flush();
+  constructor(producer: Producer, maxBytes = MAX_PRODUCE_BYTES) {
+    this.group = new Grouped(async (batches) => {
+      for (const topicMessages of produceRequests(batches.flat(), maxBytes)) {
+        await producer.sendBatch({ topicMessages, acks: -1 });
+      }
     });
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    // Let the callers of this turn of the event loop join the first request.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0) {
-      const callers = this.queue;
-      this.queue = [];
-      try {
-        for (const topicMessages of produceRequests(
-          callers.flatMap((c) => c.topics),
-          this.maxBytes,
-        )) {
-          await this.producer.sendBatch({ topicMessages, acks: -1 });
-        }
-        callers.forEach((c) => c.resolve());
-      } catch (error) {
-        callers.forEach((c) => c.reject(error));
-      }
-    }
-    this.flushing = false;
+  send(topics: TopicMessages[]): Promise<void> {
+    if (topics.every((t) => t.messages.length === 0)) return Promise.resolve();
+    return this.group.add(topics);
   }
 }
 

@@ -1,7 +1,16 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type {
+  Consumer,
+  IHeaders,
+  Kafka,
+  KafkaMessage,
+  Message,
+  Producer,
+  TopicPartitionOffsetAndMetadata,
+} from 'kafkajs';
 import type { AppliedUsage, CreditLedger, LedgerUsage, UsageOutcome, UsageState } from '../ledger/ledger';
 import { MAX_BATCH } from '../ledger/ledger';
+import { Grouped } from './grouped';
 import { GroupedSender } from './grouped-sender';
 import { decodeCdr, DecodedUsageRecord, Rejection } from './cdr-decoder';
 import { minorToDecimal } from './cloudevents';
@@ -87,6 +96,11 @@ export class UsageConsumer {
     consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
     consumer.on(consumer.events.CRASH, () => (this.joined = false));
     consumer.on(consumer.events.STOP, () => (this.joined = false));
+    // The batches of many partitions end at about the same time: their offsets go to the
+    // group coordinator in one commit.
+    const commits = new Grouped<TopicPartitionOffsetAndMetadata>((offsets) =>
+      consumer.commitOffsets(offsets),
+    );
     await consumer.connect();
     await consumer.subscribe({ topic: topics.usageIn, fromBeginning: true });
     await consumer.run({
@@ -110,7 +124,7 @@ export class UsageConsumer {
         resolveOffset(batch.lastOffset());
         const next = (BigInt(batch.lastOffset()) + 1n).toString();
         await this.untilDone('commit', heartbeat, keepGoing, () =>
-          consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]),
+          commits.add({ topic: batch.topic, partition: batch.partition, offset: next }),
         );
         this.options.onTenantsChanged?.(tenants);
         const lag = Number(BigInt(batch.highWatermark) - BigInt(next));
