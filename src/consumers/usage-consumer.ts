@@ -89,7 +89,7 @@ export class UsageConsumer {
       sessionTimeout,
       heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
       maxBytesPerPartition: 1024 * 1024,
-      maxBytes: 4 * 1024 * 1024,
+      maxBytes: 2 * 1024 * 1024,
       retry: { retries: 10 },
     });
     this.consumer = consumer;
