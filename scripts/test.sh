@@ -13,6 +13,7 @@ already_running=0
 cleanup() {
   [ "$already_running" = 1 ] || npx tsx src/stack/cli.ts down --dir "$RATER_TEST_STACK_DIR" >/dev/null 2>&1 || true
   npx tsx src/stack/cli.ts down --dir "$RATER_FAULT_STACK_DIR" >/dev/null 2>&1 || true
+  [ -f .stack/fault-chaos/stack.json ] && npx tsx src/stack/cli.ts down --dir .stack/fault-chaos >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
