@@ -1,16 +1,11 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { parse } from 'yaml';
-import { App, startApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { RatingPricer } from '../../src/consumers/rating-pricer';
-import { loadRateBook } from '../../src/rating';
-import { stackEnv } from '../../src/stack/stack';
+import type { App } from '../../src/app';
 import { testStack, uniqueName } from '../support/stack';
+import { startApiApp } from '../support/api-app';
 
 const ROOT = join(__dirname, '..', '..');
 const FUZZ = join(ROOT, 'test', 'fuzz');
@@ -41,7 +36,6 @@ const CHECKS = [
  * writes under that prefix. Settings shared by both runs are in test/fuzz/schemathesis.toml.
  */
 describe('admin API fuzzed from its own OpenAPI document (schemathesis)', () => {
-  const book = loadRateBook(join(ROOT, 'rates'));
   const prefix = `${uniqueName('fuzz')}:`;
   let app: App;
   let tenantKey: string;
@@ -66,18 +60,7 @@ describe('admin API fuzzed from its own OpenAPI document (schemathesis)', () => 
       throw new Error(
         `${SCHEMATHESIS} is missing: source scripts/bootstrap.sh installs test/fuzz/requirements.txt`,
       );
-    const env = {
-      ...stackEnv(testStack()),
-      HTTP_PORT: '0',
-      RATER_ROLES: 'api',
-      REDIS_KEY_PREFIX: prefix,
-      OPERATOR_TOKEN_SHA256: createHash('sha256').update(OPERATOR).digest('hex'),
-    };
-    app = await startApp(loadConfig(env), {
-      pricer: new RatingPricer(book),
-      book,
-      logger: pino({ level: 'silent' }),
-    });
+    app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: prefix });
 
     // The tenants of the fuzzer's dictionary (test/fuzz/schemathesis.toml): prepaid with funds
     // and a minute pool, prepaid without funds in a currency without decimals, and postpaid

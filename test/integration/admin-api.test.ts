@@ -1,33 +1,16 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import pino from 'pino';
-import { App, startApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { RatingPricer } from '../../src/consumers/rating-pricer';
-import { loadRateBook } from '../../src/rating';
-import { stackEnv } from '../../src/stack/stack';
-import { testStack, uniqueName } from '../support/stack';
+import type { App } from '../../src/app';
+import { uniqueName } from '../support/stack';
+import { startApiApp } from '../support/api-app';
 
 const OPERATOR = 'operator-secret-token-for-tests';
 
 describe('admin API /v1 on the running service', () => {
   let app: App;
-  const book = loadRateBook(join(__dirname, '..', '..', 'rates'));
 
   beforeAll(async () => {
-    const env = {
-      ...stackEnv(testStack()),
-      HTTP_PORT: '0',
-      RATER_ROLES: 'api',
-      REDIS_KEY_PREFIX: `${uniqueName('api')}:`,
-      OPERATOR_TOKEN_SHA256: createHash('sha256').update(OPERATOR).digest('hex'),
-    };
-    app = await startApp(loadConfig(env), {
-      pricer: new RatingPricer(book),
-      book,
-      logger: pino({ level: 'silent' }),
-    });
+    app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: `${uniqueName('api')}:` });
   });
   afterAll(() => app.stop());
 

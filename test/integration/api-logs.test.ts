@@ -1,31 +1,18 @@
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { App, startApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { RatingPricer } from '../../src/consumers/rating-pricer';
+import type { App } from '../../src/app';
 import { createLogger } from '../../src/observability/logs';
-import { loadRateBook } from '../../src/rating';
-import { stackEnv } from '../../src/stack/stack';
-import { testStack, uniqueName } from '../support/stack';
+import { uniqueName } from '../support/stack';
+import { startApiApp } from '../support/api-app';
 
 const OPERATOR = 'operator-secret-token-for-log-tests';
 
 describe('admin API request logs', () => {
   let app: App;
   let output = '';
-  const book = loadRateBook(join(__dirname, '..', '..', 'rates'));
 
   beforeAll(async () => {
-    const env = {
-      ...stackEnv(testStack()),
-      HTTP_PORT: '0',
-      RATER_ROLES: 'api',
-      REDIS_KEY_PREFIX: `${uniqueName('logs')}:`,
-      OPERATOR_TOKEN_SHA256: createHash('sha256').update(OPERATOR).digest('hex'),
-    };
     // The service's own logger at its most verbose, writing to memory.
     const logger = createLogger('trace', { write: (line: string) => void (output += line) });
-    app = await startApp(loadConfig(env), { pricer: new RatingPricer(book), book, logger });
+    app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: `${uniqueName('logs')}:`, logger });
   });
   afterAll(() => app.stop());
 

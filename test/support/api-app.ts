@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import pino, { Logger } from 'pino';
+import { App, startApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { RatingPricer } from '../../src/consumers/rating-pricer';
+import { loadRateBook } from '../../src/rating';
+import { stackEnv } from '../../src/stack/stack';
+import { testStack } from './stack';
+
+/** The rate decks and plans shipped in rates/. */
+export const shippedBook = loadRateBook(join(__dirname, '..', '..', 'rates'));
+
+/**
+ * The service with the api role only on the test stack: the shipped decks, an operator token
+ * (configured as its SHA-256), a Redis namespace of its own, and a silent logger unless one is
+ * given.
+ */
+export function startApiApp(options: {
+  operatorToken: string;
+  keyPrefix: string;
+  logger?: Logger;
+}): Promise<App> {
+  const env = {
+    ...stackEnv(testStack()),
+    HTTP_PORT: '0',
+    RATER_ROLES: 'api',
+    REDIS_KEY_PREFIX: options.keyPrefix,
+    OPERATOR_TOKEN_SHA256: createHash('sha256').update(options.operatorToken).digest('hex'),
+  };
+  return startApp(loadConfig(env), {
+    pricer: new RatingPricer(shippedBook),
+    book: shippedBook,
+    logger: options.logger ?? pino({ level: 'silent' }),
+  });
+}
