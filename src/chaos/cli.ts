@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { down, up } from '../stack/stack';
 import { projectRoot } from '../stack/toolchain';
-import { ChaosReport, runChaos } from './run';
+import { ChaosOptions, ChaosReport, runChaos } from './run';
 
 const whole = (v: string) => {
   const n = Number(v);
@@ -49,16 +49,12 @@ const program = new Command('chaos')
   .option('--dir <path>', 'stack directory', join(projectRoot, '.stack', 'chaos'))
   .option('--out <file>', 'report file', join(projectRoot, 'bench-results', 'chaos.json'))
   .action(
-    async (o: {
-      count: number;
-      kills: number;
-      seed: number;
-      tenants: number;
-      rate: number;
-      partitions: number;
-      dir: string;
-      out: string;
-    }) => {
+    async (
+      o: Pick<ChaosOptions, 'count' | 'kills' | 'seed' | 'tenants' | 'rate' | 'partitions'> & {
+        dir: string;
+        out: string;
+      },
+    ) => {
       const dir = resolve(o.dir);
       const log = (line: string) =>
         console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
