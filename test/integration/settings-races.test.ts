@@ -1,0 +1,187 @@
+import type { App } from '../../src/app';
+import type { AccountSettings } from '../../src/ledger/ledger';
+import { poolCapacities } from '../../src/rating';
+import { shippedBook, startApiApp } from '../support/api-app';
+import { uniqueName } from '../support/stack';
+
+const OPERATOR = 'operator-secret-token-for-settings-races';
+const ROUNDS = 20;
+
+/**
+ * Concurrent settings changes on the real HTTP API and real Redis: each pair of requests is
+ * sent at once, ROUNDS times on a fresh tenant, and every change that was answered 200 must be
+ * in the stored settings afterwards, every round (issue 11, item 3: read-modify-write from
+ * TypeScript lost one change in 3 to 9 rounds of 20).
+ */
+describe('concurrent settings changes never undo each other', () => {
+  let app: App;
+
+  beforeAll(async () => {
+    app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: `${uniqueName('races')}:` });
+  });
+  afterAll(() => app.stop());
+
+  const call = async (method: string, path: string, body?: unknown, token = OPERATOR) => {
+    const response = await fetch(`${app.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  const licences = [{ capability: 'MCOPSTN1', country: 'US', users: 2 }];
+  const moreLicences = [
+    { capability: 'MCOPSTN1', country: 'US', users: 5 },
+    { capability: 'MCOPSTN6', country: 'GB', users: 1 },
+  ];
+  const base = {
+    billingMode: 'prepaid',
+    currency: 'USD',
+    lowBalanceThreshold: '1.00',
+    autoRecharge: { enabled: false, triggerAmount: '1.00', rechargeAmount: '10.00' },
+    paymentMethodRef: 'pm_old_card',
+    adminContacts: ['admin@race.example'],
+    licences,
+  };
+
+  /** A fresh tenant with the base settings and an API key of its own. */
+  const freshTenant = async (name: string) => {
+    const tenant = uniqueName(name);
+    expect((await call('PUT', `/v1/tenants/${tenant}`, base)).status).toBe(201);
+    const key = await call('POST', `/v1/tenants/${tenant}/api-keys`);
+    return { tenant, key: key.body.apiKey as string };
+  };
+  const sameEntries = (a: Record<string, number>, b: Record<string, number>) =>
+    JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+  const settingsOf = async (tenant: string): Promise<AccountSettings> =>
+    (await app.ledger.readAccount(tenant))!.settings;
+
+  /**
+   * Runs `race` ROUNDS times and returns what each round lost (an empty list when nothing
+   * was): a list of every loss, so a failure shows how often and what.
+   */
+  /** Every request answered 200, or what each answered instead. */
+  const answered = (replies: Record<string, { status: number; body: unknown }>) =>
+    Object.entries(replies).flatMap(([name, r]) =>
+      r.status === 200 ? [] : [`${name} answered ${r.status} ${JSON.stringify(r.body)}`],
+    );
+
+  const rounds = async (race: (round: number) => Promise<string[]>) => {
+    const lost: string[] = [];
+    for (let round = 0; round < ROUNDS; round++)
+      for (const loss of await race(round)) lost.push(`round ${round}: ${loss}`);
+    return lost;
+  };
+
+  it('keeps the payment method and the auto-recharge settings a tenant changes at once', async () => {
+    const lost = await rounds(async (round) => {
+      const { tenant, key } = await freshTenant('pm-ar');
+      const [pm, ar] = await Promise.all([
+        call('PUT', `/v1/tenants/${tenant}/payment-method`, { paymentMethodRef: `pm_new_${round}` }, key),
+        call(
+          'PUT',
+          `/v1/tenants/${tenant}/auto-recharge`,
+          { enabled: true, triggerAmount: '5.00', rechargeAmount: '20.00' },
+          key,
+        ),
+      ]);
+      const s = await settingsOf(tenant);
+      return [
+        ...answered({ pm, ar }),
+        ...(s.paymentMethodRef === `pm_new_${round}` ? [] : [`payment method ${s.paymentMethodRef}`]),
+        ...(s.autoRecharge.enabled && s.autoRecharge.trigger === 500n && s.autoRecharge.amount === 2000n
+          ? []
+          : [`auto-recharge ${JSON.stringify(s.autoRecharge, (_, v: unknown) => String(v))}`]),
+      ];
+    });
+    expect(lost).toEqual([]);
+  });
+
+  it("keeps a tenant's payment method and auto-recharge beside the operator's PUT of other settings", async () => {
+    const lost = await rounds(async (round) => {
+      const { tenant, key } = await freshTenant('op-tenant');
+      // The operator's PUT names neither the payment method nor auto-recharge: both are kept.
+      const operatorPut = { billingMode: 'prepaid', currency: 'USD', lowBalanceThreshold: '7.00' };
+      const [op, pm, ar] = await Promise.all([
+        call('PUT', `/v1/tenants/${tenant}`, operatorPut),
+        call('PUT', `/v1/tenants/${tenant}/payment-method`, { paymentMethodRef: `pm_new_${round}` }, key),
+        call('PUT', `/v1/tenants/${tenant}/auto-recharge`, { enabled: true, rechargeAmount: '30.00' }, key),
+      ]);
+      const s = await settingsOf(tenant);
+      return [
+        ...answered({ op, pm, ar }),
+        ...(s.lowBalanceThreshold === 700n ? [] : [`low-balance threshold ${s.lowBalanceThreshold}`]),
+        ...(s.paymentMethodRef === `pm_new_${round}` ? [] : [`payment method ${s.paymentMethodRef}`]),
+        ...(s.autoRecharge.enabled && s.autoRecharge.amount === 3000n
+          ? []
+          : [`auto-recharge enabled ${s.autoRecharge.enabled} amount ${s.autoRecharge.amount}`]),
+      ];
+    });
+    expect(lost).toEqual([]);
+  });
+
+  it("keeps the operator's switch to postpaid beside a tenant's payment method and auto-recharge changes", async () => {
+    const answers = new Map<number, number>();
+    const lost = await rounds(async (round) => {
+      const { tenant, key } = await freshTenant('postpaid');
+      const [op, pm, ar] = await Promise.all([
+        call('PUT', `/v1/tenants/${tenant}`, { billingMode: 'postpaid', currency: 'USD' }),
+        call('PUT', `/v1/tenants/${tenant}/payment-method`, { paymentMethodRef: `pm_new_${round}` }, key),
+        call('PUT', `/v1/tenants/${tenant}/auto-recharge`, { enabled: true, rechargeAmount: '20.00' }, key),
+      ]);
+      // Enabling auto-recharge after the switch is refused (postpaid tenants buy no credits);
+      // before it, it is accepted and the switch turns it off. Either way: never both.
+      answers.set(ar.status, (answers.get(ar.status) ?? 0) + 1);
+      const refusedAsConflict =
+        ar.status === 409 &&
+        JSON.stringify(ar.body) ===
+          JSON.stringify({
+            error: 'settings_conflict',
+            message: 'body/enabled: auto-recharge is for prepaid tenants only',
+          });
+      const s = await settingsOf(tenant);
+      return [
+        ...answered({ op, pm }),
+        ...(ar.status === 200 || refusedAsConflict
+          ? []
+          : [`ar answered ${ar.status} ${JSON.stringify(ar.body)}`]),
+        ...(s.mode === 'postpaid' ? [] : [`billing mode ${s.mode}`]),
+        ...(s.paymentMethodRef === `pm_new_${round}` ? [] : [`payment method ${s.paymentMethodRef}`]),
+        ...(s.autoRecharge.enabled ? ['auto-recharge enabled on a postpaid tenant'] : []),
+      ];
+    });
+    expect(lost).toEqual([]);
+    expect([...answers.values()].reduce((a, b) => a + b, 0)).toBe(ROUNDS);
+  });
+
+  it("keeps the licence pool sizes an operator sets beside a tenant's changes", async () => {
+    const expected = poolCapacities(shippedBook, moreLicences);
+    expect(Object.keys(expected)).toHaveLength(2);
+    const lost = await rounds(async (round) => {
+      const { tenant, key } = await freshTenant('licences');
+      const [op, pm, ar] = await Promise.all([
+        call('PUT', `/v1/tenants/${tenant}`, {
+          billingMode: 'prepaid',
+          currency: 'USD',
+          licences: moreLicences,
+        }),
+        call('PUT', `/v1/tenants/${tenant}/payment-method`, { paymentMethodRef: `pm_new_${round}` }, key),
+        call('PUT', `/v1/tenants/${tenant}/auto-recharge`, { enabled: true }, key),
+      ]);
+      const s = await settingsOf(tenant);
+      return [
+        ...answered({ op, pm, ar }),
+        ...(sameEntries(s.poolCapacities, expected)
+          ? []
+          : [`pool sizes ${JSON.stringify(s.poolCapacities)}`]),
+        ...(s.paymentMethodRef === `pm_new_${round}` ? [] : [`payment method ${s.paymentMethodRef}`]),
+        ...(s.autoRecharge.enabled && s.autoRecharge.amount === 1000n ? [] : ['auto-recharge']),
+      ];
+    });
+    expect(lost).toEqual([]);
+  });
+});
