@@ -4,6 +4,7 @@ import { poolCapacities } from '../../src/rating';
 import { shippedBook, startApiApp } from '../support/api-app';
 import { uniqueName } from '../support/stack';
 
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const OPERATOR = 'operator-secret-token-for-settings-races';
 const ROUNDS = 20;
 
@@ -129,7 +130,11 @@ describe('concurrent settings changes never undo each other', () => {
     const lost = await rounds(async (round) => {
       const { tenant, key } = await freshTenant('postpaid');
       const [op, pm, ar] = await Promise.all([
-        call('PUT', `/v1/tenants/${tenant}`, { billingMode: 'postpaid', currency: 'USD' }),
+        // The operator's credentials need no Redis look-up, so its request tends to come first:
+        // held back a few milliseconds in some rounds, the tenant's come first too.
+        delay(round % 4).then(() =>
+          call('PUT', `/v1/tenants/${tenant}`, { billingMode: 'postpaid', currency: 'USD' }),
+        ),
         call('PUT', `/v1/tenants/${tenant}/payment-method`, { paymentMethodRef: `pm_new_${round}` }, key),
         call('PUT', `/v1/tenants/${tenant}/auto-recharge`, { enabled: true, rechargeAmount: '20.00' }, key),
       ]);
@@ -183,5 +188,182 @@ describe('concurrent settings changes never undo each other', () => {
       ];
     });
     expect(lost).toEqual([]);
+  });
+});
+
+describe('settings on the API: what a PUT names, versions, and the rules of the stored state', () => {
+  let app: App;
+
+  beforeAll(async () => {
+    app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: `${uniqueName('settings')}:` });
+  });
+  afterAll(() => app.stop());
+
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${app.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${OPERATOR}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return {
+      status: response.status,
+      etag: response.headers.get('etag'),
+      body: (await response.json()) as Record<string, unknown>,
+    };
+  };
+
+  it("keeps on the operator's PUT what it does not name, and changes the auto-recharge fields it names", async () => {
+    await call('PUT', '/v1/tenants/acme', {
+      billingMode: 'prepaid',
+      currency: 'USD',
+      lowBalanceThreshold: '5.00',
+      autoRecharge: { enabled: true, triggerAmount: '2.00', rechargeAmount: '20.00', monthlyCap: 3 },
+      paymentMethodRef: 'pm_card_visa',
+      adminContacts: ['admin@acme.example'],
+      licences: [{ capability: 'MCOPSTN1', country: 'US', users: 2 }],
+    });
+    expect(
+      await call('PUT', '/v1/tenants/acme/payment-method', { paymentMethodRef: 'pm_tenant_card' }),
+    ).toEqual({ status: 200, etag: '"2"', body: { tenantId: 'acme', status: 'updated' } });
+    expect(
+      await call('PUT', '/v1/tenants/acme', {
+        billingMode: 'prepaid',
+        currency: 'USD',
+        autoRecharge: { enabled: false },
+      }),
+    ).toEqual({ status: 200, etag: '"3"', body: { tenantId: 'acme', status: 'updated' } });
+    expect((await app.ledger.readAccount('acme'))!.settings).toEqual({
+      mode: 'prepaid',
+      currency: 'USD',
+      lowBalanceThreshold: 500n,
+      autoRecharge: {
+        enabled: false,
+        trigger: 200n,
+        amount: 2000n,
+        monthlyCap: 3,
+        maxConsecutiveFailures: 3,
+      },
+      paymentMethodRef: 'pm_tenant_card',
+      adminContacts: ['admin@acme.example'],
+      poolCapacities: poolCapacities(shippedBook, [{ capability: 'MCOPSTN1', country: 'US', users: 2 }]),
+    });
+    // Named empty, a field is cleared.
+    await call('PUT', '/v1/tenants/acme', {
+      billingMode: 'prepaid',
+      currency: 'USD',
+      paymentMethodRef: '',
+      licences: [],
+    });
+    expect((await app.ledger.readAccount('acme'))!.settings).toMatchObject({
+      paymentMethodRef: '',
+      poolCapacities: {},
+    });
+  });
+
+  it('answers an ETag, and with If-Match makes a change only on the version read (412 otherwise)', async () => {
+    await call('PUT', '/v1/tenants/versioned', { billingMode: 'prepaid', currency: 'EUR' });
+    const read = await call('GET', '/v1/tenants/versioned/balance');
+    expect(read.etag).toBe('"1"');
+    const ifMatch = { 'if-match': read.etag! };
+    expect(
+      await call('PUT', '/v1/tenants/versioned/payment-method', { paymentMethodRef: 'pm_a' }, ifMatch),
+    ).toEqual({ status: 200, etag: '"2"', body: { tenantId: 'versioned', status: 'updated' } });
+    const before = await app.ledger.readAccount('versioned');
+    expect(
+      await call(
+        'PUT',
+        '/v1/tenants/versioned/auto-recharge',
+        { enabled: true, rechargeAmount: '5.00' },
+        ifMatch,
+      ),
+    ).toEqual({
+      status: 412,
+      etag: null,
+      body: {
+        error: 'version_mismatch',
+        message: 'headers/if-match: the settings changed since; their version is now "2"',
+      },
+    });
+    expect(
+      (await call('PUT', '/v1/tenants/versioned', { billingMode: 'postpaid', currency: 'EUR' }, ifMatch))
+        .status,
+    ).toBe(412);
+    // If-Match names a version of an account: there is none to create.
+    expect(
+      (await call('PUT', '/v1/tenants/unborn', { billingMode: 'prepaid', currency: 'EUR' }, ifMatch)).status,
+    ).toBe(412);
+    expect(await app.ledger.readAccount('unborn')).toBeUndefined();
+    expect(await app.ledger.readAccount('versioned')).toEqual(before);
+    const bad = await call(
+      'PUT',
+      '/v1/tenants/versioned/payment-method',
+      { paymentMethodRef: 'pm_b' },
+      { 'if-match': 'W/"2"' },
+    );
+    expect(bad.status).toBe(400);
+    expect(String(bad.body.message)).toContain('headers/if-match');
+    expect(
+      (
+        await call(
+          'PUT',
+          '/v1/tenants/versioned/payment-method',
+          { paymentMethodRef: 'pm_b' },
+          { 'if-match': '"2"' },
+        )
+      ).etag,
+    ).toBe('"3"');
+  });
+
+  it('refuses with 409 what the stored settings do not allow, and with 400 what the request itself does not', async () => {
+    await call('PUT', '/v1/tenants/later', { billingMode: 'postpaid', currency: 'USD' });
+    await call('PUT', '/v1/tenants/nocash', { billingMode: 'prepaid', currency: 'USD' });
+    expect(
+      await call('PUT', '/v1/tenants/later/auto-recharge', { enabled: true, rechargeAmount: '5.00' }),
+    ).toEqual({
+      status: 409,
+      etag: null,
+      body: {
+        error: 'settings_conflict',
+        message: 'body/enabled: auto-recharge is for prepaid tenants only',
+      },
+    });
+    expect(await call('PUT', '/v1/tenants/nocash/auto-recharge', { enabled: true })).toMatchObject({
+      status: 409,
+      body: {
+        error: 'settings_conflict',
+        message: 'body/rechargeAmount: the recharge amount must be more than zero to enable auto-recharge',
+      },
+    });
+    expect(
+      await call('PUT', '/v1/tenants/nocash', {
+        billingMode: 'prepaid',
+        currency: 'USD',
+        autoRecharge: { enabled: true },
+      }),
+    ).toMatchObject({
+      status: 409,
+      body: { message: expect.stringContaining('body/autoRecharge/rechargeAmount') },
+    });
+    expect(
+      await call('PUT', '/v1/tenants/nocash', {
+        billingMode: 'postpaid',
+        currency: 'USD',
+        autoRecharge: { enabled: true, rechargeAmount: '5.00' },
+      }),
+    ).toMatchObject({
+      status: 400,
+      body: { message: 'body/autoRecharge/enabled: auto-recharge is for prepaid tenants only' },
+    });
+    expect((await app.ledger.readAccount('nocash'))!.settings).toMatchObject({
+      mode: 'prepaid',
+      autoRecharge: { enabled: false },
+    });
+    expect((await call('PUT', '/v1/tenants/ghost/payment-method', { paymentMethodRef: 'pm_x' })).status).toBe(
+      404,
+    );
   });
 });
