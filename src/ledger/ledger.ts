@@ -127,6 +127,12 @@ export interface LedgerOptions {
   clock?: () => Date;
 }
 
+/**
+ * No balance, debt, amount owed or period's usage charges may pass this many minor units
+ * (MAX_TOTAL in includes/common.lua): far below 2^53, so the scripts' sums stay exact.
+ */
+export const MAX_TOTAL_MINOR = 10n ** 15n;
+
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;

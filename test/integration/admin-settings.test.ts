@@ -1,5 +1,5 @@
 import type { App } from '../../src/app';
-import type { AccountSettings } from '../../src/ledger/ledger';
+import { AccountSettings, MAX_TOTAL_MINOR } from '../../src/ledger/ledger';
 import { poolCapacities } from '../../src/rating';
 import { shippedBook, startApiApp } from '../support/api-app';
 import { uniqueName } from '../support/stack';
@@ -316,6 +316,23 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
         )
       ).etag,
     ).toBe('"3"');
+  });
+
+  it('answers 409 balance_limit to funds that would take the balance past the bound', async () => {
+    await call('PUT', '/v1/tenants/rich', { billingMode: 'prepaid', currency: 'USD' });
+    await app.ledger.addFunds('rich', {
+      paymentRef: 'p0',
+      amount: MAX_TOTAL_MINOR - 1n,
+      currency: 'USD',
+      purchasedAt: new Date(),
+    });
+    const buy = (ref: string) =>
+      call('POST', '/v1/tenants/rich/funds', { paymentRef: ref, amount: '0.01', currency: 'USD' });
+    expect((await buy('p1')).body).toMatchObject({ balance: { amount: '10000000000000.00' } });
+    expect(await buy('p2')).toMatchObject({
+      status: 409,
+      body: { error: 'balance_limit', message: 'the balance would pass 1000000000000000 minor units' },
+    });
   });
 
   it('refuses with 409 what the stored settings do not allow, and with 400 what the request itself does not', async () => {
