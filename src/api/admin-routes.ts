@@ -10,7 +10,8 @@ import type {
 import { decimalToMinor, minorToDecimal } from '../consumers/cloudevents';
 import type { UsagePricer } from '../consumers/pricing-port';
 import { TENANT_ID_PATTERN } from '../ledger/keys';
-import type { AccountSettings, CreditLedger } from '../ledger/ledger';
+import type { CreditLedger, SettingsChange } from '../ledger/ledger';
+import type { Refusal } from '../ledger/result-codes';
 import { currencyDigits, isCurrency, poolCapacities, RateBook } from '../rating';
 import { authorizeCall } from './authorization';
 import {
@@ -21,6 +22,7 @@ import {
   balanceResponses,
   fundsBody,
   fundsResponses,
+  ifMatchHeaders,
   paymentMethodBody,
   settingsResponses,
   SHARED_SCHEMAS,
@@ -180,12 +182,47 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       .code(refusal.refused === 'no_account' ? 404 : 409)
       .send({ error: refusal.refused, message: refusal.detail });
 
+  /** The settings version a request's If-Match names (the schema checked its form), if any. */
+  const ifMatch = (request: FastifyRequest): number | undefined => {
+    const header = request.headers['if-match'];
+    return typeof header === 'string' ? Number(header.slice(1, -1)) : undefined;
+  };
+  const etag = (version: number) => `"${version}"`;
+
+  /**
+   * A settings update refused by the ledger: 404 without an account, 412 when the If-Match
+   * version is stale, 409 for a rule the stored settings break (named by the body's field).
+   */
+  const settingsRefused = (reply: Reply, refusal: Refusal, fields: Record<string, string>) => {
+    if (refusal.refused === 'version_mismatch')
+      return reply.code(412).send({
+        error: 'version_mismatch',
+        message: `headers/if-match: the settings changed since; their version is now ${etag(Number(refusal.detail))}`,
+      });
+    if (refusal.refused === 'settings_conflict') {
+      const split = refusal.detail.indexOf(': ');
+      const field = refusal.detail.slice(0, split);
+      return reply.code(409).send({
+        error: 'settings_conflict',
+        message: `${fields[field] ?? field}: ${refusal.detail.slice(split + 2)}`,
+      });
+    }
+    return refused(reply, refusal);
+  };
+
+  /**
+   * The operator's create-or-update. Creating, what the body leaves out takes its default;
+   * updating, only what the body names changes (one script, so nothing a tenant changed
+   * meanwhile is undone): `autoRecharge` changes the fields it names, `licences` replaces every
+   * pool size, and a field left out keeps its stored value.
+   */
   app.put(
     '/v1/tenants/:tenantId',
     {
       ...forOperator,
       schema: {
         params: tenantParams,
+        headers: ifMatchHeaders,
         body: tenantBody,
         response: upsertTenantResponses,
       },
@@ -215,81 +252,122 @@ export function adminRoutes<L extends FastifyBaseLogger>(
         'body/autoRecharge/rechargeAmount': body.autoRecharge?.rechargeAmount,
       });
       if (imprecise) return badRequest(reply, imprecise);
-      const minor = (value: string | undefined) => decimalToMinor(value ?? '0', body.currency);
-      const settings: AccountSettings = {
+      const minor = (value: string | undefined) =>
+        value === undefined ? undefined : decimalToMinor(value, body.currency);
+      const ar = body.autoRecharge;
+      if (ar?.enabled && body.billingMode !== 'prepaid')
+        return badRequest(reply, 'body/autoRecharge/enabled: auto-recharge is for prepaid tenants only');
+      if (ar?.enabled && ar.rechargeAmount !== undefined && minor(ar.rechargeAmount)! <= 0n)
+        return badRequest(
+          reply,
+          'body/autoRecharge/rechargeAmount must be more than zero to enable auto-recharge',
+        );
+      const change: SettingsChange = {
         mode: body.billingMode,
         currency: body.currency,
         lowBalanceThreshold: minor(body.lowBalanceThreshold),
-        autoRecharge: {
-          enabled: body.autoRecharge?.enabled ?? false,
-          trigger: minor(body.autoRecharge?.triggerAmount),
-          amount: minor(body.autoRecharge?.rechargeAmount),
-          monthlyCap: body.autoRecharge?.monthlyCap ?? 5,
-          maxConsecutiveFailures: body.autoRecharge?.maxConsecutiveFailures ?? 3,
+        autoRecharge: ar && {
+          enabled: ar.enabled,
+          trigger: minor(ar.triggerAmount),
+          amount: minor(ar.rechargeAmount),
+          monthlyCap: ar.monthlyCap,
+          maxConsecutiveFailures: ar.maxConsecutiveFailures,
         },
-        paymentMethodRef: body.paymentMethodRef ?? '',
-        adminContacts: body.adminContacts ?? [],
-        poolCapacities: options.book ? poolCapacities(options.book, body.licences ?? []) : {},
+        paymentMethodRef: body.paymentMethodRef,
+        adminContacts: body.adminContacts,
+        poolCapacities: body.licences && (options.book ? poolCapacities(options.book, body.licences) : {}),
       };
-      const result = await ledger.upsertAccount(tenant, settings);
-      if (typeof result !== 'string') return refused(reply, result);
-      return reply.code(result === 'created' ? 201 : 200).send({ tenantId: tenant, status: result });
+      const version = ifMatch(request);
+      const result = await ledger.updateSettings(tenant, change, {
+        create: version === undefined,
+        ...(version !== undefined ? { ifVersion: version } : {}),
+      });
+      if ('refused' in result) {
+        // If-Match names a version of an account that exists: without one, the precondition fails.
+        if (result.refused === 'no_account')
+          return settingsRefused(reply, { refused: 'version_mismatch', detail: '0' }, {});
+        return settingsRefused(reply, result, {
+          arEnabled: 'body/autoRecharge/enabled',
+          arAmount: 'body/autoRecharge/rechargeAmount',
+        });
+      }
+      return reply
+        .code(result.status === 'created' ? 201 : 200)
+        .header('etag', etag(result.version))
+        .send({ tenantId: tenant, status: result.status });
     },
   );
 
-  /** Settings a tenant admin changes on its own: auto-recharge and the payment method. */
+  /**
+   * Settings a tenant admin changes on its own: one script that changes the fields named and
+   * checks the rules that depend on the stored settings (ledger.updateSettings).
+   */
   const updateSettings = async (
     request: Request,
     reply: Reply,
-    change: (settings: AccountSettings) => AccountSettings | string,
+    change: SettingsChange,
+    fields: Record<string, string>,
+    ifCurrency?: string,
   ) => {
     const tenant = request.params.tenantId;
-    const account = await ledger.readAccount(tenant);
-    if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
-    const next = change(account.settings);
-    if (typeof next === 'string') return badRequest(reply, next);
-    const result = await ledger.upsertAccount(tenant, next);
-    if (typeof result !== 'string') return refused(reply, result);
-    return reply.send({ tenantId: tenant, status: 'updated' });
+    const version = ifMatch(request);
+    const result = await ledger.updateSettings(tenant, change, {
+      ...(ifCurrency !== undefined ? { ifCurrency } : {}),
+      ...(version !== undefined ? { ifVersion: version } : {}),
+    });
+    if ('refused' in result) return settingsRefused(reply, result, fields);
+    return reply.header('etag', etag(result.version)).send({ tenantId: tenant, status: 'updated' });
   };
 
   app.put(
     '/v1/tenants/:tenantId/auto-recharge',
-    { ...forTenant, schema: { params: tenantParams, body: autoRechargeBody, response: settingsResponses } },
-    async (request: Request, reply) =>
-      updateSettings(request, reply, (settings) => {
-        const body = request.body as {
-          enabled: boolean;
-          triggerAmount?: string;
-          rechargeAmount?: string;
-          monthlyCap?: number;
-          maxConsecutiveFailures?: number;
-        };
-        const imprecise = tooPrecise(settings.currency, {
-          'body/triggerAmount': body.triggerAmount,
-          'body/rechargeAmount': body.rechargeAmount,
-        });
-        if (imprecise) return imprecise;
-        const ar = settings.autoRecharge;
-        const next = {
-          enabled: body.enabled,
-          trigger:
-            body.triggerAmount !== undefined
-              ? decimalToMinor(body.triggerAmount, settings.currency)
-              : ar.trigger,
-          amount:
-            body.rechargeAmount !== undefined
-              ? decimalToMinor(body.rechargeAmount, settings.currency)
-              : ar.amount,
-          monthlyCap: body.monthlyCap ?? ar.monthlyCap,
-          maxConsecutiveFailures: body.maxConsecutiveFailures ?? ar.maxConsecutiveFailures,
-        };
-        if (next.enabled && next.amount <= 0n)
-          return 'body/rechargeAmount must be more than zero to enable auto-recharge';
-        if (next.enabled && settings.mode !== 'prepaid')
-          return 'body/enabled: auto-recharge is for prepaid tenants only';
-        return { ...settings, autoRecharge: next };
-      }),
+    {
+      ...forTenant,
+      schema: {
+        params: tenantParams,
+        headers: ifMatchHeaders,
+        body: autoRechargeBody,
+        response: settingsResponses,
+      },
+    },
+    async (request: Request, reply) => {
+      const body = request.body as {
+        enabled: boolean;
+        triggerAmount?: string;
+        rechargeAmount?: string;
+        monthlyCap?: number;
+        maxConsecutiveFailures?: number;
+      };
+      // The amounts are converted in the stored currency; the script refuses the change
+      // should the currency have changed since (currency_mismatch).
+      const account = await ledger.readAccount(request.params.tenantId);
+      if (!account) return reply.code(404).send({ error: 'no_account', message: request.params.tenantId });
+      const currency = account.settings.currency;
+      const imprecise = tooPrecise(currency, {
+        'body/triggerAmount': body.triggerAmount,
+        'body/rechargeAmount': body.rechargeAmount,
+      });
+      if (imprecise) return badRequest(reply, imprecise);
+      const minor = (value: string | undefined) =>
+        value === undefined ? undefined : decimalToMinor(value, currency);
+      if (body.enabled && body.rechargeAmount !== undefined && minor(body.rechargeAmount)! <= 0n)
+        return badRequest(reply, 'body/rechargeAmount must be more than zero to enable auto-recharge');
+      return updateSettings(
+        request,
+        reply,
+        {
+          autoRecharge: {
+            enabled: body.enabled,
+            trigger: minor(body.triggerAmount),
+            amount: minor(body.rechargeAmount),
+            monthlyCap: body.monthlyCap,
+            maxConsecutiveFailures: body.maxConsecutiveFailures,
+          },
+        },
+        { arEnabled: 'body/enabled', arAmount: 'body/rechargeAmount' },
+        currency,
+      );
+    },
   );
 
   app.put(
@@ -298,15 +376,13 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       ...forTenant,
       schema: {
         params: tenantParams,
+        headers: ifMatchHeaders,
         body: paymentMethodBody,
         response: settingsResponses,
       },
     },
     async (request: Request, reply) =>
-      updateSettings(request, reply, (settings) => ({
-        ...settings,
-        paymentMethodRef: String(request.body.paymentMethodRef),
-      })),
+      updateSettings(request, reply, { paymentMethodRef: String(request.body.paymentMethodRef) }, {}),
   );
 
   app.post(
@@ -376,7 +452,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const c = account.settings.currency;
       const money = (minor: bigint) => ({ amount: minorToDecimal(minor.toString(), c), currency: c });
-      return reply.send({
+      return reply.header('etag', etag(account.settingsVersion)).send({
         tenantId: tenant,
         billingMode: account.settings.mode,
         balance: money(account.balance),

@@ -46,6 +46,26 @@ export const autoRechargeBody = {
   },
 } as const;
 
+/**
+ * The settings version a client read (the ETag of GET .../balance or of a settings update): the
+ * update is made only if the settings are still at that version (412 otherwise). Optional.
+ */
+export const ifMatchHeaders = {
+  type: 'object',
+  properties: {
+    'if-match': {
+      type: 'string',
+      pattern: '^"\\d{1,15}"$',
+      description: 'the settings version read, as its ETag ("<n>")',
+    },
+  },
+} as const;
+
+/** The settings version after the request, to send back in If-Match. */
+const etagHeader = {
+  etag: { type: 'string', description: 'the settings version ("<n>"), for If-Match' },
+} as const;
+
 export const tenantParams = { type: 'object', required: ['tenantId'], properties: { tenantId } } as const;
 
 export const tenantBody = {
@@ -189,7 +209,8 @@ const ERROR_DESCRIPTIONS = {
   401: 'no valid bearer token',
   403: "another tenant's credentials, or a tenant's for an operator's action",
   404: 'no account for this tenant',
-  409: "refused by the ledger: another currency or billing mode than the tenant's, or a change of them while money is held or owed",
+  409: "refused by the ledger: another currency or billing mode than the tenant's, a change of them while money is held or owed, a setting the stored settings do not allow (settings_conflict), or a total past the ledger's limit (balance_limit)",
+  412: 'If-Match names a settings version that is no longer the stored one (version_mismatch)',
   413: 'the body is over 64 KiB',
   415: 'the body is not JSON',
 } as const;
@@ -211,18 +232,16 @@ const BODY_ERRORS: ErrorStatus[] = [400, 401, 413, 415];
 
 export const upsertTenantResponses = replies(
   {
-    200: { description: 'updated', ...tenantStatus(['updated']) },
-    201: { description: 'created', ...tenantStatus(['created']) },
+    200: { description: 'updated', ...tenantStatus(['updated']), headers: etagHeader },
+    201: { description: 'created', ...tenantStatus(['created']), headers: etagHeader },
   },
-  [...BODY_ERRORS, 403, 409],
+  [...BODY_ERRORS, 403, 409, 412],
 );
 
-export const settingsResponses = replies({ 200: { description: 'updated', ...tenantStatus(['updated']) } }, [
-  ...BODY_ERRORS,
-  403,
-  404,
-  409,
-]);
+export const settingsResponses = replies(
+  { 200: { description: 'updated', ...tenantStatus(['updated']), headers: etagHeader } },
+  [...BODY_ERRORS, 403, 404, 409, 412],
+);
 
 export const apiKeyResponses = replies(
   {
@@ -257,6 +276,7 @@ export const balanceResponses = replies(
   {
     200: {
       description: "the tenant's balance, lots, auto-recharge state, pool use and amounts owed",
+      headers: etagHeader,
       type: 'object',
       additionalProperties: false,
       required: [

@@ -14,7 +14,8 @@ export type RejectionCode =
   | 'key_mismatch'
   | 'unknown_tenant'
   | 'unrated_destination'
-  | 'unsupported_currency';
+  | 'unsupported_currency'
+  | 'balance_limit';
 
 export interface Rejection {
   code: RejectionCode;

@@ -311,10 +311,12 @@ export class UsageConsumer {
       const rejection: Rejection =
         result.refused === 'no_account'
           ? { code: 'unknown_tenant', message: `no account for tenant ${tenant}` }
-          : {
-              code: 'invalid_field',
-              message: `the ledger refused the usage: ${result.refused} ${result.detail}`,
-            };
+          : result.refused === 'balance_limit'
+            ? { code: 'balance_limit', message: `the ledger refused the batch: ${result.detail}` }
+            : {
+                code: 'invalid_field',
+                message: `the ledger refused the usage: ${result.refused} ${result.detail}`,
+              };
       return group.map(({ record }) => ({
         kind: 'rejected',
         rejection,

@@ -33,6 +33,11 @@ export interface AccountSettings {
   poolCapacities: Record<string, number>;
 }
 
+/** Settings an update names; what it leaves out keeps its stored value. */
+export type SettingsChange = Partial<Omit<AccountSettings, 'autoRecharge'>> & {
+  autoRecharge?: Partial<AutoRechargeSettings>;
+};
+
 /** An account with no thresholds, no auto-recharge, no contacts and no pools; override what matters. */
 export function accountSettings(
   mode: BillingMode,
@@ -122,6 +127,12 @@ export interface LedgerOptions {
   clock?: () => Date;
 }
 
+/**
+ * No balance, debt, amount owed or period's usage charges may pass this many minor units
+ * (MAX_TOTAL in includes/common.lua): far below 2^53, so the scripts' sums stay exact.
+ */
+export const MAX_TOTAL_MINOR = 10n ** 15n;
+
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
@@ -202,30 +213,65 @@ export class CreditLedger {
     return [now.getTime(), now.toISOString(), utcMonth(now)];
   }
 
+  /**
+   * Creates the account or replaces every setting (money and state stay): for callers that
+   * own the whole account (the demo, the load generator, tests). The API's updates name
+   * their fields (updateSettings).
+   */
   async upsertAccount(tenantId: string, settings: AccountSettings): Promise<'created' | 'updated' | Refusal> {
+    const result = await this.updateSettings(tenantId, settings, { create: true });
+    return 'refused' in result ? result : result.status;
+  }
+
+  /**
+   * Changes the settings `change` names, and only those, in one script against the stored
+   * state (updateSettings-2.lua): a concurrent change of other fields is never undone.
+   * `create` lets it open the account (then mode and currency must be named); `ifCurrency`
+   * refuses (currency_mismatch) when the amounts named were converted in another currency
+   * than the stored one; `ifVersion` refuses (version_mismatch) when the settings changed
+   * since that version was read.
+   */
+  async updateSettings(
+    tenantId: string,
+    change: SettingsChange,
+    options: { create?: boolean; ifCurrency?: string; ifVersion?: number } = {},
+  ): Promise<{ status: 'created' | 'updated'; version: number } | Refusal> {
     const k = this.keys(tenantId);
     // Registered first: a tenant the sweeper and the relay cannot find would keep its events.
-    await this.redis.sadd(tenantRegistryKey(this.prefix), tenantId);
-    const ar = settings.autoRecharge;
+    if (options.create) await this.redis.sadd(tenantRegistryKey(this.prefix), tenantId);
+    const ar = change.autoRecharge ?? {};
+    const named = (value: string | undefined, field: string) =>
+      value === undefined ? {} : { [field]: value };
     const fields = {
-      mode: settings.mode,
-      currency: settings.currency,
-      lowThreshold: settings.lowBalanceThreshold.toString(),
-      arEnabled: ar.enabled ? '1' : '0',
-      arTrigger: ar.trigger.toString(),
-      arAmount: ar.amount.toString(),
-      arMonthlyCap: String(ar.monthlyCap),
-      arMaxFailures: String(ar.maxConsecutiveFailures),
-      paymentMethodRef: settings.paymentMethodRef,
-      contacts: JSON.stringify(settings.adminContacts),
+      ...named(change.mode, 'mode'),
+      ...named(change.currency, 'currency'),
+      ...named(change.lowBalanceThreshold?.toString(), 'lowThreshold'),
+      ...named(ar.enabled === undefined ? undefined : ar.enabled ? '1' : '0', 'arEnabled'),
+      ...named(ar.trigger?.toString(), 'arTrigger'),
+      ...named(ar.amount?.toString(), 'arAmount'),
+      ...named(ar.monthlyCap?.toString(), 'arMonthlyCap'),
+      ...named(ar.maxConsecutiveFailures?.toString(), 'arMaxFailures'),
+      ...named(change.paymentMethodRef, 'paymentMethodRef'),
+      ...named(change.adminContacts && JSON.stringify(change.adminContacts), 'contacts'),
+      // cjson decodes {} and [] alike; capacities are an object, so an empty one is fine.
+      ...(change.poolCapacities ? { caps: change.poolCapacities } : {}),
     };
     const result = await this.run(
-      'upsertAccount',
+      'updateSettings',
       [k.account, k.pools],
-      [tenantId, ...this.clockArgs(), JSON.stringify(fields), JSON.stringify(settings.poolCapacities)],
+      [
+        tenantId,
+        ...this.clockArgs(),
+        options.create ? 'create' : 'update',
+        JSON.stringify(fields),
+        JSON.stringify({
+          ...(options.ifCurrency !== undefined ? { currency: options.ifCurrency } : {}),
+          ...(options.ifVersion !== undefined ? { version: String(options.ifVersion) } : {}),
+        }),
+      ],
     );
     if ('refused' in result) return result;
-    return result.reply[1] as 'created' | 'updated';
+    return { status: result.reply[1] as 'created' | 'updated', version: Number(result.reply[2]) };
   }
 
   async addFunds(
@@ -559,6 +605,7 @@ export class CreditLedger {
         adminContacts: JSON.parse(account.contacts ?? '[]') as string[],
         poolCapacities,
       },
+      settingsVersion: Number(account.settingsVersion ?? 0),
       balance: BigInt(account.balance ?? '0'),
       debt: BigInt(account.debt ?? '0'),
       blocked: account.blocked === '1',
@@ -737,6 +784,8 @@ export interface LotView {
 export interface AccountView {
   tenantId: string;
   settings: AccountSettings;
+  /** Incremented by every settings change (updateSettings): a compare-and-set version. */
+  settingsVersion: number;
   balance: MinorUnits;
   debt: MinorUnits;
   blocked: boolean;

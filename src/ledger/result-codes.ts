@@ -12,6 +12,9 @@ export const ResultCode = {
   LOT_ALREADY_EXPIRED: -8,
   NOT_APPLIED: -9,
   ACCOUNT_LOCKED: -10,
+  VERSION_MISMATCH: -20,
+  SETTINGS_CONFLICT: -21,
+  BALANCE_LIMIT: -22,
 } as const;
 
 /** Expected refusals: business outcomes the caller handles, returned as values. */
@@ -22,7 +25,13 @@ export type Refusal =
   | { refused: 'unknown_recharge'; detail: string }
   | { refused: 'lot_already_expired'; detail: string }
   | { refused: 'not_applied'; detail: string }
-  | { refused: 'account_locked'; detail: string };
+  | { refused: 'account_locked'; detail: string }
+  /** The settings version the caller read is no longer the stored one (detail: the stored one). */
+  | { refused: 'version_mismatch'; detail: string }
+  /** A settings rule that depends on the stored settings; detail: `<account field>: <why>`. */
+  | { refused: 'settings_conflict'; detail: string }
+  /** A total (balance, debt, amount owed, usage charge) would pass MAX_TOTAL_MINOR. */
+  | { refused: 'balance_limit'; detail: string };
 
 const REFUSALS: Record<number, Refusal['refused']> = {
   [ResultCode.NO_ACCOUNT]: 'no_account',
@@ -32,6 +41,9 @@ const REFUSALS: Record<number, Refusal['refused']> = {
   [ResultCode.LOT_ALREADY_EXPIRED]: 'lot_already_expired',
   [ResultCode.NOT_APPLIED]: 'not_applied',
   [ResultCode.ACCOUNT_LOCKED]: 'account_locked',
+  [ResultCode.VERSION_MISMATCH]: 'version_mismatch',
+  [ResultCode.SETTINGS_CONFLICT]: 'settings_conflict',
+  [ResultCode.BALANCE_LIMIT]: 'balance_limit',
 };
 
 /** The unexpected: a script refused its arguments or found its state inconsistent. */

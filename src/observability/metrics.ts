@@ -17,6 +17,7 @@ const DEAD_LETTER_REASONS = [
   'unknown_tenant',
   'unrated_destination',
   'unsupported_currency',
+  'balance_limit',
 ];
 const EVENT_TYPES = [
   'credits.balance.low',

@@ -6,7 +6,8 @@
   ARGV[5] payment reference  ARGV[6] amount (minor units)  ARGV[7] currency
   ARGV[8] purchased at (ms)  ARGV[9] expires at (ms)
 
-  Output: {0, outcome} or {1, stored outcome} for a reference seen before, or {code, detail}.
+  Output: {0, outcome} or {1, stored outcome} for a reference seen before, or {code, detail}
+  (BALANCE_LIMIT when the balance would pass MAX_TOTAL).
   outcome: JSON {lotId, amount, balance, paidDebt}
 ]]
 --- @include "includes/errors"
@@ -41,7 +42,11 @@ end
 expireDue(ctx, a)
 local lotId = 'm:' .. ref
 local debtBefore = a.debt
-addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, 'manual', ref)
+local limit = addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, 'manual', ref)
+if limit then
+  saveAccount(ctx, a) -- what expired above stays expired, consistently
+  return limit
+end
 emit(ctx, 'credits.funds.added', lotId, {
   lotId = lotId, source = 'manual', paymentRef = ref, amount = money(a, amount),
   purchasedAt = fmt(purchasedAt), expiresAt = fmt(expiresAt), balance = money(a, a.balance),

@@ -13,7 +13,9 @@
           pool '' or the pool drawn on, period the yyyy-mm of the call.
 
   Output: {0, balance, n, id1, duplicate1, outcome1, ...} in input order; a usage applied
-  before is skipped (duplicate 1) and its stored outcome returned. Or {code, detail}.
+  before is skipped (duplicate 1) and its stored outcome returned. Or {code, detail}:
+  BALANCE_LIMIT, with nothing applied, when the debt, an amount owed or a period's usage
+  charges would pass MAX_TOTAL.
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -35,7 +37,18 @@ end
 local expected = cjson.decode(ARGV[7])
 local usages = cjson.decode(ARGV[8])
 
--- First pass, no writes: duplicates, argument checks, pool use.
+-- What the batch adds to each bounded total (debt, owed:<period>, <period>:<src>:charge),
+-- on top of its stored value: true when it would pass MAX_TOTAL.
+local grown = {}
+local function pastLimit(total, stored, charge)
+  if grown[total] == nil then
+    grown[total] = stored()
+  end
+  grown[total] = grown[total] + charge
+  return grown[total] > MAX_TOTAL
+end
+
+-- First pass, no writes: duplicates, argument checks, pool use, bounds.
 local stored = {}
 local firstInBatch = {}
 local repeatOf = {}
@@ -75,6 +88,18 @@ for i, u in ipairs(usages) do
     if poolSec > 0 then
       local key = u.pool .. ':' .. u.period
       draws[key] = (draws[key] or 0) + poolSec
+    end
+    -- Usage already happened, but a total past the bound would no longer be exact: the batch
+    -- is refused whole (the consumer dead-letters it as balance_limit). Debt grows by at most
+    -- the charge (less where lots cover it).
+    local totalsField = u.period .. ':' .. u.src .. ':charge'
+    if charge > 0 and (
+        u.src == 'credits' and pastLimit('debt', function() return a.debt end, charge)
+        or u.src == 'postpaid' and pastLimit('owed:' .. u.period, function()
+          return num(redis.call('HGET', keys.account, 'owed:' .. u.period))
+        end, charge)
+        or pastLimit(totalsField, function() return num(redis.call('HGET', keys.totals, totalsField)) end, charge)) then
+      return { ERR.BALANCE_LIMIT, 'usage ' .. u.id .. ': a total would pass ' .. fmt(MAX_TOTAL) .. ' minor units' }
     end
   end
 end

@@ -9,7 +9,8 @@
   ARGV[8] currency  ARGV[9] purchased at (ms)  ARGV[10] expires at (ms)
   ARGV[11] gateway reference  ARGV[12] failure reason
 
-  Output: {0, outcome} or {1, stored outcome}, or {code, detail}.
+  Output: {0, outcome} or {1, stored outcome}, or {code, detail} (BALANCE_LIMIT, changing
+  nothing, when a recharge would take the balance past MAX_TOTAL).
   outcome: JSON {status, lotId, balance, failures, autoRechargeDisabled}
 ]]
 --- @include "includes/errors"
@@ -45,6 +46,11 @@ if status == 'succeeded' then
   if not amount or amount <= 0 or amount % 1 ~= 0 or expiresAt <= ctx.now then
     return { ERR.BAD_ARGUMENT, 'a successful recharge needs a positive amount and a future expiry' }
   end
+  -- Before any write (addLot would refuse after the pending request is cleared): the request
+  -- stays pending and nothing changes. A request is only made when the amount fits.
+  if amount > MAX_TOTAL or a.balance + amount > MAX_TOTAL then
+    return { ERR.BALANCE_LIMIT, 'the balance would pass ' .. fmt(MAX_TOTAL) .. ' minor units' }
+  end
 end
 
 expireDue(ctx, a)
@@ -54,7 +60,7 @@ local outcome
 if status == 'succeeded' then
   local lotId = 'r:' .. requestId
   a.arFailures = 0
-  addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, 'recharge', gatewayRef)
+  addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, 'recharge', gatewayRef) -- fits: checked above
   emit(ctx, 'credits.recharge.succeeded', requestId, {
     requestId = requestId, amount = money(a, amount), gatewayRef = gatewayRef, balance = money(a, a.balance),
   })

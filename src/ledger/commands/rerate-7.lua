@@ -15,7 +15,7 @@
   ARGV[12] expiry (ms) of a refund lot, should one be needed
 
   Output: {0, outcome} or {1, stored outcome} when this revision was applied already,
-  or {code, detail}.
+  or {code, detail} (BALANCE_LIMIT, changing nothing, when a total would pass MAX_TOTAL).
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -64,6 +64,18 @@ local refused = checkPools(ctx, expected, draws)
 if refused then
   return refused
 end
+-- Bounds, before any write: the refund adds at most the old charge to the balance, the new
+-- charge at most itself to the debt, the amount owed or the period's usage charges.
+local function stored(key, field)
+  return num(redis.call('HGET', key, field))
+end
+local sameSrc = o.src == newSrc and oldCharge or 0
+if o.src == 'credits' and a.balance + oldCharge > MAX_TOTAL
+    or newSrc == 'credits' and a.debt + newCharge > MAX_TOTAL
+    or newSrc == 'postpaid' and stored(keys.account, 'owed:' .. o.period) - sameSrc + newCharge > MAX_TOTAL
+    or stored(keys.totals, o.period .. ':' .. newSrc .. ':charge') - sameSrc + newCharge > MAX_TOTAL then
+  return { ERR.BALANCE_LIMIT, 'a total would pass ' .. fmt(MAX_TOTAL) .. ' minor units' }
+end
 
 expireDue(ctx, a)
 local cause = 'rerate:' .. usageId .. ':' .. revision
@@ -81,6 +93,7 @@ if o.src == 'credits' and oldCharge > 0 then
       a.debt = a.debt - toDebt
       a.balance = a.balance + toDebt
       if amount > toDebt then
+        -- Fits: the balance plus the whole old charge was checked above.
         addLot(ctx, a, 'refund:' .. usageId .. ':' .. revision, amount - toDebt, ctx.now, refundExpiresAt, 'refund', usageId)
       end
     else

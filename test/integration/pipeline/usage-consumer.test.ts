@@ -4,8 +4,9 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
 import { PipelineInstrumentation } from '../../../src/consumers/instrumentation';
 import { UsageConsumer } from '../../../src/consumers/usage-consumer';
+import { MAX_TOTAL_MINOR } from '../../../src/ledger/ledger';
 import { FlatPricer } from '../../support/flat-pricer';
-import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
+import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 import { consumeMessages, createTopics, testKafka, testStack, uniqueName } from '../../support/stack';
 import { eventually } from '../../support/wait';
 
@@ -149,6 +150,18 @@ describe('usage consumer on the real broker and Redis', () => {
     await send([cdr('a1', 'acme'), cdr('a2', 'acme', { licenseCapability: 'MCOPSTN1', duration: 170 })]);
     await eventually(() => expect(results.filter((r) => r === 'duplicate').length).toBeGreaterThanOrEqual(3));
     expect((await f.ledger.readAccount('acme'))!.balance).toBe(before);
+  });
+
+  it('dead-letters as balance_limit a batch that would take a total past the bound', async () => {
+    await f.ledger.upsertAccount('deep', prepaid());
+    await applyPaid(f, 'deep', [paid('d0', MAX_TOTAL_MINOR)]);
+    await send([cdr('d1', 'deep')]);
+    const dead = await consumeMessages(kafka, topics.deadLetter, 5);
+    const limited = dead.filter((m) => m.headers!['x-error-code']!.toString() === 'balance_limit');
+    expect(limited.map((m) => [m.key!.toString(), m.headers!['x-error-message']!.toString()])).toEqual([
+      ['deep', 'the ledger refused the batch: usage d1: a total would pass 1000000000000000 minor units'],
+    ]);
+    expect((await f.ledger.readAccount('deep'))!.debt).toBe(MAX_TOTAL_MINOR);
   });
 
   it("sends a backlog whose rated records for one partition exceed the broker's largest batch", async () => {

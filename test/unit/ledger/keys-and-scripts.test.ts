@@ -36,7 +36,7 @@ describe('ledger scripts', () => {
       ['expireLots', 4, 'expireLotsV1'],
       ['rechargeResult', 5, 'rechargeResultV1'],
       ['rerate', 7, 'rerateV1'],
-      ['upsertAccount', 2, 'upsertAccountV1'],
+      ['updateSettings', 2, 'updateSettingsV1'],
     ]);
   });
 

@@ -81,7 +81,8 @@ local function afterBalanceChange(ctx, a, cause, allowRecharge)
     a.blocked = 0
     emit(ctx, 'credits.service.restored', cause, { balance = money(a, b) })
   end
-  if allowRecharge and a.arEnabled == 1 and a.arPending == '' and b < a.arTrigger and a.arAmount > 0 then
+  if allowRecharge and a.arEnabled == 1 and a.arPending == '' and b < a.arTrigger and a.arAmount > 0
+    and b + a.arAmount <= MAX_TOTAL then
     if a.arMonth ~= ctx.nowMonth then
       a.arMonth = ctx.nowMonth
       a.arMonthCount = 0

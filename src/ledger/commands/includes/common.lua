@@ -3,6 +3,11 @@
   doubles, exact for integers up to 2^53, and every amount leaves a script through fmt()
   (never tostring, which switches to exponent notation past 14 digits).
 ]]
+-- No total may pass MAX_TOTAL minor units: a balance, a debt, an amount owed for a period, a
+-- period's usage charges. 10^15 is far below 2^53 (about 9.007 * 10^15), so each sum a script
+-- makes of a total and an amount (at most 10^13 minor units from the API) is still exact.
+local MAX_TOTAL = 1e15
+
 local function fmt(n)
   return string.format('%d', n)
 end

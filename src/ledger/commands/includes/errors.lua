@@ -10,6 +10,10 @@ local ERR = {
   LOT_ALREADY_EXPIRED = -8,
   NOT_APPLIED = -9,
   ACCOUNT_LOCKED = -10,
+  -- From -20: codes of the settings and bounds work, apart from the others' new ones.
+  VERSION_MISMATCH = -20,
+  SETTINGS_CONFLICT = -21,
+  BALANCE_LIMIT = -22,
 }
 local OK = 0
 local DUPLICATE = 1

@@ -29,7 +29,11 @@ local function expireDue(ctx, a)
 end
 
 -- A new lot pays the debt (the negative tail) first; the rest is spendable until expiry.
+-- Returns nil, or BALANCE_LIMIT (before any write) when the balance would pass MAX_TOTAL.
 local function addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, source, ref)
+  if amount > MAX_TOTAL or a.balance + amount > MAX_TOTAL then
+    return { ERR.BALANCE_LIMIT, 'the balance would pass ' .. fmt(MAX_TOTAL) .. ' minor units' }
+  end
   local toDebt = math.min(a.debt, amount)
   a.debt = a.debt - toDebt
   local remaining = amount - toDebt
@@ -41,6 +45,7 @@ local function addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, source, ref
     redis.call('ZADD', ctx.keys.lotExpiry, expiresAt, lotId)
   end
   a.balance = a.balance + amount
+  return nil
 end
 
 --[[
