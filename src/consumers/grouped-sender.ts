@@ -57,7 +57,7 @@ export class GroupedSender {
     this.group = new Grouped(async (batches) => {
       const fitting: TopicMessages[] = [];
       for (const { topic, messages } of batches.flat()) {
-        const kept = messages.filter((m) => fitsMessageLimit(m, this.maxMessageBytes) || !this.refuse(m));
+        const kept = messages.filter((m) => fitsMessageLimit(m, this.maxMessageBytes) || this.refuse(m));
         fitting.push({ topic, messages: kept });
       }
       for (const topicMessages of produceRequests(fitting, maxBytes)) await this.sendOrSplit(topicMessages);
