@@ -127,7 +127,9 @@ const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) /
  * then are the offsets committed. A crash anywhere redelivers the batch, and the ledger's
  * idempotency turns the repeat into the stored outcomes: each usage is charged once.
  * Transient failures (Redis or the broker away) are retried with backoff while consumption
- * of that partition pauses; nothing is skipped.
+ * of that partition pauses; nothing is skipped. What is wrong with a record itself (content
+ * or size) is permanent: it goes to the dead-letter topic at whatever stage it shows, and
+ * every record ends in exactly one message, its rated record or its dead letter.
  */
 export class UsageConsumer {
   private consumer: Consumer | undefined;
