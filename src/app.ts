@@ -129,6 +129,13 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       topics,
       instrumentation,
       onTenantsChanged: (tenants) => tenants.forEach(poke),
+      maxMessageBytes: config.kafka.maxMessageBytes,
+      cdrRules: {
+        ...(config.cdr.maxRecordBytes ? { maxRecordBytes: config.cdr.maxRecordBytes } : {}),
+        maxDepth: config.cdr.maxDepth,
+        futureSkewMs: config.cdr.futureSkewSeconds * 1000,
+        maxAgeMs: (config.ledger.idempotencyRetentionDays * 24 - config.cdr.lateMarginHours) * 3600 * 1000,
+      },
     });
     await consumer.start();
     stops.unshift(() => consumer!.stop());

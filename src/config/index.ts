@@ -17,7 +17,7 @@ const roleList = z
 const flag = z.stringbool({ error: 'must be true or false' });
 const seconds = z.coerce.number().int().positive();
 
-const configSchema = z.object({
+const fieldsSchema = z.object({
   kafka: z.object({
     brokers: brokerList,
     clientId: z.string().min(1).default('rater'),
@@ -27,6 +27,13 @@ const configSchema = z.object({
     /** Create the topics at start when they are missing, with this many partitions. */
     createTopics: flag.default(true),
     topicPartitions: z.coerce.number().int().min(1).max(1000).default(6),
+    /** The broker's message.max.bytes: no rated record or dead letter is sent larger. */
+    maxMessageBytes: z.coerce
+      .number()
+      .int()
+      .min(65_536)
+      .max(100 * 1024 * 1024)
+      .default(1024 * 1024),
     /** Topic names of ../shared/CONTRACTS.md; each one configurable. */
     topics: z.object({
       usageIn: z.string().min(1).default('usage.cdr.v1'),
@@ -54,6 +61,17 @@ const configSchema = z.object({
   }),
   rates: z.object({ dir: z.string().min(1).default('rates') }),
   ledger: z.object({ idempotencyRetentionDays: z.coerce.number().int().min(1).max(3650).default(35) }),
+  /** Limits on usage records in (README, "Records set aside"). */
+  cdr: z.object({
+    /** Largest record accepted (`record_too_large`); default KAFKA_MAX_MESSAGE_BYTES. */
+    maxRecordBytes: z.coerce.number().int().min(1024).optional(),
+    /** Deepest nesting of a record, the record itself being 1 (`too_deep`). */
+    maxDepth: z.coerce.number().int().min(2).max(1000).default(32),
+    /** How far after now a call may end (`future_start`). */
+    futureSkewSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
+    /** Records older than the idempotency retention less this are `too_late`. */
+    lateMarginHours: z.coerce.number().int().min(0).default(24),
+  }),
   roles: roleList,
   outbox: z.object({
     sweepIntervalMs: z.coerce.number().int().min(10).default(1000),
@@ -76,6 +94,16 @@ const configSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+const configSchema = fieldsSchema.superRefine((config, ctx) => {
+  if (config.cdr.lateMarginHours >= config.ledger.idempotencyRetentionDays * 24) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cdr', 'lateMarginHours'],
+      message: 'must be less than IDEMPOTENCY_RETENTION_DAYS in hours',
+    });
+  }
+});
+
 export type Config = z.infer<typeof configSchema>;
 
 /** Where each setting comes from: the one table of the service's environment variables. */
@@ -86,6 +114,7 @@ export const ENV_NAMES = {
   'kafka.sessionTimeoutMs': 'KAFKA_SESSION_TIMEOUT_MS',
   'kafka.createTopics': 'KAFKA_CREATE_TOPICS',
   'kafka.topicPartitions': 'KAFKA_TOPIC_PARTITIONS',
+  'kafka.maxMessageBytes': 'KAFKA_MAX_MESSAGE_BYTES',
   'kafka.topics.usageIn': 'TOPIC_USAGE_IN',
   'kafka.topics.ratedOut': 'TOPIC_RATED_OUT',
   'kafka.topics.eventsOut': 'TOPIC_EVENTS_OUT',
@@ -98,6 +127,10 @@ export const ENV_NAMES = {
   'http.port': 'HTTP_PORT',
   'rates.dir': 'RATES_DIR',
   'ledger.idempotencyRetentionDays': 'IDEMPOTENCY_RETENTION_DAYS',
+  'cdr.maxRecordBytes': 'CDR_MAX_RECORD_BYTES',
+  'cdr.maxDepth': 'CDR_MAX_DEPTH',
+  'cdr.futureSkewSeconds': 'CDR_FUTURE_SKEW_SECONDS',
+  'cdr.lateMarginHours': 'CDR_LATE_MARGIN_HOURS',
   roles: 'RATER_ROLES',
   'outbox.sweepIntervalMs': 'OUTBOX_SWEEP_INTERVAL_MS',
   'outbox.eventsSource': 'EVENTS_SOURCE',

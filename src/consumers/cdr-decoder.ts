@@ -2,6 +2,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../ledger/keys';
 import { CALL_TYPES, UsageRecord } from '../rating';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './grouped-sender';
 
 /** Why a record was rejected: the `x-error-code` header on the dead-letter topic. */
 export type RejectionCode =
@@ -12,10 +13,39 @@ export type RejectionCode =
   | 'missing_field'
   | 'invalid_field'
   | 'key_mismatch'
+  | 'record_too_large'
+  | 'too_deep'
+  | 'future_start'
+  | 'too_late'
   | 'unknown_tenant'
   | 'unrated_destination'
   | 'unsupported_currency'
-  | 'balance_limit';
+  | 'balance_limit'
+  | 'conflicting_duplicate'
+  | 'too_large'
+  | 'unserializable';
+
+/** Every rejection code, in the order of the README's table (metrics create each at zero). */
+export const REJECTION_CODES: readonly RejectionCode[] = [
+  'empty_value',
+  'record_too_large',
+  'malformed_json',
+  'avro_decode_failed',
+  'too_deep',
+  'not_an_object',
+  'missing_field',
+  'invalid_field',
+  'key_mismatch',
+  'future_start',
+  'too_late',
+  'unknown_tenant',
+  'unrated_destination',
+  'unsupported_currency',
+  'balance_limit',
+  'conflicting_duplicate',
+  'too_large',
+  'unserializable',
+];
 
 export interface Rejection {
   code: RejectionCode;
@@ -75,14 +105,68 @@ function rejectedWithIds(raw: Record<string, unknown>, rejected: Rejection): Rej
   return { rejected, ...(usageId ? { usageId } : {}), ...(tenantId ? { tenantId } : {}) };
 }
 
+/** The limits a record must keep to be charged (README, "Records that are set aside"). */
+export interface CdrRules {
+  /** Largest value accepted, in bytes (`record_too_large`). */
+  maxRecordBytes: number;
+  /** Deepest nesting of the decoded value, the record itself being 1 (`too_deep`). */
+  maxDepth: number;
+  /** The clock the time window is read against. */
+  now: () => Date;
+  /** How far after now a call may end and still be charged (`future_start`). */
+  futureSkewMs: number;
+  /** How far before now a call may start and still be charged (`too_late`). */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_MAX_DEPTH = 32;
+export const DEFAULT_FUTURE_SKEW_MS = 5 * 60 * 1000;
+/** The idempotency retention (35 days) less a day's margin. */
+export const DEFAULT_MAX_AGE_MS = 34 * 24 * 3600 * 1000;
+
+export const defaultCdrRules = (overrides: Partial<CdrRules> = {}): CdrRules => ({
+  maxRecordBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  maxDepth: DEFAULT_MAX_DEPTH,
+  now: () => new Date(),
+  futureSkewMs: DEFAULT_FUTURE_SKEW_MS,
+  maxAgeMs: DEFAULT_MAX_AGE_MS,
+  ...overrides,
+});
+
+/**
+ * Whether `value` nests deeper than `limit` (a scalar is 0 deep, `{}` 1). Iterative, so that
+ * a hostile value cannot exhaust the stack here, and it stops at the first path too deep.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [node, depth] = next;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 /** Decodes one message value: JSON, or Avro in the Confluent wire format through the registry. */
 export async function decodeCdr(
   value: Buffer | null,
   key: string | undefined,
   registry: SchemaRegistry | undefined,
+  rules: CdrRules = defaultCdrRules(),
 ): Promise<{ record: DecodedUsageRecord } | RejectedRecord> {
   if (!value || value.length === 0)
     return { rejected: { code: 'empty_value', message: 'the message has no value' } };
+  if (value.length > rules.maxRecordBytes) {
+    return {
+      rejected: {
+        code: 'record_too_large',
+        message: `the value is ${value.length} bytes, more than the ${rules.maxRecordBytes} accepted`,
+      },
+    };
+  }
   let raw: unknown;
   if (value[0] === 0 && registry) {
     try {
@@ -97,7 +181,14 @@ export async function decodeCdr(
       return { rejected: { code: 'malformed_json', message: errorMessage(error) } };
     }
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+  if (nestsDeeperThan(raw, rules.maxDepth)) {
+    const rejected: Rejection = {
+      code: 'too_deep',
+      message: `the value nests deeper than ${rules.maxDepth} levels`,
+    };
+    return isObject(raw) ? rejectedWithIds(raw, rejected) : { rejected };
+  }
+  if (!isObject(raw)) {
     return { rejected: { code: 'not_an_object', message: 'the value is not a JSON object' } };
   }
   const parsed = usageRecordSchema.safeParse(raw);
@@ -116,13 +207,47 @@ export async function decodeCdr(
           },
     );
   }
-  if (key !== undefined && key !== parsed.data.tenantId) {
+  if (key === undefined || key !== parsed.data.tenantId) {
     return rejectedWithIds(parsed.data, {
       code: 'key_mismatch',
-      message: `message key ${key} is not the record's tenantId ${parsed.data.tenantId}`,
+      message:
+        key === undefined
+          ? `the message has no key (the key is the tenantId ${parsed.data.tenantId})`
+          : `message key ${key.slice(0, 128)} is not the record's tenantId ${parsed.data.tenantId}`,
     });
   }
+  const outside = outsideWindow(parsed.data, rules);
+  if (outside) return rejectedWithIds(parsed.data, outside);
   return { record: parsed.data as DecodedUsageRecord };
 }
+
+/**
+ * A call is charged only if it has ended (start + duration, or its endDateTime, no later than
+ * now plus the skew) and started within the window whose ids the ledger still remembers.
+ */
+function outsideWindow(record: z.infer<typeof usageRecordSchema>, rules: CdrRules): Rejection | undefined {
+  const now = rules.now().getTime();
+  const start = Date.parse(record.startDateTime);
+  const end = Math.max(
+    start + record.duration * 1000,
+    record.endDateTime ? Date.parse(record.endDateTime) : -Infinity,
+  );
+  if (end > now + rules.futureSkewMs) {
+    return {
+      code: 'future_start',
+      message: `the call starting ${record.startDateTime} ends after now (${new Date(now).toISOString()}) plus ${rules.futureSkewMs / 1000} s`,
+    };
+  }
+  if (start < now - rules.maxAgeMs) {
+    return {
+      code: 'too_late',
+      message: `the call started ${record.startDateTime}, before the ${Math.floor(rules.maxAgeMs / 3_600_000)} hours whose usage ids the ledger remembers`,
+    };
+  }
+  return undefined;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -30,7 +30,9 @@ export interface PipelineEvents {
     {
       reason: string;
       message: string;
-      stage: 'decode' | 'rating' | 'ledger';
+      stage: 'decode' | 'rating' | 'ledger' | 'produce';
+      /** The usage was applied in the ledger before it was set aside: its debit stands. */
+      charged: boolean;
       tenantId: string | undefined;
       usageId: string | undefined;
       /** `<topic>/<partition>/<offset>` of the record. */

@@ -8,14 +8,36 @@ import type {
   Producer,
   TopicPartitionOffsetAndMetadata,
 } from 'kafkajs';
-import type { AppliedUsage, CreditLedger, LedgerUsage, UsageOutcome, UsageState } from '../ledger/ledger';
+import type {
+  AppliedUsage,
+  CreditLedger,
+  LedgerUsage,
+  UsageOutcome,
+  UsageSource,
+  UsageState,
+} from '../ledger/ledger';
 import { MAX_BATCH } from '../ledger/ledger';
 import { Grouped } from './grouped';
-import { GroupedSender } from './grouped-sender';
-import { decodeCdr, DecodedUsageRecord, Rejection } from './cdr-decoder';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  fitsMessageLimit,
+  GroupedSender,
+  MAX_PRODUCE_BYTES,
+  messageBytes,
+} from './grouped-sender';
+import { CdrRules, decodeCdr, DecodedUsageRecord, defaultCdrRules, Rejection } from './cdr-decoder';
 import { minorToDecimal } from './cloudevents';
 import type { PipelineInstrumentation } from './instrumentation';
 import type { PricedUsage, UsagePricer } from './pricing-port';
+import {
+  detailsOf,
+  fingerprint,
+  packRated,
+  RatedDetails,
+  ratedValue,
+  serialiseRecord,
+  unpackRated,
+} from './rated-record';
 
 export interface UsageConsumerOptions {
   kafka: Kafka;
@@ -32,6 +54,13 @@ export interface UsageConsumerOptions {
   retryDelayMs?: { initial: number; max: number };
   partitionsConsumedConcurrently?: number;
   clock?: () => Date;
+  /** The broker's message.max.bytes (KAFKA_MAX_MESSAGE_BYTES): no message out is larger. */
+  maxMessageBytes?: number;
+  /**
+   * Limits on input (README, "Records set aside"); the largest record defaults to
+   * `maxMessageBytes`, the time window is read on `clock`.
+   */
+  cdrRules?: Partial<Omit<CdrRules, 'now'>>;
 }
 
 interface Incoming {
@@ -40,21 +69,51 @@ interface Incoming {
   message: KafkaMessage;
 }
 
-type Outcome =
-  | {
-      kind: 'rated';
-      record: DecodedUsageRecord;
-      priced: PricedUsage;
-      applied: UsageOutcome;
-      duplicate: boolean;
-    }
-  | {
-      kind: 'rejected';
-      rejection: Rejection;
-      stage: 'decode' | 'rating' | 'ledger';
-      usageId?: string;
-      tenantId?: string;
-    };
+interface Rated {
+  kind: 'rated';
+  record: DecodedUsageRecord;
+  /** The record serialised before its debit (serialiseRecord). */
+  body: string;
+  details: RatedDetails;
+  applied: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>;
+  duplicate: boolean;
+}
+
+interface Rejected {
+  kind: 'rejected';
+  rejection: Rejection;
+  stage: 'decode' | 'rating' | 'ledger' | 'produce';
+  usageId?: string;
+  tenantId?: string;
+  /** The usage was applied in the ledger: its debit stands (x-charged). */
+  charged: boolean;
+  /** Headers the dead letter carries besides the usual ones. */
+  headers?: IHeaders;
+}
+
+type Outcome = Rated | Rejected;
+
+/** A valid record on its way to the ledger. */
+interface Settling {
+  item: Incoming;
+  record: DecodedUsageRecord;
+  body: string;
+  fingerprint: string;
+}
+
+/** What the last-resort dead letter (original headers dropped) may weigh. */
+const MINIMAL_DEAD_LETTER_BYTES = 4096;
+/** Room left under the limit when a dead letter's value is cut (the header values' varints). */
+const TRUNCATION_SLACK_BYTES = 64;
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** A usage's rated record (CONTRACTS.md section 2), keyed by its tenant. */
+function ratedMessage({ record, body, details, applied, duplicate }: Omit<Rated, 'kind'>): Message {
+  const headers: IHeaders = { 'content-type': 'application/json' };
+  if (duplicate) headers['x-duplicate'] = 'true';
+  return { key: record.tenantId, value: ratedValue(body, details, applied), headers };
+}
 
 /** Tenant groups of one batch settled at once (each is one or two Redis round trips). */
 const TENANTS_IN_FLIGHT = 32;
@@ -68,17 +127,33 @@ const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) /
  * then are the offsets committed. A crash anywhere redelivers the batch, and the ledger's
  * idempotency turns the repeat into the stored outcomes: each usage is charged once.
  * Transient failures (Redis or the broker away) are retried with backoff while consumption
- * of that partition pauses; nothing is skipped.
+ * of that partition pauses; nothing is skipped. What is wrong with a record itself (content
+ * or size) is permanent: it goes to the dead-letter topic at whatever stage it shows, and
+ * every record ends in exactly one message, its rated record or its dead letter.
  */
 export class UsageConsumer {
   private consumer: Consumer | undefined;
   private readonly events: PipelineInstrumentation;
   private readonly sender: GroupedSender;
   private joined = false;
+  private readonly clock: () => Date;
+  private readonly maxMessageBytes: number;
+  private readonly rules: CdrRules;
 
   constructor(private readonly options: UsageConsumerOptions) {
     this.events = options.instrumentation;
-    this.sender = new GroupedSender(options.producer);
+    this.clock = options.clock ?? (() => new Date());
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.rules = defaultCdrRules({
+      maxRecordBytes: this.maxMessageBytes,
+      ...options.cdrRules,
+      now: this.clock,
+    });
+    this.sender = new GroupedSender(
+      options.producer,
+      Math.min(MAX_PRODUCE_BYTES, Math.floor(this.maxMessageBytes / 2)),
+      this.maxMessageBytes,
+    );
   }
 
   async start(): Promise<void> {
@@ -165,10 +240,12 @@ export class UsageConsumer {
     keepGoing: () => boolean = () => true,
   ): Promise<{ rated: number; duplicates: number; deadLettered: number; tenants: string[] }> {
     const decoded = await Promise.all(
-      incoming.map(({ message }) => decodeCdr(message.value, message.key?.toString(), this.options.registry)),
+      incoming.map(({ message }) =>
+        decodeCdr(message.value, message.key?.toString(), this.options.registry, this.rules),
+      ),
     );
     const outcomes = new Map<Incoming, Outcome>();
-    const byTenant = new Map<string, { item: Incoming; record: DecodedUsageRecord }[]>();
+    const byTenant = new Map<string, Settling[]>();
     decoded.forEach((result, i) => {
       const item = incoming[i]!;
       if ('rejected' in result) {
@@ -178,12 +255,29 @@ export class UsageConsumer {
           stage: 'decode',
           usageId: result.usageId,
           tenantId: result.tenantId,
+          charged: false,
         });
         return;
       }
-      const group = byTenant.get(result.record.tenantId) ?? [];
-      group.push({ item, record: result.record });
-      byTenant.set(result.record.tenantId, group);
+      const { record } = result;
+      let body: string;
+      try {
+        // Before the debit: a record whose rated record cannot be written is never charged.
+        body = serialiseRecord(record);
+      } catch (error) {
+        outcomes.set(item, {
+          kind: 'rejected',
+          rejection: { code: 'unserializable', message: errorMessage(error) },
+          stage: 'decode',
+          usageId: record.id,
+          tenantId: record.tenantId,
+          charged: false,
+        });
+        return;
+      }
+      const group = byTenant.get(record.tenantId) ?? [];
+      group.push({ item, record, body, fingerprint: fingerprint(record) });
+      byTenant.set(record.tenantId, group);
     });
 
     // Tenants are independent (each script touches one tenant's keys), so their groups settle
@@ -209,55 +303,121 @@ export class UsageConsumer {
       }),
     );
 
-    const rated: Message[] = [];
-    const dead: Message[] = [];
-    let duplicates = 0;
+    // Every record ends in one message: its rated record, or its dead letter. What cannot be
+    // written or sent after the debit is dead-lettered too (x-charged: true), alone.
     const changedTenants = new Set<string>();
-    for (const item of incoming) {
+    const out = incoming.map((item) => {
       const outcome = outcomes.get(item)!;
+      if (outcome.kind === 'rated' && !outcome.duplicate) changedTenants.add(outcome.record.tenantId);
+      return this.messageFor(item, outcome);
+    });
+    // Sent with the other partitions' batches in as few requests as possible, each well under
+    // the broker's message size limit (GroupedSender); what the broker refuses as too large
+    // comes back, and goes again as a dead letter (truncated, then without its extras).
+    let pending = out;
+    for (let round = 1; pending.length > 0; round++) {
+      const sending = pending;
+      const refused = new Set(
+        await this.untilDone('produce', heartbeat, keepGoing, () =>
+          this.sender.send([
+            {
+              topic: this.options.topics.ratedOut,
+              messages: sending.filter((o) => o.outcome.kind === 'rated').map((o) => o.message),
+            },
+            {
+              topic: this.options.topics.deadLetter,
+              messages: sending.filter((o) => o.outcome.kind === 'rejected').map((o) => o.message),
+            },
+          ]),
+        ),
+      );
+      pending = sending.filter((o) => refused.has(o.message));
+      if (pending.length > 0 && round === 3) {
+        throw new Error(`the broker refused ${pending.length} minimal dead letters as too large`);
+      }
+      for (const entry of pending) {
+        if (entry.outcome.kind === 'rated') {
+          const { record } = entry.outcome;
+          entry.outcome = {
+            kind: 'rejected',
+            rejection: {
+              code: 'too_large',
+              message: `the broker refused the rated record (${messageBytes(entry.message)} bytes) as too large`,
+            },
+            stage: 'produce',
+            usageId: record.id,
+            tenantId: record.tenantId,
+            charged: true,
+          };
+          entry.message = this.deadLetter(entry.item, entry.outcome);
+        } else {
+          entry.message = this.deadLetter(entry.item, entry.outcome, MINIMAL_DEAD_LETTER_BYTES);
+        }
+      }
+    }
+
+    let rated = 0;
+    let duplicates = 0;
+    for (const { item, outcome } of out) {
       if (outcome.kind === 'rejected') {
-        dead.push(this.deadLetter(item, outcome.rejection));
         this.events.emit('deadLetter', {
           reason: outcome.rejection.code,
           message: outcome.rejection.message,
           stage: outcome.stage,
+          charged: outcome.charged,
           tenantId: outcome.tenantId ?? item.message.key?.toString(),
           usageId: outcome.usageId,
           origin: `${item.topic}/${item.partition}/${item.message.offset}`,
         });
         this.events.emit('record', { result: 'dead_letter' });
       } else {
-        const message = this.ratedMessage(outcome);
-        rated.push(message);
+        rated += 1;
         if (outcome.duplicate) duplicates += 1;
-        else changedTenants.add(outcome.record.tenantId);
         this.events.emit('record', {
           result: outcome.duplicate ? 'duplicate' : 'rated',
           tenantId: outcome.record.tenantId,
           usageId: outcome.record.id,
           source: outcome.applied.source,
-          charge: minorToDecimal(outcome.applied.charge.toString(), outcome.priced.currency),
-          currency: outcome.priced.currency,
+          charge: minorToDecimal(outcome.applied.charge.toString(), outcome.details.currency),
+          currency: outcome.details.currency,
           poolSeconds: outcome.applied.poolSeconds,
         });
       }
     }
-    // Sent with the other partitions' batches in as few requests as possible, each well under
-    // the broker's message size limit (GroupedSender).
-    await this.untilDone('produce', heartbeat, keepGoing, () =>
-      this.sender.send([
-        { topic: this.options.topics.ratedOut, messages: rated },
-        { topic: this.options.topics.deadLetter, messages: dead },
-      ]),
-    );
-    return { rated: rated.length, duplicates, deadLettered: dead.length, tenants: [...changedTenants] };
+    return { rated, duplicates, deadLettered: out.length - rated, tenants: [...changedTenants] };
+  }
+
+  /** The one message a record ends in; a rated record that cannot be sent becomes a dead letter. */
+  private messageFor(
+    item: Incoming,
+    outcome: Outcome,
+  ): { item: Incoming; outcome: Outcome; message: Message } {
+    if (outcome.kind === 'rated') {
+      let rejection: Rejection;
+      try {
+        const message = ratedMessage(outcome);
+        if (fitsMessageLimit(message, this.maxMessageBytes)) return { item, outcome, message };
+        rejection = {
+          code: 'too_large',
+          message: `the rated record would be ${messageBytes(message)} bytes, more than the broker's ${this.maxMessageBytes}`,
+        };
+      } catch (error) {
+        rejection = { code: 'unserializable', message: errorMessage(error) };
+      }
+      outcome = {
+        kind: 'rejected',
+        rejection,
+        stage: 'produce',
+        usageId: outcome.record.id,
+        tenantId: outcome.record.tenantId,
+        charged: true,
+      };
+    }
+    return { item, outcome, message: this.deadLetter(item, outcome) };
   }
 
   /** Prices one tenant's records against its pool state and applies them in one script call. */
-  private async settleTenant(
-    tenant: string,
-    group: { item: Incoming; record: DecodedUsageRecord }[],
-  ): Promise<Outcome[]> {
+  private async settleTenant(tenant: string, group: Settling[]): Promise<Outcome[]> {
     const { ledger, pricer } = this.options;
     const poolOf = new Map(group.map(({ record }) => [record, pricer.poolFor(record)]));
     const poolMonths = [
@@ -266,12 +426,15 @@ export class UsageConsumer {
     const ids = [...new Set(group.map(({ record }) => record.id))];
     let state: UsageState | undefined;
     const priced = new Map<string, PricedUsage | { kind: 'unrated'; reason: string }>();
+    /** Records refused before their debit, because their rated record could not go out. */
+    const unsendable = new Map<string, Rejection>();
 
     const ratingStarted = process.hrtime.bigint();
     let ledgerStarted = ratingStarted;
     const result = await ledger.settle(tenant, ids, poolMonths, (current) => {
       state = current;
       priced.clear();
+      unsendable.clear();
       const poolLeft = new Map(
         poolMonths.map((key) => [
           key,
@@ -279,22 +442,37 @@ export class UsageConsumer {
         ]),
       );
       const usages: LedgerUsage[] = [];
-      for (const { record } of group) {
+      for (const settling of group) {
+        const { record } = settling;
         if (current.applied.has(record.id) || priced.has(record.id)) continue;
         const pool = poolOf.get(record);
         const key = pool ? `${pool.pool}:${pool.period}` : '';
         const price = pricer.price(record, current.currency, pool ? Math.max(0, poolLeft.get(key) ?? 0) : 0);
         priced.set(record.id, price);
         if (price.kind === 'unrated') continue;
+        const source: UsageSource =
+          price.payment === 'paid' ? (current.mode === 'prepaid' ? 'credits' : 'postpaid') : price.payment;
+        const details = detailsOf(settling.fingerprint, price);
+        // The rated record exactly as it will be, but for ratedAt (always 24 characters).
+        const refusal = this.unsendable(settling, details, {
+          charge: price.charge,
+          poolSeconds: price.poolSeconds,
+          source,
+          appliedAt: new Date(0),
+        });
+        if (refusal) {
+          unsendable.set(record.id, refusal);
+          continue;
+        }
         if (pool && price.poolSeconds > 0) poolLeft.set(key, poolLeft.get(key)! - price.poolSeconds);
         usages.push({
           id: record.id,
-          source:
-            price.payment === 'paid' ? (current.mode === 'prepaid' ? 'credits' : 'postpaid') : price.payment,
+          source,
           charge: price.charge,
           pool: pool && price.poolSeconds > 0 ? pool.pool : '',
           poolSeconds: price.poolSeconds,
           period: pricer.periodOf(record),
+          rated: packRated(details),
         });
       }
       this.events.emit('rating', { seconds: seconds(ratingStarted), records: group.length });
@@ -323,93 +501,132 @@ export class UsageConsumer {
         stage: 'ledger',
         usageId: record.id,
         tenantId: tenant,
+        charged: false,
       }));
     }
     const applied = new Map<string, AppliedUsage>(result.applied.map((a) => [a.usageId, a]));
-    const now = (this.options.clock ?? (() => new Date()))();
+    const now = this.clock();
     const seen = new Set<string>();
-    return group.map(({ record }) => {
+    return group.map(({ record, body, fingerprint: fp }): Outcome => {
       const repeat = seen.has(record.id);
       seen.add(record.id);
       const fresh = applied.get(record.id);
       const stored = fresh?.outcome ?? state!.applied.get(record.id);
+      const rejected = (rejection: Rejection, stage: 'rating' | 'ledger', headers?: IHeaders): Outcome => ({
+        kind: 'rejected',
+        rejection,
+        stage,
+        usageId: record.id,
+        tenantId: tenant,
+        charged: false,
+        ...(headers ? { headers } : {}),
+      });
       if (!stored) {
+        const refusal = unsendable.get(record.id);
+        if (refusal) return rejected(refusal, 'rating');
         const price = priced.get(record.id);
         const reason = price?.kind === 'unrated' ? price.reason : 'not priced';
-        return {
-          kind: 'rejected',
-          rejection: {
+        return rejected(
+          {
             code: reason.startsWith('unsupported_currency') ? 'unsupported_currency' : 'unrated_destination',
             message: reason,
           },
-          stage: 'rating',
-          usageId: record.id,
-          tenantId: tenant,
-        };
+          'rating',
+        );
       }
       const duplicate = repeat || !fresh || fresh.duplicate;
+      let details = unpackRated(stored.rated);
+      if (details && details.fingerprint !== fp) {
+        // Charged before with other rating-relevant content: the first charge stands, and
+        // this version waits for someone to look at both.
+        const first = minorToDecimal(stored.charge.toString(), details.currency);
+        return rejected(
+          {
+            code: 'conflicting_duplicate',
+            message:
+              `usage ${record.id} was charged ${first} ${details.currency} at ${stored.appliedAt.toISOString()} ` +
+              `for other content (fingerprint ${details.fingerprint}, this one ${fp})`,
+          },
+          'ledger',
+          {
+            'x-conflict-first-fingerprint': details.fingerprint,
+            'x-conflict-fingerprint': fp,
+            'x-conflict-first-charge': first,
+            'x-conflict-first-currency': details.currency,
+            'x-conflict-first-source': stored.source,
+            'x-conflict-first-applied-at': stored.appliedAt.toISOString(),
+          },
+        );
+      }
+      if (!details) {
+        // An outcome stored before the ledger kept the rated record's details: they come from
+        // pricing again with the pool seconds it drew (the money is the ledger's either way).
+        const price = this.options.pricer.price(record, state!.currency, stored.poolSeconds);
+        details =
+          price.kind === 'priced'
+            ? detailsOf(fp, price)
+            : {
+                fingerprint: fp,
+                billedSeconds: 0,
+                connectionCharge: 0n,
+                currency: state!.currency,
+                destinationName: '',
+                rate: null,
+              };
+      }
       if (!duplicate && record.endDateTime) {
         this.events.emit('debitLag', {
           seconds: Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000),
         });
       }
-      // The rated record repeats the stored outcome: details come from pricing again with the
-      // pool seconds it drew, which is deterministic, and the money from the ledger.
-      let price = priced.get(record.id);
-      if (!price || price.kind === 'unrated' || duplicate) {
-        price = this.options.pricer.price(record, state!.currency, stored.poolSeconds);
-      }
-      if (price.kind === 'unrated') {
-        price = {
-          kind: 'priced',
-          payment: 'free',
-          charge: 0n,
-          connectionCharge: 0n,
-          currency: state!.currency,
-          billedSeconds: 0,
-          poolSeconds: 0,
-          destinationName: '',
-          rate: null,
-        };
-      }
-      return { kind: 'rated', record, priced: price, applied: stored, duplicate };
+      return { kind: 'rated', record, body, details, applied: stored, duplicate };
     });
   }
 
-  private ratedMessage(outcome: Extract<Outcome, { kind: 'rated' }>): Message {
-    const { record, priced, applied } = outcome;
-    const currency = priced.currency;
-    const value = {
-      ...record,
-      charge: minorToDecimal(applied.charge.toString(), currency),
-      connectionCharge: minorToDecimal(priced.connectionCharge.toString(), currency),
-      currency,
-      billedSeconds: priced.billedSeconds,
-      poolSeconds: applied.poolSeconds,
-      source: applied.source,
-      destinationName: priced.destinationName,
-      rate: priced.rate,
-      ratedAt: applied.appliedAt.toISOString(),
-    };
-    const headers: IHeaders = { 'content-type': 'application/json' };
-    if (outcome.duplicate) headers['x-duplicate'] = 'true';
-    return { key: record.tenantId, value: JSON.stringify(value), headers };
+  /** Why the rated record of a usage could not go out (before it is charged), if it could not. */
+  private unsendable(
+    { record, body }: Settling,
+    details: RatedDetails,
+    applied: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
+  ): Rejection | undefined {
+    try {
+      const probe = ratedMessage({ record, body, details, applied, duplicate: false });
+      if (fitsMessageLimit(probe, this.maxMessageBytes)) return undefined;
+      return {
+        code: 'too_large',
+        message: `the rated record would be ${messageBytes(probe)} bytes, more than the broker's ${this.maxMessageBytes}`,
+      };
+    } catch (error) {
+      return { code: 'unserializable', message: errorMessage(error) };
+    }
   }
 
-  private deadLetter(item: Incoming, rejection: Rejection): Message {
-    return {
-      key: item.message.key,
-      value: item.message.value,
-      headers: {
-        ...(item.message.headers ?? {}),
-        'x-error-code': rejection.code,
-        'x-error-message': rejection.message,
-        'x-origin-topic': item.topic,
-        'x-origin-partition': String(item.partition),
-        'x-origin-offset': item.message.offset,
-        'x-origin-timestamp': item.message.timestamp,
-      },
+  /**
+   * The original bytes with why and where from. A dead letter over `limit` keeps the first
+   * bytes of the value that fit, with `x-truncated` and `x-original-size`; the minimal one
+   * (when the broker refused even that) drops the original headers too.
+   */
+  private deadLetter(item: Incoming, outcome: Rejected, limit = this.maxMessageBytes): Message {
+    const minimal = limit < this.maxMessageBytes;
+    const headers: IHeaders = {
+      ...(minimal ? {} : (item.message.headers ?? {})),
+      'x-error-code': outcome.rejection.code,
+      'x-error-message': outcome.rejection.message,
+      'x-origin-topic': item.topic,
+      'x-origin-partition': String(item.partition),
+      'x-origin-offset': item.message.offset,
+      'x-origin-timestamp': item.message.timestamp,
+      'x-charged': String(outcome.charged),
+      ...outcome.headers,
     };
+    const key = minimal && item.message.key ? item.message.key.subarray(0, 256) : item.message.key;
+    const message: Message = { key, value: item.message.value, headers };
+    if (fitsMessageLimit(message, limit)) return message;
+    const value = item.message.value ?? Buffer.alloc(0);
+    headers['x-truncated'] = 'true';
+    headers['x-original-size'] = String(value.length);
+    const room = limit - messageBytes({ key, value: null, headers }) - TRUNCATION_SLACK_BYTES;
+    return { key, value: value.subarray(0, Math.max(0, room)), headers };
   }
 
   /**

@@ -66,6 +66,8 @@ export interface LedgerUsage {
   poolSeconds: number;
   /** `yyyy-mm` of the call: the pool month and the postpaid period. */
   period: string;
+  /** Kept with the outcome as given (the rater's packed details of its rated record). */
+  rated?: string;
 }
 
 export interface LotDraw {
@@ -85,6 +87,8 @@ export interface UsageOutcome {
   appliedAt: Date;
   /** Revision of the last re-rate, '' when never re-rated. */
   revision: string;
+  /** What the usage was applied with as `rated` ('' when stored without). */
+  rated: string;
 }
 
 export interface UsageTotal {
@@ -149,6 +153,7 @@ interface RawOutcome {
   balance: string;
   at: string;
   rv: string;
+  r?: string;
 }
 
 function parseOutcome(json: string): UsageOutcome {
@@ -165,6 +170,7 @@ function parseOutcome(json: string): UsageOutcome {
     balanceAfter: BigInt(raw.balance),
     appliedAt: new Date(Number(raw.at)),
     revision: raw.rv,
+    rated: raw.r ?? '',
   };
 }
 
@@ -175,6 +181,7 @@ const usageJson = (u: LedgerUsage) => ({
   pool: u.pool,
   poolSec: u.poolSeconds,
   period: u.period,
+  r: u.rated ?? '',
 });
 
 /**

@@ -63,8 +63,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
  * applied and every batch at debug, which is too much for info under load.
  */
 export function logPipelineEvents(instrumentation: PipelineInstrumentation, logger: Logger): void {
-  instrumentation.on('deadLetter', ({ reason, message, stage, tenantId, usageId, origin }) =>
-    logger.warn({ tenantId, usageId, reason, stage, detail: message, origin }, 'usage record dead-lettered'),
+  instrumentation.on('deadLetter', ({ reason, message, stage, charged, tenantId, usageId, origin }) =>
+    logger.warn(
+      { tenantId, usageId, reason, stage, charged, detail: message, origin },
+      'usage record dead-lettered',
+    ),
   );
   instrumentation.on('record', (record) => {
     if (record.result === 'dead_letter' || !logger.isLevelEnabled('debug')) return;

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { REJECTION_CODES } from '../consumers/cdr-decoder';
 import type { PipelineInstrumentation } from '../consumers/instrumentation';
 
 /** Bucket boundaries, in seconds. */
@@ -6,19 +7,8 @@ export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 export const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
 const RECORD_RESULTS = ['rated', 'duplicate', 'dead_letter'] as const;
-const DEAD_LETTER_REASONS = [
-  'empty_value',
-  'malformed_json',
-  'avro_decode_failed',
-  'not_an_object',
-  'missing_field',
-  'invalid_field',
-  'key_mismatch',
-  'unknown_tenant',
-  'unrated_destination',
-  'unsupported_currency',
-  'balance_limit',
-];
+/** Every `x-error-code` of the dead-letter topic. */
+const DEAD_LETTER_REASONS = REJECTION_CODES;
 const EVENT_TYPES = [
   'credits.balance.low',
   'credits.balance.depleted',

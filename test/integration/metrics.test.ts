@@ -55,6 +55,18 @@ describe('GET /metrics of the running service', () => {
     expect(families).toMatchSnapshot();
     expect(value(text, 'rater_records_consumed_total{result="rated"}')).toBe(0);
     expect(value(text, 'rater_dead_letters_total{reason="malformed_json"}')).toBe(0);
+    for (const reason of [
+      'record_too_large',
+      'too_deep',
+      'key_mismatch',
+      'future_start',
+      'too_late',
+      'conflicting_duplicate',
+      'too_large',
+      'unserializable',
+    ]) {
+      expect(value(text, `rater_dead_letters_total{reason="${reason}"}`)).toBe(0);
+    }
     expect(value(text, 'rater_recharges_total{outcome="failed"}')).toBe(0);
     expect(text).toContain('rater_nodejs_heap_size_used_bytes');
   });

@@ -8,9 +8,10 @@
   ARGV[5] idempotency retention (ms)
   ARGV[6] currency of the charges
   ARGV[7] pool use the batch was rated against: JSON {"<pool>:<yyyy-mm>": seconds used}
-  ARGV[8] usages (at most 1000): JSON [{"id","src","charge","pool","poolSec","period"}], where src is
+  ARGV[8] usages (at most 1000): JSON [{"id","src","charge","pool","poolSec","period","r"}], where src is
           credits | postpaid | bundle | free, charge integer minor units (string),
-          pool '' or the pool drawn on, period the yyyy-mm of the call.
+          pool '' or the pool drawn on, period the yyyy-mm of the call, r an opaque string kept
+          with the outcome (the rater's details of the rated record; '' for none).
 
   Output: {0, balance, n, id1, duplicate1, outcome1, ...} in input order; a usage applied
   before is skipped (duplicate 1) and its stored outcome returned. Or {code, detail}:
@@ -79,6 +80,9 @@ for i, u in ipairs(usages) do
     if refusal then
       return refusal
     end
+    if u.r ~= nil and (type(u.r) ~= 'string' or #u.r > 256) then
+      return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': r is not a string of at most 256 bytes' }
+    end
     if u.src ~= 'credits' and u.src ~= 'postpaid' and u.src ~= 'bundle' and u.src ~= 'free' then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': unknown source ' .. tostring(u.src) }
     end
@@ -130,7 +134,7 @@ for i, u in ipairs(usages) do
     end
     outcome = cjson.encode({
       src = u.src, charge = fmt(charge), pool = u.pool, poolSec = fmt(poolSec), period = u.period,
-      lots = lots, balance = fmt(a.balance), at = fmt(ctx.now), rv = '',
+      lots = lots, balance = fmt(a.balance), at = fmt(ctx.now), rv = '', r = u.r or '',
     })
     addToTotals(keys.totals, u.period, u.src, 1, charge, poolSec)
     written[i] = outcome

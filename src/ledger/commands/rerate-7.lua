@@ -133,6 +133,7 @@ saveAccount(ctx, a)
 local outcome = cjson.encode({
   src = newSrc, charge = fmt(newCharge), pool = o.pool, poolSec = fmt(newPoolSec), period = o.period,
   lots = newLots, balance = fmt(a.balance), at = o.at, rv = revision, previousCharge = fmt(oldCharge),
+  r = o.r or '',
 })
 redis.call('HSET', keys.applied, usageId, outcome)
 return { OK, outcome }

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
         sessionTimeoutMs: 30000,
         createTopics: true,
         topicPartitions: 6,
+        maxMessageBytes: 1048576,
         topics: {
           usageIn: 'usage.cdr.v1',
           ratedOut: 'usage.rated.v1',
@@ -27,6 +28,7 @@ describe('loadConfig', () => {
       http: { host: '127.0.0.1', port: 8080 },
       rates: { dir: 'rates' },
       ledger: { idempotencyRetentionDays: 35 },
+      cdr: { maxRecordBytes: undefined, maxDepth: 32, futureSkewSeconds: 300, lateMarginHours: 24 },
       roles: ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api'],
       outbox: { sweepIntervalMs: 1000, eventsSource: '/rater/credits' },
       expiry: { sweepIntervalSeconds: 300 },
@@ -54,6 +56,28 @@ describe('loadConfig', () => {
     expect(config.roles).toEqual(['consumer', 'relay']);
     expect(config.redis.cluster).toBe(true);
     expect(config.mail.notifyLowBalance).toBe(true);
+  });
+
+  it('takes the limits on records, and refuses a late margin that leaves no window', () => {
+    const config = loadConfig({
+      ...valid,
+      KAFKA_MAX_MESSAGE_BYTES: '2097152',
+      CDR_MAX_RECORD_BYTES: '65536',
+      CDR_MAX_DEPTH: '8',
+      CDR_FUTURE_SKEW_SECONDS: '60',
+      CDR_LATE_MARGIN_HOURS: '48',
+    });
+    expect(config.kafka.maxMessageBytes).toBe(2097152);
+    expect(config.cdr).toEqual({
+      maxRecordBytes: 65536,
+      maxDepth: 8,
+      futureSkewSeconds: 60,
+      lateMarginHours: 48,
+    });
+    expect(() =>
+      loadConfig({ ...valid, IDEMPOTENCY_RETENTION_DAYS: '2', CDR_LATE_MARGIN_HOURS: '48' }),
+    ).toThrow(/CDR_LATE_MARGIN_HOURS: must be less than IDEMPOTENCY_RETENTION_DAYS in hours/);
+    expect(() => loadConfig({ ...valid, CDR_MAX_DEPTH: '1' })).toThrow(/CDR_MAX_DEPTH: /);
   });
 
   it('names every missing or bad variable at once', () => {

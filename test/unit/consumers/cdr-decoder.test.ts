@@ -1,4 +1,4 @@
-import { decodeCdr } from '../../../src/consumers/cdr-decoder';
+import { decodeCdr, defaultCdrRules, nestsDeeperThan } from '../../../src/consumers/cdr-decoder';
 
 const valid = {
   id: 'u-1',
@@ -13,8 +13,15 @@ const valid = {
   vendorField: { kept: true },
 };
 
-const decode = (value: unknown, key: string | undefined = 'acme') =>
-  decodeCdr(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), key, undefined);
+/** The decoder's clock: a day after the test record's call. */
+const NOW = new Date('2026-11-25T09:00:00Z');
+const rules = defaultCdrRules({ now: () => NOW });
+
+const decode = (value: unknown, key: string | undefined = 'acme', given = rules) =>
+  decodeCdr(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), key, undefined, given);
+
+/** `depth` arrays, one inside the other, around a 0. */
+const nested = (depth: number) => JSON.parse('['.repeat(depth) + '0' + ']'.repeat(depth)) as unknown;
 
 describe('decodeCdr', () => {
   it('accepts a contract record and carries unknown fields through', async () => {
@@ -111,5 +118,98 @@ describe('decodeCdr', () => {
     expect(await decode('{"id": ')).toEqual({
       rejected: expect.objectContaining({ code: 'malformed_json' }),
     });
+  });
+
+  it('rejects a record without a key, or with an empty one, as a key mismatch', async () => {
+    expect(await decodeCdr(Buffer.from(JSON.stringify(valid)), undefined, undefined, rules)).toEqual({
+      rejected: {
+        code: 'key_mismatch',
+        message: 'the message has no key (the key is the tenantId acme)',
+      },
+      usageId: 'u-1',
+      tenantId: 'acme',
+    });
+    expect(await decode(valid, '')).toMatchObject({ rejected: { code: 'key_mismatch' } });
+  });
+
+  it('rejects a value larger than the largest record before reading it', async () => {
+    const small = defaultCdrRules({ now: () => NOW, maxRecordBytes: 1024 });
+    const padded = (bytes: number) => {
+      const text = JSON.stringify({ ...valid, pad: '' });
+      return JSON.stringify({ ...valid, pad: 'x'.repeat(bytes - text.length) });
+    };
+    expect(Buffer.byteLength(padded(1024))).toBe(1024);
+    expect(await decode(padded(1024), 'acme', small)).toHaveProperty('record');
+    expect(await decode(padded(1025), 'acme', small)).toEqual({
+      rejected: { code: 'record_too_large', message: 'the value is 1025 bytes, more than the 1024 accepted' },
+    });
+  });
+
+  it('rejects carried-through fields that nest deeper than the limit, however deep', async () => {
+    // The record is level 1: 31 arrays inside it make 32, the default limit.
+    expect(await decode({ ...valid, vendorField: nested(31) })).toHaveProperty('record');
+    expect(await decode({ ...valid, vendorField: nested(32) })).toEqual({
+      rejected: { code: 'too_deep', message: 'the value nests deeper than 32 levels' },
+      usageId: 'u-1',
+      tenantId: 'acme',
+    });
+    // The poison record of the issue: valid otherwise, 10 KB, 5,000 levels.
+    const poison = `{"id":"u-2","tenantId":"acme","callType":"user_out","startDateTime":"2026-11-24T09:00:00Z","duration":60,"calleeNumber":"+442071234567","x":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    expect(await decode(poison)).toMatchObject({ rejected: { code: 'too_deep' }, usageId: 'u-2' });
+    expect(await decode('['.repeat(5000) + ']'.repeat(5000))).toEqual({
+      rejected: { code: 'too_deep', message: 'the value nests deeper than 32 levels' },
+    });
+    const shallow = defaultCdrRules({ now: () => NOW, maxDepth: 2 });
+    expect(await decode({ ...valid, vendorField: { kept: true } }, 'acme', shallow)).toHaveProperty('record');
+    expect(await decode({ ...valid, vendorField: { kept: [] } }, 'acme', shallow)).toMatchObject({
+      rejected: { code: 'too_deep' },
+    });
+  });
+
+  it('measures depth without recursion and stops at the limit', () => {
+    expect(nestsDeeperThan(0, 0)).toBe(false);
+    expect(nestsDeeperThan({}, 1)).toBe(false);
+    expect(nestsDeeperThan({ a: {} }, 1)).toBe(true);
+    expect(nestsDeeperThan({ a: [1, { b: 'c' }] }, 3)).toBe(false);
+    expect(nestsDeeperThan({ a: [1, { b: [] }] }, 3)).toBe(true);
+    expect(nestsDeeperThan(nested(100_000), 32)).toBe(true);
+  });
+
+  it.each([
+    ['starts in 2100', { startDateTime: '2100-01-01T00:00:00Z' }, 'future_start'],
+    ['starts on 9999-12-31', { startDateTime: '9999-12-31T23:59:59Z' }, 'future_start'],
+    [
+      'ends more than 5 minutes from now',
+      { startDateTime: '2026-11-25T08:59:00Z', duration: 361 },
+      'future_start',
+    ],
+    [
+      'says it ends in the future',
+      { startDateTime: '2026-11-25T08:00:00Z', endDateTime: '2026-11-25T10:00:00Z' },
+      'future_start',
+    ],
+    ['started before the idempotency window', { startDateTime: '2026-10-21T08:59:59Z' }, 'too_late'],
+  ])('sets aside a call that %s', async (_label, fields, code) => {
+    expect(await decode({ ...valid, ...fields })).toMatchObject({
+      rejected: { code },
+      usageId: 'u-1',
+      tenantId: 'acme',
+    });
+  });
+
+  it('charges calls inside the window: ended within the skew, started within the retention', async () => {
+    // Ends exactly 5 minutes from now; starts exactly 34 days ago.
+    expect(await decode({ ...valid, startDateTime: '2026-11-25T08:59:00Z', duration: 360 })).toHaveProperty(
+      'record',
+    );
+    expect(await decode({ ...valid, startDateTime: '2026-10-22T09:00:00Z' })).toHaveProperty('record');
+    expect(await decode({ ...valid, startDateTime: '2026-10-22T10:00:00+01:00' })).toHaveProperty('record');
+    expect(await decode({ ...valid, startDateTime: '2026-10-22T09:59:59.999+01:00' })).toMatchObject({
+      rejected: { code: 'too_late' },
+    });
+    const message = await decode({ ...valid, startDateTime: '2100-01-01T00:00:00Z' });
+    expect('rejected' in message && message.rejected.message).toBe(
+      'the call starting 2100-01-01T00:00:00Z ends after now (2026-11-25T09:00:00.000Z) plus 300 s',
+    );
   });
 });
