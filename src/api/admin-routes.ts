@@ -11,7 +11,7 @@ import { decimalToMinor, minorToDecimal } from '../consumers/cloudevents';
 import type { UsagePricer } from '../consumers/pricing-port';
 import { TENANT_ID_PATTERN } from '../ledger/keys';
 import type { AccountSettings, CreditLedger } from '../ledger/ledger';
-import { currencyDigits, isCurrency, poolCapacities, RateBook } from '../rating';
+import { currencyDigits, isCurrency, missingDeckKinds, poolCapacities, RateBook } from '../rating';
 import { authorizeCall } from './authorization';
 import {
   apiKeyResponses,
@@ -209,6 +209,12 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       };
       if (!isCurrency(body.currency))
         return badRequest(reply, `body/currency ${body.currency} is not an ISO 4217 currency`);
+      const missing = options.book ? missingDeckKinds(options.book, body.currency) : [];
+      if (missing.length > 0)
+        return badRequest(
+          reply,
+          `body/currency ${body.currency} has no ${missing.join(', ')} deck: its calls could not be rated`,
+        );
       const imprecise = tooPrecise(body.currency, {
         'body/lowBalanceThreshold': body.lowBalanceThreshold,
         'body/autoRecharge/triggerAmount': body.autoRecharge?.triggerAmount,

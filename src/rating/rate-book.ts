@@ -68,6 +68,18 @@ export interface RateBook {
   countries: PrefixTable<{ country: string; name: string }>;
 }
 
+/**
+ * The deck kinds the book prices in some currency but not in `currency`: a tenant in that
+ * currency could make calls no deck rates (every deck kind may be used by any tenant).
+ */
+export function missingDeckKinds(book: RateBook, currency: string): DeckKind[] {
+  const priced = (kind: DeckKind, inCurrency?: string) =>
+    book.decks.some(
+      (deck) => deck.kind === kind && (inCurrency === undefined || deck.currency === inCurrency),
+    );
+  return DECK_KINDS.filter((kind) => priced(kind) && !priced(kind, currency));
+}
+
 /** A problem in the rate files, with where it is. */
 export interface RateFileError {
   file: string;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { decimalToMinor, minorToDecimal } from '../../../src/consumers/cloudevents';
-import { currencyDigits, isCurrency, loadRateBook } from '../../../src/rating';
+import { currencyDigits, isCurrency, loadRateBook, missingDeckKinds } from '../../../src/rating';
 import { ISO_4217 } from '../../../src/rating/iso4217';
 
 const book = loadRateBook(join(__dirname, '..', '..', '..', 'rates'));
@@ -74,5 +74,18 @@ describe('ISO 4217 minor units, from the repository table', () => {
       'XUA',
       'XXX',
     ]);
+  });
+});
+
+describe('deck kinds a currency lacks', () => {
+  it('are the kinds some currency is priced in and this one is not', () => {
+    expect(missingDeckKinds(book, 'USD')).toEqual([]);
+    expect(missingDeckKinds(book, 'GBP')).toEqual(['outbound', 'conference_dialout', 'tollfree_dialin']);
+    const partial = {
+      ...book,
+      decks: book.decks.filter((d) => !(d.currency === 'EUR' && d.kind === 'tollfree_dialin')),
+    };
+    expect(missingDeckKinds(partial, 'EUR')).toEqual(['tollfree_dialin']);
+    expect(missingDeckKinds({ ...book, decks: [] }, 'EUR')).toEqual([]);
   });
 });
