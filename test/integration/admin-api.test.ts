@@ -127,6 +127,13 @@ describe('admin API /v1 on the running service', () => {
   it('refuses bad requests with a 4xx that names the field, and changes nothing', async () => {
     const bad = [
       ['PUT', '/v1/tenants/contoso', { ...contoso, currency: 'usd' }, 'body/currency'],
+      ['PUT', '/v1/tenants/contoso', { ...contoso, currency: 'XAU' }, 'body/currency XAU is not an ISO 4217'],
+      [
+        'POST',
+        '/v1/tenants/contoso/funds',
+        { paymentRef: 'x', amount: '1', currency: 'AAA' },
+        'body/currency AAA is not an ISO 4217 currency',
+      ],
       ['PUT', '/v1/tenants/contoso', { ...contoso, adminContacts: ['not-an-email'] }, 'body/adminContacts/0'],
       ['PUT', '/v1/tenants/contoso', { ...contoso, extra: 1 }, 'must NOT have additional properties'],
       [
