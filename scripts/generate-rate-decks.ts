@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import metadata from 'libphonenumber-js/metadata.min.json';
 
 const out = join(__dirname, '..', 'rates');
@@ -44,12 +45,30 @@ const codes = metadata.country_calling_codes as Record<string, string[]>;
 const countries = metadata.countries as Record<string, unknown[]>;
 for (const [code, regions] of Object.entries(codes)) {
   rows.push({ prefix: `+${code}`, region: regions[0]! });
-  for (const region of regions.slice(1)) {
+  // NANP countries by area code, below.
+  for (const region of code === '1' ? [] : regions.slice(1)) {
     const leading = countries[region]?.[10];
     const prefixes = typeof leading === 'string' ? expand(leading) : undefined;
     for (const p of prefixes ?? []) rows.push({ prefix: `+${code}${p}`, region });
   }
 }
+/**
+ * The NANP (+1) by area code: the country of a number NPA-234-5678 in libphonenumber's full
+ * metadata, for every NPA whose country is not the United States. Leading digits are not
+ * enough here: Canada has none (its area codes were missing, so Canadian numbers were the
+ * United States), and the Dominican Republic's "8001|8[024]9" made +1 800, the NANP toll-free
+ * code, the Dominican Republic. The toll-free codes (800, 833, 844, 855, 866, 877, 888) are
+ * non-geographic and stay under +1.
+ */
+for (let npa = 200; npa <= 999; npa++) {
+  const region = parsePhoneNumberFromString(`+1${npa}2345678`)?.country;
+  if (region && region !== 'US') rows.push({ prefix: `+1${npa}`, region });
+}
+/**
+ * ITU-T E.164 assignments libphonenumber's leading digits leave out: +7 6 and +7 7 are
+ * Kazakhstan's (the rest of +7 is Russia's).
+ */
+rows.push({ prefix: '+76', region: 'KZ' });
 rows.sort((a, b) => a.prefix.localeCompare(b.prefix));
 
 writeFileSync(
@@ -132,7 +151,8 @@ function outboundRows(
       prefix.length > 2 && prefix.startsWith('+1') && region !== 'US' && region !== 'CA'
         ? CARIBBEAN_NANP
         : (ZONE_RATES[zone] ?? [0.5, 0.5]);
-    const f = spread(prefix);
+    // Canada's area codes cost what the United States does: +1 is rated as one destination.
+    const f = spread(region === 'CA' ? '+1' : prefix);
     const kind = MOBILE[region] ? 'landline' : 'any';
     lines.push(
       `${prefix},"${name(region)}",${kind},${money(adjust(region, kind, landline * f) * currencyFactor)}`,
