@@ -71,10 +71,29 @@ for (let npa = 200; npa <= 999; npa++) {
 rows.push({ prefix: '+76', region: 'KZ' });
 rows.sort((a, b) => a.prefix.localeCompare(b.prefix));
 
+/**
+ * The ITU-T E.164 codes of no country (global services and networks), in countries.csv as
+ * "001" so that a call to one is international, but in no deck: such a call is unrated and
+ * dead-lettered (never charged at a guess) until a deck prices it. +878 and +991 are left out
+ * (reserved; a trial that ended).
+ */
+const NON_GEOGRAPHIC: [string, string][] = [
+  ['+800', 'International Freephone (UIFN)'],
+  ['+808', 'International Shared Cost Service'],
+  ['+870', 'Inmarsat'],
+  ['+881', 'Global Mobile Satellite System'],
+  ['+882', 'International Networks'],
+  ['+883', 'International Networks'],
+  ['+888', 'UN OCHA telecommunications for disaster relief'],
+  ['+979', 'International Premium Rate Service'],
+];
+const countryRows = [
+  ...rows.map((r) => ({ ...r, name: name(r.region) })),
+  ...NON_GEOGRAPHIC.map(([prefix, service]) => ({ prefix, region: '001', name: service })),
+].sort((a, b) => a.prefix.localeCompare(b.prefix));
 writeFileSync(
   join(out, 'countries.csv'),
-  ['prefix,country,name', ...rows.map((r) => `${r.prefix},${r.region},"${name(r.region)}"`)].join('\n') +
-    '\n',
+  ['prefix,country,name', ...countryRows.map((r) => `${r.prefix},${r.region},"${r.name}"`)].join('\n') + '\n',
 );
 
 /** Mobile prefixes where mobile calls cost more than landline ones. */
@@ -287,4 +306,4 @@ function tollFreeRows(currencyFactor: number) {
 writeFileSync(join(out, 'decks', 'tollfree-dialin-usd.csv'), tollFreeRows(1));
 writeFileSync(join(out, 'decks', 'tollfree-dialin-eur.csv'), tollFreeRows(EUR));
 
-console.log(`${rows.length} calling-code prefixes`);
+console.log(`${countryRows.length} calling-code prefixes`);

@@ -30,6 +30,7 @@ describe('calling codes (rates/countries.csv)', () => {
     ['+74951234567', 'RU'],
     ['+390669812345', 'VA'],
     ['+390612345678', 'IT'],
+    ['+8816212345', '001'], // a satellite phone: international, and unrated (no deck prices it)
   ])('%s is %s', (number, country) => {
     expect(book.countries.lookup(number)?.country).toBe(country);
   });
