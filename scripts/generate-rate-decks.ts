@@ -56,8 +56,8 @@ for (const [code, regions] of Object.entries(codes)) {
  * The NANP (+1) by area code: the country of a number NPA-234-5678 in libphonenumber's full
  * metadata, for every NPA whose country is not the United States. Leading digits are not
  * enough here: Canada has none (its area codes were missing, so Canadian numbers were the
- * United States), and the Dominican Republic's "8001|8[024]9" made +1 800, the NANP toll-free
- * code, the Dominican Republic. The toll-free codes (800, 833, 844, 855, 866, 877, 888) are
+ * United States), and the Dominican Republic's "8001|8[024]9" made +1 800 1 (in the NANP toll-free
+ * code 800) the Dominican Republic. The toll-free codes (800, 833, 844, 855, 866, 877, 888) are
  * non-geographic and stay under +1.
  */
 for (let npa = 200; npa <= 999; npa++) {
