@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import metadata from 'libphonenumber-js/metadata.min.json';
 
 const out = join(__dirname, '..', 'rates');
@@ -44,18 +45,55 @@ const codes = metadata.country_calling_codes as Record<string, string[]>;
 const countries = metadata.countries as Record<string, unknown[]>;
 for (const [code, regions] of Object.entries(codes)) {
   rows.push({ prefix: `+${code}`, region: regions[0]! });
-  for (const region of regions.slice(1)) {
+  // NANP countries by area code, below.
+  for (const region of code === '1' ? [] : regions.slice(1)) {
     const leading = countries[region]?.[10];
     const prefixes = typeof leading === 'string' ? expand(leading) : undefined;
     for (const p of prefixes ?? []) rows.push({ prefix: `+${code}${p}`, region });
   }
 }
+/**
+ * The NANP (+1) by area code: the country of a number NPA-234-5678 in libphonenumber's full
+ * metadata, for every NPA whose country is not the United States. Leading digits are not
+ * enough here: Canada has none (its area codes were missing, so Canadian numbers were the
+ * United States), and the Dominican Republic's "8001|8[024]9" made +1 800 1 (in the NANP toll-free
+ * code 800) the Dominican Republic. The toll-free codes (800, 833, 844, 855, 866, 877, 888) are
+ * non-geographic and stay under +1.
+ */
+for (let npa = 200; npa <= 999; npa++) {
+  const region = parsePhoneNumberFromString(`+1${npa}2345678`)?.country;
+  if (region && region !== 'US') rows.push({ prefix: `+1${npa}`, region });
+}
+/**
+ * ITU-T E.164 assignments libphonenumber's leading digits leave out: +7 6 and +7 7 are
+ * Kazakhstan's (the rest of +7 is Russia's).
+ */
+rows.push({ prefix: '+76', region: 'KZ' });
 rows.sort((a, b) => a.prefix.localeCompare(b.prefix));
 
+/**
+ * The ITU-T E.164 codes of no country (global services and networks), in countries.csv as
+ * "001" so that a call to one is international, but in no deck: such a call is unrated and
+ * dead-lettered (never charged at a guess) until a deck prices it. +878 and +991 are left out
+ * (reserved; a trial that ended).
+ */
+const NON_GEOGRAPHIC: [string, string][] = [
+  ['+800', 'International Freephone (UIFN)'],
+  ['+808', 'International Shared Cost Service'],
+  ['+870', 'Inmarsat'],
+  ['+881', 'Global Mobile Satellite System'],
+  ['+882', 'International Networks'],
+  ['+883', 'International Networks'],
+  ['+888', 'UN OCHA telecommunications for disaster relief'],
+  ['+979', 'International Premium Rate Service'],
+];
+const countryRows = [
+  ...rows.map((r) => ({ ...r, name: name(r.region) })),
+  ...NON_GEOGRAPHIC.map(([prefix, service]) => ({ prefix, region: '001', name: service })),
+].sort((a, b) => a.prefix.localeCompare(b.prefix));
 writeFileSync(
   join(out, 'countries.csv'),
-  ['prefix,country,name', ...rows.map((r) => `${r.prefix},${r.region},"${name(r.region)}"`)].join('\n') +
-    '\n',
+  ['prefix,country,name', ...countryRows.map((r) => `${r.prefix},${r.region},"${r.name}"`)].join('\n') + '\n',
 );
 
 /** Mobile prefixes where mobile calls cost more than landline ones. */
@@ -132,7 +170,8 @@ function outboundRows(
       prefix.length > 2 && prefix.startsWith('+1') && region !== 'US' && region !== 'CA'
         ? CARIBBEAN_NANP
         : (ZONE_RATES[zone] ?? [0.5, 0.5]);
-    const f = spread(prefix);
+    // Canada's area codes cost what the United States does: +1 is rated as one destination.
+    const f = spread(region === 'CA' ? '+1' : prefix);
     const kind = MOBILE[region] ? 'landline' : 'any';
     lines.push(
       `${prefix},"${name(region)}",${kind},${money(adjust(region, kind, landline * f) * currencyFactor)}`,
@@ -267,4 +306,4 @@ function tollFreeRows(currencyFactor: number) {
 writeFileSync(join(out, 'decks', 'tollfree-dialin-usd.csv'), tollFreeRows(1));
 writeFileSync(join(out, 'decks', 'tollfree-dialin-eur.csv'), tollFreeRows(EUR));
 
-console.log(`${rows.length} calling-code prefixes`);
+console.log(`${countryRows.length} calling-code prefixes`);

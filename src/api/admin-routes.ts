@@ -12,7 +12,7 @@ import type { UsagePricer } from '../consumers/pricing-port';
 import { TENANT_ID_PATTERN } from '../ledger/keys';
 import type { CreditLedger, SettingsChange } from '../ledger/ledger';
 import type { Refusal } from '../ledger/result-codes';
-import { currencyDigits, isCurrency, poolCapacities, RateBook } from '../rating';
+import { currencyDigits, isCurrency, missingDeckKinds, poolCapacities, RateBook } from '../rating';
 import { authorizeCall } from './authorization';
 import {
   apiKeyResponses,
@@ -168,10 +168,12 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     reply.code(400).send({ error: 'bad_request', message });
 
   /**
-   * The first amount with more decimals than the currency has, as a message naming its field.
-   * The schema has checked the form already, so decimalToMinor cannot throw after this.
+   * The first amount with more decimals than the currency has (or a currency ISO 4217 does not
+   * know), as a message naming its field. The schema has checked the form already, so
+   * decimalToMinor cannot throw after this.
    */
   const tooPrecise = (currency: string, amounts: Record<string, string | undefined>) => {
+    if (!isCurrency(currency)) return `body/currency ${currency} is not an ISO 4217 currency`;
     const digits = currencyDigits(currency);
     const field = Object.keys(amounts).find((name) => (amounts[name]?.split('.')[1] ?? '').length > digits);
     return field && `${field} ${amounts[field]}: ${currency} has ${digits} decimals at most`;
@@ -246,6 +248,12 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       };
       if (!isCurrency(body.currency))
         return badRequest(reply, `body/currency ${body.currency} is not an ISO 4217 currency`);
+      const missing = options.book ? missingDeckKinds(options.book, body.currency) : [];
+      if (missing.length > 0)
+        return badRequest(
+          reply,
+          `body/currency ${body.currency} has no ${missing.join(', ')} deck: its calls could not be rated`,
+        );
       const imprecise = tooPrecise(body.currency, {
         'body/lowBalanceThreshold': body.lowBalanceThreshold,
         'body/autoRecharge/triggerAmount': body.autoRecharge?.triggerAmount,

@@ -1,4 +1,5 @@
 import DecimalBase from 'decimal.js';
+import { ISO_4217 } from './iso4217';
 
 /** Enough significant digits that no amount a deck can hold is ever rounded while parsed. */
 const Decimal = DecimalBase.clone({ precision: 64 });
@@ -14,27 +15,20 @@ export const MICRO = 1_000_000n;
 /** Banker's rounding: half to even, so rounding errors do not drift one way over many calls. */
 export const ROUNDING_MODE = 'half-even';
 
-const digitsCache = new Map<string, number>();
-
-/** ISO 4217 codes the runtime knows; anything else is refused. */
+/**
+ * ISO 4217 codes with a minor unit (the repository's table, src/rating/iso4217.ts, not the
+ * runtime's Intl data); anything else, and the codes the list gives no minor unit (XAU,
+ * XDR, XXX, ...), is refused.
+ */
 export function isCurrency(code: string): boolean {
-  if (!/^[A-Z]{3}$/.test(code)) return false;
-  try {
-    return Intl.supportedValuesOf('currency').includes(code);
-  } catch {
-    return false;
-  }
+  return (ISO_4217.get(code)?.minorUnits ?? null) !== null;
 }
 
-/** Minor-unit digits of a currency (USD 2, JPY 0, KWD 3). */
+/** Minor-unit digits of a currency by ISO 4217 (USD 2, JPY 0, KWD 3, HUF 2, CLF 4). */
 export function currencyDigits(currency: string): number {
-  let digits = digitsCache.get(currency);
-  if (digits === undefined) {
-    digits =
-      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ??
-      2;
-    digitsCache.set(currency, digits);
-  }
+  const digits = ISO_4217.get(currency)?.minorUnits;
+  if (digits === undefined || digits === null)
+    throw new RangeError(`${currency} is not an ISO 4217 currency with a minor unit`);
   return digits;
 }
 

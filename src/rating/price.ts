@@ -42,9 +42,12 @@ export function billedSeconds(duration: number, increment: { first: number; next
   return increment.first + Math.ceil((duration - increment.first) / increment.next) * increment.next;
 }
 
-/** Pools give whole minutes: they cover up to the whole minutes they have left. */
+/**
+ * A pool pays billed seconds one for one, up to what it has left: a pool of its minutes x 60
+ * seconds is used to the last second, whatever the deck's increment, so nothing is stranded.
+ */
 export function poolSecondsFor(billed: number, poolSecondsLeft: number): number {
-  return Math.min(billed, Math.floor(Math.max(0, poolSecondsLeft) / 60) * 60);
+  return Math.max(0, Math.min(billed, Math.floor(poolSecondsLeft)));
 }
 
 const weekdayFormat = new Map<string, Intl.DateTimeFormat>();
@@ -78,7 +81,7 @@ function versionAt(deck: RateDeck, at: number): DeckVersion | undefined {
 /**
  * Prices one call in `currency`, given the seconds its pool has left:
  *   billed = duration rounded up to the deck's increment;
- *   pool   = whole minutes the licence's pool still has, up to billed;
+ *   pool   = the seconds the licence's pool still has, up to billed (one for one);
  *   paid   = billed - pool, at the per-minute rate of the longest matching prefix in the deck
  *            version in force at the call's start (x the off-peak factor off-peak);
  *   charge = paid amount + connection fee, at least the minimum charge when anything is paid,

@@ -1,5 +1,5 @@
 import { parse as parseCsv } from 'csv-parse/sync';
-import { isNode, LineCounter, parse as parseYaml, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, Scalar } from 'yaml';
 import { isCurrency, parseMicro } from './money';
 import { E164_PREFIX, PrefixTable } from './prefix-table';
 
@@ -68,6 +68,18 @@ export interface RateBook {
   countries: PrefixTable<{ country: string; name: string }>;
 }
 
+/**
+ * The deck kinds the book prices in some currency but not in `currency`: a tenant in that
+ * currency could make calls no deck rates (every deck kind may be used by any tenant).
+ */
+export function missingDeckKinds(book: RateBook, currency: string): DeckKind[] {
+  const priced = (kind: DeckKind, inCurrency?: string) =>
+    book.decks.some(
+      (deck) => deck.kind === kind && (inCurrency === undefined || deck.currency === inCurrency),
+    );
+  return DECK_KINDS.filter((kind) => priced(kind) && !priced(kind, currency));
+}
+
 /** A problem in the rate files, with where it is. */
 export interface RateFileError {
   file: string;
@@ -97,6 +109,7 @@ export function parseRateBook(files: Map<string, string>): RateBook {
   };
 
   const countries = new PrefixTable<{ country: string; name: string }>();
+  const knownCountries = new Set<string>();
   const countriesText = need('countries.csv');
   if (countriesText !== undefined) {
     for (const { row, line } of csvRows(
@@ -110,14 +123,14 @@ export function parseRateBook(files: Map<string, string>): RateBook {
         fail('countries.csv', line, `bad country "${row.country}"`);
       else if (!countries.add(row.prefix!, { country: row.country!, name: row.name! })) {
         fail('countries.csv', line, `duplicate prefix ${row.prefix}`);
-      }
+      } else knownCountries.add(row.country!);
     }
   }
 
   const plans = new Map<string, Plan>();
   const zoneA = new Set<string>();
   const plansText = need('plans.yaml');
-  if (plansText !== undefined) parsePlans(plansText, plans, zoneA, fail);
+  if (plansText !== undefined) parsePlans(plansText, plans, zoneA, knownCountries, fail);
 
   const decks: RateDeck[] = [];
   const manifestText = need('decks.yaml');
@@ -344,42 +357,101 @@ function* csvRows(
   }
 }
 
+/** What YAML 1.1 readers (still the default of many tools) take for a boolean when unquoted. */
+const YAML_1_1_BOOLEAN =
+  /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
+
 function parsePlans(
   text: string,
   plans: Map<string, Plan>,
   zoneA: Set<string>,
+  knownCountries: Set<string>,
   fail: (file: string, line: number, message: string) => void,
 ) {
-  let raw: {
-    plans?: Record<string, { covers?: unknown; minutesPerUser?: Record<string, unknown> }>;
-    zoneA?: unknown;
-  };
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    fail('plans.yaml', 0, `not YAML: ${(error as Error).message.split('\n')[0]}`);
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines });
+  if (document.errors.length > 0) {
+    for (const error of document.errors)
+      fail('plans.yaml', error.linePos?.[0]?.line ?? 0, `not YAML: ${error.message.split('\n')[0]}`);
     return;
   }
+  const lineOfNode = (node: unknown) => (isNode(node) && node.range ? lines.linePos(node.range[0]).line : 1);
+  /**
+   * A country code where one belongs: two capital letters, quoted if YAML 1.1 would read it
+   * as a boolean (Norway's NO is false there), and a country of countries.csv.
+   */
+  const countryCode = (node: unknown, where: string): string | undefined => {
+    const line = lineOfNode(node);
+    if (!isScalar(node)) {
+      fail('plans.yaml', line, `${where}: expected a country code`);
+      return undefined;
+    }
+    const value = String(node.value);
+    if (node.type === Scalar.PLAIN && YAML_1_1_BOOLEAN.test(value)) {
+      fail(
+        'plans.yaml',
+        line,
+        `${where}: unquoted ${value} is a boolean to YAML 1.1 readers; quote the country code ('${value}')`,
+      );
+      return undefined;
+    }
+    if (!/^[A-Z]{2}$/.test(value) || !knownCountries.has(value)) {
+      fail('plans.yaml', line, `${where}: "${value}" is not a country of countries.csv (ISO 3166-1 alpha-2)`);
+      return undefined;
+    }
+    return value;
+  };
+
   const covers = ['domestic', 'international', 'conference_dialout_zone_a'];
-  for (const [capability, plan] of Object.entries(raw?.plans ?? {})) {
-    const list = Array.isArray(plan?.covers) ? plan.covers : undefined;
-    const minutes = plan?.minutesPerUser ?? {};
-    if (!list || list.some((c) => !covers.includes(String(c)))) {
-      fail('plans.yaml', 0, `${capability}: covers must list some of ${covers.join(', ')}`);
+  const planMap = document.get('plans', true);
+  for (const item of isMap(planMap) ? planMap.items : []) {
+    const capability = String(isScalar(item.key) ? item.key.value : item.key);
+    const plan = item.value;
+    const line = lineOfNode(item.key);
+    const list = isMap(plan) ? plan.get('covers', true) : undefined;
+    const coverList = isSeq(list) ? list.items.map((c) => String(isScalar(c) ? c.value : c)) : undefined;
+    if (!coverList || coverList.some((c) => !covers.includes(c))) {
+      fail(
+        'plans.yaml',
+        lineOfNode(list ?? item.key),
+        `${capability}: covers must list some of ${covers.join(', ')}`,
+      );
       continue;
     }
-    if (
-      typeof minutes.default !== 'number' ||
-      Object.values(minutes).some((m) => !Number.isInteger(m) || (m as number) < 0)
-    ) {
-      fail('plans.yaml', 0, `${capability}: minutesPerUser needs a default and whole, non-negative minutes`);
+    const minutesNode = isMap(plan) ? plan.get('minutesPerUser', true) : undefined;
+    if (!isMap(minutesNode)) {
+      fail(
+        'plans.yaml',
+        line,
+        `${capability}: minutesPerUser needs a default and whole, non-negative minutes`,
+      );
       continue;
     }
-    plans.set(capability, {
-      capability,
-      covers: list as Plan['covers'],
-      minutesPerUser: minutes as Record<string, number>,
-    });
+    const minutes: Record<string, number> = {};
+    let valid = true;
+    for (const entry of minutesNode.items) {
+      const key =
+        isScalar(entry.key) && entry.key.value === 'default'
+          ? 'default'
+          : countryCode(entry.key, `${capability}: minutesPerUser`);
+      const value = isScalar(entry.value) ? entry.value.value : undefined;
+      if (key === undefined) valid = false;
+      else if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+        const where = lineOfNode(entry.value ?? entry.key);
+        fail('plans.yaml', where, `${capability}: minutesPerUser ${key} must be whole, non-negative minutes`);
+        valid = false;
+      } else minutes[key] = value;
+    }
+    if (valid && minutes.default === undefined) {
+      fail('plans.yaml', lineOfNode(minutesNode), `${capability}: minutesPerUser needs a default`);
+      valid = false;
+    }
+    if (!valid) continue;
+    plans.set(capability, { capability, covers: coverList as Plan['covers'], minutesPerUser: minutes });
   }
-  for (const country of Array.isArray(raw?.zoneA) ? raw.zoneA : []) zoneA.add(String(country));
+  const zoneANode = document.get('zoneA', true);
+  for (const country of isSeq(zoneANode) ? zoneANode.items : []) {
+    const code = countryCode(country, 'zoneA');
+    if (code !== undefined) zoneA.add(code);
+  }
 }

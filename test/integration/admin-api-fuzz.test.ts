@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { App } from '../../src/app';
 import { testStack, uniqueName } from '../support/stack';
-import { startApiApp } from '../support/api-app';
+import { shippedBook, startApiApp } from '../support/api-app';
 
 const ROOT = join(__dirname, '..', '..');
 const FUZZ = join(ROOT, 'test', 'fuzz');
@@ -60,7 +60,13 @@ describe('admin API fuzzed from its own OpenAPI document (schemathesis)', () => 
       throw new Error(
         `${SCHEMATHESIS} is missing: source scripts/bootstrap.sh installs test/fuzz/requirements.txt`,
       );
-    app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: prefix });
+    // A tenant needs every deck kind in its currency: the shipped decks plus the USD ones
+    // priced as JPY, for a tenant in a currency without decimals.
+    const jpy = shippedBook.decks
+      .filter((deck) => deck.currency === 'USD')
+      .map((deck) => ({ ...deck, id: deck.id.replace('usd', 'jpy'), currency: 'JPY' }));
+    const book = { ...shippedBook, decks: [...shippedBook.decks, ...jpy] };
+    app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: prefix, book });
 
     // The tenants of the fuzzer's dictionary (test/fuzz/schemathesis.toml): prepaid with funds
     // and a minute pool, prepaid without funds in a currency without decimals, and postpaid

@@ -109,9 +109,31 @@ describe('admin API /v1 on the running service', () => {
     ).toBe(401);
   });
 
+  it('creates a tenant only in a currency every deck kind is priced in', async () => {
+    // GBP is an ISO 4217 currency, but the shipped decks price USD and EUR only: a GBP
+    // tenant's every call would be dead-lettered, so it is refused, and nothing is created.
+    expect(await call('PUT', '/v1/tenants/tailspin', { ...contoso, currency: 'GBP' })).toEqual({
+      status: 400,
+      body: {
+        error: 'bad_request',
+        message:
+          'body/currency GBP has no outbound, conference_dialout, tollfree_dialin deck: its calls could not be rated',
+      },
+    });
+    expect((await call('GET', '/v1/tenants/tailspin/balance')).status).toBe(404);
+    expect((await call('PUT', '/v1/tenants/tailspin', { ...contoso, currency: 'EUR' })).status).toBe(201);
+  });
+
   it('refuses bad requests with a 4xx that names the field, and changes nothing', async () => {
     const bad = [
       ['PUT', '/v1/tenants/contoso', { ...contoso, currency: 'usd' }, 'body/currency'],
+      ['PUT', '/v1/tenants/contoso', { ...contoso, currency: 'XAU' }, 'body/currency XAU is not an ISO 4217'],
+      [
+        'POST',
+        '/v1/tenants/contoso/funds',
+        { paymentRef: 'x', amount: '1', currency: 'AAA' },
+        'body/currency AAA is not an ISO 4217 currency',
+      ],
       ['PUT', '/v1/tenants/contoso', { ...contoso, adminContacts: ['not-an-email'] }, 'body/adminContacts/0'],
       ['PUT', '/v1/tenants/contoso', { ...contoso, extra: 1 }, 'must NOT have additional properties'],
       [

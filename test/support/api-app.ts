@@ -4,7 +4,7 @@ import pino, { Logger } from 'pino';
 import { App, startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { RatingPricer } from '../../src/consumers/rating-pricer';
-import { loadRateBook } from '../../src/rating';
+import { loadRateBook, RateBook } from '../../src/rating';
 import { stackEnv } from '../../src/stack/stack';
 import { testStack } from './stack';
 
@@ -12,7 +12,7 @@ import { testStack } from './stack';
 export const shippedBook = loadRateBook(join(__dirname, '..', '..', 'rates'));
 
 /**
- * The service with the api role only on the test stack: the shipped decks, an operator token
+ * The service with the api role only on the test stack: the shipped decks (or `book`), an operator token
  * (configured as its SHA-256), a Redis namespace of its own, and a silent logger unless one is
  * given.
  */
@@ -20,6 +20,7 @@ export function startApiApp(options: {
   operatorToken: string;
   keyPrefix: string;
   logger?: Logger;
+  book?: RateBook;
 }): Promise<App> {
   const env = {
     ...stackEnv(testStack()),
@@ -28,9 +29,10 @@ export function startApiApp(options: {
     REDIS_KEY_PREFIX: options.keyPrefix,
     OPERATOR_TOKEN_SHA256: createHash('sha256').update(options.operatorToken).digest('hex'),
   };
+  const book = options.book ?? shippedBook;
   return startApp(loadConfig(env), {
-    pricer: new RatingPricer(shippedBook),
-    book: shippedBook,
+    pricer: new RatingPricer(book),
+    book,
     logger: options.logger ?? pino({ level: 'silent' }),
   });
 }

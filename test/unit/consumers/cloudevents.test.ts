@@ -14,7 +14,12 @@ describe('minor units to decimal strings', () => {
   });
 
   it('knows the ISO 4217 digits', () => {
-    expect([currencyDigits('USD'), currencyDigits('JPY'), currencyDigits('KWD')]).toEqual([2, 0, 3]);
+    expect([
+      currencyDigits('USD'),
+      currencyDigits('JPY'),
+      currencyDigits('KWD'),
+      currencyDigits('HUF'),
+    ]).toEqual([2, 0, 3, 2]);
   });
 
   it('refuses what is not an integer', () => {

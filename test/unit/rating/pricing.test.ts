@@ -73,11 +73,11 @@ describe('rating with the shipped decks', () => {
       { charge: '0.00', billed: 120, pool: 120, paid: 0, prefix: '+33', version: '2026-01' },
     ],
     [
-      'a 120-minute plan with 59 s left: pools give whole minutes only',
+      'a 120-minute plan with 59 s left: the pool pays 59 s, 1 s is paid',
       { licenseCapability: 'MCOPSTN5', duration: 60 },
       'USD',
       59,
-      { charge: '0.02', billed: 60, pool: 0, paid: 60, prefix: '+1', version: '2026-01' },
+      { charge: '0.00', billed: 60, pool: 59, paid: 1, prefix: '+1', version: '2026-01' },
     ],
     [
       'conference dial-out to Zone A: included minutes, then paid',

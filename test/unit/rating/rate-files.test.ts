@@ -1,4 +1,8 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseRateBook, rateCall, RateBookError, UsageRecord } from '../../../src/rating';
+import { ratesCommand } from '../../../src/rating/cli';
 
 const countries = 'prefix,country,name\n+1,US,"United States"\n+44,GB,"United Kingdom"\n';
 const plans =
@@ -101,5 +105,81 @@ describe('rate files', () => {
     expect(price(1)).toEqual([30, 10n, 2n]); // 30 s: 0.05 + 0.015 = 0.065, raised to the 0.10 minimum
     expect(price(70)).toEqual([72, 14n, 2n]); // 30 + 7 x 6 s: 0.12 + 0.015 = 0.135 -> 0.14 (half to even)
     expect(price(600)).toEqual([600, 102n, 2n]); // 1.00 + 0.015 = 1.015 -> 1.02 (half to even)
+  });
+
+  it('refuse an unquoted YAML 1.1 boolean where a country code belongs, and codes of no country', () => {
+    const yaml = [
+      'plans:', // 1
+      '  MCOPSTN1:',
+      '    covers: [domestic]',
+      "    minutesPerUser: { default: 1200, 'GB': 3000 }",
+      '  MCOPSTN2:', // 5
+      '    covers: [domestic, international]',
+      '    minutesPerUser:',
+      '      default: 1800',
+      '      NO: 3600', // YAML 1.1: false
+      '      XX: 3600', // 10
+      'zoneA:',
+      "  - 'GB'",
+      '  - no',
+      '  - US',
+      '  - gb', // 15
+    ].join('\n');
+    expect(
+      errorsOf({
+        'plans.yaml': yaml,
+        'decks.yaml': deck(),
+        'a.csv': 'prefix,destination,kind,rate_per_minute\n',
+      }),
+    ).toEqual([
+      {
+        file: 'plans.yaml',
+        line: 9,
+        message:
+          "MCOPSTN2: minutesPerUser: unquoted NO is a boolean to YAML 1.1 readers; quote the country code ('NO')",
+      },
+      {
+        file: 'plans.yaml',
+        line: 10,
+        message: 'MCOPSTN2: minutesPerUser: "XX" is not a country of countries.csv (ISO 3166-1 alpha-2)',
+      },
+      {
+        file: 'plans.yaml',
+        line: 13,
+        message: "zoneA: unquoted no is a boolean to YAML 1.1 readers; quote the country code ('no')",
+      },
+      {
+        file: 'plans.yaml',
+        line: 15,
+        message: 'zoneA: "gb" is not a country of countries.csv (ISO 3166-1 alpha-2)',
+      },
+    ]);
+  });
+
+  it('npm run rates -- validate names the file and line of an unquoted NO in the shipped plans', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rates-'));
+    try {
+      cpSync(join(__dirname, '..', '..', '..', 'rates'), dir, { recursive: true });
+      const plans = readFileSync(join(dir, 'plans.yaml'), 'utf8');
+      expect(plans).toContain("    'NO',\n");
+      writeFileSync(join(dir, 'plans.yaml'), plans.replace("    'NO',\n", '    NO,\n'));
+      const line = plans.slice(0, plans.indexOf("'NO'")).split('\n').length;
+      const errors: string[] = [];
+      const error = jest.spyOn(console, 'error').mockImplementation((text: string) => errors.push(text));
+      const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      try {
+        await ratesCommand().parseAsync(['node', 'rates', 'validate', dir]);
+      } finally {
+        error.mockRestore();
+        log.mockRestore();
+      }
+      expect(errors).toEqual([
+        `plans.yaml:${line}: zoneA: unquoted NO is a boolean to YAML 1.1 readers; quote the country code ('NO')`,
+      ]);
+      expect(process.exitCode).toBe(1);
+    } finally {
+      process.exitCode = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
