@@ -79,6 +79,10 @@ function connectRedis(config: Config): Redis | Cluster {
   });
 }
 
+/** What the ledger-wide gauges answer while Redis does not (within this long). */
+const LEDGER_GAUGES_UNKNOWN = { outboxBacklog: NaN, blockedTenants: NaN };
+const LEDGER_GAUGES_WAIT_MS = 500;
+
 /** A registry request without an answer in this long fails (and the batch waits, retrying). */
 const REGISTRY_TIMEOUT_MS = 5_000;
 type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
@@ -225,8 +229,17 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     instrumentation,
     () => {
       // One sweep over the tenants serves every gauge of a scrape, and scrapes close together.
-      if (!totals || Date.now() - totals.at > 5_000) totals = { at: Date.now(), value: ledger.totals() };
-      return totals.value;
+      // With Redis away the gauges answer NaN at once: the scrape (and the stuck-partition
+      // gauge an alert needs then) never waits for, or fails with, the store.
+      if (!totals || Date.now() - totals.at > 5_000) {
+        totals = { at: Date.now(), value: ledger.totals().catch(() => LEDGER_GAUGES_UNKNOWN) };
+      }
+      return Promise.race([
+        totals.value,
+        new Promise<typeof LEDGER_GAUGES_UNKNOWN>((resolve) =>
+          setTimeout(() => resolve(LEDGER_GAUGES_UNKNOWN), LEDGER_GAUGES_WAIT_MS).unref(),
+        ),
+      ]);
     },
     consumer ? () => consumer!.partitions() : undefined,
   );

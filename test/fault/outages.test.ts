@@ -71,12 +71,13 @@ describe('outages: the service waits, says it is not ready, then carries on', ()
     const records = generate(4000, 5);
     const rater = launch(env, 'freeze');
     await rater.ready;
-    const url = raterUrl(rater);
-    // The shipped rule, with a hold time of 5 s instead of the shipped one (see README).
+    const url = await raterUrl(rater);
+    // The shipped rule, with a hold time of 4 s instead of the shipped one (see README).
     const prometheus = await startPrometheus({
       targets: [new URL(url).host],
+      intervalSeconds: 2,
       rules: rulesWithHoldTime(join(projectRoot, 'deploy', 'prometheus', 'alerts.yml'), {
-        RaterPartitionStuck: '5s',
+        RaterPartitionStuck: '4s',
       }),
     });
     const stuckAlerts = async () =>
@@ -156,7 +157,7 @@ describe('outages: the service waits, says it is not ready, then carries on', ()
     );
     const rater = launch(env, 'registry');
     await rater.ready;
-    const url = raterUrl(rater);
+    const url = await raterUrl(rater);
     try {
       await stopService('schema-registry', dir);
       await producer.send({ topic: env.TOPIC_USAGE_IN!, messages });

@@ -6,6 +6,7 @@ import { caughtUp, scanTopic, TopicMessage } from '../../src/chaos/topics';
 import { readStack, StackInfo, stackEnv } from '../../src/stack/stack';
 import { projectRoot } from '../../src/stack/toolchain';
 import { uniqueName } from './stack';
+import { eventually } from './wait';
 
 const logDir = join(projectRoot, '.cache', 'fault-logs');
 
@@ -54,12 +55,15 @@ export function startRater(env: Record<string, string>, name: string): RaterProc
   });
 }
 
-/** The base URL a started rater printed on its ready line. */
-export function raterUrl(rater: RaterProcess): string {
-  const lines = readFileSync(join(logDir, `${rater.name}.log`), 'utf8');
-  const url = [...lines.matchAll(/^ready (http:\/\/\S+)$/gm)].pop()?.[1];
-  if (!url) throw new Error(`rater ${rater.name} has not printed its URL`);
-  return url;
+/** The base URL a started rater printed on its ready line (its log is written a moment later). */
+export async function raterUrl(rater: RaterProcess): Promise<string> {
+  await rater.ready;
+  return eventually(() => {
+    const lines = readFileSync(join(logDir, `${rater.name}.log`), 'utf8');
+    const url = [...lines.matchAll(/^ready (http:\/\/\S+)$/gm)].pop()?.[1];
+    if (!url) throw new Error(`rater ${rater.name} has not printed its URL`);
+    return url;
+  }, 10_000);
 }
 
 /** The rater's log so far (kafkajs's lines and the service's). */
