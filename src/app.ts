@@ -264,28 +264,32 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       operatorTokenSha256: config.api.operatorTokenSha256,
     });
   }
-  healthRoutes(http, [
-    { name: 'redis', check: async () => (await withTimeout(redis.ping(), 'redis')) === 'PONG' },
-    { name: 'kafka', check: async () => (await withTimeout(admin.listTopics(), 'kafka'), true) },
-    ...(consumer
-      ? [
-          { name: 'consumer', check: async () => consumer!.isConsuming() },
-          {
-            name: 'partitions',
-            check: async () => {
-              const stuck = consumer!.partitions().stuck();
-              return stuck.length === 0 || `stuck: ${stuck.map((s) => s.reason).join('; ')}`;
+  healthRoutes(
+    http,
+    [
+      { name: 'redis', check: async () => (await withTimeout(redis.ping(), 'redis')) === 'PONG' },
+      { name: 'kafka', check: async () => (await withTimeout(admin.listTopics(), 'kafka'), true) },
+      ...(consumer
+        ? [
+            { name: 'consumer', check: async () => consumer!.isConsuming() },
+            {
+              name: 'partitions',
+              check: async () => {
+                const stuck = consumer!.partitions().stuck();
+                return stuck.length === 0 || `stuck: ${stuck.map((s) => s.reason).join('; ')}`;
+              },
             },
-          },
-        ]
-      : []),
-  ], [
-    // A consumer crash kafkajs does not restart from (a bug, not an outage): the process is
-    // no longer alive for its job, and the orchestrator should restart it.
-    ...(consumer
-      ? [{ name: 'consumer', check: async () => consumer!.crashReason()?.message ?? true }]
-      : []),
-  ]);
+          ]
+        : []),
+    ],
+    [
+      // A consumer crash kafkajs does not restart from (a bug, not an outage): the process is
+      // no longer alive for its job, and the orchestrator should restart it.
+      ...(consumer
+        ? [{ name: 'consumer', check: async () => consumer!.crashReason()?.message ?? true }]
+        : []),
+    ],
+  );
   http.get('/v1/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   await http.listen({ host: config.http.host, port: config.http.port });
   const address = http.server.address();

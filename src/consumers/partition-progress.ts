@@ -58,7 +58,11 @@ export class PartitionProgress {
   retrying(topic: string, partition: number, stage: string, error: unknown): void {
     const entry = this.entry(topic, partition);
     const message = error instanceof Error ? error.message : String(error);
-    entry.retry = { stage, error: message, since: entry.retry?.stage === stage ? entry.retry.since : this.now() };
+    entry.retry = {
+      stage,
+      error: message,
+      since: entry.retry?.stage === stage ? entry.retry.since : this.now(),
+    };
   }
 
   /** The batch is committed: progress, and `lag` records still behind it. */

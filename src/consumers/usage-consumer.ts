@@ -159,7 +159,9 @@ export class UsageConsumer {
         const { topic, partition } = batch;
         const incoming = batch.messages.map((message) => ({ topic, partition, message }));
         const context: BatchContext = { topic, partition, generation: this.generation };
-        const waiting = Number(BigInt(batch.highWatermark) - BigInt(batch.firstOffset() ?? batch.lastOffset()));
+        const waiting = Number(
+          BigInt(batch.highWatermark) - BigInt(batch.firstOffset() ?? batch.lastOffset()),
+        );
         this.progress.batchStarted(topic, partition, waiting);
         // The lag is told as the batch starts too: a partition stuck on its batch shows it.
         this.events.emit('consumerLag', { topic, partition, lag: Math.max(0, waiting) });

@@ -152,7 +152,10 @@ export function createMetrics(
         // Only the partitions assigned now: a partition that moved away drops its series.
         this.reset();
         for (const p of partitions().states()) {
-          since.set({ topic: p.topic, partition: String(p.partition) }, p.waiting ? p.secondsSinceProgress : 0);
+          since.set(
+            { topic: p.topic, partition: String(p.partition) },
+            p.waiting ? p.secondsSinceProgress : 0,
+          );
         }
       },
     });
