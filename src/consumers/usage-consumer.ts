@@ -124,6 +124,9 @@ export class UsageConsumer {
       groupId,
       sessionTimeout,
       heartbeatInterval,
+      // kafkajs heartbeats between fetches: an idle fetch held by the broker for its default
+      // 5 s left a 6 s session one slow turn from expiring. A fifth of the session at most.
+      maxWaitTimeInMs: Math.min(5_000, Math.max(500, Math.floor(sessionTimeout / 5))),
       maxBytesPerPartition: 1024 * 1024,
       maxBytes: 2 * 1024 * 1024,
       // kafkajs restarts the consumer after a crash with a retriable cause (the broker away

@@ -56,6 +56,8 @@ describe('GET /metrics of the running service', () => {
     expect(value(text, 'rater_records_consumed_total{result="rated"}')).toBe(0);
     expect(value(text, 'rater_dead_letters_total{reason="malformed_json"}')).toBe(0);
     expect(value(text, 'rater_recharges_total{outcome="failed"}')).toBe(0);
+    expect(value(text, 'rater_stuck_partitions')).toBe(0);
+    expect(value(text, 'rater_retries_total{stage="registry"}')).toBe(0);
     expect(text).toContain('rater_nodejs_heap_size_used_bytes');
   });
 
