@@ -84,6 +84,8 @@ describe('GET /metrics of the running service', () => {
     const text = await eventually(async () => {
       const t = await scrape();
       expect(value(t, 'rater_events_published_total{type="credits.service.blocked"}')).toBe(1);
+      // The relay may publish the batch's events before the batch is committed and counted.
+      expect(value(t, 'rater_batch_duration_seconds_count')).toBeGreaterThanOrEqual(1);
       return t;
     });
     expect(value(text, 'rater_records_consumed_total{result="rated"}')).toBe(2);
