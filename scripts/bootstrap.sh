@@ -2,7 +2,8 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: makes a fresh machine ready.
 #   - Node 22 or 24 first on PATH (scripts/ensure-node.sh);
 #   - node_modules installed from package-lock.json when missing or stale;
-#   - redis-server and promtool (Debian's redis-server and prometheus packages) when missing;
+#   - redis-server, promtool and prometheus (Debian's redis-server and prometheus packages)
+#     when missing (the alert test runs a real Prometheus);
 #   - Java and Maven present (Kafka and the schema registry are fetched by the stack itself);
 #   - schemathesis for the admin API's fuzz test, in a virtualenv under .cache/fuzz-venv,
 #     installed from test/fuzz/requirements.txt when missing or when that file changed.
@@ -30,13 +31,14 @@ if ! command -v redis-server >/dev/null 2>&1; then
   { $_sudo systemctl disable --now redis-server || $_sudo service redis-server stop; } >/dev/null 2>&1 || true
 fi
 
-if ! command -v promtool >/dev/null 2>&1; then
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
   echo "bootstrap: promtool is missing; installing Debian's prometheus package" >&2
   _sudo=""
   [ "$(id -u)" = 0 ] || _sudo="sudo"
   { $_sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $_sudo apt-get install -y -qq prometheus; } >&2 ||
     { echo "bootstrap: could not install promtool; install it with apt-get install prometheus" >&2; return 1 2>/dev/null || exit 1; }
-  # Only promtool is wanted: the package's own servers are stopped.
+  # promtool and the prometheus binary are wanted (the tests start their own): the package's
+  # own servers are stopped.
   for _service in prometheus prometheus-node-exporter; do
     { $_sudo systemctl disable --now "$_service" || $_sudo service "$_service" stop; } >/dev/null 2>&1 || true
   done

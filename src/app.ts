@@ -8,6 +8,7 @@ import { healthRoutes } from './api/health';
 import swagger from '@fastify/swagger';
 import { adminRoutes, OPENAPI_OPTIONS } from './api/admin-routes';
 import { metricsRoute } from './api/metrics-route';
+import { refuseQueryCredentials } from './api/query-credentials';
 import type { Config, Role } from './config';
 import { subscribeToEvents } from './consumers/event-subscriber';
 import { ExpirySweeper } from './consumers/expiry-sweeper';
@@ -57,13 +58,37 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   ]);
 }
 
+/**
+ * A Redis that stops answering (hung, paused, a network partition) must fail calls, not
+ * hold them: a call that has no answer in `commandTimeout` rejects, the consumer retries it
+ * with backoff (heartbeating), and the ledger's idempotency makes a call that did run
+ * harmless to repeat.
+ */
+const REDIS_TIMEOUTS = { commandTimeout: 5_000, connectTimeout: 5_000 };
+
 function connectRedis(config: Config): Redis | Cluster {
-  if (!config.redis.cluster) return new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
+  if (!config.redis.cluster)
+    return new Redis(config.redis.url, { maxRetriesPerRequest: 2, ...REDIS_TIMEOUTS });
   const url = new URL(config.redis.url);
   return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
-    redisOptions: { password: url.password || undefined, tls: url.protocol === 'rediss:' ? {} : undefined },
+    redisOptions: {
+      password: url.password || undefined,
+      tls: url.protocol === 'rediss:' ? {} : undefined,
+      ...REDIS_TIMEOUTS,
+    },
   });
 }
+
+/** What the ledger-wide gauges answer while Redis does not (within this long). */
+const LEDGER_GAUGES_UNKNOWN = { outboxBacklog: NaN, blockedTenants: NaN };
+const LEDGER_GAUGES_WAIT_MS = 500;
+
+/** A registry request without an answer in this long fails (and the batch waits, retrying). */
+const REGISTRY_TIMEOUT_MS = 5_000;
+type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+const registryTimeout: RegistryMiddleware = () => ({
+  prepareRequest: (next) => next().then((request) => request.enhance({ timeout: REGISTRY_TIMEOUT_MS })),
+});
 
 export async function startApp(config: Config, dependencies: AppDependencies): Promise<App> {
   const logger = dependencies.logger ?? createLogger(config.logLevel);
@@ -122,10 +147,11 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       ledger,
       pricer: dependencies.pricer,
       registry: config.schemaRegistry.url
-        ? new SchemaRegistry({ host: config.schemaRegistry.url })
+        ? new SchemaRegistry({ host: config.schemaRegistry.url, middlewares: [registryTimeout] })
         : undefined,
       groupId: config.kafka.groupId,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      stuckPartitionMs: config.kafka.stuckPartitionSeconds * 1000,
       topics,
       instrumentation,
       onTenantsChanged: (tenants) => tenants.forEach(poke),
@@ -206,11 +232,24 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   }
 
   let totals: { at: number; value: Promise<{ outboxBacklog: number; blockedTenants: number }> } | undefined;
-  const metrics = createMetrics(instrumentation, () => {
-    // One sweep over the tenants serves every gauge of a scrape, and scrapes close together.
-    if (!totals || Date.now() - totals.at > 5_000) totals = { at: Date.now(), value: ledger.totals() };
-    return totals.value;
-  });
+  const metrics = createMetrics(
+    instrumentation,
+    () => {
+      // One sweep over the tenants serves every gauge of a scrape, and scrapes close together.
+      // With Redis away the gauges answer NaN at once: the scrape (and the stuck-partition
+      // gauge an alert needs then) never waits for, or fails with, the store.
+      if (!totals || Date.now() - totals.at > 5_000) {
+        totals = { at: Date.now(), value: ledger.totals().catch(() => LEDGER_GAUGES_UNKNOWN) };
+      }
+      return Promise.race([
+        totals.value,
+        new Promise<typeof LEDGER_GAUGES_UNKNOWN>((resolve) =>
+          setTimeout(() => resolve(LEDGER_GAUGES_UNKNOWN), LEDGER_GAUGES_WAIT_MS).unref(),
+        ),
+      ]);
+    },
+    consumer ? () => consumer!.partitions() : undefined,
+  );
 
   const http = Fastify({
     loggerInstance: logger,
@@ -218,6 +257,10 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     // Strict validation: an unknown or mistyped field is a 400 naming it, never dropped or coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
+  refuseQueryCredentials(http);
+  // Only JSON bodies: fastify's built-in text/plain parser would hand a string to a route
+  // that expects an object (a 400); without it a text body is a 415, as documented.
+  http.removeContentTypeParser('text/plain');
   metricsRoute(http, metrics);
   await http.register(swagger, OPENAPI_OPTIONS);
   if (has('api') && dependencies.pricer) {
@@ -228,11 +271,32 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       operatorTokenSha256: config.api.operatorTokenSha256,
     });
   }
-  healthRoutes(http, [
-    { name: 'redis', check: async () => (await withTimeout(redis.ping(), 'redis')) === 'PONG' },
-    { name: 'kafka', check: async () => (await withTimeout(admin.listTopics(), 'kafka'), true) },
-    ...(consumer ? [{ name: 'consumer', check: async () => consumer!.isConsuming() }] : []),
-  ]);
+  healthRoutes(
+    http,
+    [
+      { name: 'redis', check: async () => (await withTimeout(redis.ping(), 'redis')) === 'PONG' },
+      { name: 'kafka', check: async () => (await withTimeout(admin.listTopics(), 'kafka'), true) },
+      ...(consumer
+        ? [
+            { name: 'consumer', check: async () => consumer!.isConsuming() },
+            {
+              name: 'partitions',
+              check: async () => {
+                const stuck = consumer!.partitions().stuck();
+                return stuck.length === 0 || `stuck: ${stuck.map((s) => s.reason).join('; ')}`;
+              },
+            },
+          ]
+        : []),
+    ],
+    [
+      // A consumer crash kafkajs does not restart from (a bug, not an outage): the process is
+      // no longer alive for its job, and the orchestrator should restart it.
+      ...(consumer
+        ? [{ name: 'consumer', check: async () => consumer!.crashReason()?.message ?? true }]
+        : []),
+    ],
+  );
   http.get('/v1/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   await http.listen({ host: config.http.host, port: config.http.port });
   const address = http.server.address();

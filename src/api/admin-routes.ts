@@ -110,9 +110,9 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     : undefined;
 
   const authenticate = async (request: FastifyRequest): Promise<Principal | undefined> => {
-    const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) return undefined;
-    const token = header.slice(7).trim();
+    // The scheme is case-insensitive (RFC 9110 section 11.1): Bearer, bearer, BEARER.
+    const token = /^bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (!token) return undefined;
     const digest = sha256(token);
     if (operatorDigest && sameDigest(digest, operatorDigest)) return { kind: 'operator' };
     const claimed = parseApiKey(token);

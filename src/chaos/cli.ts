@@ -13,7 +13,11 @@ const whole = (v: string) => {
 
 /** PASS or FAIL, and the figures that decide it. */
 export function verdict(report: ChaosReport): { pass: boolean; text: string } {
-  const pass = report.reconciled && report.kills === report.killsPlanned && report.unplanned.stalls === 0;
+  const pass =
+    report.reconciled &&
+    report.kills === report.killsPlanned &&
+    report.unplanned.stalls === 0 &&
+    report.faults.freezes === (report.faults.redisFreezeSeconds > 0 ? 1 : 0);
   const money = Object.entries(report.money)
     .map(
       ([currency, m]) =>
@@ -22,7 +26,11 @@ export function verdict(report: ChaosReport): { pass: boolean; text: string } {
     .join('; ');
   const lines = [
     `${pass ? 'PASS' : 'FAIL'}: ${report.inputs} CDRs in ${report.durationSeconds} s, ${report.kills} of ${report.killsPlanned} kills, ` +
-      `Redis restarted ${report.restarts.redis}x, broker ${report.restarts.kafka}x`,
+      `Redis ${report.faults.redis === 'kill' ? 'killed' : 'restarted'} ${report.restarts.redis}x, ` +
+      `broker ${report.faults.kafka === 'kill' ? 'killed' : 'restarted'} ${report.restarts.kafka}x` +
+      (report.faults.redisFreezeSeconds > 0
+        ? `, Redis frozen ${report.faults.freezes}x for ${report.faults.redisFreezeSeconds} s`
+        : ''),
     `  lost ${report.lost}, double-charged ${report.doubleCharged}, reconciled ${report.reconciled}`,
     `  rated records ${report.rated.records} for ${report.rated.distinctIds} ids (${report.validIds} valid inputs, ` +
       `${report.repeats} repeats); flagged x-duplicate ${report.rated.flaggedDuplicate} ` +
@@ -46,11 +54,18 @@ const program = new Command('chaos')
   .option('--tenants <n>', 'tenants, drawn by Zipf', whole, 1000)
   .option('--rate <n>', 'CDRs a second offered to the usage topic', whole, 2500)
   .option('--partitions <n>', 'partitions of the topics', whole, 6)
+  .option('--redis-kill', 'the Redis restart is a SIGKILL (a crash), then a start on the same data')
+  .option('--broker-kill', 'the broker restart is a SIGKILL (a crash), then a start on the same data')
+  .option('--redis-freeze <seconds>', 'also SIGSTOP Redis for this long once, mid-run', whole)
   .option('--dir <path>', 'stack directory', join(projectRoot, '.stack', 'chaos'))
   .option('--out <file>', 'report file', join(projectRoot, 'bench-results', 'chaos.json'))
   .action(
     async (
-      o: Pick<ChaosOptions, 'count' | 'kills' | 'seed' | 'tenants' | 'rate' | 'partitions'> & {
+      o: Pick<
+        ChaosOptions,
+        'count' | 'kills' | 'seed' | 'tenants' | 'rate' | 'partitions' | 'redisKill' | 'brokerKill'
+      > & {
+        redisFreeze?: number;
         dir: string;
         out: string;
       },
@@ -75,6 +90,9 @@ const program = new Command('chaos')
           tenants: o.tenants,
           rate: o.rate,
           partitions: o.partitions,
+          redisKill: o.redisKill === true,
+          brokerKill: o.brokerKill === true,
+          redisFreezeSeconds: o.redisFreeze ?? 0,
           logDir: join(projectRoot, '.cache', 'chaos-logs'),
           log,
           signal: abort.signal,

@@ -10,7 +10,7 @@ import { cdrStream, tenantProfiles } from '../loadgen/cdr-stream';
 import { provisionTenants } from '../loadgen/tenants';
 import { writeStream } from '../loadgen/writer';
 import { loadRateBook } from '../rating';
-import { restart, StackInfo, stackEnv } from '../stack/stack';
+import { pauseService, restart, StackInfo, stackEnv } from '../stack/stack';
 import { projectRoot } from '../stack/toolchain';
 import { isAlive, RaterProcess, startRater, stopRater } from './rater-process';
 import { reconcile, Reconciliation } from './reconcile';
@@ -36,6 +36,12 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Restart a rater that made no progress for this long while records wait (ms). */
   stallMs?: number;
+  /** The one Redis restart is a SIGKILL (a crash; Redis then fsyncs every write, see README). */
+  redisKill?: boolean;
+  /** The one broker restart is a SIGKILL. */
+  brokerKill?: boolean;
+  /** Also SIGSTOP Redis once, for this many seconds, in the middle of the run. */
+  redisFreezeSeconds?: number;
   /** Stops the run (the rater is killed; the caller stops the stack). */
   signal?: AbortSignal;
 }
@@ -51,6 +57,13 @@ export interface ChaosReport extends Reconciliation {
   killsPlanned: number;
   kills: number;
   restarts: { redis: number; kafka: number };
+  /** How Redis and the broker were restarted (`restart` or `kill`), and Redis's hang, if any. */
+  faults: {
+    redis: 'restart' | 'kill';
+    kafka: 'restart' | 'kill';
+    redisFreezeSeconds: number;
+    freezes: number;
+  };
   /** Rater restarts nobody asked for: exits of their own, or a rater that stopped making progress. */
   unplanned: { exits: number; stalls: number };
   durationSeconds: number;
@@ -82,6 +95,15 @@ export function chaosNames(runId: string) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A SIGKILLed Redis keeps what its AOF holds; `appendfsync always` (what money in production
+ * should use, README) makes that every write it acknowledged. Set before the kill and again
+ * on the restarted server.
+ */
+async function fsyncEveryWrite(redis: Redis): Promise<void> {
+  await redis.config('SET', 'appendfsync', 'always');
+}
+
 /** Sends until the broker takes it: the broker is restarted under the writer. */
 function persistentProducer(producer: Producer, log: (line: string) => void): Producer {
   return {
@@ -103,7 +125,8 @@ function persistentProducer(producer: Producer, log: (line: string) => void): Pr
 /**
  * A crash-and-replay run: provisions the stream's tenants, writes the stream at a steady
  * rate, SIGKILLs the rater at seeded moments spread over its progress and restarts it each
- * time, restarts Redis once and the broker once, waits until every offset is committed and
+ * time, restarts (or SIGKILLs) Redis once and the broker once, optionally hangs Redis once
+ * (SIGSTOP) for a while, waits until every offset is committed and
  * every event relayed, then reconciles.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
@@ -141,6 +164,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   ).sort((a, b) => a - b);
   const redisAt = Math.floor((0.3 + 0.1 * random()) * options.count);
   const kafkaAt = Math.floor((0.6 + 0.1 * random()) * options.count);
+  const freezeSeconds = options.redisFreezeSeconds ?? 0;
+  const freezeAt = freezeSeconds > 0 ? Math.floor((0.45 + 0.1 * random()) * options.count) : Infinity;
+  let freezes = 0;
 
   const redis = new Redis(options.stack.redis.url, { maxRetriesPerRequest: 20 });
   redis.on('error', () => undefined);
@@ -179,6 +205,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
 
   try {
+    if (options.redisKill) await fsyncEveryWrite(redis);
     await provisionTenants(ledger, loadRateBook(join(projectRoot, 'rates')), profiles, funds, new Date(), {
       lowBalanceThreshold,
     });
@@ -208,7 +235,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let committedAtStart = 0;
     let lastProgressAt = Date.now();
     let lastLogAt = 0;
-    const stallMs = options.stallMs ?? 90_000;
+    // A frozen Redis stops all progress for its freeze: that is waited out, not a stall.
+    const stallMs = options.stallMs ?? Math.max(90_000, (freezeSeconds + 60) * 1000);
     const restartRater = async (signal: NodeJS.Signals) => {
       if (rater) await stopRater(rater, signal);
       committedAtStart = committed;
@@ -239,7 +267,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         end >= options.count &&
         kills === killAt.length &&
         restarts.redis === 1 &&
-        restarts.kafka === 1;
+        restarts.kafka === 1 &&
+        freezes === (freezeSeconds > 0 ? 1 : 0);
       if (done) break;
 
       if (rater && !isAlive(rater)) {
@@ -257,13 +286,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         kills += 1;
         await restartRater('SIGKILL');
       } else if (restarts.redis === 0 && committed >= redisAt) {
-        log('restarting Redis');
-        await restart('redis', options.stack.dir);
+        log(options.redisKill ? 'killing Redis (SIGKILL) and starting it again' : 'restarting Redis');
+        await restart('redis', options.stack.dir, { kill: options.redisKill === true });
+        if (options.redisKill) await fsyncEveryWrite(redis);
         restarts.redis += 1;
       } else if (restarts.kafka === 0 && committed >= kafkaAt) {
-        log('restarting the broker');
-        await restart('kafka', options.stack.dir);
+        log(
+          options.brokerKill ? 'killing the broker (SIGKILL) and starting it again' : 'restarting the broker',
+        );
+        await restart('kafka', options.stack.dir, { kill: options.brokerKill === true });
         restarts.kafka += 1;
+        lastProgressAt = Date.now();
+      } else if (freezes === 0 && committed >= freezeAt) {
+        log(`freezing Redis (SIGSTOP) for ${freezeSeconds} s`);
+        pauseService('redis', true, options.stack.dir);
+        try {
+          await sleep(freezeSeconds * 1000);
+        } finally {
+          pauseService('redis', false, options.stack.dir);
+        }
+        log('Redis resumed (SIGCONT)');
+        freezes += 1;
         lastProgressAt = Date.now();
       } else if (committed < end && Date.now() - lastProgressAt > stallMs) {
         unplanned.stalls += 1;
@@ -307,6 +350,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       killsPlanned: killAt.length,
       kills,
       restarts,
+      faults: {
+        redis: options.redisKill ? 'kill' : 'restart',
+        kafka: options.brokerKill ? 'kill' : 'restart',
+        redisFreezeSeconds: freezeSeconds,
+        freezes,
+      },
       unplanned,
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       produceSeconds: Math.round(produceSeconds * 10) / 10,

@@ -24,6 +24,8 @@ const fieldsSchema = z.object({
     groupId: z.string().min(1).default('rater'),
     /** A member silent this long leaves the group and its partitions move (broker minimum 6000). */
     sessionTimeoutMs: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+    /** A partition with records waiting and no batch committed this long is stuck: not ready. */
+    stuckPartitionSeconds: z.coerce.number().int().min(1).max(86_400).default(60),
     /** Create the topics at start when they are missing, with this many partitions. */
     createTopics: flag.default(true),
     topicPartitions: z.coerce.number().int().min(1).max(1000).default(6),
@@ -112,6 +114,7 @@ export const ENV_NAMES = {
   'kafka.clientId': 'KAFKA_CLIENT_ID',
   'kafka.groupId': 'KAFKA_GROUP_ID',
   'kafka.sessionTimeoutMs': 'KAFKA_SESSION_TIMEOUT_MS',
+  'kafka.stuckPartitionSeconds': 'STUCK_PARTITION_SECONDS',
   'kafka.createTopics': 'KAFKA_CREATE_TOPICS',
   'kafka.topicPartitions': 'KAFKA_TOPIC_PARTITIONS',
   'kafka.maxMessageBytes': 'KAFKA_MAX_MESSAGE_BYTES',

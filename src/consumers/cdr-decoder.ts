@@ -172,6 +172,7 @@ export async function decodeCdr(
     try {
       raw = await registry.decode(value);
     } catch (error) {
+      if (registryUnavailable(error)) throw new RegistryUnavailableError(error);
       return { rejected: { code: 'avro_decode_failed', message: errorMessage(error) } };
     }
   } else {
@@ -249,5 +250,32 @@ function outsideWindow(record: z.infer<typeof usageRecordSchema>, rules: CdrRule
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The schema registry could not say what a schema id is: unreachable, timed out, or an
+ * answer other than "no such schema". Retriable: the batch waits and tries again, and the
+ * record is never dead-lettered for it.
+ */
+export class RegistryUnavailableError extends Error {
+  override readonly name = 'RegistryUnavailableError';
+  readonly retriable = true;
+  constructor(override readonly cause: unknown) {
+    super(`schema registry unavailable: ${errorMessage(cause)}`);
+  }
+}
+
+/**
+ * A failure of the registry request itself, other than its answer that the schema id does
+ * not exist (404 "Schema <id> not found", error code 40403), which dead-letters the record.
+ * The client reports a request that got no answer (refused, reset, timed out) with a status
+ * too (mappersmith gives 400 or 408), so every other status, a 404 from some other server
+ * (a wrong URL) included, is taken as the registry being away. Errors without a status come
+ * after the schema was found (the bytes do not fit it): dead letters.
+ */
+function registryUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('status' in error)) return false;
+  const { status, message } = error as { status: unknown; message?: unknown };
+  return !(status === 404 && typeof message === 'string' && /schema \S+ not found/i.test(message));
+}
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));

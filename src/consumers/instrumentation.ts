@@ -45,7 +45,7 @@ export interface PipelineEvents {
   /** From the end of the call to its debit (or accrual). */
   debitLag: [{ seconds: number }];
   /** A transient failure, retried; the ledger's for one tenant. */
-  retry: [{ stage: 'ledger' | 'produce' | 'commit'; error: unknown; tenantId?: string }];
+  retry: [{ stage: 'ledger' | 'produce' | 'commit' | 'registry'; error: unknown; tenantId?: string }];
   /** A ledger script call that threw. */
   scriptError: [{ operation: string; error: unknown; tenantId?: string }];
   consumerLag: [{ topic: string; partition: number; lag: number }];

@@ -17,6 +17,7 @@ import type {
   UsageState,
 } from '../ledger/ledger';
 import { MAX_BATCH } from '../ledger/ledger';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Grouped } from './grouped';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -25,9 +26,17 @@ import {
   MAX_PRODUCE_BYTES,
   messageBytes,
 } from './grouped-sender';
-import { CdrRules, decodeCdr, DecodedUsageRecord, defaultCdrRules, Rejection } from './cdr-decoder';
+import {
+  CdrRules,
+  decodeCdr,
+  DecodedUsageRecord,
+  defaultCdrRules,
+  RegistryUnavailableError,
+  Rejection,
+} from './cdr-decoder';
 import { minorToDecimal } from './cloudevents';
 import type { PipelineInstrumentation } from './instrumentation';
+import { PartitionProgress } from './partition-progress';
 import type { PricedUsage, UsagePricer } from './pricing-port';
 import {
   detailsOf,
@@ -61,6 +70,8 @@ export interface UsageConsumerOptions {
    * `maxMessageBytes`, the time window is read on `clock`.
    */
   cdrRules?: Partial<Omit<CdrRules, 'now'>>;
+  /** A partition with records waiting and no batch committed this long is stuck (not ready). */
+  stuckPartitionMs?: number;
 }
 
 interface Incoming {
@@ -121,6 +132,29 @@ const TENANTS_IN_FLIGHT = 32;
 const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
 
 /**
+ * The group session this member had is gone (the coordinator no longer knows it, or moved
+ * on to another generation) or is being rebalanced: a batch in hand is given up, not
+ * committed, so kafkajs rejoins and the batch is delivered again (safe: the ledger turns a
+ * repeat into its stored outcome).
+ */
+const SESSION_ERRORS = new Set([
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'REBALANCE_IN_PROGRESS',
+  'FENCED_INSTANCE_ID',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+const isSessionError = (error: unknown): error is Error =>
+  error instanceof Error && SESSION_ERRORS.has(String((error as { type?: unknown }).type));
+
+/** The batch a callback runs for: its partition and the session generation it came in. */
+interface BatchContext {
+  topic: string;
+  partition: number;
+  generation: number;
+}
+
+/**
  * The CDR consumer: a consumer group on the usage topic, a batch at a time. Each batch is
  * decoded and validated (rejects go to the dead-letter topic with their reason and origin),
  * rated, applied to the ledger in per-tenant batches, and the rated records produced; only
@@ -139,6 +173,13 @@ export class UsageConsumer {
   private readonly clock: () => Date;
   private readonly maxMessageBytes: number;
   private readonly rules: CdrRules;
+  private crashed: Error | undefined;
+  /** Counts the group joins: a batch of an earlier generation is not committed. */
+  private generation = 0;
+  /** The session a heartbeat or commit found gone: its generation, and the broker's error. */
+  private sessionLost: { generation: number; error: Error } | undefined;
+  private readonly progress: PartitionProgress;
+  private readonly batches = new AsyncLocalStorage<BatchContext>();
 
   constructor(private readonly options: UsageConsumerOptions) {
     this.events = options.instrumentation;
@@ -154,22 +195,37 @@ export class UsageConsumer {
       Math.min(MAX_PRODUCE_BYTES, Math.floor(this.maxMessageBytes / 2)),
       this.maxMessageBytes,
     );
+    this.progress = new PartitionProgress(options.stuckPartitionMs ?? 60_000);
   }
 
   async start(): Promise<void> {
     const { kafka, groupId, topics } = this.options;
     const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
+    const heartbeatInterval = Math.max(500, Math.floor(sessionTimeout / 10));
     const consumer = kafka.consumer({
       groupId,
       sessionTimeout,
-      heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
+      heartbeatInterval,
+      // kafkajs heartbeats between fetches: an idle fetch held by the broker for its default
+      // 5 s left a 6 s session one slow turn from expiring. A fifth of the session at most.
+      maxWaitTimeInMs: Math.min(5_000, Math.max(500, Math.floor(sessionTimeout / 5))),
       maxBytesPerPartition: 1024 * 1024,
       maxBytes: 2 * 1024 * 1024,
+      // kafkajs restarts the consumer after a crash with a retriable cause (the broker away
+      // longer than these retries); a crash it does not restart from (a bug) leaves the
+      // process not alive (/healthz), so that it is restarted from outside.
       retry: { retries: 10 },
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
-    consumer.on(consumer.events.CRASH, () => (this.joined = false));
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      this.generation += 1;
+      this.progress.assigned(payload.memberAssignment);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.joined = false;
+      if (!payload.restart) this.crashed = payload.error;
+    });
     consumer.on(consumer.events.STOP, () => (this.joined = false));
     // The batches of many partitions end at about the same time: their offsets go to the
     // group coordinator in one commit.
@@ -185,40 +241,64 @@ export class UsageConsumer {
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         if (batch.messages.length === 0) return;
         const started = process.hrtime.bigint();
-        const incoming = batch.messages.map((message) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          message,
-        }));
-        const keepGoing = () => isRunning() && !isStale();
-        const { rated, duplicates, deadLettered, tenants } = await this.processBatch(
-          incoming,
-          heartbeat,
-          keepGoing,
+        const { topic, partition } = batch;
+        const incoming = batch.messages.map((message) => ({ topic, partition, message }));
+        const context: BatchContext = { topic, partition, generation: this.generation };
+        const waiting = Number(
+          BigInt(batch.highWatermark) - BigInt(batch.firstOffset() ?? batch.lastOffset()),
         );
-        resolveOffset(batch.lastOffset());
-        const next = (BigInt(batch.lastOffset()) + 1n).toString();
-        await this.untilDone('commit', heartbeat, keepGoing, () =>
-          commits.add({ topic: batch.topic, partition: batch.partition, offset: next }),
-        );
-        this.options.onTenantsChanged?.(tenants);
-        const lag = Number(BigInt(batch.highWatermark) - BigInt(next));
-        this.events.emit('consumerLag', {
-          topic: batch.topic,
-          partition: batch.partition,
-          lag: Math.max(0, lag),
-        });
-        this.events.emit('batch', {
-          topic: batch.topic,
-          partition: batch.partition,
-          firstOffset: batch.firstOffset() ?? batch.lastOffset(),
-          lastOffset: batch.lastOffset(),
-          records: incoming.length,
-          rated,
-          duplicates,
-          deadLettered,
-          seconds: seconds(started),
-        });
+        this.progress.batchStarted(topic, partition, waiting);
+        // The lag is told as the batch starts too: a partition stuck on its batch shows it.
+        this.events.emit('consumerLag', { topic, partition, lag: Math.max(0, waiting) });
+        const keepGoing = () =>
+          isRunning() && !isStale() && this.generation === context.generation && !this.lostSession(context);
+        // Heartbeats go out while the batch waits for Redis, the registry or the broker, so
+        // the group keeps this member; a heartbeat that finds the session gone ends the wait.
+        const guardedHeartbeat = () =>
+          heartbeat().catch((error: unknown) => {
+            if (isSessionError(error)) this.sessionLost = { generation: context.generation, error };
+            throw error;
+          });
+        const ticker = setInterval(() => void guardedHeartbeat().catch(() => undefined), heartbeatInterval);
+        try {
+          await this.batches.run(context, async () => {
+            // A record whose schema the registry could not be asked for fails the whole
+            // decode before anything else happened: the batch waits and decodes again.
+            const { rated, duplicates, deadLettered, tenants } = await this.untilDone(
+              'registry',
+              guardedHeartbeat,
+              keepGoing,
+              () => this.processBatch(incoming, guardedHeartbeat, keepGoing),
+              undefined,
+              (error) => error instanceof RegistryUnavailableError,
+            );
+            resolveOffset(batch.lastOffset());
+            const next = (BigInt(batch.lastOffset()) + 1n).toString();
+            await this.untilDone('commit', guardedHeartbeat, keepGoing, () =>
+              commits.add({ topic, partition, offset: next }),
+            );
+            this.options.onTenantsChanged?.(tenants);
+            const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next)));
+            this.progress.progressed(topic, partition, lag);
+            this.events.emit('consumerLag', { topic, partition, lag });
+            this.events.emit('batch', {
+              topic,
+              partition,
+              firstOffset: batch.firstOffset() ?? batch.lastOffset(),
+              lastOffset: batch.lastOffset(),
+              records: incoming.length,
+              rated,
+              duplicates,
+              deadLettered,
+              seconds: seconds(started),
+            });
+          });
+        } catch (error) {
+          this.progress.abandoned(topic, partition, error);
+          throw error;
+        } finally {
+          clearInterval(ticker);
+        }
       },
     });
   }
@@ -228,9 +308,23 @@ export class UsageConsumer {
     return this.joined;
   }
 
+  /** Why the consumer stopped for good (a crash kafkajs does not restart from), if it did. */
+  crashReason(): Error | undefined {
+    return this.crashed;
+  }
+
+  /** Each assigned partition's progress; `stuck()` names those with work waiting and none made. */
+  partitions(): PartitionProgress {
+    return this.progress;
+  }
+
   /** Finishes the batch in hand, commits it, and leaves the group. */
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
+  }
+
+  private lostSession(context: BatchContext): boolean {
+    return this.sessionLost?.generation === context.generation;
   }
 
   /** Rates, applies and produces one batch; everything before the offset commit. */
@@ -631,29 +725,49 @@ export class UsageConsumer {
 
   /**
    * Runs `step` until it succeeds: a failure is retried with backoff and consumption of the
-   * partition waits, heartbeating. Gives up only when the consumer stops or loses the
-   * partition, and then the batch is redelivered (to this or another instance).
+   * partition waits, heartbeating. Gives up when the consumer stops, loses the partition or
+   * its group session (then the batch is redelivered, to this or another instance), and at
+   * once on an error `retriable` refuses (a bug fails loudly instead of looping).
    */
   private async untilDone<T>(
-    stage: 'ledger' | 'produce' | 'commit',
+    stage: 'ledger' | 'produce' | 'commit' | 'registry',
     heartbeat: () => Promise<void>,
     keepGoing: () => boolean,
     step: () => Promise<T>,
     tenantId?: string,
+    retriable: (error: unknown) => boolean = () => true,
   ): Promise<T> {
     const { initial, max } = this.options.retryDelayMs ?? { initial: 100, max: 5_000 };
+    const context = this.batches.getStore();
     for (let attempt = 1; ; attempt++) {
       try {
         return await step();
       } catch (error) {
+        if (!retriable(error)) throw error;
+        if (isSessionError(error)) {
+          // A commit (or a heartbeat) refused: retrying with this member id never succeeds.
+          if (context) this.sessionLost = { generation: context.generation, error };
+          throw error;
+        }
         if (stage === 'ledger') this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId });
         this.events.emit('retry', { stage, error, tenantId });
-        if (!keepGoing()) throw error;
+        if (context) this.progress.retrying(context.topic, context.partition, stage, error);
+        if (!keepGoing()) throw this.abandonReason(context, error);
         const delay = Math.round(Math.random() * Math.min(max, initial * 2 ** Math.min(attempt - 1, 16)));
         await new Promise((resolve) => setTimeout(resolve, delay));
         await heartbeat().catch(() => undefined);
-        if (!keepGoing()) throw error;
+        if (!keepGoing()) throw this.abandonReason(context, error);
       }
     }
+  }
+
+  /**
+   * What a wait that gives up throws: when a heartbeat found the session gone, the broker's
+   * error, which kafkajs rejoins the group for (forgetting a member id the coordinator no
+   * longer knows); otherwise the step's.
+   */
+  private abandonReason(context: BatchContext | undefined, error: unknown): unknown {
+    if (context && this.sessionLost?.generation === context.generation) return this.sessionLost.error;
+    return error;
   }
 }

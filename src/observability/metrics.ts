@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REJECTION_CODES } from '../consumers/cdr-decoder';
 import type { PipelineInstrumentation } from '../consumers/instrumentation';
+import type { PartitionProgress } from '../consumers/partition-progress';
 
 /** Bucket boundaries, in seconds. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -29,6 +30,8 @@ export function createMetrics(
   instrumentation: PipelineInstrumentation,
   /** Read on each scrape (cached briefly by the caller): the ledger-wide gauges. */
   ledgerGauges?: () => Promise<{ outboxBacklog: number; blockedTenants: number }>,
+  /** The consumer's partitions (with the consumer role): read on each scrape, no I/O. */
+  partitions?: () => PartitionProgress,
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'rater_' });
@@ -122,6 +125,33 @@ export function createMetrics(
     });
   }
 
+  if (partitions) {
+    new Gauge({
+      name: 'rater_stuck_partitions',
+      help: 'Assigned partitions with records waiting and no batch committed for STUCK_PARTITION_SECONDS.',
+      registers: [registry],
+      collect() {
+        this.set(partitions().stuck().length);
+      },
+    });
+    const since = new Gauge({
+      name: 'rater_partition_seconds_since_progress',
+      help: 'Seconds since the partition last committed a batch, for assigned partitions with records waiting (0 when none wait).',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+      collect() {
+        // Only the partitions assigned now: a partition that moved away drops its series.
+        this.reset();
+        for (const p of partitions().states()) {
+          since.set(
+            { topic: p.topic, partition: String(p.partition) },
+            p.waiting ? p.secondsSinceProgress : 0,
+          );
+        }
+      },
+    });
+  }
+
   const scriptErrors = new Counter({
     name: 'rater_script_errors_total',
     help: 'Ledger script calls that failed, by operation.',
@@ -137,7 +167,7 @@ export function createMetrics(
     labelNames: ['stage'],
     registers: [registry],
   });
-  ['ledger', 'produce', 'commit'].forEach((s) => retries.inc({ stage: s }, 0));
+  ['ledger', 'produce', 'commit', 'registry'].forEach((s) => retries.inc({ stage: s }, 0));
   instrumentation.on('retry', ({ stage: s }) => retries.inc({ stage: s }));
 
   return registry;

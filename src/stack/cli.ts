@@ -56,12 +56,13 @@ export function stackCommand(): Command {
     .command('restart <service>')
     .description('restart kafka, redis or schema-registry on the same port with the same data')
     .option(...dirOption)
-    .action(async (service: string, { dir }: { dir: string }) => {
+    .option('--kill', 'SIGKILL it (a crash) instead of a graceful stop')
+    .action(async (service: string, { dir, kill }: { dir: string; kill?: boolean }) => {
       if (!['kafka', 'redis', 'schema-registry'].includes(service)) {
         throw new Error(`unknown service "${service}": expected kafka, redis or schema-registry`);
       }
-      await restart(service as ServiceName, dir);
-      console.log(`${service} restarted`);
+      await restart(service as ServiceName, dir, { kill: kill === true });
+      console.log(`${service} ${kill ? 'killed and started again' : 'restarted'}`);
     });
   return stack;
 }

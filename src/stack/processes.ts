@@ -81,6 +81,18 @@ export async function stopProcess(proc: ManagedProcess, graceMs = 15_000): Promi
   while (isRunning(proc)) await sleep(50);
 }
 
+/** SIGKILL, no grace: a crash of the server, not a shutdown. */
+export async function killProcess(proc: ManagedProcess): Promise<void> {
+  if (!isRunning(proc)) return;
+  signalGroup(proc.pid, 'SIGKILL');
+  while (isRunning(proc)) await sleep(50);
+}
+
+/** SIGSTOP or SIGCONT: a server that hangs (it keeps its connections, and answers nothing). */
+export function pauseProcess(proc: ManagedProcess, paused: boolean): void {
+  if (isRunning(proc)) signalGroup(proc.pid, paused ? 'SIGSTOP' : 'SIGCONT');
+}
+
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);

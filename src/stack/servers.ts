@@ -269,7 +269,10 @@ export interface RegistryNode {
   url: string;
 }
 
-/** Apicurio Registry with in-memory storage; the Confluent API is served under /apis/ccompat/v7. */
+/**
+ * Apicurio Registry with its schemas in an H2 file database in the stack directory, so a
+ * restart keeps every schema id; the Confluent API is served under /apis/ccompat/v7.
+ */
 export async function startSchemaRegistry(dir: string): Promise<RegistryNode> {
   const home = join(dir, 'schema-registry');
   mkdirSync(home, { recursive: true });
@@ -292,6 +295,9 @@ export async function startSchemaRegistry(dir: string): Promise<RegistryNode> {
       '-Dquarkus.log.console.color=false',
       '-Dapicurio.storage.kind=sql',
       '-Dapicurio.storage.sql.kind=h2',
+      // The default is an in-memory database: a restart would forget every schema id, and the
+      // records written with them would be undecodable.
+      `-Dapicurio.datasource.url=jdbc:h2:file:${join(home, 'data', 'registry')}`,
       '-jar',
       jar,
     ],

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isRunning, ManagedProcess, startDaemon, stopProcess } from './processes';
+import { isRunning, killProcess, ManagedProcess, pauseProcess, startDaemon, stopProcess } from './processes';
 import {
   startKafka,
   startRedis,
@@ -113,15 +113,43 @@ export async function down(stackDir = defaultStackDir()): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Stops one service and starts it again on the same port with the same data. */
-export async function restart(service: ServiceName, stackDir = defaultStackDir()): Promise<StackInfo> {
+/**
+ * Stops one service and starts it again on the same port with the same data: gracefully, or
+ * with `kill` by SIGKILL (a crash: Redis loses what its AOF had not yet written).
+ */
+export async function restart(
+  service: ServiceName,
+  stackDir = defaultStackDir(),
+  options: { kill?: boolean } = {},
+): Promise<StackInfo> {
+  await stopService(service, stackDir, options);
+  return startService(service, stackDir);
+}
+
+function serviceProcess(service: ServiceName, stackDir: string) {
   const dir = resolve(stackDir);
   const info = readStack(dir);
   if (!info) throw new Error(`no stack in ${dir}`);
   const index = info.processes.findIndex((p) => p.name === service);
-  const old = info.processes[index];
-  if (!old) throw new Error(`the stack has no ${service}`);
-  await stopProcess(old);
+  const proc = info.processes[index];
+  if (!proc) throw new Error(`the stack has no ${service}`);
+  return { dir, info, index, proc };
+}
+
+/** Stops one service and leaves it stopped (gracefully, or with `kill` by SIGKILL). */
+export async function stopService(
+  service: ServiceName,
+  stackDir = defaultStackDir(),
+  options: { kill?: boolean } = {},
+): Promise<void> {
+  const { proc } = serviceProcess(service, stackDir);
+  await (options.kill ? killProcess(proc) : stopProcess(proc));
+}
+
+/** Starts a stopped service again, the same way (same port, same data), and waits for it. */
+export async function startService(service: ServiceName, stackDir = defaultStackDir()): Promise<StackInfo> {
+  const { dir, info, index, proc: old } = serviceProcess(service, stackDir);
+  if (isRunning(old)) return info;
   const proc = startDaemon(old.name, old.command, old.args, {
     cwd: old.cwd,
     log: old.log,
@@ -133,4 +161,9 @@ export async function restart(service: ServiceName, stackDir = defaultStackDir()
   info.processes[index] = proc;
   writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
   return info;
+}
+
+/** SIGSTOP (`paused`) or SIGCONT a service: it hangs with its connections open, then resumes. */
+export function pauseService(service: ServiceName, paused: boolean, stackDir = defaultStackDir()): void {
+  pauseProcess(serviceProcess(service, stackDir).proc, paused);
 }

@@ -350,4 +350,50 @@ describe('admin API /v1 on the running service', () => {
     });
     expect((await cli('show', 'nobody')).status).toBe(1);
   });
+  it('takes the bearer scheme in any case, and refuses credentials in the query string naming the parameter', async () => {
+    const raw = (path: string, authorization?: string) =>
+      fetch(`${app.url}${path}`, { headers: authorization ? { authorization } : {} });
+    for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) {
+      expect([scheme, (await raw('/v1/tenants/contoso/balance', `${scheme} ${OPERATOR}`)).status]).toEqual([
+        scheme,
+        200,
+      ]);
+    }
+    expect((await raw('/v1/tenants/contoso/balance', `Basic ${OPERATOR}`)).status).toBe(401);
+    expect((await raw('/v1/tenants/contoso/balance', `Bearer${OPERATOR}`)).status).toBe(401);
+
+    for (const parameter of ['access_token', 'api_key', 'token', 'apiKey']) {
+      // Refused even with a valid header beside it, and even with the valid token.
+      const response = await raw(
+        `/v1/tenants/contoso/balance?${parameter}=${OPERATOR}`,
+        `Bearer ${OPERATOR}`,
+      );
+      expect([parameter, response.status, await response.json()]).toEqual([
+        parameter,
+        400,
+        {
+          error: 'bad_request',
+          message: `query parameter ${parameter}: credentials are refused in the URL; send Authorization: Bearer <token>`,
+        },
+      ]);
+    }
+    // Other parameters are the route's own business.
+    const usage = '/v1/tenants/contoso/usage?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&limit=5';
+    expect((await raw(usage, `Bearer ${OPERATOR}`)).status).toBe(200);
+  });
+
+  it('answers a body that is not JSON with 415', async () => {
+    const response = await fetch(`${app.url}/v1/tenants/contoso/funds`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'text/plain' },
+      body: 'paymentRef=inv-9&amount=1.00',
+    });
+    expect(response.status).toBe(415);
+    const form = await fetch(`${app.url}/v1/tenants/contoso/funds`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'paymentRef=inv-9&amount=1.00',
+    });
+    expect(form.status).toBe(415);
+  });
 });

@@ -97,4 +97,29 @@ describe('admin API request logs', () => {
     expect(output).not.toContain(apiKey);
     expect(output).not.toContain(apiKey.slice(apiKey.lastIndexOf('.') + 1));
   });
+  it('never log a credential from the query string, refused or not, and no URL logged carries one', async () => {
+    output = '';
+    const secret = 'query-string-secret-0123456789';
+    const urls = [
+      `/v1/tenants/contoso/balance?access_token=${secret}`,
+      `/v1/tenants/contoso/usage?limit=2&api_key=${secret}`,
+      `/no/such/route?token=${secret}&x=1`,
+      `/v1/tenants/contoso/balance?Access_Token=${secret}`,
+    ];
+    for (const url of urls) {
+      const response = await fetch(`${app.url}${url}`, { headers: { authorization: `Bearer ${OPERATOR}` } });
+      expect([url, response.status]).toEqual([url, 400]);
+    }
+    expect(output).not.toContain(secret);
+    const logged = lines()
+      .map((l) => (l.req as { url?: string } | undefined)?.url)
+      .filter((u) => u !== undefined);
+    expect(logged).toEqual(
+      expect.arrayContaining([
+        '/v1/tenants/contoso/balance?access_token=[redacted]',
+        '/v1/tenants/contoso/usage?limit=2&api_key=[redacted]',
+        '/no/such/route?token=[redacted]&x=1',
+      ]),
+    );
+  });
 });

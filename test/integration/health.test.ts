@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/stack/processes';
 import { stackEnv } from '../../src/stack/stack';
 import { FlatPricer } from '../support/flat-pricer';
-import { testStack } from '../support/stack';
+import { testStack, uniqueName } from '../support/stack';
 
 const silent = pino({ level: 'silent' });
 
@@ -41,5 +41,27 @@ describe('health endpoints of the running service', () => {
     expect(body.status).toBe('not ready');
     expect(body.checks.kafka).toBe('ok');
     expect(body.checks.redis).not.toBe('ok');
+  });
+  it('with the consumer role, is ready only while it is in its group and no partition is stuck', async () => {
+    const app = await start({
+      RATER_ROLES: 'consumer',
+      KAFKA_GROUP_ID: uniqueName('health'),
+      TOPIC_USAGE_IN: uniqueName('cdr'),
+      TOPIC_RATED_OUT: uniqueName('rated'),
+      TOPIC_EVENTS_OUT: uniqueName('events'),
+      TOPIC_DEAD_LETTER: uniqueName('dlq'),
+      KAFKA_TOPIC_PARTITIONS: '2',
+    });
+    const checks = async () =>
+      ((await (await fetch(`${app.url}/readyz`)).json()) as { checks: object }).checks;
+    // The group join comes a moment after the start.
+    for (let i = 0; i < 100 && JSON.stringify(await checks()).includes('not ready'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(await checks()).toEqual({ redis: 'ok', kafka: 'ok', consumer: 'ok', partitions: 'ok' });
+    expect(await (await fetch(`${app.url}/healthz`)).json()).toEqual({
+      status: 'ok',
+      checks: { consumer: 'ok' },
+    });
   });
 });

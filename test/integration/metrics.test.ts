@@ -68,6 +68,8 @@ describe('GET /metrics of the running service', () => {
       expect(value(text, `rater_dead_letters_total{reason="${reason}"}`)).toBe(0);
     }
     expect(value(text, 'rater_recharges_total{outcome="failed"}')).toBe(0);
+    expect(value(text, 'rater_stuck_partitions')).toBe(0);
+    expect(value(text, 'rater_retries_total{stage="registry"}')).toBe(0);
     expect(text).toContain('rater_nodejs_heap_size_used_bytes');
   });
 
@@ -94,6 +96,8 @@ describe('GET /metrics of the running service', () => {
     const text = await eventually(async () => {
       const t = await scrape();
       expect(value(t, 'rater_events_published_total{type="credits.service.blocked"}')).toBe(1);
+      // The relay may publish the batch's events before the batch is committed and counted.
+      expect(value(t, 'rater_batch_duration_seconds_count')).toBeGreaterThanOrEqual(1);
       return t;
     });
     expect(value(text, 'rater_records_consumed_total{result="rated"}')).toBe(2);

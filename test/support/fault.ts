@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { RaterProcess, startRater as startRaterProcess, stopRater } from '../../src/chaos/rater-process';
@@ -5,6 +6,9 @@ import { caughtUp, scanTopic, TopicMessage } from '../../src/chaos/topics';
 import { readStack, StackInfo, stackEnv } from '../../src/stack/stack';
 import { projectRoot } from '../../src/stack/toolchain';
 import { uniqueName } from './stack';
+import { eventually } from './wait';
+
+const logDir = join(projectRoot, '.cache', 'fault-logs');
 
 export function faultStack(): StackInfo {
   const info = readStack(process.env.RATER_FAULT_STACK_DIR!);
@@ -21,9 +25,9 @@ export function faultKafka(): Kafka {
 }
 
 /** The environment of one rater deployment: its own topics, group and Redis namespace. */
-export function deploymentEnv(): Record<string, string> {
+export function deploymentEnv(stack: StackInfo = faultStack()): Record<string, string> {
   return {
-    ...stackEnv(faultStack()),
+    ...stackEnv(stack),
     HTTP_PORT: '0',
     RATER_ROLES: 'consumer,relay,api',
     KAFKA_GROUP_ID: uniqueName('rater'),
@@ -45,11 +49,25 @@ export function startRater(env: Record<string, string>, name: string): RaterProc
   return startRaterProcess({
     env,
     name,
-    logDir: join(projectRoot, '.cache', 'fault-logs'),
+    logDir,
     script: ['--require', 'tsx/cjs', join(projectRoot, 'test', 'support', 'rater-process.ts')],
     readyMarker: 'ready ',
   });
 }
+
+/** The base URL a started rater printed on its ready line (its log is written a moment later). */
+export async function raterUrl(rater: RaterProcess): Promise<string> {
+  await rater.ready;
+  return eventually(() => {
+    const lines = readFileSync(join(logDir, `${rater.name}.log`), 'utf8');
+    const url = [...lines.matchAll(/^ready (http:\/\/\S+)$/gm)].pop()?.[1];
+    if (!url) throw new Error(`rater ${rater.name} has not printed its URL`);
+    return url;
+  }, 10_000);
+}
+
+/** The rater's log so far (kafkajs's lines and the service's). */
+export const raterLog = (rater: RaterProcess) => readFileSync(join(logDir, `${rater.name}.log`), 'utf8');
 
 export const kill = (rater: RaterProcess, signal: NodeJS.Signals = 'SIGKILL') => stopRater(rater, signal);
 

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
         clientId: 'rater',
         groupId: 'rater',
         sessionTimeoutMs: 30000,
+        stuckPartitionSeconds: 60,
         createTopics: true,
         topicPartitions: 6,
         maxMessageBytes: 1048576,
