@@ -129,7 +129,11 @@ async function main(): Promise<void> {
     );
     console.log('   northwind (prepaid USD, auto-recharge on an expired card), adatum (postpaid USD)');
 
-    const day = generateDay(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())));
+    // Yesterday's calls: a CDR comes after its call ended, and the rater sets aside any that
+    // has not (future_start).
+    const day = generateDay(
+      new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1)),
+    );
     const kafka = new Kafka({ clientId: 'demo', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
     const registry = new SchemaRegistry({ host: config.schemaRegistry.url! });
     const schema = readFileSync(join(projectRoot, 'schemas', 'usage-cdr.v1.avsc'), 'utf8');

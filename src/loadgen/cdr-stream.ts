@@ -27,13 +27,26 @@ export interface CdrStreamOptions {
   idPrefix: string;
 }
 
+/** UTC midnight of the day before today: the default calls' day. */
+function yesterdayUtc(): Date {
+  const day = new Date();
+  day.setUTCHours(0, 0, 0, 0);
+  day.setUTCDate(day.getUTCDate() - 1);
+  return day;
+}
+
+/**
+ * The default stream. Its calls fall on yesterday (UTC): the rater sets aside calls older than
+ * its idempotency window (`too_late`) and calls that have not ended (`future_start`), so a
+ * fixed date would age out of the window. The same seed on the same day gives the same bytes.
+ */
 export const DEFAULT_STREAM: CdrStreamOptions = {
   seed: 1,
   tenants: 1000,
   zipf: 1.1,
   duplicateShare: 0.01,
   malformedShare: 0.001,
-  day: new Date('2026-11-24T00:00:00Z'),
+  day: yesterdayUtc(),
   idPrefix: 'u',
 };
 
@@ -215,7 +228,7 @@ export function* cdrStream(
   for (let n = 0; n < count; n++) {
     const roll = random();
     if (roll < options.malformedShare) {
-      yield malformed(n, tenantOf(random()).tenantId, random, options.idPrefix);
+      yield malformed(n, tenantOf(random()).tenantId, random, options.idPrefix, options.day);
       continue;
     }
     if (roll < options.malformedShare + options.duplicateShare && recent.length > 0) {
@@ -279,13 +292,19 @@ export function* cdrStream(
   }
 }
 
-function malformed(n: number, tenantId: string, random: () => number, idPrefix: string): GeneratedCdr {
+function malformed(
+  n: number,
+  tenantId: string,
+  random: () => number,
+  idPrefix: string,
+  day: Date,
+): GeneratedCdr {
   const id = `${idPrefix}bad-${n}`;
   const base = {
     id,
     tenantId,
     callType: 'user_out',
-    startDateTime: '2026-11-24T10:00:00Z',
+    startDateTime: new Date(day.getTime() + 10 * 3600_000).toISOString(),
     duration: 42,
     calleeNumber: '+442071234567',
   };

@@ -6,7 +6,7 @@ import { accountSettings } from '../../src/ledger/ledger';
 import { stackEnv } from '../../src/stack/stack';
 import { FlatPricer } from '../support/flat-pricer';
 import { testKafka, testStack, uniqueName } from '../support/stack';
-import { eventually } from '../support/wait';
+import { eventually, recentCall } from '../support/wait';
 
 describe('GET /metrics of the running service', () => {
   let app: App;
@@ -80,8 +80,7 @@ describe('GET /metrics of the running service', () => {
       id,
       tenantId: 'acme',
       callType: 'user_out',
-      startDateTime: '2026-11-24T09:00:00Z',
-      endDateTime: '2026-11-24T09:01:00Z',
+      ...recentCall(1),
       duration: 60,
       calleeNumber: '+442071234567',
     });

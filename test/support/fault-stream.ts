@@ -3,7 +3,10 @@ import { Kafka } from 'kafkajs';
 import { CreditLedger } from '../../src/ledger/ledger';
 import { caughtUp, readAll } from './fault';
 import { prepaid } from './ledger';
-import { eventually } from './wait';
+import { eventually, recentCall } from './wait';
+
+/** Every generated call: 15 minutes, two hours ago (the raters run on the real clock). */
+const CALL = recentCall(15);
 
 /** A reproducible stream: 8 prepaid tenants, ~1% duplicates, ~0.5% malformed records. */
 export function generate(count: number, seed = 42) {
@@ -29,8 +32,7 @@ export function generate(count: number, seed = 42) {
       id,
       tenantId: tenant,
       callType: inbound ? 'user_in' : 'user_out',
-      startDateTime: '2026-11-24T09:00:00Z',
-      endDateTime: '2026-11-24T09:15:00Z',
+      ...CALL,
       duration,
       calleeNumber: '+442071234567',
       callerNumber: '+14155550100',

@@ -14,3 +14,16 @@ export async function eventually<T>(
     }
   }
 }
+
+/**
+ * A call that started `hoursAgo` hours ago (on the hour) and lasted `minutes`: the rater sets
+ * aside calls that have not ended or are older than its idempotency window, so tests that run
+ * the service on the real clock date their calls from it.
+ */
+export function recentCall(minutes: number, hoursAgo = 2): { startDateTime: string; endDateTime: string } {
+  const start = Math.floor(Date.now() / 3_600_000) * 3_600_000 - hoursAgo * 3_600_000;
+  return {
+    startDateTime: new Date(start).toISOString(),
+    endDateTime: new Date(start + minutes * 60_000).toISOString(),
+  };
+}

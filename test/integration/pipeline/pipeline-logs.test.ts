@@ -7,6 +7,9 @@ import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
 import { createTopics, testKafka, uniqueName } from '../../support/stack';
 import { eventually } from '../../support/wait';
 
+/** The consumer's clock: the day after the calls, so none is in the future or too old. */
+const RATER_NOW = new Date('2026-11-25T09:00:00Z');
+
 const cdr = (id: string, tenantId: string, extra: Record<string, unknown> = {}) => ({
   id,
   tenantId,
@@ -58,6 +61,7 @@ describe('the pipeline log lines, from a consumer on the real broker and Redis',
       groupId: uniqueName('rater'),
       topics,
       instrumentation,
+      clock: () => RATER_NOW,
     });
     await consumer.start();
   });

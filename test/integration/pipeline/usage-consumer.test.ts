@@ -10,6 +10,9 @@ import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../su
 import { consumeMessages, createTopics, testKafka, testStack, uniqueName } from '../../support/stack';
 import { eventually } from '../../support/wait';
 
+/** The consumer's clock: the day after the calls, so none is in the future or too old. */
+const RATER_NOW = new Date('2026-11-25T09:00:00Z');
+
 const cdr = (id: string, tenantId: string, extra: Record<string, unknown> = {}) => ({
   id,
   tenantId,
@@ -60,6 +63,7 @@ describe('usage consumer on the real broker and Redis', () => {
       groupId: uniqueName('rater'),
       topics,
       instrumentation,
+      clock: () => RATER_NOW,
     });
     await consumer.start();
   });
@@ -187,6 +191,7 @@ describe('usage consumer on the real broker and Redis', () => {
       groupId: uniqueName('rater'),
       topics: own,
       instrumentation: new PipelineInstrumentation(),
+      clock: () => RATER_NOW,
     });
     const padding = 'x'.repeat(400);
     const incoming = Array.from({ length: 4000 }, (_, i) => ({
