@@ -11,6 +11,8 @@ export interface ReadinessCheck {
 export function healthRoutes<L extends FastifyBaseLogger>(
   app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, L>,
   checks: ReadinessCheck[],
+  /** Facts /readyz states beside the checks (which payment gateway charges). */
+  facts: { paymentGateway?: string } = {},
 ): void {
   // Probes arrive every few seconds: their request logs would drown everything else.
   // They are not part of the admin API: its document (/v1/openapi.json) leaves them out.
@@ -30,6 +32,6 @@ export function healthRoutes<L extends FastifyBaseLogger>(
     const ready = results.every(([, state]) => state === 'ok');
     return reply
       .code(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
+      .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results), ...facts });
   });
 }

@@ -12,6 +12,8 @@ export const ResultCode = {
   LOT_ALREADY_EXPIRED: -8,
   NOT_APPLIED: -9,
   ACCOUNT_LOCKED: -10,
+  PAYMENT_REF_CONFLICT: -11,
+  NO_PAYMENT_METHOD: -12,
 } as const;
 
 /** Expected refusals: business outcomes the caller handles, returned as values. */
@@ -22,7 +24,10 @@ export type Refusal =
   | { refused: 'unknown_recharge'; detail: string }
   | { refused: 'lot_already_expired'; detail: string }
   | { refused: 'not_applied'; detail: string }
-  | { refused: 'account_locked'; detail: string };
+  | { refused: 'account_locked'; detail: string }
+  /** A payment reference (purchase or adjustment id) reused with another amount or currency. */
+  | { refused: 'payment_ref_conflict'; detail: string }
+  | { refused: 'no_payment_method'; detail: string };
 
 const REFUSALS: Record<number, Refusal['refused']> = {
   [ResultCode.NO_ACCOUNT]: 'no_account',
@@ -32,6 +37,8 @@ const REFUSALS: Record<number, Refusal['refused']> = {
   [ResultCode.LOT_ALREADY_EXPIRED]: 'lot_already_expired',
   [ResultCode.NOT_APPLIED]: 'not_applied',
   [ResultCode.ACCOUNT_LOCKED]: 'account_locked',
+  [ResultCode.PAYMENT_REF_CONFLICT]: 'payment_ref_conflict',
+  [ResultCode.NO_PAYMENT_METHOD]: 'no_payment_method',
 };
 
 /** The unexpected: a script refused its arguments or found its state inconsistent. */
