@@ -366,12 +366,10 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       const amountMinor = decimalToMinor(body.amount, body.currency);
       if (amountMinor <= 0n) return badRequest(reply, 'body/amount must be more than zero');
       if (!options.gateway)
-        return reply
-          .code(503)
-          .send({
-            error: 'purchases_disabled',
-            message: 'this service has no payment gateway (PAYMENT_GATEWAY=none)',
-          });
+        return reply.code(503).send({
+          error: 'purchases_disabled',
+          message: 'this service has no payment gateway (PAYMENT_GATEWAY=none)',
+        });
       const result = await purchaseCredits(ledger, options.gateway, tenant, {
         purchaseId: body.purchaseId,
         amount: amountMinor,

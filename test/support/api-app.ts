@@ -13,20 +13,24 @@ export const shippedBook = loadRateBook(join(__dirname, '..', '..', 'rates'));
 
 /**
  * The service with the api role only on the test stack: the shipped decks, an operator token
- * (configured as its SHA-256), a Redis namespace of its own, and a silent logger unless one is
- * given.
+ * (configured as its SHA-256), a Redis namespace of its own, a silent logger unless one is
+ * given, and no payment gateway (PAYMENT_GATEWAY=none: purchases answer 503) unless `env`
+ * chooses one (stripeEnv of src/stack/stack.ts).
  */
 export function startApiApp(options: {
   operatorToken: string;
   keyPrefix: string;
   logger?: Logger;
+  env?: Record<string, string>;
 }): Promise<App> {
   const env = {
     ...stackEnv(testStack()),
     HTTP_PORT: '0',
     RATER_ROLES: 'api',
+    PAYMENT_GATEWAY: 'none',
     REDIS_KEY_PREFIX: options.keyPrefix,
     OPERATOR_TOKEN_SHA256: createHash('sha256').update(options.operatorToken).digest('hex'),
+    ...options.env,
   };
   return startApp(loadConfig(env), {
     pricer: new RatingPricer(shippedBook),
