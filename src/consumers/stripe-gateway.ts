@@ -85,8 +85,8 @@ export class StripeGateway implements PaymentGateway {
       return {
         status: 'declined',
         reason:
-          error?.decline_code ??
-          error?.code ??
+          error?.decline_code ||
+          error?.code ||
           (intent.status === 'requires_action' ? 'authentication_required' : `payment_${intent.status}`),
         message: error?.message ?? `the PaymentIntent ended ${intent.status}`,
       };
@@ -94,7 +94,7 @@ export class StripeGateway implements PaymentGateway {
       if (error instanceof Stripe.errors.StripeCardError)
         return {
           status: 'declined',
-          reason: error.decline_code ?? error.code ?? 'card_declined',
+          reason: error.decline_code || error.code || 'card_declined',
           message: error.message,
         };
       if (
@@ -109,6 +109,12 @@ export class StripeGateway implements PaymentGateway {
           {
             cause: error,
           },
+        );
+      // Not thrown as it is: a framework would take the Stripe error's statusCode and headers
+      // for its own response.
+      if (error instanceof Stripe.errors.StripeError)
+        throw new Error(
+          `Stripe refused ${request.idempotencyKey} (${error.type} ${error.statusCode}): ${error.message}`,
         );
       throw error;
     }

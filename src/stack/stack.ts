@@ -48,7 +48,7 @@ export function readStack(dir = defaultStackDir()): StackInfo | undefined {
 }
 
 /** A key stripe-mock accepts (any `sk_test_` key): never a real one. */
-export const STRIPE_MOCK_API_KEY = 'sk_test_stripe_mock';
+export const STRIPE_MOCK_API_KEY = 'sk_test_stripemock';
 
 /** The service's payment settings for Stripe on this stack's stripe-mock (or a proxy in front). */
 export function stripeEnv(info: StackInfo, apiBase = info.stripe.url): Record<string, string> {

@@ -57,9 +57,10 @@ export interface StripeTestProxy {
   /** Every PaymentIntent creation request (retries included). */
   creationRequests(): number;
   /**
-   * The next `count` PaymentIntent creations fail in transit: `drop` processes the request
-   * (the payment happens and is kept for its key) and then closes the connection without an
-   * answer, as a timeout after Stripe charged; `error500` answers Stripe's api_error at once.
+   * The next `count` PaymentIntent creation requests fail in transit: `drop` processes the
+   * request (the payment happens, or its stored answer is replayed) and then closes the
+   * connection without an answer, as a timeout after Stripe charged; `error500` answers
+   * Stripe's api_error at once without charging.
    */
   failNext(count: number, mode: 'drop' | 'error500'): void;
   close(): Promise<void>;
@@ -148,6 +149,11 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
       const previous = stored.get(key);
       if (previous) {
         previous.record.requests += 1;
+        if (failures.count > 0 && failures.mode === 'drop') {
+          failures.count -= 1;
+          res.socket?.destroy();
+          return;
+        }
         if (previous.params !== params)
           return send(
             res,
