@@ -26,6 +26,7 @@ export function deploymentEnv(): Record<string, string> {
     ...stackEnv(faultStack()),
     HTTP_PORT: '0',
     RATER_ROLES: 'consumer,relay,api',
+    PAYMENT_GATEWAY: 'none',
     KAFKA_GROUP_ID: uniqueName('rater'),
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     KAFKA_TOPIC_PARTITIONS: '4',
