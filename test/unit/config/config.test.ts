@@ -106,7 +106,7 @@ describe('loadConfig', () => {
         'invalid configuration:\n  PAYMENT_GATEWAY: is required for the recharge and api roles: stripe (with STRIPE_API_KEY or STRIPE_API_KEY_FILE), simulated (tests and demos only), or none (api without purchases)',
       );
       expect(problem({ RATER_ROLES: 'api' })).toMatch(
-        /^invalid configuration:\n  PAYMENT_GATEWAY: is required for the api role/,
+        /^invalid configuration:\n {2}PAYMENT_GATEWAY: is required for the api role/,
       );
       expect(problem({ RATER_ROLES: 'consumer,relay,sweeper,notifier' })).toBe('accepted');
     });
@@ -117,7 +117,9 @@ describe('loadConfig', () => {
         'PAYMENT_GATEWAY: none cannot serve the recharge role',
       );
       expect(problem({ PAYMENT_GATEWAY: 'simulated' })).toBe('accepted');
-      expect(problem({ PAYMENT_GATEWAY: 'paypal' })).toMatch(/^invalid configuration:\n  PAYMENT_GATEWAY: /);
+      expect(problem({ PAYMENT_GATEWAY: 'paypal' })).toMatch(
+        /^invalid configuration:\n {2}PAYMENT_GATEWAY: /,
+      );
     });
 
     it('needs exactly one Stripe key source, and a URL for the API base', () => {
