@@ -313,16 +313,19 @@ export interface StripeMockNode {
 }
 
 /**
- * stripe-mock on a free loopback port, HTTP only. It validates requests against Stripe's
+ * stripe-mock on free loopback ports (the stack uses its HTTP one). It validates requests against Stripe's
  * OpenAPI document and answers its fixtures; it keeps no state (src/stack/stripe-test-proxy.ts
  * adds what the tests need of Stripe's behaviour).
  */
 export async function startStripeMock(dir: string): Promise<StripeMockNode> {
   const home = join(dir, 'stripe-mock');
   mkdirSync(home, { recursive: true });
-  const port = await freePort();
+  const [port, httpsPort] = [await freePort(), await freePort()];
   const address = `127.0.0.1:${port}`;
-  const proc = startDaemon('stripe-mock', stripeMockBinary(), ['-http-addr', address], {
+  // -http-addr alone still opens HTTPS on its fixed default port (12112), which a second stack
+  // would find taken: it gets a free loopback port of its own.
+  const args = ['-http-addr', address, '-https-addr', `127.0.0.1:${httpsPort}`];
+  const proc = startDaemon('stripe-mock', stripeMockBinary(), args, {
     cwd: home,
     log: join(home, 'stripe-mock.log'),
     marker: address,
