@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { toCloudEvent } from '../../src/consumers/cloudevents';
 import type { App } from '../../src/app';
 import { StripeGateway } from '../../src/consumers/stripe-gateway';
 import { stackEnv, STRIPE_MOCK_API_KEY, stripeEnv } from '../../src/stack/stack';
@@ -50,6 +54,20 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
     ((await call('GET', `/v1/tenants/${id}/balance`)).body.lots as unknown[]) ?? [];
   const events = async (id: string) =>
     (await app.ledger.readOutbox(id)).map((event) => [event.type, event.id, event.data]);
+  /** The data of every event of `type` as relayed (CloudEvents), checked against schemas/events. */
+  const expectSchemaValid = async (tenantId: string, type: string) => {
+    const ajv = new Ajv2020({ allErrors: true });
+    addFormats(ajv);
+    const schema = JSON.parse(
+      readFileSync(join(__dirname, '..', '..', 'schemas', 'events', `${type}.schema.json`), 'utf8'),
+    ) as object;
+    const validate = ajv.compile(schema);
+    const relayed = (await app.ledger.readOutbox(tenantId))
+      .filter((event) => event.type === type)
+      .map((event) => toCloudEvent(event, '/rater/credits').data);
+    expect(relayed.length).toBeGreaterThan(0);
+    for (const data of relayed) expect([validate(data), validate.errors ?? []]).toEqual([true, []]);
+  };
   const intentsOf = (id: string) =>
     stripe.paymentIntents().filter((pi) => pi.idempotencyKey.startsWith(`${id}:`));
 
@@ -165,6 +183,7 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
         },
       ],
     ]);
+    await expectSchemaValid('declined', 'credits.purchase.failed');
   });
 
   it.each([
@@ -361,6 +380,7 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
         }),
       ],
     ]);
+    await expectSchemaValid(id, 'credits.adjustment.added');
   });
 
   it('lets the Stripe gateway refuse a payment method reference without a customer, sending nothing', async () => {
