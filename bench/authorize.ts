@@ -116,6 +116,7 @@ async function main(): Promise<void> {
     ...stackEnv(stack),
     HTTP_PORT: '0',
     RATER_ROLES: 'api',
+    PAYMENT_GATEWAY: 'none',
     REDIS_KEY_PREFIX: 'bench:',
     OPERATOR_TOKEN_SHA256: createHash('sha256').update(TOKEN).digest('hex'),
   });

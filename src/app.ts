@@ -2,6 +2,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import Fastify from 'fastify';
 import Redis, { Cluster } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
 import { healthRoutes } from './api/health';
@@ -16,6 +17,7 @@ import { PipelineInstrumentation } from './consumers/instrumentation';
 import { Notifier } from './consumers/notifier';
 import { OutboxRelay } from './consumers/outbox-relay';
 import { PaymentGateway, SimulatedGateway } from './consumers/payment-gateway';
+import { StripeGateway } from './consumers/stripe-gateway';
 import type { UsagePricer } from './consumers/pricing-port';
 import { RechargeWorker } from './consumers/recharge-worker';
 import { ensureTopics } from './consumers/topics';
@@ -38,6 +40,7 @@ export interface App {
 export interface AppDependencies {
   /** Required by the consumer role. */
   pricer?: UsagePricer;
+  /** Replaces the gateway PAYMENT_GATEWAY chose (tests: one behind a recording proxy). */
   gateway?: PaymentGateway;
   logger?: Logger;
   /** The rate decks and plans: tenants' licences become pool capacities. */
@@ -90,9 +93,34 @@ const registryTimeout: RegistryMiddleware = () => ({
   prepareRequest: (next) => next().then((request) => request.enhance({ timeout: REGISTRY_TIMEOUT_MS })),
 });
 
+/** The gateway PAYMENT_GATEWAY names; loadConfig has checked that the roles have what they need. */
+function paymentGateway(config: Config): PaymentGateway | undefined {
+  const { gateway, stripeApiKey, stripeApiKeyFile, stripeApiBase } = config.payments;
+  if (gateway === 'simulated') return new SimulatedGateway();
+  if (gateway !== 'stripe') return undefined;
+  let apiKey = stripeApiKey;
+  if (!apiKey) {
+    try {
+      apiKey = readFileSync(stripeApiKeyFile!, 'utf8').trim();
+    } catch (error) {
+      throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (!apiKey) throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile} is empty`);
+  }
+  return new StripeGateway({ apiKey, apiBase: stripeApiBase });
+}
+
 export async function startApp(config: Config, dependencies: AppDependencies): Promise<App> {
   const logger = dependencies.logger ?? createLogger(config.logLevel);
   const has = (role: Role) => config.roles.includes(role);
+  const gateway = dependencies.gateway ?? paymentGateway(config);
+  if (config.payments.gateway === 'simulated')
+    logger.warn(
+      { paymentGateway: 'simulated' },
+      'PAYMENT_GATEWAY=simulated: charges are approved without any payment (tests and demos only)',
+    );
   const instrumentation = new PipelineInstrumentation();
   logPipelineEvents(instrumentation, logger);
   const stops: (() => Promise<void>)[] = [];
@@ -168,9 +196,10 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   }
 
   if (has('recharge')) {
+    if (!gateway) throw new Error('the recharge role needs a payment gateway: set PAYMENT_GATEWAY');
     const worker = new RechargeWorker({
       ledger,
-      gateway: dependencies.gateway ?? new SimulatedGateway(),
+      gateway,
       onRecorded: (tenantId, requestId, status, detail) => {
         instrumentation.emit('recharge', { outcome: status });
         if (status === 'succeeded')
@@ -269,6 +298,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       pricer: dependencies.pricer,
       book: dependencies.book,
       operatorTokenSha256: config.api.operatorTokenSha256,
+      gateway,
     });
   }
   healthRoutes(
@@ -296,12 +326,16 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
         ? [{ name: 'consumer', check: async () => consumer!.crashReason()?.message ?? true }]
         : []),
     ],
+    { paymentGateway: config.payments.gateway ?? 'none' },
   );
   http.get('/v1/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   await http.listen({ host: config.http.host, port: config.http.port });
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  logger.info({ port, roles: config.roles }, 'rater started');
+  logger.info(
+    { port, roles: config.roles, paymentGateway: config.payments.gateway ?? 'none' },
+    'rater started',
+  );
 
   return {
     url: `http://${config.http.host}:${port}`,

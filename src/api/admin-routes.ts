@@ -8,6 +8,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import { decimalToMinor, minorToDecimal } from '../consumers/cloudevents';
+import type { PaymentGateway } from '../consumers/payment-gateway';
 import type { UsagePricer } from '../consumers/pricing-port';
 import { TENANT_ID_PATTERN } from '../ledger/keys';
 import type { CreditLedger, SettingsChange } from '../ledger/ledger';
@@ -20,10 +21,12 @@ import {
   authorizeResponses,
   autoRechargeBody,
   balanceResponses,
-  fundsBody,
-  fundsResponses,
+  adjustmentBody,
+  adjustmentResponses,
   ifMatchHeaders,
   paymentMethodBody,
+  purchaseBody,
+  purchaseResponses,
   settingsResponses,
   SHARED_SCHEMAS,
   statementQuery,
@@ -35,6 +38,7 @@ import {
   usageResponses,
 } from './admin-schemas';
 import { newApiKey, parseApiKey, Principal, sameDigest, sha256 } from './auth';
+import { purchaseCredits } from './purchases';
 
 /**
  * How @fastify/swagger writes the document: its header (the paths come from the routes' own
@@ -68,6 +72,8 @@ export interface AdminApiOptions {
   book?: RateBook;
   /** SHA-256 (hex) of the operator's bearer token; without it only tenant keys work. */
   operatorTokenSha256?: string;
+  /** Charges purchases; without one (PAYMENT_GATEWAY=none) purchases are answered 503. */
+  gateway?: PaymentGateway;
 }
 
 type Reply = FastifyReply;
@@ -406,24 +412,99 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     },
   );
 
+  const balanceMoney = (minor: bigint, currency: string) => ({
+    amount: minorToDecimal(minor.toString(), currency),
+    currency,
+  });
+
+  /** A reference reused with another amount or currency: 409 naming the field and the first use. */
+  const refusedPayment = (
+    reply: Reply,
+    field: string,
+    id: string,
+    refusal: { refused: string; detail: string },
+  ) => {
+    if (refusal.refused !== 'payment_ref_conflict') return refused(reply, refusal);
+    const first = JSON.parse(refusal.detail) as { amount: string; currency: string };
+    const amount = first.currency
+      ? `${minorToDecimal(first.amount, first.currency)} ${first.currency}`
+      : `${first.amount} minor units`;
+    return reply.code(409).send({
+      error: 'payment_ref_conflict',
+      message: `${field} ${id} was used before with ${amount}: a new payment needs a new id`,
+    });
+  };
+
+  /**
+   * A tenant admin buys credits: charged through the payment gateway first, credited only
+   * when the payment succeeded, exactly once per purchase id (src/api/purchases.ts).
+   */
   app.post(
-    '/v1/tenants/:tenantId/funds',
-    {
-      ...forTenant,
-      schema: {
-        params: tenantParams,
-        body: fundsBody,
-        response: fundsResponses,
-      },
+    '/v1/tenants/:tenantId/purchases',
+    { ...forTenant, schema: { params: tenantParams, body: purchaseBody, response: purchaseResponses } },
+    async (request: Request, reply) => {
+      const tenant = request.params.tenantId;
+      const body = request.body as { purchaseId: string; amount: string; currency: string };
+      const imprecise = tooPrecise(body.currency, { 'body/amount': body.amount });
+      if (imprecise) return badRequest(reply, imprecise);
+      const amountMinor = decimalToMinor(body.amount, body.currency);
+      if (amountMinor <= 0n) return badRequest(reply, 'body/amount must be more than zero');
+      if (!options.gateway)
+        return reply.code(503).send({
+          error: 'purchases_disabled',
+          message: 'this service has no payment gateway (PAYMENT_GATEWAY=none)',
+        });
+      const result = await purchaseCredits(ledger, options.gateway, tenant, {
+        purchaseId: body.purchaseId,
+        amount: amountMinor,
+        currency: body.currency,
+      });
+      if ('refused' in result) return refusedPayment(reply, 'body/purchaseId', body.purchaseId, result);
+      if (result.outcome === 'unavailable')
+        return reply.code(503).send({ error: 'payment_gateway_unavailable', message: result.message });
+      const { purchase } = result;
+      if (result.outcome === 'failed')
+        return reply.code(402).send({
+          error: 'payment_failed',
+          message: purchase.message || purchase.reason,
+          purchaseId: purchase.purchaseId,
+          declineCode: purchase.reason,
+        });
+      return reply.code(result.duplicate ? 200 : 201).send({
+        purchaseId: purchase.purchaseId,
+        status: 'succeeded',
+        duplicate: result.duplicate,
+        lotId: purchase.lotId,
+        amount: balanceMoney(purchase.amount, purchase.currency),
+        gatewayRef: purchase.gatewayRef,
+        balance: balanceMoney(purchase.balance ?? 0n, purchase.currency),
+      });
     },
+  );
+
+  /**
+   * An operator's adjustment: money without a payment (goodwill, a correction, a migration),
+   * with its reason and who made it. Only a migration may be back-dated.
+   */
+  app.post(
+    '/v1/tenants/:tenantId/adjustments',
+    { ...forOperator, schema: { params: tenantParams, body: adjustmentBody, response: adjustmentResponses } },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
       const body = request.body as {
-        paymentRef: string;
+        adjustmentId: string;
         amount: string;
         currency: string;
+        reason: string;
+        madeBy: string;
+        kind?: 'credit' | 'migration';
         purchasedAt?: string;
       };
+      const migration = body.kind === 'migration';
+      if (body.purchasedAt !== undefined && !migration)
+        return badRequest(reply, 'body/purchasedAt is for migrations only (kind: migration)');
+      if (!body.reason.trim()) return badRequest(reply, 'body/reason must say why');
+      if (!body.madeBy.trim()) return badRequest(reply, 'body/madeBy must name who made it');
       const imprecise = tooPrecise(body.currency, { 'body/amount': body.amount });
       if (imprecise) return badRequest(reply, imprecise);
       const amountMinor = decimalToMinor(body.amount, body.currency);
@@ -434,19 +515,20 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       if (purchasedAt.getTime() > now + PURCHASE_CLOCK_SKEW_MS)
         return badRequest(reply, 'body/purchasedAt must not be in the future');
       const result = await ledger.addFunds(tenant, {
-        paymentRef: body.paymentRef,
+        paymentRef: body.adjustmentId,
         amount: amountMinor,
         currency: body.currency,
         purchasedAt,
+        reason: body.reason.trim(),
+        madeBy: body.madeBy.trim(),
+        migration,
       });
-      if ('refused' in result) return refused(reply, result);
+      if ('refused' in result) return refusedPayment(reply, 'body/adjustmentId', body.adjustmentId, result);
       return reply.code(result.duplicate ? 200 : 201).send({
+        adjustmentId: body.adjustmentId,
         lotId: result.lotId,
         duplicate: result.duplicate,
-        balance: {
-          amount: minorToDecimal(result.balance.toString(), body.currency),
-          currency: body.currency,
-        },
+        balance: balanceMoney(result.balance, body.currency),
       });
     },
   );

@@ -103,17 +103,41 @@ export const paymentMethodBody = {
   properties: { paymentMethodRef: { type: 'string', minLength: 1, maxLength: 128 } },
 } as const;
 
-export const fundsBody = {
+const paymentRef = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' } as const;
+
+export const purchaseBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['paymentRef', 'amount', 'currency'],
+  required: ['purchaseId', 'amount', 'currency'],
   properties: {
-    paymentRef: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+    purchaseId: {
+      ...paymentRef,
+      description:
+        "the purchase's idempotency key, chosen by the caller: the same id is charged and credited once, ever",
+    },
+    amount,
+    currency: { ...currency, description: "ISO 4217 code: the tenant's currency" },
+  },
+} as const;
+
+export const adjustmentBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['adjustmentId', 'amount', 'currency', 'reason', 'madeBy'],
+  properties: {
+    adjustmentId: { ...paymentRef, description: 'idempotency key: the same id credits once, ever' },
     amount,
     currency,
+    reason: { type: 'string', minLength: 1, maxLength: 500, description: 'why the balance is adjusted' },
+    madeBy: { type: 'string', minLength: 1, maxLength: 128, description: 'who made the adjustment' },
+    kind: {
+      enum: ['credit', 'migration'],
+      description: 'credit (default): goodwill or a correction; migration: funds moved from another system',
+    },
     purchasedAt: {
       ...dateTime,
-      description: 'when the funds were bought (default now); they expire 12 months later',
+      description:
+        'migrations only: when the funds were bought in the old system (they expire 12 months later); default now',
     },
   },
 } as const;
@@ -209,10 +233,12 @@ const ERROR_DESCRIPTIONS = {
   401: 'no valid bearer token',
   403: "another tenant's credentials, or a tenant's for an operator's action",
   404: 'no account for this tenant',
-  409: "refused by the ledger: another currency or billing mode than the tenant's, a change of them while money is held or owed, a setting the stored settings do not allow (settings_conflict), or a total past the ledger's limit (balance_limit)",
+  402: "the payment failed: the gateway's decline code and message; nothing was created",
+  409: "refused by the ledger: another currency or billing mode than the tenant's, a change of them while money is held or owed, a setting the stored settings do not allow (settings_conflict), a total past the ledger's limit (balance_limit), or a reference (purchase or adjustment id) reused with another amount or currency (payment_ref_conflict)",
   412: 'If-Match names a settings version that is no longer the stored one (version_mismatch)',
   413: 'the body is over 64 KiB',
   415: 'the body is not JSON',
+  503: 'no payment gateway answered (the purchase stays pending: retry the same request), or purchases are disabled',
 } as const;
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 
@@ -256,18 +282,64 @@ export const apiKeyResponses = replies(
   [400, 401, 403, 404],
 );
 
-const fundsAdded = (description: string) => ({
+const purchaseResult = (description: string) => ({
   description,
   type: 'object',
   additionalProperties: false,
-  required: ['lotId', 'duplicate', 'balance'],
-  properties: { lotId: { type: 'string' }, duplicate: { type: 'boolean' }, balance: money },
+  required: ['purchaseId', 'status', 'duplicate', 'lotId', 'amount', 'gatewayRef', 'balance'],
+  properties: {
+    purchaseId: { type: 'string' },
+    status: { enum: ['succeeded'] },
+    duplicate: { type: 'boolean' },
+    lotId: { type: 'string' },
+    amount: money,
+    gatewayRef: { type: 'string', description: "the gateway's payment (a Stripe PaymentIntent id)" },
+    balance: { ...money, description: 'the balance right after this purchase was credited' },
+  },
 });
 
-export const fundsResponses = replies(
+export const purchaseResponses = replies(
   {
-    200: fundsAdded('this payment reference was added before: the same lot, nothing added again'),
-    201: fundsAdded('the funds were added as a new lot'),
+    200: purchaseResult('this purchase id was paid and credited before: the same lot, nothing charged again'),
+    201: purchaseResult('paid and credited as a new lot'),
+    402: {
+      description:
+        'the payment failed (now, or on an earlier attempt of this purchase id): nothing was created',
+      type: 'object',
+      additionalProperties: false,
+      required: ['error', 'message', 'purchaseId', 'declineCode'],
+      properties: {
+        error: { enum: ['payment_failed'] },
+        message: { type: 'string', description: "the gateway's message" },
+        purchaseId: { type: 'string' },
+        declineCode: {
+          type: 'string',
+          description:
+            "the gateway's decline code: insufficient_funds, expired_card, authentication_required, ...",
+        },
+      },
+    },
+  },
+  [...BODY_ERRORS, 403, 404, 409, 503],
+);
+
+const adjustmentAdded = (description: string) => ({
+  description,
+  type: 'object',
+  additionalProperties: false,
+  required: ['adjustmentId', 'lotId', 'duplicate', 'balance'],
+  properties: {
+    adjustmentId: { type: 'string' },
+    lotId: { type: 'string' },
+    duplicate: { type: 'boolean' },
+    balance: money,
+  },
+});
+
+export const adjustmentResponses = replies(
+  {
+    200: adjustmentAdded('this adjustment id was credited before: the same lot, nothing added again'),
+    201: adjustmentAdded('credited as a new lot'),
   },
   [...BODY_ERRORS, 403, 404, 409],
 );
@@ -333,7 +405,7 @@ export const balanceResponses = replies(
             ],
             properties: {
               lotId: { type: 'string' },
-              source: { enum: ['manual', 'recharge', 'refund'] },
+              source: { enum: ['manual', 'purchase', 'recharge', 'refund'] },
               amount: money,
               remaining: money,
               forfeited: money,

@@ -32,6 +32,8 @@ export function healthRoutes<L extends FastifyBaseLogger>(
   app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, L>,
   checks: ReadinessCheck[],
   liveness: ReadinessCheck[] = [],
+  /** Facts /readyz states beside the checks (which payment gateway charges). */
+  facts: { paymentGateway?: string } = {},
 ): void {
   // Probes arrive every few seconds: their request logs would drown everything else.
   // They are not part of the admin API: its document (/v1/openapi.json) leaves them out.
@@ -44,6 +46,6 @@ export function healthRoutes<L extends FastifyBaseLogger>(
 
   app.get('/readyz', quiet, async (_request, reply) => {
     const { ok, checks: results } = await run(checks);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks: results });
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks: results, ...facts });
   });
 }

@@ -52,17 +52,48 @@ export function tenantCommand(): Command {
     .action((id: string) => request('GET', `/v1/tenants/${encodeURIComponent(id)}/balance`));
 
   tenant
-    .command('add-funds <tenantId>')
-    .description('add a lot of funds, idempotent by payment reference')
+    .command('buy <tenantId>')
+    .description("buy credits: charged to the tenant's payment method first, credited only when paid")
     .requiredOption('--amount <amount>', 'decimal amount, e.g. 25.00')
     .requiredOption('--currency <code>', "the tenant's currency")
-    .requiredOption('--ref <paymentRef>', 'payment reference (the idempotency key)')
-    .action((id: string, o: { amount: string; currency: string; ref: string }) =>
-      request('POST', `/v1/tenants/${encodeURIComponent(id)}/funds`, {
-        paymentRef: o.ref,
+    .requiredOption('--id <purchaseId>', 'purchase id (the idempotency key: retry with the same one)')
+    .action((id: string, o: { amount: string; currency: string; id: string }) =>
+      request('POST', `/v1/tenants/${encodeURIComponent(id)}/purchases`, {
+        purchaseId: o.id,
         amount: o.amount,
         currency: o.currency,
       }),
+    );
+
+  tenant
+    .command('adjust <tenantId>')
+    .description('credit money without a payment (operator only): a goodwill credit or a migration')
+    .requiredOption('--amount <amount>', 'decimal amount, e.g. 25.00')
+    .requiredOption('--currency <code>', "the tenant's currency")
+    .requiredOption('--id <adjustmentId>', 'adjustment id (the idempotency key)')
+    .requiredOption('--reason <text>', 'why')
+    .requiredOption('--made-by <name>', 'who makes it')
+    .option('--migration <purchasedAt>', 'a migration of funds bought at this ISO time in another system')
+    .action(
+      (
+        id: string,
+        o: {
+          amount: string;
+          currency: string;
+          id: string;
+          reason: string;
+          madeBy: string;
+          migration?: string;
+        },
+      ) =>
+        request('POST', `/v1/tenants/${encodeURIComponent(id)}/adjustments`, {
+          adjustmentId: o.id,
+          amount: o.amount,
+          currency: o.currency,
+          reason: o.reason,
+          madeBy: o.madeBy,
+          ...(o.migration ? { kind: 'migration', purchasedAt: o.migration } : {}),
+        }),
     );
 
   tenant

@@ -380,10 +380,14 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciliation> 
       );
     }
 
-    // Events: the purchase, and each crossing once, caused by the usage that crossed.
+    // Events: the seeded funds (an operator's adjustment: its lot and its audit event), and
+    // each crossing once, caused by the usage that crossed.
     const funds = expectOne('credits.funds.added', true);
     if (funds[0] && amountOf(funds[0][1].data, 'amount') !== input.funds)
       problem(`${tenant}: funds event amount`);
+    const adjustment = expectOne('credits.adjustment.added', true);
+    if (adjustment[0] && amountOf(adjustment[0][1].data, 'amount') !== input.funds)
+      problem(`${tenant}: adjustment event amount`);
     const depleted = account.balance <= 0n;
     if (depleted) tenantCounts.depleted += 1;
     const low = input.lowBalanceThreshold > 0n && account.balance < input.lowBalanceThreshold;
@@ -408,7 +412,11 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciliation> 
         }
       }
     }
-    const known = new Set(['credits.funds.added', ...crossings.map(([type]) => type)]);
+    const known = new Set([
+      'credits.funds.added',
+      'credits.adjustment.added',
+      ...crossings.map(([type]) => type),
+    ]);
     for (const [id, event] of tenantEvents)
       if (!known.has(event.type)) problem(`${tenant}: unexpected event ${id}`);
   }

@@ -93,6 +93,19 @@ const fieldsSchema = z.object({
       .regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the token (sha256sum)')
       .optional(),
   }),
+  payments: z.object({
+    /**
+     * Who charges purchases and auto-recharges: `stripe`; `simulated` (approves by the payment
+     * method reference: demos and tests only, and said so in /readyz and the log); `none` (no
+     * payments: the api role answers purchases 503, and the recharge role cannot run).
+     * Required for the api and recharge roles: never a silent default.
+     */
+    gateway: z.enum(['stripe', 'simulated', 'none']).optional(),
+    stripeApiKey: z.string().min(1).optional(),
+    stripeApiKeyFile: z.string().min(1).optional(),
+    /** Another API base URL than Stripe's (stripe-mock). */
+    stripeApiBase: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -142,11 +155,44 @@ export const ENV_NAMES = {
   'mail.from': 'MAIL_FROM',
   'mail.notifyLowBalance': 'NOTIFY_LOW_BALANCE',
   'api.operatorTokenSha256': 'OPERATOR_TOKEN_SHA256',
+  'payments.gateway': 'PAYMENT_GATEWAY',
+  'payments.stripeApiKey': 'STRIPE_API_KEY',
+  'payments.stripeApiKeyFile': 'STRIPE_API_KEY_FILE',
+  'payments.stripeApiBase': 'STRIPE_API_BASE',
   logLevel: 'LOG_LEVEL',
 } as const;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+}
+
+/**
+ * The payment rules (README, "Payments"): the recharge role charges cards, so it needs a real
+ * gateway choice (`stripe`, or `simulated` on purpose); the api role takes purchases, so it
+ * needs a choice too, where `none` runs it without purchases (an authorization-only front).
+ */
+function checkPayments(config: z.infer<typeof configSchema>, context: z.RefinementCtx): void {
+  const { gateway, stripeApiKey, stripeApiKeyFile } = config.payments;
+  const needs = config.roles.filter((role) => role === 'recharge' || role === 'api');
+  if (gateway === undefined && needs.length > 0)
+    context.addIssue({
+      code: 'custom',
+      path: ['payments', 'gateway'],
+      message: `is required for the ${needs.join(' and ')} role${needs.length > 1 ? 's' : ''}: stripe (with STRIPE_API_KEY or STRIPE_API_KEY_FILE), simulated (tests and demos only), or none (api without purchases)`,
+    });
+  if (gateway === 'none' && config.roles.includes('recharge'))
+    context.addIssue({
+      code: 'custom',
+      path: ['payments', 'gateway'],
+      message:
+        'none cannot serve the recharge role: auto-recharge charges cards (stripe, or simulated in tests)',
+    });
+  if (gateway === 'stripe' && !stripeApiKey === !stripeApiKeyFile)
+    context.addIssue({
+      code: 'custom',
+      path: ['payments', 'stripeApiKey'],
+      message: 'PAYMENT_GATEWAY=stripe needs exactly one of STRIPE_API_KEY or STRIPE_API_KEY_FILE',
+    });
 }
 
 /** Reads the configuration once, at start-up; a missing or bad value stops the start with its name. */
@@ -159,7 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
     node[keys[keys.length - 1]!] = value === '' ? undefined : value;
   }
-  const result = configSchema.safeParse(input);
+  const result = configSchema.superRefine(checkPayments).safeParse(input);
   if (!result.success) {
     const names = ENV_NAMES as Record<string, string>;
     const problems = result.error.issues.map((issue) => {

@@ -1,6 +1,9 @@
-/** The payment gateway that auto-recharge charges; a real one plugs into the same interface. */
+/**
+ * The payment gateway that purchases and auto-recharge charge: Stripe in production
+ * (stripe-gateway.ts), the simulated one only when chosen explicitly.
+ */
 export interface ChargeRequest {
-  /** The recharge request id: the gateway must charge at most once per key. */
+  /** The recharge request id or the purchase id: the gateway charges at most once per key. */
   idempotencyKey: string;
   tenantId: string;
   paymentMethodRef: string;
@@ -8,8 +11,12 @@ export interface ChargeRequest {
   currency: string;
 }
 
+/**
+ * A decline is the gateway's final answer for this key: `reason` is its decline code
+ * (`insufficient_funds`, `expired_card`, `authentication_required`, ...), `message` its text.
+ */
 export type ChargeResult =
-  { status: 'succeeded'; gatewayRef: string } | { status: 'declined'; reason: string };
+  { status: 'succeeded'; gatewayRef: string } | { status: 'declined'; reason: string; message?: string };
 
 export interface PaymentGateway {
   /** Resolves with the gateway's answer; throws GatewayUnavailableError when it did not answer. */

@@ -1,11 +1,13 @@
 /**
  * The main job on the local stack, for a newcomer, in one command (./scripts/demo.sh):
- * starts Kafka, Redis and the schema registry; runs the rater with every role, a simulated
- * payment gateway and a local mailbox; creates four tenants (prepaid with auto-recharge,
+ * starts Kafka, Redis, the schema registry and stripe-mock; runs the rater with every role,
+ * Stripe as its payment gateway (on stripe-mock, through the Stripe test proxy that gives its
+ * test cards their declines) and a local mailbox; contoso buys credits through the API; creates four tenants (prepaid with auto-recharge,
  * prepaid without, one whose card has expired, postpaid); streams a generated day of CDRs
  * (JSON and Avro, with duplicates, malformed records and strays); and prints balances, lots,
  * pools, events, mails, dead letters and a few call authorizations.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
@@ -14,11 +16,11 @@ import { authorizeCall } from '../api/authorization';
 import { startApp } from '../app';
 import { loadConfig } from '../config';
 import { minorToDecimal } from '../consumers/cloudevents';
-import { SimulatedGateway } from '../consumers/payment-gateway';
 import { RatingPricer } from '../consumers/rating-pricer';
 import { accountSettings, AccountSettings, CreditLedger } from '../ledger/ledger';
 import { loadRateBook, poolCapacities, RateBook } from '../rating';
-import { down, stackEnv, up } from '../stack/stack';
+import { down, stackEnv, stripeEnv, up } from '../stack/stack';
+import { startStripeTestProxy, StripeTestProxy } from '../stack/stripe-test-proxy';
 import { projectRoot } from '../stack/toolchain';
 import { generateDay } from './day';
 import { startMailbox } from './mailbox';
@@ -32,7 +34,7 @@ function tenants(book: RateBook): [string, AccountSettings, bigint][] {
       'contoso',
       accountSettings('prepaid', 'USD', {
         lowBalanceThreshold: 1500n,
-        paymentMethodRef: 'pm_card_visa',
+        paymentMethodRef: 'cus_contoso/pm_card_visa',
         autoRecharge: {
           enabled: true,
           trigger: 1000n,
@@ -59,7 +61,7 @@ function tenants(book: RateBook): [string, AccountSettings, bigint][] {
     [
       'northwind',
       accountSettings('prepaid', 'USD', {
-        paymentMethodRef: 'pm_sim_expired_card',
+        paymentMethodRef: 'cus_northwind/pm_card_chargeDeclinedExpiredCard',
         autoRecharge: {
           enabled: true,
           trigger: 800n,
@@ -75,6 +77,29 @@ function tenants(book: RateBook): [string, AccountSettings, bigint][] {
   ];
 }
 
+const DEMO_OPERATOR_TOKEN = randomBytes(24).toString('hex');
+
+/** A tenant admin's purchase through the admin API, with an API key of the tenant's own. */
+async function buyCredits(url: string, tenant: string, amount: string): Promise<string> {
+  const post = async (path: string, token: string, body?: unknown) => {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const key = await post(`/v1/tenants/${tenant}/api-keys`, DEMO_OPERATOR_TOKEN);
+  const bought = await post(`/v1/tenants/${tenant}/purchases`, String(key.body.apiKey), {
+    purchaseId: `${tenant}-order-1`,
+    amount,
+    currency: 'USD',
+  });
+  return bought.status === 201
+    ? `paid (${String(bought.body.gatewayRef)}), lot ${String(bought.body.lotId)}`
+    : `${bought.status} ${String(bought.body.error)} ${String(bought.body.declineCode ?? '')}: ${String(bought.body.message)}`;
+}
+
 async function main(): Promise<void> {
   const keep = process.argv.includes('--keep');
   const dir = join(projectRoot, '.stack', 'demo');
@@ -84,10 +109,11 @@ async function main(): Promise<void> {
   console.log(`   up in ${Date.now() - started} ms: ${JSON.stringify(stackEnv(stack))}`);
   const mailbox = await startMailbox();
   const book = loadRateBook(join(projectRoot, 'rates'));
-  const gateway = new SimulatedGateway();
+  const gateway = await startStripeTestProxy(stack.stripe.url);
   const config = loadConfig({
     ...process.env,
     ...stackEnv(stack),
+    ...stripeEnv(stack, gateway.url),
     HTTP_PORT: '0',
     SMTP_URL: `smtp://127.0.0.1:${mailbox.port}`,
     MAIL_FROM: 'Communications credits <credits@rater.example>',
@@ -97,11 +123,9 @@ async function main(): Promise<void> {
     OUTBOX_SWEEP_INTERVAL_MS: '200',
     EXPIRY_SWEEP_INTERVAL_SECONDS: '1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+    OPERATOR_TOKEN_SHA256: createHash('sha256').update(DEMO_OPERATOR_TOKEN).digest('hex'),
   });
-  const app = await startApp(config, {
-    pricer: new RatingPricer(book),
-    gateway,
-  });
+  const app = await startApp(config, { pricer: new RatingPricer(book) });
   console.log(`== The rater is running at ${app.url} (roles: ${config.roles.join(', ')})`);
   try {
     const now = new Date();
@@ -113,7 +137,17 @@ async function main(): Promise<void> {
           amount: funds,
           currency: settings.currency,
           purchasedAt: now,
+          reason: 'welcome credit',
+          madeBy: 'demo',
         });
+    }
+    // Tenant admins buy credits with their own API keys: charged through Stripe first.
+    for (const [tenant, amount] of [
+      ['contoso', '10.00'],
+      ['northwind', '5.00'],
+    ] as const) {
+      const bought = await buyCredits(app.url, tenant, amount);
+      console.log(`== ${tenant} buys ${amount} USD: ${bought}`);
     }
     // A purchase from a year ago whose last second is running out: the sweeper forfeits what
     // is left of it before the day's usage arrives.
@@ -122,6 +156,9 @@ async function main(): Promise<void> {
       amount: 700n,
       currency: 'USD',
       purchasedAt: new Date(Date.now() - 365 * 24 * 3600 * 1000 + 1000),
+      reason: 'migrated from the previous billing system',
+      madeBy: 'demo',
+      migration: true,
     });
     await new Promise((resolve) => setTimeout(resolve, 2500));
     console.log(
@@ -167,6 +204,7 @@ async function main(): Promise<void> {
     await report(app.ledger, kafka, config, mailbox.mails, gateway, book);
   } finally {
     await app.stop();
+    await gateway.close();
     await mailbox.stop();
     if (keep)
       console.log(`\nThe stack keeps running in ${dir}; stop it with: npm run stack -- down --dir ${dir}`);
@@ -233,7 +271,7 @@ async function report(
   kafka: Kafka,
   config: ReturnType<typeof loadConfig>,
   mails: { to: string[]; subject: string }[],
-  gateway: SimulatedGateway,
+  gateway: StripeTestProxy,
   book: RateBook,
 ) {
   const rated = (await readTopic(kafka, config.kafka.topics.ratedOut)).map(
@@ -291,7 +329,15 @@ async function report(
   console.log(`\n== Mails sent (${mails.length})`);
   for (const mail of mails) console.log(`  to ${mail.to.join(', ').padEnd(28)} ${mail.subject}`);
   console.log(
-    `\n== Card charges by the simulated gateway: ${gateway.charges.map((c) => `${c.tenantId} ${minorToDecimal(c.amountMinor.toString(), c.currency)} ${c.currency}`).join(', ') || 'none'}`,
+    `\n== Stripe PaymentIntents (stripe-mock): ${
+      gateway
+        .paymentIntents()
+        .map(
+          (pi) =>
+            `${pi.idempotencyKey} ${minorToDecimal(String(pi.amount), pi.currency.toUpperCase())} ${pi.currency.toUpperCase()} ${pi.status}`,
+        )
+        .join(', ') || 'none'
+    }`,
   );
 
   console.log(`\n== Dead letters (${dead.length}) on ${config.kafka.topics.deadLetter}`);

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { lotExpiry, utcMonth } from './calendar';
 import { tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { interpret, LedgerError, Refusal, ResultCode } from './result-codes';
-import { registerScripts } from './script-loader';
+import { registerScripts, SCRIPTS_VERSION } from './script-loader';
 
 /** Money in the ledger: integer minor units of the account's currency (cents for USD). */
 export type MinorUnits = bigint;
@@ -184,6 +184,44 @@ const usageJson = (u: LedgerUsage) => ({
   r: u.rated ?? '',
 });
 
+/** A tenant's purchase of credits, as the ledger keeps it (by purchase id). */
+export interface PurchaseRecord {
+  purchaseId: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  amount: MinorUnits;
+  currency: string;
+  /** The payment method charged: the tenant's when the purchase began. */
+  paymentMethodRef: string;
+  startedAt: Date;
+  settledAt?: Date;
+  lotId?: string;
+  gatewayRef?: string;
+  /** After a success: the balance then, and the part of the amount that paid debt. */
+  balance?: MinorUnits;
+  paidDebt?: MinorUnits;
+  /** After a failure: the gateway's decline code and message. */
+  reason?: string;
+  message?: string;
+}
+
+function parsePurchase(purchaseId: string, json: string): PurchaseRecord {
+  const raw = JSON.parse(json) as Record<string, string | undefined>;
+  return {
+    purchaseId,
+    status: raw.status as PurchaseRecord['status'],
+    amount: BigInt(raw.amount!),
+    currency: raw.currency!,
+    paymentMethodRef: raw.paymentMethodRef!,
+    startedAt: new Date(Number(raw.startedAt)),
+    ...(raw.settledAt ? { settledAt: new Date(Number(raw.settledAt)) } : {}),
+    ...(raw.lotId ? { lotId: raw.lotId } : {}),
+    ...(raw.gatewayRef ? { gatewayRef: raw.gatewayRef } : {}),
+    ...(raw.balance !== undefined ? { balance: BigInt(raw.balance) } : {}),
+    ...(raw.paidDebt !== undefined ? { paidDebt: BigInt(raw.paidDebt) } : {}),
+    ...(raw.status === 'failed' ? { reason: raw.reason ?? '', message: raw.message ?? '' } : {}),
+  };
+}
+
 /**
  * The tenants' money in Redis. Every state change is one Lua script (src/ledger/commands),
  * atomic, idempotent by its natural key, and writes the events it causes to the tenant's
@@ -210,7 +248,7 @@ export class CreditLedger {
 
   /** Every script call goes through here: keys first, then arguments, codes interpreted. */
   private async run(operation: string, keys: string[], args: (string | number)[]) {
-    const call = (this.redis as unknown as Record<string, ScriptCall>)[`${operation}V1`];
+    const call = (this.redis as unknown as Record<string, ScriptCall>)[`${operation}V${SCRIPTS_VERSION}`];
     if (!call) throw new LedgerError(operation, ResultCode.BAD_ARGUMENT, 'no such script');
     const reply = await call.call(this.redis, ...keys, ...args);
     return interpret(operation, reply);
@@ -281,9 +319,24 @@ export class CreditLedger {
     return { status: result.reply[1] as 'created' | 'updated', version: Number(result.reply[2]) };
   }
 
+  /**
+   * An operator's adjustment (a goodwill credit, a migration): a lot without a payment,
+   * idempotent by `paymentRef`. `reason` and `madeBy` are audited on the lot and in
+   * credits.adjustment.added; tooling that seeds accounts (tests, the load generator) gets
+   * `provisioning` by `system`.
+   */
   async addFunds(
     tenantId: string,
-    funds: { paymentRef: string; amount: MinorUnits; currency: string; purchasedAt: Date },
+    funds: {
+      paymentRef: string;
+      amount: MinorUnits;
+      currency: string;
+      purchasedAt: Date;
+      reason?: string;
+      madeBy?: string;
+      /** A migration from another system: the only adjustment that may be back-dated. */
+      migration?: boolean;
+    },
   ): Promise<{ duplicate: boolean; lotId: string; balance: MinorUnits; paidDebt: MinorUnits } | Refusal> {
     const k = this.keys(tenantId);
     const result = await this.run(
@@ -297,6 +350,9 @@ export class CreditLedger {
         funds.currency,
         funds.purchasedAt.getTime(),
         lotExpiry(funds.purchasedAt).getTime(),
+        funds.reason ?? 'provisioning',
+        funds.madeBy ?? 'system',
+        funds.migration ? '1' : '0',
       ],
     );
     if ('refused' in result) return result;
@@ -306,6 +362,60 @@ export class CreditLedger {
       lotId: outcome.lotId!,
       balance: BigInt(outcome.balance!),
       paidDebt: BigInt(outcome.paidDebt!),
+    };
+  }
+
+  /**
+   * Begins a purchase (before the card is charged): pending with its amount, currency and the
+   * tenant's payment method, or the stored purchase when this id was begun before.
+   * `settled` is true when it succeeded or failed before: nothing is to be charged then.
+   */
+  async beginPurchase(
+    tenantId: string,
+    purchase: { purchaseId: string; amount: MinorUnits; currency: string },
+  ): Promise<{ settled: boolean; purchase: PurchaseRecord } | Refusal> {
+    const k = this.keys(tenantId);
+    const result = await this.run(
+      'beginPurchase',
+      [k.account, k.payments],
+      [tenantId, this.clock().getTime(), purchase.purchaseId, purchase.amount.toString(), purchase.currency],
+    );
+    if ('refused' in result) return result;
+    return {
+      settled: result.code === ResultCode.DUPLICATE,
+      purchase: parsePurchase(purchase.purchaseId, String(result.reply[1])),
+    };
+  }
+
+  /** Records the gateway's answer to a pending purchase: the lot on success, once. */
+  async recordPurchase(
+    tenantId: string,
+    result:
+      | { purchaseId: string; status: 'succeeded'; gatewayRef: string }
+      | { purchaseId: string; status: 'failed'; reason: string; message: string },
+  ): Promise<{ duplicate: boolean; purchase: PurchaseRecord } | Refusal> {
+    const k = this.keys(tenantId);
+    const now = this.clock();
+    const succeeded = result.status === 'succeeded';
+    const reply = await this.run(
+      'recordPurchase',
+      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
+      [
+        tenantId,
+        ...this.clockArgs(now),
+        result.purchaseId,
+        result.status,
+        now.getTime(),
+        lotExpiry(now).getTime(),
+        succeeded ? result.gatewayRef : '',
+        succeeded ? '' : result.reason,
+        succeeded ? '' : result.message,
+      ],
+    );
+    if ('refused' in reply) return reply;
+    return {
+      duplicate: reply.code === ResultCode.DUPLICATE,
+      purchase: parsePurchase(result.purchaseId, String(reply.reply[1])),
     };
   }
 
@@ -777,7 +887,8 @@ export class CreditLedger {
 
 export interface LotView {
   lotId: string;
-  source: 'manual' | 'recharge' | 'refund';
+  /** manual: an operator's adjustment; purchase: a tenant's; recharge: auto-recharge. */
+  source: 'manual' | 'purchase' | 'recharge' | 'refund';
   ref: string;
   amount: MinorUnits;
   remaining: MinorUnits;

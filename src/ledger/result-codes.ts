@@ -12,6 +12,8 @@ export const ResultCode = {
   LOT_ALREADY_EXPIRED: -8,
   NOT_APPLIED: -9,
   ACCOUNT_LOCKED: -10,
+  PAYMENT_REF_CONFLICT: -11,
+  NO_PAYMENT_METHOD: -12,
   VERSION_MISMATCH: -20,
   SETTINGS_CONFLICT: -21,
   BALANCE_LIMIT: -22,
@@ -26,6 +28,9 @@ export type Refusal =
   | { refused: 'lot_already_expired'; detail: string }
   | { refused: 'not_applied'; detail: string }
   | { refused: 'account_locked'; detail: string }
+  /** A payment reference (purchase or adjustment id) reused with another amount or currency. */
+  | { refused: 'payment_ref_conflict'; detail: string }
+  | { refused: 'no_payment_method'; detail: string }
   /** The settings version the caller read is no longer the stored one (detail: the stored one). */
   | { refused: 'version_mismatch'; detail: string }
   /** A settings rule that depends on the stored settings; detail: `<account field>: <why>`. */
@@ -41,6 +46,8 @@ const REFUSALS: Record<number, Refusal['refused']> = {
   [ResultCode.LOT_ALREADY_EXPIRED]: 'lot_already_expired',
   [ResultCode.NOT_APPLIED]: 'not_applied',
   [ResultCode.ACCOUNT_LOCKED]: 'account_locked',
+  [ResultCode.PAYMENT_REF_CONFLICT]: 'payment_ref_conflict',
+  [ResultCode.NO_PAYMENT_METHOD]: 'no_payment_method',
   [ResultCode.VERSION_MISMATCH]: 'version_mismatch',
   [ResultCode.SETTINGS_CONFLICT]: 'settings_conflict',
   [ResultCode.BALANCE_LIMIT]: 'balance_limit',

@@ -8,7 +8,7 @@ import type { Cluster, Redis } from 'ioredis';
  * They are registered once with ioredis under a versioned name; bump the version whenever a
  * script's arguments or behaviour change, so old and new code never share a name.
  */
-export const SCRIPTS_VERSION = 1;
+export const SCRIPTS_VERSION = 2;
 export const COMMANDS_DIR = join(__dirname, 'commands');
 
 export interface ScriptDefinition {

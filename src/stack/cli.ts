@@ -54,12 +54,14 @@ export function stackCommand(): Command {
 
   stack
     .command('restart <service>')
-    .description('restart kafka, redis or schema-registry on the same port with the same data')
+    .description('restart kafka, redis, schema-registry or stripe-mock on the same port with the same data')
     .option(...dirOption)
     .option('--kill', 'SIGKILL it (a crash) instead of a graceful stop')
     .action(async (service: string, { dir, kill }: { dir: string; kill?: boolean }) => {
-      if (!['kafka', 'redis', 'schema-registry'].includes(service)) {
-        throw new Error(`unknown service "${service}": expected kafka, redis or schema-registry`);
+      if (!['kafka', 'redis', 'schema-registry', 'stripe-mock'].includes(service)) {
+        throw new Error(
+          `unknown service "${service}": expected kafka, redis, schema-registry or stripe-mock`,
+        );
       }
       await restart(service as ServiceName, dir, { kill: kill === true });
       console.log(`${service} ${kill ? 'killed and started again' : 'restarted'}`);

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { apicurioHome, findJava, kafkaLibs, redisServer } from './toolchain';
+import { apicurioHome, findJava, kafkaLibs, redisServer, stripeMockBinary } from './toolchain';
 import { freePort, ManagedProcess, startDaemon, waitUntil } from './processes';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -310,6 +310,54 @@ export async function startSchemaRegistry(dir: string): Promise<RegistryNode> {
 
 export async function waitForSchemaRegistry(url: string, proc?: ManagedProcess): Promise<void> {
   await waitUntil('schema registry', () => httpOk(`${url}/subjects`), { timeoutMs: READY_TIMEOUT_MS, proc });
+}
+
+export interface StripeMockNode {
+  proc: ManagedProcess;
+  /** Base URL of its Stripe API (plain HTTP on loopback). */
+  url: string;
+}
+
+/**
+ * stripe-mock on free loopback ports (the stack uses its HTTP one). It validates requests against Stripe's
+ * OpenAPI document and answers its fixtures; it keeps no state (src/stack/stripe-test-proxy.ts
+ * adds what the tests need of Stripe's behaviour).
+ */
+export async function startStripeMock(dir: string): Promise<StripeMockNode> {
+  const home = join(dir, 'stripe-mock');
+  mkdirSync(home, { recursive: true });
+  const [port, httpsPort] = [await freePort(), await freePort()];
+  const address = `127.0.0.1:${port}`;
+  // -http-addr alone still opens HTTPS on its fixed default port (12112), which a second stack
+  // would find taken: it gets a free loopback port of its own.
+  const args = ['-http-addr', address, '-https-addr', `127.0.0.1:${httpsPort}`];
+  const proc = startDaemon('stripe-mock', stripeMockBinary(), args, {
+    cwd: home,
+    log: join(home, 'stripe-mock.log'),
+    marker: address,
+  });
+  const url = `http://${address}`;
+  await waitForStripeMock(url, proc);
+  return { proc, url };
+}
+
+export async function waitForStripeMock(url: string, proc?: ManagedProcess): Promise<void> {
+  // Any answer of its API (a 401 without a key) means it is serving.
+  await waitUntil('stripe-mock', () => httpAnswers(`${url}/v1/customers`), {
+    timeoutMs: READY_TIMEOUT_MS,
+    proc,
+  });
+}
+
+function httpAnswers(url: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 2000 }, (response) => {
+      response.resume();
+      resolve((response.statusCode ?? 0) > 0);
+    });
+    request.on('timeout', () => request.destroy(new Error(`${url}: no answer in 2000 ms`)));
+    request.on('error', reject);
+  });
 }
 
 /** A GET without keep-alive: a pooled socket would keep the caller's process alive for seconds. */

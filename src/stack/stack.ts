@@ -6,9 +6,11 @@ import {
   startRedis,
   startRedisCluster,
   startSchemaRegistry,
+  startStripeMock,
   waitForKafka,
   waitForRedis,
   waitForSchemaRegistry,
+  waitForStripeMock,
 } from './servers';
 import { projectRoot } from './toolchain';
 
@@ -19,6 +21,8 @@ export interface StackInfo {
   kafka: { brokers: string[] };
   redis: { host: string; port: number; url: string };
   schemaRegistry: { url: string };
+  /** stripe-mock: Stripe's API mock, for the Stripe payment gateway. */
+  stripe: { url: string };
   /** Present when started with `redisCluster`: a 3-master Redis Cluster. */
   redisCluster?: { nodes: { host: string; port: number }[] };
   processes: ManagedProcess[];
@@ -29,7 +33,7 @@ export interface StackOptions {
   redisCluster?: boolean;
 }
 
-export type ServiceName = 'kafka' | 'redis' | 'schema-registry';
+export type ServiceName = 'kafka' | 'redis' | 'schema-registry' | 'stripe-mock';
 
 export function defaultStackDir(): string {
   return resolve(process.env.RATER_STACK_DIR ?? join(projectRoot, '.stack', 'default'));
@@ -43,6 +47,14 @@ export function readStack(dir = defaultStackDir()): StackInfo | undefined {
   return JSON.parse(readFileSync(file, 'utf8')) as StackInfo;
 }
 
+/** A key stripe-mock accepts (any `sk_test_` key): never a real one. */
+export const STRIPE_MOCK_API_KEY = 'sk_test_stripemock';
+
+/** The service's payment settings for Stripe on this stack's stripe-mock (or a proxy in front). */
+export function stripeEnv(info: StackInfo, apiBase = info.stripe.url): Record<string, string> {
+  return { PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: STRIPE_MOCK_API_KEY, STRIPE_API_BASE: apiBase };
+}
+
 /** The environment variables the service's configuration reads, pointing at this stack. */
 export function stackEnv(info: StackInfo): Record<string, string> {
   return {
@@ -53,7 +65,8 @@ export function stackEnv(info: StackInfo): Record<string, string> {
 }
 
 export function isStackRunning(info: StackInfo): boolean {
-  return info.processes.every(isRunning);
+  // A stack started before stripe-mock joined it is started afresh.
+  return info.stripe !== undefined && info.processes.every(isRunning);
 }
 
 /**
@@ -69,7 +82,12 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
 
-  const started = await Promise.allSettled([startKafka(dir), startRedis(dir), startSchemaRegistry(dir)]);
+  const started = await Promise.allSettled([
+    startKafka(dir),
+    startRedis(dir),
+    startSchemaRegistry(dir),
+    startStripeMock(dir),
+  ]);
   const failures = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length > 0) {
     const running = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value.proc] : []));
@@ -78,17 +96,22 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
       failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'),
     );
   }
-  const [kafka, redis, registry] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+  const [kafka, redis, registry, stripe] = started.map(
+    (r) => (r as PromiseFulfilledResult<unknown>).value,
+  ) as [
     Awaited<ReturnType<typeof startKafka>>,
     Awaited<ReturnType<typeof startRedis>>,
     Awaited<ReturnType<typeof startSchemaRegistry>>,
+    Awaited<ReturnType<typeof startStripeMock>>,
   ];
   let cluster: Awaited<ReturnType<typeof startRedisCluster>> | undefined;
   if (options.redisCluster) {
     try {
       cluster = await startRedisCluster(dir);
     } catch (error) {
-      await Promise.all([kafka.proc, redis.proc, registry.proc].map((proc) => stopProcess(proc)));
+      await Promise.all(
+        [kafka.proc, redis.proc, registry.proc, stripe.proc].map((proc) => stopProcess(proc)),
+      );
       throw error;
     }
   }
@@ -98,8 +121,9 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
     kafka: { brokers: kafka.brokers },
     redis: { host: redis.host, port: redis.port, url: `redis://${redis.host}:${redis.port}` },
     schemaRegistry: { url: registry.url },
+    stripe: { url: stripe.url },
     ...(cluster ? { redisCluster: { nodes: cluster.nodes } } : {}),
-    processes: [kafka.proc, redis.proc, registry.proc, ...(cluster?.procs ?? [])],
+    processes: [kafka.proc, redis.proc, registry.proc, stripe.proc, ...(cluster?.procs ?? [])],
   };
   writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
   return info;
@@ -157,6 +181,7 @@ export async function startService(service: ServiceName, stackDir = defaultStack
   });
   if (service === 'kafka') await waitForKafka(info.kafka.brokers, proc);
   else if (service === 'redis') await waitForRedis(info.redis.host, info.redis.port, proc);
+  else if (service === 'stripe-mock') await waitForStripeMock(info.stripe.url, proc);
   else await waitForSchemaRegistry(info.schemaRegistry.url, proc);
   info.processes[index] = proc;
   writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);

@@ -7,6 +7,7 @@ export const cacheDir = process.env.RATER_STACK_CACHE ?? join(projectRoot, '.cac
 
 export const KAFKA_VERSION = '4.1.1';
 export const APICURIO_VERSION = '3.3.3';
+export const STRIPE_MOCK_VERSION = '0.203.0';
 
 function javaMajor(java: string): number {
   const out = spawnSync(java, ['-version'], { encoding: 'utf8' });
@@ -85,6 +86,29 @@ export function redisServer(): string {
   const out = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   if (out.error || out.status !== 0) {
     throw new Error(`redis-server not found (${binary}); install it with: apt-get install -y redis-server`);
+  }
+  return binary;
+}
+
+/**
+ * stripe-mock (Stripe's mock of its API, a Go module), built on first use with the Go
+ * toolchain from the Go module proxy into the cache.
+ */
+export function stripeMockBinary(): string {
+  const bin = join(cacheDir, `stripe-mock-${STRIPE_MOCK_VERSION}`, 'bin');
+  const binary = join(bin, 'stripe-mock');
+  if (!existsSync(binary)) {
+    console.error(`stack: building stripe-mock ${STRIPE_MOCK_VERSION} with the Go toolchain`);
+    const result = spawnSync('go', ['install', `github.com/stripe/stripe-mock@v${STRIPE_MOCK_VERSION}`], {
+      cwd: projectRoot,
+      env: { ...process.env, GOBIN: bin, GOFLAGS: '-mod=mod' },
+      encoding: 'utf8',
+    });
+    if (result.error) throw new Error(`stripe-mock needs the Go toolchain (go): ${result.error.message}`);
+    if (result.status !== 0 || !existsSync(binary))
+      throw new Error(
+        `go install stripe-mock failed with exit ${result.status}:\n${result.stdout}${result.stderr}`,
+      );
   }
   return binary;
 }

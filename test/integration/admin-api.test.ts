@@ -44,16 +44,24 @@ describe('admin API /v1 on the running service', () => {
     expect((await call('PUT', '/v1/tenants/contoso', contoso)).status).toBe(200);
 
     const funds = {
-      paymentRef: 'inv-1',
+      adjustmentId: 'inv-1',
       amount: '25.50',
       currency: 'USD',
+      reason: 'balance migrated from billing v1',
+      madeBy: 'ops@rater.example',
+      kind: 'migration',
       purchasedAt: '2026-11-01T00:00:00Z',
     };
-    expect(await call('POST', '/v1/tenants/contoso/funds', funds)).toEqual({
+    expect(await call('POST', '/v1/tenants/contoso/adjustments', funds)).toEqual({
       status: 201,
-      body: { lotId: 'm:inv-1', duplicate: false, balance: { amount: '25.50', currency: 'USD' } },
+      body: {
+        adjustmentId: 'inv-1',
+        lotId: 'm:inv-1',
+        duplicate: false,
+        balance: { amount: '25.50', currency: 'USD' },
+      },
     });
-    expect(await call('POST', '/v1/tenants/contoso/funds', funds)).toMatchObject({
+    expect(await call('POST', '/v1/tenants/contoso/adjustments', funds)).toMatchObject({
       status: 200,
       body: { duplicate: true },
     });
@@ -130,29 +138,29 @@ describe('admin API /v1 on the running service', () => {
       ['PUT', '/v1/tenants/contoso', { ...contoso, currency: 'XAU' }, 'body/currency XAU is not an ISO 4217'],
       [
         'POST',
-        '/v1/tenants/contoso/funds',
-        { paymentRef: 'x', amount: '1', currency: 'AAA' },
+        '/v1/tenants/contoso/adjustments',
+        { adjustmentId: 'x', amount: '1', currency: 'AAA', reason: 'r', madeBy: 'm' },
         'body/currency AAA is not an ISO 4217 currency',
       ],
       ['PUT', '/v1/tenants/contoso', { ...contoso, adminContacts: ['not-an-email'] }, 'body/adminContacts/0'],
       ['PUT', '/v1/tenants/contoso', { ...contoso, extra: 1 }, 'must NOT have additional properties'],
       [
         'POST',
-        '/v1/tenants/contoso/funds',
-        { paymentRef: 'x', amount: '-5', currency: 'USD' },
+        '/v1/tenants/contoso/adjustments',
+        { adjustmentId: 'x', amount: '-5', currency: 'USD', reason: 'r', madeBy: 'm' },
         'body/amount',
       ],
       [
         'POST',
-        '/v1/tenants/contoso/funds',
-        { paymentRef: 'x', amount: '1.001', currency: 'USD' },
+        '/v1/tenants/contoso/adjustments',
+        { adjustmentId: 'x', amount: '1.001', currency: 'USD', reason: 'r', madeBy: 'm' },
         'body/amount',
       ],
       [
         'POST',
-        '/v1/tenants/contoso/funds',
-        { paymentRef: 'a b', amount: '1', currency: 'USD' },
-        'body/paymentRef',
+        '/v1/tenants/contoso/adjustments',
+        { adjustmentId: 'a b', amount: '1', currency: 'USD', reason: 'r', madeBy: 'm' },
+        'body/adjustmentId',
       ],
       ['GET', '/v1/tenants/%7Bt:evil%7D/balance', undefined, 'params/tenantId'],
       // More decimals than the currency has, an amount past the ledger's exact range, and
@@ -177,8 +185,16 @@ describe('admin API /v1 on the running service', () => {
       ],
       [
         'POST',
-        '/v1/tenants/contoso/funds',
-        { paymentRef: 'x', amount: '1', currency: 'USD', purchasedAt: '9999-12-31T23:59:59Z' },
+        '/v1/tenants/contoso/adjustments',
+        {
+          adjustmentId: 'x',
+          amount: '1',
+          currency: 'USD',
+          reason: 'r',
+          madeBy: 'm',
+          kind: 'migration',
+          purchasedAt: '9999-12-31T23:59:59Z',
+        },
         'body/purchasedAt',
       ],
     ] as const;
@@ -191,8 +207,15 @@ describe('admin API /v1 on the running service', () => {
       balance: { amount: '25.50' },
     });
     expect(
-      (await call('POST', '/v1/tenants/contoso/funds', { paymentRef: 'y', amount: '1', currency: 'EUR' }))
-        .status,
+      (
+        await call('POST', '/v1/tenants/contoso/adjustments', {
+          adjustmentId: 'y',
+          amount: '1',
+          currency: 'EUR',
+          reason: 'r',
+          madeBy: 'm',
+        })
+      ).status,
     ).toBe(409);
     expect((await call('GET', '/v1/tenants/nobody/balance')).status).toBe(404);
   });
@@ -332,14 +355,18 @@ describe('admin API /v1 on the running service', () => {
         child.on('exit', (status) => resolve({ status, stdout }));
       });
     const funded = await cli(
-      'add-funds',
+      'adjust',
       'contoso',
       '--amount',
       '1.25',
       '--currency',
       'USD',
-      '--ref',
+      '--id',
       'cli-1',
+      '--reason',
+      'goodwill',
+      '--made-by',
+      'ops',
     );
     expect(funded.status).toBe(0);
     expect(JSON.parse(funded.stdout)).toMatchObject({ lotId: 'm:cli-1', duplicate: false });
@@ -383,13 +410,13 @@ describe('admin API /v1 on the running service', () => {
   });
 
   it('answers a body that is not JSON with 415', async () => {
-    const response = await fetch(`${app.url}/v1/tenants/contoso/funds`, {
+    const response = await fetch(`${app.url}/v1/tenants/contoso/adjustments`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'text/plain' },
       body: 'paymentRef=inv-9&amount=1.00',
     });
     expect(response.status).toBe(415);
-    const form = await fetch(`${app.url}/v1/tenants/contoso/funds`, {
+    const form = await fetch(`${app.url}/v1/tenants/contoso/adjustments`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/x-www-form-urlencoded' },
       body: 'paymentRef=inv-9&amount=1.00',

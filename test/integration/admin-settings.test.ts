@@ -318,7 +318,7 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
     ).toBe('"3"');
   });
 
-  it('answers 409 balance_limit to funds that would take the balance past the bound', async () => {
+  it('answers 409 balance_limit to an adjustment that would take the balance past the bound', async () => {
     await call('PUT', '/v1/tenants/rich', { billingMode: 'prepaid', currency: 'USD' });
     await app.ledger.addFunds('rich', {
       paymentRef: 'p0',
@@ -327,7 +327,13 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
       purchasedAt: new Date(),
     });
     const buy = (ref: string) =>
-      call('POST', '/v1/tenants/rich/funds', { paymentRef: ref, amount: '0.01', currency: 'USD' });
+      call('POST', '/v1/tenants/rich/adjustments', {
+        adjustmentId: ref,
+        amount: '0.01',
+        currency: 'USD',
+        reason: 'bound test',
+        madeBy: 'ops',
+      });
     expect((await buy('p1')).body).toMatchObject({ balance: { amount: '10000000000000.00' } });
     expect(await buy('p2')).toMatchObject({
       status: 409,

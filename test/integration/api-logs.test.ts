@@ -12,7 +12,12 @@ describe('admin API request logs', () => {
   beforeAll(async () => {
     // The service's own logger at its most verbose, writing to memory.
     const logger = createLogger('trace', { write: (line: string) => void (output += line) });
-    app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: `${uniqueName('logs')}:`, logger });
+    app = await startApiApp({
+      operatorToken: OPERATOR,
+      keyPrefix: `${uniqueName('logs')}:`,
+      logger,
+      env: { PAYMENT_GATEWAY: 'simulated' },
+    });
   });
   afterAll(() => app.stop());
 
@@ -44,16 +49,21 @@ describe('admin API request logs', () => {
 
   it('name the tenant and who asked, and never carry a token or an API key', async () => {
     expect(
-      (await call('PUT', '/v1/tenants/contoso', OPERATOR, { billingMode: 'prepaid', currency: 'USD' }))
-        .status,
+      (
+        await call('PUT', '/v1/tenants/contoso', OPERATOR, {
+          billingMode: 'prepaid',
+          currency: 'USD',
+          paymentMethodRef: 'pm_sim_visa',
+        })
+      ).status,
     ).toBe(201);
     const created = await call('POST', '/v1/tenants/contoso/api-keys', OPERATOR);
     expect(created.status).toBe(201);
     const apiKey = String(created.body.apiKey);
     const keyId = String(created.body.keyId);
     expect((await call('GET', '/v1/tenants/contoso/balance', apiKey)).status).toBe(200);
-    const funds = { paymentRef: 'inv-1', amount: '5.00', currency: 'USD' };
-    expect((await call('POST', '/v1/tenants/contoso/funds', apiKey, funds)).status).toBe(201);
+    const purchase = { purchaseId: 'inv-1', amount: '5.00', currency: 'USD' };
+    expect((await call('POST', '/v1/tenants/contoso/purchases', apiKey, purchase)).status).toBe(201);
     const call1 = { tenantId: 'contoso', callType: 'user_out', calleeNumber: '+447911123456' };
     expect((await call('POST', '/v1/authorize', apiKey, call1)).status).toBe(200);
     expect((await call('GET', '/v1/tenants/contoso/balance', `${apiKey}x`)).status).toBe(401);
@@ -68,7 +78,7 @@ describe('admin API request logs', () => {
       tenantId: 'contoso',
       principal: 'operator',
     });
-    expect(completed('/v1/tenants/contoso/funds', 'POST')).toMatchObject({
+    expect(completed('/v1/tenants/contoso/purchases', 'POST')).toMatchObject({
       tenantId: 'contoso',
       principal: 'tenant_key',
       keyId,

@@ -38,6 +38,7 @@ describe('deploy/: alert rules, dashboard and a live scrape, checked by promtool
       ...stackEnv(testStack()),
       HTTP_PORT: '0',
       RATER_ROLES: 'api',
+      PAYMENT_GATEWAY: 'none',
       REDIS_KEY_PREFIX: `${uniqueName('d')}:`,
     };
     const app: App = await startApp(loadConfig(env), {

@@ -13,7 +13,13 @@ describe('health endpoints of the running service', () => {
   afterAll(() => Promise.all(apps.map((app) => app.stop())));
 
   const start = async (overrides: Record<string, string> = {}) => {
-    const env = { ...stackEnv(testStack()), HTTP_PORT: '0', RATER_ROLES: 'api', ...overrides };
+    const env = {
+      ...stackEnv(testStack()),
+      HTTP_PORT: '0',
+      RATER_ROLES: 'api',
+      PAYMENT_GATEWAY: 'none',
+      ...overrides,
+    };
     const app = await startApp(loadConfig(env), { pricer: new FlatPricer(), logger: silent });
     apps.push(app);
     return app;
@@ -28,7 +34,16 @@ describe('health endpoints of the running service', () => {
 
     const ready = await fetch(`${app.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', kafka: 'ok' } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { redis: 'ok', kafka: 'ok' },
+      paymentGateway: 'none',
+    });
+  });
+
+  it('says so when the simulated payment gateway was chosen', async () => {
+    const app = await start({ PAYMENT_GATEWAY: 'simulated' });
+    expect(await (await fetch(`${app.url}/readyz`)).json()).toMatchObject({ paymentGateway: 'simulated' });
   });
 
   it('is alive but not ready while Redis is unreachable, and names it', async () => {

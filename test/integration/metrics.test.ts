@@ -14,6 +14,7 @@ describe('GET /metrics of the running service', () => {
     ...stackEnv(testStack()),
     HTTP_PORT: '0',
     RATER_ROLES: 'consumer,relay,api',
+    PAYMENT_GATEWAY: 'none',
     KAFKA_GROUP_ID: uniqueName('rater'),
     KAFKA_TOPIC_PARTITIONS: '2',
     TOPIC_USAGE_IN: uniqueName('cdr'),

@@ -12,22 +12,26 @@ import { testStack } from './stack';
 export const shippedBook = loadRateBook(join(__dirname, '..', '..', 'rates'));
 
 /**
- * The service with the api role only on the test stack: the shipped decks (or `book`), an operator token
- * (configured as its SHA-256), a Redis namespace of its own, and a silent logger unless one is
- * given.
+ * The service with the api role only on the test stack: the shipped decks (or `book`), an
+ * operator token (configured as its SHA-256), a Redis namespace of its own, a silent logger
+ * unless one is given, and no payment gateway (PAYMENT_GATEWAY=none: purchases answer 503)
+ * unless `env` chooses one (stripeEnv of src/stack/stack.ts).
  */
 export function startApiApp(options: {
   operatorToken: string;
   keyPrefix: string;
   logger?: Logger;
   book?: RateBook;
+  env?: Record<string, string>;
 }): Promise<App> {
   const env = {
     ...stackEnv(testStack()),
     HTTP_PORT: '0',
     RATER_ROLES: 'api',
+    PAYMENT_GATEWAY: 'none',
     REDIS_KEY_PREFIX: options.keyPrefix,
     OPERATOR_TOKEN_SHA256: createHash('sha256').update(options.operatorToken).digest('hex'),
+    ...options.env,
   };
   const book = options.book ?? shippedBook;
   return startApp(loadConfig(env), {

@@ -30,6 +30,7 @@ export function deploymentEnv(stack: StackInfo = faultStack()): Record<string, s
     ...stackEnv(stack),
     HTTP_PORT: '0',
     RATER_ROLES: 'consumer,relay,api',
+    PAYMENT_GATEWAY: 'none',
     KAFKA_GROUP_ID: uniqueName('rater'),
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     KAFKA_TOPIC_PARTITIONS: '4',

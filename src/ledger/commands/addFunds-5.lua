@@ -1,14 +1,19 @@
 --[[
-  Adds funds bought by an administrator: a new lot, idempotent by payment reference.
+  An operator's adjustment: money credited without a payment (a goodwill credit, a migration
+  from another system), as a new lot, idempotent by its reference. It names its reason and
+  who made it, and is published as credits.adjustment.added besides credits.funds.added
+  (source manual). The reference reused with another amount or currency is a conflict.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] payments  KEYS[5] outbox
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] payment reference  ARGV[6] amount (minor units)  ARGV[7] currency
-  ARGV[8] purchased at (ms)  ARGV[9] expires at (ms)
+  ARGV[8] purchased at (ms)  ARGV[9] expires at (ms)  ARGV[10] reason  ARGV[11] made by
+  ARGV[12] '1' for a migration (the only kind whose purchase time may lie in the past)
 
   Output: {0, outcome} or {1, stored outcome} for a reference seen before, or {code, detail}
-  (BALANCE_LIMIT when the balance would pass MAX_TOTAL).
-  outcome: JSON {lotId, amount, balance, paidDebt}
+  (BALANCE_LIMIT when the balance would pass MAX_TOTAL; PAYMENT_REF_CONFLICT: detail is JSON
+  {amount, currency} of the first use).
+  outcome: JSON {lotId, amount, currency, balance, paidDebt}
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -19,9 +24,15 @@ local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments 
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local ref, amount, currency = ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local purchasedAt, expiresAt = tonumber(ARGV[8]), tonumber(ARGV[9])
+local reason, madeBy, migration = ARGV[10], ARGV[11], ARGV[12] == '1'
 
 local previous = redis.call('HGET', keys.payments, 'funds:' .. ref)
 if previous then
+  local p = cjson.decode(previous)
+  -- Outcomes stored before the currency was recorded compare by amount alone.
+  if p.amount ~= ARGV[6] or (p.currency ~= nil and p.currency ~= currency) then
+    return { ERR.PAYMENT_REF_CONFLICT, cjson.encode({ amount = p.amount, currency = p.currency or '' }) }
+  end
   return { DUPLICATE, previous }
 end
 local a = loadAccount(ctx)
@@ -38,6 +49,9 @@ end
 if expiresAt <= ctx.now then
   return { ERR.LOT_ALREADY_EXPIRED, fmt(expiresAt) }
 end
+if reason == '' or madeBy == '' then
+  return { ERR.BAD_ARGUMENT, 'an adjustment names its reason and who made it' }
+end
 
 expireDue(ctx, a)
 local lotId = 'm:' .. ref
@@ -47,6 +61,17 @@ if limit then
   saveAccount(ctx, a) -- what expired above stays expired, consistently
   return limit
 end
+local backdated = purchasedAt < ctx.now
+local lot = ctx.lots[lotId]
+lot.reason, lot.madeBy = reason, madeBy
+if migration then
+  lot.migration = '1'
+end
+emit(ctx, 'credits.adjustment.added', lotId, {
+  adjustmentId = ref, lotId = lotId, kind = migration and 'migration' or 'credit', reason = reason,
+  madeBy = madeBy, amount = money(a, amount), purchasedAt = fmt(purchasedAt), expiresAt = fmt(expiresAt),
+  backdated = backdated, balance = money(a, a.balance),
+})
 emit(ctx, 'credits.funds.added', lotId, {
   lotId = lotId, source = 'manual', paymentRef = ref, amount = money(a, amount),
   purchasedAt = fmt(purchasedAt), expiresAt = fmt(expiresAt), balance = money(a, a.balance),
@@ -54,7 +79,7 @@ emit(ctx, 'credits.funds.added', lotId, {
 afterBalanceChange(ctx, a, 'funds:' .. lotId, true)
 saveAccount(ctx, a)
 local outcome = cjson.encode({
-  lotId = lotId, amount = fmt(amount), balance = fmt(a.balance), paidDebt = fmt(debtBefore - a.debt),
+  lotId = lotId, amount = fmt(amount), currency = currency, balance = fmt(a.balance), paidDebt = fmt(debtBefore - a.debt),
 })
 redis.call('HSET', keys.payments, 'funds:' .. ref, outcome)
 return { OK, outcome }

@@ -105,6 +105,7 @@ describe('ledger on a real 3-master Redis Cluster', () => {
         { 'MCOPSTN1:US:2026-11': 120 },
       ]);
       expect((await eventTypes(f, tenant)).map(([type]) => type)).toEqual([
+        'credits.adjustment.added',
         'credits.funds.added',
         'credits.balance.low',
         'credits.recharge.requested',

@@ -71,7 +71,9 @@ describe('ledger: expiry', () => {
     expect(applied[0]!.outcome.lots).toEqual([{ lotId: 'm:feb', amount: 100n }]);
     expect(balance).toBe(400n);
     expect((await eventTypes(f, 'acme')).map(([type]) => type)).toEqual([
+      'credits.adjustment.added',
       'credits.funds.added',
+      'credits.adjustment.added',
       'credits.funds.added',
       'credits.funds.expired',
     ]);

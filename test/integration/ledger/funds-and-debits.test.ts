@@ -82,9 +82,22 @@ describe('ledger: funds, lots and debits', () => {
     ]);
     const events = await f.ledger.readOutbox('acme');
     expect(events.map((e) => [e.type, e.id])).toEqual([
+      ['credits.adjustment.added', 'acme/credits.adjustment.added/m:inv-7'],
       ['credits.funds.added', 'acme/credits.funds.added/m:inv-7'],
     ]);
     expect(events[0]!.data).toEqual({
+      adjustmentId: 'inv-7',
+      lotId: 'm:inv-7',
+      kind: 'credit',
+      reason: 'provisioning',
+      madeBy: 'system',
+      amount: { amountMinor: '2500', currency: 'USD' },
+      purchasedAt: String(purchasedAt.getTime()),
+      expiresAt: expect.any(String),
+      backdated: expect.any(Boolean),
+      balance: { amountMinor: '2500', currency: 'USD' },
+    });
+    expect(events[1]!.data).toEqual({
       lotId: 'm:inv-7',
       source: 'manual',
       paymentRef: 'inv-7',

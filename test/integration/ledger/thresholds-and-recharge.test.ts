@@ -38,10 +38,12 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
     await applyPaid(f, 'acme', [paid('u6', 500n)]); // 440: a new crossing below 500
 
     expect(await eventTypes(f, 'acme')).toEqual([
+      ['credits.adjustment.added', 'acme/credits.adjustment.added/m:p1'],
       ['credits.funds.added', 'acme/credits.funds.added/m:p1'],
       ['credits.balance.low', 'acme/credits.balance.low/usage:u2'],
       ['credits.balance.depleted', 'acme/credits.balance.depleted/usage:u4'],
       ['credits.service.blocked', 'acme/credits.service.blocked/usage:u4'],
+      ['credits.adjustment.added', 'acme/credits.adjustment.added/m:p2'],
       ['credits.funds.added', 'acme/credits.funds.added/m:p2'],
       ['credits.service.restored', 'acme/credits.service.restored/funds:m:p2'],
       ['credits.balance.low', 'acme/credits.balance.low/usage:u6'],
@@ -116,6 +118,7 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
     expect(account.blocked).toBe(false);
     expect(account.autoRecharge.pendingRequestId).toBe('');
     expect(await eventTypes(f, 'acme')).toEqual([
+      ['credits.adjustment.added', 'acme/credits.adjustment.added/m:p1'],
       ['credits.funds.added', 'acme/credits.funds.added/m:p1'],
       // 400 is already below the 500 threshold when it arrives.
       ['credits.balance.low', 'acme/credits.balance.low/funds:m:p1'],

@@ -37,18 +37,19 @@ describe('outbox relay', () => {
     new OutboxRelay({ ledger: f.ledger, producer: p, topic, source: '/rater/credits' });
 
   it('publishes the outbox as CloudEvents keyed by tenant, then empties it', async () => {
-    expect(await relay().relayTenant('acme')).toBe(4);
+    expect(await relay().relayTenant('acme')).toBe(5);
 
-    const messages = await consumeMessages(kafka, topic, 4);
-    expect(messages.map((m) => m.key?.toString())).toEqual(['acme', 'acme', 'acme', 'acme']);
+    const messages = await consumeMessages(kafka, topic, 5);
+    expect(messages.map((m) => m.key?.toString())).toEqual(['acme', 'acme', 'acme', 'acme', 'acme']);
     const events = messages.map((m) => JSON.parse(m.value!.toString()) as Record<string, unknown>);
     expect(events.map((e) => [e.type, e.id])).toEqual([
+      ['credits.adjustment.added', 'acme/credits.adjustment.added/m:p1'],
       ['credits.funds.added', 'acme/credits.funds.added/m:p1'],
       ['credits.balance.low', 'acme/credits.balance.low/usage:u1'],
       ['credits.balance.depleted', 'acme/credits.balance.depleted/usage:u2'],
       ['credits.service.blocked', 'acme/credits.service.blocked/usage:u2'],
     ]);
-    expect(events[2]).toEqual({
+    expect(events[3]).toEqual({
       specversion: '1.0',
       id: 'acme/credits.balance.depleted/usage:u2',
       source: '/rater/credits',
@@ -58,7 +59,7 @@ describe('outbox relay', () => {
       datacontenttype: 'application/json',
       data: { tenantId: 'acme', balance: { amount: '-0.50', currency: 'USD' } },
     });
-    expect(messages[0]!.headers?.ce_id?.toString()).toBe('acme/credits.funds.added/m:p1');
+    expect(messages[1]!.headers?.ce_id?.toString()).toBe('acme/credits.funds.added/m:p1');
     expect(await f.ledger.outboxLength('acme')).toBe(0);
   });
 
@@ -69,7 +70,7 @@ describe('outbox relay', () => {
       },
     } as unknown as Producer;
     await expect(relay(failing).relayTenant('acme')).rejects.toThrow('broker unavailable');
-    expect(await f.ledger.outboxLength('acme')).toBe(4);
+    expect(await f.ledger.outboxLength('acme')).toBe(5);
 
     // A crash after the broker acknowledged but before the outbox was trimmed: sent twice.
     const crashAfterSend = {
@@ -79,14 +80,14 @@ describe('outbox relay', () => {
       },
     } as unknown as Producer;
     await expect(relay(crashAfterSend).relayTenant('acme')).rejects.toThrow('crashed before trimming');
-    expect(await f.ledger.outboxLength('acme')).toBe(4);
-    expect(await relay().relayTenant('acme')).toBe(4);
+    expect(await f.ledger.outboxLength('acme')).toBe(5);
+    expect(await relay().relayTenant('acme')).toBe(5);
 
-    const ids = (await consumeMessages(kafka, topic, 8)).map(
+    const ids = (await consumeMessages(kafka, topic, 10)).map(
       (m) => JSON.parse(m.value!.toString()).id as string,
     );
-    expect(new Set(ids).size).toBe(4);
-    expect(ids.slice(0, 4)).toEqual(ids.slice(4));
+    expect(new Set(ids).size).toBe(5);
+    expect(ids.slice(0, 5)).toEqual(ids.slice(5));
     expect(await f.ledger.outboxLength('acme')).toBe(0);
   });
 
@@ -107,12 +108,14 @@ describe('outbox relay', () => {
     });
     running.start();
     try {
-      const messages = await consumeMessages(kafka, topic, 5);
+      const messages = await consumeMessages(kafka, topic, 7);
       expect(messages.map((m) => m.key!.toString()).sort()).toEqual([
         'acme',
         'acme',
         'acme',
         'acme',
+        'acme',
+        'other',
         'other',
       ]);
     } finally {

@@ -3,6 +3,8 @@ import { ConfigError, loadConfig } from '../../../src/config';
 const valid = {
   KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9093',
   REDIS_URL: 'redis://127.0.0.1:6379',
+  PAYMENT_GATEWAY: 'stripe',
+  STRIPE_API_KEY: 'sk_test_123',
 };
 
 describe('loadConfig', () => {
@@ -39,6 +41,12 @@ describe('loadConfig', () => {
         notifyLowBalance: false,
       },
       api: { operatorTokenSha256: undefined },
+      payments: {
+        gateway: 'stripe',
+        stripeApiKey: 'sk_test_123',
+        stripeApiKeyFile: undefined,
+        stripeApiBase: undefined,
+      },
       logLevel: 'info',
     });
   });
@@ -105,5 +113,57 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...valid, REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(
       /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/,
     );
+  });
+
+  describe('payments', () => {
+    const base = { KAFKA_BROKERS: '127.0.0.1:9092', REDIS_URL: 'redis://127.0.0.1:6379' };
+    const problem = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env });
+        return 'accepted';
+      } catch (error) {
+        return (error as ConfigError).message;
+      }
+    };
+
+    it('refuses the recharge and api roles without PAYMENT_GATEWAY, naming it', () => {
+      expect(problem({})).toBe(
+        'invalid configuration:\n  PAYMENT_GATEWAY: is required for the recharge and api roles: stripe (with STRIPE_API_KEY or STRIPE_API_KEY_FILE), simulated (tests and demos only), or none (api without purchases)',
+      );
+      expect(problem({ RATER_ROLES: 'api' })).toMatch(
+        /^invalid configuration:\n {2}PAYMENT_GATEWAY: is required for the api role/,
+      );
+      expect(problem({ RATER_ROLES: 'consumer,relay,sweeper,notifier' })).toBe('accepted');
+    });
+
+    it('runs the api role without purchases only when told (none), never the recharge role', () => {
+      expect(problem({ RATER_ROLES: 'api', PAYMENT_GATEWAY: 'none' })).toBe('accepted');
+      expect(problem({ PAYMENT_GATEWAY: 'none' })).toContain(
+        'PAYMENT_GATEWAY: none cannot serve the recharge role',
+      );
+      expect(problem({ PAYMENT_GATEWAY: 'simulated' })).toBe('accepted');
+      expect(problem({ PAYMENT_GATEWAY: 'paypal' })).toMatch(
+        /^invalid configuration:\n {2}PAYMENT_GATEWAY: /,
+      );
+    });
+
+    it('needs exactly one Stripe key source, and a URL for the API base', () => {
+      expect(problem({ PAYMENT_GATEWAY: 'stripe' })).toContain(
+        'STRIPE_API_KEY: PAYMENT_GATEWAY=stripe needs exactly one of STRIPE_API_KEY or STRIPE_API_KEY_FILE',
+      );
+      expect(
+        problem({
+          PAYMENT_GATEWAY: 'stripe',
+          STRIPE_API_KEY: 'sk_live_x',
+          STRIPE_API_KEY_FILE: '/run/secrets/stripe',
+        }),
+      ).toContain('needs exactly one of');
+      expect(problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY_FILE: '/run/secrets/stripe' })).toBe(
+        'accepted',
+      );
+      expect(
+        problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: 'k', STRIPE_API_BASE: 'localhost:12111' }),
+      ).toContain('STRIPE_API_BASE: must be an http:// or https:// URL');
+    });
   });
 });

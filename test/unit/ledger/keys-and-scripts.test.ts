@@ -30,13 +30,15 @@ describe('ledger scripts', () => {
 
   it('are one per operation, named with their key count and a version', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
-      ['addFunds', 5, 'addFundsV1'],
-      ['applyUsage', 8, 'applyUsageV1'],
-      ['authorize', 4, 'authorizeV1'],
-      ['expireLots', 4, 'expireLotsV1'],
-      ['rechargeResult', 5, 'rechargeResultV1'],
-      ['rerate', 7, 'rerateV1'],
-      ['updateSettings', 2, 'updateSettingsV1'],
+      ['addFunds', 5, 'addFundsV2'],
+      ['applyUsage', 8, 'applyUsageV2'],
+      ['authorize', 4, 'authorizeV2'],
+      ['beginPurchase', 2, 'beginPurchaseV2'],
+      ['expireLots', 4, 'expireLotsV2'],
+      ['rechargeResult', 5, 'rechargeResultV2'],
+      ['recordPurchase', 5, 'recordPurchaseV2'],
+      ['rerate', 7, 'rerateV2'],
+      ['updateSettings', 2, 'updateSettingsV2'],
     ]);
   });
 

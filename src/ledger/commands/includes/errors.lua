@@ -10,6 +10,8 @@ local ERR = {
   LOT_ALREADY_EXPIRED = -8,
   NOT_APPLIED = -9,
   ACCOUNT_LOCKED = -10,
+  PAYMENT_REF_CONFLICT = -11,
+  NO_PAYMENT_METHOD = -12,
   -- From -20: codes of the settings and bounds work, apart from the others' new ones.
   VERSION_MISMATCH = -20,
   SETTINGS_CONFLICT = -21,

@@ -1,0 +1,122 @@
+import Stripe from 'stripe';
+import { ChargeRequest, ChargeResult, GatewayUnavailableError, PaymentGateway } from './payment-gateway';
+
+export interface StripeGatewayOptions {
+  /** A secret key (`sk_live_...`, `sk_test_...`) or a restricted key that may create PaymentIntents. */
+  apiKey: string;
+  /** Another API base URL than Stripe's (stripe-mock in the tests and the demo). */
+  apiBase?: string;
+  /** The SDK's own retries of a request that got no answer or a retriable one (same key). */
+  maxNetworkRetries?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * The tenant's payment method reference for Stripe: the saved customer and the payment
+ * method attached to it, `cus_.../pm_...`. An off-session PaymentIntent charges a saved
+ * PaymentMethod only through the customer it is attached to.
+ */
+export function parseStripeMethodRef(ref: string): { customer: string; paymentMethod: string } | undefined {
+  const match = /^(cus_[A-Za-z0-9_]+)\/(pm_[A-Za-z0-9_]+)$/.exec(ref);
+  return match ? { customer: match[1]!, paymentMethod: match[2]! } : undefined;
+}
+
+/**
+ * Charges through Stripe: one off-session PaymentIntent, confirmed at once against the
+ * tenant's saved customer and payment method, in the tenant's currency, with the recharge
+ * request id or the purchase id as Stripe's idempotency key. Stripe keeps the first answer
+ * of a key and replays it, so a retry after a timeout (the SDK's or ours, always with the
+ * same key) never charges twice.
+ *
+ * - A card error (HTTP 402: a decline, an expired card, `authentication_required` because
+ *   nobody is there to pass 3-D Secure) is a final answer: declined, with Stripe's
+ *   `decline_code`, or its `code` when it gives none.
+ * - No answer, a 5xx, a 429, or a key still in use by a concurrent request (409) is thrown
+ *   as GatewayUnavailableError (retriable): the caller tries again with the same key.
+ * - Anything else (an invalid request, a bad API key) is a bug or a misconfiguration: thrown
+ *   as it is, never taken for a decline.
+ */
+export class StripeGateway implements PaymentGateway {
+  private readonly stripe: Stripe;
+
+  constructor(options: StripeGatewayOptions) {
+    const base = options.apiBase ? new URL(options.apiBase) : undefined;
+    this.stripe = new Stripe(options.apiKey, {
+      maxNetworkRetries: options.maxNetworkRetries ?? 2,
+      timeout: options.timeoutMs ?? 30_000,
+      telemetry: false,
+      ...(base
+        ? {
+            host: base.hostname,
+            port: base.port || (base.protocol === 'https:' ? 443 : 80),
+            protocol: base.protocol === 'https:' ? 'https' : 'http',
+          }
+        : {}),
+    });
+  }
+
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
+    const ref = parseStripeMethodRef(request.paymentMethodRef);
+    if (!ref)
+      return {
+        status: 'declined',
+        reason: 'payment_method_invalid',
+        message: 'the payment method reference is not a Stripe customer and payment method (cus_.../pm_...)',
+      };
+    if (request.amountMinor <= 0n || request.amountMinor > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new RangeError(`amount ${request.amountMinor} cannot be charged`);
+    try {
+      const intent = await this.stripe.paymentIntents.create(
+        {
+          amount: Number(request.amountMinor),
+          currency: request.currency.toLowerCase(),
+          customer: ref.customer,
+          payment_method: ref.paymentMethod,
+          off_session: true,
+          confirm: true,
+          description: 'Communications credits',
+          metadata: { tenantId: request.tenantId, chargeId: request.idempotencyKey },
+        },
+        { idempotencyKey: request.idempotencyKey },
+      );
+      if (intent.status === 'succeeded') return { status: 'succeeded', gatewayRef: intent.id };
+      // Off-session, a PaymentIntent that did not succeed needs the customer: nobody is there.
+      const error = intent.last_payment_error;
+      return {
+        status: 'declined',
+        reason:
+          error?.decline_code ||
+          error?.code ||
+          (intent.status === 'requires_action' ? 'authentication_required' : `payment_${intent.status}`),
+        message: error?.message ?? `the PaymentIntent ended ${intent.status}`,
+      };
+    } catch (error) {
+      if (error instanceof Stripe.errors.StripeCardError)
+        return {
+          status: 'declined',
+          reason: error.decline_code || error.code || 'card_declined',
+          message: error.message,
+        };
+      if (
+        error instanceof Stripe.errors.StripeConnectionError ||
+        error instanceof Stripe.errors.StripeAPIError ||
+        error instanceof Stripe.errors.StripeRateLimitError ||
+        (error instanceof Stripe.errors.StripeError && (error.statusCode ?? 0) >= 500) ||
+        (error instanceof Stripe.errors.StripeError && error.code === 'idempotency_key_in_use')
+      )
+        throw new GatewayUnavailableError(
+          `Stripe did not answer ${request.idempotencyKey}: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+      // Not thrown as it is: a framework would take the Stripe error's statusCode and headers
+      // for its own response.
+      if (error instanceof Stripe.errors.StripeError)
+        throw new Error(
+          `Stripe refused ${request.idempotencyKey} (${error.type} ${error.statusCode}): ${error.message}`,
+        );
+      throw error;
+    }
+  }
+}

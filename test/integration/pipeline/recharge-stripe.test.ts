@@ -1,0 +1,92 @@
+import { toCloudEvent } from '../../../src/consumers/cloudevents';
+import { RechargeWorker } from '../../../src/consumers/recharge-worker';
+import { StripeGateway } from '../../../src/consumers/stripe-gateway';
+import { STRIPE_MOCK_API_KEY } from '../../../src/stack/stack';
+import { startStripeTestProxy, StripeTestProxy } from '../../../src/stack/stripe-test-proxy';
+import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import { testStack } from '../../support/stack';
+
+/** Auto-recharge charged through Stripe (stripe-mock behind the test proxy): outcomes by card. */
+describe('recharge worker with the Stripe gateway', () => {
+  let f: LedgerFixture;
+  let stripe: StripeTestProxy;
+  let worker: RechargeWorker;
+
+  beforeAll(async () => {
+    stripe = await startStripeTestProxy(testStack().stripe.url);
+    f = ledgerFixture();
+    worker = new RechargeWorker({
+      ledger: f.ledger,
+      gateway: new StripeGateway({ apiKey: STRIPE_MOCK_API_KEY, apiBase: stripe.url }),
+      retryDelayMs: 10,
+    });
+  });
+  afterAll(async () => {
+    f.close();
+    await stripe.close();
+  });
+
+  /** A tenant whose balance just fell below the trigger: answers its recharge request. */
+  const recharge = async (tenant: string, paymentMethodRef: string) => {
+    await f.ledger.upsertAccount(
+      tenant,
+      prepaid({
+        paymentMethodRef,
+        autoRecharge: {
+          enabled: true,
+          trigger: 500n,
+          amount: 2000n,
+          monthlyCap: 10,
+          maxConsecutiveFailures: 3,
+        },
+      }),
+    );
+    await f.ledger.addFunds(tenant, {
+      paymentRef: 'p1',
+      amount: 1000n,
+      currency: 'USD',
+      purchasedAt: f.clock.now,
+    });
+    await applyPaid(f, tenant, [paid('u1', 600n)]);
+    const requested = (await f.ledger.readOutbox(tenant)).find(
+      (e) => e.type === 'credits.recharge.requested',
+    )!;
+    await worker.handle(toCloudEvent(requested, '/rater/credits'));
+    // Redelivered: asked again with the same key, Stripe replays its answer (one PaymentIntent),
+    // and the ledger records nothing more.
+    await worker.handle(toCloudEvent(requested, '/rater/credits'));
+    return (await f.ledger.readOutbox(tenant)).filter((e) => e.type.startsWith('credits.recharge.'));
+  };
+
+  it('adds the recharge on an approved card, one PaymentIntent for the request id', async () => {
+    const events = await recharge('ok', 'cus_ok/pm_card_visa');
+    expect(events.map((e) => [e.type, e.data.gatewayRef ?? ''])).toEqual([
+      ['credits.recharge.requested', ''],
+      ['credits.recharge.succeeded', expect.stringMatching(/^pi_proxy_\d+$/)],
+    ]);
+    expect((await f.ledger.readAccount('ok'))!.balance).toBe(2400n);
+    expect(stripe.paymentIntents().filter((pi) => pi.idempotencyKey === 'ok:recharge:1')).toEqual([
+      expect.objectContaining({
+        requests: 2,
+        amount: 2000,
+        currency: 'usd',
+        offSession: true,
+        status: 'succeeded',
+      }),
+    ]);
+  });
+
+  it.each([
+    ['pm_card_chargeDeclinedInsufficientFunds', 'insufficient_funds'],
+    ['pm_card_chargeDeclinedExpiredCard', 'expired_card'],
+    ['pm_card_authenticationRequired', 'authentication_required'],
+  ])('records %s as credits.recharge.failed with reason %s', async (paymentMethod, reason) => {
+    const tenant = paymentMethod.replace(/^pm_card_/, '').toLowerCase();
+    const events = await recharge(tenant, `cus_${tenant}/${paymentMethod}`);
+    expect(events.map((e) => [e.type, e.data.reason ?? ''])).toEqual([
+      ['credits.recharge.requested', ''],
+      ['credits.recharge.failed', reason],
+    ]);
+    expect((await f.ledger.readAccount(tenant))!.balance).toBe(400n);
+  });
+});
