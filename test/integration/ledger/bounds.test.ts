@@ -32,6 +32,35 @@ describe('ledger: totals stay within the exact range', () => {
     ]);
   };
 
+  it('refuses a purchase that would pass the bound before the card is charged, and one that no longer fits when it is recorded', async () => {
+    await f.ledger.upsertAccount('buyer', prepaid({ paymentMethodRef: 'cus_1/pm_card_visa' }));
+    expect(await fund('buyer', 'p0', MAX - 100n)).toMatchObject({ balance: MAX - 100n });
+    const before = await snapshot('buyer');
+    // 101 does not fit: refused before anything is recorded (nothing pending, nothing to charge).
+    expect(
+      await f.ledger.beginPurchase('buyer', { purchaseId: 'big', amount: 101n, currency: 'USD' }),
+    ).toEqual(LIMIT);
+    expect(await snapshot('buyer')).toEqual(before);
+    // 100 fits at the start; other funds arrive while the card is charged; recording refuses
+    // and the purchase stays pending, the balance exactly at the bound.
+    const begun = await f.ledger.beginPurchase('buyer', {
+      purchaseId: 'fits',
+      amount: 100n,
+      currency: 'USD',
+    });
+    expect(begun).toMatchObject({ settled: false, purchase: { status: 'pending', amount: 100n } });
+    expect(await fund('buyer', 'p1', 100n)).toMatchObject({ balance: MAX });
+    expect(
+      await f.ledger.recordPurchase('buyer', { purchaseId: 'fits', status: 'succeeded', gatewayRef: 'pi_1' }),
+    ).toEqual(LIMIT);
+    expect((await f.ledger.readAccount('buyer'))!.balance).toBe(MAX);
+    expect(
+      await f.ledger.beginPurchase('buyer', { purchaseId: 'fits', amount: 100n, currency: 'USD' }),
+    ).toMatchObject({
+      settled: false,
+    });
+  });
+
   it('adds funds up to the bound exactly, to the minor unit, and refuses one more', async () => {
     await f.ledger.upsertAccount('gulf', prepaid({ currency: 'BHD' }));
     // Odd amounts of fils: the sum is exact to the last one.
