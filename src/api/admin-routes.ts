@@ -509,10 +509,10 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       if (imprecise) return badRequest(reply, imprecise);
       const amountMinor = decimalToMinor(body.amount, body.currency);
       if (amountMinor <= 0n) return badRequest(reply, 'body/amount must be more than zero');
-      const now = Date.now();
-      const purchasedAt = body.purchasedAt ? new Date(body.purchasedAt) : new Date(now);
+      // Without a purchase time the lot is bought now, on the ledger's clock.
+      const purchasedAt = body.purchasedAt ? new Date(body.purchasedAt) : undefined;
       // Funds bought in the future would expire later than 12 months after they were paid.
-      if (purchasedAt.getTime() > now + PURCHASE_CLOCK_SKEW_MS)
+      if (purchasedAt && purchasedAt.getTime() > Date.now() + PURCHASE_CLOCK_SKEW_MS)
         return badRequest(reply, 'body/purchasedAt must not be in the future');
       const result = await ledger.addFunds(tenant, {
         paymentRef: body.adjustmentId,

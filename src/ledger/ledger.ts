@@ -331,7 +331,8 @@ export class CreditLedger {
       paymentRef: string;
       amount: MinorUnits;
       currency: string;
-      purchasedAt: Date;
+      /** Default: now, the script's own clock (so a lot bought now is never taken as back-dated). */
+      purchasedAt?: Date;
       reason?: string;
       madeBy?: string;
       /** A migration from another system: the only adjustment that may be back-dated. */
@@ -339,17 +340,19 @@ export class CreditLedger {
     },
   ): Promise<{ duplicate: boolean; lotId: string; balance: MinorUnits; paidDebt: MinorUnits } | Refusal> {
     const k = this.keys(tenantId);
+    const now = this.clock();
+    const purchasedAt = funds.purchasedAt ?? now;
     const result = await this.run(
       'addFunds',
       [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
       [
         tenantId,
-        ...this.clockArgs(),
+        ...this.clockArgs(now),
         funds.paymentRef,
         funds.amount.toString(),
         funds.currency,
-        funds.purchasedAt.getTime(),
-        lotExpiry(funds.purchasedAt).getTime(),
+        purchasedAt.getTime(),
+        lotExpiry(purchasedAt).getTime(),
         funds.reason ?? 'provisioning',
         funds.madeBy ?? 'system',
         funds.migration ? '1' : '0',
