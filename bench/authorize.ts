@@ -25,12 +25,12 @@ import { promisify } from 'node:util';
 import type autocannon from 'autocannon';
 import { startApp } from '../src/app';
 import { loadConfig } from '../src/config';
-import { RatingPricer } from '../src/consumers/rating-pricer';
+import { RatingPricer } from '../src/settlement/rating-pricer';
 import { accountSettings } from '../src/ledger/ledger';
 import { createLogger } from '../src/observability/logs';
 import { loadRateBook } from '../src/rating';
-import { down, stackEnv, up } from '../src/stack/stack';
-import { projectRoot } from '../src/stack/toolchain';
+import { down, stackEnv, up } from '../tools/stack/stack';
+import { projectRoot } from '../tools/stack/toolchain';
 
 const TOKEN = 'bench-operator-token';
 const CONNECTIONS = 16;

@@ -1,7 +1,7 @@
 /**
  * npm run bench: the rater end to end on the local stack, with its baselines in the same run.
  *
- * 1. A seeded stream of realistic CDRs (src/loadgen) is written to a fresh usage topic.
+ * 1. A seeded stream of realistic CDRs (tools/loadgen) is written to a fresh usage topic.
  * 2. Baseline: a consume-only kafkajs consumer reads the whole topic (rawConsumePerSecond).
  * 3. Baseline: the ledger applies usages with one script call per usage (singleScriptPerSecond),
  *    against the same Redis.
@@ -22,12 +22,12 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Admin, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { CreditLedger } from '../src/ledger/ledger';
-import { cdrStream, tenantProfiles } from '../src/loadgen/cdr-stream';
-import { provisionTenants } from '../src/loadgen/tenants';
-import { writeStream } from '../src/loadgen/writer';
+import { cdrStream, tenantProfiles } from '../tools/loadgen/cdr-stream';
+import { provisionTenants } from '../tools/loadgen/tenants';
+import { writeStream } from '../tools/loadgen/writer';
 import { loadRateBook } from '../src/rating';
-import { down, stackEnv, up } from '../src/stack/stack';
-import { projectRoot } from '../src/stack/toolchain';
+import { down, stackEnv, up } from '../tools/stack/stack';
+import { projectRoot } from '../tools/stack/toolchain';
 import { drawChart } from './chart';
 import { applyAll, makeUsages, oneCallPerUsage, openBenchTenants } from './ledger-paths';
 

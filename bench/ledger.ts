@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { CreditLedger } from '../src/ledger/ledger';
-import { stopProcess } from '../src/stack/processes';
-import { startRedis } from '../src/stack/servers';
+import { stopProcess } from '../tools/stack/processes';
+import { startRedis } from '../tools/stack/servers';
 import {
   applyAll,
   BATCH,

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
-exec npx tsx src/demo/main.ts "$@"
+exec npx tsx tools/demo/main.ts "$@"

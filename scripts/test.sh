@@ -8,12 +8,12 @@ source scripts/bootstrap.sh
 export RATER_TEST_STACK_DIR="${RATER_TEST_STACK_DIR:-$PWD/.stack/test}"
 export RATER_FAULT_STACK_DIR="${RATER_FAULT_STACK_DIR:-$PWD/.stack/fault}"
 already_running=0
-[ -f "$RATER_TEST_STACK_DIR/stack.json" ] && npx tsx src/stack/cli.ts status --dir "$RATER_TEST_STACK_DIR" >/dev/null 2>&1 && already_running=1
+[ -f "$RATER_TEST_STACK_DIR/stack.json" ] && npx tsx tools/cli.ts stack status --dir "$RATER_TEST_STACK_DIR" >/dev/null 2>&1 && already_running=1
 # Jest's global teardowns stop the stacks; this is the safety net for an interrupted run.
 cleanup() {
-  [ "$already_running" = 1 ] || npx tsx src/stack/cli.ts down --dir "$RATER_TEST_STACK_DIR" >/dev/null 2>&1 || true
-  npx tsx src/stack/cli.ts down --dir "$RATER_FAULT_STACK_DIR" >/dev/null 2>&1 || true
-  [ -f .stack/fault-chaos/stack.json ] && npx tsx src/stack/cli.ts down --dir .stack/fault-chaos >/dev/null 2>&1 || true
+  [ "$already_running" = 1 ] || npx tsx tools/cli.ts stack down --dir "$RATER_TEST_STACK_DIR" >/dev/null 2>&1 || true
+  npx tsx tools/cli.ts stack down --dir "$RATER_FAULT_STACK_DIR" >/dev/null 2>&1 || true
+  [ -f .stack/fault-chaos/stack.json ] && npx tsx tools/cli.ts stack down --dir .stack/fault-chaos >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 

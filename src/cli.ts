@@ -2,14 +2,12 @@
 import { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { tenantCommand } from './api/tenant-cli';
-import { loadgenCommand } from './loadgen/cli';
-import { replayDeadLetters } from './consumers/dead-letter-replay';
+import { replayDeadLetters } from './kafka/dead-letter-replay';
 import { startApp } from './app';
 import { loadConfig } from './config';
-import { RatingPricer } from './consumers/rating-pricer';
+import { RatingPricer } from './settlement/rating-pricer';
 import { loadRateBook } from './rating';
 import { ratesCommand } from './rating/cli';
-import { stackCommand } from './stack/cli';
 
 /** `rater`: the one command line of the service and its tools. */
 const program = new Command('rater').description(
@@ -33,10 +31,8 @@ program
     process.once('SIGINT', shutdown);
   });
 
-program.addCommand(stackCommand());
 program.addCommand(ratesCommand());
 program.addCommand(tenantCommand());
-program.addCommand(loadgenCommand());
 
 program
   .command('dlq')

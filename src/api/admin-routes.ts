@@ -7,14 +7,14 @@ import type {
   FastifyRequest,
   RawServerDefault,
 } from 'fastify';
-import { decimalToMinor, minorToDecimal } from '../consumers/cloudevents';
-import type { PaymentGateway } from '../consumers/payment-gateway';
-import type { UsagePricer } from '../consumers/pricing-port';
+import { decimalToMinor, minorToDecimal } from '../kafka/cloudevents';
+import type { PaymentGateway } from '../workers/payment-gateway';
+import type { UsagePricer } from '../settlement/ports';
 import { TENANT_ID_PATTERN } from '../ledger/keys';
 import type { CreditLedger, SettingsChange } from '../ledger/ledger';
 import type { Refusal } from '../ledger/result-codes';
 import { currencyDigits, isCurrency, missingDeckKinds, poolCapacities, RateBook } from '../rating';
-import { authorizeCall } from './authorization';
+import { authorizeCall } from '../settlement/authorize-call';
 import {
   apiKeyResponses,
   authorizeBody,

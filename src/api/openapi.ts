@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
-import type { UsagePricer } from '../consumers/pricing-port';
+import type { UsagePricer } from '../settlement/ports';
 import type { CreditLedger } from '../ledger/ledger';
 import { adminRoutes, OPENAPI_OPTIONS } from './admin-routes';
 

@@ -1,5 +1,5 @@
-import { ChargeResult, PaymentGateway } from '../consumers/payment-gateway';
-import { isRetriable, retry, RetriesExhaustedError } from '../consumers/retry';
+import { ChargeResult, PaymentGateway } from '../workers/payment-gateway';
+import { isRetriable, retry, RetriesExhaustedError } from '../settlement/retry';
 import type { CreditLedger, MinorUnits, PurchaseRecord } from '../ledger/ledger';
 import type { Refusal } from '../ledger/result-codes';
 

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { lotExpiry, utcMonth } from './calendar';
+import { lotExpiry, utcMonth } from '../credits/calendar';
 import { tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { interpret, LedgerError, Refusal, ResultCode } from './result-codes';
 import { registerScripts, SCRIPTS_VERSION } from './script-loader';

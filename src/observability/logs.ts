@@ -1,5 +1,5 @@
 import pino, { DestinationStream, Logger } from 'pino';
-import type { PipelineInstrumentation } from '../consumers/instrumentation';
+import type { PipelineInstrumentation } from '../kafka/instrumentation';
 
 /**
  * Where a secret could appear in a log line: credentials in request headers, and API keys

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { REJECTION_CODES } from '../consumers/cdr-decoder';
-import type { PipelineInstrumentation } from '../consumers/instrumentation';
-import type { PartitionProgress } from '../consumers/partition-progress';
+import { REJECTION_CODES } from '../kafka/cdr-decoder';
+import type { PipelineInstrumentation } from '../kafka/instrumentation';
+import type { PartitionProgress } from '../kafka/partition-progress';
 
 /** Bucket boundaries, in seconds. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { reconcile } from '../../src/chaos/reconcile';
-import { chaosNames, runChaos } from '../../src/chaos/run';
+import { reconcile } from '../../tools/chaos/reconcile';
+import { chaosNames, runChaos } from '../../tools/chaos/run';
 import { CreditLedger } from '../../src/ledger/ledger';
-import { tenantProfiles } from '../../src/loadgen/cdr-stream';
-import { down, up } from '../../src/stack/stack';
-import { projectRoot } from '../../src/stack/toolchain';
+import { tenantProfiles } from '../../tools/loadgen/cdr-stream';
+import { down, up } from '../../tools/stack/stack';
+import { projectRoot } from '../../tools/stack/toolchain';
 
 jest.setTimeout(240_000);
 

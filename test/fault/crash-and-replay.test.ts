@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { Kafka, Partitioners, Producer } from 'kafkajs';
-import { restart } from '../../src/stack/stack';
+import { restart } from '../../tools/stack/stack';
 import { deploymentEnv, faultKafka, faultStack, kill, RaterProcess, startRater } from '../support/fault';
 import { generate, setUpTenants, verify } from '../support/fault-stream';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { App, startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { stackEnv } from '../../src/stack/stack';
+import { stackEnv } from '../../tools/stack/stack';
 import { FlatPricer } from '../support/flat-pricer';
 import { testStack, uniqueName } from '../support/stack';
 

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { App, startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { freePort } from '../../src/stack/processes';
-import { stackEnv } from '../../src/stack/stack';
+import { freePort } from '../../tools/stack/processes';
+import { stackEnv } from '../../tools/stack/stack';
 import { FlatPricer } from '../support/flat-pricer';
 import { testStack, uniqueName } from '../support/stack';
 

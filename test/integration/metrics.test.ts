@@ -3,7 +3,7 @@ import pino from 'pino';
 import { App, startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { accountSettings } from '../../src/ledger/ledger';
-import { stackEnv } from '../../src/stack/stack';
+import { stackEnv } from '../../tools/stack/stack';
 import { FlatPricer } from '../support/flat-pricer';
 import { testKafka, testStack, uniqueName } from '../support/stack';
 import { eventually, recentCall } from '../support/wait';

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { toCloudEvent } from '../../src/consumers/cloudevents';
+import { toCloudEvent } from '../../src/kafka/cloudevents';
 import type { App } from '../../src/app';
-import { StripeGateway } from '../../src/consumers/stripe-gateway';
-import { stackEnv, STRIPE_MOCK_API_KEY, stripeEnv } from '../../src/stack/stack';
-import { startStripeTestProxy, StripeTestProxy } from '../../src/stack/stripe-test-proxy';
+import { StripeGateway } from '../../src/workers/stripe-gateway';
+import { stackEnv, STRIPE_MOCK_API_KEY, stripeEnv } from '../../tools/stack/stack';
+import { startStripeTestProxy, StripeTestProxy } from '../../tools/stack/stripe-test-proxy';
 import { startApiApp } from '../support/api-app';
 import { testStack, uniqueName } from '../support/stack';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Admin, Kafka, Partitioners, Producer } from 'kafkajs';
 import Redis from 'ioredis';
-import { projectRoot } from '../../src/stack/toolchain';
+import { projectRoot } from '../../tools/stack/toolchain';
 import { consumeMessages, createTopics, testKafka, testRedis, testStack, uniqueName } from '../support/stack';
 
 const sampleCdr = {

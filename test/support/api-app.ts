@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import pino, { Logger } from 'pino';
 import { App, startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { RatingPricer } from '../../src/consumers/rating-pricer';
+import { RatingPricer } from '../../src/settlement/rating-pricer';
 import { loadRateBook, RateBook } from '../../src/rating';
-import { stackEnv } from '../../src/stack/stack';
+import { stackEnv } from '../../tools/stack/stack';
 import { testStack } from './stack';
 
 /** The rate decks and plans shipped in rates/. */
@@ -15,7 +15,7 @@ export const shippedBook = loadRateBook(join(__dirname, '..', '..', 'rates'));
  * The service with the api role only on the test stack: the shipped decks (or `book`), an
  * operator token (configured as its SHA-256), a Redis namespace of its own, a silent logger
  * unless one is given, and no payment gateway (PAYMENT_GATEWAY=none: purchases answer 503)
- * unless `env` chooses one (stripeEnv of src/stack/stack.ts).
+ * unless `env` chooses one (stripeEnv of tools/stack/stack.ts).
  */
 export function startApiApp(options: {
   operatorToken: string;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { up } from '../../src/stack/stack';
-import { projectRoot } from '../../src/stack/toolchain';
+import { up } from '../../tools/stack/stack';
+import { projectRoot } from '../../tools/stack/toolchain';
 
 /** The fault tests restart Redis and Kafka: they get a stack of their own. */
 export default async function faultSetup(): Promise<void> {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { RaterProcess, startRater as startRaterProcess, stopRater } from '../../src/chaos/rater-process';
-import { caughtUp, scanTopic, TopicMessage } from '../../src/chaos/topics';
-import { readStack, StackInfo, stackEnv } from '../../src/stack/stack';
-import { projectRoot } from '../../src/stack/toolchain';
+import { RaterProcess, startRater as startRaterProcess, stopRater } from '../../tools/chaos/rater-process';
+import { caughtUp, scanTopic, TopicMessage } from '../../tools/chaos/topics';
+import { readStack, StackInfo, stackEnv } from '../../tools/stack/stack';
+import { projectRoot } from '../../tools/stack/toolchain';
 import { uniqueName } from './stack';
 import { eventually } from './wait';
 

@@ -1,5 +1,5 @@
-import type { DecodedUsageRecord } from '../../src/consumers/cdr-decoder';
-import type { PricedUsage, Unrated, UsagePricer } from '../../src/consumers/pricing-port';
+import type { DecodedUsageRecord } from '../../src/kafka/cdr-decoder';
+import type { PricedUsage, Unrated, UsagePricer } from '../../src/settlement/ports';
 
 /**
  * A stand-in pricing for pipeline tests that must not depend on the shipped decks: 10 minor

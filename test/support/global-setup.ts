@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { isStackRunning, readStack, up } from '../../src/stack/stack';
-import { projectRoot } from '../../src/stack/toolchain';
+import { isStackRunning, readStack, up } from '../../tools/stack/stack';
+import { projectRoot } from '../../tools/stack/toolchain';
 
 /**
  * Starts the real local stack once for all integration tests, in its own state directory.

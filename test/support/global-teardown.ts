@@ -1,4 +1,4 @@
-import { down } from '../../src/stack/stack';
+import { down } from '../../tools/stack/stack';
 
 /** Stops the stack if this run started it, so a test run leaves no java or redis-server behind. */
 export default async function globalTeardown(): Promise<void> {

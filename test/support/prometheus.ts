@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../src/stack/processes';
-import { projectRoot } from '../../src/stack/toolchain';
+import { freePort } from '../../tools/stack/processes';
+import { projectRoot } from '../../tools/stack/toolchain';
 import { uniqueName } from './stack';
 import { eventually } from './wait';
 

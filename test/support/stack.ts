@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Admin, Consumer, Kafka, KafkaMessage, logLevel } from 'kafkajs';
-import { readStack, StackInfo } from '../../src/stack/stack';
+import { readStack, StackInfo } from '../../tools/stack/stack';
 
 /** Connection details of the stack started by the global setup. */
 export function testStack(): StackInfo {

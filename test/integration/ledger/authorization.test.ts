@@ -1,5 +1,5 @@
-import { authorizeCall, MAX_AUTHORIZED_SECONDS } from '../../../src/api/authorization';
-import type { DecodedUsageRecord } from '../../../src/consumers/cdr-decoder';
+import { authorizeCall, MAX_AUTHORIZED_SECONDS } from '../../../src/settlement/authorize-call';
+import type { DecodedUsageRecord } from '../../../src/kafka/cdr-decoder';
 import { FlatPricer } from '../../support/flat-pricer';
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { Consumer, Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
-import { decimalToMinor } from '../../../src/consumers/cloudevents';
-import { PipelineInstrumentation } from '../../../src/consumers/instrumentation';
-import { UsageConsumer } from '../../../src/consumers/usage-consumer';
+import { decimalToMinor } from '../../../src/kafka/cloudevents';
+import { PipelineInstrumentation } from '../../../src/kafka/instrumentation';
+import { UsageConsumer } from '../../../src/kafka/usage-consumer';
 import { FlatPricer } from '../../support/flat-pricer';
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
 import { createTopics, testKafka, uniqueName } from '../../support/stack';

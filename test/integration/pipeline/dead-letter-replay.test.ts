@@ -1,4 +1,4 @@
-import { replayDeadLetters } from '../../../src/consumers/dead-letter-replay';
+import { replayDeadLetters } from '../../../src/kafka/dead-letter-replay';
 import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
 
 describe('replaying the dead-letter topic', () => {

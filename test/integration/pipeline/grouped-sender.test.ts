@@ -1,5 +1,5 @@
 import { Kafka, Partitioners, Producer } from 'kafkajs';
-import { GroupedSender } from '../../../src/consumers/grouped-sender';
+import { GroupedSender } from '../../../src/kafka/grouped-sender';
 import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
 
 describe('GroupedSender on the real broker', () => {

@@ -1,5 +1,5 @@
 import { Kafka, Partitioners, Producer } from 'kafkajs';
-import { OutboxRelay } from '../../../src/consumers/outbox-relay';
+import { OutboxRelay } from '../../../src/kafka/outbox-relay';
 import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
 

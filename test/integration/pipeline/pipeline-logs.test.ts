@@ -1,6 +1,6 @@
 import { Kafka, Partitioners, Producer } from 'kafkajs';
-import { PipelineInstrumentation } from '../../../src/consumers/instrumentation';
-import { UsageConsumer } from '../../../src/consumers/usage-consumer';
+import { PipelineInstrumentation } from '../../../src/kafka/instrumentation';
+import { UsageConsumer } from '../../../src/kafka/usage-consumer';
 import { createLogger, logPipelineEvents } from '../../../src/observability/logs';
 import { FlatPricer } from '../../support/flat-pricer';
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';

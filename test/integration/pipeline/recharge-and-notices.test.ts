@@ -1,12 +1,12 @@
 import { Kafka, Partitioners, Producer } from 'kafkajs';
-import { ExpirySweeper } from '../../../src/consumers/expiry-sweeper';
-import { subscribeToEvents } from '../../../src/consumers/event-subscriber';
-import { Notifier } from '../../../src/consumers/notifier';
-import { OutboxRelay } from '../../../src/consumers/outbox-relay';
-import { SimulatedGateway } from '../../../src/consumers/payment-gateway';
-import { RechargeWorker } from '../../../src/consumers/recharge-worker';
+import { ExpirySweeper } from '../../../src/workers/expiry-sweeper';
+import { subscribeToEvents } from '../../../src/kafka/event-subscriber';
+import { Notifier } from '../../../src/workers/notifier';
+import { OutboxRelay } from '../../../src/kafka/outbox-relay';
+import { SimulatedGateway } from '../../../src/workers/payment-gateway';
+import { RechargeWorker } from '../../../src/workers/recharge-worker';
 import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
-import { startMailbox } from '../../../src/demo/mailbox';
+import { startMailbox } from '../../../tools/demo/mailbox';
 import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
 import { eventually } from '../../support/wait';
 

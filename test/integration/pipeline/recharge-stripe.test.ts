@@ -1,8 +1,8 @@
-import { toCloudEvent } from '../../../src/consumers/cloudevents';
-import { RechargeWorker } from '../../../src/consumers/recharge-worker';
-import { StripeGateway } from '../../../src/consumers/stripe-gateway';
-import { STRIPE_MOCK_API_KEY } from '../../../src/stack/stack';
-import { startStripeTestProxy, StripeTestProxy } from '../../../src/stack/stripe-test-proxy';
+import { toCloudEvent } from '../../../src/kafka/cloudevents';
+import { RechargeWorker } from '../../../src/workers/recharge-worker';
+import { StripeGateway } from '../../../src/workers/stripe-gateway';
+import { STRIPE_MOCK_API_KEY } from '../../../tools/stack/stack';
+import { startStripeTestProxy, StripeTestProxy } from '../../../tools/stack/stripe-test-proxy';
 import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 import { testStack } from '../../support/stack';
 

@@ -1,9 +1,9 @@
 import { Consumer, Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
-import { PipelineInstrumentation } from '../../../src/consumers/instrumentation';
-import type { DecodedUsageRecord } from '../../../src/consumers/cdr-decoder';
-import type { PricedUsage, Unrated } from '../../../src/consumers/pricing-port';
-import { fingerprint } from '../../../src/consumers/rated-record';
-import { UsageConsumer } from '../../../src/consumers/usage-consumer';
+import { PipelineInstrumentation } from '../../../src/kafka/instrumentation';
+import type { DecodedUsageRecord } from '../../../src/kafka/cdr-decoder';
+import type { PricedUsage, Unrated } from '../../../src/settlement/ports';
+import { fingerprint } from '../../../src/settlement/rated-record';
+import { UsageConsumer } from '../../../src/kafka/usage-consumer';
 import { FlatPricer } from '../../support/flat-pricer';
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
 import { createTopics, testKafka, uniqueName } from '../../support/stack';

@@ -1,8 +1,8 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { decodeCdr, RegistryUnavailableError } from '../../../src/consumers/cdr-decoder';
-import { freePort } from '../../../src/stack/processes';
+import { decodeCdr, RegistryUnavailableError } from '../../../src/kafka/cdr-decoder';
+import { freePort } from '../../../tools/stack/processes';
 
 /** Confluent wire format: magic byte 0, schema id 7, then (here irrelevant) Avro bytes. */
 const avro = Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), Buffer.from('payload')]);

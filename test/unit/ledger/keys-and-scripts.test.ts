@@ -1,4 +1,4 @@
-import { addUtcMonths, lotExpiry, utcMonth } from '../../../src/ledger/calendar';
+import { addUtcMonths, lotExpiry, utcMonth } from '../../../src/credits/calendar';
 import { InvalidIdError, tenantKeys } from '../../../src/ledger/keys';
 import { loadScripts } from '../../../src/ledger/script-loader';
 

@@ -1,0 +1,773 @@
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type {
+  Consumer,
+  IHeaders,
+  Kafka,
+  KafkaMessage,
+  Message,
+  Producer,
+  TopicPartitionOffsetAndMetadata,
+} from 'kafkajs';
+import type {
+  AppliedUsage,
+  CreditLedger,
+  LedgerUsage,
+  UsageOutcome,
+  UsageSource,
+  UsageState,
+} from '../ledger/ledger';
+import { MAX_BATCH } from '../ledger/ledger';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Grouped } from './grouped';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  fitsMessageLimit,
+  GroupedSender,
+  MAX_PRODUCE_BYTES,
+  messageBytes,
+} from './grouped-sender';
+import {
+  CdrRules,
+  decodeCdr,
+  DecodedUsageRecord,
+  defaultCdrRules,
+  RegistryUnavailableError,
+  Rejection,
+} from './cdr-decoder';
+import { minorToDecimal } from './cloudevents';
+import type { PipelineInstrumentation } from './instrumentation';
+import { PartitionProgress } from './partition-progress';
+import type { PricedUsage, UsagePricer } from '../settlement/ports';
+import {
+  detailsOf,
+  fingerprint,
+  packRated,
+  RatedDetails,
+  ratedValue,
+  serialiseRecord,
+  unpackRated,
+} from '../settlement/rated-record';
+
+export interface UsageConsumerOptions {
+  kafka: Kafka;
+  producer: Producer;
+  ledger: CreditLedger;
+  pricer: UsagePricer;
+  registry?: SchemaRegistry;
+  groupId: string;
+  sessionTimeoutMs?: number;
+  topics: { usageIn: string; ratedOut: string; deadLetter: string };
+  instrumentation: PipelineInstrumentation;
+  /** Tenants whose outbox got events (the relay is poked with them). */
+  onTenantsChanged?: (tenants: string[]) => void;
+  retryDelayMs?: { initial: number; max: number };
+  partitionsConsumedConcurrently?: number;
+  clock?: () => Date;
+  /** The broker's message.max.bytes (KAFKA_MAX_MESSAGE_BYTES): no message out is larger. */
+  maxMessageBytes?: number;
+  /**
+   * Limits on input (README, "Records set aside"); the largest record defaults to
+   * `maxMessageBytes`, the time window is read on `clock`.
+   */
+  cdrRules?: Partial<Omit<CdrRules, 'now'>>;
+  /** A partition with records waiting and no batch committed this long is stuck (not ready). */
+  stuckPartitionMs?: number;
+}
+
+interface Incoming {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+}
+
+interface Rated {
+  kind: 'rated';
+  record: DecodedUsageRecord;
+  /** The record serialised before its debit (serialiseRecord). */
+  body: string;
+  details: RatedDetails;
+  applied: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>;
+  duplicate: boolean;
+}
+
+interface Rejected {
+  kind: 'rejected';
+  rejection: Rejection;
+  stage: 'decode' | 'rating' | 'ledger' | 'produce';
+  usageId?: string;
+  tenantId?: string;
+  /** The usage was applied in the ledger: its debit stands (x-charged). */
+  charged: boolean;
+  /** Headers the dead letter carries besides the usual ones. */
+  headers?: IHeaders;
+}
+
+type Outcome = Rated | Rejected;
+
+/** A valid record on its way to the ledger. */
+interface Settling {
+  item: Incoming;
+  record: DecodedUsageRecord;
+  body: string;
+  fingerprint: string;
+}
+
+/** What the last-resort dead letter (original headers dropped) may weigh. */
+const MINIMAL_DEAD_LETTER_BYTES = 4096;
+/** Room left under the limit when a dead letter's value is cut (the header values' varints). */
+const TRUNCATION_SLACK_BYTES = 64;
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** A usage's rated record (CONTRACTS.md section 2), keyed by its tenant. */
+function ratedMessage({ record, body, details, applied, duplicate }: Omit<Rated, 'kind'>): Message {
+  const headers: IHeaders = { 'content-type': 'application/json' };
+  if (duplicate) headers['x-duplicate'] = 'true';
+  return { key: record.tenantId, value: ratedValue(body, details, applied), headers };
+}
+
+/** Tenant groups of one batch settled at once (each is one or two Redis round trips). */
+const TENANTS_IN_FLIGHT = 32;
+
+const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
+
+/**
+ * The group session this member had is gone (the coordinator no longer knows it, or moved
+ * on to another generation) or is being rebalanced: a batch in hand is given up, not
+ * committed, so kafkajs rejoins and the batch is delivered again (safe: the ledger turns a
+ * repeat into its stored outcome).
+ */
+const SESSION_ERRORS = new Set([
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'REBALANCE_IN_PROGRESS',
+  'FENCED_INSTANCE_ID',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+const isSessionError = (error: unknown): error is Error =>
+  error instanceof Error && SESSION_ERRORS.has(String((error as { type?: unknown }).type));
+
+/** The batch a callback runs for: its partition and the session generation it came in. */
+interface BatchContext {
+  topic: string;
+  partition: number;
+  generation: number;
+}
+
+/**
+ * The CDR consumer: a consumer group on the usage topic, a batch at a time. Each batch is
+ * decoded and validated (rejects go to the dead-letter topic with their reason and origin),
+ * rated, applied to the ledger in per-tenant batches, and the rated records produced; only
+ * then are the offsets committed. A crash anywhere redelivers the batch, and the ledger's
+ * idempotency turns the repeat into the stored outcomes: each usage is charged once.
+ * Transient failures (Redis or the broker away) are retried with backoff while consumption
+ * of that partition pauses; nothing is skipped. What is wrong with a record itself (content
+ * or size) is permanent: it goes to the dead-letter topic at whatever stage it shows, and
+ * every record ends in exactly one message, its rated record or its dead letter.
+ */
+export class UsageConsumer {
+  private consumer: Consumer | undefined;
+  private readonly events: PipelineInstrumentation;
+  private readonly sender: GroupedSender;
+  private joined = false;
+  private readonly clock: () => Date;
+  private readonly maxMessageBytes: number;
+  private readonly rules: CdrRules;
+  private crashed: Error | undefined;
+  /** Counts the group joins: a batch of an earlier generation is not committed. */
+  private generation = 0;
+  /** The session a heartbeat or commit found gone: its generation, and the broker's error. */
+  private sessionLost: { generation: number; error: Error } | undefined;
+  private readonly progress: PartitionProgress;
+  private readonly batches = new AsyncLocalStorage<BatchContext>();
+
+  constructor(private readonly options: UsageConsumerOptions) {
+    this.events = options.instrumentation;
+    this.clock = options.clock ?? (() => new Date());
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.rules = defaultCdrRules({
+      maxRecordBytes: this.maxMessageBytes,
+      ...options.cdrRules,
+      now: this.clock,
+    });
+    this.sender = new GroupedSender(
+      options.producer,
+      Math.min(MAX_PRODUCE_BYTES, Math.floor(this.maxMessageBytes / 2)),
+      this.maxMessageBytes,
+    );
+    this.progress = new PartitionProgress(options.stuckPartitionMs ?? 60_000);
+  }
+
+  async start(): Promise<void> {
+    const { kafka, groupId, topics } = this.options;
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
+    const heartbeatInterval = Math.max(500, Math.floor(sessionTimeout / 10));
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout,
+      heartbeatInterval,
+      // kafkajs heartbeats between fetches: an idle fetch held by the broker for its default
+      // 5 s left a 6 s session one slow turn from expiring. A fifth of the session at most.
+      maxWaitTimeInMs: Math.min(5_000, Math.max(500, Math.floor(sessionTimeout / 5))),
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 2 * 1024 * 1024,
+      // kafkajs restarts the consumer after a crash with a retriable cause (the broker away
+      // longer than these retries); a crash it does not restart from (a bug) leaves the
+      // process not alive (/healthz), so that it is restarted from outside.
+      retry: { retries: 10 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      this.generation += 1;
+      this.progress.assigned(payload.memberAssignment);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.joined = false;
+      if (!payload.restart) this.crashed = payload.error;
+    });
+    consumer.on(consumer.events.STOP, () => (this.joined = false));
+    // The batches of many partitions end at about the same time: their offsets go to the
+    // group coordinator in one commit.
+    const commits = new Grouped<TopicPartitionOffsetAndMetadata>((offsets) =>
+      consumer.commitOffsets(offsets),
+    );
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.usageIn, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 16,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        if (batch.messages.length === 0) return;
+        const started = process.hrtime.bigint();
+        const { topic, partition } = batch;
+        const incoming = batch.messages.map((message) => ({ topic, partition, message }));
+        const context: BatchContext = { topic, partition, generation: this.generation };
+        const waiting = Number(
+          BigInt(batch.highWatermark) - BigInt(batch.firstOffset() ?? batch.lastOffset()),
+        );
+        this.progress.batchStarted(topic, partition, waiting);
+        // The lag is told as the batch starts too: a partition stuck on its batch shows it.
+        this.events.emit('consumerLag', { topic, partition, lag: Math.max(0, waiting) });
+        const keepGoing = () =>
+          isRunning() && !isStale() && this.generation === context.generation && !this.lostSession(context);
+        // Heartbeats go out while the batch waits for Redis, the registry or the broker, so
+        // the group keeps this member; a heartbeat that finds the session gone ends the wait.
+        const guardedHeartbeat = () =>
+          heartbeat().catch((error: unknown) => {
+            if (isSessionError(error)) this.sessionLost = { generation: context.generation, error };
+            throw error;
+          });
+        const ticker = setInterval(() => void guardedHeartbeat().catch(() => undefined), heartbeatInterval);
+        try {
+          await this.batches.run(context, async () => {
+            // A record whose schema the registry could not be asked for fails the whole
+            // decode before anything else happened: the batch waits and decodes again.
+            const { rated, duplicates, deadLettered, tenants } = await this.untilDone(
+              'registry',
+              guardedHeartbeat,
+              keepGoing,
+              () => this.processBatch(incoming, guardedHeartbeat, keepGoing),
+              undefined,
+              (error) => error instanceof RegistryUnavailableError,
+            );
+            resolveOffset(batch.lastOffset());
+            const next = (BigInt(batch.lastOffset()) + 1n).toString();
+            await this.untilDone('commit', guardedHeartbeat, keepGoing, () =>
+              commits.add({ topic, partition, offset: next }),
+            );
+            this.options.onTenantsChanged?.(tenants);
+            const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next)));
+            this.progress.progressed(topic, partition, lag);
+            this.events.emit('consumerLag', { topic, partition, lag });
+            this.events.emit('batch', {
+              topic,
+              partition,
+              firstOffset: batch.firstOffset() ?? batch.lastOffset(),
+              lastOffset: batch.lastOffset(),
+              records: incoming.length,
+              rated,
+              duplicates,
+              deadLettered,
+              seconds: seconds(started),
+            });
+          });
+        } catch (error) {
+          this.progress.abandoned(topic, partition, error);
+          throw error;
+        } finally {
+          clearInterval(ticker);
+        }
+      },
+    });
+  }
+
+  /** Consuming: a member of its group with partitions assigned (or waiting for them). */
+  isConsuming(): boolean {
+    return this.joined;
+  }
+
+  /** Why the consumer stopped for good (a crash kafkajs does not restart from), if it did. */
+  crashReason(): Error | undefined {
+    return this.crashed;
+  }
+
+  /** Each assigned partition's progress; `stuck()` names those with work waiting and none made. */
+  partitions(): PartitionProgress {
+    return this.progress;
+  }
+
+  /** Finishes the batch in hand, commits it, and leaves the group. */
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+
+  private lostSession(context: BatchContext): boolean {
+    return this.sessionLost?.generation === context.generation;
+  }
+
+  /** Rates, applies and produces one batch; everything before the offset commit. */
+  async processBatch(
+    incoming: Incoming[],
+    heartbeat: () => Promise<void> = async () => undefined,
+    keepGoing: () => boolean = () => true,
+  ): Promise<{ rated: number; duplicates: number; deadLettered: number; tenants: string[] }> {
+    const decoded = await Promise.all(
+      incoming.map(({ message }) =>
+        decodeCdr(message.value, message.key?.toString(), this.options.registry, this.rules),
+      ),
+    );
+    const outcomes = new Map<Incoming, Outcome>();
+    const byTenant = new Map<string, Settling[]>();
+    decoded.forEach((result, i) => {
+      const item = incoming[i]!;
+      if ('rejected' in result) {
+        outcomes.set(item, {
+          kind: 'rejected',
+          rejection: result.rejected,
+          stage: 'decode',
+          usageId: result.usageId,
+          tenantId: result.tenantId,
+          charged: false,
+        });
+        return;
+      }
+      const { record } = result;
+      let body: string;
+      try {
+        // Before the debit: a record whose rated record cannot be written is never charged.
+        body = serialiseRecord(record);
+      } catch (error) {
+        outcomes.set(item, {
+          kind: 'rejected',
+          rejection: { code: 'unserializable', message: errorMessage(error) },
+          stage: 'decode',
+          usageId: record.id,
+          tenantId: record.tenantId,
+          charged: false,
+        });
+        return;
+      }
+      const group = byTenant.get(record.tenantId) ?? [];
+      group.push({ item, record, body, fingerprint: fingerprint(record) });
+      byTenant.set(record.tenantId, group);
+    });
+
+    // Tenants are independent (each script touches one tenant's keys), so their groups settle
+    // concurrently; one tenant's slices go in order, each rated against the pool use the
+    // previous one left.
+    const tenants = [...byTenant];
+    await Promise.all(
+      Array.from({ length: Math.min(TENANTS_IN_FLIGHT, tenants.length) }, async () => {
+        for (let next = tenants.shift(); next; next = tenants.shift()) {
+          const [tenant, group] = next;
+          for (let start = 0; start < group.length; start += MAX_BATCH) {
+            const slice = group.slice(start, start + MAX_BATCH);
+            const results = await this.untilDone(
+              'ledger',
+              heartbeat,
+              keepGoing,
+              () => this.settleTenant(tenant, slice),
+              tenant,
+            );
+            slice.forEach(({ item }, i) => outcomes.set(item, results[i]!));
+          }
+        }
+      }),
+    );
+
+    // Every record ends in one message: its rated record, or its dead letter. What cannot be
+    // written or sent after the debit is dead-lettered too (x-charged: true), alone.
+    const changedTenants = new Set<string>();
+    const out = incoming.map((item) => {
+      const outcome = outcomes.get(item)!;
+      if (outcome.kind === 'rated' && !outcome.duplicate) changedTenants.add(outcome.record.tenantId);
+      return this.messageFor(item, outcome);
+    });
+    // Sent with the other partitions' batches in as few requests as possible, each well under
+    // the broker's message size limit (GroupedSender); what the broker refuses as too large
+    // comes back, and goes again as a dead letter (truncated, then without its extras).
+    let pending = out;
+    for (let round = 1; pending.length > 0; round++) {
+      const sending = pending;
+      const refused = new Set(
+        await this.untilDone('produce', heartbeat, keepGoing, () =>
+          this.sender.send([
+            {
+              topic: this.options.topics.ratedOut,
+              messages: sending.filter((o) => o.outcome.kind === 'rated').map((o) => o.message),
+            },
+            {
+              topic: this.options.topics.deadLetter,
+              messages: sending.filter((o) => o.outcome.kind === 'rejected').map((o) => o.message),
+            },
+          ]),
+        ),
+      );
+      pending = sending.filter((o) => refused.has(o.message));
+      if (pending.length > 0 && round === 3) {
+        throw new Error(`the broker refused ${pending.length} minimal dead letters as too large`);
+      }
+      for (const entry of pending) {
+        if (entry.outcome.kind === 'rated') {
+          const { record } = entry.outcome;
+          entry.outcome = {
+            kind: 'rejected',
+            rejection: {
+              code: 'too_large',
+              message: `the broker refused the rated record (${messageBytes(entry.message)} bytes) as too large`,
+            },
+            stage: 'produce',
+            usageId: record.id,
+            tenantId: record.tenantId,
+            charged: true,
+          };
+          entry.message = this.deadLetter(entry.item, entry.outcome);
+        } else {
+          entry.message = this.deadLetter(entry.item, entry.outcome, MINIMAL_DEAD_LETTER_BYTES);
+        }
+      }
+    }
+
+    let rated = 0;
+    let duplicates = 0;
+    for (const { item, outcome } of out) {
+      if (outcome.kind === 'rejected') {
+        this.events.emit('deadLetter', {
+          reason: outcome.rejection.code,
+          message: outcome.rejection.message,
+          stage: outcome.stage,
+          charged: outcome.charged,
+          tenantId: outcome.tenantId ?? item.message.key?.toString(),
+          usageId: outcome.usageId,
+          origin: `${item.topic}/${item.partition}/${item.message.offset}`,
+        });
+        this.events.emit('record', { result: 'dead_letter' });
+      } else {
+        rated += 1;
+        if (outcome.duplicate) duplicates += 1;
+        this.events.emit('record', {
+          result: outcome.duplicate ? 'duplicate' : 'rated',
+          tenantId: outcome.record.tenantId,
+          usageId: outcome.record.id,
+          source: outcome.applied.source,
+          charge: minorToDecimal(outcome.applied.charge.toString(), outcome.details.currency),
+          currency: outcome.details.currency,
+          poolSeconds: outcome.applied.poolSeconds,
+        });
+      }
+    }
+    return { rated, duplicates, deadLettered: out.length - rated, tenants: [...changedTenants] };
+  }
+
+  /** The one message a record ends in; a rated record that cannot be sent becomes a dead letter. */
+  private messageFor(
+    item: Incoming,
+    outcome: Outcome,
+  ): { item: Incoming; outcome: Outcome; message: Message } {
+    if (outcome.kind === 'rated') {
+      let rejection: Rejection;
+      try {
+        const message = ratedMessage(outcome);
+        if (fitsMessageLimit(message, this.maxMessageBytes)) return { item, outcome, message };
+        rejection = {
+          code: 'too_large',
+          message: `the rated record would be ${messageBytes(message)} bytes, more than the broker's ${this.maxMessageBytes}`,
+        };
+      } catch (error) {
+        rejection = { code: 'unserializable', message: errorMessage(error) };
+      }
+      outcome = {
+        kind: 'rejected',
+        rejection,
+        stage: 'produce',
+        usageId: outcome.record.id,
+        tenantId: outcome.record.tenantId,
+        charged: true,
+      };
+    }
+    return { item, outcome, message: this.deadLetter(item, outcome) };
+  }
+
+  /** Prices one tenant's records against its pool state and applies them in one script call. */
+  private async settleTenant(tenant: string, group: Settling[]): Promise<Outcome[]> {
+    const { ledger, pricer } = this.options;
+    const poolOf = new Map(group.map(({ record }) => [record, pricer.poolFor(record)]));
+    const poolMonths = [
+      ...new Set([...poolOf.values()].flatMap((p) => (p ? [`${p.pool}:${p.period}`] : []))),
+    ];
+    const ids = [...new Set(group.map(({ record }) => record.id))];
+    let state: UsageState | undefined;
+    const priced = new Map<string, PricedUsage | { kind: 'unrated'; reason: string }>();
+    /** Records refused before their debit, because their rated record could not go out. */
+    const unsendable = new Map<string, Rejection>();
+
+    const ratingStarted = process.hrtime.bigint();
+    let ledgerStarted = ratingStarted;
+    const result = await ledger.settle(tenant, ids, poolMonths, (current) => {
+      state = current;
+      priced.clear();
+      unsendable.clear();
+      const poolLeft = new Map(
+        poolMonths.map((key) => [
+          key,
+          (current.poolCapacity[key.slice(0, key.lastIndexOf(':'))] ?? 0) - (current.poolUsed[key] ?? 0),
+        ]),
+      );
+      const usages: LedgerUsage[] = [];
+      for (const settling of group) {
+        const { record } = settling;
+        if (current.applied.has(record.id) || priced.has(record.id)) continue;
+        const pool = poolOf.get(record);
+        const key = pool ? `${pool.pool}:${pool.period}` : '';
+        const price = pricer.price(record, current.currency, pool ? Math.max(0, poolLeft.get(key) ?? 0) : 0);
+        priced.set(record.id, price);
+        if (price.kind === 'unrated') continue;
+        const source: UsageSource =
+          price.payment === 'paid' ? (current.mode === 'prepaid' ? 'credits' : 'postpaid') : price.payment;
+        const details = detailsOf(settling.fingerprint, price);
+        // The rated record exactly as it will be, but for ratedAt (always 24 characters).
+        const refusal = this.unsendable(settling, details, {
+          charge: price.charge,
+          poolSeconds: price.poolSeconds,
+          source,
+          appliedAt: new Date(0),
+        });
+        if (refusal) {
+          unsendable.set(record.id, refusal);
+          continue;
+        }
+        if (pool && price.poolSeconds > 0) poolLeft.set(key, poolLeft.get(key)! - price.poolSeconds);
+        usages.push({
+          id: record.id,
+          source,
+          charge: price.charge,
+          pool: pool && price.poolSeconds > 0 ? pool.pool : '',
+          poolSeconds: price.poolSeconds,
+          period: pricer.periodOf(record),
+          rated: packRated(details),
+        });
+      }
+      this.events.emit('rating', { seconds: seconds(ratingStarted), records: group.length });
+      ledgerStarted = process.hrtime.bigint();
+      return {
+        currency: current.currency,
+        usages,
+        poolUse: Object.fromEntries(poolMonths.map((key) => [key, current.poolUsed[key] ?? 0])),
+      };
+    });
+    this.events.emit('ledger', { seconds: seconds(ledgerStarted), usages: group.length });
+
+    if ('refused' in result) {
+      const rejection: Rejection =
+        result.refused === 'no_account'
+          ? { code: 'unknown_tenant', message: `no account for tenant ${tenant}` }
+          : result.refused === 'balance_limit'
+            ? { code: 'balance_limit', message: `the ledger refused the batch: ${result.detail}` }
+            : {
+                code: 'invalid_field',
+                message: `the ledger refused the usage: ${result.refused} ${result.detail}`,
+              };
+      return group.map(({ record }) => ({
+        kind: 'rejected',
+        rejection,
+        stage: 'ledger',
+        usageId: record.id,
+        tenantId: tenant,
+        charged: false,
+      }));
+    }
+    const applied = new Map<string, AppliedUsage>(result.applied.map((a) => [a.usageId, a]));
+    const now = this.clock();
+    const seen = new Set<string>();
+    return group.map(({ record, body, fingerprint: fp }): Outcome => {
+      const repeat = seen.has(record.id);
+      seen.add(record.id);
+      const fresh = applied.get(record.id);
+      const stored = fresh?.outcome ?? state!.applied.get(record.id);
+      const rejected = (rejection: Rejection, stage: 'rating' | 'ledger', headers?: IHeaders): Outcome => ({
+        kind: 'rejected',
+        rejection,
+        stage,
+        usageId: record.id,
+        tenantId: tenant,
+        charged: false,
+        ...(headers ? { headers } : {}),
+      });
+      if (!stored) {
+        const refusal = unsendable.get(record.id);
+        if (refusal) return rejected(refusal, 'rating');
+        const price = priced.get(record.id);
+        const reason = price?.kind === 'unrated' ? price.reason : 'not priced';
+        return rejected(
+          {
+            code: reason.startsWith('unsupported_currency') ? 'unsupported_currency' : 'unrated_destination',
+            message: reason,
+          },
+          'rating',
+        );
+      }
+      const duplicate = repeat || !fresh || fresh.duplicate;
+      let details = unpackRated(stored.rated);
+      if (details && details.fingerprint !== fp) {
+        // Charged before with other rating-relevant content: the first charge stands, and
+        // this version waits for someone to look at both.
+        const first = minorToDecimal(stored.charge.toString(), details.currency);
+        return rejected(
+          {
+            code: 'conflicting_duplicate',
+            message:
+              `usage ${record.id} was charged ${first} ${details.currency} at ${stored.appliedAt.toISOString()} ` +
+              `for other content (fingerprint ${details.fingerprint}, this one ${fp})`,
+          },
+          'ledger',
+          {
+            'x-conflict-first-fingerprint': details.fingerprint,
+            'x-conflict-fingerprint': fp,
+            'x-conflict-first-charge': first,
+            'x-conflict-first-currency': details.currency,
+            'x-conflict-first-source': stored.source,
+            'x-conflict-first-applied-at': stored.appliedAt.toISOString(),
+          },
+        );
+      }
+      if (!details) {
+        // An outcome stored before the ledger kept the rated record's details: they come from
+        // pricing again with the pool seconds it drew (the money is the ledger's either way).
+        const price = this.options.pricer.price(record, state!.currency, stored.poolSeconds);
+        details =
+          price.kind === 'priced'
+            ? detailsOf(fp, price)
+            : {
+                fingerprint: fp,
+                billedSeconds: 0,
+                connectionCharge: 0n,
+                currency: state!.currency,
+                destinationName: '',
+                rate: null,
+              };
+      }
+      if (!duplicate && record.endDateTime) {
+        this.events.emit('debitLag', {
+          seconds: Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000),
+        });
+      }
+      return { kind: 'rated', record, body, details, applied: stored, duplicate };
+    });
+  }
+
+  /** Why the rated record of a usage could not go out (before it is charged), if it could not. */
+  private unsendable(
+    { record, body }: Settling,
+    details: RatedDetails,
+    applied: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
+  ): Rejection | undefined {
+    try {
+      const probe = ratedMessage({ record, body, details, applied, duplicate: false });
+      if (fitsMessageLimit(probe, this.maxMessageBytes)) return undefined;
+      return {
+        code: 'too_large',
+        message: `the rated record would be ${messageBytes(probe)} bytes, more than the broker's ${this.maxMessageBytes}`,
+      };
+    } catch (error) {
+      return { code: 'unserializable', message: errorMessage(error) };
+    }
+  }
+
+  /**
+   * The original bytes with why and where from. A dead letter over `limit` keeps the first
+   * bytes of the value that fit, with `x-truncated` and `x-original-size`; the minimal one
+   * (when the broker refused even that) drops the original headers too.
+   */
+  private deadLetter(item: Incoming, outcome: Rejected, limit = this.maxMessageBytes): Message {
+    const minimal = limit < this.maxMessageBytes;
+    const headers: IHeaders = {
+      ...(minimal ? {} : (item.message.headers ?? {})),
+      'x-error-code': outcome.rejection.code,
+      'x-error-message': outcome.rejection.message,
+      'x-origin-topic': item.topic,
+      'x-origin-partition': String(item.partition),
+      'x-origin-offset': item.message.offset,
+      'x-origin-timestamp': item.message.timestamp,
+      'x-charged': String(outcome.charged),
+      ...outcome.headers,
+    };
+    const key = minimal && item.message.key ? item.message.key.subarray(0, 256) : item.message.key;
+    const message: Message = { key, value: item.message.value, headers };
+    if (fitsMessageLimit(message, limit)) return message;
+    const value = item.message.value ?? Buffer.alloc(0);
+    headers['x-truncated'] = 'true';
+    headers['x-original-size'] = String(value.length);
+    const room = limit - messageBytes({ key, value: null, headers }) - TRUNCATION_SLACK_BYTES;
+    return { key, value: value.subarray(0, Math.max(0, room)), headers };
+  }
+
+  /**
+   * Runs `step` until it succeeds: a failure is retried with backoff and consumption of the
+   * partition waits, heartbeating. Gives up when the consumer stops, loses the partition or
+   * its group session (then the batch is redelivered, to this or another instance), and at
+   * once on an error `retriable` refuses (a bug fails loudly instead of looping).
+   */
+  private async untilDone<T>(
+    stage: 'ledger' | 'produce' | 'commit' | 'registry',
+    heartbeat: () => Promise<void>,
+    keepGoing: () => boolean,
+    step: () => Promise<T>,
+    tenantId?: string,
+    retriable: (error: unknown) => boolean = () => true,
+  ): Promise<T> {
+    const { initial, max } = this.options.retryDelayMs ?? { initial: 100, max: 5_000 };
+    const context = this.batches.getStore();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (!retriable(error)) throw error;
+        if (isSessionError(error)) {
+          // A commit (or a heartbeat) refused: retrying with this member id never succeeds.
+          if (context) this.sessionLost = { generation: context.generation, error };
+          throw error;
+        }
+        if (stage === 'ledger') this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId });
+        this.events.emit('retry', { stage, error, tenantId });
+        if (context) this.progress.retrying(context.topic, context.partition, stage, error);
+        if (!keepGoing()) throw this.abandonReason(context, error);
+        const delay = Math.round(Math.random() * Math.min(max, initial * 2 ** Math.min(attempt - 1, 16)));
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        await heartbeat().catch(() => undefined);
+        if (!keepGoing()) throw this.abandonReason(context, error);
+      }
+    }
+  }
+
+  /**
+   * What a wait that gives up throws: when a heartbeat found the session gone, the broker's
+   * error, which kafkajs rejoins the group for (forgetting a member id the coordinator no
+   * longer knows); otherwise the step's.
+   */
+  private abandonReason(context: BatchContext | undefined, error: unknown): unknown {
+    if (context && this.sessionLost?.generation === context.generation) return this.sessionLost.error;
+    return error;
+  }
+}

@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import type { UsageOutcome } from '../ledger/ledger';
+import type { DecodedUsageRecord } from '../kafka/cdr-decoder';
+import { minorToDecimal } from '../kafka/cloudevents';
+import type { PricedUsage } from './ports';
+
+/** The fields the rater adds to a usage record (CONTRACTS.md section 2). */
+const RATED_FIELDS = new Set([
+  'charge',
+  'connectionCharge',
+  'currency',
+  'billedSeconds',
+  'poolSeconds',
+  'source',
+  'destinationName',
+  'rate',
+  'ratedAt',
+]);
+
+/**
+ * The input record as JSON, without the fields the rated record sets: made before the debit,
+ * so that a record that cannot be serialised is never charged. Throws what JSON.stringify throws.
+ */
+export function serialiseRecord(record: DecodedUsageRecord): string {
+  const kept = Object.fromEntries(Object.entries(record).filter(([name]) => !RATED_FIELDS.has(name)));
+  return JSON.stringify(kept);
+}
+
+/** The rating-relevant content of a record: a second delivery of its id must repeat it. */
+const FINGERPRINTED = [
+  'tenantId',
+  'callType',
+  'duration',
+  'calleeNumber',
+  'callerNumber',
+  'numberType',
+  'licenseCapability',
+  'usageCountryCode',
+  'tenantCountryCode',
+  'destinationContext',
+] as const;
+
+/**
+ * 12 characters (72 bits) of the SHA-256 of what rating reads from the record; the start is
+ * taken as an instant, so `Z` and `+00:00` are the same call.
+ */
+export function fingerprint(record: DecodedUsageRecord): string {
+  const parts = FINGERPRINTED.map((name) => JSON.stringify(record[name] ?? null));
+  parts.push(String(Date.parse(record.startDateTime)));
+  return createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 12);
+}
+
+/** What the rated record says beyond the ledger's outcome: kept with the outcome, packed. */
+export interface RatedDetails {
+  fingerprint: string;
+  billedSeconds: number;
+  connectionCharge: bigint;
+  currency: string;
+  destinationName: string;
+  rate: { deck: string; version: string; prefix: string } | null;
+}
+
+const escape = (text: string) => text.replace(/%/g, '%25').replace(/\|/g, '%7C');
+const unescape = (text: string) => text.replace(/%7C/g, '|').replace(/%25/g, '%');
+
+/**
+ * `fingerprint|billedSeconds|connectionCharge|currency|deck|version|prefix|destinationName`:
+ * a few dozen bytes per usage id in the ledger's idempotency record, not a JSON object.
+ */
+export function packRated(details: RatedDetails): string {
+  const rate = details.rate ?? { deck: '', version: '', prefix: '' };
+  return [
+    details.fingerprint,
+    String(details.billedSeconds),
+    details.connectionCharge.toString(),
+    details.currency,
+    rate.deck,
+    rate.version,
+    rate.prefix,
+    details.destinationName,
+  ]
+    .map(escape)
+    .join('|');
+}
+
+/** The details packed by `packRated`, or undefined for an outcome stored without them. */
+export function unpackRated(packed: string): RatedDetails | undefined {
+  const parts = packed.split('|').map(unescape);
+  if (parts.length !== 8) return undefined;
+  const [fp, billed, connection, currency, deck, version, prefix, destinationName] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  return {
+    fingerprint: fp,
+    billedSeconds: Number(billed),
+    connectionCharge: BigInt(connection),
+    currency,
+    destinationName,
+    rate: deck === '' ? null : { deck, version, prefix },
+  };
+}
+
+export const detailsOf = (fp: string, priced: PricedUsage): RatedDetails => ({
+  fingerprint: fp,
+  billedSeconds: priced.billedSeconds,
+  connectionCharge: priced.connectionCharge,
+  currency: priced.currency,
+  destinationName: priced.destinationName,
+  rate: priced.rate,
+});
+
+/**
+ * The rated record's value: the serialised input with the rating fields appended. Everything
+ * appended is a short string or number, so this does not throw once `body` exists.
+ */
+export function ratedValue(
+  body: string,
+  details: RatedDetails,
+  outcome: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
+): string {
+  const { currency } = details;
+  const rated = JSON.stringify({
+    charge: minorToDecimal(outcome.charge.toString(), currency),
+    connectionCharge: minorToDecimal(details.connectionCharge.toString(), currency),
+    currency,
+    billedSeconds: details.billedSeconds,
+    poolSeconds: outcome.poolSeconds,
+    source: outcome.source,
+    destinationName: details.destinationName,
+    rate: details.rate,
+    ratedAt: outcome.appliedAt.toISOString(),
+  });
+  return body === '{}' ? rated : `${body.slice(0, -1)},${rated.slice(1)}`;
+}

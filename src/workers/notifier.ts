@@ -1,0 +1,75 @@
+import type { Redis, Cluster } from 'ioredis';
+import type { Transporter } from 'nodemailer';
+import type { CreditLedger } from '../ledger/ledger';
+import type { CloudEvent } from '../kafka/cloudevents';
+
+type Amount = { amount: string; currency: string };
+const money = (value: unknown) => {
+  const { amount, currency } = value as Amount;
+  return `${currency} ${amount}`;
+};
+
+/** The mails, by event type: subject and body from the event's data. */
+const MAILS: Record<string, (data: Record<string, unknown>) => { subject: string; text: string }> = {
+  'credits.recharge.succeeded': (d) => ({
+    subject: `Auto-recharge added ${money(d.amount)} to your communications credits`,
+    text: `Auto-recharge charged your payment method ${money(d.amount)} and added it to your communications credits.\nBalance now: ${money(d.balance)}.`,
+  }),
+  'credits.recharge.failed': (d) => ({
+    subject: 'Auto-recharge of your communications credits failed',
+    text:
+      `Auto-recharge could not charge your payment method ${money(d.amount)} (${String(d.reason)}).\n` +
+      `Balance now: ${money(d.balance)}.` +
+      (d.autoRechargeDisabled
+        ? `\nAuto-recharge is now turned off after ${String(d.consecutiveFailures)} failures in a row; update the payment method and turn it on again.`
+        : ''),
+  }),
+  'credits.balance.depleted': (d) => ({
+    subject: 'Your communications credits balance reached zero',
+    text: `Your communications credits balance is ${money(d.balance)}. Toll-free and international calls and other credit-paid usage are blocked until funds are added.`,
+  }),
+  'credits.balance.low': (d) => ({
+    subject: 'Your communications credits balance is low',
+    text: `Your communications credits balance is ${money(d.balance)}, below your threshold of ${money(d.threshold)}.`,
+  }),
+};
+
+export interface NotifierOptions {
+  ledger: CreditLedger;
+  transport: Transporter;
+  from: string;
+  /** Mail on low balance too (the other notices always go out). */
+  notifyLowBalance: boolean;
+  /** Where sent notices are remembered, so a redelivered event mails once. */
+  redis: Redis | Cluster;
+  keyPrefix?: string;
+  onSent?: (event: CloudEvent, to: string[]) => void;
+}
+
+const REMEMBER_SECONDS = 35 * 24 * 3600;
+
+/** Emails the tenant's admin contacts: recharge added funds, recharge failed, balance at zero. */
+export class Notifier {
+  constructor(private readonly options: NotifierOptions) {}
+
+  async handle(event: CloudEvent): Promise<void> {
+    const mail = MAILS[event.type];
+    if (!mail || (event.type === 'credits.balance.low' && !this.options.notifyLowBalance)) return;
+    const sentKey = `${this.options.keyPrefix ?? ''}notified:${event.id}`;
+    if (await this.options.redis.exists(sentKey)) return;
+    const account = await this.options.ledger.readAccount(event.subject);
+    const to = account?.settings.adminContacts ?? [];
+    if (to.length > 0) {
+      const { subject, text } = mail(event.data);
+      await this.options.transport.sendMail({
+        from: this.options.from,
+        to,
+        subject,
+        text,
+        headers: { 'X-Rater-Event-Id': event.id, 'X-Rater-Tenant': event.subject },
+      });
+      this.options.onSent?.(event, to);
+    }
+    await this.options.redis.set(sentKey, '1', 'EX', REMEMBER_SECONDS);
+  }
+}

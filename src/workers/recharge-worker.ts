@@ -1,0 +1,88 @@
+import type { CreditLedger } from '../ledger/ledger';
+import { CloudEvent, decimalToMinor } from '../kafka/cloudevents';
+import { ChargeResult, PaymentGateway } from './payment-gateway';
+import { isRetriable, retry, RetriesExhaustedError } from '../settlement/retry';
+
+export interface RechargeWorkerOptions {
+  ledger: CreditLedger;
+  gateway: PaymentGateway;
+  /** Attempts at the gateway per request before it counts as failed. */
+  attempts?: number;
+  retryDelayMs?: number;
+  /** Called after a result was recorded (the outbox relay is poked with it). */
+  onRecorded?: (
+    tenantId: string,
+    requestId: string,
+    status: 'succeeded' | 'failed',
+    detail: { amount: string; currency: string; gatewayRef?: string; reason?: string },
+  ) => void;
+}
+
+interface RechargeRequested {
+  requestId: string;
+  amount: { amount: string; currency: string };
+  paymentMethodRef: string;
+}
+
+/**
+ * Answers `credits.recharge.requested`: charges the payment method through the gateway (the
+ * request id is the idempotency key, so a redelivered request never charges twice) and
+ * records the result in the ledger, which is idempotent by request id as well.
+ */
+export class RechargeWorker {
+  constructor(private readonly options: RechargeWorkerOptions) {}
+
+  async handle(event: CloudEvent): Promise<void> {
+    if (event.type !== 'credits.recharge.requested') return;
+    const tenantId = event.subject;
+    const { requestId, amount, paymentMethodRef } = event.data as unknown as RechargeRequested;
+    const amountMinor = decimalToMinor(amount.amount, amount.currency);
+    const result = await this.charge({
+      idempotencyKey: requestId,
+      tenantId,
+      paymentMethodRef,
+      amountMinor,
+      currency: amount.currency,
+    });
+    const recorded = await this.options.ledger.recordRechargeResult(
+      tenantId,
+      result.status === 'succeeded'
+        ? {
+            requestId,
+            status: 'succeeded',
+            amount: amountMinor,
+            currency: amount.currency,
+            gatewayRef: result.gatewayRef,
+          }
+        : { requestId, status: 'failed', reason: result.reason },
+    );
+    // A request no longer pending was answered before: this is a redelivery.
+    if ('refused' in recorded) {
+      if (recorded.refused === 'unknown_recharge') return;
+      throw new Error(`recording recharge ${requestId} of ${tenantId} was refused: ${recorded.refused}`);
+    }
+    this.options.onRecorded?.(
+      tenantId,
+      requestId,
+      recorded.status,
+      result.status === 'succeeded'
+        ? { ...amount, gatewayRef: result.gatewayRef }
+        : { ...amount, reason: result.reason },
+    );
+  }
+
+  private async charge(request: Parameters<PaymentGateway['charge']>[0]): Promise<ChargeResult> {
+    try {
+      return await retry(() => this.options.gateway.charge(request), {
+        attempts: this.options.attempts ?? 3,
+        initialDelayMs: this.options.retryDelayMs ?? 200,
+        maxDelayMs: 5_000,
+        isRetriable,
+      });
+    } catch (error) {
+      if (error instanceof RetriesExhaustedError)
+        return { status: 'declined', reason: 'gateway_unavailable' };
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { DecodedUsageRecord } from '../../../src/kafka/cdr-decoder';
+import {
+  fingerprint,
+  packRated,
+  RatedDetails,
+  ratedValue,
+  serialiseRecord,
+  unpackRated,
+} from '../../../src/settlement/rated-record';
+
+const record = {
+  id: 'u-1',
+  tenantId: 'acme',
+  callType: 'user_out',
+  startDateTime: '2026-11-24T09:00:00Z',
+  duration: 125,
+  calleeNumber: '+442071234567',
+  licenseCapability: 'MCOPSTNPP',
+  userDisplayName: 'Ann',
+} as DecodedUsageRecord;
+
+const details: RatedDetails = {
+  fingerprint: fingerprint(record),
+  billedSeconds: 180,
+  connectionCharge: 5n,
+  currency: 'USD',
+  destinationName: 'United Kingdom | 100% Mobile',
+  rate: { deck: 'pstn-out', version: '2026-11', prefix: '+44' },
+};
+
+describe('the rated record and what the ledger keeps of it', () => {
+  it('packs the details in a short string and unpacks them as they were', () => {
+    const packed = packRated(details);
+    expect(packed).toBe(
+      `${details.fingerprint}|180|5|USD|pstn-out|2026-11|+44|United Kingdom %7C 100%25 Mobile`,
+    );
+    expect(unpackRated(packed)).toEqual(details);
+    expect(unpackRated(packRated({ ...details, rate: null, destinationName: 'Inbound' }))).toEqual({
+      ...details,
+      rate: null,
+      destinationName: 'Inbound',
+    });
+    expect(unpackRated('')).toBeUndefined();
+  });
+
+  it('fingerprints what rating reads, and only that', () => {
+    const fp = fingerprint(record);
+    expect(fp).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    expect(fingerprint({ ...record, userDisplayName: 'Bob', endDateTime: '2026-11-24T09:02:05Z' })).toBe(fp);
+    expect(fingerprint({ ...record, startDateTime: '2026-11-24T10:00:00+01:00' })).toBe(fp);
+    for (const change of [
+      { duration: 126 },
+      { startDateTime: '2026-11-24T09:00:01Z' },
+      { calleeNumber: '+442071234568' },
+      { callType: 'conf_out' },
+      { tenantId: 'other' },
+      { licenseCapability: 'MCOPSTN1' },
+      { usageCountryCode: 'GB' },
+      { destinationContext: 'International' },
+      { numberType: 'tollFree' },
+    ]) {
+      expect(fingerprint({ ...record, ...change } as DecodedUsageRecord)).not.toBe(fp);
+    }
+  });
+
+  it('appends the rating fields to the input, replacing any the input carried', () => {
+    const body = serialiseRecord({ ...record, charge: '0.00', ratedAt: 'never' } as DecodedUsageRecord);
+    const text = ratedValue(body, details, {
+      charge: 35n,
+      poolSeconds: 0,
+      source: 'credits',
+      appliedAt: new Date('2026-11-24T09:03:00Z'),
+    });
+    expect(text.match(/"charge"/g)).toHaveLength(1);
+    expect(text.match(/"ratedAt"/g)).toHaveLength(1);
+    const value = JSON.parse(text) as Record<string, unknown>;
+    expect(value).toEqual({
+      ...record,
+      charge: '0.35',
+      connectionCharge: '0.05',
+      currency: 'USD',
+      billedSeconds: 180,
+      poolSeconds: 0,
+      source: 'credits',
+      destinationName: 'United Kingdom | 100% Mobile',
+      rate: { deck: 'pstn-out', version: '2026-11', prefix: '+44' },
+      ratedAt: '2026-11-24T09:03:00.000Z',
+    });
+  });
+});

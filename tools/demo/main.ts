@@ -1,0 +1,397 @@
+/**
+ * The main job on the local stack, for a newcomer, in one command (./scripts/demo.sh):
+ * starts Kafka, Redis, the schema registry and stripe-mock; runs the rater with every role,
+ * Stripe as its payment gateway (on stripe-mock, through the Stripe test proxy that gives its
+ * test cards their declines) and a local mailbox; contoso buys credits through the API; creates four tenants (prepaid with auto-recharge,
+ * prepaid without, one whose card has expired, postpaid); streams a generated day of CDRs
+ * (JSON and Avro, with duplicates, malformed records and strays); and prints balances, lots,
+ * pools, events, mails, dead letters and a few call authorizations.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { authorizeCall } from '../../src/settlement/authorize-call';
+import { startApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { minorToDecimal } from '../../src/kafka/cloudevents';
+import { RatingPricer } from '../../src/settlement/rating-pricer';
+import { accountSettings, AccountSettings, CreditLedger } from '../../src/ledger/ledger';
+import { loadRateBook, poolCapacities, RateBook } from '../../src/rating';
+import { down, stackEnv, stripeEnv, up } from '../stack/stack';
+import { startStripeTestProxy, StripeTestProxy } from '../stack/stripe-test-proxy';
+import { projectRoot } from '../stack/toolchain';
+import { generateDay } from './day';
+import { startMailbox } from './mailbox';
+
+const dollars = (minor: bigint, currency: string) =>
+  `${minorToDecimal(minor.toString(), currency)} ${currency}`;
+
+function tenants(book: RateBook): [string, AccountSettings, bigint][] {
+  return [
+    [
+      'contoso',
+      accountSettings('prepaid', 'USD', {
+        lowBalanceThreshold: 1500n,
+        paymentMethodRef: 'cus_contoso/pm_card_visa',
+        autoRecharge: {
+          enabled: true,
+          trigger: 1000n,
+          amount: 2500n,
+          monthlyCap: 4,
+          maxConsecutiveFailures: 3,
+        },
+        adminContacts: ['it-admin@contoso.example'],
+        poolCapacities: poolCapacities(book, [
+          { capability: 'MCOPSTN5', country: 'US', users: 2 },
+          { capability: 'MCOMEETADD', country: 'US', users: 2 },
+        ]),
+      }),
+      3000n,
+    ],
+    [
+      'fabrikam',
+      accountSettings('prepaid', 'EUR', {
+        lowBalanceThreshold: 300n,
+        adminContacts: ['finance@fabrikam.example'],
+      }),
+      600n,
+    ],
+    [
+      'northwind',
+      accountSettings('prepaid', 'USD', {
+        paymentMethodRef: 'cus_northwind/pm_card_chargeDeclinedExpiredCard',
+        autoRecharge: {
+          enabled: true,
+          trigger: 800n,
+          amount: 2000n,
+          monthlyCap: 4,
+          maxConsecutiveFailures: 2,
+        },
+        adminContacts: ['admin@northwind.example'],
+      }),
+      1000n,
+    ],
+    ['adatum', accountSettings('postpaid', 'USD', { adminContacts: ['ap@adatum.example'] }), 0n],
+  ];
+}
+
+const DEMO_OPERATOR_TOKEN = randomBytes(24).toString('hex');
+
+/** A tenant admin's purchase through the admin API, with an API key of the tenant's own. */
+async function buyCredits(url: string, tenant: string, amount: string): Promise<string> {
+  const post = async (path: string, token: string, body?: unknown) => {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const key = await post(`/v1/tenants/${tenant}/api-keys`, DEMO_OPERATOR_TOKEN);
+  const bought = await post(`/v1/tenants/${tenant}/purchases`, String(key.body.apiKey), {
+    purchaseId: `${tenant}-order-1`,
+    amount,
+    currency: 'USD',
+  });
+  return bought.status === 201
+    ? `paid (${String(bought.body.gatewayRef)}), lot ${String(bought.body.lotId)}`
+    : `${bought.status} ${String(bought.body.error)} ${String(bought.body.declineCode ?? '')}: ${String(bought.body.message)}`;
+}
+
+async function main(): Promise<void> {
+  const keep = process.argv.includes('--keep');
+  const dir = join(projectRoot, '.stack', 'demo');
+  let started = Date.now();
+  console.log('== Starting the local stack (Kafka 4 in KRaft mode, Redis, Apicurio Registry)');
+  const stack = await up(dir);
+  console.log(`   up in ${Date.now() - started} ms: ${JSON.stringify(stackEnv(stack))}`);
+  const mailbox = await startMailbox();
+  const book = loadRateBook(join(projectRoot, 'rates'));
+  const gateway = await startStripeTestProxy(stack.stripe.url);
+  const config = loadConfig({
+    ...process.env,
+    ...stackEnv(stack),
+    ...stripeEnv(stack, gateway.url),
+    HTTP_PORT: '0',
+    SMTP_URL: `smtp://127.0.0.1:${mailbox.port}`,
+    MAIL_FROM: 'Communications credits <credits@rater.example>',
+    NOTIFY_LOW_BALANCE: 'true',
+    KAFKA_TOPIC_PARTITIONS: '3',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    OUTBOX_SWEEP_INTERVAL_MS: '200',
+    EXPIRY_SWEEP_INTERVAL_SECONDS: '1',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+    OPERATOR_TOKEN_SHA256: createHash('sha256').update(DEMO_OPERATOR_TOKEN).digest('hex'),
+  });
+  const app = await startApp(config, { pricer: new RatingPricer(book) });
+  console.log(`== The rater is running at ${app.url} (roles: ${config.roles.join(', ')})`);
+  try {
+    const now = new Date();
+    for (const [tenant, settings, funds] of tenants(book)) {
+      await app.ledger.upsertAccount(tenant, settings);
+      if (funds > 0n)
+        await app.ledger.addFunds(tenant, {
+          paymentRef: `welcome-${tenant}`,
+          amount: funds,
+          currency: settings.currency,
+          purchasedAt: now,
+          reason: 'welcome credit',
+          madeBy: 'demo',
+        });
+    }
+    // Tenant admins buy credits with their own API keys: charged through Stripe first.
+    for (const [tenant, amount] of [
+      ['contoso', '10.00'],
+      ['northwind', '5.00'],
+    ] as const) {
+      const bought = await buyCredits(app.url, tenant, amount);
+      console.log(`== ${tenant} buys ${amount} USD: ${bought}`);
+    }
+    // A purchase from a year ago whose last second is running out: the sweeper forfeits what
+    // is left of it before the day's usage arrives.
+    await app.ledger.addFunds('contoso', {
+      paymentRef: 'last-year',
+      amount: 700n,
+      currency: 'USD',
+      purchasedAt: new Date(Date.now() - 365 * 24 * 3600 * 1000 + 1000),
+      reason: 'migrated from the previous billing system',
+      madeBy: 'demo',
+      migration: true,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    console.log(
+      '== Tenants: contoso (prepaid USD, auto-recharge, 240-minute pool), fabrikam (prepaid EUR, no auto-recharge),',
+    );
+    console.log('   northwind (prepaid USD, auto-recharge on an expired card), adatum (postpaid USD)');
+
+    // Yesterday's calls: a CDR comes after its call ended, and the rater sets aside any that
+    // has not (future_start).
+    const day = generateDay(
+      new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1)),
+    );
+    const kafka = new Kafka({ clientId: 'demo', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+    const registry = new SchemaRegistry({ host: config.schemaRegistry.url! });
+    const schema = readFileSync(join(projectRoot, 'schemas', 'usage-cdr.v1.avsc'), 'utf8');
+    const { id: schemaId } = await registry.register(
+      { type: SchemaType.AVRO, schema },
+      { subject: `${config.kafka.topics.usageIn}-value` },
+    );
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const messages = await Promise.all(
+      day.records.map(async (r) => ({
+        key: r.key,
+        value: r.avro ? await registry.encode(schemaId, r.avro) : r.json!,
+      })),
+    );
+    started = Date.now();
+    await producer.send({ topic: config.kafka.topics.usageIn, messages });
+    await producer.disconnect();
+    console.log(
+      `== Streamed ${messages.length} CDRs of one day (${day.avro} as Avro, ${day.duplicates} duplicates, ${day.malformed} malformed, ${day.strays} for an unknown tenant or destination)`,
+    );
+
+    await waitUntilSettled(
+      kafka,
+      config.kafka.groupId,
+      config.kafka.topics.usageIn,
+      app.ledger,
+      () => mailbox.mails.length,
+    );
+    console.log(`   all consumed, rated, debited and published in ${Date.now() - started} ms`);
+    await report(app.ledger, kafka, config, mailbox.mails, gateway, book);
+  } finally {
+    await app.stop();
+    await gateway.close();
+    await mailbox.stop();
+    if (keep)
+      console.log(`\nThe stack keeps running in ${dir}; stop it with: npm run stack -- down --dir ${dir}`);
+    else await down(dir);
+  }
+}
+
+async function waitUntilSettled(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  ledger: CreditLedger,
+  mails: () => number,
+) {
+  const admin = kafka.admin();
+  await admin.connect();
+  const deadline = Date.now() + 120_000;
+  let quiet = 0;
+  let lastMails = -1;
+  while (Date.now() < deadline) {
+    const [ends, committed] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    ]);
+    const done = new Map(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
+    const consumed = ends.every((e) => done.get(e.partition) === e.high);
+    const { outboxBacklog } = await ledger.totals();
+    quiet = consumed && outboxBacklog === 0 && mails() === lastMails ? quiet + 1 : 0;
+    lastMails = mails();
+    if (quiet >= 6) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await admin.disconnect();
+}
+
+async function readTopic(kafka: Kafka, topic: string) {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const total = ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  const found: { value: string; headers: Record<string, string> }[] = [];
+  if (total === 0) return found;
+  const consumer = kafka.consumer({ groupId: `demo-report-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+        );
+        found.push({ value: message.value?.toString() ?? '', headers });
+        if (found.length >= total) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return found;
+}
+
+async function report(
+  ledger: CreditLedger,
+  kafka: Kafka,
+  config: ReturnType<typeof loadConfig>,
+  mails: { to: string[]; subject: string }[],
+  gateway: StripeTestProxy,
+  book: RateBook,
+) {
+  const rated = (await readTopic(kafka, config.kafka.topics.ratedOut)).map(
+    (m) => JSON.parse(m.value) as Record<string, string | number>,
+  );
+  const events = (await readTopic(kafka, config.kafka.topics.eventsOut)).map(
+    (m) => JSON.parse(m.value) as { type: string; subject: string },
+  );
+  const dead = await readTopic(kafka, config.kafka.topics.deadLetter);
+
+  console.log('\n== Balances');
+  for (const tenant of ['contoso', 'fabrikam', 'northwind', 'adatum']) {
+    const account = (await ledger.readAccount(tenant))!;
+    const { currency } = account.settings;
+    const mine = rated.filter((r) => r.tenantId === tenant);
+    const distinct = new Map(mine.map((r) => [r.id, r]));
+    const bySource = new Map<string, number>();
+    for (const r of distinct.values())
+      bySource.set(String(r.source), (bySource.get(String(r.source)) ?? 0) + 1);
+    console.log(`\n${tenant} (${account.settings.mode}, ${currency})`);
+    if (account.settings.mode === 'prepaid') {
+      console.log(
+        `  balance ${dollars(account.balance, currency)}${account.blocked ? '  BLOCKED: credit-paid calls refused' : ''}`,
+      );
+      const ar = account.settings.autoRecharge;
+      if (ar.enabled || account.autoRecharge.consecutiveFailures > 0) {
+        console.log(
+          `  auto-recharge ${ar.enabled ? 'on' : 'OFF'}: below ${dollars(ar.trigger, currency)} add ${dollars(ar.amount, currency)}; ${account.autoRecharge.rechargesThisMonth} requested this month, ${account.autoRecharge.consecutiveFailures} failures in a row`,
+        );
+      }
+      for (const lot of account.lots) {
+        console.log(
+          `  lot ${lot.lotId.padEnd(26)} ${lot.source.padEnd(8)} ${dollars(lot.amount, currency).padStart(11)}  left ${dollars(lot.remaining, currency).padStart(11)}  expires ${lot.expiresAt.toISOString()}  ${lot.status}${lot.expired > 0n ? ` (${dollars(lot.expired, currency)} forfeited)` : ''}`,
+        );
+      }
+    } else {
+      for (const [period, owed] of Object.entries(account.owed))
+        console.log(`  owed for ${period}: ${dollars(owed, currency)}`);
+    }
+    for (const [pool, used] of Object.entries(account.poolUsed)) {
+      const capacity = account.settings.poolCapacities[pool.slice(0, pool.lastIndexOf(':'))] ?? 0;
+      console.log(`  pool ${pool}: ${used / 60} of ${capacity / 60} minutes used`);
+    }
+    console.log(
+      `  usage rated: ${distinct.size} calls (${[...bySource].map(([s, n]) => `${n} ${s}`).join(', ')})`,
+    );
+  }
+
+  console.log('\n== Events published to credits.events.v1');
+  const counts = new Map<string, number>();
+  for (const e of events)
+    counts.set(`${e.subject} ${e.type}`, (counts.get(`${e.subject} ${e.type}`) ?? 0) + 1);
+  for (const [key, n] of [...counts].sort()) console.log(`  ${key.padEnd(45)} ${n}`);
+
+  console.log(`\n== Mails sent (${mails.length})`);
+  for (const mail of mails) console.log(`  to ${mail.to.join(', ').padEnd(28)} ${mail.subject}`);
+  console.log(
+    `\n== Stripe PaymentIntents (stripe-mock): ${
+      gateway
+        .paymentIntents()
+        .map(
+          (pi) =>
+            `${pi.idempotencyKey} ${minorToDecimal(String(pi.amount), pi.currency.toUpperCase())} ${pi.currency.toUpperCase()} ${pi.status}`,
+        )
+        .join(', ') || 'none'
+    }`,
+  );
+
+  console.log(`\n== Dead letters (${dead.length}) on ${config.kafka.topics.deadLetter}`);
+  const reasons = new Map<string, number>();
+  for (const d of dead)
+    reasons.set(d.headers['x-error-code']!, (reasons.get(d.headers['x-error-code']!) ?? 0) + 1);
+  for (const [reason, n] of reasons) {
+    const example = dead.find((d) => d.headers['x-error-code'] === reason)!;
+    console.log(`  ${reason.padEnd(20)} ${n}  e.g. ${example.headers['x-error-message']}`);
+  }
+
+  console.log('\n== Call authorizations (what a switch asks before connecting)');
+  const pricer = new RatingPricer(book);
+  const startDateTime = new Date().toISOString();
+  const ask = async (label: string, call: Parameters<typeof authorizeCall>[2]) => {
+    const answer = await authorizeCall(ledger, pricer, call);
+    console.log(
+      `  ${label.padEnd(50)} ${answer.allowed ? 'allowed' : 'REFUSED'} (${answer.reason})${answer.maxSeconds === null ? '' : `, up to ${answer.maxSeconds} s`}`,
+    );
+  };
+  await ask('contoso: user in the US calls a UK mobile', {
+    tenantId: 'contoso',
+    callType: 'user_out',
+    startDateTime,
+    calleeNumber: '+447911123456',
+    licenseCapability: 'MCOPSTNPP',
+    usageCountryCode: 'US',
+  });
+  await ask('fabrikam: user in Germany calls Nigeria', {
+    tenantId: 'fabrikam',
+    callType: 'user_out',
+    startDateTime,
+    calleeNumber: '+2348031234567',
+    licenseCapability: 'MCOPSTNPP',
+    usageCountryCode: 'DE',
+  });
+  await ask('fabrikam: emergency call', {
+    tenantId: 'fabrikam',
+    callType: 'emergency',
+    startDateTime,
+    calleeNumber: '+49112',
+    usageCountryCode: 'DE',
+  });
+  await ask('adatum (postpaid): calls Japan', {
+    tenantId: 'adatum',
+    callType: 'user_out',
+    startDateTime,
+    calleeNumber: '+81312345678',
+    licenseCapability: 'MCOPSTNPP',
+    usageCountryCode: 'US',
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

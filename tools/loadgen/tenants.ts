@@ -1,0 +1,47 @@
+import type { AccountSettings, CreditLedger, MinorUnits } from '../../src/ledger/ledger';
+import { accountSettings } from '../../src/ledger/ledger';
+import { poolCapacities, RateBook } from '../../src/rating';
+import type { TenantProfile } from './cdr-stream';
+
+/**
+ * Opens the accounts of a generated stream's tenants: billing mode and currency, the minute
+ * pools their licences bring, and for prepaid tenants one purchase of `funds` minor units
+ * (idempotent by its payment reference, so a second run adds nothing). `overrides` changes
+ * the other settings of every account (a low-balance threshold, say).
+ */
+export async function provisionTenants(
+  ledger: CreditLedger,
+  book: RateBook,
+  tenants: TenantProfile[],
+  funds: MinorUnits,
+  purchasedAt = new Date(),
+  overrides: Partial<Omit<AccountSettings, 'mode' | 'currency' | 'poolCapacities'>> = {},
+): Promise<void> {
+  const queue = [...tenants];
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let tenant = queue.shift(); tenant; tenant = queue.shift()) {
+        const licences = tenant.licences.map((capability) => ({
+          capability,
+          country: tenant.country,
+          users: tenant.users,
+        }));
+        const settings = accountSettings(tenant.mode, tenant.currency, {
+          ...overrides,
+          poolCapacities: poolCapacities(book, licences),
+        });
+        const upserted = await ledger.upsertAccount(tenant.tenantId, settings);
+        if (typeof upserted !== 'string')
+          throw new Error(`account ${tenant.tenantId}: ${JSON.stringify(upserted)}`);
+        if (tenant.mode === 'postpaid') continue;
+        const added = await ledger.addFunds(tenant.tenantId, {
+          paymentRef: `loadgen-${tenant.tenantId}`,
+          amount: funds,
+          currency: tenant.currency,
+          purchasedAt,
+        });
+        if ('refused' in added) throw new Error(`funds for ${tenant.tenantId}: ${JSON.stringify(added)}`);
+      }
+    }),
+  );
+}

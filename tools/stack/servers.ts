@@ -1,0 +1,373 @@
+import { spawnSync } from 'node:child_process';
+import { get } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { apicurioHome, findJava, kafkaLibs, redisServer, stripeMockBinary } from './toolchain';
+import { freePort, ManagedProcess, startDaemon, waitUntil } from './processes';
+
+const READY_TIMEOUT_MS = 60_000;
+
+export interface KafkaNode {
+  proc: ManagedProcess;
+  brokers: string[];
+}
+
+/** One combined broker+controller KRaft node on loopback, storage formatted fresh. */
+export async function startKafka(dir: string): Promise<KafkaNode> {
+  const home = join(dir, 'kafka');
+  mkdirSync(home, { recursive: true });
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const java = findJava(17, 'Apache Kafka');
+  const classpath = `${kafkaLibs()}/*`;
+  const properties = join(home, 'server.properties');
+  writeFileSync(
+    properties,
+    [
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      'controller.listener.names=CONTROLLER',
+      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      'inter.broker.listener.name=PLAINTEXT',
+      `log.dirs=${join(home, 'data')}`,
+      // Topics are created on purpose by the service and the tests, never by a typo.
+      'auto.create.topics.enable=false',
+      'num.partitions=3',
+      'offsets.topic.replication.factor=1',
+      'offsets.topic.num.partitions=4',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'transaction.state.log.num.partitions=4',
+      'share.coordinator.state.topic.replication.factor=1',
+      'share.coordinator.state.topic.min.isr=1',
+      'group.initial.rebalance.delay.ms=0',
+      '',
+    ].join('\n'),
+  );
+  const log4j = join(home, 'log4j2.properties');
+  writeFileSync(
+    log4j,
+    [
+      'rootLogger.level=WARN',
+      'rootLogger.appenderRef.out.ref=out',
+      'appender.out.type=Console',
+      'appender.out.name=out',
+      'appender.out.layout.type=PatternLayout',
+      'appender.out.layout.pattern=[%d] %p %m (%c)%n',
+      'logger.server.name=kafka.server.KafkaRaftServer',
+      'logger.server.level=INFO',
+      '',
+    ].join('\n'),
+  );
+  const jvm = ['-Xms256m', '-Xmx768m', `-Dlog4j2.configurationFile=${log4j}`, `-Drater.stack=${dir}`];
+  const format = spawnSync(
+    java,
+    [
+      ...jvm,
+      '-cp',
+      classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      '--standalone',
+      '--ignore-formatted',
+      '-t',
+      randomUUID(),
+      '-c',
+      properties,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (format.status !== 0) {
+    throw new Error(`Kafka storage format failed:\n${format.stderr}${format.stdout}`);
+  }
+  const proc = startDaemon('kafka', java, [...jvm, '-cp', classpath, 'kafka.Kafka', properties], {
+    cwd: home,
+    log: join(home, 'kafka.log'),
+    marker: `-Drater.stack=${dir}`,
+  });
+  const brokers = [`127.0.0.1:${port}`];
+  await waitForKafka(brokers, proc);
+  return { proc, brokers };
+}
+
+/** Ready means what a client needs: an admin client connects and lists topics. */
+export async function waitForKafka(brokers: string[], proc?: ManagedProcess): Promise<void> {
+  await waitUntil(
+    'Kafka',
+    async () => {
+      const kafka = new Kafka({
+        clientId: 'stack-probe',
+        brokers,
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+        connectionTimeout: 1000,
+      });
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        await admin.listTopics();
+        // Asking for a group makes the broker create its offsets topic now, so the first
+        // consumer group of a test or the demo does not wait for the coordinator.
+        await admin.describeGroups(['stack-probe']);
+        // And an idempotent producer's first InitProducerId, which waits for its coordinator.
+        const producer = kafka.producer({ idempotent: true, retry: { retries: 5 } });
+        await producer.connect();
+        await producer.disconnect();
+        return true;
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    { timeoutMs: READY_TIMEOUT_MS, proc },
+  );
+}
+
+export interface RedisNode {
+  proc: ManagedProcess;
+  host: string;
+  port: number;
+}
+
+/** A private redis-server: loopback only, append-only file on, data in the stack directory. */
+export async function startRedis(dir: string): Promise<RedisNode> {
+  const home = join(dir, 'redis');
+  mkdirSync(join(home, 'data'), { recursive: true });
+  const port = await freePort();
+  const conf = join(home, 'redis.conf');
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      'protected-mode yes',
+      `dir ${join(home, 'data')}`,
+      'appendonly yes',
+      'appendfsync everysec',
+      'save ""',
+      'daemonize no',
+      'logfile ""',
+      // The config path in the process title lets `down` recognise this server by PID.
+      'proc-title-template "{title} {listen-addr} {config-file}"',
+      '',
+    ].join('\n'),
+  );
+  const proc = startDaemon('redis', redisServer(), [conf], {
+    cwd: home,
+    log: join(home, 'redis.log'),
+    marker: conf,
+  });
+  await waitForRedis('127.0.0.1', port, proc);
+  return { proc, host: '127.0.0.1', port };
+}
+
+export interface RedisClusterNodes {
+  procs: ManagedProcess[];
+  nodes: { host: string; port: number }[];
+}
+
+/** A real Redis Cluster of `masters` redis-servers on loopback, slots spread by redis-cli. */
+export async function startRedisCluster(dir: string, masters = 3): Promise<RedisClusterNodes> {
+  const procs: ManagedProcess[] = [];
+  const nodes: { host: string; port: number }[] = [];
+  for (let i = 1; i <= masters; i++) {
+    const home = join(dir, `redis-cluster-${i}`);
+    mkdirSync(home, { recursive: true });
+    const [port, busPort] = [await freePort(), await freePort()];
+    const conf = join(home, 'redis.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        `cluster-port ${busPort}`,
+        'bind 127.0.0.1',
+        'cluster-enabled yes',
+        `cluster-config-file ${join(home, 'nodes.conf')}`,
+        'cluster-node-timeout 5000',
+        `dir ${home}`,
+        'appendonly yes',
+        'save ""',
+        'logfile ""',
+        'proc-title-template "{title} {listen-addr} {server-mode} {config-file}"',
+        '',
+      ].join('\n'),
+    );
+    const proc = startDaemon(`redis-cluster-${i}`, redisServer(), [conf], {
+      cwd: home,
+      log: join(home, 'redis.log'),
+      marker: conf,
+    });
+    procs.push(proc);
+    nodes.push({ host: '127.0.0.1', port });
+    await waitForRedis('127.0.0.1', port, proc);
+  }
+  const create = spawnSync(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `${n.host}:${n.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (create.status !== 0)
+    throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
+  await waitUntil(
+    'Redis Cluster',
+    async () => {
+      const states = await Promise.all(
+        nodes.map(async ({ host, port }) => {
+          const client = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0 });
+          try {
+            await client.connect();
+            return String(await client.cluster('INFO')).includes('cluster_state:ok');
+          } finally {
+            client.disconnect();
+          }
+        }),
+      );
+      return states.every(Boolean);
+    },
+    { timeoutMs: READY_TIMEOUT_MS },
+  );
+  return { procs, nodes };
+}
+
+export async function waitForRedis(host: string, port: number, proc?: ManagedProcess): Promise<void> {
+  await waitUntil(
+    'Redis',
+    async () => {
+      const client = new Redis({
+        host,
+        port,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return (await client.ping()) === 'PONG';
+      } finally {
+        client.disconnect();
+      }
+    },
+    { timeoutMs: READY_TIMEOUT_MS, proc },
+  );
+}
+
+export interface RegistryNode {
+  proc: ManagedProcess;
+  /** Base URL of the Confluent-compatible API. */
+  url: string;
+}
+
+/**
+ * Apicurio Registry with its schemas in an H2 file database in the stack directory, so a
+ * restart keeps every schema id; the Confluent API is served under /apis/ccompat/v7.
+ */
+export async function startSchemaRegistry(dir: string): Promise<RegistryNode> {
+  const home = join(dir, 'schema-registry');
+  mkdirSync(home, { recursive: true });
+  const [port, managementPort] = [await freePort(), await freePort()];
+  const java = findJava(21, `Apicurio Registry`);
+  const jar = join(apicurioHome(), 'quarkus-run.jar');
+  const proc = startDaemon(
+    'schema-registry',
+    java,
+    [
+      '-Xmx384m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      `-Drater.stack=${dir}`,
+      '-Dquarkus.http.host=127.0.0.1',
+      `-Dquarkus.http.port=${port}`,
+      // The management interface is built in; it gets a loopback port of its own.
+      '-Dquarkus.management.host=127.0.0.1',
+      `-Dquarkus.management.port=${managementPort}`,
+      '-Dquarkus.log.console.color=false',
+      '-Dapicurio.storage.kind=sql',
+      '-Dapicurio.storage.sql.kind=h2',
+      // The default is an in-memory database: a restart would forget every schema id, and the
+      // records written with them would be undecodable.
+      `-Dapicurio.datasource.url=jdbc:h2:file:${join(home, 'data', 'registry')}`,
+      '-jar',
+      jar,
+    ],
+    { cwd: home, log: join(home, 'registry.log'), marker: `-Drater.stack=${dir}` },
+  );
+  const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
+  await waitForSchemaRegistry(url, proc);
+  return { proc, url };
+}
+
+export async function waitForSchemaRegistry(url: string, proc?: ManagedProcess): Promise<void> {
+  await waitUntil('schema registry', () => httpOk(`${url}/subjects`), { timeoutMs: READY_TIMEOUT_MS, proc });
+}
+
+export interface StripeMockNode {
+  proc: ManagedProcess;
+  /** Base URL of its Stripe API (plain HTTP on loopback). */
+  url: string;
+}
+
+/**
+ * stripe-mock on free loopback ports (the stack uses its HTTP one). It validates requests against Stripe's
+ * OpenAPI document and answers its fixtures; it keeps no state (tools/stack/stripe-test-proxy.ts
+ * adds what the tests need of Stripe's behaviour).
+ */
+export async function startStripeMock(dir: string): Promise<StripeMockNode> {
+  const home = join(dir, 'stripe-mock');
+  mkdirSync(home, { recursive: true });
+  const [port, httpsPort] = [await freePort(), await freePort()];
+  const address = `127.0.0.1:${port}`;
+  // -http-addr alone still opens HTTPS on its fixed default port (12112), which a second stack
+  // would find taken: it gets a free loopback port of its own.
+  const args = ['-http-addr', address, '-https-addr', `127.0.0.1:${httpsPort}`];
+  const proc = startDaemon('stripe-mock', stripeMockBinary(), args, {
+    cwd: home,
+    log: join(home, 'stripe-mock.log'),
+    marker: address,
+  });
+  const url = `http://${address}`;
+  await waitForStripeMock(url, proc);
+  return { proc, url };
+}
+
+export async function waitForStripeMock(url: string, proc?: ManagedProcess): Promise<void> {
+  // Any answer of its API (a 401 without a key) means it is serving.
+  await waitUntil('stripe-mock', () => httpAnswers(`${url}/v1/customers`), {
+    timeoutMs: READY_TIMEOUT_MS,
+    proc,
+  });
+}
+
+function httpAnswers(url: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 2000 }, (response) => {
+      response.resume();
+      resolve((response.statusCode ?? 0) > 0);
+    });
+    request.on('timeout', () => request.destroy(new Error(`${url}: no answer in 2000 ms`)));
+    request.on('error', reject);
+  });
+}
+
+/** A GET without keep-alive: a pooled socket would keep the caller's process alive for seconds. */
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 2000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('timeout', () => request.destroy(new Error(`${url}: no answer in 2000 ms`)));
+    request.on('error', reject);
+  });
+}
