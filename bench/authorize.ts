@@ -26,7 +26,7 @@ import type autocannon from 'autocannon';
 import { startApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { RatingPricer } from '../src/settlement/rating-pricer';
-import { accountSettings } from '../src/ledger/ledger';
+import { accountSettings } from '../src/credits/wallet';
 import { createLogger } from '../src/observability/logs';
 import { loadRateBook } from '../src/rating';
 import { down, stackEnv, up } from '../tools/stack/stack';

@@ -3,7 +3,8 @@
  * per tenant batch (what the consumer does) and one script call per usage (the baseline).
  */
 import { randomUUID } from 'node:crypto';
-import { accountSettings, CreditLedger, LedgerUsage } from '../src/ledger/ledger';
+import { CreditLedger } from '../src/ledger/ledger';
+import { accountSettings, LedgerUsage } from '../src/credits/wallet';
 
 export const TENANTS = 100;
 export const BATCH = 100;

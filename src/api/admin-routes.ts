@@ -7,11 +7,12 @@ import type {
   FastifyRequest,
   RawServerDefault,
 } from 'fastify';
-import { decimalToMinor, minorToDecimal } from '../kafka/cloudevents';
+import { decimalToMinor, minorToDecimal } from '../credits/money';
 import type { PaymentGateway } from '../workers/payment-gateway';
 import type { UsagePricer } from '../settlement/ports';
-import { TENANT_ID_PATTERN } from '../ledger/keys';
-import type { CreditLedger, SettingsChange } from '../ledger/ledger';
+import { TENANT_ID_PATTERN } from '../credits/tenant';
+import type { CreditLedger } from '../ledger/ledger';
+import type { SettingsChange } from '../credits/wallet';
 import type { Refusal } from '../ledger/result-codes';
 import { currencyDigits, isCurrency, missingDeckKinds, poolCapacities, RateBook } from '../rating';
 import { authorizeCall } from '../settlement/authorize-call';

@@ -1,4 +1,4 @@
-import { TENANT_ID_PATTERN } from '../ledger/keys';
+import { TENANT_ID_PATTERN } from '../credits/tenant';
 import { CALL_TYPES } from '../rating';
 
 /**

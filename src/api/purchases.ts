@@ -1,6 +1,7 @@
 import { ChargeResult, PaymentGateway } from '../workers/payment-gateway';
 import { isRetriable, retry, RetriesExhaustedError } from '../settlement/retry';
-import type { CreditLedger, MinorUnits, PurchaseRecord } from '../ledger/ledger';
+import type { CreditLedger } from '../ledger/ledger';
+import type { MinorUnits, PurchaseRecord } from '../credits/wallet';
 import type { Refusal } from '../ledger/result-codes';
 
 export type PurchaseOutcome =

@@ -1,51 +1,10 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { z } from 'zod';
-import { TENANT_ID_PATTERN } from '../ledger/keys';
+import type { RejectionCode } from '../credits/codes';
+import { TENANT_ID_PATTERN } from '../credits/tenant';
 import { CALL_TYPES, UsageRecord } from '../rating';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './grouped-sender';
 
-/** Why a record was rejected: the `x-error-code` header on the dead-letter topic. */
-export type RejectionCode =
-  | 'empty_value'
-  | 'malformed_json'
-  | 'avro_decode_failed'
-  | 'not_an_object'
-  | 'missing_field'
-  | 'invalid_field'
-  | 'key_mismatch'
-  | 'record_too_large'
-  | 'too_deep'
-  | 'future_start'
-  | 'too_late'
-  | 'unknown_tenant'
-  | 'unrated_destination'
-  | 'unsupported_currency'
-  | 'balance_limit'
-  | 'conflicting_duplicate'
-  | 'too_large'
-  | 'unserializable';
-
-/** Every rejection code, in the order of the README's table (metrics create each at zero). */
-export const REJECTION_CODES: readonly RejectionCode[] = [
-  'empty_value',
-  'record_too_large',
-  'malformed_json',
-  'avro_decode_failed',
-  'too_deep',
-  'not_an_object',
-  'missing_field',
-  'invalid_field',
-  'key_mismatch',
-  'future_start',
-  'too_late',
-  'unknown_tenant',
-  'unrated_destination',
-  'unsupported_currency',
-  'balance_limit',
-  'conflicting_duplicate',
-  'too_large',
-  'unserializable',
-];
 
 export interface Rejection {
   code: RejectionCode;

@@ -1,5 +1,5 @@
 import type { OutboxEvent } from '../ledger/ledger';
-import { currencyDigits, formatMinor } from '../rating';
+import { minorToDecimal } from '../credits/money';
 
 /** A CloudEvents 1.0 event in JSON structured mode (CONTRACTS.md section 3). */
 export interface CloudEvent {
@@ -11,23 +11,6 @@ export interface CloudEvent {
   time: string;
   datacontenttype: 'application/json';
   data: Record<string, unknown>;
-}
-
-/** Integer minor units as an exact decimal string: ('-1234', 'USD') -> '-12.34'. */
-export function minorToDecimal(amountMinor: string, currency: string): string {
-  if (!/^-?\d+$/.test(amountMinor)) throw new Error(`not an integer amount: ${amountMinor}`);
-  return formatMinor(BigInt(amountMinor), currency);
-}
-
-/** An exact decimal string back to integer minor units: ('12.34', 'USD') -> 1234n. */
-export function decimalToMinor(amount: string, currency: string): bigint {
-  const digits = currencyDigits(currency);
-  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(amount);
-  if (!match || (match[3] ?? '').length > digits) {
-    throw new Error(`not an amount of ${currency} (${digits} decimals at most): ${amount}`);
-  }
-  const units = BigInt(match[2]! + (match[3] ?? '').padEnd(digits, '0'));
-  return match[1] ? -units : units;
 }
 
 const TIME_FIELDS = new Set(['purchasedAt', 'expiresAt']);

@@ -8,14 +8,8 @@ import type {
   Producer,
   TopicPartitionOffsetAndMetadata,
 } from 'kafkajs';
-import type {
-  AppliedUsage,
-  CreditLedger,
-  LedgerUsage,
-  UsageOutcome,
-  UsageSource,
-  UsageState,
-} from '../ledger/ledger';
+import type { CreditLedger } from '../ledger/ledger';
+import type { AppliedUsage, LedgerUsage, UsageOutcome, UsageSource, UsageState } from '../credits/wallet';
 import { MAX_BATCH } from '../ledger/ledger';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Grouped } from './grouped';
@@ -34,7 +28,7 @@ import {
   RegistryUnavailableError,
   Rejection,
 } from './cdr-decoder';
-import { minorToDecimal } from './cloudevents';
+import { minorToDecimal } from '../credits/money';
 import type { PipelineInstrumentation } from './instrumentation';
 import { PartitionProgress } from './partition-progress';
 import type { PricedUsage, UsagePricer } from '../settlement/ports';

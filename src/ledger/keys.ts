@@ -1,22 +1,9 @@
+import { assertTenantId } from '../credits/tenant';
+
 /**
  * Every Redis key the ledger uses, built in one place. All keys of one tenant share the hash
  * tag `{t:<tenantId>}`, so each script touches a single Redis Cluster slot.
  */
-
-/** Tenant ids reach key names: only this alphabet gets there (no braces, colons or spaces). */
-export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export class InvalidIdError extends Error {
-  override readonly name = 'InvalidIdError';
-}
-
-export function assertTenantId(tenantId: string): void {
-  if (!TENANT_ID_PATTERN.test(tenantId)) {
-    throw new InvalidIdError(
-      `invalid tenant id ${JSON.stringify(tenantId)}: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit`,
-    );
-  }
-}
 
 export interface TenantKeys {
   /** Hash: settings (mode, currency, thresholds, auto-recharge) and state (balance, debt, flags, owed). */

@@ -1,127 +1,25 @@
 import type { Cluster, Redis } from 'ioredis';
 import { lotExpiry, utcMonth } from '../credits/calendar';
+import type {
+  AccountSettings,
+  AccountView,
+  AppliedUsage,
+  BillingMode,
+  LedgerUsage,
+  LotView,
+  MinorUnits,
+  PurchaseRecord,
+  RatedBatch,
+  SettingsChange,
+  UsageOutcome,
+  UsageSource,
+  UsageState,
+  UsageTotal,
+} from '../credits/wallet';
 import { tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { interpret, LedgerError, Refusal, ResultCode } from './result-codes';
 import { registerScripts, SCRIPTS_VERSION } from './script-loader';
 
-/** Money in the ledger: integer minor units of the account's currency (cents for USD). */
-export type MinorUnits = bigint;
-export type BillingMode = 'prepaid' | 'postpaid';
-/** Where the money for a usage came from (CONTRACTS.md section 2). */
-export type UsageSource = 'credits' | 'postpaid' | 'bundle' | 'free';
-
-export interface AutoRechargeSettings {
-  enabled: boolean;
-  /** A recharge is requested when the balance falls below this. */
-  trigger: MinorUnits;
-  amount: MinorUnits;
-  /** At most this many recharges a calendar month (0: no cap). */
-  monthlyCap: number;
-  /** Auto-recharge turns itself off after this many failures in a row (0: never). */
-  maxConsecutiveFailures: number;
-}
-
-export interface AccountSettings {
-  mode: BillingMode;
-  currency: string;
-  /** A low-balance notice when the balance falls below this (0: none). */
-  lowBalanceThreshold: MinorUnits;
-  autoRecharge: AutoRechargeSettings;
-  paymentMethodRef: string;
-  adminContacts: string[];
-  /** Seconds a month in each minute pool, by pool id (`<pool kind>:<country>`). */
-  poolCapacities: Record<string, number>;
-}
-
-/** Settings an update names; what it leaves out keeps its stored value. */
-export type SettingsChange = Partial<Omit<AccountSettings, 'autoRecharge'>> & {
-  autoRecharge?: Partial<AutoRechargeSettings>;
-};
-
-/** An account with no thresholds, no auto-recharge, no contacts and no pools; override what matters. */
-export function accountSettings(
-  mode: BillingMode,
-  currency: string,
-  overrides: Partial<AccountSettings> = {},
-): AccountSettings {
-  return {
-    mode,
-    currency,
-    lowBalanceThreshold: 0n,
-    autoRecharge: { enabled: false, trigger: 0n, amount: 0n, monthlyCap: 0, maxConsecutiveFailures: 3 },
-    paymentMethodRef: '',
-    adminContacts: [],
-    poolCapacities: {},
-    ...overrides,
-  };
-}
-
-/** A rated usage as the ledger applies it. */
-export interface LedgerUsage {
-  id: string;
-  source: UsageSource;
-  charge: MinorUnits;
-  /** Pool id drawn on, or '' for none. */
-  pool: string;
-  poolSeconds: number;
-  /** `yyyy-mm` of the call: the pool month and the postpaid period. */
-  period: string;
-  /** Kept with the outcome as given (the rater's packed details of its rated record). */
-  rated?: string;
-}
-
-export interface LotDraw {
-  /** '' for the part that went into debt (the balance below zero). */
-  lotId: string;
-  amount: MinorUnits;
-}
-
-export interface UsageOutcome {
-  source: UsageSource;
-  charge: MinorUnits;
-  pool: string;
-  poolSeconds: number;
-  period: string;
-  lots: LotDraw[];
-  balanceAfter: MinorUnits;
-  appliedAt: Date;
-  /** Revision of the last re-rate, '' when never re-rated. */
-  revision: string;
-  /** What the usage was applied with as `rated` ('' when stored without). */
-  rated: string;
-}
-
-export interface UsageTotal {
-  count: number;
-  charge: MinorUnits;
-  poolSeconds: number;
-}
-
-export interface AppliedUsage {
-  usageId: string;
-  /** Applied before: nothing changed now, and `outcome` is the stored one. */
-  duplicate: boolean;
-  outcome: UsageOutcome;
-}
-
-export interface UsageState {
-  mode: BillingMode;
-  currency: string;
-  /** Outcomes of the asked usage ids that were applied already. */
-  applied: Map<string, UsageOutcome>;
-  /** Seconds used so far, by `<pool>:<yyyy-mm>`, for the asked pool months. */
-  poolUsed: Record<string, number>;
-  /** Monthly capacity in seconds, by pool id. */
-  poolCapacity: Record<string, number>;
-}
-
-/** What a rater hands back after pricing against a UsageState. */
-export interface RatedBatch {
-  currency: string;
-  usages: LedgerUsage[];
-  /** The pool use the batch was rated against, by `<pool>:<yyyy-mm>` (from the UsageState). */
-  poolUse: Record<string, number>;
-}
 
 export interface LedgerOptions {
   /** Key prefix (a namespace; tests use a fresh one each). */
@@ -130,12 +28,6 @@ export interface LedgerOptions {
   idempotencyRetentionMs?: number;
   clock?: () => Date;
 }
-
-/**
- * No balance, debt, amount owed or period's usage charges may pass this many minor units
- * (MAX_TOTAL in includes/common.lua): far below 2^53, so the scripts' sums stay exact.
- */
-export const MAX_TOTAL_MINOR = 10n ** 15n;
 
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
@@ -184,25 +76,6 @@ const usageJson = (u: LedgerUsage) => ({
   r: u.rated ?? '',
 });
 
-/** A tenant's purchase of credits, as the ledger keeps it (by purchase id). */
-export interface PurchaseRecord {
-  purchaseId: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  amount: MinorUnits;
-  currency: string;
-  /** The payment method charged: the tenant's when the purchase began. */
-  paymentMethodRef: string;
-  startedAt: Date;
-  settledAt?: Date;
-  lotId?: string;
-  gatewayRef?: string;
-  /** After a success: the balance then, and the part of the amount that paid debt. */
-  balance?: MinorUnits;
-  paidDebt?: MinorUnits;
-  /** After a failure: the gateway's decline code and message. */
-  reason?: string;
-  message?: string;
-}
 
 function parsePurchase(purchaseId: string, json: string): PurchaseRecord {
   const raw = JSON.parse(json) as Record<string, string | undefined>;
@@ -888,42 +761,6 @@ export class CreditLedger {
   }
 }
 
-export interface LotView {
-  lotId: string;
-  /** manual: an operator's adjustment; purchase: a tenant's; recharge: auto-recharge. */
-  source: 'manual' | 'purchase' | 'recharge' | 'refund';
-  ref: string;
-  amount: MinorUnits;
-  remaining: MinorUnits;
-  /** Forfeited at expiry. */
-  expired: MinorUnits;
-  purchasedAt: Date;
-  expiresAt: Date;
-  status: 'active' | 'spent' | 'expired';
-}
-
-export interface AccountView {
-  tenantId: string;
-  settings: AccountSettings;
-  /** Incremented by every settings change (updateSettings): a compare-and-set version. */
-  settingsVersion: number;
-  balance: MinorUnits;
-  debt: MinorUnits;
-  blocked: boolean;
-  autoRecharge: {
-    pendingRequestId: string;
-    consecutiveFailures: number;
-    month: string;
-    rechargesThisMonth: number;
-  };
-  lots: LotView[];
-  /** Seconds drawn, by `<pool>:<yyyy-mm>`. */
-  poolUsed: Record<string, number>;
-  /** Postpaid: amount owed by `yyyy-mm` period. */
-  owed: Record<string, MinorUnits>;
-  createdAt: string;
-  updatedAt: string;
-}
 
 export interface OutboxEvent {
   /** Position in the tenant's outbox stream. */

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { REJECTION_CODES } from '../kafka/cdr-decoder';
+import { EVENT_TYPES, RECORD_RESULTS, REJECTION_CODES } from '../credits/codes';
 import type { PipelineInstrumentation } from '../kafka/instrumentation';
 import type { PartitionProgress } from '../kafka/partition-progress';
 
@@ -7,20 +7,8 @@ import type { PartitionProgress } from '../kafka/partition-progress';
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 export const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
-const RECORD_RESULTS = ['rated', 'duplicate', 'dead_letter'] as const;
 /** Every `x-error-code` of the dead-letter topic. */
 const DEAD_LETTER_REASONS = REJECTION_CODES;
-const EVENT_TYPES = [
-  'credits.balance.low',
-  'credits.balance.depleted',
-  'credits.recharge.requested',
-  'credits.recharge.succeeded',
-  'credits.recharge.failed',
-  'credits.funds.added',
-  'credits.funds.expired',
-  'credits.service.blocked',
-  'credits.service.restored',
-];
 
 /**
  * The service's Prometheus metrics: collectors subscribed to the pipeline's events. Every

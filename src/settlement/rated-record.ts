@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { UsageOutcome } from '../ledger/ledger';
+import type { UsageOutcome } from '../credits/wallet';
 import type { DecodedUsageRecord } from '../kafka/cdr-decoder';
-import { minorToDecimal } from '../kafka/cloudevents';
+import { minorToDecimal } from '../credits/money';
 import type { PricedUsage } from './ports';
 
 /** The fields the rater adds to a usage record (CONTRACTS.md section 2). */

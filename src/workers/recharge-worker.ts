@@ -1,5 +1,6 @@
 import type { CreditLedger } from '../ledger/ledger';
-import { CloudEvent, decimalToMinor } from '../kafka/cloudevents';
+import { CloudEvent } from '../kafka/cloudevents';
+import { decimalToMinor } from '../credits/money';
 import { ChargeResult, PaymentGateway } from './payment-gateway';
 import { isRetriable, retry, RetriesExhaustedError } from '../settlement/retry';
 

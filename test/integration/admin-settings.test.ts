@@ -1,5 +1,5 @@
 import type { App } from '../../src/app';
-import { AccountSettings, MAX_TOTAL_MINOR } from '../../src/ledger/ledger';
+import { AccountSettings, MAX_TOTAL_MINOR } from '../../src/credits/wallet';
 import { poolCapacities } from '../../src/rating';
 import { shippedBook, startApiApp } from '../support/api-app';
 import { uniqueName } from '../support/stack';

@@ -2,7 +2,7 @@ import { Partitioners } from 'kafkajs';
 import pino from 'pino';
 import { App, startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { accountSettings } from '../../src/ledger/ledger';
+import { accountSettings } from '../../src/credits/wallet';
 import { stackEnv } from '../../tools/stack/stack';
 import { FlatPricer } from '../support/flat-pricer';
 import { testKafka, testStack, uniqueName } from '../support/stack';

@@ -1,11 +1,6 @@
 import Redis, { Cluster } from 'ioredis';
-import {
-  accountSettings,
-  AccountSettings,
-  CreditLedger,
-  LedgerUsage,
-  MinorUnits,
-} from '../../src/ledger/ledger';
+import { CreditLedger } from '../../src/ledger/ledger';
+import { accountSettings, AccountSettings, LedgerUsage, MinorUnits } from '../../src/credits/wallet';
 import { testStack, uniqueName } from './stack';
 
 /** A ledger in a fresh key namespace, with a clock the test moves. */

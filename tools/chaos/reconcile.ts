@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
-import { decimalToMinor } from '../../src/kafka/cloudevents';
-import type { CreditLedger, MinorUnits } from '../../src/ledger/ledger';
+import { decimalToMinor } from '../../src/credits/money';
+import type { CreditLedger } from '../../src/ledger/ledger';
+import type { MinorUnits } from '../../src/credits/wallet';
 import { cdrStream, CdrStreamOptions, TenantProfile } from '../loadgen/cdr-stream';
 import { scanTopic } from './topics';
 

@@ -1,5 +1,6 @@
-import type { AccountSettings, CreditLedger, MinorUnits } from '../../src/ledger/ledger';
-import { accountSettings } from '../../src/ledger/ledger';
+import type { CreditLedger } from '../../src/ledger/ledger';
+import type { AccountSettings, MinorUnits } from '../../src/credits/wallet';
+import { accountSettings } from '../../src/credits/wallet';
 import { poolCapacities, RateBook } from '../../src/rating';
 import type { TenantProfile } from './cdr-stream';
 

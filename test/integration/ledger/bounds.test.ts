@@ -1,4 +1,4 @@
-import { MAX_TOTAL_MINOR } from '../../../src/ledger/ledger';
+import { MAX_TOTAL_MINOR } from '../../../src/credits/wallet';
 import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 
 const MAX = MAX_TOTAL_MINOR;

@@ -1,4 +1,4 @@
-import { LedgerUsage } from '../../../src/ledger/ledger';
+import { LedgerUsage } from '../../../src/credits/wallet';
 import { LedgerError } from '../../../src/ledger/result-codes';
 import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 

@@ -1,4 +1,4 @@
-import { AccountSettings } from '../../../src/ledger/ledger';
+import { AccountSettings } from '../../../src/credits/wallet';
 import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 
 const withAutoRecharge = (overrides: Partial<AccountSettings['autoRecharge']> = {}) =>

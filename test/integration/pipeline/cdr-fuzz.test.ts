@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Consumer, Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
-import { decimalToMinor } from '../../../src/kafka/cloudevents';
+import { decimalToMinor } from '../../../src/credits/money';
 import { PipelineInstrumentation } from '../../../src/kafka/instrumentation';
 import { UsageConsumer } from '../../../src/kafka/usage-consumer';
 import { FlatPricer } from '../../support/flat-pricer';

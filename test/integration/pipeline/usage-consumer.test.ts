@@ -4,7 +4,7 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
 import { PipelineInstrumentation } from '../../../src/kafka/instrumentation';
 import { UsageConsumer } from '../../../src/kafka/usage-consumer';
-import { MAX_TOTAL_MINOR } from '../../../src/ledger/ledger';
+import { MAX_TOTAL_MINOR } from '../../../src/credits/wallet';
 import { FlatPricer } from '../../support/flat-pricer';
 import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 import { consumeMessages, createTopics, testKafka, testStack, uniqueName } from '../../support/stack';

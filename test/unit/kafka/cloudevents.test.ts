@@ -1,4 +1,5 @@
-import { minorToDecimal, toCloudEvent } from '../../../src/kafka/cloudevents';
+import { toCloudEvent } from '../../../src/kafka/cloudevents';
+import { minorToDecimal } from '../../../src/credits/money';
 import { currencyDigits } from '../../../src/rating';
 
 describe('minor units to decimal strings', () => {

@@ -1,5 +1,6 @@
 import { addUtcMonths, lotExpiry, utcMonth } from '../../../src/credits/calendar';
-import { InvalidIdError, tenantKeys } from '../../../src/ledger/keys';
+import { tenantKeys } from '../../../src/ledger/keys';
+import { InvalidIdError } from '../../../src/credits/tenant';
 import { loadScripts } from '../../../src/ledger/script-loader';
 
 describe('tenant keys', () => {

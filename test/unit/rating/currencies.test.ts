@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { decimalToMinor, minorToDecimal } from '../../../src/kafka/cloudevents';
+import { decimalToMinor, minorToDecimal } from '../../../src/credits/money';
 import { currencyDigits, isCurrency, loadRateBook, missingDeckKinds } from '../../../src/rating';
 import { ISO_4217 } from '../../../src/rating/iso4217';
 

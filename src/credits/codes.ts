@@ -1,0 +1,69 @@
+/**
+ * The names other systems see, in one list each: why a record was set aside (the dead-letter
+ * topic's `x-error-code`, the metrics' `reason`) and the balance events' types (CONTRACTS.md
+ * section 3, the metrics' `type`). The decoder, the settlement rules, the ledger's callers and
+ * the metrics take them from here.
+ */
+
+/** Why a record was rejected: the `x-error-code` header on the dead-letter topic. */
+export type RejectionCode =
+  | 'empty_value'
+  | 'malformed_json'
+  | 'avro_decode_failed'
+  | 'not_an_object'
+  | 'missing_field'
+  | 'invalid_field'
+  | 'key_mismatch'
+  | 'record_too_large'
+  | 'too_deep'
+  | 'future_start'
+  | 'too_late'
+  | 'unknown_tenant'
+  | 'unrated_destination'
+  | 'unsupported_currency'
+  | 'balance_limit'
+  | 'conflicting_duplicate'
+  | 'too_large'
+  | 'unserializable';
+
+/** Every rejection code, in the order of the README's table (metrics create each at zero). */
+export const REJECTION_CODES: readonly RejectionCode[] = [
+  'empty_value',
+  'record_too_large',
+  'malformed_json',
+  'avro_decode_failed',
+  'too_deep',
+  'not_an_object',
+  'missing_field',
+  'invalid_field',
+  'key_mismatch',
+  'future_start',
+  'too_late',
+  'unknown_tenant',
+  'unrated_destination',
+  'unsupported_currency',
+  'balance_limit',
+  'conflicting_duplicate',
+  'too_large',
+  'unserializable',
+];
+
+/** Every balance event type the ledger's scripts write to a tenant's outbox. */
+export const EVENT_TYPES = [
+  'credits.balance.low',
+  'credits.balance.depleted',
+  'credits.recharge.requested',
+  'credits.recharge.succeeded',
+  'credits.recharge.failed',
+  'credits.funds.added',
+  'credits.funds.expired',
+  'credits.purchase.failed',
+  'credits.adjustment.added',
+  'credits.service.blocked',
+  'credits.service.restored',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** What became of a consumed record (the metrics' `result`). */
+export const RECORD_RESULTS = ['rated', 'duplicate', 'dead_letter'] as const;
