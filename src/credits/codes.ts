@@ -24,7 +24,8 @@ export type RejectionCode =
   | 'balance_limit'
   | 'conflicting_duplicate'
   | 'too_large'
-  | 'unserializable';
+  | 'unserializable'
+  | 'internal_error';
 
 /** Every rejection code, in the order of the README's table (metrics create each at zero). */
 export const REJECTION_CODES: readonly RejectionCode[] = [
@@ -46,7 +47,14 @@ export const REJECTION_CODES: readonly RejectionCode[] = [
   'conflicting_duplicate',
   'too_large',
   'unserializable',
+  'internal_error',
 ];
+
+/** Why a record was set aside, and in words. */
+export interface Rejection {
+  code: RejectionCode;
+  message: string;
+}
 
 /** Every balance event type the ledger's scripts write to a tenant's outbox. */
 export const EVENT_TYPES = [

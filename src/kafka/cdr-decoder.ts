@@ -1,15 +1,11 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { z } from 'zod';
-import type { RejectionCode } from '../credits/codes';
+import type { Rejection } from '../credits/codes';
 import { TENANT_ID_PATTERN } from '../credits/tenant';
 import { CALL_TYPES, UsageRecord } from '../rating';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './grouped-sender';
 
-
-export interface Rejection {
-  code: RejectionCode;
-  message: string;
-}
+export type { Rejection };
 
 export { CALL_TYPES };
 

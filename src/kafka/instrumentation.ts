@@ -46,6 +46,12 @@ export interface PipelineEvents {
   debitLag: [{ seconds: number }];
   /** A transient failure, retried; the ledger's for one tenant. */
   retry: [{ stage: 'ledger' | 'produce' | 'commit' | 'registry'; error: unknown; tenantId?: string }];
+  /**
+   * Settling usages failed with what is not transient (a bug, or a record that makes the
+   * code fail): they are settled again one by one, and those that fail alone are set aside
+   * with `internal_error`.
+   */
+  settlementFailed: [{ error: unknown; tenantId: string; usageIds: string[] }];
   /** A ledger script call that threw. */
   scriptError: [{ operation: string; error: unknown; tenantId?: string }];
   consumerLag: [{ topic: string; partition: number; lag: number }];

@@ -8,18 +8,14 @@ import type {
   Producer,
   TopicPartitionOffsetAndMetadata,
 } from 'kafkajs';
-import type { CreditLedger } from '../ledger/ledger';
-import type { AppliedUsage, LedgerUsage, UsageOutcome, UsageSource, UsageState } from '../credits/wallet';
-import { MAX_BATCH } from '../ledger/ledger';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Grouped } from './grouped';
-import {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  fitsMessageLimit,
-  GroupedSender,
-  MAX_PRODUCE_BYTES,
-  messageBytes,
-} from './grouped-sender';
+import { formatMoney } from '../credits/money';
+import type { CreditLedger } from '../ledger/ledger';
+import { MAX_BATCH } from '../ledger/ledger';
+import type { UsagePricer } from '../settlement/ports';
+import { fingerprint, RatedDetails, ratedValue, serialiseRecord } from '../settlement/rated-record';
+import { errorMessage, isTransient, retry } from '../settlement/retry';
+import { AppliedCharge, Settlement, TenantSettlement } from '../settlement/settle-tenant';
 import {
   CdrRules,
   decodeCdr,
@@ -28,23 +24,21 @@ import {
   RegistryUnavailableError,
   Rejection,
 } from './cdr-decoder';
-import { minorToDecimal } from '../credits/money';
+import { Grouped } from './grouped';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  fitsMessageLimit,
+  GroupedSender,
+  MAX_PRODUCE_BYTES,
+  messageBytes,
+} from './grouped-sender';
 import type { PipelineInstrumentation } from './instrumentation';
 import { PartitionProgress } from './partition-progress';
-import type { PricedUsage, UsagePricer } from '../settlement/ports';
-import {
-  detailsOf,
-  fingerprint,
-  packRated,
-  RatedDetails,
-  ratedValue,
-  serialiseRecord,
-  unpackRated,
-} from '../settlement/rated-record';
 
 export interface UsageConsumerOptions {
   kafka: Kafka;
   producer: Producer;
+  /** What the use case "settle a tenant's batch" (src/settlement) settles with. */
   ledger: CreditLedger;
   pricer: UsagePricer;
   registry?: SchemaRegistry;
@@ -80,7 +74,7 @@ interface Rated {
   /** The record serialised before its debit (serialiseRecord). */
   body: string;
   details: RatedDetails;
-  applied: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>;
+  applied: AppliedCharge;
   duplicate: boolean;
 }
 
@@ -110,8 +104,6 @@ interface Settling {
 const MINIMAL_DEAD_LETTER_BYTES = 4096;
 /** Room left under the limit when a dead letter's value is cut (the header values' varints). */
 const TRUNCATION_SLACK_BYTES = 64;
-
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** A usage's rated record (CONTRACTS.md section 2), keyed by its tenant. */
 function ratedMessage({ record, body, details, applied, duplicate }: Omit<Rated, 'kind'>): Message {
@@ -174,6 +166,7 @@ export class UsageConsumer {
   private sessionLost: { generation: number; error: Error } | undefined;
   private readonly progress: PartitionProgress;
   private readonly batches = new AsyncLocalStorage<BatchContext>();
+  private readonly settlement: TenantSettlement;
 
   constructor(private readonly options: UsageConsumerOptions) {
     this.events = options.instrumentation;
@@ -190,6 +183,17 @@ export class UsageConsumer {
       this.maxMessageBytes,
     );
     this.progress = new PartitionProgress(options.stuckPartitionMs ?? 60_000);
+    this.settlement = new TenantSettlement({
+      ledger: options.ledger,
+      pricer: options.pricer,
+      maxUsagesPerApply: MAX_BATCH,
+      clock: this.clock,
+      observer: {
+        rated: (seconds, records) => this.events.emit('rating', { seconds, records }),
+        applied: (seconds, usages) => this.events.emit('ledger', { seconds, usages }),
+        debitLag: (seconds) => this.events.emit('debitLag', { seconds }),
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -376,16 +380,22 @@ export class UsageConsumer {
       Array.from({ length: Math.min(TENANTS_IN_FLIGHT, tenants.length) }, async () => {
         for (let next = tenants.shift(); next; next = tenants.shift()) {
           const [tenant, group] = next;
-          for (let start = 0; start < group.length; start += MAX_BATCH) {
-            const slice = group.slice(start, start + MAX_BATCH);
-            const results = await this.untilDone(
-              'ledger',
-              heartbeat,
-              keepGoing,
-              () => this.settleTenant(tenant, slice),
+          const limit = this.settlement.maxUsagesPerApply;
+          for (let start = 0; start < group.length; start += limit) {
+            const slice = group.slice(start, start + limit);
+            const results = await this.settlement.settleIsolating(
               tenant,
+              slice,
+              (step) => this.untilDone('ledger', heartbeat, keepGoing, step, tenant),
+              (usage, details, applied) => this.unsendable(usage, details, applied),
+              (error, usageIds) => {
+                this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId: tenant });
+                this.events.emit('settlementFailed', { error, tenantId: tenant, usageIds });
+              },
             );
-            slice.forEach(({ item }, i) => outcomes.set(item, results[i]!));
+            slice.forEach((settling, i) =>
+              outcomes.set(settling.item, this.outcomeOf(settling, results[i]!)),
+            );
           }
         }
       }),
@@ -466,7 +476,7 @@ export class UsageConsumer {
           tenantId: outcome.record.tenantId,
           usageId: outcome.record.id,
           source: outcome.applied.source,
-          charge: minorToDecimal(outcome.applied.charge.toString(), outcome.details.currency),
+          charge: formatMoney({ minor: outcome.applied.charge, currency: outcome.details.currency }),
           currency: outcome.details.currency,
           poolSeconds: outcome.applied.poolSeconds,
         });
@@ -504,178 +514,17 @@ export class UsageConsumer {
     return { item, outcome, message: this.deadLetter(item, outcome) };
   }
 
-  /** Prices one tenant's records against its pool state and applies them in one script call. */
-  private async settleTenant(tenant: string, group: Settling[]): Promise<Outcome[]> {
-    const { ledger, pricer } = this.options;
-    const poolOf = new Map(group.map(({ record }) => [record, pricer.poolFor(record)]));
-    const poolMonths = [
-      ...new Set([...poolOf.values()].flatMap((p) => (p ? [`${p.pool}:${p.period}`] : []))),
-    ];
-    const ids = [...new Set(group.map(({ record }) => record.id))];
-    let state: UsageState | undefined;
-    const priced = new Map<string, PricedUsage | { kind: 'unrated'; reason: string }>();
-    /** Records refused before their debit, because their rated record could not go out. */
-    const unsendable = new Map<string, Rejection>();
-
-    const ratingStarted = process.hrtime.bigint();
-    let ledgerStarted = ratingStarted;
-    const result = await ledger.settle(tenant, ids, poolMonths, (current) => {
-      state = current;
-      priced.clear();
-      unsendable.clear();
-      const poolLeft = new Map(
-        poolMonths.map((key) => [
-          key,
-          (current.poolCapacity[key.slice(0, key.lastIndexOf(':'))] ?? 0) - (current.poolUsed[key] ?? 0),
-        ]),
-      );
-      const usages: LedgerUsage[] = [];
-      for (const settling of group) {
-        const { record } = settling;
-        if (current.applied.has(record.id) || priced.has(record.id)) continue;
-        const pool = poolOf.get(record);
-        const key = pool ? `${pool.pool}:${pool.period}` : '';
-        const price = pricer.price(record, current.currency, pool ? Math.max(0, poolLeft.get(key) ?? 0) : 0);
-        priced.set(record.id, price);
-        if (price.kind === 'unrated') continue;
-        const source: UsageSource =
-          price.payment === 'paid' ? (current.mode === 'prepaid' ? 'credits' : 'postpaid') : price.payment;
-        const details = detailsOf(settling.fingerprint, price);
-        // The rated record exactly as it will be, but for ratedAt (always 24 characters).
-        const refusal = this.unsendable(settling, details, {
-          charge: price.charge,
-          poolSeconds: price.poolSeconds,
-          source,
-          appliedAt: new Date(0),
-        });
-        if (refusal) {
-          unsendable.set(record.id, refusal);
-          continue;
-        }
-        if (pool && price.poolSeconds > 0) poolLeft.set(key, poolLeft.get(key)! - price.poolSeconds);
-        usages.push({
-          id: record.id,
-          source,
-          charge: price.charge,
-          pool: pool && price.poolSeconds > 0 ? pool.pool : '',
-          poolSeconds: price.poolSeconds,
-          period: pricer.periodOf(record),
-          rated: packRated(details),
-        });
-      }
-      this.events.emit('rating', { seconds: seconds(ratingStarted), records: group.length });
-      ledgerStarted = process.hrtime.bigint();
-      return {
-        currency: current.currency,
-        usages,
-        poolUse: Object.fromEntries(poolMonths.map((key) => [key, current.poolUsed[key] ?? 0])),
-      };
-    });
-    this.events.emit('ledger', { seconds: seconds(ledgerStarted), usages: group.length });
-
-    if ('refused' in result) {
-      const rejection: Rejection =
-        result.refused === 'no_account'
-          ? { code: 'unknown_tenant', message: `no account for tenant ${tenant}` }
-          : result.refused === 'balance_limit'
-            ? { code: 'balance_limit', message: `the ledger refused the batch: ${result.detail}` }
-            : {
-                code: 'invalid_field',
-                message: `the ledger refused the usage: ${result.refused} ${result.detail}`,
-              };
-      return group.map(({ record }) => ({
-        kind: 'rejected',
-        rejection,
-        stage: 'ledger',
-        usageId: record.id,
-        tenantId: tenant,
-        charged: false,
-      }));
-    }
-    const applied = new Map<string, AppliedUsage>(result.applied.map((a) => [a.usageId, a]));
-    const now = this.clock();
-    const seen = new Set<string>();
-    return group.map(({ record, body, fingerprint: fp }): Outcome => {
-      const repeat = seen.has(record.id);
-      seen.add(record.id);
-      const fresh = applied.get(record.id);
-      const stored = fresh?.outcome ?? state!.applied.get(record.id);
-      const rejected = (rejection: Rejection, stage: 'rating' | 'ledger', headers?: IHeaders): Outcome => ({
-        kind: 'rejected',
-        rejection,
-        stage,
-        usageId: record.id,
-        tenantId: tenant,
-        charged: false,
-        ...(headers ? { headers } : {}),
-      });
-      if (!stored) {
-        const refusal = unsendable.get(record.id);
-        if (refusal) return rejected(refusal, 'rating');
-        const price = priced.get(record.id);
-        const reason = price?.kind === 'unrated' ? price.reason : 'not priced';
-        return rejected(
-          {
-            code: reason.startsWith('unsupported_currency') ? 'unsupported_currency' : 'unrated_destination',
-            message: reason,
-          },
-          'rating',
-        );
-      }
-      const duplicate = repeat || !fresh || fresh.duplicate;
-      let details = unpackRated(stored.rated);
-      if (details && details.fingerprint !== fp) {
-        // Charged before with other rating-relevant content: the first charge stands, and
-        // this version waits for someone to look at both.
-        const first = minorToDecimal(stored.charge.toString(), details.currency);
-        return rejected(
-          {
-            code: 'conflicting_duplicate',
-            message:
-              `usage ${record.id} was charged ${first} ${details.currency} at ${stored.appliedAt.toISOString()} ` +
-              `for other content (fingerprint ${details.fingerprint}, this one ${fp})`,
-          },
-          'ledger',
-          {
-            'x-conflict-first-fingerprint': details.fingerprint,
-            'x-conflict-fingerprint': fp,
-            'x-conflict-first-charge': first,
-            'x-conflict-first-currency': details.currency,
-            'x-conflict-first-source': stored.source,
-            'x-conflict-first-applied-at': stored.appliedAt.toISOString(),
-          },
-        );
-      }
-      if (!details) {
-        // An outcome stored before the ledger kept the rated record's details: they come from
-        // pricing again with the pool seconds it drew (the money is the ledger's either way).
-        const price = this.options.pricer.price(record, state!.currency, stored.poolSeconds);
-        details =
-          price.kind === 'priced'
-            ? detailsOf(fp, price)
-            : {
-                fingerprint: fp,
-                billedSeconds: 0,
-                connectionCharge: 0n,
-                currency: state!.currency,
-                destinationName: '',
-                rate: null,
-              };
-      }
-      if (!duplicate && record.endDateTime) {
-        this.events.emit('debitLag', {
-          seconds: Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000),
-        });
-      }
-      return { kind: 'rated', record, body, details, applied: stored, duplicate };
-    });
+  /** A settlement as the consumer carries it to its message. */
+  private outcomeOf({ record, body }: Settling, settled: Settlement): Outcome {
+    if (settled.kind === 'rated') return { ...settled, body };
+    return { ...settled, usageId: record.id, tenantId: record.tenantId };
   }
 
-  /** Why the rated record of a usage could not go out (before it is charged), if it could not. */
+  /** Why the rated record of a usage could not go out (asked before it is charged), if it could not. */
   private unsendable(
     { record, body }: Settling,
     details: RatedDetails,
-    applied: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
+    applied: AppliedCharge,
   ): Rejection | undefined {
     try {
       const probe = ratedMessage({ record, body, details, applied, duplicate: false });
@@ -718,41 +567,43 @@ export class UsageConsumer {
   }
 
   /**
-   * Runs `step` until it succeeds: a failure is retried with backoff and consumption of the
-   * partition waits, heartbeating. Gives up when the consumer stops, loses the partition or
+   * Runs `step` with the one retrier (src/settlement/retry.ts): a transient failure (Redis,
+   * the registry or the broker away) is retried with backoff while consumption of the
+   * partition waits, heartbeating. It gives up when the consumer stops, loses the partition or
    * its group session (then the batch is redelivered, to this or another instance), and at
-   * once on an error `retriable` refuses (a bug fails loudly instead of looping).
+   * once on what is not transient (a bug fails loudly instead of looping).
    */
-  private async untilDone<T>(
+  private untilDone<T>(
     stage: 'ledger' | 'produce' | 'commit' | 'registry',
     heartbeat: () => Promise<void>,
     keepGoing: () => boolean,
     step: () => Promise<T>,
     tenantId?: string,
-    retriable: (error: unknown) => boolean = () => true,
+    transient: (error: unknown) => boolean = isTransient,
   ): Promise<T> {
     const { initial, max } = this.options.retryDelayMs ?? { initial: 100, max: 5_000 };
     const context = this.batches.getStore();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await step();
-      } catch (error) {
-        if (!retriable(error)) throw error;
+    return retry(step, {
+      attempts: Infinity,
+      initialDelayMs: initial,
+      maxDelayMs: max,
+      isRetriable: (error) => {
         if (isSessionError(error)) {
           // A commit (or a heartbeat) refused: retrying with this member id never succeeds.
           if (context) this.sessionLost = { generation: context.generation, error };
-          throw error;
+          return false;
         }
+        return transient(error);
+      },
+      onRetry: (error) => {
         if (stage === 'ledger') this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId });
         this.events.emit('retry', { stage, error, tenantId });
         if (context) this.progress.retrying(context.topic, context.partition, stage, error);
-        if (!keepGoing()) throw this.abandonReason(context, error);
-        const delay = Math.round(Math.random() * Math.min(max, initial * 2 ** Math.min(attempt - 1, 16)));
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        await heartbeat().catch(() => undefined);
-        if (!keepGoing()) throw this.abandonReason(context, error);
-      }
-    }
+      },
+      keepGoing,
+      afterWait: heartbeat,
+      abandon: (error) => this.abandonReason(context, error),
+    });
   }
 
   /**

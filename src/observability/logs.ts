@@ -113,4 +113,10 @@ export function logPipelineEvents(instrumentation: PipelineInstrumentation, logg
   instrumentation.on('retry', ({ stage, error, tenantId }) =>
     logger.warn({ stage, tenantId, err: error }, 'transient failure, retrying'),
   );
+  instrumentation.on('settlementFailed', ({ error, tenantId, usageIds }) =>
+    logger.error(
+      { tenantId, usageIds: usageIds.slice(0, 20), usages: usageIds.length, err: error },
+      'settling failed with an error that is not transient: not retried; the usages are settled one by one, and those that still fail are dead-lettered (internal_error)',
+    ),
+  );
 }

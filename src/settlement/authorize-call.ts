@@ -1,6 +1,5 @@
-import type { DecodedUsageRecord } from '../kafka/cdr-decoder';
-import type { PricedUsage, UsagePricer } from './ports';
-import type { CreditLedger } from '../ledger/ledger';
+import type { UsageRecord } from '../rating';
+import type { AuthorizationLedger, PricedUsage, UsagePricer } from './ports';
 
 /** The longest call an authorization ever promises (a switch asks again for longer calls). */
 export const MAX_AUTHORIZED_SECONDS = 24 * 3600;
@@ -15,10 +14,10 @@ export type AuthorizationReason =
   | 'balance_depleted';
 
 /** What a switch knows of a call before it connects it. */
-export type CallToAuthorize = Pick<DecodedUsageRecord, 'tenantId' | 'callType' | 'startDateTime'> &
+export type CallToAuthorize = Pick<UsageRecord, 'tenantId' | 'callType' | 'startDateTime'> &
   Partial<
     Pick<
-      DecodedUsageRecord,
+      UsageRecord,
       | 'calleeNumber'
       | 'callerNumber'
       | 'numberType'
@@ -48,13 +47,13 @@ export type Quote = Pick<PricedUsage, 'payment' | 'charge' | 'billedSeconds'>;
  * minutes are counted exactly as applying the usage would.
  */
 export async function authorizeCall(
-  ledger: CreditLedger,
+  ledger: AuthorizationLedger,
   pricer: UsagePricer,
   call: CallToAuthorize,
   now = new Date(),
 ): Promise<Authorization> {
   if (call.callType === 'emergency') return { allowed: true, reason: 'emergency', maxSeconds: null };
-  const probe = (duration: number): DecodedUsageRecord => ({ ...call, id: 'authorization', duration });
+  const probe = (duration: number): UsageRecord => ({ ...call, id: 'authorization', duration });
   const pool = pricer.poolFor(probe(0));
   const snapshot = await ledger.authorizationSnapshot(call.tenantId, pool?.pool ?? '', now);
   if ('refused' in snapshot) return { allowed: false, reason: 'unknown_tenant', maxSeconds: 0 };

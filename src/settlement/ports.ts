@@ -1,8 +1,10 @@
-import type { DecodedUsageRecord } from '../kafka/cdr-decoder';
+import type { AppliedUsage, MinorUnits, RatedBatch, UsageState } from '../credits/wallet';
+import type { UsageRecord } from '../rating';
 
 /**
- * What the usage consumer needs from rating, in the ledger's terms (integer minor units).
- * Implemented over src/rating by `rating-pricer.ts`.
+ * What the use cases need from rating and from the ledger, in the ledger's terms (integer
+ * minor units). Implemented by `rating-pricer.ts` over src/rating and by the Redis ledger
+ * (src/ledger); the use cases import neither.
  */
 export interface PricedUsage {
   kind: 'priced';
@@ -19,14 +21,60 @@ export interface PricedUsage {
 
 export interface Unrated {
   kind: 'unrated';
+  /** `unsupported_currency: ...` or why the destination has no rate. */
   reason: string;
+  code: 'unrated_destination' | 'unsupported_currency';
 }
 
 export interface UsagePricer {
   /** The minute pool a usage may draw on (`<kind>:<country>`) and its month, or none. */
-  poolFor(record: DecodedUsageRecord): { pool: string; period: string } | undefined;
+  poolFor(record: UsageRecord): { pool: string; period: string } | undefined;
   /** The month of the call (`yyyy-mm`, UTC): its pool month and postpaid period. */
-  periodOf(record: DecodedUsageRecord): string;
+  periodOf(record: UsageRecord): string;
   /** Prices a usage in the tenant's currency, given the seconds its pool has left. */
-  price(record: DecodedUsageRecord, currency: string, poolSecondsLeft: number): PricedUsage | Unrated;
+  price(record: UsageRecord, currency: string, poolSecondsLeft: number): PricedUsage | Unrated;
+}
+
+/** An expected refusal of the ledger (a value, not an exception): `no_account`, `balance_limit`, ... */
+export interface LedgerRefusal {
+  refused: string;
+  detail: string;
+}
+
+/** The ledger as settling usage needs it: read a tenant's state, apply a rated batch atomically. */
+export interface SettlementLedger {
+  /** Mode, currency, which of the ids were applied (their stored outcomes) and pool use, in one read. */
+  readUsageState(
+    tenantId: string,
+    usageIds: string[],
+    poolMonths: string[],
+  ): Promise<UsageState | LedgerRefusal>;
+  /**
+   * Applies the batch in one atomic step, each usage once by its id; when the pool use it was
+   * rated against has moved, nothing is applied and the current use comes back as `conflict`.
+   */
+  applyUsage(
+    tenantId: string,
+    batch: RatedBatch,
+  ): Promise<
+    { applied: AppliedUsage[]; balance: MinorUnits } | { conflict: Record<string, number> } | LedgerRefusal
+  >;
+}
+
+/** The ledger as authorizing a call needs it: a read-only snapshot. */
+export interface AuthorizationLedger {
+  authorizationSnapshot(
+    tenantId: string,
+    pool: string,
+    at?: Date,
+  ): Promise<
+    | {
+        mode: 'prepaid' | 'postpaid';
+        currency: string;
+        balance: MinorUnits;
+        blocked: boolean;
+        poolSecondsLeft: number;
+      }
+    | LedgerRefusal
+  >;
 }

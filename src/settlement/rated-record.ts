@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { UsageOutcome } from '../credits/wallet';
-import type { DecodedUsageRecord } from '../kafka/cdr-decoder';
+import type { UsageRecord } from '../rating';
 import { minorToDecimal } from '../credits/money';
 import type { PricedUsage } from './ports';
 
@@ -21,7 +21,7 @@ const RATED_FIELDS = new Set([
  * The input record as JSON, without the fields the rated record sets: made before the debit,
  * so that a record that cannot be serialised is never charged. Throws what JSON.stringify throws.
  */
-export function serialiseRecord(record: DecodedUsageRecord): string {
+export function serialiseRecord(record: UsageRecord): string {
   const kept = Object.fromEntries(Object.entries(record).filter(([name]) => !RATED_FIELDS.has(name)));
   return JSON.stringify(kept);
 }
@@ -44,7 +44,7 @@ const FINGERPRINTED = [
  * 12 characters (72 bits) of the SHA-256 of what rating reads from the record; the start is
  * taken as an instant, so `Z` and `+00:00` are the same call.
  */
-export function fingerprint(record: DecodedUsageRecord): string {
+export function fingerprint(record: UsageRecord): string {
   const parts = FINGERPRINTED.map((name) => JSON.stringify(record[name] ?? null));
   parts.push(String(Date.parse(record.startDateTime)));
   return createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 12);

@@ -1,27 +1,32 @@
-import { classifyCall, RateBook, rateCall } from '../rating';
-import type { DecodedUsageRecord } from '../kafka/cdr-decoder';
+import { classifyCall, RateBook, rateCall, UsageRecord } from '../rating';
 import type { PricedUsage, Unrated, UsagePricer } from './ports';
 
 /** The usage consumer's pricing, over the rating core and the shipped rate decks. */
 export class RatingPricer implements UsagePricer {
   constructor(private readonly book: RateBook) {}
 
-  periodOf(record: DecodedUsageRecord): string {
+  periodOf(record: UsageRecord): string {
     const start = record.startDateTime;
     // A validated UTC time ('...Z') names its month in its first 7 characters; other offsets
     // may fall in another UTC month.
     return start.endsWith('Z') ? start.slice(0, 7) : new Date(start).toISOString().slice(0, 7);
   }
 
-  poolFor(record: DecodedUsageRecord) {
+  poolFor(record: UsageRecord) {
     const classification = classifyCall(this.book, record);
     if (classification.kind !== 'chargeable' || !classification.pool) return undefined;
     return { pool: classification.pool, period: this.periodOf(record) };
   }
 
-  price(record: DecodedUsageRecord, currency: string, poolSecondsLeft: number): PricedUsage | Unrated {
+  price(record: UsageRecord, currency: string, poolSecondsLeft: number): PricedUsage | Unrated {
     const result = rateCall(this.book, record, currency, poolSecondsLeft);
-    if (result.kind === 'unrated') return { kind: 'unrated', reason: result.reason };
+    if (result.kind === 'unrated') {
+      // The rating core names a currency without a deck of the call's kind this way.
+      const code = result.reason.startsWith('unsupported_currency')
+        ? 'unsupported_currency'
+        : 'unrated_destination';
+      return { kind: 'unrated', reason: result.reason, code };
+    }
     if (result.kind === 'free') {
       return {
         kind: 'priced',

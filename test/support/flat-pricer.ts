@@ -18,7 +18,7 @@ export class FlatPricer implements UsagePricer {
 
   price(record: DecodedUsageRecord, currency: string, poolSecondsLeft: number): PricedUsage | Unrated {
     if (record.calleeNumber?.startsWith('+999'))
-      return { kind: 'unrated', reason: `no rate for ${record.calleeNumber}` };
+      return { kind: 'unrated', reason: `no rate for ${record.calleeNumber}`, code: 'unrated_destination' };
     const minutes = Math.ceil(record.duration / 60);
     const billedSeconds = minutes * 60;
     const base = {

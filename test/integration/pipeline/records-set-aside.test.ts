@@ -393,4 +393,55 @@ describe('records that cannot be charged as they are, on the real broker and Red
     expect(await balance(acme)).toBe(funded - 35n);
     await out.stop();
   });
+
+  it('sets aside alone a record the ledger refuses as a bug (LedgerError), instead of retrying it forever', async () => {
+    const topics = await topicsOf(1);
+    const [acme, beta] = [uniqueName('acme'), uniqueName('beta')];
+    for (const tenant of [acme, beta]) await fund(tenant);
+    const out = await collect(kafka, [topics.ratedOut, topics.deadLetter]);
+    const instrumentation = new PipelineInstrumentation();
+    const retries: string[] = [];
+    instrumentation.on('retry', ({ stage }) => retries.push(stage));
+    const consumer = await start(topics, { pricer: new BuggyPricer(), instrumentation });
+    await producer.send({
+      topic: topics.usageIn,
+      messages: [
+        cdr('ok1', acme),
+        cdr('poison', acme, { calleeNumber: '+4400666' }),
+        cdr('ok2', acme),
+        cdr('ok3', beta),
+      ].map((record) => ({ key: record.tenantId, value: JSON.stringify(record) })),
+    });
+
+    await eventually(() => {
+      expect(out.got(topics.ratedOut)).toHaveLength(3);
+      expect(out.got(topics.deadLetter)).toHaveLength(1);
+    }, 30_000);
+    expect(out.got(topics.ratedOut).map((m) => json(m).id)).toEqual(['ok1', 'ok2', 'ok3']);
+    const [dead] = out.got(topics.deadLetter);
+    expect(json(dead!).id).toBe('poison');
+    expect(header(dead!, 'x-error-code')).toBe('internal_error');
+    expect(header(dead!, 'x-charged')).toBe('false');
+    expect(header(dead!, 'x-error-message')).toMatch(
+      /^settling usage poison failed: LedgerError: .*bad charge/,
+    );
+    expect(await balance(acme)).toBe(funded - 70n);
+    expect(await balance(beta)).toBe(funded - 35n);
+    expect(retries).toEqual([]);
+    await eventually(() => expect(consumer.partitions().stuck()).toEqual([]), 10_000);
+    await out.stop();
+  });
 });
+
+/** A pricing with a bug: a negative charge for one number, which the ledger refuses as a bad argument. */
+class BuggyPricer extends FlatPricer {
+  override price(
+    record: DecodedUsageRecord,
+    currency: string,
+    poolSecondsLeft: number,
+  ): PricedUsage | Unrated {
+    const price = super.price(record, currency, poolSecondsLeft);
+    if (price.kind === 'priced' && record.calleeNumber === '+4400666') return { ...price, charge: -1n };
+    return price;
+  }
+}

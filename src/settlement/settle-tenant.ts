@@ -1,0 +1,360 @@
+import type { Rejection } from '../credits/codes';
+import { formatMoney } from '../credits/money';
+import type { LedgerUsage, UsageOutcome, UsageSource, UsageState } from '../credits/wallet';
+import type { UsageRecord } from '../rating';
+import type { LedgerRefusal, PricedUsage, SettlementLedger, Unrated, UsagePricer } from './ports';
+import { detailsOf, packRated, RatedDetails, unpackRated } from './rated-record';
+import { errorMessage, isTransient } from './retry';
+
+/** A valid usage on its way to the ledger, with the fingerprint of its rating-relevant content. */
+export interface UsageToSettle {
+  record: UsageRecord;
+  fingerprint: string;
+}
+
+/** What the rated record of a usage says about its money, from the ledger's stored outcome. */
+export type AppliedCharge = Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>;
+
+/** A usage settled: charged now or before (then `duplicate`), with what its rated record says. */
+export interface SettledUsage {
+  kind: 'rated';
+  record: UsageRecord;
+  details: RatedDetails;
+  applied: AppliedCharge;
+  duplicate: boolean;
+}
+
+/** A usage that is not charged (or was charged for other content): its dead letter's reason. */
+export interface RefusedUsage {
+  kind: 'rejected';
+  rejection: Rejection;
+  stage: 'rating' | 'ledger';
+  /** The usage was applied in the ledger before it was refused (its debit stands). */
+  charged: boolean;
+  /** Headers the dead letter carries besides the usual ones. */
+  headers?: Record<string, string>;
+}
+
+export type Settlement = SettledUsage | RefusedUsage;
+
+/**
+ * Asked before a usage is charged, with its rated record exactly as it will be (but for the
+ * time it is applied): a rejection when that record could not go out (too large, cannot be
+ * serialised), so that such a usage is never charged.
+ */
+export type RatedRecordCheck<U extends UsageToSettle = UsageToSettle> = (
+  usage: U,
+  details: RatedDetails,
+  applied: AppliedCharge,
+) => Rejection | undefined;
+
+/** Timings and lags the use case reports (the metrics subscribe to them). */
+export interface SettlementObserver {
+  rated?(seconds: number, records: number): void;
+  applied?(seconds: number, usages: number): void;
+  /** From the end of a call to its debit, for a usage charged now. */
+  debitLag?(seconds: number): void;
+}
+
+/** The pool use kept moving between reading and applying (other writers on the tenant): retry later. */
+export class PoolContentionError extends Error {
+  override readonly name = 'PoolContentionError';
+  readonly retriable = true;
+}
+
+export interface SettleOptions {
+  ledger: SettlementLedger;
+  pricer: UsagePricer;
+  /** Usages per apply call (the ledger's bound on one script's run time). */
+  maxUsagesPerApply: number;
+  /** Reads and rates again this many times at most when the pool use moved meanwhile. */
+  maxAttempts?: number;
+  clock?: () => Date;
+  observer?: SettlementObserver;
+}
+
+/**
+ * Reads the tenant's state, lets `rate` price the usages against it, and applies the result;
+ * when the pool use moved in between, reads and rates again (at most `maxAttempts` times, then
+ * `PoolContentionError`, which is transient).
+ */
+export async function readRateApply(
+  ledger: SettlementLedger,
+  tenantId: string,
+  usageIds: string[],
+  poolMonths: string[],
+  rate: (state: UsageState) => Parameters<SettlementLedger['applyUsage']>[1],
+  maxAttempts = 5,
+): Promise<Exclude<Awaited<ReturnType<SettlementLedger['applyUsage']>>, { conflict: unknown }>> {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const state = await ledger.readUsageState(tenantId, usageIds, poolMonths);
+    if ('refused' in state) return state;
+    const result = await ledger.applyUsage(tenantId, rate(state));
+    if (!('conflict' in result)) return result;
+  }
+  throw new PoolContentionError(`pool use of ${tenantId} kept moving over ${maxAttempts} attempts`);
+}
+
+const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
+
+/** How a refusal of the whole batch by the ledger reads on each usage's dead letter. */
+function refusalRejection(tenant: string, refusal: LedgerRefusal): Rejection {
+  if (refusal.refused === 'no_account')
+    return { code: 'unknown_tenant', message: `no account for tenant ${tenant}` };
+  if (refusal.refused === 'balance_limit')
+    return { code: 'balance_limit', message: `the ledger refused the batch: ${refusal.detail}` };
+  return {
+    code: 'invalid_field',
+    message: `the ledger refused the usage: ${refusal.refused} ${refusal.detail}`,
+  };
+}
+
+/**
+ * The use case "settle a tenant's batch": one tenant's usages (at most `maxUsagesPerApply`),
+ * priced against the tenant's pool state and currency, the money's source chosen (credits
+ * for a prepaid tenant, postpaid accrual, a bundle's pool, or free), and applied in one atomic
+ * ledger step, each usage once by its id. What each usage's rated record says comes from the
+ * ledger's stored outcome and the details stored with it, never from pricing again: a
+ * redelivered usage repeats its first rated record, whatever decks are loaded by then.
+ */
+export class TenantSettlement {
+  private readonly maxAttempts: number;
+  private readonly clock: () => Date;
+
+  constructor(private readonly options: SettleOptions) {
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  get maxUsagesPerApply(): number {
+    return this.options.maxUsagesPerApply;
+  }
+
+  /** Settles one tenant's usages, in order; one result per usage, in the same order. */
+  async settle<U extends UsageToSettle>(
+    tenant: string,
+    group: U[],
+    check?: RatedRecordCheck<U>,
+  ): Promise<Settlement[]> {
+    if (group.length > this.options.maxUsagesPerApply) {
+      throw new RangeError(`at most ${this.options.maxUsagesPerApply} usages a call, got ${group.length}`);
+    }
+    const { ledger, pricer, observer } = this.options;
+    const poolOf = new Map(group.map(({ record }) => [record, pricer.poolFor(record)]));
+    const poolMonths = [
+      ...new Set([...poolOf.values()].flatMap((p) => (p ? [`${p.pool}:${p.period}`] : []))),
+    ];
+    const ids = [...new Set(group.map(({ record }) => record.id))];
+    let state: UsageState | undefined;
+    const priced = new Map<string, PricedUsage | Unrated>();
+    /** Usages refused before their debit, because their rated record could not go out. */
+    const unsendable = new Map<string, Rejection>();
+
+    const ratingStarted = process.hrtime.bigint();
+    let ledgerStarted = ratingStarted;
+    const result = await readRateApply(
+      ledger,
+      tenant,
+      ids,
+      poolMonths,
+      (current) => {
+        state = current;
+        priced.clear();
+        unsendable.clear();
+        const poolLeft = new Map(
+          poolMonths.map((key) => [
+            key,
+            (current.poolCapacity[key.slice(0, key.lastIndexOf(':'))] ?? 0) - (current.poolUsed[key] ?? 0),
+          ]),
+        );
+        const usages: LedgerUsage[] = [];
+        for (const settling of group) {
+          const { record } = settling;
+          if (current.applied.has(record.id) || priced.has(record.id)) continue;
+          const pool = poolOf.get(record);
+          const key = pool ? `${pool.pool}:${pool.period}` : '';
+          const price = pricer.price(
+            record,
+            current.currency,
+            pool ? Math.max(0, poolLeft.get(key) ?? 0) : 0,
+          );
+          priced.set(record.id, price);
+          if (price.kind === 'unrated') continue;
+          const source = sourceOf(price, current.mode);
+          const details = detailsOf(settling.fingerprint, price);
+          const refusal = check?.(settling, details, {
+            charge: price.charge,
+            poolSeconds: price.poolSeconds,
+            source,
+            appliedAt: new Date(0),
+          });
+          if (refusal) {
+            unsendable.set(record.id, refusal);
+            continue;
+          }
+          if (pool && price.poolSeconds > 0) poolLeft.set(key, poolLeft.get(key)! - price.poolSeconds);
+          usages.push({
+            id: record.id,
+            source,
+            charge: price.charge,
+            pool: pool && price.poolSeconds > 0 ? pool.pool : '',
+            poolSeconds: price.poolSeconds,
+            period: pricer.periodOf(record),
+            rated: packRated(details),
+          });
+        }
+        observer?.rated?.(seconds(ratingStarted), group.length);
+        ledgerStarted = process.hrtime.bigint();
+        return {
+          currency: current.currency,
+          usages,
+          poolUse: Object.fromEntries(poolMonths.map((key) => [key, current.poolUsed[key] ?? 0])),
+        };
+      },
+      this.maxAttempts,
+    );
+    observer?.applied?.(seconds(ledgerStarted), group.length);
+
+    if ('refused' in result) {
+      const rejection = refusalRejection(tenant, result);
+      return group.map(() => ({ kind: 'rejected', rejection, stage: 'ledger', charged: false }));
+    }
+    const applied = new Map(result.applied.map((a) => [a.usageId, a]));
+    const now = this.clock();
+    const seen = new Set<string>();
+    return group.map(({ record, fingerprint }): Settlement => {
+      const repeat = seen.has(record.id);
+      seen.add(record.id);
+      const fresh = applied.get(record.id);
+      const stored = fresh?.outcome ?? state!.applied.get(record.id);
+      if (!stored) {
+        const refusal = unsendable.get(record.id);
+        if (refusal) return { kind: 'rejected', rejection: refusal, stage: 'rating', charged: false };
+        const price = priced.get(record.id);
+        const rejection: Rejection =
+          price?.kind === 'unrated'
+            ? { code: price.code, message: price.reason }
+            : { code: 'unrated_destination', message: 'not priced' };
+        return { kind: 'rejected', rejection, stage: 'rating', charged: false };
+      }
+      const duplicate = repeat || !fresh || fresh.duplicate;
+      const details = unpackRated(stored.rated) ?? storedOnly(fingerprint, state!.currency);
+      if (details.fingerprint !== fingerprint) return conflicting(record, fingerprint, details, stored);
+      if (!duplicate && record.endDateTime) {
+        observer?.debitLag?.(Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000));
+      }
+      return { kind: 'rated', record, details, applied: stored, duplicate };
+    });
+  }
+
+  /**
+   * Settles a slice through `attempt` (the caller's retrier, which retries what is transient
+   * and throws the rest). A slice that fails for good is settled again one usage at a time, so
+   * that a usage that makes the ledger or the pricing fail (a bug) is set aside alone, with
+   * `internal_error`, and the tenant's other usages are charged: one record never stops
+   * billing. Whether the failed usage was applied is read back (a replay repeats its stored
+   * outcome either way).
+   */
+  async settleIsolating<U extends UsageToSettle>(
+    tenant: string,
+    group: U[],
+    attempt: <T>(step: () => Promise<T>) => Promise<T>,
+    check?: RatedRecordCheck<U>,
+    onFailure?: (error: unknown, usageIds: string[]) => void,
+  ): Promise<Settlement[]> {
+    try {
+      return await attempt(() => this.settle(tenant, group, check));
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      onFailure?.(
+        error,
+        group.map((u) => u.record.id),
+      );
+      if (group.length === 1) return [await this.internalError(tenant, group[0]!, error, attempt)];
+    }
+    const results: Settlement[] = [];
+    for (const usage of group) {
+      try {
+        results.push(...(await attempt(() => this.settle(tenant, [usage], check))));
+      } catch (error) {
+        if (isTransient(error)) throw error;
+        onFailure?.(error, [usage.record.id]);
+        results.push(await this.internalError(tenant, usage, error, attempt));
+      }
+    }
+    return results;
+  }
+
+  private async internalError(
+    tenant: string,
+    usage: UsageToSettle,
+    error: unknown,
+    attempt: <T>(step: () => Promise<T>) => Promise<T>,
+  ): Promise<RefusedUsage> {
+    const kind = error instanceof Error ? error.name : typeof error;
+    let charged = false;
+    let known = true;
+    try {
+      const state = await attempt(() => this.options.ledger.readUsageState(tenant, [usage.record.id], []));
+      charged = !('refused' in state) && state.applied.has(usage.record.id);
+    } catch {
+      known = false;
+    }
+    return {
+      kind: 'rejected',
+      rejection: {
+        code: 'internal_error',
+        message:
+          `settling usage ${usage.record.id} failed: ${kind}: ${errorMessage(error)}` +
+          (known ? '' : ' (whether it was applied could not be read; a replay repeats a stored outcome)'),
+      },
+      stage: 'ledger',
+      charged,
+    };
+  }
+}
+
+/** Where the money for a priced usage comes from, by the tenant's billing mode. */
+export function sourceOf(price: PricedUsage, mode: 'prepaid' | 'postpaid'): UsageSource {
+  if (price.payment !== 'paid') return price.payment;
+  return mode === 'prepaid' ? 'credits' : 'postpaid';
+}
+
+/**
+ * The details of an outcome stored without them (before the ledger kept a rated record's
+ * details with its outcome): what the outcome itself says, nothing priced again. The
+ * fingerprint cannot be checked then, and the rate reference is unknown (null).
+ */
+function storedOnly(fingerprint: string, currency: string): RatedDetails {
+  return { fingerprint, billedSeconds: 0, connectionCharge: 0n, currency, destinationName: '', rate: null };
+}
+
+/** Charged before for other rating-relevant content: the first charge stands, this one waits for a person. */
+function conflicting(
+  record: UsageRecord,
+  fingerprint: string,
+  first: RatedDetails,
+  stored: UsageOutcome,
+): RefusedUsage {
+  const charge = formatMoney({ minor: stored.charge, currency: first.currency });
+  const appliedAt = stored.appliedAt.toISOString();
+  return {
+    kind: 'rejected',
+    rejection: {
+      code: 'conflicting_duplicate',
+      message:
+        `usage ${record.id} was charged ${charge} ${first.currency} at ${appliedAt} ` +
+        `for other content (fingerprint ${first.fingerprint}, this one ${fingerprint})`,
+    },
+    stage: 'ledger',
+    charged: false,
+    headers: {
+      'x-conflict-first-fingerprint': first.fingerprint,
+      'x-conflict-fingerprint': fingerprint,
+      'x-conflict-first-charge': charge,
+      'x-conflict-first-currency': first.currency,
+      'x-conflict-first-source': stored.source,
+      'x-conflict-first-applied-at': appliedAt,
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import type {
+  AppliedUsage,
+  BillingMode,
+  RatedBatch,
+  UsageOutcome,
+  UsageState,
+} from '../../src/credits/wallet';
+import type { LedgerRefusal, SettlementLedger } from '../../src/settlement/ports';
+
+/**
+ * The settlement port in memory, for unit tests of the use cases without Redis: one tenant's
+ * balance, pool use and applied usages, with the ledger's rules that the use case relies on
+ * (a usage applies once by its id; a batch rated against pool use that has moved applies
+ * nothing and answers the current use). The Redis ledger itself is tested against Redis.
+ */
+export class MemoryLedger implements SettlementLedger {
+  balance = 0n;
+  readonly applied = new Map<string, UsageOutcome>();
+  readonly poolUsed: Record<string, number> = {};
+  readonly calls: { read: number; apply: number } = { read: 0, apply: 0 };
+  /** Run before each apply (a test moves the pool, or throws, here). */
+  beforeApply?: (batch: RatedBatch) => void;
+
+  constructor(
+    readonly tenantId: string,
+    readonly mode: BillingMode,
+    readonly currency: string,
+    readonly poolCapacity: Record<string, number> = {},
+    private readonly now: () => Date = () => new Date('2026-11-24T10:00:00Z'),
+  ) {}
+
+  async readUsageState(
+    tenantId: string,
+    usageIds: string[],
+    poolMonths: string[],
+  ): Promise<UsageState | LedgerRefusal> {
+    this.calls.read += 1;
+    if (tenantId !== this.tenantId) return { refused: 'no_account', detail: tenantId };
+    const applied = new Map(
+      usageIds.flatMap((id) => (this.applied.has(id) ? [[id, this.applied.get(id)!]] : [])),
+    );
+    return {
+      mode: this.mode,
+      currency: this.currency,
+      applied,
+      poolUsed: Object.fromEntries(poolMonths.map((key) => [key, this.poolUsed[key] ?? 0])),
+      poolCapacity: { ...this.poolCapacity },
+    };
+  }
+
+  async applyUsage(tenantId: string, batch: RatedBatch) {
+    this.calls.apply += 1;
+    this.beforeApply?.(batch);
+    if (tenantId !== this.tenantId) return { refused: 'no_account', detail: tenantId };
+    const moved = Object.entries(batch.poolUse).filter(([key, used]) => (this.poolUsed[key] ?? 0) !== used);
+    if (moved.length > 0)
+      return { conflict: Object.fromEntries(moved.map(([key]) => [key, this.poolUsed[key] ?? 0])) };
+    const applied: AppliedUsage[] = [];
+    for (const usage of batch.usages) {
+      const stored = this.applied.get(usage.id);
+      if (stored) {
+        applied.push({ usageId: usage.id, duplicate: true, outcome: stored });
+        continue;
+      }
+      if (usage.source === 'credits') this.balance -= usage.charge;
+      if (usage.pool) {
+        const key = `${usage.pool}:${usage.period}`;
+        this.poolUsed[key] = (this.poolUsed[key] ?? 0) + usage.poolSeconds;
+      }
+      const outcome: UsageOutcome = {
+        source: usage.source,
+        charge: usage.charge,
+        pool: usage.pool,
+        poolSeconds: usage.poolSeconds,
+        period: usage.period,
+        lots: [],
+        balanceAfter: this.balance,
+        appliedAt: this.now(),
+        revision: '',
+        rated: usage.rated ?? '',
+      };
+      this.applied.set(usage.id, outcome);
+      applied.push({ usageId: usage.id, duplicate: false, outcome });
+    }
+    return { applied, balance: this.balance };
+  }
+}

@@ -1,0 +1,264 @@
+import type { RatedBatch } from '../../../src/credits/wallet';
+import type { UsageRecord } from '../../../src/rating';
+import type { PricedUsage, Unrated } from '../../../src/settlement/ports';
+import { fingerprint } from '../../../src/settlement/rated-record';
+import { isTransient } from '../../../src/settlement/retry';
+import {
+  PoolContentionError,
+  readRateApply,
+  Settlement,
+  TenantSettlement,
+  UsageToSettle,
+} from '../../../src/settlement/settle-tenant';
+import { FlatPricer } from '../../support/flat-pricer';
+import { MemoryLedger } from '../../support/memory-ledger';
+
+const call = (id: string, extra: Partial<UsageRecord> = {}): UsageToSettle => {
+  const record: UsageRecord = {
+    id,
+    tenantId: 'acme',
+    callType: 'user_out',
+    startDateTime: '2026-11-24T09:00:00Z',
+    endDateTime: '2026-11-24T09:02:00Z',
+    duration: 90,
+    calleeNumber: '+442071234567',
+    licenseCapability: 'MCOPSTNPP',
+    ...extra,
+  };
+  return { record, fingerprint: fingerprint(record) };
+};
+const pooled = (id: string, duration: number) =>
+  call(id, { duration, licenseCapability: 'MCOPSTN1', usageCountryCode: 'US' });
+
+/** The decks changed: every price doubles, another version and destination. */
+class ChangedPricer extends FlatPricer {
+  override price(record: UsageRecord, currency: string, poolSecondsLeft: number): PricedUsage | Unrated {
+    const price = super.price(record, currency, poolSecondsLeft);
+    if (price.kind === 'unrated') return price;
+    return {
+      ...price,
+      charge: price.charge * 2n,
+      destinationName: 'Changed',
+      rate: { deck: 'flat', version: '2', prefix: '+4' },
+    };
+  }
+}
+
+/** Counts its calls: the rated record of a usage applied before must not price it again. */
+class CountingPricer extends FlatPricer {
+  priced = 0;
+  override price(record: UsageRecord, currency: string, poolSecondsLeft: number): PricedUsage | Unrated {
+    this.priced += 1;
+    return super.price(record, currency, poolSecondsLeft);
+  }
+}
+
+const settlementOf = (ledger: MemoryLedger, pricer = new FlatPricer()) =>
+  new TenantSettlement({ ledger, pricer, maxUsagesPerApply: 1000 });
+
+const direct = <T>(step: () => Promise<T>) => step();
+const charged = (results: Settlement[]) =>
+  results.map((r) =>
+    r.kind === 'rated' ? [r.applied.source, r.applied.charge, r.applied.poolSeconds] : r.rejection.code,
+  );
+
+describe('settling a tenant batch', () => {
+  it('charges a prepaid tenant from credits and accrues a postpaid one, with pools and free calls', async () => {
+    const prepaid = new MemoryLedger('acme', 'prepaid', 'USD', { 'MCOPSTN1:US': 120 });
+    prepaid.balance = 1000n;
+    const results = await settlementOf(prepaid).settle('acme', [
+      call('paid'),
+      pooled('bundle', 60),
+      pooled('partly', 120),
+      call('inbound', { callType: 'user_in' }),
+    ]);
+    // 2 started minutes: 2 x 10 + 5; the pool pays 60 s of the second pooled call, 60 s are paid.
+    expect(charged(results)).toEqual([
+      ['credits', 25n, 0],
+      ['bundle', 0n, 60],
+      ['credits', 15n, 60],
+      ['free', 0n, 0],
+    ]);
+    expect(prepaid.balance).toBe(1000n - 40n);
+    expect(prepaid.poolUsed).toEqual({ 'MCOPSTN1:US:2026-11': 120 });
+
+    const postpaid = new MemoryLedger('acme', 'postpaid', 'USD');
+    expect(charged(await settlementOf(postpaid).settle('acme', [call('p1')]))).toEqual([
+      ['postpaid', 25n, 0],
+    ]);
+    expect(postpaid.balance).toBe(0n);
+  });
+
+  it('builds the rated record of a redelivered usage from the stored outcome, even after the decks changed', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    ledger.balance = 1000n;
+    const usages = [call('u1'), call('u2', { duration: 200 })];
+    const first = await settlementOf(ledger).settle('acme', usages);
+    const changed = new CountingPricer();
+    const again = await settlementOf(ledger, changed).settle('acme', usages);
+    const redelivered = await settlementOf(ledger, new ChangedPricer()).settle('acme', usages);
+
+    expect(first.map((r) => r.kind === 'rated' && r.duplicate)).toEqual([false, false]);
+    for (const repeat of [again, redelivered]) {
+      expect(repeat.map((r) => r.kind === 'rated' && r.duplicate)).toEqual([true, true]);
+      expect(repeat.map((r) => r.kind === 'rated' && { ...r, duplicate: false })).toEqual(
+        first.map((r) => r.kind === 'rated' && { ...r, duplicate: false }),
+      );
+    }
+    expect(first[0]).toMatchObject({
+      details: {
+        billedSeconds: 120,
+        connectionCharge: 5n,
+        destinationName: 'Flatland',
+        rate: { version: '1' },
+      },
+      applied: { charge: 25n, source: 'credits' },
+    });
+    expect(changed.priced).toBe(0);
+    expect(ledger.balance).toBe(1000n - 25n - 45n);
+  });
+
+  it('does not price an outcome stored without its details again: the money is the stored one', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    await settlementOf(ledger).settle('acme', [call('old')]);
+    ledger.applied.set('old', { ...ledger.applied.get('old')!, rated: '' });
+    const pricer = new CountingPricer();
+    const [result] = await settlementOf(ledger, pricer).settle('acme', [call('old')]);
+    expect(pricer.priced).toBe(0);
+    expect(result).toMatchObject({
+      kind: 'rated',
+      duplicate: true,
+      applied: { charge: 25n, source: 'credits' },
+      details: { rate: null, billedSeconds: 0, currency: 'USD' },
+    });
+  });
+
+  it('draws one pool month in order within a batch, and rates again when the pool moved meanwhile', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD', { 'MCOPSTN1:US': 600 });
+    let moved = false;
+    ledger.beforeApply = () => {
+      if (moved) return;
+      moved = true; // another instance drew 540 s after this one read the pool
+      ledger.poolUsed['MCOPSTN1:US:2026-11'] = 540;
+    };
+    const results = await settlementOf(ledger).settle('acme', [pooled('a', 60), pooled('b', 60)]);
+    expect(ledger.calls).toEqual({ read: 2, apply: 2 });
+    expect(charged(results)).toEqual([
+      ['bundle', 0n, 60],
+      ['credits', 15n, 0],
+    ]);
+  });
+
+  it('gives up on a pool that keeps moving with a transient error', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD', { 'MCOPSTN1:US': 600 });
+    ledger.beforeApply = () =>
+      (ledger.poolUsed['MCOPSTN1:US:2026-11'] = (ledger.poolUsed['MCOPSTN1:US:2026-11'] ?? 0) + 1);
+    const settling = settlementOf(ledger).settle('acme', [pooled('a', 60)]);
+    await expect(settling).rejects.toThrow(PoolContentionError);
+    await expect(settling).rejects.toMatchObject({ retriable: true });
+    expect(isTransient(await settling.catch((e: unknown) => e))).toBe(true);
+    expect(ledger.calls.apply).toBe(5);
+  });
+
+  it("turns refusals and unrated calls into each usage's reason, and charges nothing for them", async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    expect(
+      charged(await settlementOf(ledger).settle('nobody', [call('n1', { tenantId: 'nobody' })])),
+    ).toEqual(['unknown_tenant']);
+    const results = await settlementOf(ledger).settle('acme', [
+      call('x', { calleeNumber: '+99912345' }),
+      call('ok'),
+    ]);
+    expect(results[0]).toEqual({
+      kind: 'rejected',
+      rejection: { code: 'unrated_destination', message: 'no rate for +99912345' },
+      stage: 'rating',
+      charged: false,
+    });
+    expect(charged(results)).toEqual(['unrated_destination', ['credits', 25n, 0]]);
+    expect(ledger.applied.has('x')).toBe(false);
+  });
+
+  it('refuses, before its debit, a usage whose rated record could not go out', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    const results = await settlementOf(ledger).settle(
+      'acme',
+      [call('big'), call('small')],
+      (usage, details, applied) =>
+        usage.record.id === 'big' && details.billedSeconds === 120 && applied.charge === 25n
+          ? { code: 'too_large', message: 'the rated record would be too large' }
+          : undefined,
+    );
+    expect(charged(results)).toEqual(['too_large', ['credits', 25n, 0]]);
+    expect([...ledger.applied.keys()]).toEqual(['small']);
+    expect(ledger.balance).toBe(-25n);
+  });
+
+  it('keeps the first charge of a usage id sent again with other content, and says so', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    await settlementOf(ledger).settle('acme', [call('u1')]);
+    const [other] = await settlementOf(ledger).settle('acme', [call('u1', { duration: 900 })]);
+    expect(other).toMatchObject({
+      kind: 'rejected',
+      stage: 'ledger',
+      charged: false,
+      rejection: { code: 'conflicting_duplicate' },
+      headers: { 'x-conflict-first-charge': '0.25', 'x-conflict-first-source': 'credits' },
+    });
+    expect(ledger.balance).toBe(-25n);
+  });
+
+  it('sets aside alone, with internal_error, a usage that makes settling fail (a bug), and charges the rest', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    ledger.balance = 100n;
+    ledger.beforeApply = (batch: RatedBatch) => {
+      if (batch.usages.some((u) => u.id === 'poison'))
+        throw new TypeError('cannot read properties of undefined');
+    };
+    const failures: string[][] = [];
+    const attempts: number[] = [];
+    const results = await settlementOf(ledger).settleIsolating(
+      'acme',
+      [call('a'), call('poison'), call('b')],
+      (step) => {
+        attempts.push(1);
+        return step();
+      },
+      undefined,
+      (_error, ids) => failures.push(ids),
+    );
+    expect(charged(results)).toEqual([['credits', 25n, 0], 'internal_error', ['credits', 25n, 0]]);
+    expect(results[1]).toMatchObject({
+      stage: 'ledger',
+      charged: false,
+      rejection: { message: expect.stringContaining('TypeError: cannot read properties of undefined') },
+    });
+    expect(failures).toEqual([['a', 'poison', 'b'], ['poison']]);
+    expect(ledger.balance).toBe(50n);
+    // The batch once, then each usage alone, and a read of whether the poison was applied.
+    expect(attempts).toHaveLength(5);
+  });
+
+  it("passes a transient failure up to the caller's retrier, and dead-letters nothing for it", async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    const outage = Object.assign(new Error('Connection is closed.'), { retriable: true });
+    ledger.beforeApply = () => {
+      throw outage;
+    };
+    await expect(settlementOf(ledger).settleIsolating('acme', [call('a'), call('b')], direct)).rejects.toBe(
+      outage,
+    );
+    expect(ledger.calls.apply).toBe(1);
+  });
+
+  it('reads, rates and applies again on a pool conflict (readRateApply), at most the attempts given', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    let rated = 0;
+    const result = await readRateApply(ledger, 'acme', [], [], (state) => {
+      rated += 1;
+      return { currency: state.currency, poolUse: {}, usages: [] };
+    });
+    expect(result).toEqual({ applied: [], balance: 0n });
+    expect(rated).toBe(1);
+  });
+});
