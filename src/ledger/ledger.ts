@@ -20,7 +20,6 @@ import { tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { interpret, LedgerError, Refusal, ResultCode } from './result-codes';
 import { registerScripts, SCRIPTS_VERSION } from './script-loader';
 
-
 export interface LedgerOptions {
   /** Key prefix (a namespace; tests use a fresh one each). */
   prefix?: string;
@@ -75,7 +74,6 @@ const usageJson = (u: LedgerUsage) => ({
   period: u.period,
   r: u.rated ?? '',
 });
-
 
 function parsePurchase(purchaseId: string, json: string): PurchaseRecord {
   const raw = JSON.parse(json) as Record<string, string | undefined>;
@@ -760,7 +758,6 @@ export class CreditLedger {
     });
   }
 }
-
 
 export interface OutboxEvent {
   /** Position in the tenant's outbox stream. */
