@@ -1,41 +1,113 @@
-/** The architecture, checked: a pure rating core, adapters around it, one composition root. */
+/**
+ * The architecture, checked (README, "Layout"): pure rating and credits -> settlement (use
+ * cases, ports only) -> adapters (kafka, ledger, api, workers, payments, observability) ->
+ * composition (config, app.ts, cli.ts). Tools (tools/) sit outside the service.
+ */
 const ADAPTER_PACKAGES =
-  '(kafkajs|@kafkajs/[^/]+|ioredis|prom-client|pino|fastify|@fastify/[^/]+|nodemailer|commander)';
+  '(kafkajs|@kafkajs/[^/]+|ioredis|prom-client|pino|fastify|@fastify/[^/]+|nodemailer|commander|stripe)';
+const NETWORK_OR_PROCESS_IO =
+  '^(node:)?(net|http|https|http2|dgram|tls|child_process|worker_threads|cluster)$';
+
+/** The pure layers, and the one file of rating that is a command line (`rater rates`). */
+const PURE = '^src/(rating|credits)/';
+const PURE_EXCEPT = '^src/rating/cli\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     {
       name: 'rating-is-pure',
-      comment: 'src/rating knows nothing of Kafka, Redis, HTTP, metrics, logging or the other layers.',
+      comment:
+        'src/rating knows only itself: nothing of Kafka, Redis, HTTP, metrics, logging or the other layers.',
       severity: 'error',
-      from: { path: '^src/rating/', pathNot: '^src/rating/cli\\.ts$' },
-      to: {
-        pathNot: '^src/rating/',
-        dependencyTypesNot: ['core', 'npm'],
-      },
+      from: { path: '^src/rating/', pathNot: PURE_EXCEPT },
+      to: { pathNot: '^src/rating/', dependencyTypesNot: ['core', 'npm'] },
     },
     {
-      name: 'rating-imports-no-adapter-package',
+      name: 'credits-is-pure',
+      comment: 'src/credits (wallet types, money, codes, calendar) knows only itself and the rating core.',
       severity: 'error',
-      from: { path: '^src/rating/', pathNot: '^src/rating/cli\\.ts$' },
+      from: { path: '^src/credits/' },
+      to: { pathNot: '^src/(credits|rating)/', dependencyTypesNot: ['core', 'npm'] },
+    },
+    {
+      name: 'pure-imports-no-adapter-package',
+      severity: 'error',
+      from: { path: PURE, pathNot: PURE_EXCEPT },
       to: { path: `^node_modules/${ADAPTER_PACKAGES}/` },
     },
     {
-      name: 'rating-does-no-network-io',
+      name: 'pure-does-no-io',
       severity: 'error',
-      from: { path: '^src/rating/' },
-      to: {
-        dependencyTypes: ['core'],
-        path: '^(node:)?(net|http|https|http2|dgram|tls|child_process|worker_threads)$',
-      },
+      from: { path: PURE },
+      to: { dependencyTypes: ['core'], path: NETWORK_OR_PROCESS_IO },
+    },
+    {
+      name: 'settlement-uses-ports-only',
+      comment:
+        'The use cases (src/settlement) depend on the pure core and on ports they declare, never on an adapter: no kafkajs, ioredis, fastify, and none of src/kafka, src/ledger, src/api, src/workers, src/payments, src/observability, src/config.',
+      severity: 'error',
+      from: { path: '^src/settlement/' },
+      to: { pathNot: '^src/(settlement|credits|rating)/', dependencyTypesNot: ['core', 'npm'] },
+    },
+    {
+      name: 'settlement-imports-no-adapter-package',
+      severity: 'error',
+      from: { path: '^src/settlement/' },
+      to: { path: `^node_modules/${ADAPTER_PACKAGES}/` },
+    },
+    {
+      name: 'settlement-does-no-network-io',
+      severity: 'error',
+      from: { path: '^src/settlement/' },
+      to: { dependencyTypes: ['core'], path: NETWORK_OR_PROCESS_IO },
     },
     {
       name: 'ledger-knows-no-transport',
-      comment: 'The Redis ledger is called by consumers and the API, never the other way round.',
+      comment:
+        'The Redis ledger is called by the use cases, consumers and the API, never the other way round.',
       severity: 'error',
       from: { path: '^src/ledger/' },
-      to: { path: '^src/(consumers|api|stack)/' },
+      to: { path: '^src/(kafka|api|workers|payments|settlement|observability|config)/' },
+    },
+    {
+      name: 'api-is-not-kafka',
+      comment:
+        'The HTTP adapter does not reach into the Kafka adapter or the workers (shared rules live in settlement or credits).',
+      severity: 'error',
+      from: { path: '^src/api/' },
+      to: { path: '^src/(kafka|workers)/' },
+    },
+    {
+      name: 'kafka-and-workers-are-not-api',
+      severity: 'error',
+      from: { path: '^src/(kafka|workers)/' },
+      to: { path: '^src/api/' },
+    },
+    {
+      name: 'adapters-are-not-composition',
+      comment: 'Only the composition root (app.ts, cli.ts) wires adapters together from the configuration.',
+      severity: 'error',
+      from: {
+        path: '^src/(rating|credits|settlement|kafka|ledger|api|workers|payments|observability)/',
+        pathNot: PURE_EXCEPT,
+      },
+      to: { path: '^src/(app|cli)\\.ts$' },
+    },
+    {
+      name: 'service-does-not-import-tools',
+      comment:
+        'The local stack, chaos run, demo and load generator (tools/) are not part of the service or its image.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(tools|test|bench|scripts)/' },
+    },
+    {
+      name: 'not-to-dev-dep',
+      comment: 'The image installs production dependencies only: src imports no devDependency.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'only-observability-imports-prom-client',
@@ -59,8 +131,10 @@ module.exports = {
         pathNot: [
           '\\.d\\.ts$',
           '(^|/)\\.[^/]+\\.(js|cjs|mjs|ts|json)$',
-          '^src/(cli|app|demo)\\.ts$',
+          '^src/(cli|app)\\.ts$',
           '^src/.*/cli\\.ts$',
+          '^tools/cli\\.ts$',
+          '^tools/[^/]+/(cli|main)\\.ts$',
         ],
       },
       to: {},

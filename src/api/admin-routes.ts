@@ -8,7 +8,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import { decimalToMinor, minorToDecimal } from '../credits/money';
-import type { PaymentGateway } from '../workers/payment-gateway';
+import type { PaymentGateway } from '../payments/gateway';
 import type { UsagePricer } from '../settlement/ports';
 import { TENANT_ID_PATTERN } from '../credits/tenant';
 import type { CreditLedger } from '../ledger/ledger';

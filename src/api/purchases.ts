@@ -1,4 +1,4 @@
-import { ChargeResult, PaymentGateway } from '../workers/payment-gateway';
+import { ChargeResult, PaymentGateway } from '../payments/gateway';
 import { isRetriable, retry, RetriesExhaustedError } from '../settlement/retry';
 import type { CreditLedger } from '../ledger/ledger';
 import type { MinorUnits, PurchaseRecord } from '../credits/wallet';

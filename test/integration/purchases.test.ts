@@ -5,7 +5,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { toCloudEvent } from '../../src/kafka/cloudevents';
 import type { App } from '../../src/app';
-import { StripeGateway } from '../../src/workers/stripe-gateway';
+import { StripeGateway } from '../../src/payments/stripe-gateway';
 import { stackEnv, STRIPE_MOCK_API_KEY, stripeEnv } from '../../tools/stack/stack';
 import { startStripeTestProxy, StripeTestProxy } from '../../tools/stack/stripe-test-proxy';
 import { startApiApp } from '../support/api-app';

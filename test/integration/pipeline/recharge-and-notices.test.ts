@@ -3,7 +3,7 @@ import { ExpirySweeper } from '../../../src/workers/expiry-sweeper';
 import { subscribeToEvents } from '../../../src/kafka/event-subscriber';
 import { Notifier } from '../../../src/workers/notifier';
 import { OutboxRelay } from '../../../src/kafka/outbox-relay';
-import { SimulatedGateway } from '../../../src/workers/payment-gateway';
+import { SimulatedGateway } from '../../../src/payments/gateway';
 import { RechargeWorker } from '../../../src/workers/recharge-worker';
 import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 import { startMailbox } from '../../../tools/demo/mailbox';

@@ -1,6 +1,6 @@
 import { toCloudEvent } from '../../../src/kafka/cloudevents';
 import { RechargeWorker } from '../../../src/workers/recharge-worker';
-import { StripeGateway } from '../../../src/workers/stripe-gateway';
+import { StripeGateway } from '../../../src/payments/stripe-gateway';
 import { STRIPE_MOCK_API_KEY } from '../../../tools/stack/stack';
 import { startStripeTestProxy, StripeTestProxy } from '../../../tools/stack/stripe-test-proxy';
 import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { ChargeRequest, ChargeResult, GatewayUnavailableError, PaymentGateway } from './payment-gateway';
+import { ChargeRequest, ChargeResult, GatewayUnavailableError, PaymentGateway } from './gateway';
 
 export interface StripeGatewayOptions {
   /** A secret key (`sk_live_...`, `sk_test_...`) or a restricted key that may create PaymentIntents. */
