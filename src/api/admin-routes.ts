@@ -15,8 +15,9 @@ import { SHARED_SCHEMAS } from './schemas';
 export type { AdminApiOptions } from './admin-app';
 
 /**
- * How @fastify/swagger writes the document: its header (the paths come from the routes' own
- * schemas), and the shared schemas (Money, Error) as components named by their ids.
+ * How @fastify/swagger writes the document: its header and tags (the paths come from the
+ * routes' own schemas, each with its operationId and its resource's tag), and the shared
+ * schemas (Money, Error) as components named by their ids.
  */
 export const OPENAPI_OPTIONS: FastifyDynamicSwaggerOptions = {
   openapi: {
@@ -28,6 +29,13 @@ export const OPENAPI_OPTIONS: FastifyDynamicSwaggerOptions = {
         'Tenant accounts, funds, balances and call authorization. Amounts are decimal strings in the ' +
         "tenant's currency. Every request needs a bearer token: the operator's (all tenants) or a tenant API key.",
     },
+    tags: [
+      { name: 'tenants', description: "a tenant's account and the payment settings its admin changes" },
+      { name: 'keys', description: "a tenant's API keys, issued by the operator" },
+      { name: 'funds', description: 'purchases, adjustments, and the balance with its lots' },
+      { name: 'usage', description: "a tenant's rated usage and a period's statement" },
+      { name: 'authorization', description: 'may a call start, and for how long' },
+    ],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
   },

@@ -25,6 +25,8 @@ export function authorizeRoutes<L extends FastifyBaseLogger>(
         return guard.preValidation(request, reply);
       },
       schema: {
+        operationId: 'authorizeCall',
+        tags: ['authorization'],
         body: authorizeBody,
         response: authorizeResponses,
       },

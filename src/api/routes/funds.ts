@@ -34,6 +34,8 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
     {
       ...guards.forTenant,
       schema: {
+        operationId: 'createPurchase',
+        tags: ['funds'],
         params: tenantParams,
         body: purchaseBody,
         response: purchaseResponses,
@@ -88,6 +90,8 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
     {
       ...guards.forOperator,
       schema: {
+        operationId: 'createAdjustment',
+        tags: ['funds'],
         params: tenantParams,
         body: adjustmentBody,
         response: adjustmentResponses,
@@ -134,6 +138,8 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
     {
       ...guards.forTenant,
       schema: {
+        operationId: 'getBalance',
+        tags: ['funds'],
         params: tenantParams,
         response: balanceResponses,
       },

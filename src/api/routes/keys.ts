@@ -15,6 +15,8 @@ export function keyRoutes<L extends FastifyBaseLogger>(
     {
       ...guards.forOperator,
       schema: {
+        operationId: 'createApiKey',
+        tags: ['keys'],
         params: tenantParams,
         response: apiKeyResponses,
       },

@@ -35,6 +35,8 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
     {
       ...guards.forOperator,
       schema: {
+        operationId: 'upsertTenant',
+        tags: ['tenants'],
         params: tenantParams,
         headers: ifMatchHeaders,
         body: tenantBody,
@@ -129,6 +131,8 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
     {
       ...guards.forTenant,
       schema: {
+        operationId: 'updateAutoRecharge',
+        tags: ['tenants'],
         params: tenantParams,
         headers: ifMatchHeaders,
         body: autoRechargeBody,
@@ -176,6 +180,8 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
     {
       ...guards.forTenant,
       schema: {
+        operationId: 'updatePaymentMethod',
+        tags: ['tenants'],
         params: tenantParams,
         headers: ifMatchHeaders,
         body: paymentMethodBody,

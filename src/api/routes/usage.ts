@@ -27,6 +27,8 @@ export function usageRoutes<L extends FastifyBaseLogger>(
     {
       ...guards.forTenant,
       schema: {
+        operationId: 'listUsage',
+        tags: ['usage'],
         params: tenantParams,
         querystring: usageQuery,
         response: usageResponses,
@@ -72,6 +74,8 @@ export function usageRoutes<L extends FastifyBaseLogger>(
     {
       ...guards.forTenant,
       schema: {
+        operationId: 'getStatement',
+        tags: ['usage'],
         params: tenantParams,
         querystring: statementQuery,
         response: statementResponses,
