@@ -1,0 +1,32 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
+import type { CreditLedger } from '../ledger/ledger';
+import type { RateBook } from '../rating';
+import type { UsagePricer } from '../settlement/ports';
+import type { PaymentGateway } from '../payments/gateway';
+import type { Guards } from './guard';
+
+/** The server the admin routes are added to: its requests are typed from the routes' schemas. */
+export type AdminApp<L extends FastifyBaseLogger = FastifyBaseLogger> = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  L,
+  JsonSchemaToTsProvider
+>;
+
+export interface AdminApiOptions {
+  ledger: CreditLedger;
+  pricer: UsagePricer;
+  book?: RateBook;
+  /** SHA-256 (hex) of the operator's bearer token; without it only tenant keys work. */
+  operatorTokenSha256?: string;
+  /** Charges purchases; without one (PAYMENT_GATEWAY=none) purchases are answered 503. */
+  gateway?: PaymentGateway;
+}
+
+/** What a resource's routes are given: the API's options and the credential hooks. */
+export interface ResourceOptions extends AdminApiOptions {
+  guards: Guards;
+}

@@ -1,0 +1,56 @@
+import { CALL_TYPES } from '../../rating';
+import { BODY_ERRORS, capability, country, dateTime, money, replies, tenantId } from '../schemas';
+
+/** Schemas of the call authorization a switch asks before it connects a call (routes/authorize.ts). */
+
+const e164 = { type: 'string', pattern: '^\\+[1-9]\\d{1,14}$' } as const;
+
+export const authorizeBody = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['tenantId', 'callType'],
+  properties: {
+    tenantId,
+    callType: { enum: [...CALL_TYPES] },
+    calleeNumber: e164,
+    callerNumber: e164,
+    numberType: { enum: ['subscriber', 'service', 'tollFree'] },
+    licenseCapability: capability,
+    usageCountryCode: country,
+    tenantCountryCode: country,
+    destinationContext: { enum: ['Domestic', 'International'], description: 'derived when absent' },
+    startDateTime: dateTime,
+  },
+} as const;
+
+export const authorizeResponses = replies(
+  {
+    200: {
+      description: 'whether the call may start, why, and for how many seconds at most',
+      type: 'object',
+      additionalProperties: false,
+      required: ['allowed', 'reason', 'maxSeconds'],
+      properties: {
+        allowed: { type: 'boolean' },
+        reason: {
+          enum: [
+            'emergency',
+            'free',
+            'postpaid',
+            'covered',
+            'unknown_tenant',
+            'unrated_destination',
+            'balance_depleted',
+          ],
+        },
+        maxSeconds: {
+          type: ['integer', 'null'],
+          minimum: 0,
+          description: 'null when money does not limit the call',
+        },
+        balance: money,
+      },
+    },
+  },
+  [...BODY_ERRORS, 403],
+);

@@ -1,0 +1,50 @@
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { TENANT_ID_PATTERN } from '../../credits/tenant';
+import { authorizeCall } from '../../settlement/authorize-call';
+import type { AdminApp, ResourceOptions } from '../admin-app';
+import { bindToLog, tenantInBody } from '../guard';
+import { presentMoney } from '../money';
+import { authorizeBody, authorizeResponses } from './authorize.schemas';
+
+/** The check a switch asks before it connects a call: allowed or not, why, and for how long. */
+export function authorizeRoutes<L extends FastifyBaseLogger>(
+  app: AdminApp<L>,
+  { ledger, pricer, guards }: ResourceOptions,
+): void {
+  const guard = guards.forTenantInBody;
+  app.post(
+    '/v1/authorize',
+    {
+      logLevel: 'warn',
+      // The tenant comes from the body: it is named in the request's log lines once parsed.
+      onRequest: guard.onRequest,
+      preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
+        const tenant = tenantInBody(request);
+        if (typeof tenant === 'string' && TENANT_ID_PATTERN.test(tenant))
+          bindToLog(request, { tenantId: tenant });
+        return guard.preValidation(request, reply);
+      },
+      schema: {
+        operationId: 'authorizeCall',
+        tags: ['authorization'],
+        body: authorizeBody,
+        response: authorizeResponses,
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const decision = await authorizeCall(ledger, pricer, {
+        ...body,
+        startDateTime: body.startDateTime ?? new Date().toISOString(),
+      });
+      return reply.send({
+        allowed: decision.allowed,
+        reason: decision.reason,
+        maxSeconds: decision.maxSeconds,
+        ...(decision.balance
+          ? { balance: presentMoney(decision.balance.amountMinor, decision.balance.currency) }
+          : {}),
+      });
+    },
+  );
+}

@@ -1,0 +1,88 @@
+import { count, dateTime, money, month, replies, tenantId } from '../schemas';
+
+/** Schemas of a tenant's rated usage: the listing and a period's statement (routes/usage.ts). */
+
+export const usageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'to'],
+  properties: {
+    from: dateTime,
+    to: dateTime,
+    limit: { type: 'string', pattern: '^(?:[1-9]\\d{0,2}|1000)$' },
+    cursor: { type: 'string', pattern: '^\\d{1,9}$' },
+  },
+} as const;
+
+export const statementQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['period'],
+  properties: { period: month },
+} as const;
+
+const usageTotals = {
+  type: 'object',
+  description: 'by where the money came from: bundle, credits, postpaid, free',
+  additionalProperties: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['count', 'charge', 'poolSeconds'],
+    properties: { count, charge: money, poolSeconds: count },
+  },
+} as const;
+
+export const usageResponses = replies(
+  {
+    200: {
+      description: 'applied usage in the range, oldest first, and the totals of the periods it spans',
+      type: 'object',
+      additionalProperties: false,
+      required: ['items', 'nextCursor', 'totalsByPeriod'],
+      properties: {
+        items: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['usageId', 'appliedAt', 'period', 'source', 'charge', 'poolSeconds', 'revision'],
+            properties: {
+              usageId: { type: 'string' },
+              appliedAt: dateTime,
+              period: month,
+              source: { enum: ['credits', 'postpaid', 'bundle', 'free'] },
+              charge: money,
+              poolSeconds: count,
+              revision: { type: ['string', 'null'] },
+            },
+          },
+        },
+        nextCursor: {
+          type: ['string', 'null'],
+          description: 'the cursor of the next page; null on the last',
+        },
+        totalsByPeriod: { type: 'object', additionalProperties: usageTotals },
+      },
+    },
+  },
+  [400, 401, 403, 404],
+);
+
+export const statementResponses = replies(
+  {
+    200: {
+      description: "a period's usage totals, and the amount owed for a postpaid tenant",
+      type: 'object',
+      additionalProperties: false,
+      required: ['tenantId', 'period', 'billingMode', 'usage', 'amountOwed'],
+      properties: {
+        tenantId,
+        period: month,
+        billingMode: { enum: ['prepaid', 'postpaid'] },
+        usage: usageTotals,
+        amountOwed: { anyOf: [money, { type: 'null' }], description: 'null for a prepaid tenant' },
+      },
+    },
+  },
+  [400, 401, 403, 404],
+);
