@@ -4,7 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fasti
 import type { CreditLedger } from '../ledger/ledger';
 import type { RateBook } from '../rating';
 import type { UsagePricer } from '../settlement/ports';
-import type { PaymentGateway } from '../payments/gateway';
+import type { PaymentGateway } from '../settlement/ports';
 import type { Guards } from './guard';
 
 /** The server the admin routes are added to: its requests are typed from the routes' schemas. */

@@ -1,27 +1,9 @@
 /**
- * The payment gateway that purchases and auto-recharge charge: Stripe in production
- * (stripe-gateway.ts), the simulated one only when chosen explicitly.
+ * The payment gateways that purchases and auto-recharge charge (the port is
+ * src/settlement/ports.ts): Stripe in production (stripe-gateway.ts), the simulated one only
+ * when chosen explicitly.
  */
-export interface ChargeRequest {
-  /** The recharge request id or the purchase id: the gateway charges at most once per key. */
-  idempotencyKey: string;
-  tenantId: string;
-  paymentMethodRef: string;
-  amountMinor: bigint;
-  currency: string;
-}
-
-/**
- * A decline is the gateway's final answer for this key: `reason` is its decline code
- * (`insufficient_funds`, `expired_card`, `authentication_required`, ...), `message` its text.
- */
-export type ChargeResult =
-  { status: 'succeeded'; gatewayRef: string } | { status: 'declined'; reason: string; message?: string };
-
-export interface PaymentGateway {
-  /** Resolves with the gateway's answer; throws GatewayUnavailableError when it did not answer. */
-  charge(request: ChargeRequest): Promise<ChargeResult>;
-}
+import type { ChargeRequest, ChargeResult, PaymentGateway } from '../settlement/ports';
 
 /** No answer (a timeout or a refused connection): worth retrying with the same idempotency key. */
 export class GatewayUnavailableError extends Error {

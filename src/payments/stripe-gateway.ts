@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
-import { ChargeRequest, ChargeResult, GatewayUnavailableError, PaymentGateway } from './gateway';
+import { GatewayUnavailableError } from './gateway';
+import { ChargeRequest, ChargeResult, PaymentGateway } from '../settlement/ports';
 
 export interface StripeGatewayOptions {
   /** A secret key (`sk_live_...`, `sk_test_...`) or a restricted key that may create PaymentIntents. */

@@ -1,4 +1,4 @@
-import type { AppliedUsage, MinorUnits, RatedBatch, UsageState } from '../credits/wallet';
+import type { AppliedUsage, MinorUnits, PurchaseRecord, RatedBatch, UsageState } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
 
 /**
@@ -77,4 +77,42 @@ export interface AuthorizationLedger {
       }
     | LedgerRefusal
   >;
+}
+
+/** The ledger as buying credits needs it: a purchase begun before the charge, recorded after it. */
+export interface PurchaseLedger {
+  /** Pending with its amount and currency, or the stored purchase (`settled`) when begun before. */
+  beginPurchase(
+    tenantId: string,
+    purchase: { purchaseId: string; amount: MinorUnits; currency: string },
+  ): Promise<{ settled: boolean; purchase: PurchaseRecord } | LedgerRefusal>;
+  /** The gateway's answer: the lot on success, once. */
+  recordPurchase(
+    tenantId: string,
+    result:
+      | { purchaseId: string; status: 'succeeded'; gatewayRef: string }
+      | { purchaseId: string; status: 'failed'; reason: string; message: string },
+  ): Promise<{ duplicate: boolean; purchase: PurchaseRecord } | LedgerRefusal>;
+}
+
+/** The payment gateway that purchases and auto-recharge charge (src/payments implements it). */
+export interface ChargeRequest {
+  /** The recharge request id or the purchase id: the gateway charges at most once per key. */
+  idempotencyKey: string;
+  tenantId: string;
+  paymentMethodRef: string;
+  amountMinor: bigint;
+  currency: string;
+}
+
+/**
+ * A decline is the gateway's final answer for this key: `reason` is its decline code
+ * (`insufficient_funds`, `expired_card`, `authentication_required`, ...), `message` its text.
+ */
+export type ChargeResult =
+  { status: 'succeeded'; gatewayRef: string } | { status: 'declined'; reason: string; message?: string };
+
+export interface PaymentGateway {
+  /** Resolves with the gateway's answer; throws GatewayUnavailableError when it did not answer. */
+  charge(request: ChargeRequest): Promise<ChargeResult>;
 }

@@ -1,7 +1,7 @@
 import type { CreditLedger } from '../ledger/ledger';
 import { CloudEvent } from '../kafka/cloudevents';
 import { decimalToMinor } from '../credits/money';
-import { ChargeResult, PaymentGateway } from '../payments/gateway';
+import { ChargeResult, PaymentGateway } from '../settlement/ports';
 import { isRetriable, retry, RetriesExhaustedError } from '../settlement/retry';
 
 export interface RechargeWorkerOptions {

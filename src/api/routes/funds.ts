@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { decimalToMinor } from '../../credits/money';
 import type { AdminApp, ResourceOptions } from '../admin-app';
 import { presentMoney, tooPrecise } from '../money';
-import { purchaseCredits } from '../purchases';
+import { purchaseCredits } from '../../settlement/purchase-credits';
 import { badRequest, noAccount, refusedPayment } from '../refusals';
 import { tenantParams } from '../schemas';
 import { etag } from '../settings-version';

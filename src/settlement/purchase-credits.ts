@@ -1,8 +1,6 @@
-import { ChargeResult, PaymentGateway } from '../payments/gateway';
-import { isRetriable, retry, RetriesExhaustedError } from '../settlement/retry';
-import type { CreditLedger } from '../ledger/ledger';
 import type { MinorUnits, PurchaseRecord } from '../credits/wallet';
-import type { Refusal } from '../ledger/result-codes';
+import type { ChargeResult, LedgerRefusal, PaymentGateway, PurchaseLedger } from './ports';
+import { isRetriable, retry, RetriesExhaustedError } from './retry';
 
 export type PurchaseOutcome =
   /** Paid and credited: a new lot, or the stored outcome of this purchase id (`duplicate`). */
@@ -11,14 +9,14 @@ export type PurchaseOutcome =
   | { outcome: 'failed'; purchase: PurchaseRecord }
   /** The gateway did not answer: the purchase stays pending; the same request may be retried. */
   | { outcome: 'unavailable'; message: string }
-  | Refusal;
+  | LedgerRefusal;
 
 /** Stripe's idempotency keys are per Stripe account, purchase ids per tenant: the key names both. */
 export const purchaseIdempotencyKey = (tenantId: string, purchaseId: string) =>
   `${tenantId}:purchase:${purchaseId}`;
 
 /**
- * A tenant admin buys credits: exactly once per purchase id, however often the request is
+ * The use case "buy credits": a tenant admin's purchase, exactly once per purchase id, however often the request is
  * retried or raced.
  *
  * 1. `beginPurchase` records the purchase as pending (amount, currency, the payment method
@@ -31,7 +29,7 @@ export const purchaseIdempotencyKey = (tenantId: string, purchaseId: string) =>
  *    nothing; a purchase settled meanwhile (the racing request) returns its stored outcome.
  */
 export async function purchaseCredits(
-  ledger: CreditLedger,
+  ledger: PurchaseLedger,
   gateway: PaymentGateway,
   tenantId: string,
   request: { purchaseId: string; amount: MinorUnits; currency: string },
