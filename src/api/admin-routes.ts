@@ -11,7 +11,7 @@ import { decimalToMinor, minorToDecimal } from '../credits/money';
 import type { PaymentGateway } from '../workers/payment-gateway';
 import type { UsagePricer } from '../settlement/ports';
 import { TENANT_ID_PATTERN } from '../credits/tenant';
-import type { CreditLedger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/open-ledger';
 import type { SettingsChange } from '../credits/wallet';
 import type { Refusal } from '../ledger/result-codes';
 import { currencyDigits, isCurrency, missingDeckKinds, poolCapacities, RateBook } from '../rating';
@@ -68,7 +68,7 @@ export const OPENAPI_OPTIONS: FastifyDynamicSwaggerOptions = {
 const PURCHASE_CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface AdminApiOptions {
-  ledger: CreditLedger;
+  ledger: Ledger;
   pricer: UsagePricer;
   book?: RateBook;
   /** SHA-256 (hex) of the operator's bearer token; without it only tenant keys work. */
@@ -124,7 +124,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     if (operatorDigest && sameDigest(digest, operatorDigest)) return { kind: 'operator' };
     const claimed = parseApiKey(token);
     if (!claimed) return undefined;
-    const stored = await ledger.apiKeyDigest(claimed.tenantId, claimed.keyId);
+    const stored = await ledger.apiKeys.apiKeyDigest(claimed.tenantId, claimed.keyId);
     return stored && sameDigest(digest, Buffer.from(stored, 'hex'))
       ? { kind: 'tenant', tenantId: claimed.tenantId, keyId: claimed.keyId }
       : undefined;
@@ -293,7 +293,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
         poolCapacities: body.licences && (options.book ? poolCapacities(options.book, body.licences) : {}),
       };
       const version = ifMatch(request);
-      const result = await ledger.updateSettings(tenant, change, {
+      const result = await ledger.writes.updateSettings(tenant, change, {
         create: version === undefined,
         ...(version !== undefined ? { ifVersion: version } : {}),
       });
@@ -326,7 +326,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   ) => {
     const tenant = request.params.tenantId;
     const version = ifMatch(request);
-    const result = await ledger.updateSettings(tenant, change, {
+    const result = await ledger.writes.updateSettings(tenant, change, {
       ...(ifCurrency !== undefined ? { ifCurrency } : {}),
       ...(version !== undefined ? { ifVersion: version } : {}),
     });
@@ -355,7 +355,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       };
       // The amounts are converted in the stored currency; the script refuses the change
       // should the currency have changed since (currency_mismatch).
-      const account = await ledger.readAccount(request.params.tenantId);
+      const account = await ledger.reads.readAccount(request.params.tenantId);
       if (!account) return reply.code(404).send({ error: 'no_account', message: request.params.tenantId });
       const currency = account.settings.currency;
       const imprecise = tooPrecise(currency, {
@@ -405,10 +405,10 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     { ...forOperator, schema: { params: tenantParams, response: apiKeyResponses } },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await ledger.readAccount(tenant)))
+      if (!(await ledger.reads.readAccount(tenant)))
         return reply.code(404).send({ error: 'no_account', message: tenant });
       const key = newApiKey(tenant);
-      await ledger.storeApiKeyDigest(tenant, key.keyId, key.digest);
+      await ledger.apiKeys.storeApiKeyDigest(tenant, key.keyId, key.digest);
       return reply.code(201).send({ tenantId: tenant, keyId: key.keyId, apiKey: key.token });
     },
   );
@@ -455,7 +455,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
           error: 'purchases_disabled',
           message: 'this service has no payment gateway (PAYMENT_GATEWAY=none)',
         });
-      const result = await purchaseCredits(ledger, options.gateway, tenant, {
+      const result = await purchaseCredits(ledger.writes, options.gateway, tenant, {
         purchaseId: body.purchaseId,
         amount: amountMinor,
         currency: body.currency,
@@ -515,7 +515,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       // Funds bought in the future would expire later than 12 months after they were paid.
       if (purchasedAt && purchasedAt.getTime() > Date.now() + PURCHASE_CLOCK_SKEW_MS)
         return badRequest(reply, 'body/purchasedAt must not be in the future');
-      const result = await ledger.addFunds(tenant, {
+      const result = await ledger.writes.addFunds(tenant, {
         paymentRef: body.adjustmentId,
         amount: amountMinor,
         currency: body.currency,
@@ -539,7 +539,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     { ...forTenant, schema: { params: tenantParams, response: balanceResponses } },
     async (request: Request, reply) => {
       const tenant = request.params.tenantId;
-      const account = await ledger.readAccount(tenant);
+      const account = await ledger.reads.readAccount(tenant);
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const c = account.settings.currency;
       const money = (minor: bigint) => ({ amount: minorToDecimal(minor.toString(), c), currency: c });
@@ -607,7 +607,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       reply,
     ) => {
       const tenant = request.params.tenantId;
-      const account = await ledger.readAccount(tenant);
+      const account = await ledger.reads.readAccount(tenant);
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const { from, to } = request.query as { from: string; to: string };
       const limit = Number(request.query.limit ?? 100);
@@ -615,8 +615,13 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       if (Date.parse(from) >= Date.parse(to))
         return badRequest(reply, 'querystring/from must be before querystring/to');
       const c = account.settings.currency;
-      const page = await ledger.listUsage(tenant, { from: new Date(from), to: new Date(to), offset, limit });
-      const totals = await ledger.usageTotals(tenant);
+      const page = await ledger.reads.listUsage(tenant, {
+        from: new Date(from),
+        to: new Date(to),
+        offset,
+        limit,
+      });
+      const totals = await ledger.reads.usageTotals(tenant);
       const periods = Object.keys(totals).filter(
         (period) =>
           period >= new Date(from).toISOString().slice(0, 7) &&
@@ -655,11 +660,11 @@ export function adminRoutes<L extends FastifyBaseLogger>(
       reply,
     ) => {
       const tenant = request.params.tenantId;
-      const account = await ledger.readAccount(tenant);
+      const account = await ledger.reads.readAccount(tenant);
       if (!account) return reply.code(404).send({ error: 'no_account', message: tenant });
       const c = account.settings.currency;
       const { period } = request.query;
-      const totals = (await ledger.usageTotals(tenant))[period] ?? {};
+      const totals = (await ledger.reads.usageTotals(tenant))[period] ?? {};
       return reply.send({
         tenantId: tenant,
         period,
@@ -692,7 +697,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     },
     async (request: Request, reply) => {
       const body = request.body as Parameters<typeof authorizeCall>[2] & { startDateTime?: string };
-      const decision = await authorizeCall(ledger, options.pricer, {
+      const decision = await authorizeCall(ledger.writes, options.pricer, {
         ...body,
         startDateTime: body.startDateTime ?? new Date().toISOString(),
       });

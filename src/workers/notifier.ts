@@ -1,6 +1,6 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { Transporter } from 'nodemailer';
-import type { CreditLedger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/open-ledger';
 import type { CloudEvent } from '../kafka/cloudevents';
 
 type Amount = { amount: string; currency: string };
@@ -35,7 +35,7 @@ const MAILS: Record<string, (data: Record<string, unknown>) => { subject: string
 };
 
 export interface NotifierOptions {
-  ledger: CreditLedger;
+  ledger: Pick<Ledger, 'reads'>;
   transport: Transporter;
   from: string;
   /** Mail on low balance too (the other notices always go out). */
@@ -57,7 +57,7 @@ export class Notifier {
     if (!mail || (event.type === 'credits.balance.low' && !this.options.notifyLowBalance)) return;
     const sentKey = `${this.options.keyPrefix ?? ''}notified:${event.id}`;
     if (await this.options.redis.exists(sentKey)) return;
-    const account = await this.options.ledger.readAccount(event.subject);
+    const account = await this.options.ledger.reads.readAccount(event.subject);
     const to = account?.settings.adminContacts ?? [];
     if (to.length > 0) {
       const { subject, text } = mail(event.data);
