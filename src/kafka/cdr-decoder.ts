@@ -5,7 +5,6 @@ import { TENANT_ID_PATTERN } from '../credits/tenant';
 import { CALL_TYPES, UsageRecord } from '../rating';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './grouped-sender';
 
-
 export interface Rejection {
   code: RejectionCode;
   message: string;
