@@ -128,11 +128,11 @@ async function main(): Promise<void> {
   const probe = serviceProbe();
   try {
     for (let t = 0; t < 50; t++) {
-      await app.ledger.upsertAccount(
+      await app.ledger.writes.upsertAccount(
         `tenant-${t}`,
         accountSettings('prepaid', 'USD', { poolCapacities: { 'MCOPSTN1:US': 360_000 } }),
       );
-      await app.ledger.addFunds(`tenant-${t}`, {
+      await app.ledger.writes.addFunds(`tenant-${t}`, {
         paymentRef: 'seed',
         amount: BigInt(500 + t * 37),
         currency: 'USD',

@@ -21,7 +21,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Admin, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
-import { CreditLedger } from '../src/ledger/ledger';
+import { openLedger } from '../src/ledger/open-ledger';
 import { cdrStream, tenantProfiles } from '../tools/loadgen/cdr-stream';
 import { provisionTenants } from '../tools/loadgen/tenants';
 import { writeStream } from '../tools/loadgen/writer';
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
     });
     await producer.connect();
     const book = loadRateBook(join(projectRoot, 'rates'));
-    const ledger = new CreditLedger(redis, { prefix: `${RUN}:` });
+    const ledger = openLedger(redis, { prefix: `${RUN}:` });
     await provisionTenants(ledger, book, tenantProfiles({ seed: 1, tenants: TENANTS }), 10n ** 12n);
 
     console.log(`writing ${COUNT.toLocaleString()} CDRs to ${topics.usageIn}`);
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
     const rawConsumePerSecond = await rawConsume(kafka, COUNT);
 
     console.log('baseline: one ledger script call per usage');
-    const baselineLedger = new CreditLedger(redis, { prefix: `${RUN}-single:` });
+    const baselineLedger = openLedger(redis, { prefix: `${RUN}-single:` });
     await openBenchTenants(baselineLedger);
     await applyAll(baselineLedger, oneCallPerUsage(makeUsages('warm', 2_000)));
     const singleSeconds = await applyAll(

@@ -3,7 +3,7 @@
  * per tenant batch (what the consumer does) and one script call per usage (the baseline).
  */
 import { randomUUID } from 'node:crypto';
-import { CreditLedger } from '../src/ledger/ledger';
+import type { Ledger } from '../src/ledger/open-ledger';
 import { accountSettings, LedgerUsage } from '../src/credits/wallet';
 
 export const TENANTS = 100;
@@ -12,11 +12,11 @@ export const IN_FLIGHT = 16;
 
 export const tenantOf = (i: number) => `bench-${i % TENANTS}`;
 
-export async function openBenchTenants(ledger: CreditLedger): Promise<void> {
+export async function openBenchTenants(ledger: Ledger): Promise<void> {
   for (let t = 0; t < TENANTS; t++) {
     const tenant = tenantOf(t);
-    await ledger.upsertAccount(tenant, accountSettings('prepaid', 'USD'));
-    await ledger.addFunds(tenant, {
+    await ledger.writes.upsertAccount(tenant, accountSettings('prepaid', 'USD'));
+    await ledger.writes.addFunds(tenant, {
       paymentRef: 'seed',
       amount: 10n ** 12n,
       currency: 'USD',
@@ -47,12 +47,12 @@ async function inParallel<T>(jobs: T[], run: (job: T) => Promise<void>): Promise
 
 /** Applies the jobs, IN_FLIGHT script calls at a time; returns the seconds it took. */
 export async function applyAll(
-  ledger: CreditLedger,
+  ledger: Ledger,
   jobs: { tenant: string; usages: LedgerUsage[] }[],
 ): Promise<number> {
   const started = process.hrtime.bigint();
   await inParallel(jobs, async ({ tenant, usages }) => {
-    const result = await ledger.applyUsage(tenant, { currency: 'USD', usages, poolUse: {} });
+    const result = await ledger.writes.applyUsage(tenant, { currency: 'USD', usages, poolUse: {} });
     if (!('applied' in result)) throw new Error(`apply failed: ${JSON.stringify(result)}`);
   });
   return Number(process.hrtime.bigint() - started) / 1e9;

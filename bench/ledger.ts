@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { CreditLedger } from '../src/ledger/ledger';
+import { Ledger, openLedger } from '../src/ledger/open-ledger';
 import { stopProcess } from '../tools/stack/processes';
 import { startRedis } from '../tools/stack/servers';
 import {
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const server = await startRedis(dir);
   const redis = new Redis({ host: server.host, port: server.port });
   try {
-    const ledger = new CreditLedger(redis);
+    const ledger = openLedger(redis);
     await openBenchTenants(ledger);
     const perTenantBytes = await tenantBytes(redis, ledger, 'bench-0');
 
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 }
 
 /** Memory of one tenant's account, lot and pool keys (before usage ids accumulate). */
-async function tenantBytes(redis: Redis, ledger: CreditLedger, tenant: string): Promise<number> {
+async function tenantBytes(redis: Redis, ledger: Ledger, tenant: string): Promise<number> {
   const k = ledger.keys(tenant);
   const sizes = await Promise.all(
     [k.account, k.lots, k.lotExpiry, k.pools, k.payments].map(async (key) =>

@@ -23,7 +23,7 @@ import type { UsagePricer } from './settlement/ports';
 import { RechargeWorker } from './workers/recharge-worker';
 import { ensureTopics } from './kafka/topics';
 import { UsageConsumer } from './kafka/usage-consumer';
-import { CreditLedger } from './ledger/ledger';
+import { Ledger, openLedger } from './ledger/open-ledger';
 import { createLogger, logPipelineEvents } from './observability/logs';
 import { createMetrics } from './observability/metrics';
 import type { RateBook } from './rating';
@@ -32,7 +32,7 @@ import type { RateBook } from './rating';
 export interface App {
   /** Base URL of the HTTP server. */
   url: string;
-  ledger: CreditLedger;
+  ledger: Ledger;
   instrumentation: PipelineInstrumentation;
   /** Finishes the batch in hand, commits, publishes what is pending, then disconnects. */
   stop(): Promise<void>;
@@ -128,7 +128,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
 
   const redis = connectRedis(config);
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
-  const ledger = new CreditLedger(redis, {
+  const ledger = openLedger(redis, {
     prefix: config.redis.keyPrefix,
     idempotencyRetentionMs: config.ledger.idempotencyRetentionDays * 24 * 3600 * 1000,
   });
@@ -173,7 +173,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     consumer = new UsageConsumer({
       kafka,
       producer,
-      ledger,
+      ledger: ledger.writes,
       pricer: dependencies.pricer,
       registry: config.schemaRegistry.url
         ? new SchemaRegistry({ host: config.schemaRegistry.url, middlewares: [registryTimeout] })
@@ -269,7 +269,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       // With Redis away the gauges answer NaN at once: the scrape (and the stuck-partition
       // gauge an alert needs then) never waits for, or fails with, the store.
       if (!totals || Date.now() - totals.at > 5_000) {
-        totals = { at: Date.now(), value: ledger.totals().catch(() => LEDGER_GAUGES_UNKNOWN) };
+        totals = { at: Date.now(), value: ledger.tenants.totals().catch(() => LEDGER_GAUGES_UNKNOWN) };
       }
       return Promise.race([
         totals.value,

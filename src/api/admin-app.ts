@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
-import type { CreditLedger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/open-ledger';
 import type { RateBook } from '../rating';
 import type { UsagePricer } from '../settlement/ports';
 import type { PaymentGateway } from '../settlement/ports';
@@ -17,7 +17,7 @@ export type AdminApp<L extends FastifyBaseLogger = FastifyBaseLogger> = FastifyI
 >;
 
 export interface AdminApiOptions {
-  ledger: CreditLedger;
+  ledger: Ledger;
   pricer: UsagePricer;
   book?: RateBook;
   /** SHA-256 (hex) of the operator's bearer token; without it only tenant keys work. */

@@ -68,7 +68,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
     return logger.child(known ? { ...bindings, tenantId: tenant } : bindings, childOptions) as L;
   });
 
-  const resource = { ...options, guards: guards(options.ledger, options.operatorTokenSha256) };
+  const resource = { ...options, guards: guards(options.ledger.apiKeys, options.operatorTokenSha256) };
   tenantRoutes(app, resource);
   keyRoutes(app, resource);
   fundsRoutes(app, resource);

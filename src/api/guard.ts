@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { CreditLedger } from '../ledger/ledger';
+import type { ApiKeyStore } from '../ledger/api-key-store';
 import { parseApiKey, Principal, sameDigest, sha256 } from './auth';
 
 /** A route's credential hooks, spread into its options. */
@@ -36,7 +36,7 @@ const unauthorized = (reply: FastifyReply) =>
  * tenant only, 403 for another). `operatorTokenSha256` is the SHA-256 (hex) of the operator's
  * token; without it only tenant keys work.
  */
-export function guards(ledger: Pick<CreditLedger, 'apiKeyDigest'>, operatorTokenSha256?: string) {
+export function guards(apiKeys: Pick<ApiKeyStore, 'apiKeyDigest'>, operatorTokenSha256?: string) {
   const operatorDigest = operatorTokenSha256 ? Buffer.from(operatorTokenSha256, 'hex') : undefined;
 
   const authenticate = async (request: FastifyRequest): Promise<Principal | undefined> => {
@@ -47,7 +47,7 @@ export function guards(ledger: Pick<CreditLedger, 'apiKeyDigest'>, operatorToken
     if (operatorDigest && sameDigest(digest, operatorDigest)) return { kind: 'operator' };
     const claimed = parseApiKey(token);
     if (!claimed) return undefined;
-    const stored = await ledger.apiKeyDigest(claimed.tenantId, claimed.keyId);
+    const stored = await apiKeys.apiKeyDigest(claimed.tenantId, claimed.keyId);
     return stored && sameDigest(digest, Buffer.from(stored, 'hex'))
       ? { kind: 'tenant', tenantId: claimed.tenantId, keyId: claimed.keyId }
       : undefined;

@@ -1,4 +1,4 @@
-import type { OutboxEvent } from '../ledger/ledger';
+import type { OutboxEvent } from '../ledger/outbox-store';
 import { minorToDecimal } from '../credits/money';
 
 /** A CloudEvents 1.0 event in JSON structured mode (CONTRACTS.md section 3). */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import type { CreditLedger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/open-ledger';
 import { toCloudEvent } from './cloudevents';
 
 export interface OutboxRelayOptions {
-  ledger: CreditLedger;
+  ledger: Pick<Ledger, 'tenants' | 'outbox' | 'leases'>;
   producer: Producer;
   topic: string;
   /** CloudEvents `source` of the events published. */
@@ -70,8 +70,8 @@ export class OutboxRelay {
     if (Date.now() - this.lastSweep >= sweepEvery) {
       this.lastSweep = Date.now();
       // Only tenants with something waiting: an empty outbox costs one XLEN, not a lease.
-      for await (const page of this.options.ledger.tenants()) {
-        const lengths = await this.options.ledger.outboxLengths(page);
+      for await (const page of this.options.ledger.tenants.pages()) {
+        const lengths = await this.options.ledger.outbox.outboxLengths(page);
         page.forEach((tenant, i) => {
           if (lengths[i]! > 0) this.pending.add(tenant);
         });
@@ -81,7 +81,7 @@ export class OutboxRelay {
     this.pending.clear();
     // A poke says a tenant's usage changed, not that it caused an event (most usage causes
     // none): an empty outbox costs one XLEN, not a lease, a read and a release.
-    const lengths = await this.options.ledger.outboxLengths(tenants);
+    const lengths = await this.options.ledger.outbox.outboxLengths(tenants);
     for (const [i, tenant] of tenants.entries()) {
       if (this.stopped) break;
       if (lengths[i] === 0) continue;
@@ -93,11 +93,11 @@ export class OutboxRelay {
   async relayTenant(tenantId: string): Promise<number> {
     const { ledger, producer, topic, source } = this.options;
     const batchSize = this.options.batchSize ?? 500;
-    if (!(await ledger.lease(tenantId, 'outbox', this.holder, 30_000))) return 0;
+    if (!(await ledger.leases.lease(tenantId, 'outbox', this.holder, 30_000))) return 0;
     let published = 0;
     try {
       for (;;) {
-        const events = await ledger.readOutbox(tenantId, '-', batchSize);
+        const events = await ledger.outbox.readOutbox(tenantId, '-', batchSize);
         if (events.length === 0) break;
         await producer.send({
           topic,
@@ -108,7 +108,7 @@ export class OutboxRelay {
             headers: { ce_id: event.id, ce_type: event.type, 'content-type': 'application/cloudevents+json' },
           })),
         });
-        await ledger.acknowledgeOutbox(
+        await ledger.outbox.acknowledgeOutbox(
           tenantId,
           events.map((event) => event.streamId),
         );
@@ -123,7 +123,7 @@ export class OutboxRelay {
         if (events.length < batchSize) break;
       }
     } finally {
-      await ledger.releaseLease(tenantId, 'outbox', this.holder);
+      await ledger.leases.releaseLease(tenantId, 'outbox', this.holder);
     }
     return published;
   }

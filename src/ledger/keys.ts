@@ -26,9 +26,14 @@ export interface TenantKeys {
   totals: string;
 }
 
-export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
+/** The hash tag every key of the tenant starts with (after the namespace prefix). */
+function tenantTag(tenantId: string, prefix: string): string {
   assertTenantId(tenantId);
-  const tag = `${prefix}{t:${tenantId}}`;
+  return `${prefix}{t:${tenantId}}`;
+}
+
+export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
+  const tag = tenantTag(tenantId, prefix);
   return {
     account: `${tag}:account`,
     lots: `${tag}:lots`,
@@ -44,3 +49,14 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
 
 /** Set of every tenant id (not slot-bound: written outside the tenant's scripts). */
 export const tenantRegistryKey = (prefix = '') => `${prefix}tenants`;
+
+/** String: the holder of a lease on one tenant's work (`what`: outbox, ...), with its expiry. */
+export const leaseKey = (tenantId: string, what: string, prefix = '') =>
+  `${tenantKeys(tenantId, prefix).account}:lease:${what}`;
+
+/**
+ * String: set once a notice for this event was mailed, so a redelivered event mails once.
+ * In the tenant's slot, beside its other keys.
+ */
+export const noticeSentKey = (tenantId: string, eventId: string, prefix = '') =>
+  `${tenantTag(tenantId, prefix)}:notified:${eventId}`;

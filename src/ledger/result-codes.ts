@@ -53,9 +53,10 @@ const REFUSALS: Record<number, Refusal['refused']> = {
   [ResultCode.BALANCE_LIMIT]: 'balance_limit',
 };
 
-/** The unexpected: a script refused its arguments or found its state inconsistent. */
+/** The unexpected: a script refused its arguments or found its state inconsistent. A bug, never retried. */
 export class LedgerError extends Error {
   override readonly name = 'LedgerError';
+  readonly retriable = false;
   constructor(
     readonly operation: string,
     readonly code: number,
@@ -76,4 +77,82 @@ export function interpret(operation: string, reply: unknown[]): { code: number; 
   if (code < 0 && code !== ResultCode.POOL_CONFLICT)
     throw new LedgerError(operation, code, String(reply[1] ?? ''));
   return { code, reply };
+}
+
+/**
+ * Redis could not answer for now (connection closed, refused or reset, a timeout, a server
+ * loading, busy, failing over or out of memory): the same call may succeed later. `operation`
+ * names the ledger call.
+ */
+export class LedgerUnavailableError extends Error {
+  override readonly name = 'LedgerUnavailableError';
+  readonly retriable = true;
+  constructor(
+    readonly operation: string,
+    override readonly cause: unknown,
+  ) {
+    // The cause's own words: what the readiness check and the logs show (`Command timed out`).
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/** Error replies (their first word) that name a passing state of the server or the cluster. */
+const TRANSIENT_REPLIES = new Set([
+  'LOADING',
+  'BUSY',
+  'TRYAGAIN',
+  'CLUSTERDOWN',
+  'READONLY',
+  'MASTERDOWN',
+  'MOVED',
+  'ASK',
+  'OOM',
+]);
+const TRANSIENT_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+/** What ioredis says when it gives a command up without an answer from the server. */
+const TRANSIENT_CLIENT_MESSAGES = [
+  /^Connection is closed\.?$/,
+  /^Command timed out$/,
+  /^Stream isn't writeable and enableOfflineQueue options is false$/,
+  /^connect ETIMEDOUT$/,
+  /^None of startup nodes is available$/,
+  /^Failed to refresh slots cache\.?$/,
+  /^Cluster isn't ready and enableOfflineQueue options is false$/,
+  /^Too many Cluster redirections\./,
+];
+
+/** True when `error` is Redis being away or busy for now, false for everything else (a bug). */
+export function isTransientRedisError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof LedgerError || error instanceof LedgerUnavailableError) return error.retriable;
+  if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError') return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && TRANSIENT_ERRNOS.has(code)) return true;
+  const message = error.message;
+  if (error.name === 'ReplyError') return TRANSIENT_REPLIES.has(message.split(/[\s:]/, 1)[0]!);
+  return TRANSIENT_CLIENT_MESSAGES.some((pattern) => pattern.test(message));
+}
+
+/** What a ledger method throws for `error`: LedgerUnavailableError when transient, else `error`. */
+export function ledgerFailure(operation: string, error: unknown): unknown {
+  if (error instanceof LedgerUnavailableError) return error;
+  return isTransientRedisError(error) ? new LedgerUnavailableError(operation, error) : error;
+}
+
+/** Runs one ledger call, telling a transient Redis failure (retriable) apart from the rest. */
+export async function guarded<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw ledgerFailure(operation, error);
+  }
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import { guarded, interpret, LedgerError, Refusal, ResultCode } from './result-codes';
 
 /**
  * Ledger scripts: one `.lua` file per atomic operation, named `<operation>-<key count>.lua`.
@@ -60,4 +61,23 @@ export function registerScripts(
     byOperation.set(script.operation, script);
   }
   return byOperation;
+}
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown[]>;
+
+/**
+ * Every script call goes through here: keys first, then arguments; the reply's code
+ * interpreted (refusals as values, the unexpected thrown), a transient Redis failure thrown
+ * as LedgerUnavailableError.
+ */
+export async function runScript(
+  redis: Redis | Cluster,
+  operation: string,
+  keys: string[],
+  args: (string | number)[],
+): Promise<{ code: number; reply: unknown[] } | Refusal> {
+  const call = (redis as unknown as Record<string, ScriptCall>)[`${operation}V${SCRIPTS_VERSION}`];
+  if (!call) throw new LedgerError(operation, ResultCode.BAD_ARGUMENT, 'no such script');
+  const reply = await guarded(operation, () => call.call(redis, ...keys, ...args));
+  return interpret(operation, reply);
 }

@@ -1,7 +1,7 @@
-import type { CreditLedger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/open-ledger';
 
 export interface ExpirySweeperOptions {
-  ledger: CreditLedger;
+  ledger: Pick<Ledger, 'tenants' | 'writes'>;
   intervalMs?: number;
   clock?: () => Date;
   /** Called for each tenant whose lots expired in a sweep (the outbox relay is poked). */
@@ -42,8 +42,10 @@ export class ExpirySweeper {
   async sweep(): Promise<number> {
     const now = (this.options.clock ?? (() => new Date()))();
     let total = 0;
-    for await (const page of this.options.ledger.tenants()) {
-      const results = await Promise.all(page.map((tenant) => this.options.ledger.expireLots(tenant, now)));
+    for await (const page of this.options.ledger.tenants.pages()) {
+      const results = await Promise.all(
+        page.map((tenant) => this.options.ledger.writes.expireLots(tenant, now)),
+      );
       results.forEach((result, i) => {
         if ('lotsExpired' in result && result.lotsExpired > 0) {
           total += result.lotsExpired;

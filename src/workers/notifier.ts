@@ -1,6 +1,7 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { Transporter } from 'nodemailer';
-import type { CreditLedger } from '../ledger/ledger';
+import { noticeSentKey } from '../ledger/keys';
+import type { Ledger } from '../ledger/open-ledger';
 import type { CloudEvent } from '../kafka/cloudevents';
 
 type Amount = { amount: string; currency: string };
@@ -35,7 +36,7 @@ const MAILS: Record<string, (data: Record<string, unknown>) => { subject: string
 };
 
 export interface NotifierOptions {
-  ledger: CreditLedger;
+  ledger: Pick<Ledger, 'reads'>;
   transport: Transporter;
   from: string;
   /** Mail on low balance too (the other notices always go out). */
@@ -55,11 +56,16 @@ export class Notifier {
   async handle(event: CloudEvent): Promise<void> {
     const mail = MAILS[event.type];
     if (!mail || (event.type === 'credits.balance.low' && !this.options.notifyLowBalance)) return;
-    const sentKey = `${this.options.keyPrefix ?? ''}notified:${event.id}`;
-    if (await this.options.redis.exists(sentKey)) return;
-    const account = await this.options.ledger.readAccount(event.subject);
-    const to = account?.settings.adminContacts ?? [];
-    if (to.length > 0) {
+    const { redis } = this.options;
+    const sentKey = noticeSentKey(event.subject, event.id, this.options.keyPrefix);
+    // Claimed and remembered in one step (SET NX with its expiry): of two deliveries of the
+    // same event, only one mails. A send that fails gives the claim back, so the redelivery
+    // mails; a crash between the claim and the send loses that one notice.
+    if ((await redis.set(sentKey, '1', 'EX', REMEMBER_SECONDS, 'NX')) !== 'OK') return;
+    try {
+      const account = await this.options.ledger.reads.readAccount(event.subject);
+      const to = account?.settings.adminContacts ?? [];
+      if (to.length === 0) return;
       const { subject, text } = mail(event.data);
       await this.options.transport.sendMail({
         from: this.options.from,
@@ -69,7 +75,9 @@ export class Notifier {
         headers: { 'X-Rater-Event-Id': event.id, 'X-Rater-Tenant': event.subject },
       });
       this.options.onSent?.(event, to);
+    } catch (error) {
+      await redis.del(sentKey);
+      throw error;
     }
-    await this.options.redis.set(sentKey, '1', 'EX', REMEMBER_SECONDS);
   }
 }

@@ -1,11 +1,11 @@
-import type { CreditLedger } from '../ledger/ledger';
+import type { Ledger } from '../ledger/open-ledger';
 import { CloudEvent } from '../kafka/cloudevents';
 import { decimalToMinor } from '../credits/money';
 import { ChargeResult, PaymentGateway } from '../settlement/ports';
 import { isRetriable, retry, RetriesExhaustedError } from '../settlement/retry';
 
 export interface RechargeWorkerOptions {
-  ledger: CreditLedger;
+  ledger: Pick<Ledger, 'writes'>;
   gateway: PaymentGateway;
   /** Attempts at the gateway per request before it counts as failed. */
   attempts?: number;
@@ -45,7 +45,7 @@ export class RechargeWorker {
       amountMinor,
       currency: amount.currency,
     });
-    const recorded = await this.options.ledger.recordRechargeResult(
+    const recorded = await this.options.ledger.writes.recordRechargeResult(
       tenantId,
       result.status === 'succeeded'
         ? {

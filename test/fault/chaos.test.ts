@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { reconcile } from '../../tools/chaos/reconcile';
 import { chaosNames, runChaos } from '../../tools/chaos/run';
-import { CreditLedger } from '../../src/ledger/ledger';
+import { openLedger } from '../../src/ledger/open-ledger';
 import { tenantProfiles } from '../../tools/loadgen/cdr-stream';
 import { down, up } from '../../tools/stack/stack';
 import { projectRoot } from '../../tools/stack/toolchain';
@@ -60,7 +60,7 @@ describe('a short chaos run', () => {
     // balance, are both found.
     const names = chaosNames(report.runId);
     const redis = new Redis(stack.redis.url);
-    const ledger = new CreditLedger(redis, { prefix: names.keyPrefix });
+    const ledger = openLedger(redis, { prefix: names.keyPrefix });
     const kafka = new Kafka({
       clientId: 'chaos-audit',
       brokers: stack.kafka.brokers,
@@ -69,7 +69,7 @@ describe('a short chaos run', () => {
     try {
       const tenants = tenantProfiles(options);
       const prepaid = tenants.find((t) => t.mode === 'prepaid')!.tenantId;
-      const [period] = Object.keys(await ledger.usageTotals(prepaid));
+      const [period] = Object.keys(await ledger.reads.usageTotals(prepaid));
       await redis.hincrby(ledger.keys(prepaid).totals, `${period}:credits:count`, 1);
       await redis.hincrby(ledger.keys(prepaid).account, 'balance', -1);
       const audit = await reconcile({

@@ -95,7 +95,7 @@ describe('admin API fuzzed from its own OpenAPI document (schemathesis)', () => 
     await call('PUT', '/v1/tenants/fabrikam', { billingMode: 'prepaid', currency: 'JPY' });
     await call('PUT', '/v1/tenants/adatum', { billingMode: 'postpaid', currency: 'EUR' });
     const period = new Date().toISOString().slice(0, 7);
-    await app.ledger.applyUsage('adatum', {
+    await app.ledger.writes.applyUsage('adatum', {
       currency: 'EUR',
       poolUse: {},
       usages: ['a1', 'a2', 'a3'].map((id) => ({

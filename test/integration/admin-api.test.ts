@@ -280,7 +280,7 @@ describe('admin API /v1 on the running service', () => {
         monthlyCap: 3,
       },
     });
-    expect((await app.ledger.readAccount('contoso'))!.settings.paymentMethodRef).toBe('pm_new_card');
+    expect((await app.ledger.reads.readAccount('contoso'))!.settings.paymentMethodRef).toBe('pm_new_card');
     expect(
       await call('PUT', '/v1/tenants/contoso/auto-recharge', { enabled: true, rechargeAmount: '0' }, apiKey),
     ).toMatchObject({
@@ -302,7 +302,7 @@ describe('admin API /v1 on the running service', () => {
       poolSeconds: 0,
       period: '2026-11',
     });
-    await app.ledger.applyUsage('adatum', {
+    await app.ledger.writes.applyUsage('adatum', {
       currency: 'USD',
       poolUse: {},
       usages: [usage('a1', 125n), usage('a2', 10n), usage('a3', 1n)],

@@ -59,7 +59,7 @@ describe('concurrent settings changes never undo each other', () => {
   const sameEntries = (a: Record<string, number>, b: Record<string, number>) =>
     JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
   const settingsOf = async (tenant: string): Promise<AccountSettings> =>
-    (await app.ledger.readAccount(tenant))!.settings;
+    (await app.ledger.reads.readAccount(tenant))!.settings;
 
   /**
    * Runs `race` ROUNDS times and returns what each round lost (an empty list when nothing
@@ -236,7 +236,7 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
         autoRecharge: { enabled: false },
       }),
     ).toEqual({ status: 200, etag: '"3"', body: { tenantId: 'acme', status: 'updated' } });
-    expect((await app.ledger.readAccount('acme'))!.settings).toEqual({
+    expect((await app.ledger.reads.readAccount('acme'))!.settings).toEqual({
       mode: 'prepaid',
       currency: 'USD',
       lowBalanceThreshold: 500n,
@@ -258,7 +258,7 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
       paymentMethodRef: '',
       licences: [],
     });
-    expect((await app.ledger.readAccount('acme'))!.settings).toMatchObject({
+    expect((await app.ledger.reads.readAccount('acme'))!.settings).toMatchObject({
       paymentMethodRef: '',
       poolCapacities: {},
     });
@@ -272,7 +272,7 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
     expect(
       await call('PUT', '/v1/tenants/versioned/payment-method', { paymentMethodRef: 'pm_a' }, ifMatch),
     ).toEqual({ status: 200, etag: '"2"', body: { tenantId: 'versioned', status: 'updated' } });
-    const before = await app.ledger.readAccount('versioned');
+    const before = await app.ledger.reads.readAccount('versioned');
     expect(
       await call(
         'PUT',
@@ -296,8 +296,8 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
     expect(
       (await call('PUT', '/v1/tenants/unborn', { billingMode: 'prepaid', currency: 'EUR' }, ifMatch)).status,
     ).toBe(412);
-    expect(await app.ledger.readAccount('unborn')).toBeUndefined();
-    expect(await app.ledger.readAccount('versioned')).toEqual(before);
+    expect(await app.ledger.reads.readAccount('unborn')).toBeUndefined();
+    expect(await app.ledger.reads.readAccount('versioned')).toEqual(before);
     const bad = await call(
       'PUT',
       '/v1/tenants/versioned/payment-method',
@@ -320,7 +320,7 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
 
   it('answers 409 balance_limit to an adjustment that would take the balance past the bound', async () => {
     await call('PUT', '/v1/tenants/rich', { billingMode: 'prepaid', currency: 'USD' });
-    await app.ledger.addFunds('rich', {
+    await app.ledger.writes.addFunds('rich', {
       paymentRef: 'p0',
       amount: MAX_TOTAL_MINOR - 1n,
       currency: 'USD',
@@ -381,7 +381,7 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
       status: 400,
       body: { message: 'body/autoRecharge/enabled: auto-recharge is for prepaid tenants only' },
     });
-    expect((await app.ledger.readAccount('nocash'))!.settings).toMatchObject({
+    expect((await app.ledger.reads.readAccount('nocash'))!.settings).toMatchObject({
       mode: 'prepaid',
       autoRecharge: { enabled: false },
     });

@@ -27,8 +27,8 @@ describe('GET /metrics of the running service', () => {
 
   beforeAll(async () => {
     app = await startApp(loadConfig(env), { pricer: new FlatPricer(), logger: pino({ level: 'silent' }) });
-    await app.ledger.upsertAccount('acme', accountSettings('prepaid', 'USD'));
-    await app.ledger.addFunds('acme', {
+    await app.ledger.writes.upsertAccount('acme', accountSettings('prepaid', 'USD'));
+    await app.ledger.writes.addFunds('acme', {
       paymentRef: 'p',
       amount: 20n,
       currency: 'USD',

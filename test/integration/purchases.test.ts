@@ -53,7 +53,7 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
   const lots = async (id: string) =>
     ((await call('GET', `/v1/tenants/${id}/balance`)).body.lots as unknown[]) ?? [];
   const events = async (id: string) =>
-    (await app.ledger.readOutbox(id)).map((event) => [event.type, event.id, event.data]);
+    (await app.ledger.outbox.readOutbox(id)).map((event) => [event.type, event.id, event.data]);
   /** The data of every event of `type` as relayed (CloudEvents), checked against schemas/events. */
   const expectSchemaValid = async (tenantId: string, type: string) => {
     const ajv = new Ajv2020({ allErrors: true });
@@ -62,7 +62,7 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
       readFileSync(join(__dirname, '..', '..', 'schemas', 'events', `${type}.schema.json`), 'utf8'),
     ) as object;
     const validate = ajv.compile(schema);
-    const relayed = (await app.ledger.readOutbox(tenantId))
+    const relayed = (await app.ledger.outbox.readOutbox(tenantId))
       .filter((event) => event.type === type)
       .map((event) => toCloudEvent(event, '/rater/credits').data);
     expect(relayed.length).toBeGreaterThan(0);

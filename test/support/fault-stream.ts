@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { Kafka } from 'kafkajs';
-import { CreditLedger } from '../../src/ledger/ledger';
+import { Ledger, openLedger } from '../../src/ledger/open-ledger';
 import { caughtUp, readAll } from './fault';
 import { prepaid } from './ledger';
 import { eventually, recentCall } from './wait';
@@ -46,11 +46,11 @@ export function generate(count: number, seed = 42) {
 }
 
 /** 8 prepaid tenants with 10,000.00 USD each, in the deployment's Redis namespace. */
-export async function setUpTenants(redis: Redis, env: Record<string, string>): Promise<CreditLedger> {
-  const ledger = new CreditLedger(redis, { prefix: env.REDIS_KEY_PREFIX });
+export async function setUpTenants(redis: Redis, env: Record<string, string>): Promise<Ledger> {
+  const ledger = openLedger(redis, { prefix: env.REDIS_KEY_PREFIX });
   for (let t = 0; t < 8; t++) {
-    await ledger.upsertAccount(`tenant-${t}`, prepaid());
-    await ledger.addFunds(`tenant-${t}`, {
+    await ledger.writes.upsertAccount(`tenant-${t}`, prepaid());
+    await ledger.writes.addFunds(`tenant-${t}`, {
       paymentRef: 'seed',
       amount: 1_000_000n,
       currency: 'USD',
@@ -68,7 +68,7 @@ export async function verify(
   kafka: Kafka,
   redis: Redis,
   env: Record<string, string>,
-  ledger: CreditLedger,
+  ledger: Ledger,
   records: ReturnType<typeof generate>,
 ) {
   const admin = kafka.admin();
@@ -89,7 +89,7 @@ export async function verify(
     const charges = [...expected.values()]
       .filter((e) => e.tenant === tenant)
       .reduce((sum, e) => sum + e.charge, 0n);
-    const account = (await ledger.readAccount(tenant))!;
+    const account = (await ledger.reads.readAccount(tenant))!;
     expect([tenant, account.balance]).toEqual([tenant, 1_000_000n - charges]);
     expect(await redis.hlen(ledger.keys(tenant).applied)).toBe(
       [...expected.values()].filter((e) => e.tenant === tenant).length,

@@ -1,11 +1,11 @@
 import Redis, { Cluster } from 'ioredis';
-import { CreditLedger } from '../../src/ledger/ledger';
+import { Ledger, openLedger } from '../../src/ledger/open-ledger';
 import { accountSettings, AccountSettings, LedgerUsage, MinorUnits } from '../../src/credits/wallet';
 import { testStack, uniqueName } from './stack';
 
 /** A ledger in a fresh key namespace, with a clock the test moves. */
 export interface LedgerFixture {
-  ledger: CreditLedger;
+  ledger: Ledger;
   redis: Redis | Cluster;
   prefix: string;
   clock: { now: Date; set(iso: string): void; advance(ms: number): void };
@@ -26,7 +26,7 @@ export function ledgerFixture(
       clock.now = new Date(clock.now.getTime() + ms);
     },
   };
-  const ledger = new CreditLedger(redis, {
+  const ledger = openLedger(redis, {
     prefix,
     clock: () => clock.now,
     ...(options.retentionMs ? { idempotencyRetentionMs: options.retentionMs } : {}),
@@ -58,7 +58,7 @@ export async function applyPaid(
   usages: LedgerUsage[],
   currency = 'USD',
 ) {
-  const result = await fixture.ledger.applyUsage(tenant, { currency, usages, poolUse: {} });
+  const result = await fixture.ledger.writes.applyUsage(tenant, { currency, usages, poolUse: {} });
   if ('refused' in result || 'conflict' in result)
     throw new Error(`apply refused: ${JSON.stringify(result)}`);
   return result;
@@ -66,5 +66,5 @@ export async function applyPaid(
 
 /** The tenant's events as (type, id) pairs, the shape most assertions need. */
 export async function eventTypes(fixture: LedgerFixture, tenant: string): Promise<[string, string][]> {
-  return (await fixture.ledger.readOutbox(tenant)).map((event) => [event.type, event.id]);
+  return (await fixture.ledger.outbox.readOutbox(tenant)).map((event) => [event.type, event.id]);
 }

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { decimalToMinor } from '../../src/credits/money';
-import type { CreditLedger } from '../../src/ledger/ledger';
+import type { Ledger } from '../../src/ledger/open-ledger';
 import type { MinorUnits } from '../../src/credits/wallet';
 import { cdrStream, CdrStreamOptions, TenantProfile } from '../loadgen/cdr-stream';
 import { scanTopic } from './topics';
@@ -8,7 +8,7 @@ import { scanTopic } from './topics';
 /** What a chaos run fed in and how the tenants were set up: everything the audit compares with. */
 export interface ReconcileInput {
   kafka: Kafka;
-  ledger: CreditLedger;
+  ledger: Ledger;
   topics: { ratedOut: string; eventsOut: string; deadLetter: string };
   /** The generated stream, regenerated from its seed (never held whole in memory). */
   stream: { count: number; options: Partial<CdrStreamOptions> };
@@ -256,7 +256,7 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciliation> 
     let appliedPostpaid = 0n;
     let drawnFromLots = 0n;
     let intoDebt = 0n;
-    for await (const page of input.ledger.appliedUsages(tenant)) {
+    for await (const page of input.ledger.reads.appliedUsages(tenant)) {
       for (const { usageId, outcome } of page) {
         appliedIds.add(usageId);
         if (expected.get(usageId) !== tenant) problem(`${tenant}: applied ${usageId}, not an input of it`);
@@ -308,7 +308,7 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciliation> 
     let totalCount = 0;
     let totalCredits = 0n;
     let totalPostpaid = 0n;
-    for (const bySource of Object.values(await input.ledger.usageTotals(tenant))) {
+    for (const bySource of Object.values(await input.ledger.reads.usageTotals(tenant))) {
       for (const [source, total] of Object.entries(bySource)) {
         totalCount += total.count;
         if (source === 'credits') totalCredits += total.charge;
@@ -325,12 +325,13 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciliation> 
       );
     }
 
-    const account = await input.ledger.readAccount(tenant);
+    const account = await input.ledger.reads.readAccount(tenant);
     if (!account) {
       problem(`${tenant}: no account`);
       continue;
     }
-    if ((await input.ledger.outboxLength(tenant)) !== 0) problem(`${tenant}: events left in the outbox`);
+    if ((await input.ledger.outbox.outboxLength(tenant)) !== 0)
+      problem(`${tenant}: events left in the outbox`);
     totals.appliedCredits += appliedCredits;
     totals.appliedPostpaid += appliedPostpaid;
     totals.ratedCredits += ratedCredits;

@@ -5,7 +5,7 @@ import { Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { ensureTopics } from '../../src/kafka/topics';
-import { CreditLedger } from '../../src/ledger/ledger';
+import { openLedger } from '../../src/ledger/open-ledger';
 import { MinorUnits } from '../../src/credits/wallet';
 import { cdrStream, tenantProfiles } from '../loadgen/cdr-stream';
 import { provisionTenants } from '../loadgen/tenants';
@@ -171,7 +171,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   const redis = new Redis(options.stack.redis.url, { maxRetriesPerRequest: 20 });
   redis.on('error', () => undefined);
-  const ledger = new CreditLedger(redis, { prefix: env.REDIS_KEY_PREFIX });
+  const ledger = openLedger(redis, { prefix: env.REDIS_KEY_PREFIX });
   const kafka = new Kafka({
     clientId: `${runId}-driver`,
     brokers: options.stack.kafka.brokers,
@@ -324,7 +324,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const outboxDeadline = Date.now() + 120_000;
     for (;;) {
       let backlog = 0;
-      for (const profile of profiles) backlog += await ledger.outboxLength(profile.tenantId);
+      for (const profile of profiles) backlog += await ledger.outbox.outboxLength(profile.tenantId);
       if (backlog === 0) break;
       if (Date.now() > outboxDeadline) throw new Error(`${backlog} events still in the outboxes`);
       await sleep(500);

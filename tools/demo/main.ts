@@ -17,7 +17,7 @@ import { startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { minorToDecimal } from '../../src/credits/money';
 import { RatingPricer } from '../../src/settlement/rating-pricer';
-import { CreditLedger } from '../../src/ledger/ledger';
+import type { Ledger } from '../../src/ledger/open-ledger';
 import { accountSettings, AccountSettings } from '../../src/credits/wallet';
 import { loadRateBook, poolCapacities, RateBook } from '../../src/rating';
 import { down, stackEnv, stripeEnv, up } from '../stack/stack';
@@ -131,9 +131,9 @@ async function main(): Promise<void> {
   try {
     const now = new Date();
     for (const [tenant, settings, funds] of tenants(book)) {
-      await app.ledger.upsertAccount(tenant, settings);
+      await app.ledger.writes.upsertAccount(tenant, settings);
       if (funds > 0n)
-        await app.ledger.addFunds(tenant, {
+        await app.ledger.writes.addFunds(tenant, {
           paymentRef: `welcome-${tenant}`,
           amount: funds,
           currency: settings.currency,
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     }
     // A purchase from a year ago whose last second is running out: the sweeper forfeits what
     // is left of it before the day's usage arrives.
-    await app.ledger.addFunds('contoso', {
+    await app.ledger.writes.addFunds('contoso', {
       paymentRef: 'last-year',
       amount: 700n,
       currency: 'USD',
@@ -217,7 +217,7 @@ async function waitUntilSettled(
   kafka: Kafka,
   groupId: string,
   topic: string,
-  ledger: CreditLedger,
+  ledger: Ledger,
   mails: () => number,
 ) {
   const admin = kafka.admin();
@@ -232,7 +232,7 @@ async function waitUntilSettled(
     ]);
     const done = new Map(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
     const consumed = ends.every((e) => done.get(e.partition) === e.high);
-    const { outboxBacklog } = await ledger.totals();
+    const { outboxBacklog } = await ledger.tenants.totals();
     quiet = consumed && outboxBacklog === 0 && mails() === lastMails ? quiet + 1 : 0;
     lastMails = mails();
     if (quiet >= 6) break;
@@ -268,7 +268,7 @@ async function readTopic(kafka: Kafka, topic: string) {
 }
 
 async function report(
-  ledger: CreditLedger,
+  ledger: Ledger,
   kafka: Kafka,
   config: ReturnType<typeof loadConfig>,
   mails: { to: string[]; subject: string }[],
@@ -285,7 +285,7 @@ async function report(
 
   console.log('\n== Balances');
   for (const tenant of ['contoso', 'fabrikam', 'northwind', 'adatum']) {
-    const account = (await ledger.readAccount(tenant))!;
+    const account = (await ledger.reads.readAccount(tenant))!;
     const { currency } = account.settings;
     const mine = rated.filter((r) => r.tenantId === tenant);
     const distinct = new Map(mine.map((r) => [r.id, r]));
@@ -354,7 +354,7 @@ async function report(
   const pricer = new RatingPricer(book);
   const startDateTime = new Date().toISOString();
   const ask = async (label: string, call: Parameters<typeof authorizeCall>[2]) => {
-    const answer = await authorizeCall(ledger, pricer, call);
+    const answer = await authorizeCall(ledger.writes, pricer, call);
     console.log(
       `  ${label.padEnd(50)} ${answer.allowed ? 'allowed' : 'REFUSED'} (${answer.reason})${answer.maxSeconds === null ? '' : `, up to ${answer.maxSeconds} s`}`,
     );

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { loadConfig } from '../../src/config';
 import { ensureTopics } from '../../src/kafka/topics';
-import { CreditLedger } from '../../src/ledger/ledger';
+import { openLedger } from '../../src/ledger/open-ledger';
 import { loadRateBook } from '../../src/rating';
 import { cdrStream, DEFAULT_STREAM, tenantProfiles } from './cdr-stream';
 import { provisionTenants } from './tenants';
@@ -42,7 +42,7 @@ export function loadgenCommand(): Command {
           if (!/^\d+$/.test(o.provision))
             throw new Error(`--provision takes minor units, got ${o.provision}`);
           const redis = new Redis(config.redis.url);
-          const ledger = new CreditLedger(redis, { prefix: config.redis.keyPrefix });
+          const ledger = openLedger(redis, { prefix: config.redis.keyPrefix });
           await provisionTenants(
             ledger,
             loadRateBook(config.rates.dir),

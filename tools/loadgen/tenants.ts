@@ -1,4 +1,4 @@
-import type { CreditLedger } from '../../src/ledger/ledger';
+import type { Ledger } from '../../src/ledger/open-ledger';
 import type { AccountSettings, MinorUnits } from '../../src/credits/wallet';
 import { accountSettings } from '../../src/credits/wallet';
 import { poolCapacities, RateBook } from '../../src/rating';
@@ -11,7 +11,7 @@ import type { TenantProfile } from './cdr-stream';
  * the other settings of every account (a low-balance threshold, say).
  */
 export async function provisionTenants(
-  ledger: CreditLedger,
+  ledger: Ledger,
   book: RateBook,
   tenants: TenantProfile[],
   funds: MinorUnits,
@@ -31,11 +31,11 @@ export async function provisionTenants(
           ...overrides,
           poolCapacities: poolCapacities(book, licences),
         });
-        const upserted = await ledger.upsertAccount(tenant.tenantId, settings);
+        const upserted = await ledger.writes.upsertAccount(tenant.tenantId, settings);
         if (typeof upserted !== 'string')
           throw new Error(`account ${tenant.tenantId}: ${JSON.stringify(upserted)}`);
         if (tenant.mode === 'postpaid') continue;
-        const added = await ledger.addFunds(tenant.tenantId, {
+        const added = await ledger.writes.addFunds(tenant.tenantId, {
           paymentRef: `loadgen-${tenant.tenantId}`,
           amount: funds,
           currency: tenant.currency,

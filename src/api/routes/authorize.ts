@@ -33,7 +33,7 @@ export function authorizeRoutes<L extends FastifyBaseLogger>(
     },
     async (request, reply) => {
       const body = request.body;
-      const decision = await authorizeCall(ledger, pricer, {
+      const decision = await authorizeCall(ledger.writes, pricer, {
         ...body,
         startDateTime: body.startDateTime ?? new Date().toISOString(),
       });

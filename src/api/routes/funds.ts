@@ -53,7 +53,7 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
           error: 'purchases_disabled',
           message: 'this service has no payment gateway (PAYMENT_GATEWAY=none)',
         });
-      const result = await purchaseCredits(ledger, gateway, tenant, {
+      const result = await purchaseCredits(ledger.writes, gateway, tenant, {
         purchaseId: body.purchaseId,
         amount: amountMinor,
         currency: body.currency,
@@ -114,7 +114,7 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
       // Funds bought in the future would expire later than 12 months after they were paid.
       if (purchasedAt && purchasedAt.getTime() > Date.now() + PURCHASE_CLOCK_SKEW_MS)
         return badRequest(reply, 'body/purchasedAt must not be in the future');
-      const result = await ledger.addFunds(tenant, {
+      const result = await ledger.writes.addFunds(tenant, {
         paymentRef: body.adjustmentId,
         amount: amountMinor,
         currency: body.currency,
@@ -146,7 +146,7 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
     },
     async (request, reply) => {
       const tenant = request.params.tenantId;
-      const account = await ledger.readAccount(tenant);
+      const account = await ledger.reads.readAccount(tenant);
       if (!account) return noAccount(reply, tenant);
       const c = account.settings.currency;
       const money = (minor: bigint) => presentMoney(minor, c);

@@ -23,9 +23,9 @@ export function keyRoutes<L extends FastifyBaseLogger>(
     },
     async (request, reply) => {
       const tenant = request.params.tenantId;
-      if (!(await ledger.readAccount(tenant))) return noAccount(reply, tenant);
+      if (!(await ledger.reads.readAccount(tenant))) return noAccount(reply, tenant);
       const key = newApiKey(tenant);
-      await ledger.storeApiKeyDigest(tenant, key.keyId, key.digest);
+      await ledger.apiKeys.storeApiKeyDigest(tenant, key.keyId, key.digest);
       return reply.code(201).send({ tenantId: tenant, keyId: key.keyId, apiKey: key.token });
     },
   );

@@ -86,7 +86,7 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
         poolCapacities: body.licences && (book ? poolCapacities(book, body.licences) : {}),
       };
       const version = ifMatch(request.headers['if-match']);
-      const result = await ledger.updateSettings(tenant, change, {
+      const result = await ledger.writes.updateSettings(tenant, change, {
         create: version === undefined,
         ...(version !== undefined ? { ifVersion: version } : {}),
       });
@@ -118,7 +118,7 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
     fields: Record<string, string>,
     ifCurrency?: string,
   ) => {
-    const result = await ledger.updateSettings(tenant, change, {
+    const result = await ledger.writes.updateSettings(tenant, change, {
       ...(ifCurrency !== undefined ? { ifCurrency } : {}),
       ...(version !== undefined ? { ifVersion: version } : {}),
     });
@@ -144,7 +144,7 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
       const body = request.body;
       // The amounts are converted in the stored currency; the script refuses the change
       // should the currency have changed since (currency_mismatch).
-      const account = await ledger.readAccount(tenant);
+      const account = await ledger.reads.readAccount(tenant);
       if (!account) return noAccount(reply, tenant);
       const currency = account.settings.currency;
       const imprecise = tooPrecise(currency, {

@@ -36,7 +36,7 @@ export function usageRoutes<L extends FastifyBaseLogger>(
     },
     async (request, reply) => {
       const tenant = request.params.tenantId;
-      const account = await ledger.readAccount(tenant);
+      const account = await ledger.reads.readAccount(tenant);
       if (!account) return noAccount(reply, tenant);
       const { from, to } = request.query;
       const limit = Number(request.query.limit ?? 100);
@@ -44,8 +44,13 @@ export function usageRoutes<L extends FastifyBaseLogger>(
       if (Date.parse(from) >= Date.parse(to))
         return badRequest(reply, 'querystring/from must be before querystring/to');
       const c = account.settings.currency;
-      const page = await ledger.listUsage(tenant, { from: new Date(from), to: new Date(to), offset, limit });
-      const totals = await ledger.usageTotals(tenant);
+      const page = await ledger.reads.listUsage(tenant, {
+        from: new Date(from),
+        to: new Date(to),
+        offset,
+        limit,
+      });
+      const totals = await ledger.reads.usageTotals(tenant);
       const periods = Object.keys(totals).filter(
         (period) =>
           period >= new Date(from).toISOString().slice(0, 7) &&
@@ -83,11 +88,11 @@ export function usageRoutes<L extends FastifyBaseLogger>(
     },
     async (request, reply) => {
       const tenant = request.params.tenantId;
-      const account = await ledger.readAccount(tenant);
+      const account = await ledger.reads.readAccount(tenant);
       if (!account) return noAccount(reply, tenant);
       const c = account.settings.currency;
       const { period } = request.query;
-      const totals = (await ledger.usageTotals(tenant))[period] ?? {};
+      const totals = (await ledger.reads.usageTotals(tenant))[period] ?? {};
       return reply.send({
         tenantId: tenant,
         period,

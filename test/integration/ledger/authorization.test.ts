@@ -18,14 +18,14 @@ describe('call authorization', () => {
   const pricer = new FlatPricer();
   beforeEach(async () => {
     f = ledgerFixture({ start: '2026-11-01T10:00:00.000Z' });
-    await f.ledger.upsertAccount('acme', prepaid({ poolCapacities: { 'MCOPSTN1:US': 120 } }));
+    await f.ledger.writes.upsertAccount('acme', prepaid({ poolCapacities: { 'MCOPSTN1:US': 120 } }));
   });
   afterEach(() => f.close());
 
   const authorize = (extra: Partial<DecodedUsageRecord> = {}) =>
-    authorizeCall(f.ledger, pricer, call(extra), f.clock.now);
+    authorizeCall(f.ledger.writes, pricer, call(extra), f.clock.now);
   const fund = (amount: bigint) =>
-    f.ledger.addFunds('acme', {
+    f.ledger.writes.addFunds('acme', {
       paymentRef: `p${amount}`,
       amount,
       currency: 'USD',
@@ -40,7 +40,7 @@ describe('call authorization', () => {
     const price = (duration: number) => pricer.price({ ...call(), id: 'x', duration }, 'USD', 0);
     expect(price(240)).toMatchObject({ charge: 45n });
     expect(price(241)).toMatchObject({ charge: 55n });
-    const applied = await f.ledger.applyUsage('acme', {
+    const applied = await f.ledger.writes.applyUsage('acme', {
       currency: 'USD',
       poolUse: {},
       usages: [{ id: 'u1', source: 'credits', charge: 45n, pool: '', poolSeconds: 0, period: '2026-11' }],
@@ -69,7 +69,7 @@ describe('call authorization', () => {
       reason: 'free',
       maxSeconds: null,
     });
-    await f.ledger.upsertAccount('acme', prepaid({ mode: 'postpaid' }));
+    await f.ledger.writes.upsertAccount('acme', prepaid({ mode: 'postpaid' }));
     expect(await authorize()).toMatchObject({ allowed: true, reason: 'postpaid', maxSeconds: null });
   });
 
@@ -88,7 +88,7 @@ describe('call authorization', () => {
   });
 
   it('does not count a lot that has expired by now, before the sweeper forfeits it', async () => {
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'old',
       amount: 1000n,
       currency: 'USD',

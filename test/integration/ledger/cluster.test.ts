@@ -1,3 +1,4 @@
+import { readRateApply } from '../../../src/settlement/settle-tenant';
 import { Cluster } from 'ioredis';
 import { tenantKeys } from '../../../src/ledger/keys';
 import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
@@ -40,7 +41,7 @@ describe('ledger on a real 3-master Redis Cluster', () => {
   it('runs every script: funds, exactly-once debits, thresholds, recharge, expiry and re-rating', async () => {
     await Promise.all(
       tenants.map(async (tenant) => {
-        await f.ledger.upsertAccount(
+        await f.ledger.writes.upsertAccount(
           tenant,
           prepaid({
             lowBalanceThreshold: 200n,
@@ -54,7 +55,7 @@ describe('ledger on a real 3-master Redis Cluster', () => {
             poolCapacities: { 'MCOPSTN1:US': 300 },
           }),
         );
-        await f.ledger.addFunds(tenant, {
+        await f.ledger.writes.addFunds(tenant, {
           paymentRef: 'p1',
           amount: 500n,
           currency: 'USD',
@@ -63,14 +64,14 @@ describe('ledger on a real 3-master Redis Cluster', () => {
         const batch = [paid('u1', 250n), paid('u2', 200n), paid('u1', 250n)];
         await applyPaid(f, tenant, batch);
         await applyPaid(f, tenant, batch); // a replay
-        await f.ledger.recordRechargeResult(tenant, {
+        await f.ledger.writes.recordRechargeResult(tenant, {
           requestId: `${tenant}:recharge:1`,
           status: 'succeeded',
           amount: 1000n,
           currency: 'USD',
           gatewayRef: 'ch',
         });
-        await f.ledger.settle(tenant, ['u3'], ['MCOPSTN1:US:2026-11'], (state) => ({
+        await readRateApply(f.ledger.writes, tenant, ['u3'], ['MCOPSTN1:US:2026-11'], (state) => ({
           currency: 'USD',
           poolUse: state.poolUsed,
           usages: [
@@ -84,7 +85,7 @@ describe('ledger on a real 3-master Redis Cluster', () => {
             },
           ],
         }));
-        await f.ledger.rerate(tenant, {
+        await f.ledger.writes.rerate(tenant, {
           usageId: 'u2',
           revision: 'r1',
           currency: 'USD',
@@ -97,7 +98,7 @@ describe('ledger on a real 3-master Redis Cluster', () => {
     );
 
     for (const tenant of tenants) {
-      const account = (await f.ledger.readAccount(tenant))!;
+      const account = (await f.ledger.reads.readAccount(tenant))!;
       expect([tenant, account.balance, account.blocked, account.poolUsed]).toEqual([
         tenant,
         1150n, // 500 - 250 - 200 + 1000 + (200 - 100)
@@ -115,9 +116,9 @@ describe('ledger on a real 3-master Redis Cluster', () => {
     }
 
     const expiry = new Date('2027-11-01T00:00:00.000Z');
-    const expired = await Promise.all(tenants.map((tenant) => f.ledger.expireLots(tenant, expiry)));
+    const expired = await Promise.all(tenants.map((tenant) => f.ledger.writes.expireLots(tenant, expiry)));
     expect(expired.every((e) => 'forfeited' in e && e.forfeited === 1150n && e.balance === 0n)).toBe(true);
-    const snapshot = await f.ledger.authorizationSnapshot(
+    const snapshot = await f.ledger.writes.authorizationSnapshot(
       tenants[0]!,
       'MCOPSTN1:US',
       new Date('2026-11-15T00:00:00Z'),
@@ -131,9 +132,9 @@ describe('ledger on a real 3-master Redis Cluster', () => {
     });
 
     // The sweeps over every tenant (metrics gauges, the outbox relay) reach every master.
-    const lengths = await f.ledger.outboxLengths(tenants);
-    expect(lengths).toEqual(await Promise.all(tenants.map((tenant) => f.ledger.outboxLength(tenant))));
-    expect(await f.ledger.totals()).toEqual({
+    const lengths = await f.ledger.outbox.outboxLengths(tenants);
+    expect(lengths).toEqual(await Promise.all(tenants.map((tenant) => f.ledger.outbox.outboxLength(tenant))));
+    expect(await f.ledger.tenants.totals()).toEqual({
       outboxBacklog: lengths.reduce((a, b) => a + b, 0),
       blockedTenants: tenants.length,
       tenants: tenants.length,

@@ -1,3 +1,4 @@
+import { readRateApply } from '../../../src/settlement/settle-tenant';
 import { LedgerUsage } from '../../../src/credits/wallet';
 import { LedgerError } from '../../../src/ledger/result-codes';
 import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
@@ -10,14 +11,14 @@ describe('ledger: expiry', () => {
   afterEach(() => f.close());
 
   const setup = async () => {
-    await f.ledger.upsertAccount('acme', prepaid());
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'jan',
       amount: 1000n,
       currency: 'USD',
       purchasedAt: new Date('2026-01-10T08:00:00.000Z'),
     });
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'feb',
       amount: 500n,
       currency: 'USD',
@@ -30,23 +31,25 @@ describe('ledger: expiry', () => {
     await setup();
     const expiry = new Date('2027-01-10T08:00:00.000Z');
 
-    expect(await f.ledger.expireLots('acme', new Date(expiry.getTime() - 1))).toEqual({
+    expect(await f.ledger.writes.expireLots('acme', new Date(expiry.getTime() - 1))).toEqual({
       lotsExpired: 0,
       forfeited: 0n,
       balance: 1200n,
     });
-    expect(await f.ledger.expireLots('acme', expiry)).toEqual({
+    expect(await f.ledger.writes.expireLots('acme', expiry)).toEqual({
       lotsExpired: 1,
       forfeited: 700n,
       balance: 500n,
     });
-    expect(await f.ledger.expireLots('acme', new Date(expiry.getTime() + 1000))).toEqual({
+    expect(await f.ledger.writes.expireLots('acme', new Date(expiry.getTime() + 1000))).toEqual({
       lotsExpired: 0,
       forfeited: 0n,
       balance: 500n,
     });
 
-    const expired = (await f.ledger.readOutbox('acme')).filter((e) => e.type === 'credits.funds.expired');
+    const expired = (await f.ledger.outbox.readOutbox('acme')).filter(
+      (e) => e.type === 'credits.funds.expired',
+    );
     expect(expired.map((e) => [e.id, e.data.amount, e.data.balance])).toEqual([
       [
         'acme/credits.funds.expired/m:jan',
@@ -54,7 +57,7 @@ describe('ledger: expiry', () => {
         { amountMinor: '500', currency: 'USD' },
       ],
     ]);
-    const jan = (await f.ledger.readAccount('acme'))!.lots.find((l) => l.lotId === 'm:jan')!;
+    const jan = (await f.ledger.reads.readAccount('acme'))!.lots.find((l) => l.lotId === 'm:jan')!;
     expect([jan.remaining, jan.expired, jan.status]).toEqual([0n, 700n, 'expired']);
   });
 
@@ -62,7 +65,7 @@ describe('ledger: expiry', () => {
     await setup();
     f.clock.set('2027-01-10T08:00:00.000Z');
 
-    expect((await f.ledger.authorizationSnapshot('acme', '')) as object).toMatchObject({
+    expect((await f.ledger.writes.authorizationSnapshot('acme', '')) as object).toMatchObject({
       balance: 500n,
       blocked: false,
     });
@@ -88,7 +91,7 @@ describe('ledger: postpaid tenants', () => {
   afterEach(() => f.close());
 
   it('accrue usage as an amount owed per period and are never blocked', async () => {
-    await f.ledger.upsertAccount('newco', prepaid({ mode: 'postpaid', lowBalanceThreshold: 100n }));
+    await f.ledger.writes.upsertAccount('newco', prepaid({ mode: 'postpaid', lowBalanceThreshold: 100n }));
     const usage = (id: string, charge: bigint, period: string): LedgerUsage => ({
       id,
       source: 'postpaid',
@@ -98,39 +101,39 @@ describe('ledger: postpaid tenants', () => {
       period,
     });
 
-    await f.ledger.applyUsage('newco', {
+    await f.ledger.writes.applyUsage('newco', {
       currency: 'USD',
       poolUse: {},
       usages: [usage('a', 1250n, '2026-10'), usage('b', 99n, '2026-11')],
     });
-    await f.ledger.applyUsage('newco', {
+    await f.ledger.writes.applyUsage('newco', {
       currency: 'USD',
       poolUse: {},
       usages: [usage('c', 1n, '2026-11'), usage('a', 1250n, '2026-10')],
     });
 
-    const account = (await f.ledger.readAccount('newco'))!;
+    const account = (await f.ledger.reads.readAccount('newco'))!;
     expect(account.owed).toEqual({ '2026-10': 1250n, '2026-11': 100n });
     expect(account.balance).toBe(0n);
     expect(account.blocked).toBe(false);
     expect(await eventTypes(f, 'newco')).toEqual([]);
-    expect(await f.ledger.authorizationSnapshot('newco', '')).toMatchObject({
+    expect(await f.ledger.writes.authorizationSnapshot('newco', '')).toMatchObject({
       mode: 'postpaid',
       blocked: false,
     });
   });
 
   it('refuses credit-paid usage for a postpaid tenant and postpaid usage for a prepaid one', async () => {
-    await f.ledger.upsertAccount('newco', prepaid({ mode: 'postpaid' }));
-    await f.ledger.upsertAccount('acme', prepaid());
+    await f.ledger.writes.upsertAccount('newco', prepaid({ mode: 'postpaid' }));
+    await f.ledger.writes.upsertAccount('acme', prepaid());
     expect(
-      await f.ledger.applyUsage('newco', { currency: 'USD', poolUse: {}, usages: [paid('x', 1n)] }),
+      await f.ledger.writes.applyUsage('newco', { currency: 'USD', poolUse: {}, usages: [paid('x', 1n)] }),
     ).toEqual({
       refused: 'mode_mismatch',
       detail: 'postpaid',
     });
     expect(
-      await f.ledger.applyUsage('acme', {
+      await f.ledger.writes.applyUsage('acme', {
         currency: 'USD',
         poolUse: {},
         usages: [{ ...paid('x', 1n), source: 'postpaid' }],
@@ -156,8 +159,8 @@ describe('ledger: minute pools', () => {
   });
 
   beforeEach(async () => {
-    await f.ledger.upsertAccount('acme', prepaid({ poolCapacities: { 'MCOPSTN1:US': 600 } }));
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid({ poolCapacities: { 'MCOPSTN1:US': 600 } }));
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 1000n,
       currency: 'USD',
@@ -166,7 +169,7 @@ describe('ledger: minute pools', () => {
   });
 
   it('draws seconds per tenant, pool and month, and reads them back for rating', async () => {
-    const result = await f.ledger.applyUsage('acme', {
+    const result = await f.ledger.writes.applyUsage('acme', {
       currency: 'USD',
       poolUse: { 'MCOPSTN1:US:2026-11': 0 },
       usages: [pooled('u1', 120), pooled('u2', 480, 0n), pooled('u3', 0, 40n)],
@@ -179,7 +182,7 @@ describe('ledger: minute pools', () => {
       ['credits', 0],
     ]);
 
-    const state = await f.ledger.readUsageState(
+    const state = await f.ledger.writes.readUsageState(
       'acme',
       ['u1', 'zz'],
       ['MCOPSTN1:US:2026-11', 'MCOPSTN1:US:2026-12'],
@@ -194,31 +197,33 @@ describe('ledger: minute pools', () => {
   });
 
   it('refuses a batch rated against pool use that has moved, applying none of it', async () => {
-    await f.ledger.applyUsage('acme', {
+    await f.ledger.writes.applyUsage('acme', {
       currency: 'USD',
       poolUse: { 'MCOPSTN1:US:2026-11': 0 },
       usages: [pooled('u1', 60)],
     });
 
-    const stale = await f.ledger.applyUsage('acme', {
+    const stale = await f.ledger.writes.applyUsage('acme', {
       currency: 'USD',
       poolUse: { 'MCOPSTN1:US:2026-11': 0 },
       usages: [pooled('u2', 60), pooled('u3', 0, 25n)],
     });
 
     expect(stale).toEqual({ conflict: { 'MCOPSTN1:US:2026-11': 60 } });
-    expect((await f.ledger.readAccount('acme'))!.balance).toBe(1000n);
-    expect(await f.ledger.readUsageState('acme', ['u2', 'u3'], [])).toMatchObject({ applied: new Map() });
+    expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(1000n);
+    expect(await f.ledger.writes.readUsageState('acme', ['u2', 'u3'], [])).toMatchObject({
+      applied: new Map(),
+    });
   });
 
   it('settles by rating again when the pool moved between read and apply', async () => {
     let attempts = 0;
-    const result = await f.ledger.settle('acme', ['u9'], ['MCOPSTN1:US:2026-11'], (state) => {
+    const result = await readRateApply(f.ledger.writes, 'acme', ['u9'], ['MCOPSTN1:US:2026-11'], (state) => {
       attempts += 1;
       const used = state.poolUsed['MCOPSTN1:US:2026-11']!;
       if (attempts === 1) {
         // Someone else draws 540 s after this rater read the pool.
-        void f.ledger.applyUsage('acme', {
+        void f.ledger.writes.applyUsage('acme', {
           currency: 'USD',
           poolUse: { 'MCOPSTN1:US:2026-11': 0 },
           usages: [pooled('other', 540)],
@@ -243,14 +248,14 @@ describe('ledger: minute pools', () => {
 
   it('treats drawing past the capacity as a bug, not a business outcome', async () => {
     await expect(
-      f.ledger.applyUsage('acme', {
+      f.ledger.writes.applyUsage('acme', {
         currency: 'USD',
         poolUse: { 'MCOPSTN1:US:2026-11': 0 },
         usages: [pooled('u1', 660)],
       }),
     ).rejects.toThrow(LedgerError);
     await expect(
-      f.ledger.applyUsage('acme', { currency: 'USD', poolUse: {}, usages: [pooled('u1', 60)] }),
+      f.ledger.writes.applyUsage('acme', { currency: 'USD', poolUse: {}, usages: [pooled('u1', 60)] }),
     ).rejects.toThrow(/pool use of MCOPSTN1:US:2026-11 was not declared/);
   });
 });

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { CreditLedger } from '../../../src/ledger/ledger';
+import { openLedger } from '../../../src/ledger/open-ledger';
 import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 import { testStack } from '../../support/stack';
 
@@ -11,52 +11,54 @@ describe('ledger: funds, lots and debits', () => {
   afterEach(() => f.close());
 
   it('creates an account once and updates its settings without touching its money', async () => {
-    expect(await f.ledger.upsertAccount('acme', prepaid())).toBe('created');
-    await f.ledger.addFunds('acme', {
+    expect(await f.ledger.writes.upsertAccount('acme', prepaid())).toBe('created');
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 5000n,
       currency: 'USD',
       purchasedAt: f.clock.now,
     });
-    expect(await f.ledger.upsertAccount('acme', prepaid({ lowBalanceThreshold: 1000n }))).toBe('updated');
+    expect(await f.ledger.writes.upsertAccount('acme', prepaid({ lowBalanceThreshold: 1000n }))).toBe(
+      'updated',
+    );
 
-    const account = await f.ledger.readAccount('acme');
+    const account = await f.ledger.reads.readAccount('acme');
     expect(account?.balance).toBe(5000n);
     expect(account?.settings.lowBalanceThreshold).toBe(1000n);
     expect(account?.settings.adminContacts).toEqual(['admin@acme.example']);
   });
 
   it('refuses to change currency or billing mode while money is held', async () => {
-    await f.ledger.upsertAccount('acme', prepaid());
-    expect(await f.ledger.upsertAccount('acme', prepaid({ currency: 'EUR' }))).toBe('updated');
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    expect(await f.ledger.writes.upsertAccount('acme', prepaid({ currency: 'EUR' }))).toBe('updated');
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 100n,
       currency: 'EUR',
       purchasedAt: f.clock.now,
     });
 
-    expect(await f.ledger.upsertAccount('acme', prepaid({ currency: 'USD' }))).toEqual({
+    expect(await f.ledger.writes.upsertAccount('acme', prepaid({ currency: 'USD' }))).toEqual({
       refused: 'account_locked',
       detail: 'currency and billing mode cannot change while money is held or owed',
     });
     expect(
-      await f.ledger.upsertAccount('acme', prepaid({ currency: 'EUR', mode: 'postpaid' })),
+      await f.ledger.writes.upsertAccount('acme', prepaid({ currency: 'EUR', mode: 'postpaid' })),
     ).toMatchObject({
       refused: 'account_locked',
     });
   });
 
   it('adds funds once per payment reference, as a lot expiring 12 months after purchase', async () => {
-    await f.ledger.upsertAccount('acme', prepaid());
+    await f.ledger.writes.upsertAccount('acme', prepaid());
     const purchasedAt = new Date('2026-10-15T12:00:00.000Z');
-    const first = await f.ledger.addFunds('acme', {
+    const first = await f.ledger.writes.addFunds('acme', {
       paymentRef: 'inv-7',
       amount: 2500n,
       currency: 'USD',
       purchasedAt,
     });
-    const again = await f.ledger.addFunds('acme', {
+    const again = await f.ledger.writes.addFunds('acme', {
       paymentRef: 'inv-7',
       amount: 2500n,
       currency: 'USD',
@@ -65,7 +67,7 @@ describe('ledger: funds, lots and debits', () => {
 
     expect(first).toEqual({ duplicate: false, lotId: 'm:inv-7', balance: 2500n, paidDebt: 0n });
     expect(again).toEqual({ duplicate: true, lotId: 'm:inv-7', balance: 2500n, paidDebt: 0n });
-    const account = await f.ledger.readAccount('acme');
+    const account = await f.ledger.reads.readAccount('acme');
     expect(account?.balance).toBe(2500n);
     expect(account?.lots).toEqual([
       {
@@ -80,7 +82,7 @@ describe('ledger: funds, lots and debits', () => {
         status: 'active',
       },
     ]);
-    const events = await f.ledger.readOutbox('acme');
+    const events = await f.ledger.outbox.readOutbox('acme');
     expect(events.map((e) => [e.type, e.id])).toEqual([
       ['credits.adjustment.added', 'acme/credits.adjustment.added/m:inv-7'],
       ['credits.funds.added', 'acme/credits.funds.added/m:inv-7'],
@@ -109,31 +111,37 @@ describe('ledger: funds, lots and debits', () => {
   });
 
   it('refuses funds in another currency, for a postpaid tenant, for an unknown tenant, or already expired', async () => {
-    await f.ledger.upsertAccount('acme', prepaid());
-    await f.ledger.upsertAccount('post', prepaid({ mode: 'postpaid' }));
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await f.ledger.writes.upsertAccount('post', prepaid({ mode: 'postpaid' }));
     const funds = { paymentRef: 'p', amount: 100n, currency: 'USD', purchasedAt: f.clock.now };
 
-    expect(await f.ledger.addFunds('acme', { ...funds, currency: 'EUR' })).toEqual({
+    expect(await f.ledger.writes.addFunds('acme', { ...funds, currency: 'EUR' })).toEqual({
       refused: 'currency_mismatch',
       detail: 'USD',
     });
-    expect(await f.ledger.addFunds('post', funds)).toEqual({ refused: 'mode_mismatch', detail: 'postpaid' });
-    expect(await f.ledger.addFunds('nobody', funds)).toEqual({ refused: 'no_account', detail: 'nobody' });
+    expect(await f.ledger.writes.addFunds('post', funds)).toEqual({
+      refused: 'mode_mismatch',
+      detail: 'postpaid',
+    });
+    expect(await f.ledger.writes.addFunds('nobody', funds)).toEqual({
+      refused: 'no_account',
+      detail: 'nobody',
+    });
     expect(
-      await f.ledger.addFunds('acme', { ...funds, purchasedAt: new Date('2025-10-31T23:59:59.999Z') }),
+      await f.ledger.writes.addFunds('acme', { ...funds, purchasedAt: new Date('2025-10-31T23:59:59.999Z') }),
     ).toMatchObject({ refused: 'lot_already_expired' });
   });
 
   it('draws on the lot that expires first, across lots, and records which lots paid', async () => {
-    await f.ledger.upsertAccount('acme', prepaid());
+    await f.ledger.writes.upsertAccount('acme', prepaid());
     // Bought later but expiring earlier is impossible with one lifetime; buy in reverse order.
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'new',
       amount: 1000n,
       currency: 'USD',
       purchasedAt: new Date('2026-10-01T00:00:00Z'),
     });
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'old',
       amount: 300n,
       currency: 'USD',
@@ -154,7 +162,7 @@ describe('ledger: funds, lots and debits', () => {
         ],
       ],
     ]);
-    const lots = (await f.ledger.readAccount('acme'))!.lots;
+    const lots = (await f.ledger.reads.readAccount('acme'))!.lots;
     expect(lots.map((l) => [l.lotId, l.remaining, l.status])).toEqual([
       ['m:old', 0n, 'spent'],
       ['m:new', 950n, 'active'],
@@ -162,8 +170,8 @@ describe('ledger: funds, lots and debits', () => {
   });
 
   it('lets usage that already happened take the balance below zero, and new funds pay that debt first', async () => {
-    await f.ledger.upsertAccount('acme', prepaid());
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 100n,
       currency: 'USD',
@@ -176,23 +184,23 @@ describe('ledger: funds, lots and debits', () => {
       { lotId: 'm:p1', amount: 100n },
       { lotId: '', amount: 30n },
     ]);
-    expect((await f.ledger.readAccount('acme'))!.debt).toBe(30n);
+    expect((await f.ledger.reads.readAccount('acme'))!.debt).toBe(30n);
 
-    const topUp = await f.ledger.addFunds('acme', {
+    const topUp = await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p2',
       amount: 500n,
       currency: 'USD',
       purchasedAt: f.clock.now,
     });
     expect(topUp).toEqual({ duplicate: false, lotId: 'm:p2', balance: 470n, paidDebt: 30n });
-    const account = (await f.ledger.readAccount('acme'))!;
+    const account = (await f.ledger.reads.readAccount('acme'))!;
     expect(account.debt).toBe(0n);
     expect(account.lots.find((l) => l.lotId === 'm:p2')!.remaining).toBe(470n);
   });
 
   it('applies a usage id once: a replayed batch changes nothing and returns the same outcomes', async () => {
-    await f.ledger.upsertAccount('acme', prepaid());
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 1000n,
       currency: 'USD',
@@ -218,8 +226,8 @@ describe('ledger: funds, lots and debits', () => {
   });
 
   it('keeps the balance exact under many concurrent writers on one tenant', async () => {
-    await f.ledger.upsertAccount('acme', prepaid());
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 1_000_000n,
       currency: 'USD',
@@ -241,11 +249,15 @@ describe('ledger: funds, lots and debits', () => {
     try {
       await Promise.all(
         batches.map(async (batch, w) => {
-          const ledger = new CreditLedger(connections[w]!, { prefix: f.prefix, clock: () => f.clock.now });
+          const ledger = openLedger(connections[w]!, { prefix: f.prefix, clock: () => f.clock.now });
           const neighbour = batches[(w + 1) % writers]!;
           for (let i = 0; i < perWriter; i += 5) {
             for (const slice of [batch.slice(i, i + 5), neighbour.slice(i, i + 5)]) {
-              const result = await ledger.applyUsage('acme', { currency: 'USD', usages: slice, poolUse: {} });
+              const result = await ledger.writes.applyUsage('acme', {
+                currency: 'USD',
+                usages: slice,
+                poolUse: {},
+              });
               if (!('applied' in result)) throw new Error(JSON.stringify(result));
             }
           }
@@ -255,7 +267,7 @@ describe('ledger: funds, lots and debits', () => {
       connections.forEach((c) => c.disconnect());
     }
 
-    const account = (await f.ledger.readAccount('acme'))!;
+    const account = (await f.ledger.reads.readAccount('acme'))!;
     expect(account.balance).toBe(expected);
     expect(account.lots[0]!.remaining).toBe(expected);
     expect(await f.redis.hlen(f.ledger.keys('acme').applied)).toBe(writers * perWriter);

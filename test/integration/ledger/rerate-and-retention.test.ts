@@ -4,14 +4,14 @@ describe('ledger: re-rating', () => {
   let f: LedgerFixture;
   beforeEach(async () => {
     f = ledgerFixture({ start: '2026-03-01T00:00:00.000Z' });
-    await f.ledger.upsertAccount('acme', prepaid({ poolCapacities: { 'MCOPSTN1:US': 600 } }));
+    await f.ledger.writes.upsertAccount('acme', prepaid({ poolCapacities: { 'MCOPSTN1:US': 600 } }));
   });
   afterEach(() => f.close());
 
   const fund = (ref: string, amount: bigint, purchasedAt = f.clock.now) =>
-    f.ledger.addFunds('acme', { paymentRef: ref, amount, currency: 'USD', purchasedAt });
+    f.ledger.writes.addFunds('acme', { paymentRef: ref, amount, currency: 'USD', purchasedAt });
   const rerate = (usageId: string, revision: string, charge: bigint, poolSeconds = 0, poolUse = {}) =>
-    f.ledger.rerate('acme', {
+    f.ledger.writes.rerate('acme', {
       usageId,
       revision,
       currency: 'USD',
@@ -33,10 +33,10 @@ describe('ledger: re-rating', () => {
       outcome: { charge: 120n, revision: 'deck-2026-03-fix', balanceAfter: 880n },
     });
     expect(again).toEqual({ ...first, duplicate: true });
-    const account = (await f.ledger.readAccount('acme'))!;
+    const account = (await f.ledger.reads.readAccount('acme'))!;
     expect(account.balance).toBe(880n);
     expect(account.lots[0]!.remaining).toBe(880n);
-    expect(await f.ledger.usageTotals('acme')).toEqual({
+    expect(await f.ledger.reads.usageTotals('acme')).toEqual({
       '2026-03': { credits: { count: 1, charge: 120n, poolSeconds: 0 } },
     });
   });
@@ -49,7 +49,7 @@ describe('ledger: re-rating', () => {
 
     await rerate('u1', 'r1', 0n);
 
-    const account = (await f.ledger.readAccount('acme'))!;
+    const account = (await f.ledger.reads.readAccount('acme'))!;
     expect(account.balance).toBe(1000n);
     expect(account.lots.map((l) => [l.lotId, l.remaining, l.expired])).toEqual([
       ['m:old', 0n, 100n],
@@ -66,7 +66,7 @@ describe('ledger: re-rating', () => {
     await fund('p2', 40n); // pays 40 of the debt: 20 left
     await rerate('u1', 'r1', 0n);
 
-    const account = (await f.ledger.readAccount('acme'))!;
+    const account = (await f.ledger.reads.readAccount('acme'))!;
     expect(account.debt).toBe(0n);
     expect(account.balance).toBe(140n); // the 100 and 40 bought, nothing spent
     expect(account.lots.map((l) => [l.lotId, l.source, l.remaining])).toEqual([
@@ -78,7 +78,7 @@ describe('ledger: re-rating', () => {
 
   it('moves pool seconds with the new rating, checked against the pool use read', async () => {
     await fund('p1', 1000n);
-    await f.ledger.applyUsage('acme', {
+    await f.ledger.writes.applyUsage('acme', {
       currency: 'USD',
       poolUse: { 'MCOPSTN1:US:2026-03': 0 },
       usages: [
@@ -92,7 +92,7 @@ describe('ledger: re-rating', () => {
     const result = await rerate('u1', 'r1', 0n, 120, { 'MCOPSTN1:US:2026-03': 60 });
 
     expect(result).toMatchObject({ outcome: { poolSeconds: 120, charge: 0n } });
-    expect((await f.ledger.readAccount('acme'))!.poolUsed).toEqual({ 'MCOPSTN1:US:2026-03': 120 });
+    expect((await f.ledger.reads.readAccount('acme'))!.poolUsed).toEqual({ 'MCOPSTN1:US:2026-03': 120 });
   });
 
   it('refuses to re-rate a usage that was never applied', async () => {
@@ -104,8 +104,8 @@ describe('ledger: idempotency records', () => {
   it('are kept for the retention period and dropped after it', async () => {
     const f = ledgerFixture({ retentionMs: 24 * 3600 * 1000 });
     try {
-      await f.ledger.upsertAccount('acme', prepaid());
-      await f.ledger.addFunds('acme', {
+      await f.ledger.writes.upsertAccount('acme', prepaid());
+      await f.ledger.writes.addFunds('acme', {
         paymentRef: 'p1',
         amount: 1000n,
         currency: 'USD',
@@ -119,7 +119,7 @@ describe('ledger: idempotency records', () => {
 
       f.clock.advance(2);
       await applyPaid(f, 'acme', [paid('u3', 10n)]);
-      const state = await f.ledger.readUsageState('acme', ['u1', 'u2', 'u3'], []);
+      const state = await f.ledger.writes.readUsageState('acme', ['u1', 'u2', 'u3'], []);
       expect('applied' in state && [...state.applied.keys()]).toEqual(['u2', 'u3']);
     } finally {
       f.close();

@@ -18,34 +18,34 @@ describe('ledger: settings updates', () => {
     const k = f.ledger.keys(tenant);
     return Promise.all([f.redis.hgetall(k.account), f.redis.hgetall(k.pools)]);
   };
-  const settings = async (tenant: string) => (await f.ledger.readAccount(tenant))!.settings;
+  const settings = async (tenant: string) => (await f.ledger.reads.readAccount(tenant))!.settings;
 
   it('changes only the fields named, and counts a version up with each change', async () => {
-    expect(await f.ledger.updateSettings('acme', withAutoRecharge, { create: true })).toEqual({
+    expect(await f.ledger.writes.updateSettings('acme', withAutoRecharge, { create: true })).toEqual({
       status: 'created',
       version: 1,
     });
-    expect(await f.ledger.updateSettings('acme', { paymentMethodRef: 'pm_new' })).toEqual({
+    expect(await f.ledger.writes.updateSettings('acme', { paymentMethodRef: 'pm_new' })).toEqual({
       status: 'updated',
       version: 2,
     });
-    expect(await f.ledger.updateSettings('acme', { autoRecharge: { enabled: true, amount: 4000n } })).toEqual(
-      {
-        status: 'updated',
-        version: 3,
-      },
-    );
+    expect(
+      await f.ledger.writes.updateSettings('acme', { autoRecharge: { enabled: true, amount: 4000n } }),
+    ).toEqual({
+      status: 'updated',
+      version: 3,
+    });
     expect(await settings('acme')).toEqual({
       ...withAutoRecharge,
       paymentMethodRef: 'pm_new',
       autoRecharge: { ...withAutoRecharge.autoRecharge, amount: 4000n },
     });
-    expect((await f.ledger.readAccount('acme'))!.settingsVersion).toBe(3);
+    expect((await f.ledger.reads.readAccount('acme'))!.settingsVersion).toBe(3);
 
     // Pool sizes are replaced whole when named, and kept when not.
-    await f.ledger.updateSettings('acme', { poolCapacities: { 'MCOPSTN6:GB': 14400 } });
+    await f.ledger.writes.updateSettings('acme', { poolCapacities: { 'MCOPSTN6:GB': 14400 } });
     expect((await settings('acme')).poolCapacities).toEqual({ 'MCOPSTN6:GB': 14400 });
-    await f.ledger.updateSettings('acme', { lowBalanceThreshold: 0n });
+    await f.ledger.writes.updateSettings('acme', { lowBalanceThreshold: 0n });
     expect(await settings('acme')).toMatchObject({
       lowBalanceThreshold: 0n,
       poolCapacities: { 'MCOPSTN6:GB': 14400 },
@@ -53,12 +53,12 @@ describe('ledger: settings updates', () => {
   });
 
   it('gives a new account the defaults for what it does not name, and updates only accounts that exist', async () => {
-    expect(await f.ledger.updateSettings('ghost', { paymentMethodRef: 'pm_x' })).toEqual({
+    expect(await f.ledger.writes.updateSettings('ghost', { paymentMethodRef: 'pm_x' })).toEqual({
       refused: 'no_account',
       detail: 'ghost',
     });
-    expect(await f.ledger.readAccount('ghost')).toBeUndefined();
-    await f.ledger.updateSettings('newco', { mode: 'prepaid', currency: 'EUR' }, { create: true });
+    expect(await f.ledger.reads.readAccount('ghost')).toBeUndefined();
+    await f.ledger.writes.updateSettings('newco', { mode: 'prepaid', currency: 'EUR' }, { create: true });
     expect(await settings('newco')).toEqual({
       mode: 'prepaid',
       currency: 'EUR',
@@ -71,14 +71,16 @@ describe('ledger: settings updates', () => {
   });
 
   it('refuses a stale version, or amounts converted in a currency no longer stored, changing nothing', async () => {
-    await f.ledger.updateSettings('acme', withAutoRecharge, { create: true });
+    await f.ledger.writes.updateSettings('acme', withAutoRecharge, { create: true });
     const before = await snapshot('acme');
-    expect(await f.ledger.updateSettings('acme', { paymentMethodRef: 'pm_x' }, { ifVersion: 0 })).toEqual({
+    expect(
+      await f.ledger.writes.updateSettings('acme', { paymentMethodRef: 'pm_x' }, { ifVersion: 0 }),
+    ).toEqual({
       refused: 'version_mismatch',
       detail: '1',
     });
     expect(
-      await f.ledger.updateSettings(
+      await f.ledger.writes.updateSettings(
         'acme',
         { autoRecharge: { enabled: true, amount: 9n } },
         { ifCurrency: 'EUR' },
@@ -86,7 +88,7 @@ describe('ledger: settings updates', () => {
     ).toEqual({ refused: 'currency_mismatch', detail: 'USD' });
     expect(await snapshot('acme')).toEqual(before);
     expect(
-      await f.ledger.updateSettings(
+      await f.ledger.writes.updateSettings(
         'acme',
         { paymentMethodRef: 'pm_x' },
         { ifVersion: 1, ifCurrency: 'USD' },
@@ -95,15 +97,17 @@ describe('ledger: settings updates', () => {
   });
 
   it('checks the auto-recharge rules against the stored settings', async () => {
-    await f.ledger.updateSettings('post', prepaid({ mode: 'postpaid' }), { create: true });
-    await f.ledger.updateSettings('zero', prepaid(), { create: true });
+    await f.ledger.writes.updateSettings('post', prepaid({ mode: 'postpaid' }), { create: true });
+    await f.ledger.writes.updateSettings('zero', prepaid(), { create: true });
     const before = await Promise.all([snapshot('post'), snapshot('zero')]);
-    expect(await f.ledger.updateSettings('post', { autoRecharge: { enabled: true, amount: 100n } })).toEqual({
+    expect(
+      await f.ledger.writes.updateSettings('post', { autoRecharge: { enabled: true, amount: 100n } }),
+    ).toEqual({
       refused: 'settings_conflict',
       detail: 'arEnabled: auto-recharge is for prepaid tenants only',
     });
     // The stored recharge amount is zero, and the request names none.
-    expect(await f.ledger.updateSettings('zero', { autoRecharge: { enabled: true } })).toEqual({
+    expect(await f.ledger.writes.updateSettings('zero', { autoRecharge: { enabled: true } })).toEqual({
       refused: 'settings_conflict',
       detail: 'arAmount: the recharge amount must be more than zero to enable auto-recharge',
     });
@@ -111,15 +115,15 @@ describe('ledger: settings updates', () => {
   });
 
   it('turns auto-recharge off on a switch to postpaid, and resets the amounts of another currency', async () => {
-    await f.ledger.updateSettings('acme', withAutoRecharge, { create: true });
-    await f.ledger.updateSettings('acme', { mode: 'postpaid' });
+    await f.ledger.writes.updateSettings('acme', withAutoRecharge, { create: true });
+    await f.ledger.writes.updateSettings('acme', { mode: 'postpaid' });
     expect((await settings('acme')).autoRecharge).toEqual({
       ...withAutoRecharge.autoRecharge,
       enabled: false,
     });
 
-    await f.ledger.updateSettings('euro', withAutoRecharge, { create: true });
-    await f.ledger.updateSettings('euro', {
+    await f.ledger.writes.updateSettings('euro', withAutoRecharge, { create: true });
+    await f.ledger.writes.updateSettings('euro', {
       currency: 'EUR',
       autoRecharge: { enabled: true, amount: 3000n },
     });
@@ -129,17 +133,17 @@ describe('ledger: settings updates', () => {
       lowBalanceThreshold: 0n,
       autoRecharge: { enabled: true, trigger: 0n, amount: 3000n },
     });
-    await f.ledger.updateSettings('euro', { currency: 'JPY' });
+    await f.ledger.writes.updateSettings('euro', { currency: 'JPY' });
     expect((await settings('euro')).autoRecharge).toMatchObject({ enabled: false, amount: 0n });
   });
 
   it('lifts a block on a switch to postpaid, and counts failures afresh when auto-recharge is enabled again', async () => {
-    await f.ledger.updateSettings('acme', withAutoRecharge, { create: true });
+    await f.ledger.writes.updateSettings('acme', withAutoRecharge, { create: true });
     const k = f.ledger.keys('acme');
     await f.redis.hset(k.account, 'blocked', '1', 'arEnabled', '0', 'arFailures', '2');
-    await f.ledger.updateSettings('acme', { autoRecharge: { enabled: true } });
+    await f.ledger.writes.updateSettings('acme', { autoRecharge: { enabled: true } });
     expect(await f.redis.hmget(k.account, 'blocked', 'arFailures')).toEqual(['1', '0']);
-    await f.ledger.updateSettings('acme', { mode: 'postpaid' });
+    await f.ledger.writes.updateSettings('acme', { mode: 'postpaid' });
     expect(await f.redis.hget(k.account, 'blocked')).toBe('0');
   });
 });

@@ -22,10 +22,10 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
   afterEach(() => f.close());
 
   const fund = (tenant: string, ref: string, amount: bigint) =>
-    f.ledger.addFunds(tenant, { paymentRef: ref, amount, currency: 'USD', purchasedAt: f.clock.now });
+    f.ledger.writes.addFunds(tenant, { paymentRef: ref, amount, currency: 'USD', purchasedAt: f.clock.now });
 
   it('emits low balance once per crossing, blocks at zero and restores when funds arrive', async () => {
-    await f.ledger.upsertAccount('acme', prepaid({ lowBalanceThreshold: 500n }));
+    await f.ledger.writes.upsertAccount('acme', prepaid({ lowBalanceThreshold: 500n }));
     await fund('acme', 'p1', 1000n);
 
     await applyPaid(f, 'acme', [paid('u1', 400n)]); // 600: above the threshold
@@ -33,7 +33,7 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
     await applyPaid(f, 'acme', [paid('u3', 100n)]); // 300: still below, no second notice
     await applyPaid(f, 'acme', [paid('u4', 350n)]); // -50: depleted and blocked
     await applyPaid(f, 'acme', [paid('u5', 10n)]); // -60: already blocked
-    expect((await f.ledger.readAccount('acme'))!.blocked).toBe(true);
+    expect((await f.ledger.reads.readAccount('acme'))!.blocked).toBe(true);
     await fund('acme', 'p2', 1000n); // 940: restored and back above the threshold
     await applyPaid(f, 'acme', [paid('u6', 500n)]); // 440: a new crossing below 500
 
@@ -48,30 +48,33 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
       ['credits.service.restored', 'acme/credits.service.restored/funds:m:p2'],
       ['credits.balance.low', 'acme/credits.balance.low/usage:u6'],
     ]);
-    const low = (await f.ledger.readOutbox('acme')).find((e) => e.type === 'credits.balance.low')!;
+    const low = (await f.ledger.outbox.readOutbox('acme')).find((e) => e.type === 'credits.balance.low')!;
     expect(low.data).toEqual({
       balance: { amountMinor: '400', currency: 'USD' },
       threshold: { amountMinor: '500', currency: 'USD' },
     });
-    expect((await f.ledger.readAccount('acme'))!.blocked).toBe(false);
+    expect((await f.ledger.reads.readAccount('acme'))!.blocked).toBe(false);
   });
 
   it('blocks at exactly zero', async () => {
-    await f.ledger.upsertAccount('acme', prepaid());
+    await f.ledger.writes.upsertAccount('acme', prepaid());
     await fund('acme', 'p1', 100n);
     await applyPaid(f, 'acme', [paid('u1', 100n)]);
-    expect((await f.ledger.readAccount('acme'))!.blocked).toBe(true);
-    expect(await f.ledger.authorizationSnapshot('acme', '')).toMatchObject({ balance: 0n, blocked: true });
+    expect((await f.ledger.reads.readAccount('acme'))!.blocked).toBe(true);
+    expect(await f.ledger.writes.authorizationSnapshot('acme', '')).toMatchObject({
+      balance: 0n,
+      blocked: true,
+    });
   });
 
   it('requests one recharge below the trigger, and no second one while it is pending', async () => {
-    await f.ledger.upsertAccount('acme', withAutoRecharge());
+    await f.ledger.writes.upsertAccount('acme', withAutoRecharge());
     await fund('acme', 'p1', 1000n);
 
     await applyPaid(f, 'acme', [paid('u1', 750n)]); // 250 < 300
     await applyPaid(f, 'acme', [paid('u2', 100n), paid('u3', 100n)]); // 50, still pending
 
-    const requests = (await f.ledger.readOutbox('acme')).filter(
+    const requests = (await f.ledger.outbox.readOutbox('acme')).filter(
       (e) => e.type === 'credits.recharge.requested',
     );
     expect(requests.map((e) => [e.id, e.data])).toEqual([
@@ -86,11 +89,11 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
         },
       ],
     ]);
-    expect((await f.ledger.readAccount('acme'))!.autoRecharge.pendingRequestId).toBe('acme:recharge:1');
+    expect((await f.ledger.reads.readAccount('acme'))!.autoRecharge.pendingRequestId).toBe('acme:recharge:1');
   });
 
   it('adds a lot on a successful recharge, once per request id', async () => {
-    await f.ledger.upsertAccount('acme', withAutoRecharge());
+    await f.ledger.writes.upsertAccount('acme', withAutoRecharge());
     await fund('acme', 'p1', 400n);
     await applyPaid(f, 'acme', [paid('u1', 450n)]); // -50: depleted, blocked, recharge requested
 
@@ -101,8 +104,8 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
       currency: 'USD',
       gatewayRef: 'ch_1',
     };
-    const first = await f.ledger.recordRechargeResult('acme', success);
-    const again = await f.ledger.recordRechargeResult('acme', success);
+    const first = await f.ledger.writes.recordRechargeResult('acme', success);
+    const again = await f.ledger.writes.recordRechargeResult('acme', success);
 
     expect(first).toEqual({
       duplicate: false,
@@ -113,7 +116,7 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
       autoRechargeDisabled: false,
     });
     expect(again).toEqual({ ...first, duplicate: true });
-    const account = (await f.ledger.readAccount('acme'))!;
+    const account = (await f.ledger.reads.readAccount('acme'))!;
     expect(account.balance).toBe(1950n);
     expect(account.blocked).toBe(false);
     expect(account.autoRecharge.pendingRequestId).toBe('');
@@ -132,10 +135,10 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
   });
 
   it('counts consecutive failures, asks again on the next usage, and turns auto-recharge off after the maximum', async () => {
-    await f.ledger.upsertAccount('acme', withAutoRecharge({ maxConsecutiveFailures: 2 }));
+    await f.ledger.writes.upsertAccount('acme', withAutoRecharge({ maxConsecutiveFailures: 2 }));
     await fund('acme', 'p1', 1000n);
     const fail = (requestId: string) =>
-      f.ledger.recordRechargeResult('acme', { requestId, status: 'failed', reason: 'card_expired' });
+      f.ledger.writes.recordRechargeResult('acme', { requestId, status: 'failed', reason: 'card_expired' });
 
     await applyPaid(f, 'acme', [paid('u1', 800n)]);
     expect(await fail('acme:recharge:1')).toMatchObject({ failures: 1, autoRechargeDisabled: false });
@@ -143,10 +146,12 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
     expect(await fail('acme:recharge:2')).toMatchObject({ failures: 2, autoRechargeDisabled: true });
     await applyPaid(f, 'acme', [paid('u3', 10n)]);
 
-    const account = (await f.ledger.readAccount('acme'))!;
+    const account = (await f.ledger.reads.readAccount('acme'))!;
     expect(account.settings.autoRecharge.enabled).toBe(false);
     expect(account.autoRecharge).toMatchObject({ pendingRequestId: '', consecutiveFailures: 2 });
-    const failures = (await f.ledger.readOutbox('acme')).filter((e) => e.type === 'credits.recharge.failed');
+    const failures = (await f.ledger.outbox.readOutbox('acme')).filter(
+      (e) => e.type === 'credits.recharge.failed',
+    );
     expect(failures.map((e) => e.data)).toEqual([
       expect.objectContaining({
         requestId: 'acme:recharge:1',
@@ -167,9 +172,9 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
   });
 
   it('refuses a result for a request that is not pending', async () => {
-    await f.ledger.upsertAccount('acme', withAutoRecharge());
+    await f.ledger.writes.upsertAccount('acme', withAutoRecharge());
     expect(
-      await f.ledger.recordRechargeResult('acme', {
+      await f.ledger.writes.recordRechargeResult('acme', {
         requestId: 'acme:recharge:9',
         status: 'failed',
         reason: 'x',
@@ -178,10 +183,10 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
   });
 
   it('requests at most the monthly cap of recharges in a calendar month', async () => {
-    await f.ledger.upsertAccount('acme', withAutoRecharge({ monthlyCap: 2, amount: 100n }));
+    await f.ledger.writes.upsertAccount('acme', withAutoRecharge({ monthlyCap: 2, amount: 100n }));
     await fund('acme', 'p1', 400n);
     const succeed = (n: number) =>
-      f.ledger.recordRechargeResult('acme', {
+      f.ledger.writes.recordRechargeResult('acme', {
         requestId: `acme:recharge:${n}`,
         status: 'succeeded',
         amount: 100n,
@@ -197,7 +202,7 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
     f.clock.set('2026-12-01T00:00:00.000Z');
     await applyPaid(f, 'acme', [paid('u4', 10n, '2026-12')]); // a new month: request 3
 
-    const requests = (await f.ledger.readOutbox('acme')).filter(
+    const requests = (await f.ledger.outbox.readOutbox('acme')).filter(
       (e) => e.type === 'credits.recharge.requested',
     );
     expect(requests.map((e) => e.data.requestId)).toEqual([

@@ -5,8 +5,8 @@ describe('ledger: what an applied usage keeps for its rated record', () => {
   let f: LedgerFixture;
   beforeEach(async () => {
     f = ledgerFixture();
-    await f.ledger.upsertAccount('acme', prepaid());
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 1000n,
       currency: 'USD',
@@ -23,10 +23,10 @@ describe('ledger: what an applied usage keeps for its rated record', () => {
     // A repeat with other details changes nothing: the first outcome comes back.
     const again = await applyPaid(f, 'acme', [{ ...paid('u1', 99n), rated: 'other' }]);
     expect(again.applied[0]).toMatchObject({ duplicate: true, outcome: { charge: 35n, rated: details } });
-    const state = await f.ledger.readUsageState('acme', ['u1'], []);
+    const state = await f.ledger.writes.readUsageState('acme', ['u1'], []);
     expect('applied' in state && state.applied.get('u1')!.rated).toBe(details);
 
-    await f.ledger.rerate('acme', {
+    await f.ledger.writes.rerate('acme', {
       usageId: 'u1',
       revision: 'r1',
       currency: 'USD',
@@ -35,7 +35,7 @@ describe('ledger: what an applied usage keeps for its rated record', () => {
       poolSeconds: 0,
       poolUse: {},
     });
-    const [listed] = await f.ledger.listUsage('acme', {
+    const [listed] = await f.ledger.reads.listUsage('acme', {
       from: new Date(0),
       to: new Date('2100-01-01T00:00:00Z'),
       offset: 0,
@@ -51,8 +51,8 @@ describe('ledger: what an applied usage keeps for its rated record', () => {
     await expect(
       applyPaid(f, 'acme', [paid('ok', 10n), { ...paid('u3', 10n), rated: 'x'.repeat(257) }]),
     ).rejects.toThrow(LedgerError);
-    expect((await f.ledger.readAccount('acme'))!.balance).toBe(1000n);
+    expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(1000n);
     await applyPaid(f, 'acme', [{ ...paid('u4', 10n), rated: 'x'.repeat(256) }]);
-    expect((await f.ledger.readAccount('acme'))!.balance).toBe(990n);
+    expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(990n);
   });
 });

@@ -119,7 +119,7 @@ describe('fuzz of the CDR topic (fast-check, fixed seed)', () => {
     consumer = new UsageConsumer({
       kafka,
       producer,
-      ledger: f.ledger,
+      ledger: f.ledger.writes,
       pricer: new FlatPricer(),
       groupId: uniqueName('rater'),
       topics,
@@ -151,8 +151,8 @@ describe('fuzz of the CDR topic (fast-check, fixed seed)', () => {
         run += 1;
         const tenants = Array.from({ length: TENANTS }, (_, i) => `fuzz-${run}-${i}-${uniqueName('t')}`);
         for (const t of tenants) {
-          await f.ledger.upsertAccount(t, prepaid());
-          await f.ledger.addFunds(t, {
+          await f.ledger.writes.upsertAccount(t, prepaid());
+          await f.ledger.writes.addFunds(t, {
             paymentRef: 'p',
             amount: FUNDED,
             currency: 'USD',
@@ -295,7 +295,7 @@ describe('fuzz of the CDR topic (fast-check, fixed seed)', () => {
           const onTopic = r
             .filter((m) => ratedOf(m).tenantId === t && m.headers?.['x-duplicate'] === undefined)
             .reduce((sum, m) => sum + decimalToMinor(String(ratedOf(m).charge), 'USD'), 0n);
-          const balance = (await f.ledger.readAccount(t))!.balance;
+          const balance = (await f.ledger.reads.readAccount(t))!.balance;
           expect([balance, FUNDED - onTopic]).toEqual([FUNDED - charged, FUNDED - charged]);
         }
       }),

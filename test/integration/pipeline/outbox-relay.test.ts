@@ -22,8 +22,8 @@ describe('outbox relay', () => {
     await admin.connect();
     await createTopics(admin, [topic], 2);
     await admin.disconnect();
-    await f.ledger.upsertAccount('acme', prepaid({ lowBalanceThreshold: 500n }));
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid({ lowBalanceThreshold: 500n }));
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 1000n,
       currency: 'USD',
@@ -60,7 +60,7 @@ describe('outbox relay', () => {
       data: { tenantId: 'acme', balance: { amount: '-0.50', currency: 'USD' } },
     });
     expect(messages[1]!.headers?.ce_id?.toString()).toBe('acme/credits.funds.added/m:p1');
-    expect(await f.ledger.outboxLength('acme')).toBe(0);
+    expect(await f.ledger.outbox.outboxLength('acme')).toBe(0);
   });
 
   it('keeps what the broker did not acknowledge, and sends it again on the next round', async () => {
@@ -70,7 +70,7 @@ describe('outbox relay', () => {
       },
     } as unknown as Producer;
     await expect(relay(failing).relayTenant('acme')).rejects.toThrow('broker unavailable');
-    expect(await f.ledger.outboxLength('acme')).toBe(5);
+    expect(await f.ledger.outbox.outboxLength('acme')).toBe(5);
 
     // A crash after the broker acknowledged but before the outbox was trimmed: sent twice.
     const crashAfterSend = {
@@ -80,7 +80,7 @@ describe('outbox relay', () => {
       },
     } as unknown as Producer;
     await expect(relay(crashAfterSend).relayTenant('acme')).rejects.toThrow('crashed before trimming');
-    expect(await f.ledger.outboxLength('acme')).toBe(5);
+    expect(await f.ledger.outbox.outboxLength('acme')).toBe(5);
     expect(await relay().relayTenant('acme')).toBe(5);
 
     const ids = (await consumeMessages(kafka, topic, 10)).map(
@@ -88,12 +88,12 @@ describe('outbox relay', () => {
     );
     expect(new Set(ids).size).toBe(5);
     expect(ids.slice(0, 5)).toEqual(ids.slice(5));
-    expect(await f.ledger.outboxLength('acme')).toBe(0);
+    expect(await f.ledger.outbox.outboxLength('acme')).toBe(0);
   });
 
   it('finds every tenant on its sweep when started, without pokes', async () => {
-    await f.ledger.upsertAccount('other', prepaid());
-    await f.ledger.addFunds('other', {
+    await f.ledger.writes.upsertAccount('other', prepaid());
+    await f.ledger.writes.addFunds('other', {
       paymentRef: 'x',
       amount: 1n,
       currency: 'USD',

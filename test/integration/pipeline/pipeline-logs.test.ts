@@ -41,8 +41,8 @@ describe('the pipeline log lines, from a consumer on the real broker and Redis',
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
     await producer.connect();
     f = ledgerFixture();
-    await f.ledger.upsertAccount('acme', prepaid());
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 1000n,
       currency: 'USD',
@@ -56,7 +56,7 @@ describe('the pipeline log lines, from a consumer on the real broker and Redis',
     consumer = new UsageConsumer({
       kafka,
       producer,
-      ledger: f.ledger,
+      ledger: f.ledger.writes,
       pricer: new FlatPricer(),
       groupId: uniqueName('rater'),
       topics,

@@ -78,7 +78,7 @@ describe('recharge worker, notifier and expiry sweeper on the real stack', () =>
   });
 
   const account = (tenant: string, paymentMethodRef: string, maxConsecutiveFailures = 3) =>
-    f.ledger.upsertAccount(
+    f.ledger.writes.upsertAccount(
       tenant,
       prepaid({
         paymentMethodRef,
@@ -92,7 +92,7 @@ describe('recharge worker, notifier and expiry sweeper on the real stack', () =>
     await account('card-expired', 'pm_sim_expired_card', 1);
     await account('flaky', 'pm_sim_flaky');
     for (const tenant of ['card-ok', 'card-expired', 'flaky']) {
-      await f.ledger.addFunds(tenant, {
+      await f.ledger.writes.addFunds(tenant, {
         paymentRef: 'p1',
         amount: 1000n,
         currency: 'USD',
@@ -103,9 +103,9 @@ describe('recharge worker, notifier and expiry sweeper on the real stack', () =>
     }
 
     await eventually(async () => {
-      expect((await f.ledger.readAccount('card-ok'))!.balance).toBe(2400n);
-      expect((await f.ledger.readAccount('flaky'))!.balance).toBe(2400n);
-      expect((await f.ledger.readAccount('card-expired'))!.settings.autoRecharge.enabled).toBe(false);
+      expect((await f.ledger.reads.readAccount('card-ok'))!.balance).toBe(2400n);
+      expect((await f.ledger.reads.readAccount('flaky'))!.balance).toBe(2400n);
+      expect((await f.ledger.reads.readAccount('card-expired'))!.settings.autoRecharge.enabled).toBe(false);
     });
     expect(gateway.charges.map((c) => [c.tenantId, c.idempotencyKey, c.amountMinor])).toEqual(
       expect.arrayContaining([
@@ -144,12 +144,12 @@ describe('recharge worker, notifier and expiry sweeper on the real stack', () =>
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(gateway.charges).toHaveLength(before.charges);
     expect(mailbox.mails).toHaveLength(before.mails);
-    expect((await f.ledger.readAccount('card-ok'))!.balance).toBe(2400n);
+    expect((await f.ledger.reads.readAccount('card-ok'))!.balance).toBe(2400n);
   });
 
   it('mails when the balance reaches zero, and the sweeper forfeits expired funds once', async () => {
-    await f.ledger.upsertAccount('dry', prepaid({ adminContacts: ['ops@dry.example'] }));
-    await f.ledger.addFunds('dry', {
+    await f.ledger.writes.upsertAccount('dry', prepaid({ adminContacts: ['ops@dry.example'] }));
+    await f.ledger.writes.addFunds('dry', {
       paymentRef: 'p1',
       amount: 300n,
       currency: 'USD',
@@ -166,7 +166,7 @@ describe('recharge worker, notifier and expiry sweeper on the real stack', () =>
 
     expect(first).toBeGreaterThanOrEqual(1);
     expect(second).toBe(0);
-    expect((await f.ledger.readAccount('dry'))!.balance).toBe(0n);
+    expect((await f.ledger.reads.readAccount('dry'))!.balance).toBe(0n);
     await eventually(() =>
       expect(mailbox.mails.find((m) => m.to.includes('ops@dry.example'))).toMatchObject({
         subject: 'Your communications credits balance reached zero',

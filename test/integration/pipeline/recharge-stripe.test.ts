@@ -28,7 +28,7 @@ describe('recharge worker with the Stripe gateway', () => {
 
   /** A tenant whose balance just fell below the trigger: answers its recharge request. */
   const recharge = async (tenant: string, paymentMethodRef: string) => {
-    await f.ledger.upsertAccount(
+    await f.ledger.writes.upsertAccount(
       tenant,
       prepaid({
         paymentMethodRef,
@@ -41,21 +41,21 @@ describe('recharge worker with the Stripe gateway', () => {
         },
       }),
     );
-    await f.ledger.addFunds(tenant, {
+    await f.ledger.writes.addFunds(tenant, {
       paymentRef: 'p1',
       amount: 1000n,
       currency: 'USD',
       purchasedAt: f.clock.now,
     });
     await applyPaid(f, tenant, [paid('u1', 600n)]);
-    const requested = (await f.ledger.readOutbox(tenant)).find(
+    const requested = (await f.ledger.outbox.readOutbox(tenant)).find(
       (e) => e.type === 'credits.recharge.requested',
     )!;
     await worker.handle(toCloudEvent(requested, '/rater/credits'));
     // Redelivered: asked again with the same key, Stripe replays its answer (one PaymentIntent),
     // and the ledger records nothing more.
     await worker.handle(toCloudEvent(requested, '/rater/credits'));
-    return (await f.ledger.readOutbox(tenant)).filter((e) => e.type.startsWith('credits.recharge.'));
+    return (await f.ledger.outbox.readOutbox(tenant)).filter((e) => e.type.startsWith('credits.recharge.'));
   };
 
   it('adds the recharge on an approved card, one PaymentIntent for the request id', async () => {
@@ -64,7 +64,7 @@ describe('recharge worker with the Stripe gateway', () => {
       ['credits.recharge.requested', ''],
       ['credits.recharge.succeeded', expect.stringMatching(/^pi_proxy_\d+$/)],
     ]);
-    expect((await f.ledger.readAccount('ok'))!.balance).toBe(2400n);
+    expect((await f.ledger.reads.readAccount('ok'))!.balance).toBe(2400n);
     expect(stripe.paymentIntents().filter((pi) => pi.idempotencyKey === 'ok:recharge:1')).toEqual([
       expect.objectContaining({
         requests: 2,
@@ -87,6 +87,6 @@ describe('recharge worker with the Stripe gateway', () => {
       ['credits.recharge.requested', ''],
       ['credits.recharge.failed', reason],
     ]);
-    expect((await f.ledger.readAccount(tenant))!.balance).toBe(400n);
+    expect((await f.ledger.reads.readAccount(tenant))!.balance).toBe(400n);
   });
 });

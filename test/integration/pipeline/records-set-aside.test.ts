@@ -93,7 +93,7 @@ describe('records that cannot be charged as they are, on the real broker and Red
     const consumer = new UsageConsumer({
       kafka,
       producer,
-      ledger: f.ledger,
+      ledger: f.ledger.writes,
       pricer: new FlatPricer(),
       groupId: uniqueName('rater'),
       topics,
@@ -108,15 +108,15 @@ describe('records that cannot be charged as they are, on the real broker and Red
   };
 
   const fund = async (tenant: string) => {
-    await f.ledger.upsertAccount(tenant, prepaid());
-    await f.ledger.addFunds(tenant, {
+    await f.ledger.writes.upsertAccount(tenant, prepaid());
+    await f.ledger.writes.addFunds(tenant, {
       paymentRef: 'p1',
       amount: funded,
       currency: 'USD',
       purchasedAt: f.clock.now,
     });
   };
-  const balance = async (tenant: string) => (await f.ledger.readAccount(tenant))!.balance;
+  const balance = async (tenant: string) => (await f.ledger.reads.readAccount(tenant))!.balance;
 
   beforeAll(async () => {
     kafka = testKafka();
@@ -361,7 +361,7 @@ describe('records that cannot be charged as they are, on the real broker and Red
       new UsageConsumer({
         kafka,
         producer,
-        ledger: f.ledger,
+        ledger: f.ledger.writes,
         pricer,
         groupId: uniqueName('rater'),
         topics,

@@ -46,18 +46,18 @@ describe('usage consumer on the real broker and Redis', () => {
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
     await producer.connect();
     f = ledgerFixture();
-    await f.ledger.upsertAccount('acme', prepaid({ poolCapacities: { 'MCOPSTN1:US': 120 } }));
-    await f.ledger.addFunds('acme', {
+    await f.ledger.writes.upsertAccount('acme', prepaid({ poolCapacities: { 'MCOPSTN1:US': 120 } }));
+    await f.ledger.writes.addFunds('acme', {
       paymentRef: 'p1',
       amount: 1000n,
       currency: 'USD',
       purchasedAt: f.clock.now,
     });
-    await f.ledger.upsertAccount('newco', prepaid({ mode: 'postpaid', currency: 'EUR' }));
+    await f.ledger.writes.upsertAccount('newco', prepaid({ mode: 'postpaid', currency: 'EUR' }));
     consumer = new UsageConsumer({
       kafka,
       producer,
-      ledger: f.ledger,
+      ledger: f.ledger.writes,
       pricer: new FlatPricer(),
       registry: new SchemaRegistry({ host: testStack().schemaRegistry.url }),
       groupId: uniqueName('rater'),
@@ -100,10 +100,10 @@ describe('usage consumer on the real broker and Redis', () => {
     const rated = await consumeMessages(kafka, topics.ratedOut, 6);
     const dead = await consumeMessages(kafka, topics.deadLetter, 4);
 
-    const account = (await f.ledger.readAccount('acme'))!;
+    const account = (await f.ledger.reads.readAccount('acme'))!;
     expect(account.balance).toBe(1000n - 35n - 15n - 15n);
     expect(account.poolUsed).toEqual({ 'MCOPSTN1:US:2026-11': 120 });
-    expect((await f.ledger.readAccount('newco'))!.owed).toEqual({ '2026-11': 605n });
+    expect((await f.ledger.reads.readAccount('newco'))!.owed).toEqual({ '2026-11': 605n });
 
     const byId = (messages: KafkaMessage[]) =>
       messages.map((m) => JSON.parse(m.value!.toString()) as Record<string, unknown>);
@@ -150,14 +150,14 @@ describe('usage consumer on the real broker and Redis', () => {
   });
 
   it('charges nothing again when the same records arrive again', async () => {
-    const before = (await f.ledger.readAccount('acme'))!.balance;
+    const before = (await f.ledger.reads.readAccount('acme'))!.balance;
     await send([cdr('a1', 'acme'), cdr('a2', 'acme', { licenseCapability: 'MCOPSTN1', duration: 170 })]);
     await eventually(() => expect(results.filter((r) => r === 'duplicate').length).toBeGreaterThanOrEqual(3));
-    expect((await f.ledger.readAccount('acme'))!.balance).toBe(before);
+    expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(before);
   });
 
   it('dead-letters as balance_limit a batch that would take a total past the bound', async () => {
-    await f.ledger.upsertAccount('deep', prepaid());
+    await f.ledger.writes.upsertAccount('deep', prepaid());
     await applyPaid(f, 'deep', [paid('d0', MAX_TOTAL_MINOR)]);
     await send([cdr('d1', 'deep')]);
     const dead = await consumeMessages(kafka, topics.deadLetter, 5);
@@ -165,7 +165,7 @@ describe('usage consumer on the real broker and Redis', () => {
     expect(limited.map((m) => [m.key!.toString(), m.headers!['x-error-message']!.toString()])).toEqual([
       ['deep', 'the ledger refused the batch: usage d1: a total would pass 1000000000000000 minor units'],
     ]);
-    expect((await f.ledger.readAccount('deep'))!.debt).toBe(MAX_TOTAL_MINOR);
+    expect((await f.ledger.reads.readAccount('deep'))!.debt).toBe(MAX_TOTAL_MINOR);
   });
 
   it("sends a backlog whose rated records for one partition exceed the broker's largest batch", async () => {
@@ -176,8 +176,8 @@ describe('usage consumer on the real broker and Redis', () => {
     await admin.connect();
     await createTopics(admin, Object.values(own), 1);
     await admin.disconnect();
-    await f.ledger.upsertAccount('bulk', prepaid());
-    await f.ledger.addFunds('bulk', {
+    await f.ledger.writes.upsertAccount('bulk', prepaid());
+    await f.ledger.writes.addFunds('bulk', {
       paymentRef: 'p1',
       amount: 10n ** 9n,
       currency: 'USD',
@@ -186,7 +186,7 @@ describe('usage consumer on the real broker and Redis', () => {
     const backlog = new UsageConsumer({
       kafka,
       producer,
-      ledger: f.ledger,
+      ledger: f.ledger.writes,
       pricer: new FlatPricer(),
       groupId: uniqueName('rater'),
       topics: own,
@@ -214,7 +214,7 @@ describe('usage consumer on the real broker and Redis', () => {
     );
     expect(result.rated).toBe(4000);
     expect(await consumeMessages(kafka, own.ratedOut, 4000, 30_000)).toHaveLength(4000);
-    expect((await f.ledger.readAccount('bulk'))!.balance).toBe(10n ** 9n - 4000n * 35n);
+    expect((await f.ledger.reads.readAccount('bulk'))!.balance).toBe(10n ** 9n - 4000n * 35n);
   });
 
   it('decodes Avro records through the schema registry, and dead-letters what it cannot decode', async () => {
@@ -231,7 +231,7 @@ describe('usage consumer on the real broker and Redis', () => {
       Object.fromEntries(fields.map((f) => [f, (record as Record<string, unknown>)[f] ?? null])),
     );
     const unknownSchema = Buffer.concat([Buffer.from([0, 0, 0, 0x7f, 0xff]), Buffer.from('payload')]);
-    const before = (await f.ledger.readAccount('acme'))!.balance;
+    const before = (await f.ledger.reads.readAccount('acme'))!.balance;
     await producer.send({
       topic: topics.usageIn,
       messages: [
@@ -240,7 +240,9 @@ describe('usage consumer on the real broker and Redis', () => {
       ],
     });
 
-    await eventually(async () => expect((await f.ledger.readAccount('acme'))!.balance).toBe(before - 15n));
+    await eventually(async () =>
+      expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(before - 15n),
+    );
     // The topic's first five dead letters are the earlier tests'.
     const dead = await consumeMessages(kafka, topics.deadLetter, 6);
     const undecodable = dead.filter((m) => m.headers!['x-error-code']!.toString() === 'avro_decode_failed');

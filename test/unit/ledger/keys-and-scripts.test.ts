@@ -38,6 +38,7 @@ describe('ledger scripts', () => {
       ['expireLots', 4, 'expireLotsV2'],
       ['rechargeResult', 5, 'rechargeResultV2'],
       ['recordPurchase', 5, 'recordPurchaseV2'],
+      ['releaseLease', 1, 'releaseLeaseV2'],
       ['rerate', 7, 'rerateV2'],
       ['updateSettings', 2, 'updateSettingsV2'],
     ]);

@@ -1,0 +1,36 @@
+import type { Cluster, Redis } from 'ioredis';
+import { LedgerReads } from './account-reads';
+import { ApiKeyStore } from './api-key-store';
+import { tenantKeys, TenantKeys } from './keys';
+import { Leases } from './leases';
+import { CreditLedger, LedgerOptions } from './ledger';
+import { OutboxStore } from './outbox-store';
+import { TenantRegistry } from './tenant-registry';
+
+/** The Redis ledger's parts, over one client and one key namespace. */
+export interface Ledger {
+  /** The state changes (one Lua script each) and the reads of their protocol. */
+  writes: CreditLedger;
+  /** Read models: the account with its lots, usage totals, applied usages. */
+  reads: LedgerReads;
+  outbox: OutboxStore;
+  apiKeys: ApiKeyStore;
+  leases: Leases;
+  tenants: TenantRegistry;
+  /** The tenant's keys in this namespace (for tools and tests that look at the raw state). */
+  keys(tenantId: string): TenantKeys;
+}
+
+export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}): Ledger {
+  const prefix = options.prefix ?? '';
+  const outbox = new OutboxStore(redis, prefix);
+  return {
+    writes: new CreditLedger(redis, options),
+    reads: new LedgerReads(redis, prefix),
+    outbox,
+    apiKeys: new ApiKeyStore(redis, prefix),
+    leases: new Leases(redis, prefix),
+    tenants: new TenantRegistry(redis, outbox, prefix),
+    keys: (tenantId) => tenantKeys(tenantId, prefix),
+  };
+}

@@ -1,0 +1,69 @@
+import type { Cluster, Redis } from 'ioredis';
+import { tenantKeys } from './keys';
+import { guarded } from './result-codes';
+
+export interface OutboxEvent {
+  /** Position in the tenant's outbox stream. */
+  streamId: string;
+  id: string;
+  type: string;
+  time: string;
+  tenantId: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * The tenants' outbox streams, as the relay drains them: the scripts append an event in the
+ * same step as the state change that caused it; this reads them and removes what the broker
+ * has acknowledged.
+ */
+export class OutboxStore {
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly prefix = '',
+  ) {}
+
+  private key(tenantId: string): string {
+    return tenantKeys(tenantId, this.prefix).outbox;
+  }
+
+  async readOutbox(tenantId: string, afterStreamId = '-', count = 1000): Promise<OutboxEvent[]> {
+    const start = afterStreamId === '-' ? '-' : `(${afterStreamId}`;
+    const key = this.key(tenantId);
+    const entries = await guarded('readOutbox', () => this.redis.xrange(key, start, '+', 'COUNT', count));
+    return entries.map(([streamId, flat]) => {
+      const fields: Record<string, string> = {};
+      for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+      return {
+        streamId,
+        id: fields.id!,
+        type: fields.type!,
+        time: fields.time!,
+        tenantId: fields.tenant!,
+        data: JSON.parse(fields.data!) as Record<string, unknown>,
+      };
+    });
+  }
+
+  /** Removes outbox entries once the broker has acknowledged them. */
+  async acknowledgeOutbox(tenantId: string, streamIds: string[]): Promise<number> {
+    if (streamIds.length === 0) return 0;
+    const key = this.key(tenantId);
+    return guarded('acknowledgeOutbox', () => this.redis.xdel(key, ...streamIds));
+  }
+
+  async outboxLength(tenantId: string): Promise<number> {
+    const key = this.key(tenantId);
+    return guarded('outboxLength', () => this.redis.xlen(key));
+  }
+
+  /**
+   * Events waiting in each tenant's outbox: one XLEN per tenant, sent together. Not a
+   * pipeline: on a Redis Cluster the tenants' keys live on different nodes, and ioredis
+   * refuses a pipeline that spans them.
+   */
+  async outboxLengths(tenantIds: string[]): Promise<number[]> {
+    const keys = tenantIds.map((tenant) => this.key(tenant));
+    return guarded('outboxLengths', () => Promise.all(keys.map((key) => this.redis.xlen(key))));
+  }
+}
