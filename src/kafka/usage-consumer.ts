@@ -130,8 +130,18 @@ const SESSION_ERRORS = new Set([
   'FENCED_INSTANCE_ID',
   'NOT_COORDINATOR_FOR_GROUP',
 ]);
-const isSessionError = (error: unknown): error is Error =>
-  error instanceof Error && SESSION_ERRORS.has(String((error as { type?: unknown }).type));
+/**
+ * The session error in `error` or in what caused it: kafkajs' own retrier wraps the broker's
+ * answer in a `KafkaJSNonRetriableError` whose `cause` is the protocol error with its `type`.
+ */
+function sessionErrorIn(error: unknown): Error | undefined {
+  const seen = new Set<unknown>();
+  for (let e = error; e instanceof Error && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    if (SESSION_ERRORS.has(String((e as { type?: unknown }).type))) return e;
+  }
+  return undefined;
+}
 
 /** The batch a callback runs for: its partition and the session generation it came in. */
 interface BatchContext {
@@ -254,7 +264,8 @@ export class UsageConsumer {
         // the group keeps this member; a heartbeat that finds the session gone ends the wait.
         const guardedHeartbeat = () =>
           heartbeat().catch((error: unknown) => {
-            if (isSessionError(error)) this.sessionLost = { generation: context.generation, error };
+            const lost = sessionErrorIn(error);
+            if (lost) this.sessionLost = { generation: context.generation, error: lost };
             throw error;
           });
         const ticker = setInterval(() => void guardedHeartbeat().catch(() => undefined), heartbeatInterval);
@@ -588,9 +599,10 @@ export class UsageConsumer {
       initialDelayMs: initial,
       maxDelayMs: max,
       isRetriable: (error) => {
-        if (isSessionError(error)) {
+        const lost = sessionErrorIn(error);
+        if (lost) {
           // A commit (or a heartbeat) refused: retrying with this member id never succeeds.
-          if (context) this.sessionLost = { generation: context.generation, error };
+          if (context) this.sessionLost = { generation: context.generation, error: lost };
           return false;
         }
         return transient(error);
@@ -603,6 +615,9 @@ export class UsageConsumer {
       keepGoing,
       afterWait: heartbeat,
       abandon: (error) => this.abandonReason(context, error),
+    }).catch((error: unknown) => {
+      // A lost session is given up with the broker's own error, which kafkajs rejoins for.
+      throw this.abandonReason(context, error);
     });
   }
 
