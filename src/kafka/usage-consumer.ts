@@ -1,39 +1,19 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type {
-  Consumer,
-  IHeaders,
-  Kafka,
-  KafkaMessage,
-  Message,
-  Producer,
-  TopicPartitionOffsetAndMetadata,
-} from 'kafkajs';
+import type { Consumer, Kafka, Producer, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { formatMoney } from '../credits/money';
 import type { CreditLedger } from '../ledger/ledger';
 import { MAX_BATCH } from '../ledger/ledger';
 import type { UsagePricer } from '../settlement/ports';
-import { fingerprint, RatedDetails, ratedValue, serialiseRecord } from '../settlement/rated-record';
+import { fingerprint, serialiseRecord } from '../settlement/rated-record';
 import { errorMessage, isTransient, retry } from '../settlement/retry';
-import { AppliedCharge, Settlement, TenantSettlement } from '../settlement/settle-tenant';
-import {
-  CdrRules,
-  decodeCdr,
-  DecodedUsageRecord,
-  defaultCdrRules,
-  RegistryUnavailableError,
-  Rejection,
-} from './cdr-decoder';
+import { TenantSettlement } from '../settlement/settle-tenant';
+import { CdrRules, decodeCdr, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
 import { Grouped } from './grouped';
-import {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  fitsMessageLimit,
-  GroupedSender,
-  MAX_PRODUCE_BYTES,
-  messageBytes,
-} from './grouped-sender';
+import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES, messageBytes } from './grouped-sender';
 import type { PipelineInstrumentation } from './instrumentation';
 import { PartitionProgress } from './partition-progress';
+import { Incoming, MINIMAL_DEAD_LETTER_BYTES, Outcome, RecordMessages, Settling } from './record-messages';
 
 export interface UsageConsumerOptions {
   kafka: Kafka;
@@ -60,56 +40,6 @@ export interface UsageConsumerOptions {
   cdrRules?: Partial<Omit<CdrRules, 'now'>>;
   /** A partition with records waiting and no batch committed this long is stuck (not ready). */
   stuckPartitionMs?: number;
-}
-
-interface Incoming {
-  topic: string;
-  partition: number;
-  message: KafkaMessage;
-}
-
-interface Rated {
-  kind: 'rated';
-  record: DecodedUsageRecord;
-  /** The record serialised before its debit (serialiseRecord). */
-  body: string;
-  details: RatedDetails;
-  applied: AppliedCharge;
-  duplicate: boolean;
-}
-
-interface Rejected {
-  kind: 'rejected';
-  rejection: Rejection;
-  stage: 'decode' | 'rating' | 'ledger' | 'produce';
-  usageId?: string;
-  tenantId?: string;
-  /** The usage was applied in the ledger: its debit stands (x-charged). */
-  charged: boolean;
-  /** Headers the dead letter carries besides the usual ones. */
-  headers?: IHeaders;
-}
-
-type Outcome = Rated | Rejected;
-
-/** A valid record on its way to the ledger. */
-interface Settling {
-  item: Incoming;
-  record: DecodedUsageRecord;
-  body: string;
-  fingerprint: string;
-}
-
-/** What the last-resort dead letter (original headers dropped) may weigh. */
-const MINIMAL_DEAD_LETTER_BYTES = 4096;
-/** Room left under the limit when a dead letter's value is cut (the header values' varints). */
-const TRUNCATION_SLACK_BYTES = 64;
-
-/** A usage's rated record (CONTRACTS.md section 2), keyed by its tenant. */
-function ratedMessage({ record, body, details, applied, duplicate }: Omit<Rated, 'kind'>): Message {
-  const headers: IHeaders = { 'content-type': 'application/json' };
-  if (duplicate) headers['x-duplicate'] = 'true';
-  return { key: record.tenantId, value: ratedValue(body, details, applied), headers };
 }
 
 /** Tenant groups of one batch settled at once (each is one or two Redis round trips). */
@@ -177,6 +107,7 @@ export class UsageConsumer {
   private readonly progress: PartitionProgress;
   private readonly batches = new AsyncLocalStorage<BatchContext>();
   private readonly settlement: TenantSettlement;
+  private readonly messages: RecordMessages;
 
   constructor(private readonly options: UsageConsumerOptions) {
     this.events = options.instrumentation;
@@ -193,6 +124,7 @@ export class UsageConsumer {
       this.maxMessageBytes,
     );
     this.progress = new PartitionProgress(options.stuckPartitionMs ?? 60_000);
+    this.messages = new RecordMessages(this.maxMessageBytes);
     this.settlement = new TenantSettlement({
       ledger: options.ledger,
       pricer: options.pricer,
@@ -398,14 +330,14 @@ export class UsageConsumer {
               tenant,
               slice,
               (step) => this.untilDone('ledger', heartbeat, keepGoing, step, tenant),
-              (usage, details, applied) => this.unsendable(usage, details, applied),
+              (usage, details, applied) => this.messages.unsendable(usage, details, applied),
               (error, usageIds) => {
                 this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId: tenant });
                 this.events.emit('settlementFailed', { error, tenantId: tenant, usageIds });
               },
             );
             slice.forEach((settling, i) =>
-              outcomes.set(settling.item, this.outcomeOf(settling, results[i]!)),
+              outcomes.set(settling.item, this.messages.outcomeOf(settling, results[i]!)),
             );
           }
         }
@@ -418,7 +350,7 @@ export class UsageConsumer {
     const out = incoming.map((item) => {
       const outcome = outcomes.get(item)!;
       if (outcome.kind === 'rated' && !outcome.duplicate) changedTenants.add(outcome.record.tenantId);
-      return this.messageFor(item, outcome);
+      return this.messages.messageFor(item, outcome);
     });
     // Sent with the other partitions' batches in as few requests as possible, each well under
     // the broker's message size limit (GroupedSender); what the broker refuses as too large
@@ -458,9 +390,9 @@ export class UsageConsumer {
             tenantId: record.tenantId,
             charged: true,
           };
-          entry.message = this.deadLetter(entry.item, entry.outcome);
+          entry.message = this.messages.deadLetter(entry.item, entry.outcome);
         } else {
-          entry.message = this.deadLetter(entry.item, entry.outcome, MINIMAL_DEAD_LETTER_BYTES);
+          entry.message = this.messages.deadLetter(entry.item, entry.outcome, MINIMAL_DEAD_LETTER_BYTES);
         }
       }
     }
@@ -494,87 +426,6 @@ export class UsageConsumer {
       }
     }
     return { rated, duplicates, deadLettered: out.length - rated, tenants: [...changedTenants] };
-  }
-
-  /** The one message a record ends in; a rated record that cannot be sent becomes a dead letter. */
-  private messageFor(
-    item: Incoming,
-    outcome: Outcome,
-  ): { item: Incoming; outcome: Outcome; message: Message } {
-    if (outcome.kind === 'rated') {
-      let rejection: Rejection;
-      try {
-        const message = ratedMessage(outcome);
-        if (fitsMessageLimit(message, this.maxMessageBytes)) return { item, outcome, message };
-        rejection = {
-          code: 'too_large',
-          message: `the rated record would be ${messageBytes(message)} bytes, more than the broker's ${this.maxMessageBytes}`,
-        };
-      } catch (error) {
-        rejection = { code: 'unserializable', message: errorMessage(error) };
-      }
-      outcome = {
-        kind: 'rejected',
-        rejection,
-        stage: 'produce',
-        usageId: outcome.record.id,
-        tenantId: outcome.record.tenantId,
-        charged: true,
-      };
-    }
-    return { item, outcome, message: this.deadLetter(item, outcome) };
-  }
-
-  /** A settlement as the consumer carries it to its message. */
-  private outcomeOf({ record, body }: Settling, settled: Settlement): Outcome {
-    if (settled.kind === 'rated') return { ...settled, body };
-    return { ...settled, usageId: record.id, tenantId: record.tenantId };
-  }
-
-  /** Why the rated record of a usage could not go out (asked before it is charged), if it could not. */
-  private unsendable(
-    { record, body }: Settling,
-    details: RatedDetails,
-    applied: AppliedCharge,
-  ): Rejection | undefined {
-    try {
-      const probe = ratedMessage({ record, body, details, applied, duplicate: false });
-      if (fitsMessageLimit(probe, this.maxMessageBytes)) return undefined;
-      return {
-        code: 'too_large',
-        message: `the rated record would be ${messageBytes(probe)} bytes, more than the broker's ${this.maxMessageBytes}`,
-      };
-    } catch (error) {
-      return { code: 'unserializable', message: errorMessage(error) };
-    }
-  }
-
-  /**
-   * The original bytes with why and where from. A dead letter over `limit` keeps the first
-   * bytes of the value that fit, with `x-truncated` and `x-original-size`; the minimal one
-   * (when the broker refused even that) drops the original headers too.
-   */
-  private deadLetter(item: Incoming, outcome: Rejected, limit = this.maxMessageBytes): Message {
-    const minimal = limit < this.maxMessageBytes;
-    const headers: IHeaders = {
-      ...(minimal ? {} : (item.message.headers ?? {})),
-      'x-error-code': outcome.rejection.code,
-      'x-error-message': outcome.rejection.message,
-      'x-origin-topic': item.topic,
-      'x-origin-partition': String(item.partition),
-      'x-origin-offset': item.message.offset,
-      'x-origin-timestamp': item.message.timestamp,
-      'x-charged': String(outcome.charged),
-      ...outcome.headers,
-    };
-    const key = minimal && item.message.key ? item.message.key.subarray(0, 256) : item.message.key;
-    const message: Message = { key, value: item.message.value, headers };
-    if (fitsMessageLimit(message, limit)) return message;
-    const value = item.message.value ?? Buffer.alloc(0);
-    headers['x-truncated'] = 'true';
-    headers['x-original-size'] = String(value.length);
-    const room = limit - messageBytes({ key, value: null, headers }) - TRUNCATION_SLACK_BYTES;
-    return { key, value: value.subarray(0, Math.max(0, room)), headers };
   }
 
   /**

@@ -48,6 +48,14 @@ export interface NotifierOptions {
 }
 
 const REMEMBER_SECONDS = 35 * 24 * 3600;
+/** How long a delivery may take to send its mail before another delivery may (after a crash). */
+const SENDING_CLAIM_MS = 60_000;
+
+/** Another delivery of the event is sending its mail now: try again later. */
+export class NoticeInFlightError extends Error {
+  override readonly name = 'NoticeInFlightError';
+  readonly retriable = true;
+}
 
 /** Emails the tenant's admin contacts: recharge added funds, recharge failed, balance at zero. */
 export class Notifier {
@@ -58,14 +66,23 @@ export class Notifier {
     if (!mail || (event.type === 'credits.balance.low' && !this.options.notifyLowBalance)) return;
     const { redis } = this.options;
     const sentKey = noticeSentKey(event.subject, event.id, this.options.keyPrefix);
-    // Claimed and remembered in one step (SET NX with its expiry): of two deliveries of the
-    // same event, only one mails. A send that fails gives the claim back, so the redelivery
-    // mails; a crash between the claim and the send loses that one notice.
-    if ((await redis.set(sentKey, '1', 'EX', REMEMBER_SECONDS, 'NX')) !== 'OK') return;
+    // Claimed in one step (SET NX): of two deliveries of the same event, only one mails. The
+    // claim is short until the mail went out, then it is the long "sent" marker: a crash
+    // between the claim and the send lets the claim lapse, and the redelivery mails (at least
+    // once, never twice at the same time). A delivery that finds another one sending waits
+    // for it by failing (the subscriber delivers the event again).
+    const claimed = await redis.set(sentKey, 'sending', 'PX', SENDING_CLAIM_MS, 'NX');
+    if (claimed !== 'OK') {
+      if ((await redis.get(sentKey)) === 'sent') return;
+      throw new NoticeInFlightError(`notice ${event.id} is being sent by another delivery`);
+    }
     try {
       const account = await this.options.ledger.reads.readAccount(event.subject);
       const to = account?.settings.adminContacts ?? [];
-      if (to.length === 0) return;
+      if (to.length === 0) {
+        await redis.set(sentKey, 'sent', 'EX', REMEMBER_SECONDS);
+        return;
+      }
       const { subject, text } = mail(event.data);
       await this.options.transport.sendMail({
         from: this.options.from,
@@ -74,6 +91,7 @@ export class Notifier {
         text,
         headers: { 'X-Rater-Event-Id': event.id, 'X-Rater-Tenant': event.subject },
       });
+      await redis.set(sentKey, 'sent', 'EX', REMEMBER_SECONDS);
       this.options.onSent?.(event, to);
     } catch (error) {
       await redis.del(sentKey);
