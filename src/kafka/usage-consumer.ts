@@ -13,6 +13,7 @@ import { Grouped } from './grouped';
 import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES, messageBytes } from './grouped-sender';
 import type { PipelineInstrumentation } from './instrumentation';
 import { PartitionProgress } from './partition-progress';
+import { sessionErrorIn } from './session-errors';
 import { Incoming, MINIMAL_DEAD_LETTER_BYTES, Outcome, RecordMessages, Settling } from './record-messages';
 
 export interface UsageConsumerOptions {
@@ -46,32 +47,6 @@ export interface UsageConsumerOptions {
 const TENANTS_IN_FLIGHT = 32;
 
 const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
-
-/**
- * The group session this member had is gone (the coordinator no longer knows it, or moved
- * on to another generation) or is being rebalanced: a batch in hand is given up, not
- * committed, so kafkajs rejoins and the batch is delivered again (safe: the ledger turns a
- * repeat into its stored outcome).
- */
-const SESSION_ERRORS = new Set([
-  'UNKNOWN_MEMBER_ID',
-  'ILLEGAL_GENERATION',
-  'REBALANCE_IN_PROGRESS',
-  'FENCED_INSTANCE_ID',
-  'NOT_COORDINATOR_FOR_GROUP',
-]);
-/**
- * The session error in `error` or in what caused it: kafkajs' own retrier wraps the broker's
- * answer in a `KafkaJSNonRetriableError` whose `cause` is the protocol error with its `type`.
- */
-function sessionErrorIn(error: unknown): Error | undefined {
-  const seen = new Set<unknown>();
-  for (let e = error; e instanceof Error && !seen.has(e); e = (e as { cause?: unknown }).cause) {
-    seen.add(e);
-    if (SESSION_ERRORS.has(String((e as { type?: unknown }).type))) return e;
-  }
-  return undefined;
-}
 
 /** The batch a callback runs for: its partition and the session generation it came in. */
 interface BatchContext {
