@@ -5,8 +5,6 @@ import { TENANT_ID_PATTERN } from '../credits/tenant';
 import { CALL_TYPES, UsageRecord } from '../rating';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './grouped-sender';
 
-export type { Rejection };
-
 export { CALL_TYPES };
 
 const e164 = z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be E.164: + and 2 to 15 digits');
