@@ -1,4 +1,3 @@
-import { Money, money } from '../credits/money';
 import type { UsageRecord } from '../rating';
 import type { AuthorizationLedger, PricedUsage, UsagePricer } from './ports';
 
@@ -34,7 +33,7 @@ export interface Authorization {
   reason: AuthorizationReason;
   /** Most connected seconds the pool and balance pay for; null when not limited by money. */
   maxSeconds: number | null;
-  balance?: Money;
+  balance?: { amountMinor: bigint; currency: string };
   poolSecondsLeft?: number;
 }
 
@@ -59,7 +58,7 @@ export async function authorizeCall(
   const snapshot = await ledger.authorizationSnapshot(call.tenantId, pool?.pool ?? '', now);
   if ('refused' in snapshot) return { allowed: false, reason: 'unknown_tenant', maxSeconds: 0 };
   const { currency, balance, mode, poolSecondsLeft } = snapshot;
-  const known = { balance: money(balance, currency), poolSecondsLeft };
+  const known = { balance: { amountMinor: balance, currency }, poolSecondsLeft };
 
   const longest = pricer.price(probe(MAX_AUTHORIZED_SECONDS), currency, poolSecondsLeft);
   if (longest.kind === 'unrated')

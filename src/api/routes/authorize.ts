@@ -42,7 +42,7 @@ export function authorizeRoutes<L extends FastifyBaseLogger>(
         reason: decision.reason,
         maxSeconds: decision.maxSeconds,
         ...(decision.balance
-          ? { balance: presentMoney(decision.balance.minor, decision.balance.currency) }
+          ? { balance: presentMoney(decision.balance.amountMinor, decision.balance.currency) }
           : {}),
       });
     },
