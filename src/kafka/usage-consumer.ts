@@ -310,6 +310,8 @@ export class UsageConsumer {
                 this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId: tenant });
                 this.events.emit('settlementFailed', { error, tenantId: tenant, usageIds });
               },
+              // A wait given up (stopping, the session lost) is no verdict on the records.
+              (error) => !isTransient(error) && !sessionErrorIn(error) && keepGoing(),
             );
             slice.forEach((settling, i) =>
               outcomes.set(settling.item, this.messages.outcomeOf(settling, results[i]!)),

@@ -261,25 +261,32 @@ export class TenantSettlement {
     attempt: <T>(step: () => Promise<T>) => Promise<T>,
     check?: RatedRecordCheck<U>,
     onFailure?: (error: unknown, usageIds: string[]) => void,
+    /**
+     * Whether a failure is the usages' own (a bug they trip), not an outage or a wait given
+     * up (the consumer stopping, its group session lost): only then are they isolated and set
+     * aside; anything else is thrown, and the batch comes again.
+     */
+    isPermanent: (error: unknown) => boolean = (error) => !isTransient(error),
   ): Promise<Settlement[]> {
     try {
       return await attempt(() => this.settle(tenant, group, check));
     } catch (error) {
-      if (isTransient(error)) throw error;
+      if (!isPermanent(error)) throw error;
       onFailure?.(
         error,
         group.map((u) => u.record.id),
       );
-      if (group.length === 1) return [await this.internalError(tenant, group[0]!, error, attempt)];
+      if (group.length === 1)
+        return [await this.internalError(tenant, group[0]!, error, attempt, isPermanent)];
     }
     const results: Settlement[] = [];
     for (const usage of group) {
       try {
         results.push(...(await attempt(() => this.settle(tenant, [usage], check))));
       } catch (error) {
-        if (isTransient(error)) throw error;
+        if (!isPermanent(error)) throw error;
         onFailure?.(error, [usage.record.id]);
-        results.push(await this.internalError(tenant, usage, error, attempt));
+        results.push(await this.internalError(tenant, usage, error, attempt, isPermanent));
       }
     }
     return results;
@@ -290,6 +297,7 @@ export class TenantSettlement {
     usage: UsageToSettle,
     error: unknown,
     attempt: <T>(step: () => Promise<T>) => Promise<T>,
+    isPermanent: (error: unknown) => boolean,
   ): Promise<RefusedUsage> {
     const kind = error instanceof Error ? error.name : typeof error;
     let charged = false;
@@ -297,7 +305,9 @@ export class TenantSettlement {
     try {
       const state = await attempt(() => this.options.ledger.readUsageState(tenant, [usage.record.id], []));
       charged = !('refused' in state) && state.applied.has(usage.record.id);
-    } catch {
+    } catch (readError) {
+      // An outage (or a wait given up) while reading: the batch comes again, nothing set aside.
+      if (!isPermanent(readError)) throw readError;
       known = false;
     }
     return {

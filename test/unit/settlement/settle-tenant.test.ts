@@ -251,6 +251,43 @@ describe('settling a tenant batch', () => {
     expect(ledger.calls.apply).toBe(1);
   });
 
+  it('sets nothing aside when the wait was given up (the consumer stopping, its session lost)', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    const sessionLost = Object.assign(new Error('The coordinator is not aware of this member'), {
+      type: 'UNKNOWN_MEMBER_ID',
+      retriable: false,
+    });
+    // The caller's retrier gave up on an outage and threw why it stopped waiting.
+    const givenUp = <T>(): Promise<T> => Promise.reject(sessionLost);
+    const settling = settlementOf(ledger).settleIsolating(
+      'acme',
+      [call('a'), call('b')],
+      givenUp,
+      undefined,
+      undefined,
+      (error) => error !== sessionLost,
+    );
+    await expect(settling).rejects.toBe(sessionLost);
+    expect(ledger.calls).toEqual({ read: 0, apply: 0 });
+  });
+
+  it('throws, setting nothing aside, when whether the failed usage was applied cannot be read for an outage', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    ledger.beforeApply = () => {
+      throw new TypeError('a bug');
+    };
+    const outage = Object.assign(new Error('Command timed out'), { retriable: true });
+    const read = ledger.readUsageState.bind(ledger);
+    let reads = 0;
+    ledger.readUsageState = async (...args) => {
+      reads += 1;
+      if (reads > 1) throw outage; // the read back after the failure
+      return read(...args);
+    };
+    await expect(settlementOf(ledger).settleIsolating('acme', [call('a')], direct)).rejects.toBe(outage);
+    expect(reads).toBe(2);
+  });
+
   it('reads, rates and applies again on a pool conflict (readRateApply), at most the attempts given', async () => {
     const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
     let rated = 0;
