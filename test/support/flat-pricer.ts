@@ -46,3 +46,23 @@ export class FlatPricer implements UsagePricer {
     };
   }
 }
+
+/** The flat pricer after its decks changed: dearer, another destination name and version. */
+export class ChangedPricer extends FlatPricer {
+  override price(
+    record: DecodedUsageRecord,
+    currency: string,
+    poolSecondsLeft: number,
+  ): PricedUsage | Unrated {
+    const price = super.price(record, currency, poolSecondsLeft);
+    if (price.kind === 'unrated') return price;
+    return {
+      ...price,
+      charge: price.charge * 2n,
+      connectionCharge: 9n,
+      billedSeconds: price.billedSeconds + 60,
+      destinationName: 'Changed',
+      rate: { deck: 'flat', version: '2', prefix: '+4' },
+    };
+  }
+}

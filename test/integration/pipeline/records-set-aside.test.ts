@@ -4,7 +4,7 @@ import type { DecodedUsageRecord } from '../../../src/kafka/cdr-decoder';
 import type { PricedUsage, Unrated } from '../../../src/settlement/ports';
 import { fingerprint } from '../../../src/settlement/rated-record';
 import { UsageConsumer } from '../../../src/kafka/usage-consumer';
-import { FlatPricer } from '../../support/flat-pricer';
+import { ChangedPricer, FlatPricer } from '../../support/flat-pricer';
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
 import { createTopics, testKafka, uniqueName } from '../../support/stack';
 import { eventually } from '../../support/wait';
@@ -41,26 +41,6 @@ async function collect(kafka: Kafka, topics: string[]) {
 
 const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
 const json = (m: KafkaMessage) => JSON.parse(m.value!.toString()) as Record<string, unknown>;
-
-/** The flat pricer after its decks changed: dearer, another destination name and version. */
-class ChangedPricer extends FlatPricer {
-  override price(
-    record: DecodedUsageRecord,
-    currency: string,
-    poolSecondsLeft: number,
-  ): PricedUsage | Unrated {
-    const price = super.price(record, currency, poolSecondsLeft);
-    if (price.kind === 'unrated') return price;
-    return {
-      ...price,
-      charge: price.charge * 2n,
-      connectionCharge: 9n,
-      billedSeconds: price.billedSeconds + 60,
-      destinationName: 'Changed',
-      rate: { deck: 'flat', version: '2', prefix: '+4' },
-    };
-  }
-}
 
 describe('records that cannot be charged as they are, on the real broker and Redis', () => {
   let kafka: Kafka;

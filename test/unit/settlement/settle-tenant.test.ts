@@ -10,7 +10,7 @@ import {
   TenantSettlement,
   UsageToSettle,
 } from '../../../src/settlement/settle-tenant';
-import { FlatPricer } from '../../support/flat-pricer';
+import { ChangedPricer, FlatPricer } from '../../support/flat-pricer';
 import { MemoryLedger } from '../../support/memory-ledger';
 
 const call = (id: string, extra: Partial<UsageRecord> = {}): UsageToSettle => {
@@ -29,20 +29,6 @@ const call = (id: string, extra: Partial<UsageRecord> = {}): UsageToSettle => {
 };
 const pooled = (id: string, duration: number) =>
   call(id, { duration, licenseCapability: 'MCOPSTN1', usageCountryCode: 'US' });
-
-/** The decks changed: every price doubles, another version and destination. */
-class ChangedPricer extends FlatPricer {
-  override price(record: UsageRecord, currency: string, poolSecondsLeft: number): PricedUsage | Unrated {
-    const price = super.price(record, currency, poolSecondsLeft);
-    if (price.kind === 'unrated') return price;
-    return {
-      ...price,
-      charge: price.charge * 2n,
-      destinationName: 'Changed',
-      rate: { deck: 'flat', version: '2', prefix: '+4' },
-    };
-  }
-}
 
 /** Counts its calls: the rated record of a usage applied before must not price it again. */
 class CountingPricer extends FlatPricer {
