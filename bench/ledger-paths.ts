@@ -28,11 +28,12 @@ export async function openBenchTenants(ledger: Ledger): Promise<void> {
 export function makeUsages(label: string, count: number): LedgerUsage[] {
   return Array.from({ length: count }, (_, i) => ({
     id: `${label}-${randomUUID()}`,
+    start: new Date(),
     source: 'credits' as const,
     charge: BigInt((i % 97) + 1),
     pool: '',
     poolSeconds: 0,
-    period: '2026-11',
+    period: new Date().toISOString().slice(0, 7),
   }));
 }
 

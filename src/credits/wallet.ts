@@ -52,9 +52,19 @@ export function accountSettings(
   };
 }
 
-/** A rated usage as the ledger applies it. */
-export interface LedgerUsage {
+/** A usage id and when its call started: where the ledger keeps the id's idempotency record. */
+export interface UsageKey {
   id: string;
+  /**
+   * The call's start. A usage id is remembered with the other usages of its tenant and UTC
+   * start day, until that day's end plus the idempotency retention; a call older than that
+   * is refused (`too_late`), never charged again.
+   */
+  start: Date;
+}
+
+/** A rated usage as the ledger applies it. */
+export interface LedgerUsage extends UsageKey {
   source: UsageSource;
   charge: MinorUnits;
   /** Pool id drawn on, or '' for none. */
@@ -62,8 +72,13 @@ export interface LedgerUsage {
   poolSeconds: number;
   /** `yyyy-mm` of the call: the pool month and the postpaid period. */
   period: string;
-  /** Kept with the outcome as given (the rater's packed details of its rated record). */
+  /**
+   * Kept with the outcome as given: the rater's packed details of its rated record that are
+   * particular to this usage, three `|`-separated fields ('' for none).
+   */
   rated?: string;
+  /** Kept with the outcome too: the details many usages share, stored once a month (interned). */
+  ratedShared?: string;
 }
 
 export interface LotDraw {
@@ -79,12 +94,15 @@ export interface UsageOutcome {
   poolSeconds: number;
   period: string;
   lots: LotDraw[];
-  balanceAfter: MinorUnits;
+  /** The call's start (to the second). */
+  start: Date;
   appliedAt: Date;
   /** Revision of the last re-rate, '' when never re-rated. */
   revision: string;
   /** What the usage was applied with as `rated` ('' when stored without). */
   rated: string;
+  /** What the usage was applied with as `ratedShared` ('' when stored without). */
+  ratedShared: string;
 }
 
 export interface UsageTotal {

@@ -3,7 +3,14 @@ import type { AccountView, LotView, UsageOutcome, UsageTotal } from '../credits/
 import { decodeAccount } from './account-fields';
 import { tenantKeys, TenantKeys } from './keys';
 import { guarded } from './result-codes';
-import { parseOutcome } from './usage-outcome';
+import { runScript } from './script-loader';
+import { DAY_MS, monthOfDay, parseLegacyOutcome, parseRecord, usageIdOf } from './usage-outcome';
+
+/** An applied usage's id and its stored outcome. */
+export interface AppliedRecord {
+  usageId: string;
+  outcome: UsageOutcome;
+}
 
 /**
  * The read models of a tenant's wallet: the account with its lots and pools, usage totals and
@@ -80,50 +87,84 @@ export class LedgerReads {
     return totals;
   }
 
+  /** One start day's records, a page of its buckets at a time. */
+  private async *appliedDay(tenantId: string, day: number): AsyncGenerator<AppliedRecord[]> {
+    const k = this.keys(tenantId);
+    const month = monthOfDay(day);
+    let bucket = 0;
+    while (bucket >= 0) {
+      const result = await runScript(this.redis, 'readAppliedDay', [k.applied], [day, month, bucket, 64]);
+      if ('refused' in result) return;
+      const { reply } = result;
+      const page: AppliedRecord[] = [];
+      for (let i = 3; i < reply.length; i += 2)
+        page.push({ usageId: usageIdOf(String(reply[i])), outcome: parseRecord(reply[i + 1], day) });
+      if (page.length > 0) yield page;
+      bucket = Number(reply[2]);
+    }
+  }
+
   /**
-   * Applied usages in [from, to) by when they were applied, oldest first, `limit` from
-   * `offset` (only within the idempotency retention: older ones remain in the totals).
+   * Applied usages whose calls started in [from, to), by start (then usage id), `limit` from
+   * `offset`. Only within the idempotency retention, which counts from the call's start day:
+   * older ones remain in the totals. Reads the whole of each start day it lists from.
    */
   async listUsage(
     tenantId: string,
     range: { from: Date; to: Date; offset: number; limit: number },
-  ): Promise<{ usageId: string; outcome: UsageOutcome }[]> {
-    const k = this.keys(tenantId);
-    return guarded('listUsage', async () => {
-      const ids = await this.redis.zrangebyscore(
-        k.appliedIndex,
-        range.from.getTime(),
-        `(${range.to.getTime()}`,
-        'LIMIT',
-        range.offset,
-        range.limit,
+  ): Promise<AppliedRecord[]> {
+    const from = range.from.getTime();
+    const to = range.to.getTime();
+    const meta = `${this.keys(tenantId).applied}:meta`;
+    const days = (await guarded('listUsage', () => this.redis.hkeys(meta)))
+      .map(Number)
+      .filter((day) => (day + 1) * DAY_MS > from && day * DAY_MS < to)
+      .sort((a, b) => a - b);
+    const items: AppliedRecord[] = [];
+    let skip = range.offset;
+    for (const day of days) {
+      const records: AppliedRecord[] = [];
+      for await (const page of this.appliedDay(tenantId, day))
+        for (const record of page) {
+          const start = record.outcome.start.getTime();
+          if (start >= from && start < to) records.push(record);
+        }
+      records.sort(
+        (a, b) =>
+          a.outcome.start.getTime() - b.outcome.start.getTime() ||
+          (a.usageId < b.usageId ? -1 : a.usageId > b.usageId ? 1 : 0),
       );
-      if (ids.length === 0) return [];
-      const outcomes = await this.redis.hmget(k.applied, ...ids);
-      return ids.flatMap((usageId, i) =>
-        outcomes[i] ? [{ usageId, outcome: parseOutcome(outcomes[i]!) }] : [],
-      );
-    });
+      if (skip >= records.length) {
+        skip -= records.length;
+        continue;
+      }
+      items.push(...records.slice(skip, skip + range.limit - items.length));
+      skip = 0;
+      if (items.length >= range.limit) break;
+    }
+    return items;
   }
 
   /**
-   * Every idempotency record of a tenant (usage id and stored outcome), in pages (HSCAN), in
-   * no particular order: for audits that need all of them, not a time range.
+   * Every idempotency record of a tenant (usage id and stored outcome), in pages, in no
+   * particular order: for audits that need all of them, not a time range. Records kept in
+   * the legacy format know no call start: theirs reads as when they were applied.
    */
-  async *appliedUsages(
-    tenantId: string,
-    pageSize = 1000,
-  ): AsyncGenerator<{ usageId: string; outcome: UsageOutcome }[]> {
-    const key = this.keys(tenantId).applied;
+  async *appliedUsages(tenantId: string, pageSize = 1000): AsyncGenerator<AppliedRecord[]> {
+    const k = this.keys(tenantId);
+    const days = await guarded('appliedUsages', () => this.redis.hkeys(`${k.applied}:meta`));
+    for (const day of days.map(Number).sort((a, b) => a - b)) yield* this.appliedDay(tenantId, day);
     let cursor = '0';
     do {
       const [next, flat] = await guarded('appliedUsages', () =>
-        this.redis.hscan(key, cursor, 'COUNT', pageSize),
+        this.redis.hscan(k.legacyApplied, cursor, 'COUNT', pageSize),
       );
       cursor = next;
-      const page: { usageId: string; outcome: UsageOutcome }[] = [];
-      for (let i = 0; i < flat.length; i += 2)
-        page.push({ usageId: flat[i]!, outcome: parseOutcome(flat[i + 1]!) });
+      const page: AppliedRecord[] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        const outcome = parseLegacyOutcome(flat[i + 1]!, new Date(0));
+        page.push({ usageId: flat[i]!, outcome: { ...outcome, start: outcome.appliedAt } });
+      }
       if (page.length > 0) yield page;
     } while (cursor !== '0');
   }

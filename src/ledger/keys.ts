@@ -14,10 +14,15 @@ export interface TenantKeys {
   lotExpiry: string;
   /** Hash: `cap:<pool>` -> seconds per month, `used:<pool>:<yyyy-mm>` -> seconds drawn. */
   pools: string;
-  /** Hash: usage id -> JSON outcome of applying it; the idempotency record. */
+  /**
+   * The base of the idempotency records' keys (never a key itself): `<applied>:meta`,
+   * `<applied>:<day>:<bucket>` and `<applied>:d:<yyyy-mm>` (src/ledger/commands/includes/applied.lua).
+   */
   applied: string;
-  /** Sorted set: usage id scored by when it was applied, to drop records past retention. */
-  appliedIndex: string;
+  /** Hash: usage id -> JSON outcome, as records were kept before they were packed by day. */
+  legacyApplied: string;
+  /** Sorted set: the legacy records' ids by when they were applied, to drop them past retention. */
+  legacyAppliedIndex: string;
   /** Hash: payment reference or recharge request id -> JSON outcome; idempotency of money in. */
   payments: string;
   /** Stream: events written by the same script as the state change that caused them. */
@@ -39,8 +44,9 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
     lots: `${tag}:lots`,
     lotExpiry: `${tag}:lots:by-expiry`,
     pools: `${tag}:pools`,
-    applied: `${tag}:applied`,
-    appliedIndex: `${tag}:applied:by-time`,
+    applied: `${tag}:ap`,
+    legacyApplied: `${tag}:applied`,
+    legacyAppliedIndex: `${tag}:applied:by-time`,
     payments: `${tag}:payments`,
     outbox: `${tag}:outbox`,
     totals: `${tag}:totals`,

@@ -9,6 +9,7 @@ import type {
   PurchaseRecord,
   RatedBatch,
   SettingsChange,
+  UsageKey,
   UsageOutcome,
   UsageSource,
   UsageState,
@@ -16,13 +17,16 @@ import type {
 import { AccountField, settingsChangeFields } from './account-fields';
 import { tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { guarded, LedgerError, Refusal, ResultCode } from './result-codes';
-import { registerScripts, runScript } from './script-loader';
-import { parseOutcome } from './usage-outcome';
+import { registerScripts, runScript, scriptCommand } from './script-loader';
+import { lookupArgs, parseRecord, startDay, storedIfOther } from './usage-outcome';
 
 export interface LedgerOptions {
   /** Key prefix (a namespace; tests use a fresh one each). */
   prefix?: string;
-  /** How long an applied usage id is remembered (default 35 days). */
+  /**
+   * How long an applied usage id is remembered, counted from the end of its call's UTC start
+   * day (default 35 days); a usage whose start day is past it is refused as too late.
+   */
   idempotencyRetentionMs?: number;
   clock?: () => Date;
 }
@@ -31,15 +35,30 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
 
-const usageJson = (u: LedgerUsage) => ({
-  id: u.id,
-  src: u.source,
-  charge: u.charge.toString(),
-  pool: u.pool,
-  poolSec: u.poolSeconds,
-  period: u.period,
-  r: u.rated ?? '',
-});
+function usageJson(u: LedgerUsage) {
+  const { day, second, month } = startDay(u.start);
+  if (month !== u.period) {
+    throw new LedgerError(
+      'applyUsage',
+      ResultCode.BAD_ARGUMENT,
+      `usage ${u.id}: period ${u.period} is not the month of its start`,
+    );
+  }
+  const stored = storedIfOther(u.id);
+  return {
+    id: u.id,
+    ...(stored ? { f: stored } : {}),
+    src: u.source,
+    charge: u.charge.toString(),
+    pool: u.pool,
+    poolSec: u.poolSeconds,
+    period: u.period,
+    day,
+    sod: second,
+    r: u.rated ?? '',
+    d: u.ratedShared ?? '',
+  };
+}
 
 function parsePurchase(purchaseId: string, json: string): PurchaseRecord {
   const raw = JSON.parse(json) as Record<string, string | undefined>;
@@ -242,17 +261,21 @@ export class CreditLedger {
     };
   }
 
-  /** One round trip: mode, currency, which usage ids were applied, and pool use. */
+  /** One round trip: mode, currency, which usages were applied (by id and start), and pool use. */
   async readUsageState(
     tenantId: string,
-    usageIds: string[],
+    usages: UsageKey[],
     poolMonths: string[],
   ): Promise<UsageState | Refusal> {
     const k = this.keys(tenantId);
     const pools = [...new Set(poolMonths.map((key) => key.slice(0, key.lastIndexOf(':'))))];
     const pipeline = this.redis.pipeline();
     pipeline.hmget(k.account, AccountField.mode, AccountField.currency);
-    if (usageIds.length > 0) pipeline.hmget(k.applied, ...usageIds);
+    if (usages.length > 0) {
+      (pipeline as unknown as Record<string, (...args: (string | number)[]) => unknown>)[
+        scriptCommand('lookupApplied')
+      ]!(k.applied, k.legacyApplied, this.clock().getTime(), this.retentionMs, lookupArgs(usages));
+    }
     if (poolMonths.length > 0) {
       pipeline.hmget(
         k.pools,
@@ -268,9 +291,12 @@ export class CreditLedger {
     const [mode, currency] = results[0]![1] as (string | null)[];
     if (!mode || !currency) return { refused: 'no_account', detail: tenantId };
     const applied = new Map<string, UsageOutcome>();
-    if (usageIds.length > 0) {
-      (results[1]![1] as (string | null)[]).forEach((outcome, i) => {
-        if (outcome) applied.set(usageIds[i]!, parseOutcome(outcome));
+    if (usages.length > 0) {
+      const records = (results[1]![1] as unknown[]).slice(1);
+      records.forEach((record, i) => {
+        const usage = usages[i]!;
+        if ((record as unknown[]).length > 0)
+          applied.set(usage.id, parseRecord(record, startDay(usage.start).day, usage.start));
       });
     }
     const poolUsed: Record<string, number> = {};
@@ -291,22 +317,35 @@ export class CreditLedger {
     tenantId: string,
     batch: RatedBatch,
   ): Promise<
-    { applied: AppliedUsage[]; balance: MinorUnits } | { conflict: Record<string, number> } | Refusal
+    | { applied: AppliedUsage[]; tooLate: string[]; balance: MinorUnits }
+    | { conflict: Record<string, number> }
+    | Refusal
   > {
     if (batch.usages.length > MAX_BATCH) {
       throw new LedgerError('applyUsage', ResultCode.BAD_ARGUMENT, `at most ${MAX_BATCH} usages a call`);
     }
     const k = this.keys(tenantId);
+    const usages = batch.usages.map(usageJson);
     const result = await this.run(
       'applyUsage',
-      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.appliedIndex, k.outbox, k.totals],
+      [
+        k.account,
+        k.lots,
+        k.lotExpiry,
+        k.pools,
+        k.applied,
+        k.legacyApplied,
+        k.legacyAppliedIndex,
+        k.outbox,
+        k.totals,
+      ],
       [
         tenantId,
         ...this.clockArgs(),
         this.retentionMs,
         batch.currency,
         JSON.stringify(batch.poolUse),
-        JSON.stringify(batch.usages.map(usageJson)),
+        JSON.stringify(usages),
       ],
     );
     if ('refused' in result) return result;
@@ -318,14 +357,22 @@ export class CreditLedger {
       };
     }
     const applied: AppliedUsage[] = [];
-    for (let i = 3; i < reply.length; i += 3) {
+    const tooLate: string[] = [];
+    for (let i = 3, n = 0; i < reply.length; i += 3, n++) {
+      const usageId = String(reply[i]);
+      const status = Number(reply[i + 1]);
+      if (status === 2) {
+        tooLate.push(usageId);
+        continue;
+      }
+      const usage = batch.usages[n]!;
       applied.push({
-        usageId: String(reply[i]),
-        duplicate: Number(reply[i + 1]) === 1,
-        outcome: parseOutcome(String(reply[i + 2])),
+        usageId,
+        duplicate: status === 1,
+        outcome: parseRecord(reply[i + 2], usages[n]!.day, usage.start),
       });
     }
-    return { applied, balance: BigInt(String(reply[1])) };
+    return { applied, tooLate, balance: BigInt(String(reply[1])) };
   }
 
   async recordRechargeResult(
@@ -433,6 +480,8 @@ export class CreditLedger {
     tenantId: string,
     change: {
       usageId: string;
+      /** The call's start: where its record is. */
+      start: Date;
       revision: string;
       currency: string;
       source: UsageSource;
@@ -440,16 +489,24 @@ export class CreditLedger {
       poolSeconds: number;
       poolUse: Record<string, number>;
     },
-  ): Promise<{ duplicate: boolean; outcome: UsageOutcome } | { conflict: Record<string, number> } | Refusal> {
+  ): Promise<
+    | { duplicate: boolean; outcome: UsageOutcome; balance: MinorUnits }
+    | { conflict: Record<string, number> }
+    | Refusal
+  > {
     const k = this.keys(tenantId);
     const now = this.clock();
+    const { day, second, month } = startDay(change.start);
     const result = await this.run(
       'rerate',
-      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.outbox, k.totals],
+      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.legacyApplied, k.outbox, k.totals],
       [
         tenantId,
         ...this.clockArgs(now),
         change.usageId,
+        day,
+        second,
+        month,
         change.revision,
         change.currency,
         change.source,
@@ -457,6 +514,8 @@ export class CreditLedger {
         change.poolSeconds,
         JSON.stringify(change.poolUse),
         lotExpiry(now).getTime(),
+        this.retentionMs,
+        storedIfOther(change.usageId),
       ],
     );
     if ('refused' in result) return result;
@@ -468,7 +527,8 @@ export class CreditLedger {
     }
     return {
       duplicate: result.code === ResultCode.DUPLICATE,
-      outcome: parseOutcome(String(result.reply[1])),
+      outcome: parseRecord(result.reply[1], day, change.start),
+      balance: BigInt(String(result.reply[2])),
     };
   }
 }

@@ -9,8 +9,11 @@ import { guarded, interpret, LedgerError, Refusal, ResultCode } from './result-c
  * They are registered once with ioredis under a versioned name; bump the version whenever a
  * script's arguments or behaviour change, so old and new code never share a name.
  */
-export const SCRIPTS_VERSION = 2;
+export const SCRIPTS_VERSION = 3;
 export const COMMANDS_DIR = join(__dirname, 'commands');
+
+/** The name a script is registered under on the client (and its pipelines). */
+export const scriptCommand = (operation: string) => `${operation}V${SCRIPTS_VERSION}`;
 
 export interface ScriptDefinition {
   operation: string;
@@ -44,7 +47,7 @@ export function loadScripts(dir = COMMANDS_DIR): ScriptDefinition[] {
     })
     .map(({ file, operation, numberOfKeys }) => ({
       operation,
-      command: `${operation}V${SCRIPTS_VERSION}`,
+      command: scriptCommand(operation),
       numberOfKeys,
       lua: resolveIncludes(join(dir, file), dir, new Set()),
     }));
@@ -76,7 +79,7 @@ export async function runScript(
   keys: string[],
   args: (string | number)[],
 ): Promise<{ code: number; reply: unknown[] } | Refusal> {
-  const call = (redis as unknown as Record<string, ScriptCall>)[`${operation}V${SCRIPTS_VERSION}`];
+  const call = (redis as unknown as Record<string, ScriptCall>)[scriptCommand(operation)];
   if (!call) throw new LedgerError(operation, ResultCode.BAD_ARGUMENT, 'no such script');
   const reply = await guarded(operation, () => call.call(redis, ...keys, ...args));
   return interpret(operation, reply);

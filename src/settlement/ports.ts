@@ -1,4 +1,11 @@
-import type { AppliedUsage, MinorUnits, PurchaseRecord, RatedBatch, UsageState } from '../credits/wallet';
+import type {
+  AppliedUsage,
+  MinorUnits,
+  PurchaseRecord,
+  RatedBatch,
+  UsageKey,
+  UsageState,
+} from '../credits/wallet';
 import type { UsageRecord } from '../rating';
 
 /**
@@ -43,10 +50,13 @@ export interface LedgerRefusal {
 
 /** The ledger as settling usage needs it: read a tenant's state, apply a rated batch atomically. */
 export interface SettlementLedger {
-  /** Mode, currency, which of the ids were applied (their stored outcomes) and pool use, in one read. */
+  /**
+   * Mode, currency, which of the usages were applied (their stored outcomes, found by id and
+   * the call's start) and pool use, in one read.
+   */
   readUsageState(
     tenantId: string,
-    usageIds: string[],
+    usages: UsageKey[],
     poolMonths: string[],
   ): Promise<UsageState | LedgerRefusal>;
   /**
@@ -57,7 +67,17 @@ export interface SettlementLedger {
     tenantId: string,
     batch: RatedBatch,
   ): Promise<
-    { applied: AppliedUsage[]; balance: MinorUnits } | { conflict: Record<string, number> } | LedgerRefusal
+    | {
+        applied: AppliedUsage[];
+        /**
+         * Usages not applied because their calls started before the idempotency window:
+         * whether their ids were charged is no longer known.
+         */
+        tooLate?: string[];
+        balance: MinorUnits;
+      }
+    | { conflict: Record<string, number> }
+    | LedgerRefusal
   >;
 }
 

@@ -107,6 +107,24 @@ export function unpackRated(packed: string): RatedDetails | undefined {
   };
 }
 
+/**
+ * The packed details as the ledger keeps them: `own`, the three fields particular to a usage
+ * (fingerprint, billed seconds, connection charge), and `shared`, the rest, which many usages
+ * have alike and the ledger stores once a month.
+ */
+export function splitRated(packed: string): { own: string; shared: string } {
+  let at = -1;
+  for (let n = 0; n < 3; n++) {
+    at = packed.indexOf('|', at + 1);
+    if (at < 0) return { own: packed, shared: '' };
+  }
+  return { own: packed.slice(0, at), shared: packed.slice(at + 1) };
+}
+
+/** The details stored with an outcome (as `splitRated` gave them), or undefined without. */
+export const storedDetails = (outcome: Pick<UsageOutcome, 'rated' | 'ratedShared'>) =>
+  unpackRated(outcome.ratedShared ? `${outcome.rated}|${outcome.ratedShared}` : outcome.rated);
+
 export const detailsOf = (fp: string, priced: PricedUsage): RatedDetails => ({
   fingerprint: fp,
   billedSeconds: priced.billedSeconds,

@@ -1,9 +1,9 @@
 import type { Rejection } from '../credits/codes';
 import { formatMoney } from '../credits/money';
-import type { LedgerUsage, UsageOutcome, UsageSource, UsageState } from '../credits/wallet';
+import type { LedgerUsage, UsageKey, UsageOutcome, UsageSource, UsageState } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
 import type { LedgerRefusal, PricedUsage, SettlementLedger, Unrated, UsagePricer } from './ports';
-import { detailsOf, packRated, RatedDetails, unpackRated } from './rated-record';
+import { detailsOf, packRated, RatedDetails, splitRated, storedDetails } from './rated-record';
 import { errorMessage, isTransient } from './retry';
 
 /** A valid usage on its way to the ledger, with the fingerprint of its rating-relevant content. */
@@ -81,13 +81,13 @@ export interface SettleOptions {
 export async function readRateApply(
   ledger: SettlementLedger,
   tenantId: string,
-  usageIds: string[],
+  usages: UsageKey[],
   poolMonths: string[],
   rate: (state: UsageState) => Parameters<SettlementLedger['applyUsage']>[1],
   maxAttempts = 5,
 ): Promise<Exclude<Awaited<ReturnType<SettlementLedger['applyUsage']>>, { conflict: unknown }>> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const state = await ledger.readUsageState(tenantId, usageIds, poolMonths);
+    const state = await ledger.readUsageState(tenantId, usages, poolMonths);
     if ('refused' in state) return state;
     const result = await ledger.applyUsage(tenantId, rate(state));
     if (!('conflict' in result)) return result;
@@ -144,7 +144,11 @@ export class TenantSettlement {
     const poolMonths = [
       ...new Set([...poolOf.values()].flatMap((p) => (p ? [`${p.pool}:${p.period}`] : []))),
     ];
-    const ids = [...new Set(group.map(({ record }) => record.id))];
+    // Each id once, located by its first record's start (a record of the same id with another
+    // start is a conflicting duplicate of that one when it falls on the same day).
+    const keys = new Map<string, UsageKey>();
+    for (const { record } of group)
+      if (!keys.has(record.id)) keys.set(record.id, { id: record.id, start: new Date(record.startDateTime) });
     let state: UsageState | undefined;
     const priced = new Map<string, PricedUsage | Unrated>();
     /** Usages refused before their debit, because their rated record could not go out. */
@@ -155,7 +159,7 @@ export class TenantSettlement {
     const result = await readRateApply(
       ledger,
       tenant,
-      ids,
+      [...keys.values()],
       poolMonths,
       (current) => {
         state = current;
@@ -193,14 +197,17 @@ export class TenantSettlement {
             continue;
           }
           if (pool && price.poolSeconds > 0) poolLeft.set(key, poolLeft.get(key)! - price.poolSeconds);
+          const { own, shared } = splitRated(packRated(details));
           usages.push({
             id: record.id,
+            start: new Date(record.startDateTime),
             source,
             charge: price.charge,
             pool: pool && price.poolSeconds > 0 ? pool.pool : '',
             poolSeconds: price.poolSeconds,
             period: pricer.periodOf(record),
-            rated: packRated(details),
+            rated: own,
+            ratedShared: shared,
           });
         }
         observer?.rated?.(seconds(ratingStarted), group.length);
@@ -220,11 +227,19 @@ export class TenantSettlement {
       return group.map(() => ({ kind: 'rejected', rejection, stage: 'ledger', charged: false }));
     }
     const applied = new Map(result.applied.map((a) => [a.usageId, a]));
+    const tooLate = new Set(result.tooLate ?? []);
     const now = this.clock();
     const seen = new Set<string>();
     return group.map(({ record, fingerprint }): Settlement => {
       const repeat = seen.has(record.id);
       seen.add(record.id);
+      if (tooLate.has(record.id)) {
+        const rejection: Rejection = {
+          code: 'too_late',
+          message: `the call started ${record.startDateTime}, before the days whose usage ids the ledger remembers`,
+        };
+        return { kind: 'rejected', rejection, stage: 'ledger', charged: false };
+      }
       const fresh = applied.get(record.id);
       const stored = fresh?.outcome ?? state!.applied.get(record.id);
       if (!stored) {
@@ -238,7 +253,7 @@ export class TenantSettlement {
         return { kind: 'rejected', rejection, stage: 'rating', charged: false };
       }
       const duplicate = repeat || !fresh || fresh.duplicate;
-      const details = unpackRated(stored.rated) ?? storedOnly(fingerprint, state!.currency);
+      const details = storedDetails(stored) ?? storedOnly(fingerprint, state!.currency);
       if (details.fingerprint !== fingerprint) return conflicting(record, fingerprint, details, stored);
       if (!duplicate && record.endDateTime) {
         observer?.debitLag?.(Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000));
@@ -303,7 +318,8 @@ export class TenantSettlement {
     let charged = false;
     let known = true;
     try {
-      const state = await attempt(() => this.options.ledger.readUsageState(tenant, [usage.record.id], []));
+      const key = { id: usage.record.id, start: new Date(usage.record.startDateTime) };
+      const state = await attempt(() => this.options.ledger.readUsageState(tenant, [key], []));
       charged = !('refused' in state) && state.applied.has(usage.record.id);
     } catch (readError) {
       // An outage (or a wait given up) while reading: the batch comes again, nothing set aside.

@@ -100,6 +100,7 @@ describe('admin API fuzzed from its own OpenAPI document (schemathesis)', () => 
       poolUse: {},
       usages: ['a1', 'a2', 'a3'].map((id) => ({
         id,
+        start: new Date(),
         source: 'postpaid' as const,
         charge: 125n,
         pool: '',

@@ -294,13 +294,18 @@ describe('admin API /v1 on the running service', () => {
 
   it('lists applied usage with totals per period, and a postpaid statement', async () => {
     await call('PUT', '/v1/tenants/adatum', { billingMode: 'postpaid', currency: 'USD' });
+    // Calls that started a moment ago: the listing is by the calls' start.
+    const now = Date.now();
+    const started = new Date(now - 30_000);
+    const period = started.toISOString().slice(0, 7);
     const usage = (id: string, charge: bigint) => ({
       id,
+      start: started,
       source: 'postpaid' as const,
       charge,
       pool: '',
       poolSeconds: 0,
-      period: '2026-11',
+      period,
     });
     await app.ledger.writes.applyUsage('adatum', {
       currency: 'USD',
@@ -308,7 +313,6 @@ describe('admin API /v1 on the running service', () => {
       usages: [usage('a1', 125n), usage('a2', 10n), usage('a3', 1n)],
     });
 
-    const now = Date.now();
     const range = `from=${new Date(now - 60_000).toISOString()}&to=${new Date(now + 60_000).toISOString()}`;
     const first = await call('GET', `/v1/tenants/adatum/usage?${range}&limit=2`);
     expect(first.status).toBe(200);
@@ -318,11 +322,11 @@ describe('admin API /v1 on the running service', () => {
     expect((second.body.items as unknown[]).length).toBe(1);
     expect(second.body.nextCursor).toBeNull();
 
-    expect(await call('GET', '/v1/tenants/adatum/statement?period=2026-11')).toEqual({
+    expect(await call('GET', `/v1/tenants/adatum/statement?period=${period}`)).toEqual({
       status: 200,
       body: {
         tenantId: 'adatum',
-        period: '2026-11',
+        period,
         billingMode: 'postpaid',
         usage: { postpaid: { count: 3, charge: { amount: '1.36', currency: 'USD' }, poolSeconds: 0 } },
         amountOwed: { amount: '1.36', currency: 'USD' },

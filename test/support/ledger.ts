@@ -1,6 +1,12 @@
 import Redis, { Cluster } from 'ioredis';
 import { Ledger, openLedger } from '../../src/ledger/open-ledger';
-import { accountSettings, AccountSettings, LedgerUsage, MinorUnits } from '../../src/credits/wallet';
+import {
+  accountSettings,
+  AccountSettings,
+  LedgerUsage,
+  MinorUnits,
+  UsageKey,
+} from '../../src/credits/wallet';
 import { testStack, uniqueName } from './stack';
 
 /** A ledger in a fresh key namespace, with a clock the test moves. */
@@ -41,9 +47,17 @@ export const prepaid = (overrides: Partial<AccountSettings> = {}): AccountSettin
     ...overrides,
   });
 
+/** When a test's call in `period` started: noon (UTC) on the period's first day. */
+export const startIn = (period: string) => new Date(`${period}-01T12:00:00.000Z`);
+
+/** Usage ids with their calls' start, as the ledger looks them up: calls of `period`. */
+export const keysIn = (period: string, ...ids: string[]): UsageKey[] =>
+  ids.map((id) => ({ id, start: startIn(period) }));
+
 /** A credit-paid usage with no pool. */
 export const paid = (id: string, charge: MinorUnits, period = '2026-11'): LedgerUsage => ({
   id,
+  start: startIn(period),
   source: 'credits',
   charge,
   pool: '',

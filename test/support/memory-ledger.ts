@@ -2,16 +2,19 @@ import type {
   AppliedUsage,
   BillingMode,
   RatedBatch,
+  UsageKey,
   UsageOutcome,
   UsageState,
 } from '../../src/credits/wallet';
+import { DAY_MS } from '../../src/ledger/usage-outcome';
 import type { LedgerRefusal, SettlementLedger } from '../../src/settlement/ports';
 
 /**
  * The settlement port in memory, for unit tests of the use cases without Redis: one tenant's
  * balance, pool use and applied usages, with the ledger's rules that the use case relies on
- * (a usage applies once by its id; a batch rated against pool use that has moved applies
- * nothing and answers the current use). The Redis ledger itself is tested against Redis.
+ * (a usage applies once by its id; a usage whose call's start day is past the retention
+ * is too late; a batch rated against pool use that has moved applies nothing and answers the
+ * current use). The Redis ledger itself is tested against Redis.
  */
 export class MemoryLedger implements SettlementLedger {
   balance = 0n;
@@ -29,15 +32,24 @@ export class MemoryLedger implements SettlementLedger {
     private readonly now: () => Date = () => new Date('2026-11-24T10:00:00Z'),
   ) {}
 
+  /** How long after the end of its call's start day a usage id is remembered (the ledger's rule). */
+  retentionMs = 35 * DAY_MS;
+
+  private tooLate(start: Date): boolean {
+    return (Math.floor(start.getTime() / DAY_MS) + 1) * DAY_MS + this.retentionMs <= this.now().getTime();
+  }
+
   async readUsageState(
     tenantId: string,
-    usageIds: string[],
+    usages: UsageKey[],
     poolMonths: string[],
   ): Promise<UsageState | LedgerRefusal> {
     this.calls.read += 1;
     if (tenantId !== this.tenantId) return { refused: 'no_account', detail: tenantId };
     const applied = new Map(
-      usageIds.flatMap((id) => (this.applied.has(id) ? [[id, this.applied.get(id)!]] : [])),
+      usages.flatMap(({ id, start }) =>
+        this.applied.has(id) && !this.tooLate(start) ? [[id, this.applied.get(id)!]] : [],
+      ),
     );
     return {
       mode: this.mode,
@@ -56,7 +68,12 @@ export class MemoryLedger implements SettlementLedger {
     if (moved.length > 0)
       return { conflict: Object.fromEntries(moved.map(([key]) => [key, this.poolUsed[key] ?? 0])) };
     const applied: AppliedUsage[] = [];
+    const tooLate: string[] = [];
     for (const usage of batch.usages) {
+      if (this.tooLate(usage.start)) {
+        tooLate.push(usage.id);
+        continue;
+      }
       const stored = this.applied.get(usage.id);
       if (stored) {
         applied.push({ usageId: usage.id, duplicate: true, outcome: stored });
@@ -74,14 +91,15 @@ export class MemoryLedger implements SettlementLedger {
         poolSeconds: usage.poolSeconds,
         period: usage.period,
         lots: [],
-        balanceAfter: this.balance,
+        start: usage.start,
         appliedAt: this.now(),
         revision: '',
         rated: usage.rated ?? '',
+        ratedShared: usage.ratedShared ?? '',
       };
       this.applied.set(usage.id, outcome);
       applied.push({ usageId: usage.id, duplicate: false, outcome });
     }
-    return { applied, balance: this.balance };
+    return { applied, tooLate, balance: this.balance };
   }
 }

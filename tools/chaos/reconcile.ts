@@ -251,7 +251,7 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciliation> 
 
     // The ledger's idempotency records: one per applied usage id.
     const appliedIds = new Set<string>();
-    const causeOutcomes = new Map<string, { balanceAfter: bigint; charge: bigint }>();
+    const causeOutcomes = new Map<string, { charge: bigint }>();
     let appliedCredits = 0n;
     let appliedPostpaid = 0n;
     let drawnFromLots = 0n;
@@ -284,8 +284,7 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciliation> 
             );
           }
         }
-        if (causes.has(usageId))
-          causeOutcomes.set(usageId, { balanceAfter: outcome.balanceAfter, charge: outcome.charge });
+        if (causes.has(usageId)) causeOutcomes.set(usageId, { charge: outcome.charge });
       }
     }
 
@@ -403,13 +402,10 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciliation> 
       for (const [id, event] of expectOne(type, wanted)) {
         const usageId = causeOf(id, type);
         const outcome = usageId ? causeOutcomes.get(usageId) : undefined;
-        // Crossed by this usage: below the line after it, not before it.
-        if (
-          !outcome ||
-          amountOf(event.data, 'balance') !== outcome.balanceAfter ||
-          outcome.balanceAfter >= line ||
-          outcome.balanceAfter + outcome.charge < line
-        ) {
+        // Crossed by this usage: the balance the event names is below the line, and was not
+        // before this usage's charge.
+        const balance = amountOf(event.data, 'balance');
+        if (!outcome || balance === undefined || balance >= line || balance + outcome.charge < line) {
           problem(`${tenant}: ${id} does not match the usage that caused it`);
         }
       }

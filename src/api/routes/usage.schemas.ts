@@ -7,8 +7,8 @@ export const usageQuery = {
   additionalProperties: false,
   required: ['from', 'to'],
   properties: {
-    from: dateTime,
-    to: dateTime,
+    from: { ...dateTime, description: 'calls that started at or after this' },
+    to: { ...dateTime, description: 'calls that started before this' },
     limit: { type: 'string', pattern: '^(?:[1-9]\\d{0,2}|1000)$' },
     cursor: { type: 'string', pattern: '^\\d{1,9}$' },
   },
@@ -35,7 +35,8 @@ const usageTotals = {
 export const usageResponses = replies(
   {
     200: {
-      description: 'applied usage in the range, oldest first, and the totals of the periods it spans',
+      description:
+        'applied usage of the calls that started in the range, by start (within the idempotency retention), and the totals of the periods it spans',
       type: 'object',
       additionalProperties: false,
       required: ['items', 'nextCursor', 'totalsByPeriod'],
@@ -45,9 +46,19 @@ export const usageResponses = replies(
           items: {
             type: 'object',
             additionalProperties: false,
-            required: ['usageId', 'appliedAt', 'period', 'source', 'charge', 'poolSeconds', 'revision'],
+            required: [
+              'usageId',
+              'startedAt',
+              'appliedAt',
+              'period',
+              'source',
+              'charge',
+              'poolSeconds',
+              'revision',
+            ],
             properties: {
               usageId: { type: 'string' },
+              startedAt: { ...dateTime, description: 'when the call started (to the second)' },
               appliedAt: dateTime,
               period: month,
               source: { enum: ['credits', 'postpaid', 'bundle', 'free'] },

@@ -59,6 +59,7 @@ export function usageRoutes<L extends FastifyBaseLogger>(
       return reply.send({
         items: page.map(({ usageId, outcome }) => ({
           usageId,
+          startedAt: outcome.start.toISOString(),
           appliedAt: outcome.appliedAt.toISOString(),
           period: outcome.period,
           source: outcome.source,

@@ -1,7 +1,7 @@
 import { authorizeCall, MAX_AUTHORIZED_SECONDS } from '../../../src/settlement/authorize-call';
 import type { DecodedUsageRecord } from '../../../src/kafka/cdr-decoder';
 import { FlatPricer } from '../../support/flat-pricer';
-import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
+import { ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 
 const call = (extra: Partial<DecodedUsageRecord> = {}) => ({
   tenantId: 'acme',
@@ -43,7 +43,7 @@ describe('call authorization', () => {
     const applied = await f.ledger.writes.applyUsage('acme', {
       currency: 'USD',
       poolUse: {},
-      usages: [{ id: 'u1', source: 'credits', charge: 45n, pool: '', poolSeconds: 0, period: '2026-11' }],
+      usages: [{ ...paid('u1', 45n), charge: 45n }],
     });
     expect('applied' in applied && applied.balance).toBe(2n);
   });

@@ -1,5 +1,13 @@
 import { MAX_TOTAL_MINOR } from '../../../src/credits/wallet';
-import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import {
+  applyPaid,
+  eventTypes,
+  ledgerFixture,
+  LedgerFixture,
+  paid,
+  prepaid,
+  startIn,
+} from '../../support/ledger';
 
 const MAX = MAX_TOTAL_MINOR;
 const LIMIT = { refused: 'balance_limit', detail: 'the balance would pass 1000000000000000 minor units' };
@@ -198,6 +206,7 @@ describe('ledger: totals stay within the exact range', () => {
     const rerate = (tenant: string) =>
       f.ledger.writes.rerate(tenant, {
         usageId: 'u1',
+        start: startIn('2026-11'),
         revision: 'r1',
         currency: 'USD',
         source: 'credits',
@@ -212,7 +221,7 @@ describe('ledger: totals stay within the exact range', () => {
     }
     await fund('fits', 'p2', MAX - 1000n);
     await fund('over', 'p2', MAX - 999n);
-    expect(await rerate('fits')).toMatchObject({ outcome: { balanceAfter: MAX } });
+    expect(await rerate('fits')).toMatchObject({ balance: MAX });
     const before = await snapshot('over');
     expect(await rerate('over')).toEqual({
       refused: 'balance_limit',

@@ -1,7 +1,16 @@
 import { readRateApply } from '../../../src/settlement/settle-tenant';
 import { Cluster } from 'ioredis';
 import { tenantKeys } from '../../../src/ledger/keys';
-import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import {
+  applyPaid,
+  eventTypes,
+  keysIn,
+  ledgerFixture,
+  LedgerFixture,
+  paid,
+  prepaid,
+  startIn,
+} from '../../support/ledger';
 import { testStack } from '../../support/stack';
 
 describe('ledger on a real 3-master Redis Cluster', () => {
@@ -71,22 +80,30 @@ describe('ledger on a real 3-master Redis Cluster', () => {
           currency: 'USD',
           gatewayRef: 'ch',
         });
-        await readRateApply(f.ledger.writes, tenant, ['u3'], ['MCOPSTN1:US:2026-11'], (state) => ({
-          currency: 'USD',
-          poolUse: state.poolUsed,
-          usages: [
-            {
-              id: 'u3',
-              source: 'bundle',
-              charge: 0n,
-              pool: 'MCOPSTN1:US',
-              poolSeconds: 120,
-              period: '2026-11',
-            },
-          ],
-        }));
+        await readRateApply(
+          f.ledger.writes,
+          tenant,
+          keysIn('2026-11', 'u3'),
+          ['MCOPSTN1:US:2026-11'],
+          (state) => ({
+            currency: 'USD',
+            poolUse: state.poolUsed,
+            usages: [
+              {
+                id: 'u3',
+                start: startIn('2026-11'),
+                source: 'bundle',
+                charge: 0n,
+                pool: 'MCOPSTN1:US',
+                poolSeconds: 120,
+                period: '2026-11',
+              },
+            ],
+          }),
+        );
         await f.ledger.writes.rerate(tenant, {
           usageId: 'u2',
+          start: startIn('2026-11'),
           revision: 'r1',
           currency: 'USD',
           source: 'credits',

@@ -1,7 +1,16 @@
 import { readRateApply } from '../../../src/settlement/settle-tenant';
 import { LedgerUsage } from '../../../src/credits/wallet';
 import { LedgerError } from '../../../src/ledger/result-codes';
-import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import {
+  applyPaid,
+  eventTypes,
+  keysIn,
+  ledgerFixture,
+  LedgerFixture,
+  paid,
+  prepaid,
+  startIn,
+} from '../../support/ledger';
 
 describe('ledger: expiry', () => {
   let f: LedgerFixture;
@@ -94,6 +103,7 @@ describe('ledger: postpaid tenants', () => {
     await f.ledger.writes.upsertAccount('newco', prepaid({ mode: 'postpaid', lowBalanceThreshold: 100n }));
     const usage = (id: string, charge: bigint, period: string): LedgerUsage => ({
       id,
+      start: startIn(period),
       source: 'postpaid',
       charge,
       pool: '',
@@ -151,6 +161,7 @@ describe('ledger: minute pools', () => {
 
   const pooled = (id: string, poolSeconds: number, charge = 0n): LedgerUsage => ({
     id,
+    start: startIn('2026-11'),
     source: charge > 0n ? 'credits' : 'bundle',
     charge,
     pool: 'MCOPSTN1:US',
@@ -182,11 +193,10 @@ describe('ledger: minute pools', () => {
       ['credits', 0],
     ]);
 
-    const state = await f.ledger.writes.readUsageState(
-      'acme',
-      ['u1', 'zz'],
-      ['MCOPSTN1:US:2026-11', 'MCOPSTN1:US:2026-12'],
-    );
+    const state = await f.ledger.writes.readUsageState('acme', keysIn('2026-11', 'u1', 'zz'), [
+      'MCOPSTN1:US:2026-11',
+      'MCOPSTN1:US:2026-12',
+    ]);
     expect(state).toMatchObject({
       mode: 'prepaid',
       currency: 'USD',
@@ -211,32 +221,38 @@ describe('ledger: minute pools', () => {
 
     expect(stale).toEqual({ conflict: { 'MCOPSTN1:US:2026-11': 60 } });
     expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(1000n);
-    expect(await f.ledger.writes.readUsageState('acme', ['u2', 'u3'], [])).toMatchObject({
+    expect(await f.ledger.writes.readUsageState('acme', keysIn('2026-11', 'u2', 'u3'), [])).toMatchObject({
       applied: new Map(),
     });
   });
 
   it('settles by rating again when the pool moved between read and apply', async () => {
     let attempts = 0;
-    const result = await readRateApply(f.ledger.writes, 'acme', ['u9'], ['MCOPSTN1:US:2026-11'], (state) => {
-      attempts += 1;
-      const used = state.poolUsed['MCOPSTN1:US:2026-11']!;
-      if (attempts === 1) {
-        // Someone else draws 540 s after this rater read the pool.
-        void f.ledger.writes.applyUsage('acme', {
+    const result = await readRateApply(
+      f.ledger.writes,
+      'acme',
+      keysIn('2026-11', 'u9'),
+      ['MCOPSTN1:US:2026-11'],
+      (state) => {
+        attempts += 1;
+        const used = state.poolUsed['MCOPSTN1:US:2026-11']!;
+        if (attempts === 1) {
+          // Someone else draws 540 s after this rater read the pool.
+          void f.ledger.writes.applyUsage('acme', {
+            currency: 'USD',
+            poolUse: { 'MCOPSTN1:US:2026-11': 0 },
+            usages: [pooled('other', 540)],
+          });
+        }
+        const left = 600 - used;
+        const poolSeconds = Math.min(left, 120);
+        return {
           currency: 'USD',
-          poolUse: { 'MCOPSTN1:US:2026-11': 0 },
-          usages: [pooled('other', 540)],
-        });
-      }
-      const left = 600 - used;
-      const poolSeconds = Math.min(left, 120);
-      return {
-        currency: 'USD',
-        poolUse: { 'MCOPSTN1:US:2026-11': used },
-        usages: [pooled('u9', poolSeconds, BigInt(120 - poolSeconds) * 2n)],
-      };
-    });
+          poolUse: { 'MCOPSTN1:US:2026-11': used },
+          usages: [pooled('u9', poolSeconds, BigInt(120 - poolSeconds) * 2n)],
+        };
+      },
+    );
 
     expect(attempts).toBe(2);
     expect('applied' in result && result.applied[0]!.outcome).toMatchObject({

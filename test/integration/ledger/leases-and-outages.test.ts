@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { leaseKey } from '../../../src/ledger/keys';
 import { openLedger } from '../../../src/ledger/open-ledger';
 import { LedgerError, LedgerUnavailableError } from '../../../src/ledger/result-codes';
-import { ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import { keysIn, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 
 describe('ledger: leases', () => {
   let f: LedgerFixture;
@@ -59,7 +59,10 @@ describe('ledger: Redis away', () => {
         'script',
         () => ledger.writes.applyUsage('acme', { currency: 'USD', usages: [paid('u1', 1n)], poolUse: {} }),
       ],
-      ['pipeline', () => ledger.writes.readUsageState('acme', ['u1'], ['MCOPSTN1:US:2026-11'])],
+      [
+        'pipeline',
+        () => ledger.writes.readUsageState('acme', keysIn('2026-11', 'u1'), ['MCOPSTN1:US:2026-11']),
+      ],
       ['registry write', () => ledger.writes.upsertAccount('acme', prepaid())],
       ['read model', () => ledger.reads.readAccount('acme')],
       ['paged read', () => ledger.reads.appliedUsages('acme').next()],

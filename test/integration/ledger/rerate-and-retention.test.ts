@@ -1,4 +1,13 @@
-import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import {
+  applyPaid,
+  eventTypes,
+  keysIn,
+  ledgerFixture,
+  LedgerFixture,
+  paid,
+  prepaid,
+  startIn,
+} from '../../support/ledger';
 
 describe('ledger: re-rating', () => {
   let f: LedgerFixture;
@@ -13,6 +22,7 @@ describe('ledger: re-rating', () => {
   const rerate = (usageId: string, revision: string, charge: bigint, poolSeconds = 0, poolUse = {}) =>
     f.ledger.writes.rerate('acme', {
       usageId,
+      start: startIn('2026-03'),
       revision,
       currency: 'USD',
       source: 'credits',
@@ -30,7 +40,8 @@ describe('ledger: re-rating', () => {
 
     expect(first).toMatchObject({
       duplicate: false,
-      outcome: { charge: 120n, revision: 'deck-2026-03-fix', balanceAfter: 880n },
+      outcome: { charge: 120n, revision: 'deck-2026-03-fix' },
+      balance: 880n,
     });
     expect(again).toEqual({ ...first, duplicate: true });
     const account = (await f.ledger.reads.readAccount('acme'))!;
@@ -81,9 +92,7 @@ describe('ledger: re-rating', () => {
     await f.ledger.writes.applyUsage('acme', {
       currency: 'USD',
       poolUse: { 'MCOPSTN1:US:2026-03': 0 },
-      usages: [
-        { id: 'u1', source: 'credits', charge: 50n, pool: 'MCOPSTN1:US', poolSeconds: 60, period: '2026-03' },
-      ],
+      usages: [{ ...paid('u1', 50n, '2026-03'), pool: 'MCOPSTN1:US', poolSeconds: 60 }],
     });
 
     expect(await rerate('u1', 'r1', 0n, 120, { 'MCOPSTN1:US:2026-03': 0 })).toEqual({
@@ -101,7 +110,7 @@ describe('ledger: re-rating', () => {
 });
 
 describe('ledger: idempotency records', () => {
-  it('are kept for the retention period and dropped after it', async () => {
+  it("are kept to the end of the call's start day plus the retention; a call older is refused, never charged again", async () => {
     const f = ledgerFixture({ retentionMs: 24 * 3600 * 1000 });
     try {
       await f.ledger.writes.upsertAccount('acme', prepaid());
@@ -111,16 +120,25 @@ describe('ledger: idempotency records', () => {
         currency: 'USD',
         purchasedAt: f.clock.now,
       });
+      // u1 and u2 started on 2026-11-01: remembered until 2026-11-03T00:00 (the day, then 24 h).
       await applyPaid(f, 'acme', [paid('u1', 10n)]);
-      f.clock.advance(24 * 3600 * 1000 - 1);
-      expect(
-        (await applyPaid(f, 'acme', [paid('u1', 10n), paid('u2', 10n)])).applied.map((a) => a.duplicate),
-      ).toEqual([true, false]);
+      f.clock.set('2026-11-02T23:59:59.999Z');
+      const inside = await applyPaid(f, 'acme', [paid('u1', 10n), paid('u2', 10n)]);
+      expect(inside.applied.map((a) => a.duplicate)).toEqual([true, false]);
+      expect(inside.tooLate).toEqual([]);
 
-      f.clock.advance(2);
-      await applyPaid(f, 'acme', [paid('u3', 10n)]);
-      const state = await f.ledger.writes.readUsageState('acme', ['u1', 'u2', 'u3'], []);
-      expect('applied' in state && [...state.applied.keys()]).toEqual(['u2', 'u3']);
+      f.clock.set('2026-11-03T00:00:00.000Z');
+      const u3 = { ...paid('u3', 10n), start: new Date('2026-11-03T00:00:00.000Z') };
+      const after = await applyPaid(f, 'acme', [paid('u1', 10n), u3]);
+      expect(after.tooLate).toEqual(['u1']);
+      expect(after.applied.map((a) => [a.usageId, a.duplicate])).toEqual([['u3', false]]);
+      expect(after.balance).toBe(1000n - 30n);
+      const state = await f.ledger.writes.readUsageState(
+        'acme',
+        [...keysIn('2026-11', 'u1', 'u2'), { id: 'u3', start: u3.start }],
+        [],
+      );
+      expect('applied' in state && [...state.applied.keys()]).toEqual(['u3']);
     } finally {
       f.close();
     }

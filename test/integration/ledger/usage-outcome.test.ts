@@ -1,5 +1,14 @@
 import { LedgerError } from '../../../src/ledger/result-codes';
-import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import type { LedgerUsage } from '../../../src/credits/wallet';
+import {
+  applyPaid,
+  keysIn,
+  ledgerFixture,
+  LedgerFixture,
+  paid,
+  prepaid,
+  startIn,
+} from '../../support/ledger';
 
 describe('ledger: what an applied usage keeps for its rated record', () => {
   let f: LedgerFixture;
@@ -15,19 +24,20 @@ describe('ledger: what an applied usage keeps for its rated record', () => {
   });
   afterEach(() => f.close());
 
-  const details = 'Qk3x9aB2cD1e|180|5|USD|flat|1|+|Flatland';
+  const details = { rated: 'Qk3x9aB2cD1e|180|5', ratedShared: 'USD|flat|1|+|Flatland' };
 
-  it('keeps the string given with the outcome, returns it on a repeat and keeps it through a re-rate', async () => {
-    const first = await applyPaid(f, 'acme', [{ ...paid('u1', 35n), rated: details }]);
-    expect(first.applied[0]!.outcome.rated).toBe(details);
+  it('keeps the strings given with the outcome, returns them on a repeat and keeps them through a re-rate', async () => {
+    const first = await applyPaid(f, 'acme', [{ ...paid('u1', 35n), ...details }]);
+    expect(first.applied[0]!.outcome).toMatchObject(details);
     // A repeat with other details changes nothing: the first outcome comes back.
     const again = await applyPaid(f, 'acme', [{ ...paid('u1', 99n), rated: 'other' }]);
-    expect(again.applied[0]).toMatchObject({ duplicate: true, outcome: { charge: 35n, rated: details } });
-    const state = await f.ledger.writes.readUsageState('acme', ['u1'], []);
-    expect('applied' in state && state.applied.get('u1')!.rated).toBe(details);
+    expect(again.applied[0]).toMatchObject({ duplicate: true, outcome: { charge: 35n, ...details } });
+    const state = await f.ledger.writes.readUsageState('acme', keysIn('2026-11', 'u1'), []);
+    expect('applied' in state && state.applied.get('u1')).toMatchObject(details);
 
     await f.ledger.writes.rerate('acme', {
       usageId: 'u1',
+      start: startIn('2026-11'),
       revision: 'r1',
       currency: 'USD',
       source: 'credits',
@@ -41,18 +51,23 @@ describe('ledger: what an applied usage keeps for its rated record', () => {
       offset: 0,
       limit: 10,
     });
-    expect(listed!.outcome).toMatchObject({ charge: 20n, revision: 'r1', rated: details });
+    expect(listed!.outcome).toMatchObject({ charge: 20n, revision: 'r1', ...details });
     // Stored without: ''.
     const bare = await applyPaid(f, 'acme', [paid('u2', 10n)]);
-    expect(bare.applied[0]!.outcome.rated).toBe('');
+    expect(bare.applied[0]!.outcome).toMatchObject({ rated: '', ratedShared: '' });
   });
 
-  it('refuses details longer than 256 bytes, before any write', async () => {
-    await expect(
-      applyPaid(f, 'acme', [paid('ok', 10n), { ...paid('u3', 10n), rated: 'x'.repeat(257) }]),
-    ).rejects.toThrow(LedgerError);
-    expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(1000n);
-    await applyPaid(f, 'acme', [{ ...paid('u4', 10n), rated: 'x'.repeat(256) }]);
+  it('refuses shared details longer than 256 bytes, or own details not of three fields, before any write', async () => {
+    const refused = async (usage: Partial<LedgerUsage>) => {
+      await expect(applyPaid(f, 'acme', [paid('ok', 10n), { ...paid('u3', 10n), ...usage }])).rejects.toThrow(
+        LedgerError,
+      );
+      expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(1000n);
+    };
+    await refused({ ratedShared: 'x'.repeat(257) });
+    await refused({ rated: 'a|b' });
+    await refused({ rated: 'a|b|c|d' });
+    await applyPaid(f, 'acme', [{ ...paid('u4', 10n), rated: 'a|b|c', ratedShared: 'x'.repeat(256) }]);
     expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(990n);
   });
 });

@@ -10,8 +10,9 @@ describe('tenant keys', () => {
       lots: 'p:{t:acme-1}:lots',
       lotExpiry: 'p:{t:acme-1}:lots:by-expiry',
       pools: 'p:{t:acme-1}:pools',
-      applied: 'p:{t:acme-1}:applied',
-      appliedIndex: 'p:{t:acme-1}:applied:by-time',
+      applied: 'p:{t:acme-1}:ap',
+      legacyApplied: 'p:{t:acme-1}:applied',
+      legacyAppliedIndex: 'p:{t:acme-1}:applied:by-time',
       payments: 'p:{t:acme-1}:payments',
       outbox: 'p:{t:acme-1}:outbox',
       totals: 'p:{t:acme-1}:totals',
@@ -31,16 +32,18 @@ describe('ledger scripts', () => {
 
   it('are one per operation, named with their key count and a version', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
-      ['addFunds', 5, 'addFundsV2'],
-      ['applyUsage', 8, 'applyUsageV2'],
-      ['authorize', 4, 'authorizeV2'],
-      ['beginPurchase', 2, 'beginPurchaseV2'],
-      ['expireLots', 4, 'expireLotsV2'],
-      ['rechargeResult', 5, 'rechargeResultV2'],
-      ['recordPurchase', 5, 'recordPurchaseV2'],
-      ['releaseLease', 1, 'releaseLeaseV2'],
-      ['rerate', 7, 'rerateV2'],
-      ['updateSettings', 2, 'updateSettingsV2'],
+      ['addFunds', 5, 'addFundsV3'],
+      ['applyUsage', 9, 'applyUsageV3'],
+      ['authorize', 4, 'authorizeV3'],
+      ['beginPurchase', 2, 'beginPurchaseV3'],
+      ['expireLots', 4, 'expireLotsV3'],
+      ['lookupApplied', 2, 'lookupAppliedV3'],
+      ['readAppliedDay', 1, 'readAppliedDayV3'],
+      ['rechargeResult', 5, 'rechargeResultV3'],
+      ['recordPurchase', 5, 'recordPurchaseV3'],
+      ['releaseLease', 1, 'releaseLeaseV3'],
+      ['rerate', 8, 'rerateV3'],
+      ['updateSettings', 2, 'updateSettingsV3'],
     ]);
   });
 
@@ -55,11 +58,14 @@ describe('ledger scripts', () => {
     }
   });
 
-  it('keep the read-only flag of authorize on its first line', () => {
-    expect(scripts.find((s) => s.operation === 'authorize')!.lua.split('\n')[0]).toBe(
-      '#!lua flags=no-writes',
-    );
-  });
+  it.each(['authorize', 'lookupApplied', 'readAppliedDay'])(
+    'keep the read-only flag of %s on its first line',
+    (operation) => {
+      expect(scripts.find((s) => s.operation === operation)!.lua.split('\n')[0]).toBe(
+        '#!lua flags=no-writes',
+      );
+    },
+  );
 });
 
 describe('calendar', () => {

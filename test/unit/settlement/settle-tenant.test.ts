@@ -75,6 +75,21 @@ describe('settling a tenant batch', () => {
     expect(postpaid.balance).toBe(0n);
   });
 
+  it('sets aside as too_late a call whose start day is past the retention, charging nothing, and charges the rest', async () => {
+    // The ledger's clock is 2026-11-24T10:00Z: with a retention of 2 days after the end of
+    // the start day, calls that started before 2026-11-22 are no longer remembered.
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    ledger.retentionMs = 2 * 86_400_000;
+    ledger.balance = 1000n;
+    const old = call('old', { startDateTime: '2026-11-21T23:59:59Z', endDateTime: '2026-11-22T00:01:29Z' });
+    const edge = call('edge', { startDateTime: '2026-11-22T00:00:00Z', endDateTime: '2026-11-22T00:01:30Z' });
+    const results = await settlementOf(ledger).settle('acme', [old, edge, call('now')]);
+    expect(charged(results)).toEqual(['too_late', ['credits', 25n, 0], ['credits', 25n, 0]]);
+    expect(results[0]).toMatchObject({ kind: 'rejected', stage: 'ledger', charged: false });
+    expect(ledger.balance).toBe(1000n - 50n);
+    expect(ledger.applied.has('old')).toBe(false);
+  });
+
   it('builds the rated record of a redelivered usage from the stored outcome, even after the decks changed', async () => {
     const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
     ledger.balance = 1000n;
@@ -281,7 +296,7 @@ describe('settling a tenant batch', () => {
       rated += 1;
       return { currency: state.currency, poolUse: {}, usages: [] };
     });
-    expect(result).toEqual({ applied: [], balance: 0n });
+    expect(result).toEqual({ applied: [], tooLate: [], balance: 0n });
     expect(rated).toBe(1);
   });
 });

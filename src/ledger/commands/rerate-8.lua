@@ -6,16 +6,21 @@
   has expired since); the part that went into debt reduces the debt, and whatever of it a
   later purchase had already paid becomes a refund lot expiring like a new purchase.
 
-  KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools  KEYS[5] applied
-  KEYS[6] outbox  KEYS[7] usage totals
+  KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools
+  KEYS[5] applied (the base of the idempotency records' keys: includes/applied.lua)
+  KEYS[6] legacy applied hash  KEYS[7] outbox  KEYS[8] usage totals
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
-  ARGV[5] usage id  ARGV[6] revision  ARGV[7] currency
-  ARGV[8] new source  ARGV[9] new charge  ARGV[10] new pool seconds
-  ARGV[11] pool use read by the caller: JSON {"<pool>:<yyyy-mm>": seconds used}
-  ARGV[12] expiry (ms) of a refund lot, should one be needed
+  ARGV[5] usage id  ARGV[6] the call's start day (days since 1970, UTC)
+  ARGV[7] second of that day it started  ARGV[8] its month (yyyy-mm)
+  ARGV[9] revision  ARGV[10] currency
+  ARGV[11] new source  ARGV[12] new charge  ARGV[13] new pool seconds
+  ARGV[14] pool use read by the caller: JSON {"<pool>:<yyyy-mm>": seconds used}
+  ARGV[15] expiry (ms) of a refund lot, should one be needed
+  ARGV[16] idempotency retention (ms)  ARGV[17] the usage id as stored ('' for the id itself)
 
-  Output: {0, outcome} or {1, stored outcome} when this revision was applied already,
-  or {code, detail} (BALANCE_LIMIT, changing nothing, when a total would pass MAX_TOTAL).
+  Output: {0, record, balance} or {1, stored record, balance} when this revision was applied
+  already (a record as applyUsage replies it), or {code, detail} (BALANCE_LIMIT, changing
+  nothing, when a total would pass MAX_TOTAL).
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -23,24 +28,47 @@
 --- @include "includes/lots"
 --- @include "includes/pools"
 --- @include "includes/totals"
+--- @include "includes/applied"
 
 local keys = {
-  account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4], applied = KEYS[5], outbox = KEYS[6],
-  totals = KEYS[7],
+  account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4], applied = KEYS[5], legacy = KEYS[6],
+  outbox = KEYS[7], totals = KEYS[8],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-local usageId, revision, currency = ARGV[5], ARGV[6], ARGV[7]
-local newSrc, newCharge, newPoolSec = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
-local expected = cjson.decode(ARGV[11])
-local refundExpiresAt = tonumber(ARGV[12])
+local usageId, day, sod, period = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
+local revision, currency = ARGV[9], ARGV[10]
+local newSrc, newCharge, newPoolSec = ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13])
+local expected = cjson.decode(ARGV[14])
+local refundExpiresAt = tonumber(ARGV[15])
+local A = newApplied(keys.applied, keys.legacy, tonumber(ARGV[16]), ctx.now)
 
-local stored = redis.call('HGET', keys.applied, usageId)
-if not stored then
+local field = ARGV[17] ~= '' and ARGV[17] or usageId
+local found = lookupApplied(A, { { id = usageId, key = field, day = day } })[1]
+if not found then
   return { ERR.NOT_APPLIED, usageId }
 end
-local o = cjson.decode(stored)
+local o
+if found[1] == 'v2' then
+  o = unpackOutcome(A, day, period, found[2])
+else
+  -- A record in the legacy format: moved to its day's bucket by this re-rate.
+  local legacy = cjson.decode(found[2])
+  local details = splitOn(legacy.r or '', '|')
+  local own, shared = '||', ''
+  if #details == 8 then
+    own = details[1] .. '|' .. details[2] .. '|' .. details[3]
+    shared = table.concat(details, '|', 4)
+  end
+  o = {
+    src = legacy.src, charge = num(legacy.charge), poolSec = num(legacy.poolSec), pool = legacy.pool,
+    shared = shared, sod = sod, start = tonumber(day) * DAY_MS + sod * 1000, at = num(legacy.at),
+    lots = (type(legacy.lots) == 'table' and #legacy.lots > 0) and legacy.lots or {}, own = own,
+    rv = legacy.rv or '', previous = num(legacy.previousCharge),
+  }
+end
+o.period = period
 if o.rv == revision then
-  return { DUPLICATE, stored }
+  return { DUPLICATE, replyRecord(A, period, found), fmt(num(redis.call('HGET', keys.account, 'balance'))) }
 end
 local a = loadAccount(ctx)
 if not a then
@@ -53,7 +81,7 @@ end
 if not newCharge or newCharge < 0 or newCharge % 1 ~= 0 or not newPoolSec or newPoolSec < 0 then
   return { ERR.BAD_ARGUMENT, 'bad charge or pool seconds' }
 end
-local oldCharge, oldPoolSec = num(o.charge), num(o.poolSec)
+local oldCharge, oldPoolSec = o.charge, o.poolSec
 local draws = {}
 if o.pool ~= '' and newPoolSec ~= oldPoolSec then
   draws[o.pool .. ':' .. o.period] = newPoolSec - oldPoolSec
@@ -130,10 +158,15 @@ addToTotals(keys.totals, o.period, o.src, -1, -oldCharge, -oldPoolSec)
 addToTotals(keys.totals, o.period, newSrc, 1, newCharge, newPoolSec)
 afterBalanceChange(ctx, a, cause, true)
 saveAccount(ctx, a)
-local outcome = cjson.encode({
-  src = newSrc, charge = fmt(newCharge), pool = o.pool, poolSec = fmt(newPoolSec), period = o.period,
-  lots = newLots, balance = fmt(a.balance), at = o.at, rv = revision, previousCharge = fmt(oldCharge),
-  r = o.r or '',
+local packed = packOutcome(A, period, {
+  src = newSrc, charge = newCharge, poolSec = newPoolSec, pool = o.pool, shared = o.shared, sod = o.sod,
+  at = o.at, start = o.start, lots = newLots, own = o.own, rv = revision, previous = oldCharge,
 })
-redis.call('HSET', keys.applied, usageId, outcome)
-return { OK, outcome }
+if found[1] == 'v1' then
+  storeApplied(A, day, period, field, packed)
+  redis.call('HDEL', keys.legacy, usageId)
+else
+  replaceApplied(A, day, period, found[3], field, packed)
+end
+finishApplied(A)
+return { OK, replyRecord(A, period, { 'v2', packed }), fmt(a.balance) }

@@ -1,0 +1,373 @@
+--[[
+  Idempotency records of applied usages, bucketed by the tenant and the call's UTC start day
+  (day = floor(start ms / 86400000)); a redelivered record carries the same start, so it finds
+  its bucket. Keys, all under the tenant's hash tag (<base> is KEYS' `applied` key, never
+  written itself):
+
+  <base>:meta           hash: <day> -> "<records>,<k1>,<k2>,...", one field per day with
+                        records; fields past the retention are pruned when a day is opened.
+  <base>:<day>:<k>:<i>  hash: usage id (as stored: a GUID in 23 bytes, see
+                        src/ledger/usage-outcome.ts) -> packed outcome, for each generation k of the day's
+                        buckets and i in [0, k). A record goes into bucket sha1(id) mod k of
+                        the day's newest generation. Buckets hold about 48 records, so each
+                        stays a small listpack-encoded hash (Redis keeps hashes of <= 128
+                        entries of <= 64 bytes that way): the first generation is sized from
+                        the previous day's count, and when the day outgrows its buckets a new
+                        generation of four times as many starts (a lookup reads one bucket per
+                        generation; usually there is one). Each bucket expires whole at the end
+                        of the day plus the retention: no per-record index.
+  <base>:d:<yyyy-mm>    hash: strings shared by many records of the start month, interned:
+                        "s" .. text -> index, "i" .. index -> text, "n" -> last index. Expires
+                        with the month's last bucket.
+
+  Packed outcome: src|charge|poolSec|shared|sod|atDelta|lots|own1|own2|own3[|revision|previous]
+    src      c credits, p postpaid, b bundle, f free
+    shared   index of "S<pool>|<rated details shared by usages>", '' for none
+    sod      the second of the day the call started
+    atDelta  when it was applied, in ms after the call's start (start = day + sod seconds)
+    lots     the draws on lots, "<ref>:<amount>" joined by ',' (ref: index of "L<lot id>", or
+             '-' for the part that went into debt); one draw of the whole charge is "<ref>"
+    own      the three fields of the rated details particular to the usage (fingerprint,
+             billed seconds, connection charge)
+    revision and previous charge: only once re-rated
+
+  Records stored before this format (JSON in the `legacy` hash, indexed by applied time) are
+  still found, and dropped after the retention by applied time, a bounded number per call.
+]]
+local DAY_MS = 86400000
+local BUCKET_TARGET = 48
+local MAX_BUCKETS = 16384
+local SRC_CODE = { credits = 'c', postpaid = 'p', bundle = 'b', free = 'f' }
+local SRC_NAME = { c = 'credits', p = 'postpaid', b = 'bundle', f = 'free' }
+
+local function newApplied(base, legacy, retention, now)
+  return {
+    base = base, legacy = legacy, retention = retention, now = now,
+    meta = {}, dicts = {}, touched = {},
+    metaKey = base .. ':meta',
+  }
+end
+
+local function splitOn(text, sep)
+  local parts = {}
+  local from = 1
+  while true do
+    local at = string.find(text, sep, from, true)
+    if not at then
+      parts[#parts + 1] = string.sub(text, from)
+      return parts
+    end
+    parts[#parts + 1] = string.sub(text, from, at - 1)
+    from = at + 1
+  end
+end
+
+-- The day's record count and bucket generations ({n, ks}), or false when it has no records.
+local function dayMeta(A, day)
+  local meta = A.meta[day]
+  if meta == nil then
+    local raw = redis.call('HGET', A.metaKey, day)
+    if raw then
+      local parts = splitOn(raw, ',')
+      local ks = {}
+      for i = 2, #parts do
+        ks[#ks + 1] = tonumber(parts[i])
+      end
+      meta = { n = tonumber(parts[1]), ks = ks }
+    else
+      meta = false
+    end
+    A.meta[day] = meta
+  end
+  return meta
+end
+
+-- When the records of a day expire: the end of the day plus the retention.
+local function keptUntil(A, day)
+  return (tonumber(day) + 1) * DAY_MS + A.retention
+end
+
+-- Whether a call of this day starts before the window whose usage ids are remembered.
+local function tooLate(A, day)
+  return keptUntil(A, day) <= A.now
+end
+
+-- The bucket of `id` in the generation of `k` buckets (`hash`: the id's, computed once).
+local function bucketKey(A, day, k, hash)
+  return A.base .. ':' .. day .. ':' .. k .. ':' .. (hash % k)
+end
+
+local function idHash(id)
+  return tonumber(string.sub(redis.sha1hex(id), 1, 8), 16)
+end
+
+-- Opens a day: its first generation sized for the day before's count, past days pruned.
+local function openDay(A, day)
+  local k = 1
+  local before = dayMeta(A, fmt(tonumber(day) - 1))
+  if before then
+    local wanted = math.ceil(before.n / BUCKET_TARGET)
+    while k < wanted and k < MAX_BUCKETS do
+      k = k * 2
+    end
+  end
+  local oldest = math.floor((A.now - A.retention) / DAY_MS) - 2
+  local fields = redis.call('HKEYS', A.metaKey)
+  local stale = {}
+  for _, field in ipairs(fields) do
+    if tonumber(field) < oldest then
+      stale[#stale + 1] = field
+    end
+  end
+  if #stale > 0 then
+    redis.call('HDEL', A.metaKey, unpack(stale))
+  end
+  local meta = { n = 0, ks = { k } }
+  A.meta[day] = meta
+  return meta
+end
+
+-- The stored records of `items` ({id, key, day} each: key the id as stored), in order: {format, value} with format
+-- 'v2' (packed) or 'v1' (legacy JSON), or false for an id never applied, or of a day past
+-- the retention (its record may be gone: the caller refuses such a usage as too late).
+local function lookupApplied(A, items)
+  local found = {}
+  local byKey = {}
+  local order = {}
+  for i, item in ipairs(items) do
+    found[i] = false
+    local meta = not tooLate(A, item.day) and dayMeta(A, item.day)
+    if meta then
+      local hash = idHash(item.key)
+      item.hash = hash
+      for _, k in ipairs(meta.ks) do
+        local key = bucketKey(A, item.day, k, hash)
+        if not byKey[key] then
+          byKey[key] = {}
+          order[#order + 1] = key
+        end
+        local list = byKey[key]
+        list[#list + 1] = i
+      end
+    end
+  end
+  for _, key in ipairs(order) do
+    local list = byKey[key]
+    local ids = {}
+    for j, i in ipairs(list) do
+      ids[j] = items[i].key
+    end
+    local values = redis.call('HMGET', key, unpack(ids))
+    for j, i in ipairs(list) do
+      if values[j] then
+        found[i] = { 'v2', values[j], key }
+      end
+    end
+  end
+  if A.legacy and redis.call('EXISTS', A.legacy) == 1 then
+    local missing, ids = {}, {}
+    for i, item in ipairs(items) do
+      if not found[i] and not tooLate(A, item.day) then
+        missing[#missing + 1] = i
+        ids[#ids + 1] = item.id
+      end
+    end
+    if #ids > 0 then
+      local values = redis.call('HMGET', A.legacy, unpack(ids))
+      for j, i in ipairs(missing) do
+        if values[j] then
+          found[i] = { 'v1', values[j] }
+        end
+      end
+    end
+  end
+  return found
+end
+
+local function dict(A, period)
+  local d = A.dicts[period]
+  if not d then
+    d = { key = A.base .. ':d:' .. period, index = {}, text = {}, until_ = 0 }
+    A.dicts[period] = d
+  end
+  return d
+end
+
+local function intern(A, period, text)
+  local d = dict(A, period)
+  local index = d.index[text]
+  if not index then
+    index = redis.call('HGET', d.key, 's' .. text)
+    if not index then
+      index = fmt(redis.call('HINCRBY', d.key, 'n', 1))
+      redis.call('HSET', d.key, 's' .. text, index, 'i' .. index, text)
+    end
+    d.index[text] = index
+    d.text[index] = text
+  end
+  return index
+end
+
+local function resolve(A, period, index)
+  local d = dict(A, period)
+  local text = d.text[index]
+  if not text then
+    text = redis.call('HGET', d.key, 'i' .. index) or ''
+    d.text[index] = text
+  end
+  return text
+end
+
+-- Writes a new record into its day's newest generation of buckets (starting one when the
+-- day has outgrown its buckets).
+local function storeApplied(A, day, period, id, packed)
+  local meta = dayMeta(A, day) or openDay(A, day)
+  local capacity = 0
+  for _, k in ipairs(meta.ks) do
+    capacity = capacity + k * BUCKET_TARGET
+  end
+  local newest = meta.ks[#meta.ks]
+  if meta.n >= capacity and newest < MAX_BUCKETS then
+    newest = math.min(newest * 4, MAX_BUCKETS)
+    meta.ks[#meta.ks + 1] = newest
+  end
+  local key = bucketKey(A, day, newest, idHash(id))
+  redis.call('HSET', key, id, packed)
+  meta.n = meta.n + 1
+  meta.dirty = true
+  local untilMs = keptUntil(A, day)
+  A.touched[key] = untilMs
+  local d = dict(A, period)
+  if untilMs > d.until_ then
+    d.until_ = untilMs
+  end
+end
+
+-- Replaces a record where it is (`key`, from lookupApplied's `where`).
+local function replaceApplied(A, day, period, key, id, packed)
+  redis.call('HSET', key, id, packed)
+  A.touched[key] = keptUntil(A, day)
+  local d = dict(A, period)
+  if A.touched[key] > d.until_ then
+    d.until_ = A.touched[key]
+  end
+end
+
+-- Moves a key's expiry later, never earlier (and sets it on a key without one). Relative to
+-- the caller's clock, which every rule here follows (Redis's own clock may differ).
+local function extendExpiry(A, key, untilMs)
+  local ttl = fmt(untilMs - A.now)
+  if redis.call('PEXPIRE', key, ttl, 'GT') == 0 then
+    redis.call('PEXPIRE', key, ttl, 'NX')
+  end
+end
+
+-- Writes the day counts and sets each touched key's expiry, once per key.
+local function finishApplied(A)
+  local latest = 0
+  for day, meta in pairs(A.meta) do
+    if meta and meta.dirty then
+      local parts = { fmt(meta.n) }
+      for _, k in ipairs(meta.ks) do
+        parts[#parts + 1] = fmt(k)
+      end
+      redis.call('HSET', A.metaKey, day, table.concat(parts, ','))
+    end
+  end
+  for key, untilMs in pairs(A.touched) do
+    extendExpiry(A, key, untilMs)
+    if untilMs > latest then
+      latest = untilMs
+    end
+  end
+  for _, d in pairs(A.dicts) do
+    if d.until_ > 0 then
+      extendExpiry(A, d.key, d.until_)
+    end
+  end
+  -- The day counts live while any day does.
+  if latest > 0 then
+    extendExpiry(A, A.metaKey, latest)
+  end
+end
+
+-- Packs an outcome. `o`: src, charge, poolSec, pool, shared (rated details shared), sod,
+-- at, start, lots ({lotId, amount} pairs), own, and rv, previous once re-rated.
+local function packOutcome(A, period, o)
+  local shared = ''
+  if o.pool ~= '' or o.shared ~= '' then
+    shared = intern(A, period, 'S' .. o.pool .. '|' .. o.shared)
+  end
+  local draws = {}
+  if #o.lots == 1 and num(o.lots[1][2]) == o.charge then
+    draws[1] = o.lots[1][1] == '' and '-' or intern(A, period, 'L' .. o.lots[1][1])
+  else
+    for i, lot in ipairs(o.lots) do
+      local ref = lot[1] == '' and '-' or intern(A, period, 'L' .. lot[1])
+      draws[i] = ref .. ':' .. lot[2]
+    end
+  end
+  local parts = {
+    SRC_CODE[o.src], fmt(o.charge), fmt(o.poolSec), shared, fmt(o.sod), fmt(o.at - o.start),
+    table.concat(draws, ','), o.own,
+  }
+  if o.rv and o.rv ~= '' then
+    parts[#parts + 1] = o.rv
+    parts[#parts + 1] = fmt(o.previous)
+  end
+  return table.concat(parts, '|')
+end
+
+-- The reverse of packOutcome; `day` locates the call's start.
+local function unpackOutcome(A, day, period, packed)
+  local p = splitOn(packed, '|')
+  local sod = tonumber(p[5])
+  local start = tonumber(day) * DAY_MS + sod * 1000
+  local charge = tonumber(p[2])
+  local lots = {}
+  if p[7] ~= '' then
+    for i, draw in ipairs(splitOn(p[7], ',')) do
+      local colon = string.find(draw, ':', 1, true)
+      local ref = colon and string.sub(draw, 1, colon - 1) or draw
+      local amount = colon and string.sub(draw, colon + 1) or fmt(charge)
+      local lotId = ref == '-' and '' or string.sub(resolve(A, period, ref), 2)
+      lots[i] = { lotId, amount }
+    end
+  end
+  local pool, shared = '', ''
+  if p[4] ~= '' then
+    local text = resolve(A, period, p[4])
+    local bar = string.find(text, '|', 1, true)
+    pool = string.sub(text, 2, bar - 1)
+    shared = string.sub(text, bar + 1)
+  end
+  return {
+    src = SRC_NAME[p[1]], charge = charge, poolSec = tonumber(p[3]), pool = pool, shared = shared,
+    sod = sod, start = start, at = start + tonumber(p[6]), lots = lots,
+    own = p[8] .. '|' .. p[9] .. '|' .. p[10], rv = p[11] or '', previous = tonumber(p[12] or '0'),
+  }
+end
+
+-- A record as scripts reply it: {format, value, shared, lots} (lots flat: id, amount, ...),
+-- shared the interned "<pool>|<details>" resolved; for 'v1', value is the legacy JSON.
+local function replyRecord(A, period, record)
+  if record[1] == 'v1' then
+    return { 'v1', record[2], '', {} }
+  end
+  local p = splitOn(record[2], '|')
+  local shared = ''
+  if p[4] ~= '' then
+    shared = string.sub(resolve(A, period, p[4]), 2)
+  end
+  local lots = {}
+  local charge = p[2]
+  if p[7] ~= '' then
+    for _, draw in ipairs(splitOn(p[7], ',')) do
+      local colon = string.find(draw, ':', 1, true)
+      local ref = colon and string.sub(draw, 1, colon - 1) or draw
+      lots[#lots + 1] = ref == '-' and '' or string.sub(resolve(A, period, ref), 2)
+      lots[#lots + 1] = colon and string.sub(draw, colon + 1) or charge
+    end
+  end
+  return { 'v2', record[2], shared, lots }
+end
