@@ -144,3 +144,66 @@ describe('ledger: idempotency records', () => {
     }
   });
 });
+
+describe('ledger: idempotency records kept before they were packed by day', () => {
+  it('are still found, so nothing is charged twice across the upgrade, and a re-rate moves one to its day', async () => {
+    const f = ledgerFixture();
+    try {
+      await f.ledger.writes.upsertAccount('acme', prepaid());
+      await f.ledger.writes.addFunds('acme', { paymentRef: 'p1', amount: 1000n, currency: 'USD' });
+      const k = f.ledger.keys('acme');
+      // A record as the format before this one kept it: JSON by id, indexed by applied time.
+      const legacy = JSON.stringify({
+        src: 'credits',
+        charge: '40',
+        pool: '',
+        poolSec: '0',
+        period: '2026-11',
+        lots: [['m:p1', '40']],
+        balance: '960',
+        at: String(f.clock.now.getTime()),
+        rv: '',
+        r: 'fp0123456789|60|0|USD|flat|1|+|Flatland',
+      });
+      await f.redis.hset(k.legacyApplied, 'old-1', legacy);
+      await f.redis.zadd(k.legacyAppliedIndex, f.clock.now.getTime(), 'old-1');
+
+      const again = await applyPaid(f, 'acme', [paid('old-1', 40n), paid('new-1', 10n)]);
+      expect(again.applied.map((a) => [a.usageId, a.duplicate])).toEqual([
+        ['old-1', true],
+        ['new-1', false],
+      ]);
+      expect(again.applied[0]!.outcome).toMatchObject({
+        charge: 40n,
+        rated: 'fp0123456789|60|0|USD|flat|1|+|Flatland',
+      });
+      expect(again.balance).toBe(990n);
+
+      const rerated = await f.ledger.writes.rerate('acme', {
+        usageId: 'old-1',
+        start: startIn('2026-11'),
+        revision: 'r1',
+        currency: 'USD',
+        source: 'credits',
+        charge: 30n,
+        poolSeconds: 0,
+        poolUse: {},
+      });
+      expect(rerated).toMatchObject({
+        duplicate: false,
+        balance: 1000n,
+        outcome: { charge: 30n, revision: 'r1' },
+      });
+      expect(await f.redis.hexists(k.legacyApplied, 'old-1')).toBe(0);
+      const state = await f.ledger.writes.readUsageState('acme', keysIn('2026-11', 'old-1'), []);
+      expect('applied' in state && state.applied.get('old-1')).toMatchObject({
+        charge: 30n,
+        revision: 'r1',
+        rated: 'fp0123456789|60|0',
+        ratedShared: 'USD|flat|1|+|Flatland',
+      });
+    } finally {
+      f.close();
+    }
+  });
+});
