@@ -29,18 +29,8 @@ import { down, up } from '../tools/stack/stack';
 import { projectRoot } from '../tools/stack/toolchain';
 import { drawChart } from './chart';
 import { applyAll, makeUsages, oneCallPerUsage, openBenchTenants } from './ledger-paths';
-import {
-  buildService,
-  cpuSeconds,
-  endTotal,
-  Rater,
-  raterEnv,
-  seconds,
-  sleep,
-  startRater,
-  stopRater,
-  waitForDrain,
-} from './rater-run';
+import { buildService, endTotal, Rater, raterEnv, startRater, stopRater, waitForDrain } from './rater-run';
+import { cpuSeconds, seconds, sleep } from './measure';
 
 const COUNT = Number(process.env.BENCH_E2E_COUNT ?? 300_000);
 const PARTITIONS = Number(process.env.BENCH_E2E_PARTITIONS ?? 12);

@@ -1,7 +1,6 @@
 /**
  * What the benchmarks that run the rater on the local stack share: building it, running it as
- * in production (`node dist/cli.js serve`), watching it drain a topic, and the CPU each
- * process spends (from /proc).
+ * in production (`node dist/cli.js serve`) and watching it drain a topic.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,19 +8,7 @@ import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { stackEnv, StackInfo } from '../tools/stack/stack';
 import { projectRoot } from '../tools/stack/toolchain';
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-export function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks of 10 ms
-  } catch {
-    return NaN;
-  }
-}
-
-export const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { seconds, sleep } from './measure';
 
 /** Offsets the group has committed on the topic, summed over its partitions. */
 export async function committedTotal(admin: Admin, groupId: string, topic: string): Promise<number> {
