@@ -11,7 +11,7 @@
  *
  * Writes bench-results/scale.json and bench-results/scale.svg and prints the goals and
  * verdicts. Flags run a subset: --tenants 1000,10000 --ids 1000000 --prefixes 1000
- * --cdrs 100000 --skip-tenants --skip-ids --skip-rating.
+ * --cdrs 100000 --skip-tenants --skip-ids --skip-rating (and --out NAME for other file names).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -39,6 +39,8 @@ const { values: flags } = parseArgs({
     'skip-tenants': { type: 'boolean', default: false },
     'skip-ids': { type: 'boolean', default: false },
     'skip-rating': { type: 'boolean', default: false },
+    /** The files' name in bench-results (two subsets run side by side write apart). */
+    out: { type: 'string', default: 'scale' },
   },
 });
 const list = (text: string) => text.split(',').map((n) => Number(n.replace(/_/g, '')));
@@ -59,10 +61,10 @@ async function main(): Promise<void> {
   };
   const out = join(projectRoot, 'bench-results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'scale.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(out, 'scale.svg'), await drawScaleChart(tenants, ids, rating));
+  writeFileSync(join(out, `${flags.out}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(out, `${flags.out}.svg`), await drawScaleChart(tenants, ids, rating));
   printTable(tenants, ids, rating);
-  console.log(`took ${result.minutes} minutes; wrote bench-results/scale.json and bench-results/scale.svg`);
+  console.log(`took ${result.minutes} minutes; wrote bench-results/${flags.out}.json and .svg`);
 }
 
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
