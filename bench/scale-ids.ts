@@ -94,11 +94,12 @@ export async function idempotencyCurve(points: number[]): Promise<IdsPoint[]> {
     );
   const dir = mkdtempSync(join(tmpdir(), 'rater-bench-scale-'));
   const server = await startRedis(dir);
+  const redis = new Redis({ host: server.host, port: server.port });
   const cleanUp = onInterrupt(async () => {
+    redis.disconnect();
     await stopProcess(server.proc);
     rmSync(dir, { recursive: true, force: true });
   });
-  const redis = new Redis({ host: server.host, port: server.port });
   const results: IdsPoint[] = [];
   try {
     // Memory is the figure: no maxmemory (none is set), and no append-only file, whose

@@ -82,6 +82,7 @@ export async function tenantCurve(points: number[], cdrs: number): Promise<Tenan
   let rater: Rater | undefined;
   const cleanUp = onInterrupt(async () => {
     if (rater) await stopRater(rater);
+    redis.disconnect();
     await down(stack.dir);
   });
   try {
