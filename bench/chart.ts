@@ -1,4 +1,14 @@
-/** The end-to-end benchmark's figures as an SVG chart (Vega-Lite, rendered without a browser). */
+/** The benchmarks' charts: Vega-Lite specs rendered to SVG without a browser. */
+export type VegaLiteSpec = import('vega-lite', { with: { 'resolution-mode': 'import' } }).TopLevelSpec;
+
+export async function renderVegaLite(spec: VegaLiteSpec): Promise<string> {
+  const vegaLite = await import('vega-lite');
+  const vega = await import('vega');
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  return view.toSVG();
+}
+
+/** The end-to-end benchmark's figures. */
 export interface ChartFigures {
   cdrsPerSecond: number;
   rawConsumePerSecond: number;
@@ -9,8 +19,6 @@ export interface ChartFigures {
 }
 
 export async function drawChart(r: ChartFigures): Promise<string> {
-  const vegaLite = await import('vega-lite');
-  const vega = await import('vega');
   const throughput = [
     { what: 'consume only (kafkajs)', perSecond: r.rawConsumePerSecond, kind: 'baseline' },
     { what: 'rater end to end', perSecond: r.cdrsPerSecond, kind: 'rater' },
@@ -20,7 +28,7 @@ export async function drawChart(r: ChartFigures): Promise<string> {
     { what: 'p50', ms: r.p50Ms },
     { what: 'p99', ms: r.p99Ms },
   ];
-  const spec: import('vega-lite', { with: { 'resolution-mode': 'import' } }).TopLevelSpec = {
+  const spec: VegaLiteSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Rater end to end on the local stack',
     hconcat: [
@@ -67,6 +75,5 @@ export async function drawChart(r: ChartFigures): Promise<string> {
       },
     ],
   };
-  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
-  return view.toSVG();
+  return renderVegaLite(spec);
 }

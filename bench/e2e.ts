@@ -16,8 +16,7 @@
  * Writes bench-results/e2e.json and bench-results/e2e.svg and prints a table.
  * BENCH_E2E_COUNT sets the backlog size (default 300,000).
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Admin, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
@@ -26,10 +25,12 @@ import { cdrStream, tenantProfiles } from '../tools/loadgen/cdr-stream';
 import { provisionTenants } from '../tools/loadgen/tenants';
 import { writeStream } from '../tools/loadgen/writer';
 import { loadRateBook } from '../src/rating';
-import { down, stackEnv, up } from '../tools/stack/stack';
+import { down, up } from '../tools/stack/stack';
 import { projectRoot } from '../tools/stack/toolchain';
 import { drawChart } from './chart';
 import { applyAll, makeUsages, oneCallPerUsage, openBenchTenants } from './ledger-paths';
+import { buildService, endTotal, Rater, raterEnv, startRater, stopRater, waitForDrain } from './rater-run';
+import { cpuSeconds, seconds, sleep } from './measure';
 
 const COUNT = Number(process.env.BENCH_E2E_COUNT ?? 300_000);
 const PARTITIONS = Number(process.env.BENCH_E2E_PARTITIONS ?? 12);
@@ -46,29 +47,6 @@ const topics = {
   eventsOut: `${RUN}.events`,
   deadLetter: `${RUN}.dlq`,
 };
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks of 10 ms
-  } catch {
-    return NaN;
-  }
-}
-
-const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function committedTotal(admin: Admin, groupId: string): Promise<number> {
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topics.usageIn] });
-  return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-}
-
-async function endTotal(admin: Admin, topic: string): Promise<number> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  return ends.reduce((sum, p) => sum + Number(p.high), 0);
-}
 
 /** Reads the whole usage topic with a consumer that does nothing with what it reads. */
 async function rawConsume(kafka: Kafka, total: number): Promise<number> {
@@ -93,46 +71,6 @@ async function rawConsume(kafka: Kafka, total: number): Promise<number> {
   });
   await consumer.disconnect();
   return total / took;
-}
-
-interface Rater {
-  child: ChildProcess;
-  peakRssMB: number;
-  sample(): void;
-}
-
-function startRater(env: Record<string, string>): Promise<Rater> {
-  // BENCH_RATER_NODE_ARGS: extra node options for the rater, e.g. --cpu-prof to profile it.
-  const nodeArgs = (process.env.BENCH_RATER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'dist', 'cli.js'), 'serve'], {
-    cwd: projectRoot,
-    env: { ...process.env, ...env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const rater: Rater = {
-    child,
-    peakRssMB: 0,
-    sample() {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-        rater.peakRssMB = Math.max(rater.peakRssMB, hwm);
-      } catch {
-        // the process is gone; keep the last figure
-      }
-    },
-  };
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('"msg":"rater started"')) resolve(rater);
-      if (out.length > 100_000) out = out.slice(-10_000);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`the rater exited with ${code} before it started:\n${out}`)),
-    );
-  });
 }
 
 /** Fixed offered load; each record's produce time against its debit time (`ratedAt`). */
@@ -198,8 +136,7 @@ async function latencyAtFixedRate(kafka: Kafka, producer: Producer, admin: Admin
 }
 
 async function main(): Promise<void> {
-  console.log('building the service (npm run build)');
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: projectRoot, stdio: 'inherit' });
+  buildService();
   const stack = await up(join(projectRoot, '.stack', 'bench'));
   const kafka = new Kafka({ clientId: RUN, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -240,19 +177,7 @@ async function main(): Promise<void> {
 
     console.log('the rater drains the backlog');
     const groupId = `${RUN}-rater`;
-    rater = await startRater({
-      ...stackEnv(stack),
-      HTTP_PORT: '0',
-      RATER_ROLES: 'consumer,relay',
-      KAFKA_GROUP_ID: groupId,
-      KAFKA_CREATE_TOPICS: 'false',
-      TOPIC_USAGE_IN: topics.usageIn,
-      TOPIC_RATED_OUT: topics.ratedOut,
-      TOPIC_EVENTS_OUT: topics.eventsOut,
-      TOPIC_DEAD_LETTER: topics.deadLetter,
-      REDIS_KEY_PREFIX: `${RUN}:`,
-      LOG_LEVEL: 'info',
-    });
+    rater = await startRater(raterEnv(stack, { topics, groupId, keyPrefix: `${RUN}:` }));
     // What each process spends while the rater drains the backlog: where the cores go.
     const processes = [
       { name: 'rater', pid: rater.child.pid! },
@@ -262,23 +187,13 @@ async function main(): Promise<void> {
       { name: 'bench (polling)', pid: process.pid },
     ];
     const cpuBefore = processes.map((p) => cpuSeconds(p.pid));
-    let first: { at: bigint; committed: number } | undefined;
-    let last = { at: process.hrtime.bigint(), committed: 0 };
-    for (;;) {
-      const committed = await committedTotal(admin, groupId);
-      rater.sample();
-      if (committed > 0 && !first) first = { at: process.hrtime.bigint(), committed };
-      if (committed !== last.committed) last = { at: process.hrtime.bigint(), committed };
-      if (committed >= COUNT) break;
-      if (seconds(last.at) > 60)
-        throw new Error(`the rater made no progress for a minute at ${committed} of ${COUNT}`);
-      await sleep(50);
-    }
-    const drainSeconds = Number(last.at - first!.at) / 1e9;
+    const { drainSeconds, firstCommitted } = await waitForDrain(admin, groupId, topics.usageIn, COUNT, () =>
+      rater!.sample(),
+    );
     const cpuMsPerThousandCdrs = Object.fromEntries(
       processes.map((p, i) => [p.name, Math.round(((cpuSeconds(p.pid) - cpuBefore[i]!) * 1e6) / COUNT)]),
     );
-    const cdrsPerSecond = (COUNT - first!.committed) / drainSeconds;
+    const cdrsPerSecond = (COUNT - firstCommitted) / drainSeconds;
     const rated = await endTotal(admin, topics.ratedOut);
     const deadLettered = await endTotal(admin, topics.deadLetter);
 
@@ -315,10 +230,7 @@ async function main(): Promise<void> {
     writeFileSync(join(projectRoot, 'bench-results', 'e2e.svg'), await drawChart(result));
     printTable(result);
   } finally {
-    if (rater) {
-      rater.child.kill('SIGTERM');
-      await new Promise((resolve) => rater!.child.once('exit', resolve));
-    }
+    if (rater) await stopRater(rater);
     await producer.disconnect();
     await admin.disconnect();
     redis.disconnect();

@@ -12,17 +12,20 @@ export const IN_FLIGHT = 16;
 
 export const tenantOf = (i: number) => `bench-${i % TENANTS}`;
 
-export async function openBenchTenants(ledger: Ledger): Promise<void> {
-  for (let t = 0; t < TENANTS; t++) {
-    const tenant = tenantOf(t);
-    await ledger.writes.upsertAccount(tenant, accountSettings('prepaid', 'USD'));
-    await ledger.writes.addFunds(tenant, {
-      paymentRef: 'seed',
-      amount: 10n ** 12n,
-      currency: 'USD',
-      purchasedAt: new Date(),
-    });
-  }
+/** Opens prepaid USD accounts `bench-0` to `bench-<tenants - 1>`, each with plenty of funds. */
+export async function openBenchTenants(ledger: Ledger, tenants = TENANTS): Promise<void> {
+  await inParallel(
+    Array.from({ length: tenants }, (_, t) => `bench-${t}`),
+    async (tenant) => {
+      await ledger.writes.upsertAccount(tenant, accountSettings('prepaid', 'USD'));
+      await ledger.writes.addFunds(tenant, {
+        paymentRef: 'seed',
+        amount: 10n ** 12n,
+        currency: 'USD',
+        purchasedAt: new Date(),
+      });
+    },
+  );
 }
 
 export function makeUsages(label: string, count: number): LedgerUsage[] {
@@ -37,11 +40,12 @@ export function makeUsages(label: string, count: number): LedgerUsage[] {
   }));
 }
 
-async function inParallel<T>(jobs: T[], run: (job: T) => Promise<void>): Promise<void> {
-  let next = 0;
+/** Runs the jobs, IN_FLIGHT at a time; the jobs are drawn as they are needed (a generator may make them). */
+async function inParallel<T>(jobs: Iterable<T>, run: (job: T) => Promise<void>): Promise<void> {
+  const iterator = jobs[Symbol.iterator]();
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < jobs.length) await run(jobs[next++]!);
+      for (let next = iterator.next(); !next.done; next = iterator.next()) await run(next.value);
     }),
   );
 }
@@ -49,7 +53,7 @@ async function inParallel<T>(jobs: T[], run: (job: T) => Promise<void>): Promise
 /** Applies the jobs, IN_FLIGHT script calls at a time; returns the seconds it took. */
 export async function applyAll(
   ledger: Ledger,
-  jobs: { tenant: string; usages: LedgerUsage[] }[],
+  jobs: Iterable<{ tenant: string; usages: LedgerUsage[] }>,
 ): Promise<number> {
   const started = process.hrtime.bigint();
   await inParallel(jobs, async ({ tenant, usages }) => {

@@ -1,17 +1,22 @@
 /**
  * npm run bench:rating: the rating core on one core with a generated 100,000-prefix deck.
- * Measures deck load (parse and index), longest-prefix lookups and whole calls rated per
- * second. Writes bench-results/rating.json.
+ * Measures deck load (parse and index), the deck's heap, longest-prefix lookups and whole
+ * calls rated per second. Writes bench-results/rating.json.
+ *
+ * BENCH_RATING_PREFIXES sets the deck's size and BENCH_RATING_OUT the file written (the
+ * scaling benchmark runs it once per deck size, each in a process of its own). Under
+ * --expose-gc, the heap figure leaves out the garbage of parsing.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseRateBook, rateCall, UsageRecord } from '../src/rating';
 
-const PREFIXES = 100_000;
+const PREFIXES = Number(process.env.BENCH_RATING_PREFIXES ?? 100_000);
+const OUT = process.env.BENCH_RATING_OUT ?? join('bench-results', 'rating.json');
 const CALLS = Number(process.env.BENCH_RATING_CALLS ?? 1_000_000);
 const rates = join(__dirname, '..', 'rates');
 
-/** A deterministic deck: the shipped calling codes extended with national ranges to 100k prefixes. */
+/** A deterministic deck: the shipped calling codes extended with national ranges to PREFIXES prefixes. */
 function generatedDeck(): string {
   const lines = ['prefix,destination,kind,rate_per_minute'];
   const codes = readFileSync(join(rates, 'countries.csv'), 'utf8')
@@ -43,10 +48,13 @@ function main(): void {
     ],
     ['bench.csv', deckCsv],
   ]);
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  gc();
   const heapBefore = process.memoryUsage().heapUsed;
   const loadStarted = process.hrtime.bigint();
   const book = parseRateBook(files);
   const loadMs = Number(process.hrtime.bigint() - loadStarted) / 1e6;
+  gc();
   const heapMB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
   const table = book.decks[0]!.versions[0]!.rates;
 
@@ -89,8 +97,8 @@ function main(): void {
     checksum: { lookupHits: hits, totalChargeMinor: total.toString() },
     node: process.version,
   };
-  mkdirSync('bench-results', { recursive: true });
-  writeFileSync('bench-results/rating.json', `${JSON.stringify(result, null, 2)}\n`);
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
   console.table({ ...result, checksum: undefined });
 }
 

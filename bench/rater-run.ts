@@ -1,0 +1,129 @@
+/**
+ * What the benchmarks that run the rater on the local stack share: building it, running it as
+ * in production (`node dist/cli.js serve`) and watching it drain a topic.
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import { stackEnv, StackInfo } from '../tools/stack/stack';
+import { projectRoot } from '../tools/stack/toolchain';
+import { seconds, sleep } from './measure';
+
+/** Offsets the group has committed on the topic, summed over its partitions. */
+export async function committedTotal(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+/** Records in the topic, summed over its partitions. */
+export async function endTotal(admin: Admin, topic: string): Promise<number> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  return ends.reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+export function buildService(): void {
+  console.log('building the service (npm run build)');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: projectRoot, stdio: 'inherit' });
+}
+
+export interface RaterTopics {
+  usageIn: string;
+  ratedOut: string;
+  eventsOut: string;
+  deadLetter: string;
+}
+
+/** The rater's environment on the stack: consumer and relay roles, the run's topics, group and key prefix. */
+export function raterEnv(
+  stack: StackInfo,
+  run: { topics: RaterTopics; groupId: string; keyPrefix: string },
+): Record<string, string> {
+  return {
+    ...stackEnv(stack),
+    HTTP_PORT: '0',
+    RATER_ROLES: 'consumer,relay',
+    KAFKA_GROUP_ID: run.groupId,
+    KAFKA_CREATE_TOPICS: 'false',
+    TOPIC_USAGE_IN: run.topics.usageIn,
+    TOPIC_RATED_OUT: run.topics.ratedOut,
+    TOPIC_EVENTS_OUT: run.topics.eventsOut,
+    TOPIC_DEAD_LETTER: run.topics.deadLetter,
+    REDIS_KEY_PREFIX: run.keyPrefix,
+    LOG_LEVEL: 'info',
+  };
+}
+
+export interface Rater {
+  child: ChildProcess;
+  peakRssMB: number;
+  sample(): void;
+}
+
+export function startRater(env: Record<string, string>): Promise<Rater> {
+  // BENCH_RATER_NODE_ARGS: extra node options for the rater, e.g. --cpu-prof to profile it.
+  const nodeArgs = (process.env.BENCH_RATER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'dist', 'cli.js'), 'serve'], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const rater: Rater = {
+    child,
+    peakRssMB: 0,
+    sample() {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+        rater.peakRssMB = Math.max(rater.peakRssMB, hwm);
+      } catch {
+        // the process is gone; keep the last figure
+      }
+    },
+  };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('"msg":"rater started"')) resolve(rater);
+      if (out.length > 100_000) out = out.slice(-10_000);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`the rater exited with ${code} before it started:\n${out}`)),
+    );
+  });
+}
+
+/** SIGTERM, and wait for the process to end (at once when it has already). */
+export async function stopRater(rater: Rater): Promise<void> {
+  if (rater.child.exitCode !== null || rater.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => rater.child.once('exit', resolve));
+  rater.child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * Polls the group's committed offsets until it has committed `total` records of the topic;
+ * `onPoll` runs at every poll. The drain runs from the first commit seen to the last.
+ */
+export async function waitForDrain(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  total: number,
+  onPoll: () => void = () => {},
+): Promise<{ drainSeconds: number; firstCommitted: number }> {
+  let first: { at: bigint; committed: number } | undefined;
+  let last = { at: process.hrtime.bigint(), committed: 0 };
+  for (;;) {
+    const committed = await committedTotal(admin, groupId, topic);
+    onPoll();
+    if (committed > 0 && !first) first = { at: process.hrtime.bigint(), committed };
+    if (committed !== last.committed) last = { at: process.hrtime.bigint(), committed };
+    if (committed >= total) break;
+    if (seconds(last.at) > 60)
+      throw new Error(`the rater made no progress for a minute at ${committed} of ${total}`);
+    await sleep(50);
+  }
+  return { drainSeconds: Number(last.at - first!.at) / 1e9, firstCommitted: first!.committed };
+}
