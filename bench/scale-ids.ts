@@ -45,8 +45,31 @@ export interface IdsPoint {
  * fields a LedgerUsage has (the call's start gives its period; a field the ledger comes to
  * want from the call goes here).
  */
+/** Destinations as the consumer's rated records name them (interned by the ledger once a month). */
+const DESTINATIONS = [
+  'USD|pstn-out|2026-11|+44|United Kingdom',
+  'USD|pstn-out|2026-11|+1212|United States - New York',
+  'USD|pstn-out|2026-11|+4930|Germany - Berlin',
+  'USD|pstn-out|2026-11|+33|France',
+];
+
+/**
+ * A credit-paid usage as the consumer applies it: its rated record's own details (a
+ * 12-character fingerprint, billed seconds, connection charge) and shared ones.
+ */
 export function usageOf(_tenant: string, id: string, start: Date, charge: bigint): LedgerUsage {
-  return { id, source: 'credits', charge, pool: '', poolSeconds: 0, period: start.toISOString().slice(0, 7) };
+  const n = Number(charge);
+  return {
+    id,
+    start,
+    source: 'credits',
+    charge,
+    pool: '',
+    poolSeconds: 0,
+    period: start.toISOString().slice(0, 7),
+    rated: `${id.replace(/-/g, '').slice(0, 12)}|${60 * (1 + (n % 10))}|0`,
+    ratedShared: DESTINATIONS[n % DESTINATIONS.length]!,
+  };
 }
 
 /** `count` usages in batches of BATCH, tenant after tenant, starting at batch number `from`. */
@@ -77,9 +100,16 @@ async function sampledKeyBytesPerId(redis: Redis, ledger: Ledger): Promise<numbe
   let ids = 0;
   for (let t = 0; t < SAMPLED_TENANTS; t++) {
     const k = ledger.keys(`bench-${t}`);
-    for (const key of [k.applied, k.appliedIndex])
-      bytes += Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
-    ids += await redis.hlen(k.applied);
+    // The tenant's idempotency keys: its day buckets, their counts and the interned strings.
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${k.applied}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        bytes += Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+        if (/:\d+:\d+:\d+$/.test(key)) ids += await redis.hlen(key);
+      }
+    } while (cursor !== '0');
   }
   return ids === 0 ? NaN : Math.round(bytes / ids);
 }
