@@ -14,7 +14,8 @@ import type {
   UsageState,
 } from '../credits/wallet';
 import { AccountField, settingsChangeFields } from './account-fields';
-import { tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
+import { IndexShards } from './index-shards';
+import { indexKeys, tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { guarded, LedgerError, Refusal, ResultCode } from './result-codes';
 import { registerScripts, runScript } from './script-loader';
 import { parseOutcome } from './usage-outcome';
@@ -25,6 +26,16 @@ export interface LedgerOptions {
   /** How long an applied usage id is remembered (default 35 days). */
   idempotencyRetentionMs?: number;
   clock?: () => Date;
+  /**
+   * How the index shards are laid out: one shard on standalone Redis, one per slot on a
+   * Cluster (default: from the client, `isCluster`).
+   */
+  indexLayout?: 'standalone' | 'cluster';
+}
+
+/** The index layout for this client, unless the options name one. */
+export function indexShardsFor(redis: Redis | Cluster, options: LedgerOptions = {}): IndexShards {
+  return new IndexShards(options.indexLayout ?? (redis.isCluster ? 'cluster' : 'standalone'));
 }
 
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
@@ -68,6 +79,7 @@ export class CreditLedger {
   private readonly prefix: string;
   private readonly retentionMs: number;
   private readonly clock: () => Date;
+  readonly shards: IndexShards;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -76,11 +88,18 @@ export class CreditLedger {
     this.prefix = options.prefix ?? '';
     this.retentionMs = options.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
     this.clock = options.clock ?? (() => new Date());
+    this.shards = indexShardsFor(redis, options);
     registerScripts(redis);
   }
 
   keys(tenantId: string): TenantKeys {
     return tenantKeys(tenantId, this.prefix);
+  }
+
+  /** The tenant's index keys (events waiting, lot expiry, gauges), in its slot: every script's last KEYS. */
+  private indexKeys(tenantId: string): string[] {
+    const ix = indexKeys(this.shards.tag(this.shards.shardOf(tenantId)), this.prefix);
+    return [ix.outbox, ix.expiry, ix.gauges];
   }
 
   private run(operation: string, keys: string[], args: (string | number)[]) {
@@ -103,7 +122,7 @@ export class CreditLedger {
 
   /**
    * Changes the settings `change` names, and only those, in one script against the stored
-   * state (updateSettings-2.lua): a concurrent change of other fields is never undone.
+   * state (updateSettings-7.lua): a concurrent change of other fields is never undone.
    * `create` lets it open the account (then mode and currency must be named); `ifCurrency`
    * refuses (currency_mismatch) when the amounts named were converted in another currency
    * than the stored one; `ifVersion` refuses (version_mismatch) when the settings changed
@@ -123,7 +142,7 @@ export class CreditLedger {
     const fields = settingsChangeFields(change);
     const result = await this.run(
       'updateSettings',
-      [k.account, k.pools],
+      [k.account, k.pools, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId)],
       [
         tenantId,
         ...this.clockArgs(),
@@ -164,7 +183,7 @@ export class CreditLedger {
     const purchasedAt = funds.purchasedAt ?? now;
     const result = await this.run(
       'addFunds',
-      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox, ...this.indexKeys(tenantId)],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -222,7 +241,7 @@ export class CreditLedger {
     const succeeded = result.status === 'succeeded';
     const reply = await this.run(
       'recordPurchase',
-      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox, ...this.indexKeys(tenantId)],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -299,7 +318,17 @@ export class CreditLedger {
     const k = this.keys(tenantId);
     const result = await this.run(
       'applyUsage',
-      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.appliedIndex, k.outbox, k.totals],
+      [
+        k.account,
+        k.lots,
+        k.lotExpiry,
+        k.pools,
+        k.applied,
+        k.appliedIndex,
+        k.outbox,
+        k.totals,
+        ...this.indexKeys(tenantId),
+      ],
       [
         tenantId,
         ...this.clockArgs(),
@@ -349,7 +378,7 @@ export class CreditLedger {
     const succeeded = result.status === 'succeeded';
     const reply = await this.run(
       'rechargeResult',
-      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox, ...this.indexKeys(tenantId)],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -388,7 +417,7 @@ export class CreditLedger {
     const k = this.keys(tenantId);
     const result = await this.run(
       'expireLots',
-      [k.account, k.lots, k.lotExpiry, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId)],
       [tenantId, ...this.clockArgs(now)],
     );
     if ('refused' in result) return result;
@@ -397,6 +426,22 @@ export class CreditLedger {
       forfeited: BigInt(String(result.reply[2])),
       balance: BigInt(String(result.reply[3])),
     };
+  }
+
+  /**
+   * Recomputes the tenant's index entries and its part of the gauges from its state
+   * (reindex-6.lua): idempotent, safe while traffic flows. Returns what changed in the gauges.
+   */
+  async reindex(tenantId: string): Promise<{ tenants: number; depleted: number; backlog: number } | Refusal> {
+    const k = this.keys(tenantId);
+    const result = await this.run(
+      'reindex',
+      [k.account, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId)],
+      [tenantId],
+    );
+    if ('refused' in result) return result;
+    const [, tenants, depleted, backlog] = result.reply.map(Number);
+    return { tenants: tenants!, depleted: depleted!, backlog: backlog! };
   }
 
   /** Read-only: the balance as of now and what a pool has left this month. */
@@ -445,7 +490,7 @@ export class CreditLedger {
     const now = this.clock();
     const result = await this.run(
       'rerate',
-      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.outbox, k.totals],
+      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.outbox, k.totals, ...this.indexKeys(tenantId)],
       [
         tenantId,
         ...this.clockArgs(now),

@@ -31,16 +31,18 @@ describe('ledger scripts', () => {
 
   it('are one per operation, named with their key count and a version', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
-      ['addFunds', 5, 'addFundsV2'],
-      ['applyUsage', 8, 'applyUsageV2'],
-      ['authorize', 4, 'authorizeV2'],
-      ['beginPurchase', 2, 'beginPurchaseV2'],
-      ['expireLots', 4, 'expireLotsV2'],
-      ['rechargeResult', 5, 'rechargeResultV2'],
-      ['recordPurchase', 5, 'recordPurchaseV2'],
-      ['releaseLease', 1, 'releaseLeaseV2'],
-      ['rerate', 7, 'rerateV2'],
-      ['updateSettings', 2, 'updateSettingsV2'],
+      ['ackOutbox', 4, 'ackOutboxV3'],
+      ['addFunds', 8, 'addFundsV3'],
+      ['applyUsage', 11, 'applyUsageV3'],
+      ['authorize', 4, 'authorizeV3'],
+      ['beginPurchase', 2, 'beginPurchaseV3'],
+      ['expireLots', 7, 'expireLotsV3'],
+      ['rechargeResult', 8, 'rechargeResultV3'],
+      ['recordPurchase', 8, 'recordPurchaseV3'],
+      ['reindex', 6, 'reindexV3'],
+      ['releaseLease', 1, 'releaseLeaseV3'],
+      ['rerate', 10, 'rerateV3'],
+      ['updateSettings', 7, 'updateSettingsV3'],
     ]);
   });
 

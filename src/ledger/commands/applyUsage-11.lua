@@ -3,6 +3,7 @@
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools
   KEYS[5] applied  KEYS[6] applied index  KEYS[7] outbox  KEYS[8] usage totals
+  KEYS[9] index: tenants with events  KEYS[10] index: lot expiry  KEYS[11] index: gauges
   ARGV[1] tenant id
   ARGV[2] now (epoch ms)  ARGV[3] now (ISO 8601)  ARGV[4] now's month (yyyy-mm, UTC)
   ARGV[5] idempotency retention (ms)
@@ -28,6 +29,7 @@
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4],
   applied = KEYS[5], appliedIndex = KEYS[6], outbox = KEYS[7], totals = KEYS[8],
+  ixOutbox = KEYS[9], ixExpiry = KEYS[10], gauges = KEYS[11],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local retention = tonumber(ARGV[5])

@@ -8,6 +8,7 @@
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools  KEYS[5] applied
   KEYS[6] outbox  KEYS[7] usage totals
+  KEYS[8] index: tenants with events  KEYS[9] index: lot expiry  KEYS[10] index: gauges
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] usage id  ARGV[6] revision  ARGV[7] currency
   ARGV[8] new source  ARGV[9] new charge  ARGV[10] new pool seconds
@@ -26,7 +27,7 @@
 
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4], applied = KEYS[5], outbox = KEYS[6],
-  totals = KEYS[7],
+  totals = KEYS[7], ixOutbox = KEYS[8], ixExpiry = KEYS[9], gauges = KEYS[10],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local usageId, revision, currency = ARGV[5], ARGV[6], ARGV[7]
