@@ -70,7 +70,7 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
  */
 const REDIS_TIMEOUTS = { commandTimeout: 5_000, connectTimeout: 5_000 };
 
-function connectRedis(config: Config): Redis | Cluster {
+export function connectRedis(config: Config): Redis | Cluster {
   if (!config.redis.cluster)
     return new Redis(config.redis.url, { maxRetriesPerRequest: 2, ...REDIS_TIMEOUTS });
   const url = new URL(config.redis.url);
