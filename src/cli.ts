@@ -70,6 +70,8 @@ program
   )
   .option('--layout <layout>', 'standalone or cluster (default: from REDIS_CLUSTER)')
   .action(async (o: { layout?: 'standalone' | 'cluster' }) => {
+    if (o.layout && o.layout !== 'standalone' && o.layout !== 'cluster')
+      throw new Error(`--layout ${String(o.layout)}: standalone or cluster`);
     const config = loadConfig();
     const redis = connectRedis(config);
     try {
