@@ -25,6 +25,7 @@ import { ensureTopics } from './kafka/topics';
 import { UsageConsumer } from './kafka/usage-consumer';
 import { Ledger, openLedger } from './ledger/open-ledger';
 import { createLogger, logPipelineEvents } from './observability/logs';
+import { CachedQuery } from './observability/cached-query';
 import { createMetrics } from './observability/metrics';
 import type { RateBook } from './rating';
 
@@ -70,7 +71,7 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
  */
 const REDIS_TIMEOUTS = { commandTimeout: 5_000, connectTimeout: 5_000 };
 
-function connectRedis(config: Config): Redis | Cluster {
+export function connectRedis(config: Config): Redis | Cluster {
   if (!config.redis.cluster)
     return new Redis(config.redis.url, { maxRetriesPerRequest: 2, ...REDIS_TIMEOUTS });
   const url = new URL(config.redis.url);
@@ -83,9 +84,9 @@ function connectRedis(config: Config): Redis | Cluster {
   });
 }
 
-/** What the ledger-wide gauges answer while Redis does not (within this long). */
-const LEDGER_GAUGES_UNKNOWN = { outboxBacklog: NaN, blockedTenants: NaN };
+/** A scrape waits this long at most for the ledger-wide gauges, read again after this long. */
 const LEDGER_GAUGES_WAIT_MS = 500;
+const LEDGER_GAUGES_MAX_AGE_MS = 1_000;
 
 /** A registry request without an answer in this long fails (and the batch waits, retrying). */
 const REGISTRY_TIMEOUT_MS = 5_000;
@@ -261,22 +262,19 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     stops.unshift(() => sweeper.stop());
   }
 
-  let totals: { at: number; value: Promise<{ outboxBacklog: number; blockedTenants: number }> } | undefined;
+  // The gauges are the index shards' counters (one command on standalone Redis, one per slot
+  // on a Cluster), never a walk over the tenants. With Redis away or slow a scrape answers the
+  // last values within 0.5 s (NaN if never read), with their age: it never fails with the store.
+  const ledgerGauges = new CachedQuery(() => ledger.indexes.gauges(), {
+    maxAgeMs: LEDGER_GAUGES_MAX_AGE_MS,
+    waitMs: LEDGER_GAUGES_WAIT_MS,
+  });
   const metrics = createMetrics(
     instrumentation,
-    () => {
-      // One sweep over the tenants serves every gauge of a scrape, and scrapes close together.
-      // With Redis away the gauges answer NaN at once: the scrape (and the stuck-partition
-      // gauge an alert needs then) never waits for, or fails with, the store.
-      if (!totals || Date.now() - totals.at > 5_000) {
-        totals = { at: Date.now(), value: ledger.tenants.totals().catch(() => LEDGER_GAUGES_UNKNOWN) };
-      }
-      return Promise.race([
-        totals.value,
-        new Promise<typeof LEDGER_GAUGES_UNKNOWN>((resolve) =>
-          setTimeout(() => resolve(LEDGER_GAUGES_UNKNOWN), LEDGER_GAUGES_WAIT_MS).unref(),
-        ),
-      ]);
+    async () => {
+      const cached = await ledgerGauges.get();
+      if (!cached) return { tenants: NaN, depleted: NaN, backlog: NaN, ageSeconds: NaN };
+      return { ...cached.value, ageSeconds: (Date.now() - cached.at) / 1000 };
     },
     consumer ? () => consumer!.partitions() : undefined,
   );

@@ -3,8 +3,10 @@ import { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { tenantCommand } from './api/tenant-cli';
 import { replayDeadLetters } from './kafka/dead-letter-replay';
-import { startApp } from './app';
+import { connectRedis, startApp } from './app';
 import { loadConfig } from './config';
+import { openLedger } from './ledger/open-ledger';
+import { reindexTenants } from './ledger/reindex';
 import { RatingPricer } from './settlement/rating-pricer';
 import { loadRateBook } from './rating';
 import { ratesCommand } from './rating/cli';
@@ -57,6 +59,33 @@ program
       ...o,
     });
     console.log(JSON.stringify(result, null, 2));
+  });
+
+program
+  .command('ledger')
+  .description('the Redis ledger')
+  .command('reindex')
+  .description(
+    "recompute every tenant's index entries and gauges (after an upgrade, or a move between standalone Redis and a Cluster)",
+  )
+  .option('--layout <layout>', 'standalone or cluster (default: from REDIS_CLUSTER)')
+  .action(async (o: { layout?: 'standalone' | 'cluster' }) => {
+    if (o.layout && o.layout !== 'standalone' && o.layout !== 'cluster')
+      throw new Error(`--layout ${String(o.layout)}: standalone or cluster`);
+    const config = loadConfig();
+    const redis = connectRedis(config);
+    try {
+      const ledger = openLedger(redis, {
+        prefix: config.redis.keyPrefix,
+        ...(o.layout ? { indexLayout: o.layout } : {}),
+      });
+      const report = await reindexTenants(ledger, {
+        onPage: (progress) => console.error(`reindexed ${progress.tenants} tenants`),
+      });
+      console.log(JSON.stringify(report, null, 2));
+    } finally {
+      redis.disconnect();
+    }
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -9,11 +9,11 @@ import type {
 /**
  * The account hash (TenantKeys.account), encoded and decoded in one place in TypeScript.
  * The Lua side reads and writes the same fields: includes/account.lua (loadAccount,
- * saveAccount) and updateSettings-2.lua (SETTINGS, and what a new account starts with); a
+ * saveAccount) and updateSettings-7.lua (SETTINGS, and what a new account starts with); a
  * unit test checks that every field they name is one of these.
  */
 export const AccountField = {
-  // Settings (updateSettings-2.lua changes them, and only it).
+  // Settings (updateSettings-7.lua changes them, and only it).
   mode: 'mode',
   currency: 'currency',
   lowThreshold: 'lowThreshold',
@@ -39,6 +39,12 @@ export const AccountField = {
   arMonthCount: 'arMonthCount',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
+  // What the tenant adds to its index shard's gauges (includes/indexes.lua keeps them).
+  /** The gauges key that counts the tenant (another one: not counted there yet). */
+  ixGauges: 'ixGauges',
+  ixCounted: 'ixCounted',
+  ixDepleted: 'ixDepleted',
+  ixBacklog: 'ixBacklog',
 } as const;
 export type AccountFieldName = (typeof AccountField)[keyof typeof AccountField];
 
@@ -47,7 +53,7 @@ export const OWED_PREFIX = 'owed:';
 export const API_KEY_PREFIX = 'apiKey:';
 export const apiKeyField = (keyId: string) => `${API_KEY_PREFIX}${keyId}`;
 
-/** The settings updateSettings-2.lua accepts by name (its SETTINGS, in its order). */
+/** The settings updateSettings-7.lua accepts by name (its SETTINGS, in its order). */
 export const SETTINGS_FIELDS = [
   AccountField.mode,
   AccountField.currency,
@@ -64,7 +70,7 @@ export const SETTINGS_FIELDS = [
 /** The field the script takes pool capacities in (written to the pools hash, not the account). */
 export const POOL_CAPACITIES_CHANGE = 'caps';
 
-/** A settings change as updateSettings-2.lua takes it: only the named fields, string values. */
+/** A settings change as updateSettings-7.lua takes it: only the named fields, string values. */
 export function settingsChangeFields(
   change: SettingsChange,
 ): Record<string, string | Record<string, number>> {

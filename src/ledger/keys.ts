@@ -66,3 +66,24 @@ export const leaseKey = (tenantId: string, what: string, prefix = '') =>
  */
 export const noticeSentKey = (tenantId: string, eventId: string, prefix = '') =>
   `${tenantTag(tenantId, prefix)}:notified:${eventId}`;
+
+/** The keys of one index shard (src/ledger/index-shards.ts), in the slot its tag maps to. */
+export interface IndexKeys {
+  /** Set: ids of the shard's tenants whose outbox has events (the relay's work). */
+  outbox: string;
+  /** Sorted set: tenant id -> earliest expiry (ms) of its lots with money left (the sweeper's work). */
+  expiry: string;
+  /** Hash: the shard's part of the ledger-wide gauges: `tenants`, `depleted`, `backlog`. */
+  gauges: string;
+}
+
+export function indexKeys(shardTag: string, prefix = ''): IndexKeys {
+  const tag = `${prefix}{${shardTag}}`;
+  return { outbox: `${tag}:ix:outbox`, expiry: `${tag}:ix:expiry`, gauges: `${tag}:ix:gauges` };
+}
+
+/**
+ * Pub/sub channel: a script publishes a tenant id here when its outbox goes from empty to
+ * not empty (a hint to the relays; the scripts derive it from the index key's prefix).
+ */
+export const outboxPendingChannel = (prefix = '') => `${prefix}outbox:pending`;

@@ -15,7 +15,8 @@ import type {
   UsageState,
 } from '../credits/wallet';
 import { AccountField, settingsChangeFields } from './account-fields';
-import { tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
+import { IndexShards } from './index-shards';
+import { indexKeys, tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { guarded, LedgerError, Refusal, ResultCode } from './result-codes';
 import { registerScripts, runScript, scriptCommand } from './script-loader';
 import { lookupArgs, parseRecord, startDay, storedIfOther } from './usage-outcome';
@@ -29,6 +30,16 @@ export interface LedgerOptions {
    */
   idempotencyRetentionMs?: number;
   clock?: () => Date;
+  /**
+   * How the index shards are laid out: one shard on standalone Redis, one per slot on a
+   * Cluster (default: from the client, `isCluster`).
+   */
+  indexLayout?: 'standalone' | 'cluster';
+}
+
+/** The index layout for this client, unless the options name one. */
+export function indexShardsFor(redis: Redis | Cluster, options: LedgerOptions = {}): IndexShards {
+  return new IndexShards(options.indexLayout ?? (redis.isCluster ? 'cluster' : 'standalone'));
 }
 
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
@@ -87,6 +98,7 @@ export class CreditLedger {
   private readonly prefix: string;
   private readonly retentionMs: number;
   private readonly clock: () => Date;
+  readonly shards: IndexShards;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -95,11 +107,18 @@ export class CreditLedger {
     this.prefix = options.prefix ?? '';
     this.retentionMs = options.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
     this.clock = options.clock ?? (() => new Date());
+    this.shards = indexShardsFor(redis, options);
     registerScripts(redis);
   }
 
   keys(tenantId: string): TenantKeys {
     return tenantKeys(tenantId, this.prefix);
+  }
+
+  /** The tenant's index keys (events waiting, lot expiry, gauges), in its slot: every script's last KEYS. */
+  private indexKeys(tenantId: string): string[] {
+    const ix = indexKeys(this.shards.tag(this.shards.shardOf(tenantId)), this.prefix);
+    return [ix.outbox, ix.expiry, ix.gauges];
   }
 
   private run(operation: string, keys: string[], args: (string | number)[]) {
@@ -122,7 +141,7 @@ export class CreditLedger {
 
   /**
    * Changes the settings `change` names, and only those, in one script against the stored
-   * state (updateSettings-2.lua): a concurrent change of other fields is never undone.
+   * state (updateSettings-7.lua): a concurrent change of other fields is never undone.
    * `create` lets it open the account (then mode and currency must be named); `ifCurrency`
    * refuses (currency_mismatch) when the amounts named were converted in another currency
    * than the stored one; `ifVersion` refuses (version_mismatch) when the settings changed
@@ -142,7 +161,7 @@ export class CreditLedger {
     const fields = settingsChangeFields(change);
     const result = await this.run(
       'updateSettings',
-      [k.account, k.pools],
+      [k.account, k.pools, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId)],
       [
         tenantId,
         ...this.clockArgs(),
@@ -183,7 +202,7 @@ export class CreditLedger {
     const purchasedAt = funds.purchasedAt ?? now;
     const result = await this.run(
       'addFunds',
-      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox, ...this.indexKeys(tenantId)],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -241,7 +260,7 @@ export class CreditLedger {
     const succeeded = result.status === 'succeeded';
     const reply = await this.run(
       'recordPurchase',
-      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox, ...this.indexKeys(tenantId)],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -338,6 +357,7 @@ export class CreditLedger {
         k.legacyAppliedIndex,
         k.outbox,
         k.totals,
+        ...this.indexKeys(tenantId),
       ],
       [
         tenantId,
@@ -396,7 +416,7 @@ export class CreditLedger {
     const succeeded = result.status === 'succeeded';
     const reply = await this.run(
       'rechargeResult',
-      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox, ...this.indexKeys(tenantId)],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -435,7 +455,7 @@ export class CreditLedger {
     const k = this.keys(tenantId);
     const result = await this.run(
       'expireLots',
-      [k.account, k.lots, k.lotExpiry, k.outbox],
+      [k.account, k.lots, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId)],
       [tenantId, ...this.clockArgs(now)],
     );
     if ('refused' in result) return result;
@@ -444,6 +464,22 @@ export class CreditLedger {
       forfeited: BigInt(String(result.reply[2])),
       balance: BigInt(String(result.reply[3])),
     };
+  }
+
+  /**
+   * Recomputes the tenant's index entries and its part of the gauges from its state
+   * (reindex-6.lua): idempotent, safe while traffic flows. Returns what changed in the gauges.
+   */
+  async reindex(tenantId: string): Promise<{ tenants: number; depleted: number; backlog: number } | Refusal> {
+    const k = this.keys(tenantId);
+    const result = await this.run(
+      'reindex',
+      [k.account, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId)],
+      [tenantId],
+    );
+    if ('refused' in result) return result;
+    const [, tenants, depleted, backlog] = result.reply.map(Number);
+    return { tenants: tenants!, depleted: depleted!, backlog: backlog! };
   }
 
   /** Read-only: the balance as of now and what a pool has left this month. */
@@ -499,7 +535,17 @@ export class CreditLedger {
     const { day, second, month } = startDay(change.start);
     const result = await this.run(
       'rerate',
-      [k.account, k.lots, k.lotExpiry, k.pools, k.applied, k.legacyApplied, k.outbox, k.totals],
+      [
+        k.account,
+        k.lots,
+        k.lotExpiry,
+        k.pools,
+        k.applied,
+        k.legacyApplied,
+        k.outbox,
+        k.totals,
+        ...this.indexKeys(tenantId),
+      ],
       [
         tenantId,
         ...this.clockArgs(now),

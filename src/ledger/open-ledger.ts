@@ -3,7 +3,8 @@ import { LedgerReads } from './account-reads';
 import { ApiKeyStore } from './api-key-store';
 import { tenantKeys, TenantKeys } from './keys';
 import { Leases } from './leases';
-import { CreditLedger, LedgerOptions } from './ledger';
+import { CreditLedger, indexShardsFor, LedgerOptions } from './ledger';
+import { LedgerIndexes } from './ledger-indexes';
 import { OutboxStore } from './outbox-store';
 import { TenantRegistry } from './tenant-registry';
 
@@ -17,13 +18,16 @@ export interface Ledger {
   apiKeys: ApiKeyStore;
   leases: Leases;
   tenants: TenantRegistry;
+  /** The index shards: tenants with events waiting or lots due, and the ledger-wide gauges. */
+  indexes: LedgerIndexes;
   /** The tenant's keys in this namespace (for tools and tests that look at the raw state). */
   keys(tenantId: string): TenantKeys;
 }
 
 export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}): Ledger {
   const prefix = options.prefix ?? '';
-  const outbox = new OutboxStore(redis, prefix);
+  const shards = indexShardsFor(redis, options);
+  const outbox = new OutboxStore(redis, shards, prefix);
   return {
     writes: new CreditLedger(redis, options),
     reads: new LedgerReads(redis, prefix),
@@ -31,6 +35,7 @@ export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}):
     apiKeys: new ApiKeyStore(redis, prefix),
     leases: new Leases(redis, prefix),
     tenants: new TenantRegistry(redis, outbox, prefix),
+    indexes: new LedgerIndexes(redis, shards, prefix),
     keys: (tenantId) => tenantKeys(tenantId, prefix),
   };
 }

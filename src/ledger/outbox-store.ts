@@ -1,6 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
-import { tenantKeys } from './keys';
-import { guarded } from './result-codes';
+import type { IndexShards } from './index-shards';
+import { indexKeys, tenantKeys } from './keys';
+import { guarded, LedgerError, ResultCode } from './result-codes';
+import { registerScripts, runScript } from './script-loader';
 
 export interface OutboxEvent {
   /** Position in the tenant's outbox stream. */
@@ -20,8 +22,11 @@ export interface OutboxEvent {
 export class OutboxStore {
   constructor(
     private readonly redis: Redis | Cluster,
+    private readonly shards: IndexShards,
     private readonly prefix = '',
-  ) {}
+  ) {
+    registerScripts(redis);
+  }
 
   private key(tenantId: string): string {
     return tenantKeys(tenantId, this.prefix).outbox;
@@ -45,11 +50,22 @@ export class OutboxStore {
     });
   }
 
-  /** Removes outbox entries once the broker has acknowledged them. */
+  /**
+   * Removes outbox entries once the broker has acknowledged them (ackOutbox-4.lua: the backlog
+   * gauge follows, and the tenant leaves the relay's index only when its outbox is empty).
+   */
   async acknowledgeOutbox(tenantId: string, streamIds: string[]): Promise<number> {
     if (streamIds.length === 0) return 0;
-    const key = this.key(tenantId);
-    return guarded('acknowledgeOutbox', () => this.redis.xdel(key, ...streamIds));
+    const k = tenantKeys(tenantId, this.prefix);
+    const ix = indexKeys(this.shards.tag(this.shards.shardOf(tenantId)), this.prefix);
+    const result = await runScript(
+      this.redis,
+      'ackOutbox',
+      [k.outbox, k.account, ix.outbox, ix.gauges],
+      [tenantId, ...streamIds],
+    );
+    if ('refused' in result) throw new LedgerError('ackOutbox', ResultCode.BAD_ARGUMENT, result.detail);
+    return Number(result.reply[1]);
   }
 
   async outboxLength(tenantId: string): Promise<number> {

@@ -4,7 +4,10 @@ import { tenantKeys, tenantRegistryKey } from './keys';
 import type { OutboxStore } from './outbox-store';
 import { guarded } from './result-codes';
 
-/** Every tenant with an account (updateSettings registers it), for sweeps over all tenants. */
+/**
+ * Every tenant with an account (updateSettings registers it), for the walks an operator asks
+ * for (`rater ledger reindex`, listings): the timers and scrapes read the index shards instead.
+ */
 export class TenantRegistry {
   constructor(
     private readonly redis: Redis | Cluster,
@@ -23,7 +26,10 @@ export class TenantRegistry {
     } while (cursor !== '0');
   }
 
-  /** Ledger-wide figures for the metrics: events waiting in outboxes, tenants blocked. */
+  /**
+   * Ledger-wide figures recounted from every tenant's state (O(tenants)): an audit of the
+   * index shards' gauges (LedgerIndexes.gauges), never on a timer or a scrape.
+   */
   async totals(): Promise<{ outboxBacklog: number; blockedTenants: number; tenants: number }> {
     const totals = { outboxBacklog: 0, blockedTenants: 0, tenants: 0 };
     for await (const page of this.pages()) {

@@ -3,6 +3,15 @@ import { EVENT_TYPES, RECORD_RESULTS, REJECTION_CODES } from '../credits/codes';
 import type { PipelineInstrumentation } from '../kafka/instrumentation';
 import type { PartitionProgress } from '../kafka/partition-progress';
 
+/** The ledger-wide gauges as a scrape sees them (from the index shards' counters). */
+export interface LedgerGaugeValues {
+  tenants: number;
+  depleted: number;
+  backlog: number;
+  /** Seconds since they were read from Redis. */
+  ageSeconds: number;
+}
+
 /** Bucket boundaries, in seconds. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 export const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -16,8 +25,8 @@ const DEAD_LETTER_REASONS = REJECTION_CODES;
  */
 export function createMetrics(
   instrumentation: PipelineInstrumentation,
-  /** Read on each scrape (cached briefly by the caller): the ledger-wide gauges. */
-  ledgerGauges?: () => Promise<{ outboxBacklog: number; blockedTenants: number }>,
+  /** Read on each scrape (cached by the caller): the ledger-wide gauges, NaN when unknown. */
+  ledgerGauges?: () => Promise<LedgerGaugeValues>,
   /** The consumer's partitions (with the consumer role): read on each scrape, no I/O. */
   partitions?: () => PartitionProgress,
 ): Registry {
@@ -95,22 +104,31 @@ export function createMetrics(
   instrumentation.on('recharge', ({ outcome }) => recharges.inc({ outcome }));
 
   if (ledgerGauges) {
-    new Gauge({
-      name: 'rater_outbox_backlog_events',
-      help: 'Events waiting in the tenants\u2019 outboxes for the relay.',
-      registers: [registry],
-      async collect() {
-        this.set((await ledgerGauges()).outboxBacklog);
-      },
-    });
-    new Gauge({
-      name: 'rater_depleted_tenants',
-      help: 'Prepaid tenants whose credit-paid calls are blocked at zero balance.',
-      registers: [registry],
-      async collect() {
-        this.set((await ledgerGauges()).blockedTenants);
-      },
-    });
+    const gauge = (name: string, help: string, read: (g: LedgerGaugeValues) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          this.set(read(await ledgerGauges()));
+        },
+      });
+    gauge(
+      'rater_outbox_backlog_events',
+      'Events waiting in the tenants\u2019 outboxes for the relay.',
+      (g) => g.backlog,
+    );
+    gauge(
+      'rater_depleted_tenants',
+      'Prepaid tenants whose credit-paid calls are blocked at zero balance.',
+      (g) => g.depleted,
+    );
+    gauge('rater_tenants', 'Tenants with an account.', (g) => g.tenants);
+    gauge(
+      'rater_ledger_gauges_age_seconds',
+      'How old the ledger-wide gauges are (they are read from Redis, cached; NaN: never read).',
+      (g) => g.ageSeconds,
+    );
   }
 
   if (partitions) {

@@ -1,7 +1,9 @@
 import type { Ledger } from '../ledger/open-ledger';
 
 export interface ExpirySweeperOptions {
-  ledger: Pick<Ledger, 'tenants' | 'writes'>;
+  ledger: Pick<Ledger, 'indexes' | 'writes'>;
+  /** Tenants expired per round trip (default 500). */
+  pageSize?: number;
   intervalMs?: number;
   clock?: () => Date;
   /** Called for each tenant whose lots expired in a sweep (the outbox relay is poked). */
@@ -10,8 +12,9 @@ export interface ExpirySweeperOptions {
 }
 
 /**
- * Forfeits expired funds on a schedule, for tenants with no usage to trigger it. Safe with
- * several instances: expiring is idempotent, so two sweeps of one tenant forfeit once.
+ * Forfeits expired funds on a schedule, for tenants with no usage to trigger it: only the
+ * tenants the expiry index says have a lot due (one command per index shard when none is).
+ * Safe with several instances: expiring is idempotent, so two sweeps of one tenant forfeit once.
  */
 export class ExpirySweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -38,11 +41,11 @@ export class ExpirySweeper {
     await this.running;
   }
 
-  /** One pass over every tenant; returns the number of lots expired. */
+  /** One pass over the tenants with a lot due; returns the number of lots expired. */
   async sweep(): Promise<number> {
     const now = (this.options.clock ?? (() => new Date()))();
     let total = 0;
-    for await (const page of this.options.ledger.tenants.pages()) {
+    for await (const page of this.options.ledger.indexes.dueForExpiry(now, this.options.pageSize)) {
       const results = await Promise.all(
         page.map((tenant) => this.options.ledger.writes.expireLots(tenant, now)),
       );

@@ -108,11 +108,13 @@ describe('GET /metrics of the running service', () => {
     expect(value(text, 'rater_batch_duration_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(value(text, 'rater_ledger_duration_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(value(text, 'rater_debit_lag_seconds_count')).toBe(2);
-    // The ledger-wide gauges come from a sweep over the tenants, cached for 5 s.
+    // The ledger-wide gauges are the index shards' counters, cached for a second.
     await eventually(async () => {
       const later = await scrape();
       expect(value(later, 'rater_depleted_tenants')).toBe(1);
       expect(value(later, 'rater_outbox_backlog_events')).toBe(0);
+      expect(value(later, 'rater_tenants')).toBe(1);
+      expect(value(later, 'rater_ledger_gauges_age_seconds')).toBeLessThan(5);
     }, 10_000);
   });
 });

@@ -232,7 +232,7 @@ async function waitUntilSettled(
     ]);
     const done = new Map(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
     const consumed = ends.every((e) => done.get(e.partition) === e.high);
-    const { outboxBacklog } = await ledger.tenants.totals();
+    const { backlog: outboxBacklog } = await ledger.indexes.gauges();
     quiet = consumed && outboxBacklog === 0 && mails() === lastMails ? quiet + 1 : 0;
     lastMails = mails();
     if (quiet >= 6) break;

@@ -72,6 +72,11 @@ describe('ledger: Redis away', () => {
       ['lease', () => ledger.leases.lease('acme', 'outbox', 'a', 1000)],
       ['lease release', () => ledger.leases.releaseLease('acme', 'outbox', 'a')],
       ['tenants', () => ledger.tenants.totals()],
+      ['outbox acknowledgement', () => ledger.outbox.acknowledgeOutbox('acme', ['1-0'])],
+      ['index: tenants with events', () => ledger.indexes.tenantsWithEvents()],
+      ['index: lots due', () => ledger.indexes.dueForExpiry(new Date()).next()],
+      ['index: gauges', () => ledger.indexes.gauges()],
+      ['reindex', () => ledger.writes.reindex('acme')],
     ];
     for (const [what, call] of calls) {
       const error = await call().then(

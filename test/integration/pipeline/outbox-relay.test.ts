@@ -1,7 +1,9 @@
 import { Kafka, Partitioners, Producer } from 'kafkajs';
 import { OutboxRelay } from '../../../src/kafka/outbox-relay';
+import { openLedger } from '../../../src/ledger/open-ledger';
 import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
+import { eventually } from '../../support/wait';
 
 describe('outbox relay', () => {
   let kafka: Kafka;
@@ -118,6 +120,35 @@ describe('outbox relay', () => {
         'other',
         'other',
       ]);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it("relays at once what another process wrote, on the scripts' hint: no poke, no sweep due", async () => {
+    const running = new OutboxRelay({
+      ledger: f.ledger,
+      producer,
+      topic,
+      source: '/rater/credits',
+      sweepIntervalMs: 600_000,
+    });
+    running.start();
+    try {
+      // The sweep after subscribing finds what was written before.
+      expect(await consumeMessages(kafka, topic, 5)).toHaveLength(5);
+      // Another process (here: another ledger over the same keys) writes; this relay is told.
+      const elsewhere = openLedger(f.redis, { prefix: f.prefix, clock: () => f.clock.now });
+      await elsewhere.writes.upsertAccount('other', prepaid());
+      await elsewhere.writes.addFunds('other', {
+        paymentRef: 'x',
+        amount: 1n,
+        currency: 'USD',
+        purchasedAt: f.clock.now,
+      });
+      const messages = await consumeMessages(kafka, topic, 7);
+      expect(messages.slice(5).map((m) => m.key!.toString())).toEqual(['other', 'other']);
+      await eventually(async () => expect(await f.ledger.indexes.tenantsWithEvents()).toEqual([]));
     } finally {
       await running.stop();
     }

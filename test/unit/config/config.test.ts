@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       ledger: { idempotencyRetentionDays: 35 },
       cdr: { maxRecordBytes: undefined, maxDepth: 32, futureSkewSeconds: 300, lateMarginHours: 24 },
       roles: ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api'],
-      outbox: { sweepIntervalMs: 1000, eventsSource: '/rater/credits' },
+      outbox: { eventsSource: '/rater/credits' },
       expiry: { sweepIntervalSeconds: 300 },
       mail: {
         smtpUrl: undefined,

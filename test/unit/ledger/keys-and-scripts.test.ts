@@ -32,18 +32,20 @@ describe('ledger scripts', () => {
 
   it('are one per operation, named with their key count and a version', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
-      ['addFunds', 5, 'addFundsV3'],
-      ['applyUsage', 9, 'applyUsageV3'],
+      ['ackOutbox', 4, 'ackOutboxV3'],
+      ['addFunds', 8, 'addFundsV3'],
+      ['applyUsage', 12, 'applyUsageV3'],
       ['authorize', 4, 'authorizeV3'],
       ['beginPurchase', 2, 'beginPurchaseV3'],
-      ['expireLots', 4, 'expireLotsV3'],
+      ['expireLots', 7, 'expireLotsV3'],
       ['lookupApplied', 2, 'lookupAppliedV3'],
       ['readAppliedDay', 1, 'readAppliedDayV3'],
-      ['rechargeResult', 5, 'rechargeResultV3'],
-      ['recordPurchase', 5, 'recordPurchaseV3'],
+      ['rechargeResult', 8, 'rechargeResultV3'],
+      ['recordPurchase', 8, 'recordPurchaseV3'],
+      ['reindex', 6, 'reindexV3'],
       ['releaseLease', 1, 'releaseLeaseV3'],
-      ['rerate', 8, 'rerateV3'],
-      ['updateSettings', 2, 'updateSettingsV3'],
+      ['rerate', 11, 'rerateV3'],
+      ['updateSettings', 7, 'updateSettingsV3'],
     ]);
   });
 

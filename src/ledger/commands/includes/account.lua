@@ -1,4 +1,6 @@
 --[[ The tenant account: settings and the state the scripts keep. ]]
+--- @include "includes/indexes"
+
 local function loadAccount(ctx)
   local h = readHash(ctx.keys.account)
   if h.mode == nil then
@@ -35,6 +37,7 @@ local function saveAccount(ctx, a)
     'arEnabled', fmt(a.arEnabled), 'arFailures', fmt(a.arFailures),
     'arPending', a.arPending, 'arPendingSince', a.arPendingSince,
     'arSeq', fmt(a.arSeq), 'arMonth', a.arMonth, 'arMonthCount', fmt(a.arMonthCount))
+  syncIndexes(ctx.keys, ctx.tenant)
 end
 
 -- The refusal of a charge (source credits or postpaid) in `currency` on this account, or nil:

@@ -12,7 +12,8 @@
   - the caller's preconditions still hold: the currency its amounts were converted in, and
     the settings version it read (every change here increments it).
 
-  KEYS[1] account  KEYS[2] pools
+  KEYS[1] account  KEYS[2] pools  KEYS[3] lot expiry  KEYS[4] outbox
+  KEYS[5] index: tenants with events  KEYS[6] index: lot expiry  KEYS[7] index: gauges
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] 'create': create the account when there is none (mode and currency are named), or
           'update': NO_ACCOUNT when there is none
@@ -27,8 +28,11 @@
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
+--- @include "includes/indexes"
 
-local keys = { account = KEYS[1], pools = KEYS[2] }
+local keys = {
+  account = KEYS[1], pools = KEYS[2], lotExpiry = KEYS[3], outbox = KEYS[4], ixOutbox = KEYS[5], ixExpiry = KEYS[6], gauges = KEYS[7],
+}
 local create = ARGV[5] == 'create'
 local changes = cjson.decode(ARGV[6])
 local expect = cjson.decode(ARGV[7])
@@ -140,6 +144,8 @@ if changes.caps ~= nil then
     redis.call('HSET', keys.pools, 'cap:' .. pool, seconds)
   end
 end
+-- Counted among the tenants when created; a switch away from prepaid may lift a block.
+syncIndexes(keys, ARGV[1])
 if created then
   return { OK, 'created', fmt(version) }
 end

@@ -6,6 +6,7 @@
   with the same idempotency key, so one payment) create one lot.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] payments  KEYS[5] outbox
+  KEYS[6] index: tenants with events  KEYS[7] index: lot expiry  KEYS[8] index: gauges
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] purchase id  ARGV[6] succeeded | failed  ARGV[7] purchased at (ms)
   ARGV[8] expires at (ms)  ARGV[9] gateway reference  ARGV[10] failure reason (decline code)
@@ -20,7 +21,9 @@
 --- @include "includes/account"
 --- @include "includes/lots"
 
-local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5] }
+local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5],
+  ixOutbox = KEYS[6], ixExpiry = KEYS[7], gauges = KEYS[8],
+}
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local id, status, purchasedAt, expiresAt = ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local gatewayRef, reason, message = ARGV[9], ARGV[10], ARGV[11]
@@ -78,6 +81,7 @@ else
     balance = money(a, a.balance),
   })
   p.status, p.reason, p.message = 'failed', reason, message
+  syncIndexes(keys, ctx.tenant)
 end
 local outcome = cjson.encode(p)
 redis.call('HSET', keys.payments, field, outcome)

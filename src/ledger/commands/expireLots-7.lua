@@ -3,6 +3,7 @@
   Idempotent: an expired lot leaves the expiry set, so a second run finds nothing.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] outbox
+  KEYS[5] index: tenants with events  KEYS[6] index: lot expiry  KEYS[7] index: gauges
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
 
   Output: {0, lots expired, amount forfeited, balance} or {code, detail}.
@@ -12,7 +13,9 @@
 --- @include "includes/account"
 --- @include "includes/lots"
 
-local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], outbox = KEYS[4] }
+local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], outbox = KEYS[4],
+  ixOutbox = KEYS[5], ixExpiry = KEYS[6], gauges = KEYS[7],
+}
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local a = loadAccount(ctx)
 if not a then
@@ -21,5 +24,7 @@ end
 local count, forfeited = expireDue(ctx, a)
 if count > 0 then
   saveAccount(ctx, a)
+else
+  syncExpiryIndex(keys, ctx.tenant) -- nothing due: an entry older than the lots goes
 end
 return { OK, count, fmt(forfeited), fmt(a.balance) }

@@ -5,6 +5,7 @@
   (source manual). The reference reused with another amount or currency is a conflict.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] payments  KEYS[5] outbox
+  KEYS[6] index: tenants with events  KEYS[7] index: lot expiry  KEYS[8] index: gauges
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] payment reference  ARGV[6] amount (minor units)  ARGV[7] currency
   ARGV[8] purchased at (ms)  ARGV[9] expires at (ms)  ARGV[10] reason  ARGV[11] made by
@@ -20,7 +21,9 @@
 --- @include "includes/account"
 --- @include "includes/lots"
 
-local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5] }
+local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5],
+  ixOutbox = KEYS[6], ixExpiry = KEYS[7], gauges = KEYS[8],
+}
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local ref, amount, currency = ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local purchasedAt, expiresAt = tonumber(ARGV[8]), tonumber(ARGV[9])

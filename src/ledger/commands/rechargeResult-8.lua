@@ -4,6 +4,7 @@
   turns auto-recharge off after the account's maximum.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] payments  KEYS[5] outbox
+  KEYS[6] index: tenants with events  KEYS[7] index: lot expiry  KEYS[8] index: gauges
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] request id  ARGV[6] succeeded | failed  ARGV[7] amount charged (minor units)
   ARGV[8] currency  ARGV[9] purchased at (ms)  ARGV[10] expires at (ms)
@@ -18,7 +19,9 @@
 --- @include "includes/account"
 --- @include "includes/lots"
 
-local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5] }
+local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5],
+  ixOutbox = KEYS[6], ixExpiry = KEYS[7], gauges = KEYS[8],
+}
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local requestId, status, amount, currency = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
 local purchasedAt, expiresAt, gatewayRef, reason = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], ARGV[12]

@@ -1,0 +1,73 @@
+--[[
+  The tenant's entries in its index shard (src/ledger/index-shards.ts: keys in the tenant's
+  own slot), so that sweeps and scrapes cost work only where something happened:
+  ixOutbox (set: tenants with events waiting), ixExpiry (sorted set: tenant -> earliest expiry
+  of its lots with money left), gauges (hash: tenants, depleted, backlog).
+
+  What the tenant adds to the gauges is kept on its account: ixGauges (the gauges key that
+  counts it), ixCounted, ixDepleted and ixBacklog. Each sync sets the gauges by the difference
+  between that and the state, so it is exact and idempotent; an account counted under another
+  gauges key (written before the indexes, or copied from another Redis deployment) is
+  counted afresh here.
+]]
+-- The channel a relay listens on: `<prefix>outbox:pending`, the prefix taken from the index key.
+local function outboxPendingChannel(ixOutbox)
+  return string.match(ixOutbox, '^(.*){[^{}]*}:ix:outbox$') .. 'outbox:pending'
+end
+
+-- ixExpiry: the lowest expiry in the tenant's lot-expiry set, or no entry without a live lot.
+local function syncExpiryIndex(keys, tenant)
+  local first = redis.call('ZRANGE', keys.lotExpiry, 0, 0, 'WITHSCORES')
+  if #first == 0 then
+    redis.call('ZREM', keys.ixExpiry, tenant)
+  else
+    redis.call('ZADD', keys.ixExpiry, first[2], tenant)
+  end
+end
+
+-- ixOutbox holds the tenant while its outbox has events; joining it publishes the hint.
+local function syncOutboxIndex(keys, tenant, length)
+  if length > 0 then
+    if redis.call('SADD', keys.ixOutbox, tenant) == 1 then
+      redis.call('PUBLISH', outboxPendingChannel(keys.ixOutbox), tenant)
+    end
+  else
+    redis.call('SREM', keys.ixOutbox, tenant)
+  end
+end
+
+--[[
+  Brings every index entry of the tenant in line with its stored state (called at the end of
+  each script that changes it, after the account is written). Returns what it changed in the
+  gauges: {tenants, depleted, backlog}.
+]]
+local function syncIndexes(keys, tenant)
+  local h = redis.call('HMGET', keys.account, 'mode', 'blocked', 'ixGauges', 'ixCounted', 'ixDepleted', 'ixBacklog')
+  if not h[1] then
+    return { 0, 0, 0 }
+  end
+  local here = h[3] == keys.gauges
+  local counted, depleted, backlog = 0, 0, 0
+  if here then
+    counted, depleted, backlog = num(h[4]), num(h[5]), num(h[6])
+  end
+  local isDepleted = 0
+  if h[1] == 'prepaid' and num(h[2]) == 1 then
+    isDepleted = 1
+  end
+  local length = redis.call('XLEN', keys.outbox)
+  local delta = { 1 - counted, isDepleted - depleted, length - backlog }
+  local names = { 'tenants', 'depleted', 'backlog' }
+  for i = 1, 3 do
+    if delta[i] ~= 0 then
+      redis.call('HINCRBY', keys.gauges, names[i], delta[i])
+    end
+  end
+  if not here or delta[1] ~= 0 or delta[2] ~= 0 or delta[3] ~= 0 then
+    redis.call('HSET', keys.account, 'ixGauges', keys.gauges, 'ixCounted', '1', 'ixDepleted', fmt(isDepleted),
+      'ixBacklog', fmt(length))
+  end
+  syncOutboxIndex(keys, tenant, length)
+  syncExpiryIndex(keys, tenant)
+  return delta
+end

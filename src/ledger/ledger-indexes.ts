@@ -1,0 +1,157 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { IndexShards } from './index-shards';
+import { indexKeys, IndexKeys, outboxPendingChannel } from './keys';
+import { guarded } from './result-codes';
+
+/** The ledger-wide gauges, summed over the shards (src/ledger/commands/includes/indexes.lua). */
+export interface LedgerGauges {
+  /** Tenants with an account. */
+  tenants: number;
+  /** Prepaid tenants whose credit-paid calls are blocked at zero balance. */
+  depleted: number;
+  /** Events waiting in the tenants' outboxes for the relay. */
+  backlog: number;
+}
+
+/** Stops listening for hints. */
+export type Unsubscribe = () => Promise<void>;
+
+/**
+ * Reads of the index shards the scripts keep: the tenants with something to do and the
+ * gauges. Each read costs one command per shard, whatever the number of tenants: one on
+ * standalone Redis, 16,384 on a Cluster (sent as one pipeline per node).
+ */
+export class LedgerIndexes {
+  constructor(
+    private readonly redis: Redis | Cluster,
+    readonly shards: IndexShards,
+    private readonly prefix = '',
+  ) {}
+
+  keys(shard: number): IndexKeys {
+    return indexKeys(this.shards.tag(shard), this.prefix);
+  }
+
+  /**
+   * One command per shard, the replies in shard order. On a Cluster the shards are grouped by
+   * the node that serves their slot (an ioredis pipeline must stay on one node); a group whose
+   * pipeline fails (slots moving) is sent again command by command, which ioredis redirects.
+   */
+  private async perShard<T>(
+    operation: string,
+    shards: number[],
+    command: (target: ChainableCommander, keys: IndexKeys) => void,
+    single: (keys: IndexKeys) => Promise<T>,
+  ): Promise<T[]> {
+    return guarded(operation, async () => {
+      const groups = new Map<string, number[]>();
+      const cluster = this.redis.isCluster ? (this.redis as Cluster) : undefined;
+      for (const shard of shards) {
+        const node = cluster ? (cluster.slots[shard]?.[0] ?? '') : '';
+        const group = groups.get(node) ?? [];
+        group.push(shard);
+        groups.set(node, group);
+      }
+      const replies = new Map<number, T>();
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          if (group.length === 1) {
+            replies.set(group[0]!, await single(this.keys(group[0]!)));
+            return;
+          }
+          const pipeline = this.redis.pipeline();
+          for (const shard of group) command(pipeline, this.keys(shard));
+          const results = (await pipeline.exec().catch(() => null)) ?? [];
+          const failed = results.length !== group.length || results.some(([error]) => error);
+          if (!failed) {
+            group.forEach((shard, i) => replies.set(shard, results[i]![1] as T));
+            return;
+          }
+          const again = await Promise.all(group.map((shard) => single(this.keys(shard))));
+          group.forEach((shard, i) => replies.set(shard, again[i]!));
+        }),
+      );
+      return shards.map((shard) => replies.get(shard)!);
+    });
+  }
+
+  /** Every tenant whose outbox has events (the members of each shard's outbox index). */
+  async tenantsWithEvents(): Promise<string[]> {
+    const sets = await this.perShard(
+      'tenantsWithEvents',
+      this.shards.all(),
+      (p, k) => p.smembers(k.outbox),
+      (k) => this.redis.smembers(k.outbox),
+    );
+    return sets.flat();
+  }
+
+  /**
+   * The tenants with a lot whose expiry has come by `now`, a page at a time: per shard, the
+   * lowest-scored entries of its expiry index, until a shard's page comes back short.
+   * Each tenant's entry moves past `now` once its lots are expired (the caller's work); a
+   * tenant that stays (its expiry failed) is yielded once, and a shard whose full page holds
+   * only such tenants is left for the next sweep.
+   */
+  async *dueForExpiry(now: Date, pageSize = 500): AsyncGenerator<string[]> {
+    const seen = new Set<string>();
+    let shards = this.shards.all();
+    while (shards.length > 0) {
+      const pages = await this.perShard(
+        'dueForExpiry',
+        shards,
+        (p, k) => p.zrangebyscore(k.expiry, '-inf', now.getTime(), 'LIMIT', 0, pageSize),
+        (k) => this.redis.zrangebyscore(k.expiry, '-inf', now.getTime(), 'LIMIT', 0, pageSize),
+      );
+      const fresh = pages.map((page) => page.filter((tenant) => !seen.has(tenant)));
+      const tenants = fresh.flat();
+      tenants.forEach((tenant) => seen.add(tenant));
+      if (tenants.length > 0) yield tenants;
+      shards = shards.filter((_, i) => pages[i]!.length === pageSize && fresh[i]!.length > 0);
+    }
+  }
+
+  /** The gauges, summed over the shards. */
+  async gauges(): Promise<LedgerGauges> {
+    const fields = ['tenants', 'depleted', 'backlog'] as const;
+    const replies = await this.perShard(
+      'gauges',
+      this.shards.all(),
+      (p, k) => p.hmget(k.gauges, ...fields),
+      (k) => this.redis.hmget(k.gauges, ...fields),
+    );
+    const totals: LedgerGauges = { tenants: 0, depleted: 0, backlog: 0 };
+    for (const values of replies) fields.forEach((field, i) => (totals[field] += Number(values[i] ?? 0)));
+    return totals;
+  }
+
+  /**
+   * Listens for the hint a script publishes when a tenant's outbox goes from empty to not
+   * empty, on a connection of its own. `onSubscribed` is called on each (re)subscription: a
+   * hint sent while the connection was down is lost, so the caller sweeps then.
+   */
+  async watchOutbox(onPending: (tenantId: string) => void, onSubscribed: () => void): Promise<Unsubscribe> {
+    const channel = outboxPendingChannel(this.prefix);
+    const subscriber = this.redis.duplicate();
+    subscriber.on('error', () => undefined); // the ledger's own connection reports outages
+    subscriber.on('message', (from: string, tenantId: string) => {
+      if (from === channel) onPending(tenantId);
+    });
+    let first = true;
+    subscriber.on('ready', () => {
+      if (!first) onSubscribed(); // ioredis resubscribes on reconnect
+    });
+    try {
+      await subscriber.subscribe(channel);
+    } catch (error) {
+      subscriber.disconnect();
+      throw error;
+    }
+    first = false;
+    onSubscribed();
+    return async () => {
+      subscriber.disconnect();
+    };
+  }
+}
