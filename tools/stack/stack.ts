@@ -189,8 +189,11 @@ export async function down(stackDir = defaultStackDir()): Promise<void> {
   const info = readStack(dir);
   await Promise.all([
     ...(info?.processes ?? []).map((proc) => stopProcess(proc)),
-    ...(info?.redisCluster ? [stopRedisCluster(info.redisCluster.dir)] : []),
-    ...(readCluster(dir) ? [stopRedisCluster(dir)] : []),
+    // The stack's cluster (also when `up` stopped before writing stack.json), or a directory
+    // that holds only a cluster.
+    ...[info?.redisCluster?.dir ?? join(dir, 'redis-cluster'), dir]
+      .filter((clusterDir) => readCluster(clusterDir))
+      .map((clusterDir) => stopRedisCluster(clusterDir)),
   ]);
   rmSync(dir, { recursive: true, force: true });
 }
