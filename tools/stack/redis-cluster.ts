@@ -33,6 +33,8 @@ export interface ClusterNode {
   masterId?: string;
   /** A master's slot ranges (`0-5460`). */
   slots?: string[];
+  /** The cluster holds it as failed (killed, or cut off past the node timeout). */
+  failed?: boolean;
 }
 
 export interface RedisClusterInfo {
@@ -95,7 +97,7 @@ function nodeConfig(home: string, port: number, busPort: number): string {
 }
 
 /** `CLUSTER NODES` of one node, parsed: who is master of which slots, who replicates whom. */
-interface NodesLine {
+export interface NodesLine {
   id: string;
   port: number;
   flags: string[];
@@ -104,7 +106,7 @@ interface NodesLine {
   slots: string[];
 }
 
-function parseClusterNodes(text: string): NodesLine[] {
+export function parseClusterNodes(text: string): NodesLine[] {
   return text
     .trim()
     .split('\n')
@@ -169,6 +171,7 @@ export async function clusterTopology(info: RedisClusterInfo): Promise<ClusterNo
       role: master ? 'master' : 'replica',
       id: line.id,
       ...(master ? { slots: line.slots } : { masterId: line.masterId }),
+      ...(line.flags.includes('fail') ? { failed: true } : {}),
     };
   });
 }
