@@ -13,19 +13,20 @@
  *    latency runs from its produce request to its debit (`ratedAt` on usage.rated.v1): p50Ms
  *    and p99Ms.
  *
- * Writes bench-results/e2e.json and bench-results/e2e.svg and prints a table.
- * BENCH_E2E_COUNT sets the backlog size (default 300,000).
+ * Writes bench-results/e2e.json and bench-results/e2e.svg (e2e-cluster.* on the cluster) and prints a table.
+ * BENCH_E2E_COUNT sets the backlog size (default 300,000). `--redis-cluster` (or
+ * REDIS_CLUSTER=true) puts the ledger on the stack's Redis Cluster, 3 masters with a replica
+ * each, for the rater and the baselines alike.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { Admin, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { openLedger } from '../src/ledger/open-ledger';
 import { cdrStream, tenantProfiles } from '../tools/loadgen/cdr-stream';
 import { provisionTenants } from '../tools/loadgen/tenants';
 import { writeStream } from '../tools/loadgen/writer';
 import { loadRateBook } from '../src/rating';
-import { down, up } from '../tools/stack/stack';
+import { down, stackProcesses, stackRedis, up } from '../tools/stack/stack';
 import { projectRoot } from '../tools/stack/toolchain';
 import { drawChart } from './chart';
 import { applyAll, makeUsages, oneCallPerUsage, openBenchTenants } from './ledger-paths';
@@ -41,6 +42,9 @@ const LATENCY_SECONDS = 20;
 const LATENCY_WARMUP_SECONDS = 3;
 const SINGLE_SCRIPT_USAGES = 20_000;
 const RUN = `e2e-${Date.now()}`;
+const REDIS_CLUSTER = process.argv.includes('--redis-cluster') || process.env.REDIS_CLUSTER === 'true';
+/** bench-results/<OUT>.json and .svg: the cluster's figures beside the single server's. */
+const OUT = REDIS_CLUSTER ? 'e2e-cluster' : 'e2e';
 const topics = {
   usageIn: `${RUN}.cdr`,
   ratedOut: `${RUN}.rated`,
@@ -137,11 +141,11 @@ async function latencyAtFixedRate(kafka: Kafka, producer: Producer, admin: Admin
 
 async function main(): Promise<void> {
   buildService();
-  const stack = await up(join(projectRoot, '.stack', 'bench'));
+  const stack = await up(join(projectRoot, '.stack', 'bench'), { redisCluster: REDIS_CLUSTER });
   const kafka = new Kafka({ clientId: RUN, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  const redis = new Redis(stack.redis.url);
+  const redis = stackRedis(stack, { redisCluster: REDIS_CLUSTER });
   // Not idempotent: kafkajs's idempotent producer does not take several sends in flight, and
   // a load generator's repeats are part of the load anyway.
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -177,12 +181,15 @@ async function main(): Promise<void> {
 
     console.log('the rater drains the backlog');
     const groupId = `${RUN}-rater`;
-    rater = await startRater(raterEnv(stack, { topics, groupId, keyPrefix: `${RUN}:` }));
+    rater = await startRater(
+      raterEnv(stack, { topics, groupId, keyPrefix: `${RUN}:`, redisCluster: REDIS_CLUSTER }),
+    );
     // What each process spends while the rater drains the backlog: where the cores go.
     const processes = [
       { name: 'rater', pid: rater.child.pid! },
-      ...stack.processes
-        .filter((p) => p.name !== 'schema-registry')
+      ...stackProcesses(stack)
+        // The one Redis idles while the ledger is on the cluster.
+        .filter((p) => p.name !== 'schema-registry' && !(REDIS_CLUSTER && p.name === 'redis'))
         .map((p) => ({ name: p.name, pid: p.pid })),
       { name: 'bench (polling)', pid: process.pid },
     ];
@@ -222,12 +229,13 @@ async function main(): Promise<void> {
       latencyMissing: latency.missing,
       rssMB: Math.round(rater.peakRssMB),
       cpuMsPerThousandCdrs,
+      redis: REDIS_CLUSTER ? 'cluster: 3 masters, a replica each' : 'one server',
       cores: (await import('node:os')).cpus().length,
       node: process.version,
     };
     mkdirSync(join(projectRoot, 'bench-results'), { recursive: true });
-    writeFileSync(join(projectRoot, 'bench-results', 'e2e.json'), `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(join(projectRoot, 'bench-results', 'e2e.svg'), await drawChart(result));
+    writeFileSync(join(projectRoot, 'bench-results', `${OUT}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(join(projectRoot, 'bench-results', `${OUT}.svg`), await drawChart(result));
     printTable(result);
   } finally {
     if (rater) await stopRater(rater);
@@ -280,7 +288,7 @@ function printTable(r: {
   ]);
   console.log('CPU milliseconds per 1,000 CDRs while draining the backlog, by process:');
   console.table(r.cpuMsPerThousandCdrs);
-  console.log('wrote bench-results/e2e.json and bench-results/e2e.svg');
+  console.log(`wrote bench-results/${OUT}.json and bench-results/${OUT}.svg`);
 }
 
 main().catch((error: unknown) => {

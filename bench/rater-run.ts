@@ -37,10 +37,10 @@ export interface RaterTopics {
 /** The rater's environment on the stack: consumer and relay roles, the run's topics, group and key prefix. */
 export function raterEnv(
   stack: StackInfo,
-  run: { topics: RaterTopics; groupId: string; keyPrefix: string },
+  run: { topics: RaterTopics; groupId: string; keyPrefix: string; redisCluster?: boolean },
 ): Record<string, string> {
   return {
-    ...stackEnv(stack),
+    ...stackEnv(stack, { redisCluster: run.redisCluster ?? false }),
     HTTP_PORT: '0',
     RATER_ROLES: 'consumer,relay',
     KAFKA_GROUP_ID: run.groupId,

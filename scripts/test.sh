@@ -14,6 +14,7 @@ cleanup() {
   [ "$already_running" = 1 ] || npx tsx tools/cli.ts stack down --dir "$RATER_TEST_STACK_DIR" >/dev/null 2>&1 || true
   npx tsx tools/cli.ts stack down --dir "$RATER_FAULT_STACK_DIR" >/dev/null 2>&1 || true
   [ -f .stack/fault-chaos/stack.json ] && npx tsx tools/cli.ts stack down --dir .stack/fault-chaos >/dev/null 2>&1 || true
+  [ -f .stack/cluster-failover/cluster.json ] && npx tsx tools/cli.ts stack down --dir .stack/cluster-failover >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 

@@ -1,6 +1,5 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import Fastify from 'fastify';
-import Redis, { Cluster } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
@@ -24,6 +23,7 @@ import { RechargeWorker } from './workers/recharge-worker';
 import { ensureTopics } from './kafka/topics';
 import { UsageConsumer } from './kafka/usage-consumer';
 import { Ledger, openLedger } from './ledger/open-ledger';
+import { connectRedis } from './ledger/redis-connection';
 import { createLogger, logPipelineEvents } from './observability/logs';
 import { CachedQuery } from './observability/cached-query';
 import { createMetrics } from './observability/metrics';
@@ -61,27 +61,6 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
       ).unref(),
     ),
   ]);
-}
-
-/**
- * A Redis that stops answering (hung, paused, a network partition) must fail calls, not
- * hold them: a call that has no answer in `commandTimeout` rejects, the consumer retries it
- * with backoff (heartbeating), and the ledger's idempotency makes a call that did run
- * harmless to repeat.
- */
-const REDIS_TIMEOUTS = { commandTimeout: 5_000, connectTimeout: 5_000 };
-
-export function connectRedis(config: Config): Redis | Cluster {
-  if (!config.redis.cluster)
-    return new Redis(config.redis.url, { maxRetriesPerRequest: 2, ...REDIS_TIMEOUTS });
-  const url = new URL(config.redis.url);
-  return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
-    redisOptions: {
-      password: url.password || undefined,
-      tls: url.protocol === 'rediss:' ? {} : undefined,
-      ...REDIS_TIMEOUTS,
-    },
-  });
 }
 
 /** A scrape waits this long at most for the ledger-wide gauges, read again after this long. */
@@ -127,7 +106,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   logPipelineEvents(instrumentation, logger);
   const stops: (() => Promise<void>)[] = [];
 
-  const redis = connectRedis(config);
+  const redis = connectRedis(config.redis);
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   const ledger = openLedger(redis, {
     prefix: config.redis.keyPrefix,

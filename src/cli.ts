@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { tenantCommand } from './api/tenant-cli';
 import { replayDeadLetters } from './kafka/dead-letter-replay';
-import { connectRedis, startApp } from './app';
+import { startApp } from './app';
+import { connectRedis } from './ledger/redis-connection';
 import { loadConfig } from './config';
 import { openLedger } from './ledger/open-ledger';
 import { reindexTenants } from './ledger/reindex';
@@ -73,7 +74,7 @@ program
     if (o.layout && o.layout !== 'standalone' && o.layout !== 'cluster')
       throw new Error(`--layout ${String(o.layout)}: standalone or cluster`);
     const config = loadConfig();
-    const redis = connectRedis(config);
+    const redis = connectRedis(config.redis);
     try {
       const ledger = openLedger(redis, {
         prefix: config.redis.keyPrefix,

@@ -26,7 +26,10 @@ export function verdict(report: ChaosReport): { pass: boolean; text: string } {
     .join('; ');
   const lines = [
     `${pass ? 'PASS' : 'FAIL'}: ${report.inputs} CDRs in ${report.durationSeconds} s, ${report.kills} of ${report.killsPlanned} kills, ` +
-      `Redis ${report.faults.redis === 'kill' ? 'killed' : 'restarted'} ${report.restarts.redis}x, ` +
+      (report.failover
+        ? `Redis Cluster master ${report.failover.killed} SIGKILLed ${report.restarts.redis}x ` +
+          `(${report.failover.promoted} promoted in ${report.failover.promotedMs} ms, the killed node back as a replica in ${report.failover.rejoinedMs} ms), `
+        : `Redis ${report.faults.redis === 'kill' ? 'killed' : 'restarted'} ${report.restarts.redis}x, `) +
       `broker ${report.faults.kafka === 'kill' ? 'killed' : 'restarted'} ${report.restarts.kafka}x` +
       (report.faults.redisFreezeSeconds > 0
         ? `, Redis frozen ${report.faults.freezes}x for ${report.faults.redisFreezeSeconds} s`
@@ -56,6 +59,10 @@ const program = new Command('chaos')
   .option('--partitions <n>', 'partitions of the topics', whole, 6)
   .option('--redis-kill', 'the Redis restart is a SIGKILL (a crash), then a start on the same data')
   .option('--broker-kill', 'the broker restart is a SIGKILL (a crash), then a start on the same data')
+  .option(
+    '--redis-cluster',
+    'the ledger on a Redis Cluster (3 masters, a replica each); the Redis fault is a master SIGKILLed and failed over',
+  )
   .option('--redis-freeze <seconds>', 'also SIGSTOP Redis for this long once, mid-run', whole)
   .option('--dir <path>', 'stack directory', join(projectRoot, '.stack', 'chaos'))
   .option('--out <file>', 'report file', join(projectRoot, 'bench-results', 'chaos.json'))
@@ -63,7 +70,15 @@ const program = new Command('chaos')
     async (
       o: Pick<
         ChaosOptions,
-        'count' | 'kills' | 'seed' | 'tenants' | 'rate' | 'partitions' | 'redisKill' | 'brokerKill'
+        | 'count'
+        | 'kills'
+        | 'seed'
+        | 'tenants'
+        | 'rate'
+        | 'partitions'
+        | 'redisKill'
+        | 'brokerKill'
+        | 'redisCluster'
       > & {
         redisFreeze?: number;
         dir: string;
@@ -81,7 +96,7 @@ const program = new Command('chaos')
       try {
         await down(dir);
         log(`starting the stack in ${dir}`);
-        const stack = await up(dir);
+        const stack = await up(dir, { redisCluster: o.redisCluster === true });
         report = await runChaos({
           stack,
           count: o.count,
@@ -92,6 +107,7 @@ const program = new Command('chaos')
           partitions: o.partitions,
           redisKill: o.redisKill === true,
           brokerKill: o.brokerKill === true,
+          redisCluster: o.redisCluster === true,
           redisFreezeSeconds: o.redisFreeze ?? 0,
           logDir: join(projectRoot, '.cache', 'chaos-logs'),
           log,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import Redis from 'ioredis';
+import { Cluster } from 'ioredis';
 import { Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -11,7 +11,8 @@ import { cdrStream, tenantProfiles } from '../loadgen/cdr-stream';
 import { provisionTenants } from '../loadgen/tenants';
 import { writeStream } from '../loadgen/writer';
 import { loadRateBook } from '../../src/rating';
-import { pauseService, restart, StackInfo, stackEnv } from '../stack/stack';
+import { killMaster, startClusterNode, waitForFailover } from '../stack/redis-cluster';
+import { clusterSeedPort, pauseService, restart, StackInfo, stackEnv, stackRedis } from '../stack/stack';
 import { projectRoot } from '../stack/toolchain';
 import { isAlive, RaterProcess, startRater, stopRater } from './rater-process';
 import { reconcile, Reconciliation } from './reconcile';
@@ -39,6 +40,12 @@ export interface ChaosOptions {
   stallMs?: number;
   /** The one Redis restart is a SIGKILL (a crash; Redis then fsyncs every write, see README). */
   redisKill?: boolean;
+  /**
+   * The ledger on the stack's Redis Cluster: the rater gets REDIS_CLUSTER=true and a node, and
+   * the one Redis fault is a master SIGKILLed (its replica takes over), started again a few
+   * seconds later (it rejoins as a replica).
+   */
+  redisCluster?: boolean;
   /** The one broker restart is a SIGKILL. */
   brokerKill?: boolean;
   /** Also SIGSTOP Redis once, for this many seconds, in the middle of the run. */
@@ -58,13 +65,18 @@ export interface ChaosReport extends Reconciliation {
   killsPlanned: number;
   kills: number;
   restarts: { redis: number; kafka: number };
-  /** How Redis and the broker were restarted (`restart` or `kill`), and Redis's hang, if any. */
+  /**
+   * How Redis and the broker were restarted (`restart` or `kill`; `failover`: a cluster
+   * master SIGKILLed), and Redis's hang, if any.
+   */
   faults: {
-    redis: 'restart' | 'kill';
+    redis: 'restart' | 'kill' | 'failover';
     kafka: 'restart' | 'kill';
     redisFreezeSeconds: number;
     freezes: number;
   };
+  /** The cluster master killed, the replica promoted, and how long each step took. */
+  failover?: { killed: string; promoted: string; promotedMs: number; rejoinedMs: number };
   /** Rater restarts nobody asked for: exits of their own, or a rater that stopped making progress. */
   unplanned: { exits: number; stalls: number };
   durationSeconds: number;
@@ -101,7 +113,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * should use, README) makes that every write it acknowledged. Set before the kill and again
  * on the restarted server.
  */
-async function fsyncEveryWrite(redis: Redis): Promise<void> {
+async function fsyncEveryWrite(redis: ReturnType<typeof stackRedis>): Promise<void> {
+  if (redis instanceof Cluster) return; // a cluster's durability is its replicas (README, "Scaling out")
   await redis.config('SET', 'appendfsync', 'always');
 }
 
@@ -135,8 +148,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const runId = `chaos-${options.seed}-${randomUUID().slice(0, 6)}`;
   const { topics, keyPrefix, idPrefix } = chaosNames(runId);
+  const redisCluster = options.redisCluster === true;
+  const clusterDir = options.stack.redisCluster?.dir;
+  if (redisCluster && !clusterDir) throw new Error('--redis-cluster needs a stack started with its cluster');
+  if (redisCluster && (options.redisFreezeSeconds ?? 0) > 0) {
+    // A master frozen past the node timeout is failed over; thawed, it runs the commands
+    // queued on its sockets before it learns it was demoted, and those writes are lost when
+    // it resyncs: Redis Cluster's documented write-loss window, not something to audit.
+    throw new Error('--redis-freeze is for a single Redis: on a cluster a frozen master is failed over');
+  }
   const env: Record<string, string> = {
-    ...stackEnv(options.stack),
+    ...stackEnv(options.stack, { redisCluster }),
     HTTP_PORT: '0',
     // No recharge (and no sweeper): balances move by usage only.
     RATER_ROLES: 'consumer,relay',
@@ -169,7 +191,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const freezeAt = freezeSeconds > 0 ? Math.floor((0.45 + 0.1 * random()) * options.count) : Infinity;
   let freezes = 0;
 
-  const redis = new Redis(options.stack.redis.url, { maxRetriesPerRequest: 20 });
+  const redis = stackRedis(options.stack, { redisCluster, maxRetriesPerRequest: 20 });
   redis.on('error', () => undefined);
   const ledger = openLedger(redis, { prefix: env.REDIS_KEY_PREFIX });
   const kafka = new Kafka({
@@ -188,6 +210,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const unplanned = { exits: 0, stalls: 0 };
   const restarts = { redis: 0, kafka: 0 };
   let kills = 0;
+  let failover: ChaosReport['failover'];
+  let killedMaster: { name: string; at: number } | undefined;
 
   const launch = async () => {
     for (let attempt = 1; ; attempt++) {
@@ -286,7 +310,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await sleep(Math.floor(random() * 300));
         kills += 1;
         await restartRater('SIGKILL');
-      } else if (restarts.redis === 0 && committed >= redisAt) {
+      } else if (redisCluster && killedMaster && Date.now() - killedMaster.at >= 5_000) {
+        // The run went on on the promoted replica; now the killed node comes back.
+        const started = Date.now();
+        await startClusterNode(clusterDir!, killedMaster.name);
+        failover!.rejoinedMs = Date.now() - started;
+        log(
+          `${killedMaster.name} started again: a replica now, the cluster healthy after ${failover!.rejoinedMs} ms`,
+        );
+        killedMaster = undefined;
+        restarts.redis += 1;
+      } else if (redisCluster && restarts.redis === 0 && !failover && committed >= redisAt) {
+        const killed = await killMaster(clusterDir!, { except: [clusterSeedPort(options.stack)!] });
+        log(`killed the Redis Cluster master ${killed.name} (SIGKILL); waiting for its replica`);
+        const { promoted, waitedMs } = await waitForFailover(clusterDir!, killed);
+        // Started again 5 s after the promotion: the run goes on on the promoted replica alone.
+        killedMaster = { name: killed.name, at: Date.now() };
+        failover = { killed: killed.name, promoted: promoted.name, promotedMs: waitedMs, rejoinedMs: 0 };
+        log(`${promoted.name} promoted to master after ${waitedMs} ms`);
+        lastProgressAt = Date.now();
+      } else if (!redisCluster && restarts.redis === 0 && committed >= redisAt) {
         log(options.redisKill ? 'killing Redis (SIGKILL) and starting it again' : 'restarting Redis');
         await restart('redis', options.stack.dir, { kill: options.redisKill === true });
         if (options.redisKill) await fsyncEveryWrite(redis);
@@ -352,11 +395,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       kills,
       restarts,
       faults: {
-        redis: options.redisKill ? 'kill' : 'restart',
+        redis: redisCluster ? 'failover' : options.redisKill ? 'kill' : 'restart',
         kafka: options.brokerKill ? 'kill' : 'restart',
         redisFreezeSeconds: freezeSeconds,
         freezes,
       },
+      ...(failover ? { failover } : {}),
       unplanned,
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       produceSeconds: Math.round(produceSeconds * 10) / 10,

@@ -103,17 +103,21 @@ async function buyCredits(url: string, tenant: string, amount: string): Promise<
 
 async function main(): Promise<void> {
   const keep = process.argv.includes('--keep');
+  // The ledger on a Redis Cluster (3 masters, a replica each), as an operator switches it on.
+  const redisCluster = process.argv.includes('--redis-cluster') || process.env.REDIS_CLUSTER === 'true';
   const dir = join(projectRoot, '.stack', 'demo');
   let started = Date.now();
-  console.log('== Starting the local stack (Kafka 4 in KRaft mode, Redis, Apicurio Registry)');
-  const stack = await up(dir);
-  console.log(`   up in ${Date.now() - started} ms: ${JSON.stringify(stackEnv(stack))}`);
+  console.log(
+    `== Starting the local stack (Kafka 4 in KRaft mode, ${redisCluster ? 'a Redis Cluster of 3 masters with a replica each' : 'Redis'}, Apicurio Registry)`,
+  );
+  const stack = await up(dir, { redisCluster });
+  console.log(`   up in ${Date.now() - started} ms: ${JSON.stringify(stackEnv(stack, { redisCluster }))}`);
   const mailbox = await startMailbox();
   const book = loadRateBook(join(projectRoot, 'rates'));
   const gateway = await startStripeTestProxy(stack.stripe.url);
   const config = loadConfig({
     ...process.env,
-    ...stackEnv(stack),
+    ...stackEnv(stack, { redisCluster }),
     ...stripeEnv(stack, gateway.url),
     HTTP_PORT: '0',
     SMTP_URL: `smtp://127.0.0.1:${mailbox.port}`,

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import Redis from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { loadConfig } from '../../src/config';
 import { ensureTopics } from '../../src/kafka/topics';
 import { openLedger } from '../../src/ledger/open-ledger';
+import { connectRedis } from '../../src/ledger/redis-connection';
 import { loadRateBook } from '../../src/rating';
 import { cdrStream, DEFAULT_STREAM, tenantProfiles } from './cdr-stream';
 import { provisionTenants } from './tenants';
@@ -41,7 +41,7 @@ export function loadgenCommand(): Command {
         if (o.provision !== undefined) {
           if (!/^\d+$/.test(o.provision))
             throw new Error(`--provision takes minor units, got ${o.provision}`);
-          const redis = new Redis(config.redis.url);
+          const redis = connectRedis(config.redis, { maxRetriesPerRequest: 20 });
           const ledger = openLedger(redis, { prefix: config.redis.keyPrefix });
           await provisionTenants(
             ledger,

@@ -9,6 +9,14 @@ import {
   stackEnv,
   up,
 } from './stack';
+import {
+  clusterTopology,
+  killMaster,
+  readCluster,
+  startClusterNode,
+  waitForClusterHealthy,
+  waitForFailover,
+} from './redis-cluster';
 
 /** `stack up|down|status|restart`: the local Kafka + Redis + schema registry. */
 export function stackCommand(): Command {
@@ -21,7 +29,7 @@ export function stackCommand(): Command {
     .command('up')
     .description('start the stack (or report the one already running) and print its connection details')
     .option(...dirOption)
-    .option('--redis-cluster', 'also start a 3-master Redis Cluster')
+    .option('--redis-cluster', 'also start a Redis Cluster: 3 masters, a replica each')
     .action(async ({ dir, redisCluster }: { dir: string; redisCluster?: boolean }) => {
       const started = Date.now();
       const info = await up(dir, { redisCluster: redisCluster === true });
@@ -50,6 +58,51 @@ export function stackCommand(): Command {
       }
       console.log(JSON.stringify({ ...info, env: stackEnv(info), running: isStackRunning(info) }, null, 2));
       if (!isStackRunning(info)) process.exitCode = 1;
+    });
+
+  const clusterDir = (dir: string) => {
+    const cluster = readStack(dir)?.redisCluster?.dir ?? (readCluster(dir) ? dir : undefined);
+    if (!cluster) throw new Error(`no Redis Cluster in ${dir}: start the stack with --redis-cluster`);
+    return cluster;
+  };
+  const cluster = stack.command('cluster').description("the stack's Redis Cluster: roles, failovers");
+  cluster
+    .command('nodes')
+    .description('print each node with its role as the cluster sees it now')
+    .option(...dirOption)
+    .action(async ({ dir }: { dir: string }) => {
+      const info = readCluster(clusterDir(dir))!;
+      console.log(JSON.stringify(await clusterTopology(info), null, 2));
+    });
+  cluster
+    .command('kill-master')
+    .description("SIGKILL a master (the last one, or --port's) and wait until its replica is promoted")
+    .option(...dirOption)
+    .option('--port <port>', 'the master to kill', Number)
+    .action(async ({ dir, port }: { dir: string; port?: number }) => {
+      const seed = readStack(dir)?.redisCluster?.nodes[0]?.port;
+      const killed = await killMaster(clusterDir(dir), { port, except: seed ? [seed] : [] });
+      const { promoted, waitedMs } = await waitForFailover(clusterDir(dir), killed);
+      console.log(
+        `killed ${killed.name} (port ${killed.port}); ${promoted.name} (port ${promoted.port}) promoted in ${waitedMs} ms`,
+      );
+    });
+  cluster
+    .command('start-node <name>')
+    .description('start a stopped node again (a killed master rejoins as a replica) and wait for health')
+    .option(...dirOption)
+    .action(async (name: string, { dir }: { dir: string }) => {
+      const started = Date.now();
+      await startClusterNode(clusterDir(dir), name);
+      console.log(`${name} started; the cluster is healthy after ${Date.now() - started} ms`);
+    });
+  cluster
+    .command('wait-healthy')
+    .description('wait until every slot is served and every master has its replica in sync')
+    .option(...dirOption)
+    .action(async ({ dir }: { dir: string }) => {
+      await waitForClusterHealthy(clusterDir(dir));
+      console.log('healthy');
     });
 
   stack

@@ -2,9 +2,15 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { isRunning, killProcess, ManagedProcess, pauseProcess, startDaemon, stopProcess } from './processes';
 import {
+  ClusterNode,
+  isClusterRunning,
+  readCluster,
+  startRedisCluster,
+  stopRedisCluster,
+} from './redis-cluster';
+import {
   startKafka,
   startRedis,
-  startRedisCluster,
   startSchemaRegistry,
   startStripeMock,
   waitForKafka,
@@ -13,6 +19,8 @@ import {
   waitForStripeMock,
 } from './servers';
 import { projectRoot } from './toolchain';
+import Redis, { Cluster } from 'ioredis';
+import { connectRedis, RedisTarget } from '../../src/ledger/redis-connection';
 
 /** Connection details of a running local stack: the one file tests and the demo read. */
 export interface StackInfo {
@@ -23,13 +31,16 @@ export interface StackInfo {
   schemaRegistry: { url: string };
   /** stripe-mock: Stripe's API mock, for the Stripe payment gateway. */
   stripe: { url: string };
-  /** Present when started with `redisCluster`: a 3-master Redis Cluster. */
-  redisCluster?: { nodes: { host: string; port: number }[] };
+  /**
+   * Present when started with `redisCluster`: 3 masters with a replica each, their roles as
+   * started (`<dir>` holds its state file, with the roles now and the nodes' PIDs).
+   */
+  redisCluster?: { dir: string; nodes: ClusterNode[] };
   processes: ManagedProcess[];
 }
 
 export interface StackOptions {
-  /** Also start a 3-master Redis Cluster (for the ledger's cluster tests). */
+  /** Also start a Redis Cluster of 3 masters with a replica each. */
   redisCluster?: boolean;
 }
 
@@ -55,18 +66,58 @@ export function stripeEnv(info: StackInfo, apiBase = info.stripe.url): Record<st
   return { PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: STRIPE_MOCK_API_KEY, STRIPE_API_BASE: apiBase };
 }
 
+/** How the service and the tools reach the stack's Redis: the one server, or the cluster. */
+export interface RedisMode {
+  redisCluster?: boolean;
+}
+
+/**
+ * The ledger's Redis of this stack: its server, or with `redisCluster` the cluster, seeded by
+ * its first node (the failover tools never kill that one, so a rater started during a
+ * failover still finds the cluster).
+ */
+export function stackRedisTarget(info: StackInfo, mode: RedisMode = {}): RedisTarget {
+  if (!mode.redisCluster) return { url: info.redis.url, cluster: false };
+  const seed = info.redisCluster?.nodes[0];
+  if (!seed) throw new Error(`the stack in ${info.dir} has no Redis Cluster: start it with --redis-cluster`);
+  return { url: `redis://${seed.host}:${seed.port}`, cluster: true };
+}
+
+/** The seed node a cluster-mode client starts from (never killed by the failover tools). */
+export const clusterSeedPort = (info: StackInfo) => info.redisCluster?.nodes[0]?.port;
+
+/** A client of the stack's ledger Redis, set up as the service sets up its own. */
+export function stackRedis(
+  info: StackInfo,
+  mode: RedisMode & { maxRetriesPerRequest?: number } = {},
+): Redis | Cluster {
+  return connectRedis(stackRedisTarget(info, mode), { maxRetriesPerRequest: mode.maxRetriesPerRequest });
+}
+
 /** The environment variables the service's configuration reads, pointing at this stack. */
-export function stackEnv(info: StackInfo): Record<string, string> {
+export function stackEnv(info: StackInfo, mode: RedisMode = {}): Record<string, string> {
+  const redis = stackRedisTarget(info, mode);
   return {
     KAFKA_BROKERS: info.kafka.brokers.join(','),
-    REDIS_URL: info.redis.url,
+    REDIS_URL: redis.url,
+    ...(redis.cluster ? { REDIS_CLUSTER: 'true' } : {}),
     SCHEMA_REGISTRY_URL: info.schemaRegistry.url,
   };
 }
 
+/** Every process of the stack, the cluster's nodes as they run now included. */
+export function stackProcesses(info: StackInfo): ManagedProcess[] {
+  const cluster = info.redisCluster ? readCluster(info.redisCluster.dir) : undefined;
+  return [...info.processes, ...(cluster?.processes ?? [])];
+}
+
 export function isStackRunning(info: StackInfo): boolean {
-  // A stack started before stripe-mock joined it is started afresh.
-  return info.stripe !== undefined && info.processes.every(isRunning);
+  // A stack started before stripe-mock joined it is started afresh, and so is one whose
+  // cluster has no replicas (started before they joined it).
+  if (info.stripe === undefined || !info.processes.every(isRunning)) return false;
+  if (!info.redisCluster) return true;
+  const cluster = readCluster(info.redisCluster.dir);
+  return cluster !== undefined && cluster.replicasPerMaster > 0 && isClusterRunning(cluster);
 }
 
 /**
@@ -107,7 +158,7 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
   let cluster: Awaited<ReturnType<typeof startRedisCluster>> | undefined;
   if (options.redisCluster) {
     try {
-      cluster = await startRedisCluster(dir);
+      cluster = await startRedisCluster(join(dir, 'redis-cluster'));
     } catch (error) {
       await Promise.all(
         [kafka.proc, redis.proc, registry.proc, stripe.proc].map((proc) => stopProcess(proc)),
@@ -122,18 +173,28 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
     redis: { host: redis.host, port: redis.port, url: `redis://${redis.host}:${redis.port}` },
     schemaRegistry: { url: registry.url },
     stripe: { url: stripe.url },
-    ...(cluster ? { redisCluster: { nodes: cluster.nodes } } : {}),
-    processes: [kafka.proc, redis.proc, registry.proc, stripe.proc, ...(cluster?.procs ?? [])],
+    ...(cluster ? { redisCluster: { dir: cluster.dir, nodes: cluster.nodes } } : {}),
+    processes: [kafka.proc, redis.proc, registry.proc, stripe.proc],
   };
   writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
   return info;
 }
 
-/** Stops every process the stack started, by recorded PID, and deletes its data. */
+/**
+ * Stops every process the stack started, by recorded PID, and deletes its data. A directory
+ * that holds only a Redis Cluster (tools/stack/redis-cluster.ts) is stopped the same way.
+ */
 export async function down(stackDir = defaultStackDir()): Promise<void> {
   const dir = resolve(stackDir);
   const info = readStack(dir);
-  if (info) await Promise.all(info.processes.map((proc) => stopProcess(proc)));
+  await Promise.all([
+    ...(info?.processes ?? []).map((proc) => stopProcess(proc)),
+    // The stack's cluster (also when `up` stopped before writing stack.json), or a directory
+    // that holds only a cluster.
+    ...[info?.redisCluster?.dir ?? join(dir, 'redis-cluster'), dir]
+      .filter((clusterDir) => readCluster(clusterDir))
+      .map((clusterDir) => stopRedisCluster(clusterDir)),
+  ]);
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -1,0 +1,388 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import {
+  freePort,
+  isRunning,
+  killProcess,
+  ManagedProcess,
+  startDaemon,
+  stopProcess,
+  waitUntil,
+} from './processes';
+import { redisServer } from './toolchain';
+
+/**
+ * A real Redis Cluster on loopback: masters, one replica each, and what a test or a tool
+ * needs to fail one over (SIGKILL a master, wait for its replica to take over, start the
+ * killed node again: it rejoins as a replica of the promoted one).
+ *
+ * Its state file is `<dir>/cluster.json`: the nodes with their roles (refreshed by every
+ * operation here) and the processes, so `stack down` stops exactly them.
+ */
+export interface ClusterNode {
+  /** `redis-cluster-<n>`: the name of its process and of its folder. */
+  name: string;
+  host: string;
+  port: number;
+  role: 'master' | 'replica';
+  /** The cluster's node id. */
+  id: string;
+  /** A replica's master (its node id). */
+  masterId?: string;
+  /** A master's slot ranges (`0-5460`). */
+  slots?: string[];
+  /** The cluster holds it as failed (killed, or cut off past the node timeout). */
+  failed?: boolean;
+}
+
+export interface RedisClusterInfo {
+  dir: string;
+  replicasPerMaster: number;
+  nodes: ClusterNode[];
+  processes: ManagedProcess[];
+}
+
+const READY_TIMEOUT_MS = 60_000;
+const SLOTS = 16_384;
+
+/**
+ * Failure detection: a master silent this long is marked failing, and a majority of masters
+ * agreeing lets its replica take over (a failover takes about twice this on loopback).
+ */
+export const CLUSTER_NODE_TIMEOUT_MS = 2_000;
+
+export const clusterFile = (dir: string) => join(resolve(dir), 'cluster.json');
+
+export function readCluster(dir: string): RedisClusterInfo | undefined {
+  const file = clusterFile(dir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as RedisClusterInfo;
+}
+
+function writeCluster(info: RedisClusterInfo): void {
+  writeFileSync(clusterFile(info.dir), `${JSON.stringify(info, null, 2)}\n`);
+}
+
+export const isClusterRunning = (info: RedisClusterInfo) => info.processes.every(isRunning);
+
+function nodeConfig(home: string, port: number, busPort: number): string {
+  return [
+    `port ${port}`,
+    `cluster-port ${busPort}`,
+    'bind 127.0.0.1',
+    'protected-mode yes',
+    'cluster-enabled yes',
+    `cluster-config-file ${join(home, 'nodes.conf')}`,
+    `cluster-node-timeout ${CLUSTER_NODE_TIMEOUT_MS}`,
+    // A replica may always be promoted, however long it was cut off from its master: the
+    // default factor (10) can leave a shard without a master after a long outage.
+    'cluster-replica-validity-factor 0',
+    // The other masters keep serving their slots while one shard fails over.
+    'cluster-require-full-coverage no',
+    // The killed master, started again, resyncs from the promoted one at once.
+    'repl-diskless-sync yes',
+    'repl-diskless-sync-delay 0',
+    `dir ${home}`,
+    'appendonly yes',
+    'appendfsync everysec',
+    'save ""',
+    'daemonize no',
+    'logfile ""',
+    // The config path in the process title lets `down` recognise this server by PID.
+    'proc-title-template "{title} {listen-addr} {server-mode} {config-file}"',
+    '',
+  ].join('\n');
+}
+
+/** `CLUSTER NODES` of one node, parsed: who is master of which slots, who replicates whom. */
+export interface NodesLine {
+  id: string;
+  port: number;
+  flags: string[];
+  masterId: string;
+  connected: boolean;
+  slots: string[];
+}
+
+export function parseClusterNodes(text: string): NodesLine[] {
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id, address, flags, masterId, , , , link, ...slots] = line.split(' ');
+      return {
+        id: id!,
+        port: Number(address!.split('@')[0]!.split(':').pop()),
+        flags: flags!.split(','),
+        masterId: masterId!,
+        connected: link === 'connected',
+        slots: slots.filter((s) => !s.startsWith('[')),
+      };
+    });
+}
+
+async function withNode<T>(host: string, port: number, use: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis({
+    host,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1_000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await use(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+const slotCount = (ranges: string[]) =>
+  ranges.reduce((sum, range) => {
+    const [from, to] = range.split('-').map(Number);
+    return sum + (to ?? from!) - from! + 1;
+  }, 0);
+
+/** The nodes' roles as the cluster sees them now, asked of every node that answers. */
+export async function clusterTopology(info: RedisClusterInfo): Promise<ClusterNode[]> {
+  let lines: NodesLine[] | undefined;
+  for (const node of info.nodes) {
+    try {
+      lines = parseClusterNodes(String(await withNode(node.host, node.port, (c) => c.cluster('NODES'))));
+      break;
+    } catch {
+      // That node is down: ask the next.
+    }
+  }
+  if (!lines) throw new Error('no node of the Redis Cluster answers');
+  return info.nodes.map((node) => {
+    const line = lines!.find((l) => l.port === node.port);
+    if (!line) return node;
+    const master = line.flags.includes('master');
+    return {
+      name: node.name,
+      host: node.host,
+      port: node.port,
+      role: master ? 'master' : 'replica',
+      id: line.id,
+      ...(master ? { slots: line.slots } : { masterId: line.masterId }),
+      ...(line.flags.includes('fail') ? { failed: true } : {}),
+    };
+  });
+}
+
+/**
+ * Healthy: every node runs and says `cluster_state:ok`, the masters' slots cover all 16384,
+ * and every master has a replica whose link to it is up (so the next failover can happen).
+ */
+export async function clusterHealth(info: RedisClusterInfo, replicasPerMaster = 1): Promise<string | true> {
+  const down = info.processes.filter((p) => !isRunning(p)).map((p) => p.name);
+  if (down.length > 0) return `not running: ${down.join(', ')}`;
+  const states = await Promise.all(
+    info.nodes.map((n) => withNode(n.host, n.port, async (c) => String(await c.cluster('INFO')))),
+  );
+  const notOk = info.nodes.filter((_, i) => !states[i]!.includes('cluster_state:ok'));
+  if (notOk.length > 0) return `cluster_state not ok on ${notOk.map((n) => n.name).join(', ')}`;
+  const nodes = await clusterTopology(info);
+  const masters = nodes.filter((n) => n.role === 'master' && (n.slots?.length ?? 0) > 0);
+  const covered = masters.reduce((sum, m) => sum + slotCount(m.slots ?? []), 0);
+  if (covered !== SLOTS) return `${covered} of ${SLOTS} slots covered`;
+  for (const master of masters) {
+    const replicas = nodes.filter((n) => n.role === 'replica' && n.masterId === master.id);
+    const linked = await Promise.all(
+      replicas.map((r) =>
+        withNode(r.host, r.port, async (c) =>
+          String(await c.info('replication')).includes('master_link_status:up'),
+        ),
+      ),
+    );
+    if (linked.filter(Boolean).length < replicasPerMaster)
+      return `${master.name} has ${linked.filter(Boolean).length} replicas in sync`;
+  }
+  return true;
+}
+
+async function waitForHealthy(
+  info: RedisClusterInfo,
+  replicasPerMaster: number,
+  timeoutMs = READY_TIMEOUT_MS,
+) {
+  let last: string | true = 'not asked yet';
+  await waitUntil(
+    'Redis Cluster',
+    async () => {
+      last = await clusterHealth(info, replicasPerMaster);
+      return last === true;
+    },
+    { timeoutMs },
+  ).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message} (${String(last)})`);
+  });
+}
+
+/** Waits until the cluster is healthy again (all slots, every master with its replica in sync). */
+export async function waitForClusterHealthy(
+  dir: string,
+  timeoutMs = READY_TIMEOUT_MS,
+): Promise<RedisClusterInfo> {
+  const info = requireCluster(dir);
+  await waitForHealthy(info, info.replicasPerMaster, timeoutMs);
+  return refreshRoles(info);
+}
+
+function requireCluster(dir: string): RedisClusterInfo {
+  const info = readCluster(dir);
+  if (!info) throw new Error(`no Redis Cluster in ${resolve(dir)}`);
+  return info;
+}
+
+async function refreshRoles(info: RedisClusterInfo): Promise<RedisClusterInfo> {
+  info.nodes = await clusterTopology(info);
+  writeCluster(info);
+  return info;
+}
+
+/**
+ * Starts `masters` redis-servers and `replicasPerMaster` replicas of each, on loopback,
+ * creates the cluster with `redis-cli --cluster create --cluster-replicas`, and waits until it
+ * is healthy. Everything lives in `dir` (its own folder: `down` deletes it).
+ */
+export async function startRedisCluster(
+  dir: string,
+  options: { masters?: number; replicasPerMaster?: number } = {},
+): Promise<RedisClusterInfo> {
+  const masters = options.masters ?? 3;
+  const replicasPerMaster = options.replicasPerMaster ?? 1;
+  const root = resolve(dir);
+  mkdirSync(root, { recursive: true });
+  const info: RedisClusterInfo = { dir: root, replicasPerMaster, nodes: [], processes: [] };
+  try {
+    for (let i = 1; i <= masters * (1 + replicasPerMaster); i++) {
+      const name = `redis-cluster-${i}`;
+      const home = join(root, name);
+      mkdirSync(home, { recursive: true });
+      const [port, busPort] = [await freePort(), await freePort()];
+      const conf = join(home, 'redis.conf');
+      writeFileSync(conf, nodeConfig(home, port, busPort));
+      info.processes.push(
+        startDaemon(name, redisServer(), [conf], { cwd: home, log: join(home, 'redis.log'), marker: conf }),
+      );
+      info.nodes.push({ name, host: '127.0.0.1', port, role: 'master', id: '' });
+      writeCluster(info);
+    }
+    await Promise.all(
+      info.nodes.map((n, i) =>
+        waitUntil(
+          'Redis Cluster node',
+          () => withNode(n.host, n.port, async (c) => (await c.ping()) === 'PONG'),
+          {
+            timeoutMs: READY_TIMEOUT_MS,
+            proc: info.processes[i],
+          },
+        ),
+      ),
+    );
+    const create = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...info.nodes.map((n) => `${n.host}:${n.port}`),
+        '--cluster-replicas',
+        String(replicasPerMaster),
+        '--cluster-yes',
+      ],
+      { encoding: 'utf8' },
+    );
+    if (create.status !== 0)
+      throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
+    await waitForHealthy(info, replicasPerMaster);
+    return await refreshRoles(info);
+  } catch (error) {
+    await Promise.all(info.processes.map((proc) => stopProcess(proc)));
+    throw error;
+  }
+}
+
+/** Stops every node the cluster file lists, by PID, and deletes the cluster's folder. */
+export async function stopRedisCluster(dir: string): Promise<void> {
+  const info = readCluster(dir);
+  if (info) await Promise.all(info.processes.map((proc) => stopProcess(proc)));
+  rmSync(resolve(dir), { recursive: true, force: true });
+}
+
+/**
+ * SIGKILLs a master (a crash: no shutdown, no last write), by default the last one of the
+ * start order that is a master now, or the one on `port`; returns it as it was.
+ */
+export async function killMaster(
+  dir: string,
+  options: { port?: number; except?: number[] } = {},
+): Promise<ClusterNode> {
+  const info = await refreshRoles(requireCluster(dir));
+  const masters = info.nodes.filter((n) => n.role === 'master' && (n.slots?.length ?? 0) > 0);
+  const victim =
+    options.port !== undefined
+      ? masters.find((n) => n.port === options.port)
+      : masters.filter((n) => !(options.except ?? []).includes(n.port)).at(-1);
+  if (!victim) throw new Error(`no master to kill${options.port ? ` on port ${options.port}` : ''}`);
+  await killProcess(info.processes.find((p) => p.name === victim.name)!);
+  return victim;
+}
+
+/**
+ * Waits until the slots `killed` served have a master that runs: its replica, promoted.
+ * Returns the promoted node and how long that took from now.
+ */
+export async function waitForFailover(
+  dir: string,
+  killed: ClusterNode,
+  timeoutMs = 30_000,
+): Promise<{ promoted: ClusterNode; waitedMs: number }> {
+  const started = Date.now();
+  const info = requireCluster(dir);
+  const alive = () => ({ ...info, nodes: info.nodes.filter((n) => n.name !== killed.name) });
+  let promoted: ClusterNode | undefined;
+  await waitUntil(
+    'failover',
+    async () => {
+      const nodes = await clusterTopology(alive());
+      promoted = nodes.find(
+        (n) =>
+          n.role === 'master' &&
+          n.name !== killed.name &&
+          (n.slots ?? []).join() === (killed.slots ?? []).join(),
+      );
+      return promoted !== undefined;
+    },
+    { timeoutMs },
+  );
+  await refreshRoles({ ...info, nodes: info.nodes }).catch(() => info);
+  return { promoted: promoted!, waitedMs: Date.now() - started };
+}
+
+/**
+ * Starts a stopped node again, the same way (same port, same nodes.conf and data); a master
+ * that was failed over rejoins as a replica of the promoted one. Waits for the cluster to be
+ * healthy again: all slots covered, every master with its replica in sync.
+ */
+export async function startClusterNode(dir: string, name: string): Promise<RedisClusterInfo> {
+  const info = requireCluster(dir);
+  const index = info.processes.findIndex((p) => p.name === name);
+  const old = info.processes[index];
+  if (!old) throw new Error(`the Redis Cluster has no node ${name}`);
+  if (!isRunning(old)) {
+    info.processes[index] = startDaemon(old.name, old.command, old.args, {
+      cwd: old.cwd,
+      log: old.log,
+      marker: old.marker,
+    });
+    writeCluster(info);
+  }
+  return waitForClusterHealthy(dir);
+}
