@@ -15,17 +15,43 @@ export interface ManagedProcess {
   cwd: string;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether a port can be listened on at 127.0.0.1 just now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** The lowest port the kernel hands out for bind(0) and outgoing connections. */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return 32768;
+  }
+}
+
+const handedOut = new Set<number>();
+
+/**
+ * A free port for a server the stack starts, below the kernel's ephemeral range: a port from
+ * that range (what listening on port 0 gives) can be taken by any outgoing connection, or by
+ * another bind(0), in the seconds before a slow server (a JVM) binds it. A random pick below
+ * it, checked free, never handed out twice by this process.
+ */
+export async function freePort(): Promise<number> {
+  const high = Math.min(ephemeralLow(), 65536) - 1;
+  const low = Math.max(1024, high - 20_000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port found in ${low}-${high}`);
 }
 
 /** Starts a long-lived server in its own process group, detached from ours, output to a file. */
