@@ -163,7 +163,6 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       stuckPartitionMs: config.kafka.stuckPartitionSeconds * 1000,
       topics,
       instrumentation,
-      onTenantsChanged: (tenants) => tenants.forEach(poke),
       maxMessageBytes: config.kafka.maxMessageBytes,
       cdrRules: {
         ...(config.cdr.maxRecordBytes ? { maxRecordBytes: config.cdr.maxRecordBytes } : {}),

@@ -142,7 +142,7 @@ export class OutboxRelay {
             headers: { ce_id: event.id, ce_type: event.type, 'content-type': 'application/cloudevents+json' },
           })),
         });
-        await ledger.outbox.acknowledgeOutbox(
+        const { left } = await ledger.outbox.acknowledge(
           tenantId,
           events.map((event) => event.streamId),
         );
@@ -154,7 +154,9 @@ export class OutboxRelay {
           byType,
           events.map((event) => event.id),
         );
-        if (events.length < batchSize) break;
+        // Written since the read: relayed now, since the tenant stayed in the index of tenants
+        // with events and no hint says so again.
+        if (left === 0) break;
       }
     } finally {
       await ledger.leases.releaseLease(tenantId, 'outbox', this.holder);

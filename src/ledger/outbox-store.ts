@@ -55,7 +55,12 @@ export class OutboxStore {
    * gauge follows, and the tenant leaves the relay's index only when its outbox is empty).
    */
   async acknowledgeOutbox(tenantId: string, streamIds: string[]): Promise<number> {
-    if (streamIds.length === 0) return 0;
+    return (await this.acknowledge(tenantId, streamIds)).removed;
+  }
+
+  /** Removes acknowledged entries; says how many went and how many are left in the outbox. */
+  async acknowledge(tenantId: string, streamIds: string[]): Promise<{ removed: number; left: number }> {
+    if (streamIds.length === 0) return { removed: 0, left: await this.outboxLength(tenantId) };
     const k = tenantKeys(tenantId, this.prefix);
     const ix = indexKeys(this.shards.tag(this.shards.shardOf(tenantId)), this.prefix);
     const result = await runScript(
@@ -65,7 +70,7 @@ export class OutboxStore {
       [tenantId, ...streamIds],
     );
     if ('refused' in result) throw new LedgerError('ackOutbox', ResultCode.BAD_ARGUMENT, result.detail);
-    return Number(result.reply[1]);
+    return { removed: Number(result.reply[1]), left: Number(result.reply[2]) };
   }
 
   async outboxLength(tenantId: string): Promise<number> {

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Redis from 'ioredis';
 import {
   freePort,
   isRunning,
@@ -12,6 +11,7 @@ import {
   waitUntil,
 } from './processes';
 import { redisServer } from './toolchain';
+import { withNode } from './servers';
 
 /**
  * A real Redis Cluster on loopback: masters, one replica each, and what a test or a tool
@@ -122,24 +122,6 @@ export function parseClusterNodes(text: string): NodesLine[] {
         slots: slots.filter((s) => !s.startsWith('[')),
       };
     });
-}
-
-async function withNode<T>(host: string, port: number, use: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis({
-    host,
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 1_000,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return await use(client);
-  } finally {
-    client.disconnect();
-  }
 }
 
 const slotCount = (ranges: string[]) =>

@@ -165,27 +165,34 @@ export async function startRedis(dir: string): Promise<RedisNode> {
   return { proc, host: '127.0.0.1', port };
 }
 
+/** A short-lived client of one Redis node that gives up at once when it cannot connect. */
+export async function withNode<T>(
+  host: string,
+  port: number,
+  use: (client: Redis) => Promise<T>,
+): Promise<T> {
+  const client = new Redis({
+    host,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1_000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await use(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
 export async function waitForRedis(host: string, port: number, proc?: ManagedProcess): Promise<void> {
-  await waitUntil(
-    'Redis',
-    async () => {
-      const client = new Redis({
-        host,
-        port,
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        return (await client.ping()) === 'PONG';
-      } finally {
-        client.disconnect();
-      }
-    },
-    { timeoutMs: READY_TIMEOUT_MS, proc },
-  );
+  await waitUntil('Redis', () => withNode(host, port, async (client) => (await client.ping()) === 'PONG'), {
+    timeoutMs: READY_TIMEOUT_MS,
+    proc,
+  });
 }
 
 export interface RegistryNode {
