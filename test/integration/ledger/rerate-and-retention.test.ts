@@ -122,6 +122,17 @@ describe('ledger: idempotency records', () => {
       });
       // u1 and u2 started on 2026-11-01: remembered until 2026-11-03T00:00 (the day, then 24 h).
       await applyPaid(f, 'acme', [paid('u1', 10n)]);
+      // Each key of the day expires with it, 48 h after the clock's now (on the clock's
+      // terms, not Redis's own), and the day's counts and shared strings no sooner.
+      const base = f.ledger.keys('acme').applied;
+      const ttls: Record<string, number> = {};
+      for (const key of await f.redis.keys(`${base}:*`))
+        ttls[key.slice(base.length)] = await f.redis.pttl(key);
+      expect(Object.keys(ttls).sort()).toEqual([':20758:1:0', ':d:2026-11', ':meta']);
+      for (const ttl of Object.values(ttls)) {
+        expect(ttl).toBeGreaterThan(48 * 3600_000 - 60_000);
+        expect(ttl).toBeLessThanOrEqual(48 * 3600_000);
+      }
       f.clock.set('2026-11-02T23:59:59.999Z');
       const inside = await applyPaid(f, 'acme', [paid('u1', 10n), paid('u2', 10n)]);
       expect(inside.applied.map((a) => a.duplicate)).toEqual([true, false]);

@@ -275,7 +275,8 @@ local function finishApplied(A)
     end
   end
   for key, untilMs in pairs(A.touched) do
-    extendExpiry(A, key, untilMs)
+    -- A bucket's expiry is its day's, the same whenever it is set: once is enough.
+    redis.call('PEXPIRE', key, fmt(untilMs - A.now), 'NX')
     if untilMs > latest then
       latest = untilMs
     end
