@@ -30,6 +30,10 @@ export interface TenantPoint {
   /** CPU microseconds per CDR of rater + broker + Redis over the drain. */
   cpuUsPerCdr: number;
   cpuUsPerCdrByProcess: { rater: number; kafka: number; redis: number };
+  /** Redis commands per CDR over the drain, as INFO counts them. */
+  redisCommandsPerCdr: number;
+  /** Script calls (EVALSHA) per CDR over the drain. */
+  scriptCallsPerCdr: number;
   /** Redis commands a second with the rater running and no input (the bench's own left out). */
   idleRedisCommandsPerSecond: number;
   /** CPU share of a core each process takes while idle (100 = one core). */
@@ -45,6 +49,14 @@ export interface TenantPoint {
 const usedMemory = async (redis: Redis) => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
 const commandsProcessed = async (redis: Redis) =>
   Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))![1]);
+
+/** Script calls so far (EVALSHA, how ioredis runs the ledger's scripts; EVAL when not cached). */
+const scriptCalls = async (redis: Redis) => {
+  const stats = await redis.info('commandstats');
+  const calls = (command: string) =>
+    Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+  return calls('evalsha') + calls('eval');
+};
 
 /**
  * Takes the events that opening the accounts wrote (funds added) out of the outboxes, as the
@@ -139,6 +151,8 @@ export async function tenantCurve(points: number[], cdrs: number): Promise<Tenan
         };
 
         const drainCpu = cpu();
+        const drainCommands = await commandsProcessed(redis);
+        const drainScripts = await scriptCalls(redis);
         const { drainSeconds, firstCommitted } = await waitForDrain(
           admin,
           groupId,
@@ -147,6 +161,10 @@ export async function tenantCurve(points: number[], cdrs: number): Promise<Tenan
           () => rater!.sample(),
         );
         const cpuUsPerCdrByProcess = spent(drainCpu, 1e6 / cdrs);
+        // What the CDRs cost Redis: commands, and script calls (the ledger's steps: a batch's
+        // CDRs of one tenant share one), which grow as the same CDRs spread over more tenants.
+        const redisCommandsPerCdr = ((await commandsProcessed(redis)) - drainCommands) / cdrs;
+        const scriptCallsPerCdr = ((await scriptCalls(redis)) - drainScripts) / cdrs;
         const cpuUsPerCdr =
           cpuUsPerCdrByProcess.rater + cpuUsPerCdrByProcess.kafka + cpuUsPerCdrByProcess.redis;
         console.log(
@@ -170,6 +188,8 @@ export async function tenantCurve(points: number[], cdrs: number): Promise<Tenan
           cdrs,
           cpuUsPerCdr,
           cpuUsPerCdrByProcess,
+          redisCommandsPerCdr: Math.round(redisCommandsPerCdr * 100) / 100,
+          scriptCallsPerCdr: Math.round(scriptCallsPerCdr * 1000) / 1000,
           idleRedisCommandsPerSecond: Math.round((commands / idleSeconds) * 10) / 10,
           idleCpuPercent: spent(idleCpu, 100 / idleSeconds),
           cdrsPerSecond: Math.round((cdrs - firstCommitted) / drainSeconds),
