@@ -71,3 +71,35 @@ describe('ledger: what an applied usage keeps for its rated record', () => {
     expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(990n);
   });
 });
+
+describe('ledger: a day that outgrows its buckets', () => {
+  it('starts larger generations, and finds every record again, once', async () => {
+    const f = ledgerFixture();
+    try {
+      await f.ledger.writes.upsertAccount('acme', prepaid());
+      await f.ledger.writes.addFunds('acme', { paymentRef: 'p1', amount: 100_000n, currency: 'USD' });
+      const ids = Array.from({ length: 300 }, (_, i) => `u${i}`);
+      for (let i = 0; i < ids.length; i += 100)
+        await applyPaid(
+          f,
+          'acme',
+          ids.slice(i, i + 100).map((id) => paid(id, 1n)),
+        );
+      const meta = await f.redis.hgetall(`${f.ledger.keys('acme').applied}:meta`);
+      // 300 records: 48 in the first generation's one bucket, then 4 buckets, then 16.
+      expect(Object.values(meta)).toEqual(['300,1,4,16']);
+      const again = await applyPaid(f, 'acme', ids.map((id) => paid(id, 1n)).slice(0, 1000));
+      expect(again.applied.every((a) => a.duplicate)).toBe(true);
+      expect(again.balance).toBe(100_000n - 300n);
+      const listed = await f.ledger.reads.listUsage('acme', {
+        from: new Date('2026-11-01T00:00:00Z'),
+        to: new Date('2026-11-02T00:00:00Z'),
+        offset: 0,
+        limit: 1000,
+      });
+      expect(listed.map((r) => r.usageId).sort()).toEqual([...ids].sort());
+    } finally {
+      f.close();
+    }
+  });
+});

@@ -43,7 +43,7 @@ local SRC_NAME = { c = 'credits', p = 'postpaid', b = 'bundle', f = 'free' }
 local function newApplied(base, legacy, retention, now)
   return {
     base = base, legacy = legacy, retention = retention, now = now,
-    meta = {}, dicts = {}, touched = {},
+    meta = {}, dicts = {}, touched = {}, hashes = {},
     metaKey = base .. ':meta',
   }
 end
@@ -97,8 +97,15 @@ local function bucketKey(A, day, k, hash)
   return A.base .. ':' .. day .. ':' .. k .. ':' .. (hash % k)
 end
 
-local function idHash(id)
-  return tonumber(string.sub(redis.sha1hex(id), 1, 8), 16)
+-- The hash that places an id in its bucket, computed once per id and script (the lookup and
+-- the write of a new record both need it).
+local function idHash(A, id)
+  local hash = A.hashes[id]
+  if not hash then
+    hash = tonumber(string.sub(redis.sha1hex(id), 1, 8), 16)
+    A.hashes[id] = hash
+  end
+  return hash
 end
 
 -- Opens a day: its first generation sized for the day before's count, past days pruned.
@@ -138,8 +145,7 @@ local function lookupApplied(A, items)
     found[i] = false
     local meta = not tooLate(A, item.day) and dayMeta(A, item.day)
     if meta then
-      local hash = idHash(item.key)
-      item.hash = hash
+      local hash = idHash(A, item.key)
       for _, k in ipairs(meta.ks) do
         local key = bucketKey(A, item.day, k, hash)
         if not byKey[key] then
@@ -231,7 +237,7 @@ local function storeApplied(A, day, period, id, packed)
     newest = math.min(newest * 4, MAX_BUCKETS)
     meta.ks[#meta.ks + 1] = newest
   end
-  local key = bucketKey(A, day, newest, idHash(id))
+  local key = bucketKey(A, day, newest, idHash(A, id))
   redis.call('HSET', key, id, packed)
   meta.n = meta.n + 1
   meta.dirty = true
