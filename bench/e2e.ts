@@ -32,6 +32,7 @@ import { drawChart } from './chart';
 import { applyAll, makeUsages, oneCallPerUsage, openBenchTenants } from './ledger-paths';
 import { buildService, endTotal, Rater, raterEnv, startRater, stopRater, waitForDrain } from './rater-run';
 import { cpuSeconds, seconds, sleep } from './measure';
+import { commandStats, statsDelta } from './redis-stats';
 
 const COUNT = Number(process.env.BENCH_E2E_COUNT ?? 300_000);
 const PARTITIONS = Number(process.env.BENCH_E2E_PARTITIONS ?? 12);
@@ -194,12 +195,14 @@ async function main(): Promise<void> {
       { name: 'bench (polling)', pid: process.pid },
     ];
     const cpuBefore = processes.map((p) => cpuSeconds(p.pid));
+    const redisBefore = await commandStats(redis);
     const { drainSeconds, firstCommitted } = await waitForDrain(admin, groupId, topics.usageIn, COUNT, () =>
       rater!.sample(),
     );
     const cpuMsPerThousandCdrs = Object.fromEntries(
       processes.map((p, i) => [p.name, Math.round(((cpuSeconds(p.pid) - cpuBefore[i]!) * 1e6) / COUNT)]),
     );
+    const redisCommandsPerCdr = statsDelta(redisBefore, await commandStats(redis), COUNT);
     const cdrsPerSecond = (COUNT - firstCommitted) / drainSeconds;
     const rated = await endTotal(admin, topics.ratedOut);
     const deadLettered = await endTotal(admin, topics.deadLetter);
@@ -229,6 +232,7 @@ async function main(): Promise<void> {
       latencyMissing: latency.missing,
       rssMB: Math.round(rater.peakRssMB),
       cpuMsPerThousandCdrs,
+      redisCommandsPerCdr,
       redis: REDIS_CLUSTER ? 'cluster: 3 masters, a replica each' : 'one server',
       cores: (await import('node:os')).cpus().length,
       node: process.version,
@@ -237,6 +241,8 @@ async function main(): Promise<void> {
     writeFileSync(join(projectRoot, 'bench-results', `${OUT}.json`), `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(join(projectRoot, 'bench-results', `${OUT}.svg`), await drawChart(result));
     printTable(result);
+    console.log('Redis commands per CDR while draining (INFO commandstats; a script counts its own commands too):');
+    console.table(redisCommandsPerCdr.slice(0, 14));
   } finally {
     if (rater) await stopRater(rater);
     await producer.disconnect();
