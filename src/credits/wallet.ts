@@ -135,6 +135,17 @@ export interface RatedBatch {
   usages: LedgerUsage[];
   /** The pool use the batch was rated against, by `<pool>:<yyyy-mm>` (from the UsageState). */
   poolUse: Record<string, number>;
+  /**
+   * The capacities it was rated against, by pool: when given, a capacity that changed since
+   * is a conflict too (the rater rates from what it remembers of a tenant, not only from a
+   * read just before).
+   */
+  poolCapacity?: Record<string, number>;
+  /**
+   * Rated without reading which usages were applied: a batch that draws on a pool and has a
+   * usage applied before is refused (`staleRead`), since that usage held pool minutes back.
+   */
+  unread?: boolean;
 }
 
 /**

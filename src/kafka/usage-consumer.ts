@@ -8,6 +8,7 @@ import type { UsagePricer } from '../settlement/ports';
 import { fingerprint, serialiseRecord } from '../settlement/rated-record';
 import { errorMessage, isTransient, retry } from '../settlement/retry';
 import { TenantSettlement } from '../settlement/settle-tenant';
+import { TenantMemory } from '../settlement/tenant-memory';
 import { CdrRules, decodeCdr, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
 import { Grouped } from './grouped';
 import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES, messageBytes } from './grouped-sender';
@@ -41,6 +42,11 @@ export interface UsageConsumerOptions {
   cdrRules?: Partial<Omit<CdrRules, 'now'>>;
   /** A partition with records waiting and no batch committed this long is stuck (not ready). */
   stuckPartitionMs?: number;
+  /**
+   * Tenants remembered between batches, so that most batches cost one ledger call instead of
+   * a read and a call (default 20,000; 0: read before every call).
+   */
+  rememberedTenants?: number;
 }
 
 /** Tenant groups of one batch settled at once (each is one or two Redis round trips). */
@@ -105,6 +111,9 @@ export class UsageConsumer {
       pricer: options.pricer,
       maxUsagesPerApply: MAX_BATCH,
       clock: this.clock,
+      ...(options.rememberedTenants === 0
+        ? {}
+        : { memory: new TenantMemory(options.rememberedTenants ?? 20_000) }),
       observer: {
         rated: (seconds, records) => this.events.emit('rating', { seconds, records }),
         applied: (seconds, usages) => this.events.emit('ledger', { seconds, usages }),

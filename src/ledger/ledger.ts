@@ -5,6 +5,7 @@ import type {
   AppliedUsage,
   BillingMode,
   LedgerUsage,
+  LotDraw,
   MinorUnits,
   PurchaseRecord,
   RatedBatch,
@@ -46,7 +47,8 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
 
-function usageJson(u: LedgerUsage) {
+/** The fields of a usage as applyUsage-12.lua takes them (FIELDS a usage, in this order). */
+function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
   const { day, second, month } = startDay(u.start);
   if (month !== u.period) {
     throw new LedgerError(
@@ -55,20 +57,20 @@ function usageJson(u: LedgerUsage) {
       `usage ${u.id}: period ${u.period} is not the month of its start`,
     );
   }
-  const stored = storedIfOther(u.id);
-  return {
-    id: u.id,
-    ...(stored ? { f: stored } : {}),
-    src: u.source,
-    charge: u.charge.toString(),
-    pool: u.pool,
-    poolSec: u.poolSeconds,
-    period: u.period,
+  args.push(
+    u.id,
+    storedIfOther(u.id),
+    u.source,
+    u.charge.toString(),
+    u.pool,
+    u.poolSeconds,
+    u.period,
     day,
-    sod: second,
-    r: u.rated ?? '',
-    d: u.ratedShared ?? '',
-  };
+    second,
+    u.rated ?? '',
+    u.ratedShared ?? '',
+  );
+  return day;
 }
 
 function parsePurchase(purchaseId: string, json: string): PurchaseRecord {
@@ -337,14 +339,24 @@ export class CreditLedger {
     batch: RatedBatch,
   ): Promise<
     | { applied: AppliedUsage[]; tooLate: string[]; balance: MinorUnits }
-    | { conflict: Record<string, number> }
+    | { conflict: Record<string, number>; capacity: Record<string, number>; staleRead?: true }
     | Refusal
   > {
     if (batch.usages.length > MAX_BATCH) {
       throw new LedgerError('applyUsage', ResultCode.BAD_ARGUMENT, `at most ${MAX_BATCH} usages a call`);
     }
     const k = this.keys(tenantId);
-    const usages = batch.usages.map(usageJson);
+    const now = this.clock();
+    const args: (string | number)[] = [
+      tenantId,
+      ...this.clockArgs(now),
+      this.retentionMs,
+      batch.currency,
+      JSON.stringify(batch.poolUse),
+      batch.poolCapacity ? JSON.stringify(batch.poolCapacity) : '',
+      batch.unread ? '1' : '0',
+    ];
+    const days = batch.usages.map((u) => pushUsageArgs(args, u));
     const result = await this.run(
       'applyUsage',
       [
@@ -359,39 +371,60 @@ export class CreditLedger {
         k.totals,
         ...this.indexKeys(tenantId),
       ],
-      [
-        tenantId,
-        ...this.clockArgs(),
-        this.retentionMs,
-        batch.currency,
-        JSON.stringify(batch.poolUse),
-        JSON.stringify(usages),
-      ],
+      args,
     );
     if ('refused' in result) return result;
     const { code, reply } = result;
     if (code === ResultCode.POOL_CONFLICT) {
-      const current = JSON.parse(String(reply[1])) as Record<string, string>;
-      return {
-        conflict: Object.fromEntries(Object.entries(current).map(([key, used]) => [key, Number(used)])),
-      };
+      const numbers = (json: unknown) =>
+        Object.fromEntries(
+          Object.entries(JSON.parse(String(json ?? '{}')) as Record<string, string>).map(([key, value]) => [
+            key,
+            Number(value),
+          ]),
+        );
+      return { conflict: numbers(reply[1]), capacity: numbers(reply[2]) };
     }
+    if (code === ResultCode.STALE_READ) return { conflict: {}, capacity: {}, staleRead: true };
     const applied: AppliedUsage[] = [];
     const tooLate: string[] = [];
-    for (let i = 3, n = 0; i < reply.length; i += 3, n++) {
-      const usageId = String(reply[i]);
-      const status = Number(reply[i + 1]);
+    batch.usages.forEach((usage, n) => {
+      const status = Number(reply[3 + 2 * n]);
+      const payload = reply[4 + 2 * n] as string[];
       if (status === 2) {
-        tooLate.push(usageId);
-        continue;
+        tooLate.push(usage.id);
+        return;
       }
-      const usage = batch.usages[n]!;
+      if (status === 1) {
+        applied.push({
+          usageId: usage.id,
+          duplicate: true,
+          outcome: parseRecord(payload, days[n]!, usage.start),
+        });
+        return;
+      }
+      const lots: LotDraw[] = [];
+      for (let i = 0; i < payload.length; i += 2)
+        lots.push({ lotId: payload[i]!, amount: BigInt(payload[i + 1]!) });
       applied.push({
-        usageId,
-        duplicate: status === 1,
-        outcome: parseRecord(reply[i + 2], usages[n]!.day, usage.start),
+        usageId: usage.id,
+        duplicate: false,
+        // Applied now: the stored record is what was sent, at the time the script was given.
+        outcome: {
+          source: usage.source,
+          charge: usage.charge,
+          pool: usage.pool,
+          poolSeconds: usage.poolSeconds,
+          period: usage.period,
+          lots,
+          start: new Date(Math.floor(usage.start.getTime() / 1000) * 1000),
+          appliedAt: now,
+          revision: '',
+          rated: usage.rated && usage.rated !== '||' ? usage.rated : '',
+          ratedShared: usage.ratedShared ?? '',
+        },
       });
-    }
+    });
     return { applied, tooLate, balance: BigInt(String(reply[1])) };
   }
 

@@ -17,6 +17,7 @@ export const ResultCode = {
   VERSION_MISMATCH: -20,
   SETTINGS_CONFLICT: -21,
   BALANCE_LIMIT: -22,
+  STALE_READ: -23,
 } as const;
 
 /** Expected refusals: business outcomes the caller handles, returned as values. */
@@ -74,7 +75,7 @@ export function interpret(operation: string, reply: unknown[]): { code: number; 
   const code = Number(reply[0]);
   const refusal = REFUSALS[code];
   if (refusal) return { refused: refusal, detail: String(reply[1] ?? '') };
-  if (code < 0 && code !== ResultCode.POOL_CONFLICT)
+  if (code < 0 && code !== ResultCode.POOL_CONFLICT && code !== ResultCode.STALE_READ)
     throw new LedgerError(operation, code, String(reply[1] ?? ''));
   return { code, reply };
 }

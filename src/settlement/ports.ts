@@ -76,7 +76,11 @@ export interface SettlementLedger {
         tooLate?: string[];
         balance: MinorUnits;
       }
-    | { conflict: Record<string, number> }
+    /**
+     * Nothing applied: the pool use (or, when the batch named them, the capacities) moved, or
+     * (`staleRead`) a batch rated without reading which usages were applied had one that was.
+     */
+    | { conflict: Record<string, number>; capacity?: Record<string, number>; staleRead?: true }
     | LedgerRefusal
   >;
 }

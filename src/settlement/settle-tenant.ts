@@ -5,6 +5,7 @@ import type { UsageRecord } from '../rating';
 import type { LedgerRefusal, PricedUsage, SettlementLedger, Unrated, UsagePricer } from './ports';
 import { detailsOf, packRated, RatedDetails, splitRated, storedDetails } from './rated-record';
 import { errorMessage, isTransient } from './retry';
+import { KnownTenant, TenantMemory } from './tenant-memory';
 
 /** A valid usage on its way to the ledger, with the fingerprint of its rating-relevant content. */
 export interface UsageToSettle {
@@ -71,6 +72,11 @@ export interface SettleOptions {
   maxAttempts?: number;
   clock?: () => Date;
   observer?: SettlementObserver;
+  /**
+   * Tenants remembered between batches (mode, currency, pool use and capacities), so that a
+   * batch is rated and applied in one ledger call, not a read and a call; none: always read.
+   */
+  memory?: TenantMemory;
 }
 
 /**
@@ -156,71 +162,92 @@ export class TenantSettlement {
 
     const ratingStarted = process.hrtime.bigint();
     let ledgerStarted = ratingStarted;
-    const result = await readRateApply(
-      ledger,
-      tenant,
-      [...keys.values()],
-      poolMonths,
-      (current) => {
-        state = current;
-        priced.clear();
-        unsendable.clear();
-        const poolLeft = new Map(
-          poolMonths.map((key) => [
-            key,
-            (current.poolCapacity[key.slice(0, key.lastIndexOf(':'))] ?? 0) - (current.poolUsed[key] ?? 0),
-          ]),
-        );
-        const usages: LedgerUsage[] = [];
-        for (const settling of group) {
-          const { record } = settling;
-          if (current.applied.has(record.id) || priced.has(record.id)) continue;
-          const pool = poolOf.get(record);
-          const key = pool ? `${pool.pool}:${pool.period}` : '';
-          const price = pricer.price(
-            record,
-            current.currency,
-            pool ? Math.max(0, poolLeft.get(key) ?? 0) : 0,
-          );
-          priced.set(record.id, price);
-          if (price.kind === 'unrated') continue;
-          const source = sourceOf(price, current.mode);
-          const details = detailsOf(settling.fingerprint, price);
-          const refusal = check?.(settling, details, {
-            charge: price.charge,
-            poolSeconds: price.poolSeconds,
-            source,
-            appliedAt: new Date(0),
-          });
-          if (refusal) {
-            unsendable.set(record.id, refusal);
-            continue;
-          }
-          if (pool && price.poolSeconds > 0) poolLeft.set(key, poolLeft.get(key)! - price.poolSeconds);
-          const { own, shared } = splitRated(packRated(details));
-          usages.push({
-            id: record.id,
-            start: new Date(record.startDateTime),
-            source,
-            charge: price.charge,
-            pool: pool && price.poolSeconds > 0 ? pool.pool : '',
-            poolSeconds: price.poolSeconds,
-            period: pricer.periodOf(record),
-            rated: own,
-            ratedShared: shared,
-          });
+    const rate = (current: UsageState) => {
+      state = current;
+      priced.clear();
+      unsendable.clear();
+      const poolLeft = new Map(
+        poolMonths.map((key) => [
+          key,
+          (current.poolCapacity[key.slice(0, key.lastIndexOf(':'))] ?? 0) - (current.poolUsed[key] ?? 0),
+        ]),
+      );
+      const usages: LedgerUsage[] = [];
+      for (const settling of group) {
+        const { record } = settling;
+        if (current.applied.has(record.id) || priced.has(record.id)) continue;
+        const pool = poolOf.get(record);
+        const key = pool ? `${pool.pool}:${pool.period}` : '';
+        const price = pricer.price(record, current.currency, pool ? Math.max(0, poolLeft.get(key) ?? 0) : 0);
+        priced.set(record.id, price);
+        if (price.kind === 'unrated') continue;
+        const source = sourceOf(price, current.mode);
+        const details = detailsOf(settling.fingerprint, price);
+        const refusal = check?.(settling, details, {
+          charge: price.charge,
+          poolSeconds: price.poolSeconds,
+          source,
+          appliedAt: new Date(0),
+        });
+        if (refusal) {
+          unsendable.set(record.id, refusal);
+          continue;
         }
-        observer?.rated?.(seconds(ratingStarted), group.length);
-        ledgerStarted = process.hrtime.bigint();
-        return {
-          currency: current.currency,
-          usages,
-          poolUse: Object.fromEntries(poolMonths.map((key) => [key, current.poolUsed[key] ?? 0])),
-        };
-      },
-      this.maxAttempts,
-    );
+        if (pool && price.poolSeconds > 0) poolLeft.set(key, poolLeft.get(key)! - price.poolSeconds);
+        const { own, shared } = splitRated(packRated(details));
+        usages.push({
+          id: record.id,
+          start: new Date(record.startDateTime),
+          source,
+          charge: price.charge,
+          pool: pool && price.poolSeconds > 0 ? pool.pool : '',
+          poolSeconds: price.poolSeconds,
+          period: pricer.periodOf(record),
+          rated: own,
+          ratedShared: shared,
+        });
+      }
+      observer?.rated?.(seconds(ratingStarted), group.length);
+      ledgerStarted = process.hrtime.bigint();
+      return {
+        currency: current.currency,
+        usages,
+        poolUse: Object.fromEntries(poolMonths.map((key) => [key, current.poolUsed[key] ?? 0])),
+      };
+    };
+
+    // A remembered tenant is rated from memory and applied in one call, which declares what
+    // it was rated against (pool use and capacities, currency; the mode through each usage's
+    // source) and whether it read the applied ids (it did not): the ledger refuses it whole
+    // when any of that moved, and then the tenant is read and rated as for the first time.
+    const memory = this.options.memory;
+    const known = memory?.get(tenant);
+    let result: Awaited<ReturnType<typeof readRateApply>> | undefined;
+    if (
+      known &&
+      poolMonths.every((key) => known.poolUsed.has(key) && known.poolCapacity.has(poolOfKey(key)))
+    ) {
+      const remembered: UsageState = {
+        mode: known.mode,
+        currency: known.currency,
+        applied: new Map(),
+        poolUsed: Object.fromEntries(poolMonths.map((key) => [key, known.poolUsed.get(key)!])),
+        poolCapacity: Object.fromEntries(
+          poolMonths.map((key) => [poolOfKey(key), known.poolCapacity.get(poolOfKey(key))!]),
+        ),
+      };
+      const batch = rate(remembered);
+      const applied = await ledger.applyUsage(tenant, {
+        ...batch,
+        poolCapacity: remembered.poolCapacity,
+        unread: true,
+      });
+      if ('applied' in applied) result = applied;
+      else memory!.forget(tenant);
+    }
+    result ??= await readRateApply(ledger, tenant, [...keys.values()], poolMonths, rate, this.maxAttempts);
     observer?.applied?.(seconds(ledgerStarted), group.length);
+    if (memory && !('refused' in result)) remember(memory, tenant, state!, known, poolMonths, result.applied);
 
     if ('refused' in result) {
       const rejection = refusalRejection(tenant, result);
@@ -338,6 +365,37 @@ export class TenantSettlement {
       charged,
     };
   }
+}
+
+/** The pool of a `<pool>:<yyyy-mm>` key. */
+const poolOfKey = (key: string) => key.slice(0, key.lastIndexOf(':'));
+
+/** What the rater remembers of the tenant after a batch: the state it rated against, and its draws. */
+function remember(
+  memory: TenantMemory,
+  tenant: string,
+  state: UsageState,
+  before: KnownTenant | undefined,
+  poolMonths: string[],
+  applied: { duplicate: boolean; outcome: { pool: string; period: string; poolSeconds: number } }[],
+): void {
+  const same = before && before.mode === state.mode && before.currency === state.currency;
+  const entry: KnownTenant = {
+    mode: state.mode,
+    currency: state.currency,
+    poolUsed: same ? before.poolUsed : new Map(),
+    poolCapacity: same ? before.poolCapacity : new Map(),
+  };
+  for (const key of poolMonths) {
+    entry.poolUsed.set(key, state.poolUsed[key] ?? 0);
+    entry.poolCapacity.set(poolOfKey(key), state.poolCapacity[poolOfKey(key)] ?? 0);
+  }
+  for (const { duplicate, outcome } of applied) {
+    if (duplicate || outcome.poolSeconds <= 0) continue;
+    const key = `${outcome.pool}:${outcome.period}`;
+    entry.poolUsed.set(key, (entry.poolUsed.get(key) ?? 0) + outcome.poolSeconds);
+  }
+  memory.set(tenant, entry);
 }
 
 /** Where the money for a priced usage comes from, by the tenant's billing mode. */

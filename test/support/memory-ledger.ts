@@ -14,7 +14,9 @@ import type { LedgerRefusal, SettlementLedger } from '../../src/settlement/ports
  * balance, pool use and applied usages, with the ledger's rules that the use case relies on
  * (a usage applies once by its id; a usage whose call's start day is past the retention
  * is too late; a batch rated against pool use that has moved applies nothing and answers the
- * current use). The Redis ledger itself is tested against Redis.
+ * current use; a batch rated without a read whose usage was applied refuses when it draws on
+ * a pool; currency and mode are checked as the script checks them). The Redis ledger itself is
+ * tested against Redis.
  */
 export class MemoryLedger implements SettlementLedger {
   balance = 0n;
@@ -26,8 +28,8 @@ export class MemoryLedger implements SettlementLedger {
 
   constructor(
     readonly tenantId: string,
-    readonly mode: BillingMode,
-    readonly currency: string,
+    public mode: BillingMode,
+    public currency: string,
     readonly poolCapacity: Record<string, number> = {},
     private readonly now: () => Date = () => new Date('2026-11-24T10:00:00Z'),
   ) {}
@@ -65,8 +67,26 @@ export class MemoryLedger implements SettlementLedger {
     this.beforeApply?.(batch);
     if (tenantId !== this.tenantId) return { refused: 'no_account', detail: tenantId };
     const moved = Object.entries(batch.poolUse).filter(([key, used]) => (this.poolUsed[key] ?? 0) !== used);
-    if (moved.length > 0)
-      return { conflict: Object.fromEntries(moved.map(([key]) => [key, this.poolUsed[key] ?? 0])) };
+    const resized = Object.entries(batch.poolCapacity ?? {}).filter(
+      ([pool, cap]) => (this.poolCapacity[pool] ?? 0) !== cap,
+    );
+    if (moved.length > 0 || resized.length > 0)
+      return {
+        conflict: Object.fromEntries(Object.keys(batch.poolUse).map((key) => [key, this.poolUsed[key] ?? 0])),
+        capacity: { ...this.poolCapacity },
+      };
+    if (
+      batch.unread &&
+      Object.keys(batch.poolUse).length > 0 &&
+      batch.usages.some((u) => this.applied.has(u.id) && !this.tooLate(u.start))
+    )
+      return { conflict: {}, capacity: {}, staleRead: true as const };
+    const fresh = batch.usages.filter((u) => !this.applied.has(u.id) && !this.tooLate(u.start));
+    if (fresh.length > 0 && batch.currency !== this.currency)
+      return { refused: 'currency_mismatch', detail: this.currency };
+    const paid = { prepaid: 'credits', postpaid: 'postpaid' }[this.mode];
+    if (fresh.some((u) => (u.source === 'credits' || u.source === 'postpaid') && u.source !== paid))
+      return { refused: 'mode_mismatch', detail: this.mode };
     const applied: AppliedUsage[] = [];
     const tooLate: string[] = [];
     for (const usage of batch.usages) {

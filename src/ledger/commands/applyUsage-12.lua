@@ -10,20 +10,28 @@
   ARGV[5] idempotency retention (ms)
   ARGV[6] currency of the charges
   ARGV[7] pool use the batch was rated against: JSON {"<pool>:<yyyy-mm>": seconds used}
-  ARGV[8] usages (at most 1000): JSON [{"id","f","src","charge","pool","poolSec","period","day",
-          "sod","r","d"}], where src is credits | postpaid | bundle | free, charge integer
-          minor units (string), f the id as stored (absent: the id itself; a GUID is
-          stored shorter), pool '' or the pool drawn on, period the yyyy-mm of the call,
-          day and sod the call's UTC start day (days since 1970) and second of that day,
-          r the three |-separated fields of the rated record's details particular to the
-          usage ('' for none), d the rest of them, shared by many usages (kept once a month).
+  ARGV[8] the pools' capacities it was rated against: JSON {"<pool>": seconds}, or '' (not
+          checked)
+  ARGV[9] '1' when the batch was rated without reading which of its usages were applied: then
+          a batch that declares pool use and has a usage applied before is refused whole
+          (STALE_READ; the caller reads and rates again, so that a repeat never held back
+          pool minutes from the usages after it), else '0'
+  ARGV[10..] the usages (at most 1000), 11 fields each: id, id as stored ('' for the id
+          itself; a GUID is stored shorter), src (credits | postpaid | bundle | free), charge
+          (integer minor units), pool ('' or the pool drawn on), pool seconds, period (the
+          yyyy-mm of the call), day and second of day of the call's UTC start (days since
+          1970), own (the three |-separated fields of the rated record's details particular
+          to the usage, '' for none) and shared (the rest of them, shared by many usages and
+          kept once a month).
 
-  Output: {0, balance, n, id1, status1, record1, ...} in input order; status 0 applied now,
-  1 applied before (skipped, its stored record returned), 2 too late: the call's day is
-  past the retention, so whether it was applied is no longer known (nothing applied, record
-  empty). A record is {format, value, shared, lots} (includes/applied.lua replyRecord).
+  Output: {0, balance, n, status1, payload1, ...} in input order; status 0 applied now
+  (payload: its draws on lots, flat: lot id, amount, ...; '' for the part that went into
+  debt), 1 applied before (skipped; payload: its stored record, includes/applied.lua
+  replyRecord), 2 too late: the call's day is past the retention, so whether it was applied
+  is no longer known (nothing applied, payload empty).
   Or {code, detail}: BALANCE_LIMIT, with nothing applied, when the debt, an amount owed or a
-  period's usage charges would pass MAX_TOTAL.
+  period's usage charges would pass MAX_TOTAL; POOL_CONFLICT {code, used JSON, capacities
+  JSON} when the pool use or capacities moved; STALE_READ; CURRENCY_MISMATCH, MODE_MISMATCH.
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -33,6 +41,7 @@
 --- @include "includes/totals"
 --- @include "includes/applied"
 
+local FIELDS = 11
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4],
   applied = KEYS[5], legacy = KEYS[6], legacyIndex = KEYS[7], outbox = KEYS[8], totals = KEYS[9],
@@ -44,8 +53,14 @@ local a = loadAccount(ctx)
 if not a then
   return { ERR.NO_ACCOUNT, ctx.tenant }
 end
+local currency = ARGV[6]
 local expected = cjson.decode(ARGV[7])
-local usages = cjson.decode(ARGV[8])
+local capacities = ARGV[8] ~= '' and cjson.decode(ARGV[8]) or nil
+local unread = ARGV[9] == '1'
+local count = (#ARGV - 9) / FIELDS
+if count % 1 ~= 0 then
+  return { ERR.BAD_ARGUMENT, 'the usages are not ' .. FIELDS .. ' fields each' }
+end
 local A = newApplied(keys.applied, keys.legacy, retention, ctx.now)
 
 -- What the batch adds to each bounded total (debt, owed:<period>, <period>:<src>:charge),
@@ -59,23 +74,32 @@ local function pastLimit(total, stored, charge)
   return grown[total] > MAX_TOTAL
 end
 
+-- The usages, read from ARGV once.
+local usages = {}
+local items = {}
+for i = 1, count do
+  local at = 9 + (i - 1) * FIELDS
+  local id, stored = ARGV[at + 1], ARGV[at + 2]
+  local day, sod = tonumber(ARGV[at + 8]), tonumber(ARGV[at + 9])
+  if not day or day % 1 ~= 0 or not sod or sod % 1 ~= 0 or sod < 0 or sod >= 86400 then
+    return { ERR.BAD_ARGUMENT, 'usage ' .. id .. ': bad start day or second' }
+  end
+  local dayText = fmt(day)
+  local key = stored ~= '' and stored or id
+  usages[i] = {
+    id = id, f = key, src = ARGV[at + 3], charge = ARGV[at + 4], pool = ARGV[at + 5],
+    poolSec = ARGV[at + 6], period = ARGV[at + 7], day = dayText, sod = sod,
+    r = ARGV[at + 10], d = ARGV[at + 11],
+  }
+  items[i] = { id = id, key = key, day = dayText }
+end
+
 -- First pass, no writes: duplicates, argument checks, pool use, bounds.
 local stored = {}
 local firstInBatch = {}
 local repeatOf = {}
 local draws = {}
 local late = {}
-local items = {}
-for i, u in ipairs(usages) do
-  local day = tonumber(u.day)
-  local sod = tonumber(u.sod)
-  if not day or day % 1 ~= 0 or not sod or sod % 1 ~= 0 or sod < 0 or sod >= 86400 then
-    return { ERR.BAD_ARGUMENT, 'usage ' .. tostring(u.id) .. ': bad start day or second' }
-  end
-  u.day = fmt(day)
-  u.f = u.f or u.id
-  items[i] = { id = u.id, key = u.f, day = u.day }
-end
 local previousOutcomes = lookupApplied(A, items)
 for i, u in ipairs(usages) do
   local previous = previousOutcomes[i]
@@ -90,22 +114,22 @@ for i, u in ipairs(usages) do
     firstInBatch[u.id] = i
     local charge = tonumber(u.charge)
     local poolSec = tonumber(u.poolSec)
-    if not charge or charge < 0 or charge % 1 ~= 0 or not poolSec or poolSec < 0 then
+    if not charge or charge < 0 or charge % 1 ~= 0 or not poolSec or poolSec < 0 or poolSec % 1 ~= 0 then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': bad charge or pool seconds' }
     end
-    local refusal = refuseCharge(a, ARGV[6], u.src)
+    u.charge = charge
+    u.poolSec = poolSec
+    local refusal = refuseCharge(a, currency, u.src)
     if refusal then
       return refusal
     end
-    if u.r == nil or u.r == '' then
+    if u.r == '' then
       u.r = '||'
     end
-    u.d = u.d or ''
-    if type(u.r) ~= 'string' or #u.r > 128 or #splitOn(u.r, '|') ~= 3
-        or type(u.d) ~= 'string' or #u.d > 256 then
-      return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': r is not three |-separated fields, or d too long' }
+    if #u.r > 128 or not string.find(u.r, '^[^|]*|[^|]*|[^|]*$') or #u.d > 256 then
+      return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': own is not three |-separated fields, or shared too long' }
     end
-    if type(u.pool) ~= 'string' or string.find(u.pool, '|', 1, true) then
+    if string.find(u.pool, '|', 1, true) then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': bad pool' }
     end
     if u.src ~= 'credits' and u.src ~= 'postpaid' and u.src ~= 'bundle' and u.src ~= 'free' then
@@ -121,70 +145,89 @@ for i, u in ipairs(usages) do
     -- Usage already happened, but a total past the bound would no longer be exact: the batch
     -- is refused whole (the consumer dead-letters it as balance_limit). Debt grows by at most
     -- the charge (less where lots cover it).
-    local totalsField = u.period .. ':' .. u.src .. ':charge'
-    if charge > 0 and (
-        u.src == 'credits' and pastLimit('debt', function() return a.debt end, charge)
-        or u.src == 'postpaid' and pastLimit('owed:' .. u.period, function()
-          return num(redis.call('HGET', keys.account, 'owed:' .. u.period))
-        end, charge)
-        or pastLimit(totalsField, function() return num(redis.call('HGET', keys.totals, totalsField)) end, charge)) then
-      return { ERR.BALANCE_LIMIT, 'usage ' .. u.id .. ': a total would pass ' .. fmt(MAX_TOTAL) .. ' minor units' }
+    if charge > 0 then
+      local totalsField = u.period .. ':' .. u.src .. ':charge'
+      if u.src == 'credits' and pastLimit('debt', function() return a.debt end, charge)
+          or u.src == 'postpaid' and pastLimit('owed:' .. u.period, function()
+            return num(redis.call('HGET', keys.account, 'owed:' .. u.period))
+          end, charge)
+          or pastLimit(totalsField, function() return num(redis.call('HGET', keys.totals, totalsField)) end, charge) then
+        return { ERR.BALANCE_LIMIT, 'usage ' .. u.id .. ': a total would pass ' .. fmt(MAX_TOTAL) .. ' minor units' }
+      end
     end
   end
 end
-local refused = checkPools(ctx, expected, draws)
+if unread and next(stored) ~= nil and next(expected) ~= nil then
+  return { ERR.STALE_READ, 'a usage of the batch was applied before' }
+end
+local refused = checkPools(ctx, expected, draws, capacities)
 if refused then
   return refused
 end
 
--- Second pass: apply.
+-- Second pass: apply. Sums (pool use, amounts owed, totals) are written once each at the end.
 expireDue(ctx, a)
-local reply = { OK, '', #usages }
+local reply = { OK, '', count }
+local n = 3
 local written = {}
+local owed = {}
+local totals = {}
+local now = ctx.now
 for i, u in ipairs(usages) do
-  local outcome = stored[i] or written[repeatOf[i]]
-  local status = 1
+  local status, payload
   if late[i] then
-    status = 2
-    outcome = false
-  elseif not outcome then
+    status, payload = 2, {}
+  elseif stored[i] then
+    status, payload = 1, replyRecord(A, u.period, stored[i])
+  elseif repeatOf[i] then
+    status, payload = 1, replyRecord(A, u.period, { 'v2', written[repeatOf[i]] })
+  else
     status = 0
-    local charge = tonumber(u.charge)
-    local poolSec = tonumber(u.poolSec)
-    if poolSec > 0 then
-      redis.call('HINCRBY', keys.pools, 'used:' .. u.pool .. ':' .. u.period, poolSec)
-    end
+    local charge = u.charge
     local lots = {}
+    payload = {}
     if u.src == 'credits' and charge > 0 then
       lots = debitLots(ctx, a, charge)
+      for j, draw in ipairs(lots) do
+        payload[2 * j - 1] = draw[1]
+        payload[2 * j] = draw[2]
+      end
     elseif u.src == 'postpaid' and charge > 0 then
-      redis.call('HINCRBY', keys.account, 'owed:' .. u.period, charge)
+      owed[u.period] = (owed[u.period] or 0) + charge
     end
-    local sod = tonumber(u.sod)
     local packed = packOutcome(A, u.period, {
-      src = u.src, charge = charge, poolSec = poolSec, pool = u.pool, shared = u.d, sod = sod,
-      at = ctx.now, start = tonumber(u.day) * DAY_MS + sod * 1000, lots = lots, own = u.r,
+      src = u.src, charge = charge, poolSec = u.poolSec, pool = u.pool, shared = u.d, sod = u.sod,
+      at = now, start = tonumber(u.day) * DAY_MS + u.sod * 1000, lots = lots, own = u.r,
     })
-    outcome = { 'v2', packed }
-    addToTotals(keys.totals, u.period, u.src, 1, charge, poolSec)
-    written[i] = outcome
+    addToBatchTotals(totals, u.period, u.src, 1, charge, u.poolSec)
+    written[i] = packed
     storeApplied(A, u.day, u.period, u.f, packed)
     if u.src == 'credits' and charge > 0 then
       afterBalanceChange(ctx, a, 'usage:' .. u.id, true)
     end
   end
-  reply[#reply + 1] = u.id
-  reply[#reply + 1] = status
-  reply[#reply + 1] = outcome and replyRecord(A, u.period, outcome) or {}
+  reply[n + 1] = status
+  reply[n + 2] = payload
+  n = n + 2
 end
+for key, seconds in pairs(draws) do
+  redis.call('HINCRBY', keys.pools, 'used:' .. key, seconds)
+end
+for period, amount in pairs(owed) do
+  redis.call('HINCRBY', keys.account, 'owed:' .. period, amount)
+end
+flushBatchTotals(keys.totals, totals)
 saveAccount(ctx, a)
 finishApplied(A)
 reply[2] = fmt(a.balance)
 
 -- Records in the legacy format past retention (by applied time) go, a bounded number per call.
-local old = redis.call('ZRANGEBYSCORE', keys.legacyIndex, '-inf', '(' .. fmt(ctx.now - retention), 'LIMIT', 0, 200)
-if #old > 0 then
-  redis.call('HDEL', keys.legacy, unpack(old))
-  redis.call('ZREM', keys.legacyIndex, unpack(old))
+-- (The legacy hash and its index exist together; the lookup asked whether they do.)
+if A.legacyExists then
+  local old = redis.call('ZRANGEBYSCORE', keys.legacyIndex, '-inf', '(' .. fmt(ctx.now - retention), 'LIMIT', 0, 200)
+  if #old > 0 then
+    redis.call('HDEL', keys.legacy, unpack(old))
+    redis.call('ZREM', keys.legacyIndex, unpack(old))
+  end
 end
 return reply

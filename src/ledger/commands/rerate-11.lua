@@ -141,6 +141,8 @@ if o.src == 'credits' and oldCharge > 0 then
         lot.remaining = fmt(num(lot.remaining) + amount)
         putLot(ctx, lotId, lot)
         redis.call('ZADD', keys.lotExpiry, expiresAt, lotId)
+        ctx.lotQueue = nil
+        ctx.lotsTouched = true
       end
     end
   end

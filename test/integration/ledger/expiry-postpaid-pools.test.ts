@@ -219,11 +219,54 @@ describe('ledger: minute pools', () => {
       usages: [pooled('u2', 60), pooled('u3', 0, 25n)],
     });
 
-    expect(stale).toEqual({ conflict: { 'MCOPSTN1:US:2026-11': 60 } });
+    expect(stale).toEqual({ conflict: { 'MCOPSTN1:US:2026-11': 60 }, capacity: {} });
     expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(1000n);
     expect(await f.ledger.writes.readUsageState('acme', keysIn('2026-11', 'u2', 'u3'), [])).toMatchObject({
       applied: new Map(),
     });
+  });
+
+  it('refuses a batch rated against a pool capacity that has changed, and answers the current ones', async () => {
+    const resized = await f.ledger.writes.applyUsage('acme', {
+      currency: 'USD',
+      poolUse: { 'MCOPSTN1:US:2026-11': 0 },
+      poolCapacity: { 'MCOPSTN1:US': 300 },
+      usages: [pooled('u1', 60)],
+    });
+    expect(resized).toEqual({ conflict: { 'MCOPSTN1:US:2026-11': 0 }, capacity: { 'MCOPSTN1:US': 600 } });
+    const fits = await f.ledger.writes.applyUsage('acme', {
+      currency: 'USD',
+      poolUse: { 'MCOPSTN1:US:2026-11': 0 },
+      poolCapacity: { 'MCOPSTN1:US': 600 },
+      usages: [pooled('u1', 60)],
+    });
+    expect('applied' in fits && fits.applied.map((a) => a.outcome.poolSeconds)).toEqual([60]);
+  });
+
+  it('refuses a pooled batch rated without reading the applied ids when one of its usages was applied', async () => {
+    await f.ledger.writes.applyUsage('acme', {
+      currency: 'USD',
+      poolUse: { 'MCOPSTN1:US:2026-11': 0 },
+      usages: [pooled('u1', 60)],
+    });
+    const batch = { currency: 'USD', poolUse: { 'MCOPSTN1:US:2026-11': 60 }, unread: true };
+    expect(
+      await f.ledger.writes.applyUsage('acme', { ...batch, usages: [pooled('u1', 60), pooled('u2', 60)] }),
+    ).toEqual({ conflict: {}, capacity: {}, staleRead: true });
+    // Without pools, a repeat in such a batch is answered with its stored outcome.
+    const plain = await f.ledger.writes.applyUsage('acme', {
+      currency: 'USD',
+      poolUse: {},
+      unread: true,
+      usages: [pooled('u1', 0, 25n), pooled('u3', 0, 25n)],
+    });
+    expect(
+      'applied' in plain && plain.applied.map((a) => [a.usageId, a.duplicate, a.outcome.poolSeconds]),
+    ).toEqual([
+      ['u1', true, 60],
+      ['u3', false, 0],
+    ]);
+    expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(975n);
   });
 
   it('settles by rating again when the pool moved between read and apply', async () => {

@@ -156,6 +156,28 @@ describe('ledger: idempotency records', () => {
   });
 });
 
+describe('ledger: the strings idempotency records share', () => {
+  it('expire with the last day that uses them, also when a day seen before adds the first of them', async () => {
+    const f = ledgerFixture({ retentionMs: 24 * 3600 * 1000 });
+    try {
+      await f.ledger.writes.upsertAccount('acme', prepaid());
+      await f.ledger.writes.addFunds('acme', { paymentRef: 'p1', amount: 1000n, currency: 'USD' });
+      const base = f.ledger.keys('acme').applied;
+      // A free call keeps no shared string: the day opens without the month's strings.
+      await applyPaid(f, 'acme', [{ ...paid('u1', 0n), source: 'free' }]);
+      expect(await f.redis.exists(`${base}:d:2026-11`)).toBe(0);
+      // The same day's paid call then interns its lot: the strings expire with the day.
+      await applyPaid(f, 'acme', [paid('u2', 10n)]);
+      const ttl = await f.redis.pttl(`${base}:d:2026-11`);
+      expect(ttl).toBeGreaterThan(48 * 3600_000 - 60_000);
+      expect(ttl).toBeLessThanOrEqual(48 * 3600_000);
+      expect(await f.redis.pttl(`${base}:meta`)).toBeGreaterThan(48 * 3600_000 - 60_000);
+    } finally {
+      f.close();
+    }
+  });
+});
+
 describe('ledger: idempotency records kept before they were packed by day', () => {
   it('are still found, so nothing is charged twice across the upgrade, and a re-rate moves one to its day', async () => {
     const f = ledgerFixture();

@@ -10,6 +10,7 @@ import {
   TenantSettlement,
   UsageToSettle,
 } from '../../../src/settlement/settle-tenant';
+import { TenantMemory } from '../../../src/settlement/tenant-memory';
 import { ChangedPricer, FlatPricer } from '../../support/flat-pricer';
 import { MemoryLedger } from '../../support/memory-ledger';
 
@@ -298,5 +299,81 @@ describe('settling a tenant batch', () => {
     });
     expect(result).toEqual({ applied: [], tooLate: [], balance: 0n });
     expect(rated).toBe(1);
+  });
+});
+
+describe('settling a remembered tenant (one ledger call a batch)', () => {
+  const remembering = (ledger: MemoryLedger, pricer = new FlatPricer()) =>
+    new TenantSettlement({ ledger, pricer, maxUsagesPerApply: 1000, memory: new TenantMemory(10) });
+
+  it('reads a tenant once, then rates its next batches from memory and applies each in one call', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD', { 'MCOPSTN1:US': 120 });
+    ledger.balance = 1000n;
+    const settlement = remembering(ledger);
+    expect(charged(await settlement.settle('acme', [pooled('a', 60)]))).toEqual([['bundle', 0n, 60]]);
+    expect(ledger.calls).toEqual({ read: 1, apply: 1 });
+    // From memory: 60 s of the pool left, then paid; no read.
+    expect(charged(await settlement.settle('acme', [pooled('b', 120), call('c')]))).toEqual([
+      ['credits', 15n, 60],
+      ['credits', 25n, 0],
+    ]);
+    expect(ledger.calls).toEqual({ read: 1, apply: 2 });
+    expect(ledger.balance).toBe(1000n - 40n);
+    expect(ledger.poolUsed).toEqual({ 'MCOPSTN1:US:2026-11': 120 });
+  });
+
+  it('reads again and rates afresh when the pool use or its capacity moved since it was remembered', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD', { 'MCOPSTN1:US': 180 });
+    const settlement = remembering(ledger);
+    await settlement.settle('acme', [pooled('a', 60)]);
+    ledger.poolUsed['MCOPSTN1:US:2026-11'] = 120; // another writer drew 60 s
+    expect(charged(await settlement.settle('acme', [pooled('b', 120)]))).toEqual([['credits', 15n, 60]]);
+    expect(ledger.calls).toEqual({ read: 2, apply: 3 });
+    ledger.poolCapacity['MCOPSTN1:US'] = 600; // the tenant bought licences
+    expect(charged(await settlement.settle('acme', [pooled('c', 120)]))).toEqual([['bundle', 0n, 120]]);
+    expect(ledger.calls).toEqual({ read: 3, apply: 5 });
+    expect(ledger.poolUsed).toEqual({ 'MCOPSTN1:US:2026-11': 300 });
+  });
+
+  it('reads again when a usage of a pooled batch was applied before, so the repeat holds back no pool minutes', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD', { 'MCOPSTN1:US': 120 });
+    const settlement = remembering(ledger);
+    await settlement.settle('acme', [pooled('a', 60)]);
+    // The repeat of a (60 s) comes first: rated from memory it would take the 60 s left.
+    const results = await settlement.settle('acme', [pooled('a', 60), pooled('b', 60)]);
+    expect(charged(results)).toEqual([
+      ['bundle', 0n, 60],
+      ['bundle', 0n, 60],
+    ]);
+    expect(results.map((r) => r.kind === 'rated' && r.duplicate)).toEqual([true, false]);
+    expect(ledger.calls).toEqual({ read: 2, apply: 3 });
+  });
+
+  it('repeats the stored outcome of a usage applied before in a batch without pools, in that one call', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    ledger.balance = 100n;
+    const settlement = remembering(ledger);
+    await settlement.settle('acme', [call('a')]);
+    const results = await settlement.settle('acme', [call('a'), call('b')]);
+    expect(charged(results)).toEqual([
+      ['credits', 25n, 0],
+      ['credits', 25n, 0],
+    ]);
+    expect(results.map((r) => r.kind === 'rated' && r.duplicate)).toEqual([true, false]);
+    expect(ledger.balance).toBe(50n);
+    expect(ledger.calls).toEqual({ read: 1, apply: 2 });
+  });
+
+  it('reads again when the currency or the billing mode changed, and charges in the new ones', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    const settlement = remembering(ledger);
+    await settlement.settle('acme', [call('a')]);
+    ledger.mode = 'postpaid';
+    expect(charged(await settlement.settle('acme', [call('b')]))).toEqual([['postpaid', 25n, 0]]);
+    expect(ledger.calls).toEqual({ read: 2, apply: 3 });
+    ledger.currency = 'EUR';
+    const results = await settlement.settle('acme', [call('c')]);
+    expect(results[0]!.kind === 'rated' && results[0]!.details.currency).toBe('EUR');
+    expect(ledger.calls).toEqual({ read: 3, apply: 5 });
   });
 });

@@ -7,6 +7,7 @@ local function loadAccount(ctx)
     return nil
   end
   return {
+    loaded = h,
     mode = h.mode,
     currency = h.currency,
     balance = num(h.balance),
@@ -37,6 +38,14 @@ local function saveAccount(ctx, a)
     'arEnabled', fmt(a.arEnabled), 'arFailures', fmt(a.arFailures),
     'arPending', a.arPending, 'arPendingSince', a.arPendingSince,
     'arSeq', fmt(a.arSeq), 'arMonth', a.arMonth, 'arMonthCount', fmt(a.arMonthCount))
+  -- The index entries follow the outbox, the live lots and whether the tenant is depleted: a
+  -- script that changed none of them (no event, no lot emptied or added, the same block) on
+  -- an account already counted under this gauges key leaves them as they are.
+  local h = a.loaded
+  if h and not ctx.emitted and not ctx.lotsTouched and fmt(a.blocked) == (h.blocked or '0')
+      and h.ixGauges == ctx.keys.gauges and h.ixCounted == '1' then
+    return
+  end
   syncIndexes(ctx.keys, ctx.tenant)
 end
 

@@ -43,7 +43,7 @@ local SRC_NAME = { c = 'credits', p = 'postpaid', b = 'bundle', f = 'free' }
 local function newApplied(base, legacy, retention, now)
   return {
     base = base, legacy = legacy, retention = retention, now = now,
-    meta = {}, dicts = {}, touched = {}, hashes = {},
+    meta = {}, dicts = {}, touched = {}, hashes = {}, writes = {}, sharedRefs = {}, lotRefs = {}, latestOpened = 0,
     metaKey = base .. ':meta',
   }
 end
@@ -129,7 +129,7 @@ local function openDay(A, day)
   if #stale > 0 then
     redis.call('HDEL', A.metaKey, unpack(stale))
   end
-  local meta = { n = 0, ks = { k } }
+  local meta = { n = 0, ks = { k }, opened = true }
   A.meta[day] = meta
   return meta
 end
@@ -170,7 +170,10 @@ local function lookupApplied(A, items)
       end
     end
   end
-  if A.legacy and redis.call('EXISTS', A.legacy) == 1 then
+  if A.legacyExists == nil then
+    A.legacyExists = A.legacy and redis.call('EXISTS', A.legacy) == 1
+  end
+  if A.legacyExists then
     local missing, ids = {}, {}
     for i, item in ipairs(items) do
       if not found[i] and not tooLate(A, item.day) then
@@ -207,6 +210,7 @@ local function intern(A, period, text)
     if not index then
       index = fmt(redis.call('HINCRBY', d.key, 'n', 1))
       redis.call('HSET', d.key, 's' .. text, index, 'i' .. index, text)
+      d.grew = true
     end
     d.index[text] = index
     d.text[index] = text
@@ -224,8 +228,28 @@ local function resolve(A, period, index)
   return text
 end
 
+-- The reference a record keeps to a lot: '-' for the part that went into debt, else the lot
+-- id's interned index (looked up once per script and lot).
+local function lotRef(A, period, lotId)
+  if lotId == '' then
+    return '-'
+  end
+  local refs = A.lotRefs[period]
+  if not refs then
+    refs = {}
+    A.lotRefs[period] = refs
+  end
+  local ref = refs[lotId]
+  if not ref then
+    ref = intern(A, period, 'L' .. lotId)
+    refs[lotId] = ref
+  end
+  return ref
+end
+
 -- Writes a new record into its day's newest generation of buckets (starting one when the
--- day has outgrown its buckets).
+-- day has outgrown its buckets). The write itself waits for finishApplied, which writes each
+-- bucket's new records in one HSET.
 local function storeApplied(A, day, period, id, packed)
   local meta = dayMeta(A, day) or openDay(A, day)
   local capacity = 0
@@ -238,15 +262,29 @@ local function storeApplied(A, day, period, id, packed)
     meta.ks[#meta.ks + 1] = newest
   end
   local key = bucketKey(A, day, newest, idHash(A, id))
-  redis.call('HSET', key, id, packed)
+  local pending = A.writes[key]
+  if not pending then
+    pending = {}
+    A.writes[key] = pending
+    A.touched[key] = keptUntil(A, day)
+  end
+  -- The month's strings and the day counts must outlive the day's records: their expiry
+  -- moves when a day gets its first records (a day seen before was covered then), and the
+  -- strings' when one is added (finishApplied).
+  local d = dict(A, period)
+  if A.touched[key] > d.until_ then
+    d.until_ = A.touched[key]
+  end
+  if meta.opened then
+    d.opened = true
+    if A.touched[key] > A.latestOpened then
+      A.latestOpened = A.touched[key]
+    end
+  end
+  pending[#pending + 1] = id
+  pending[#pending + 1] = packed
   meta.n = meta.n + 1
   meta.dirty = true
-  local untilMs = keptUntil(A, day)
-  A.touched[key] = untilMs
-  local d = dict(A, period)
-  if untilMs > d.until_ then
-    d.until_ = untilMs
-  end
 end
 
 -- Replaces a record where it is (`key`, from lookupApplied's `where`).
@@ -254,8 +292,12 @@ local function replaceApplied(A, day, period, key, id, packed)
   redis.call('HSET', key, id, packed)
   A.touched[key] = keptUntil(A, day)
   local d = dict(A, period)
+  d.opened = true
   if A.touched[key] > d.until_ then
     d.until_ = A.touched[key]
+  end
+  if A.touched[key] > A.latestOpened then
+    A.latestOpened = A.touched[key]
   end
 end
 
@@ -268,9 +310,12 @@ local function extendExpiry(A, key, untilMs)
   end
 end
 
--- Writes the day counts and sets each touched key's expiry, once per key.
+-- Writes the new records, the day counts, and sets each touched key's expiry, once per key.
 local function finishApplied(A)
-  local latest = 0
+  for key, pending in pairs(A.writes) do
+    redis.call('HSET', key, unpack(pending))
+  end
+  A.writes = {}
   for day, meta in pairs(A.meta) do
     if meta and meta.dirty then
       local parts = { fmt(meta.n) }
@@ -283,18 +328,15 @@ local function finishApplied(A)
   for key, untilMs in pairs(A.touched) do
     -- A bucket's expiry is its day's, the same whenever it is set: once is enough.
     redis.call('PEXPIRE', key, fmt(untilMs - A.now), 'NX')
-    if untilMs > latest then
-      latest = untilMs
-    end
   end
   for _, d in pairs(A.dicts) do
-    if d.until_ > 0 then
+    if d.until_ > 0 and (d.opened or d.grew) then
       extendExpiry(A, d.key, d.until_)
     end
   end
   -- The day counts live while any day does.
-  if latest > 0 then
-    extendExpiry(A, A.metaKey, latest)
+  if A.latestOpened > 0 then
+    extendExpiry(A, A.metaKey, A.latestOpened)
   end
 end
 
@@ -303,26 +345,37 @@ end
 local function packOutcome(A, period, o)
   local shared = ''
   if o.pool ~= '' or o.shared ~= '' then
-    shared = intern(A, period, 'S' .. o.pool .. '|' .. o.shared)
+    -- Interned once per script for each pool and details (most usages of a batch share them).
+    local byPeriod = A.sharedRefs[period]
+    if not byPeriod then
+      byPeriod = {}
+      A.sharedRefs[period] = byPeriod
+    end
+    local byPool = byPeriod[o.pool]
+    if not byPool then
+      byPool = {}
+      byPeriod[o.pool] = byPool
+    end
+    shared = byPool[o.shared]
+    if not shared then
+      shared = intern(A, period, 'S' .. o.pool .. '|' .. o.shared)
+      byPool[o.shared] = shared
+    end
   end
   local draws = {}
   if #o.lots == 1 and num(o.lots[1][2]) == o.charge then
-    draws[1] = o.lots[1][1] == '' and '-' or intern(A, period, 'L' .. o.lots[1][1])
+    draws[1] = lotRef(A, period, o.lots[1][1])
   else
     for i, lot in ipairs(o.lots) do
-      local ref = lot[1] == '' and '-' or intern(A, period, 'L' .. lot[1])
-      draws[i] = ref .. ':' .. lot[2]
+      draws[i] = lotRef(A, period, lot[1]) .. ':' .. lot[2]
     end
   end
-  local parts = {
-    SRC_CODE[o.src], fmt(o.charge), fmt(o.poolSec), shared, fmt(o.sod), fmt(o.at - o.start),
-    table.concat(draws, ','), o.own,
-  }
+  local packed = SRC_CODE[o.src] .. '|' .. fmt(o.charge) .. '|' .. fmt(o.poolSec) .. '|' .. shared .. '|'
+    .. fmt(o.sod) .. '|' .. fmt(o.at - o.start) .. '|' .. table.concat(draws, ',') .. '|' .. o.own
   if o.rv and o.rv ~= '' then
-    parts[#parts + 1] = o.rv
-    parts[#parts + 1] = fmt(o.previous)
+    packed = packed .. '|' .. o.rv .. '|' .. fmt(o.previous)
   end
-  return table.concat(parts, '|')
+  return packed
 end
 
 -- The reverse of packOutcome; `day` locates the call's start.

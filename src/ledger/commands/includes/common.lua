@@ -66,6 +66,7 @@ end
 -- Events go to the tenant's outbox stream in the same script as the change that caused them.
 -- The id is derived from the cause, so a consumer can drop a redelivered duplicate.
 local function emit(ctx, eventType, cause, data)
+  ctx.emitted = true
   local id = ctx.tenant .. '/' .. eventType .. '/' .. cause
   redis.call('XADD', ctx.keys.outbox, '*', 'id', id, 'type', eventType, 'time', ctx.nowIso,
     'tenant', ctx.tenant, 'data', cjson.encode(data))

@@ -16,6 +16,8 @@ local ERR = {
   VERSION_MISMATCH = -20,
   SETTINGS_CONFLICT = -21,
   BALANCE_LIMIT = -22,
+  -- The batch was rated without reading which usages were applied, and that mattered.
+  STALE_READ = -23,
 }
 local OK = 0
 local DUPLICATE = 1

@@ -15,6 +15,8 @@ local function expireDue(ctx, a)
     lot.expiredAt = fmt(ctx.now)
     putLot(ctx, lotId, lot)
     redis.call('ZREM', ctx.keys.lotExpiry, lotId)
+    ctx.lotQueue = nil
+    ctx.lotsTouched = true
     if left > 0 then
       a.balance = a.balance - left
       forfeited = forfeited + left
@@ -43,6 +45,8 @@ local function addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, source, ref
   })
   if remaining > 0 then
     redis.call('ZADD', ctx.keys.lotExpiry, expiresAt, lotId)
+    ctx.lotQueue = nil
+    ctx.lotsTouched = true
   end
   a.balance = a.balance + amount
   return nil
@@ -57,11 +61,18 @@ local function debitLots(ctx, a, amount)
   local draws = {}
   local left = amount
   while left > 0 do
-    local first = redis.call('ZRANGE', ctx.keys.lotExpiry, 0, 0)
-    if #first == 0 then
-      break
+    -- The live lots, earliest expiry first, read once per script (up to 16 at a time): each
+    -- lot emptied here leaves the set and the queue together. A script that adds a lot to the
+    -- set drops the queue (ctx.lotQueue = nil).
+    local queue = ctx.lotQueue
+    if not queue or queue.at > #queue.ids then
+      queue = { ids = redis.call('ZRANGE', ctx.keys.lotExpiry, 0, 15), at = 1 }
+      ctx.lotQueue = queue
+      if #queue.ids == 0 then
+        break
+      end
     end
-    local lotId = first[1]
+    local lotId = queue.ids[queue.at]
     local lot = getLot(ctx, lotId)
     local remaining = num(lot.remaining)
     local take = math.min(remaining, left)
@@ -71,6 +82,8 @@ local function debitLots(ctx, a, amount)
     putLot(ctx, lotId, lot)
     if remaining == 0 then
       redis.call('ZREM', ctx.keys.lotExpiry, lotId)
+      queue.at = queue.at + 1
+      ctx.lotsTouched = true
     end
     draws[#draws + 1] = { lotId, fmt(take) }
   end

@@ -4,8 +4,12 @@
   it; if the use moved meanwhile, the batch is refused whole (POOL_CONFLICT, with the current
   use) and the caller rates again, so a pool is never overdrawn and never double-counted.
 ]]
-local function checkPools(ctx, expected, draws)
+-- `capacities` ({pool: seconds}, optional): the capacities the batch was rated against; when
+-- given, a capacity that changed is a conflict too, and the reply carries the current ones:
+-- {POOL_CONFLICT, used JSON, capacities JSON}.
+local function checkPools(ctx, expected, draws, capacities)
   local current = {}
+  local currentCaps = {}
   local conflict = false
   for key, used in pairs(expected) do
     local actual = num(redis.call('HGET', ctx.keys.pools, 'used:' .. key))
@@ -14,8 +18,17 @@ local function checkPools(ctx, expected, draws)
       conflict = true
     end
   end
+  if capacities then
+    for pool, cap in pairs(capacities) do
+      local actual = num(redis.call('HGET', ctx.keys.pools, 'cap:' .. pool))
+      currentCaps[pool] = fmt(actual)
+      if actual ~= num(cap) then
+        conflict = true
+      end
+    end
+  end
   if conflict then
-    return { ERR.POOL_CONFLICT, cjson.encode(current) }
+    return { ERR.POOL_CONFLICT, cjson.encode(current), cjson.encode(currentCaps) }
   end
   for key, seconds in pairs(draws) do
     if expected[key] == nil then
