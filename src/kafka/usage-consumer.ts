@@ -385,6 +385,8 @@ export class UsageConsumer {
 
     let rated = 0;
     let duplicates = 0;
+    // Each record is told to those who listen (the debug log, tests); the metrics count batches.
+    const tellRecords = this.events.listenerCount('record') > 0;
     for (const { item, outcome } of out) {
       if (outcome.kind === 'rejected') {
         this.events.emit('deadLetter', {
@@ -396,10 +398,11 @@ export class UsageConsumer {
           usageId: outcome.usageId,
           origin: `${item.topic}/${item.partition}/${item.message.offset}`,
         });
-        this.events.emit('record', { result: 'dead_letter' });
+        if (tellRecords) this.events.emit('record', { result: 'dead_letter' });
       } else {
         rated += 1;
         if (outcome.duplicate) duplicates += 1;
+        if (!tellRecords) continue;
         this.events.emit('record', {
           result: outcome.duplicate ? 'duplicate' : 'rated',
           tenantId: outcome.record.tenantId,

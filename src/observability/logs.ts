@@ -99,14 +99,16 @@ export function logPipelineEvents(instrumentation: PipelineInstrumentation, logg
       'usage record dead-lettered',
     ),
   );
-  instrumentation.on('record', (record) => {
-    if (record.result === 'dead_letter' || !logger.isLevelEnabled('debug')) return;
-    const { result, tenantId, usageId, source, charge, currency, poolSeconds } = record;
-    logger.debug(
-      { tenantId, usageId, source, charge, currency, poolSeconds },
-      result === 'rated' ? 'usage applied' : 'usage already applied: stored outcome repeated',
-    );
-  });
+  // Each usage at debug only: the consumer tells records one by one only to those who listen.
+  if (logger.isLevelEnabled('debug'))
+    instrumentation.on('record', (record) => {
+      if (record.result === 'dead_letter') return;
+      const { result, tenantId, usageId, source, charge, currency, poolSeconds } = record;
+      logger.debug(
+        { tenantId, usageId, source, charge, currency, poolSeconds },
+        result === 'rated' ? 'usage applied' : 'usage already applied: stored outcome repeated',
+      );
+    });
   instrumentation.on('batch', ({ seconds, ...batch }) =>
     logger.debug({ ...batch, ms: Math.round(seconds * 1000) }, 'batch processed'),
   );

@@ -157,6 +157,8 @@ export class TenantSettlement {
       if (!keys.has(record.id)) keys.set(record.id, { id: record.id, start: new Date(record.startDateTime) });
     let state: UsageState | undefined;
     const priced = new Map<string, PricedUsage | Unrated>();
+    /** The details of each usage sent, as sent: a usage applied now repeats them as they are. */
+    const sent = new Map<string, RatedDetails>();
     /** Usages refused before their debit, because their rated record could not go out. */
     const unsendable = new Map<string, Rejection>();
 
@@ -166,6 +168,7 @@ export class TenantSettlement {
       state = current;
       priced.clear();
       unsendable.clear();
+      sent.clear();
       const poolLeft = new Map(
         poolMonths.map((key) => [
           key,
@@ -194,6 +197,7 @@ export class TenantSettlement {
           continue;
         }
         if (pool && price.poolSeconds > 0) poolLeft.set(key, poolLeft.get(key)! - price.poolSeconds);
+        sent.set(record.id, details);
         const { own, shared } = splitRated(packRated(details));
         usages.push({
           id: record.id,
@@ -280,7 +284,9 @@ export class TenantSettlement {
         return { kind: 'rejected', rejection, stage: 'rating', charged: false };
       }
       const duplicate = repeat || !fresh || fresh.duplicate;
-      const details = storedDetails(stored) ?? storedOnly(fingerprint, state!.currency);
+      const details =
+        (fresh && !fresh.duplicate && sent.get(record.id)) ||
+        (storedDetails(stored) ?? storedOnly(fingerprint, state!.currency));
       if (details.fingerprint !== fingerprint) return conflicting(record, fingerprint, details, stored);
       if (!duplicate && record.endDateTime) {
         observer?.debitLag?.(Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000));
