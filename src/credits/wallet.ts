@@ -123,9 +123,12 @@ export interface UsageState {
   currency: string;
   /** Outcomes of the asked usage ids that were applied already. */
   applied: Map<string, UsageOutcome>;
-  /** Seconds used so far, by `<pool>:<yyyy-mm>`, for the asked pool months. */
+  /**
+   * Seconds used so far, by `<pool>:<yyyy-mm>`: the asked pool months (0 when unused), and
+   * any other pool's months from the earliest asked (or the current month) on.
+   */
   poolUsed: Record<string, number>;
-  /** Monthly capacity in seconds, by pool id. */
+  /** Monthly capacity in seconds, by pool id: every pool of the tenant, and the asked ones (0 when none). */
   poolCapacity: Record<string, number>;
 }
 

@@ -289,7 +289,6 @@ export class CreditLedger {
     poolMonths: string[],
   ): Promise<UsageState | Refusal> {
     const k = this.keys(tenantId);
-    const pools = [...new Set(poolMonths.map((key) => key.slice(0, key.lastIndexOf(':'))))];
     const pipeline = this.redis.pipeline();
     pipeline.hmget(k.account, AccountField.mode, AccountField.currency);
     if (usages.length > 0) {
@@ -297,13 +296,9 @@ export class CreditLedger {
         scriptCommand('lookupApplied')
       ]!(k.applied, k.legacyApplied, this.clock().getTime(), this.retentionMs, lookupArgs(usages));
     }
-    if (poolMonths.length > 0) {
-      pipeline.hmget(
-        k.pools,
-        ...poolMonths.map((key) => `used:${key}`),
-        ...pools.map((pool) => `cap:${pool}`),
-      );
-    }
+    // The whole pools hash (a few fields a pool and month): the rater remembers the other
+    // pools' state too, so that its next batches need no read.
+    pipeline.hgetall(k.pools);
     const results = await guarded('readUsageState', async () => {
       const replies = (await pipeline.exec()) ?? [];
       for (const [error] of replies) if (error) throw error;
@@ -322,10 +317,16 @@ export class CreditLedger {
     }
     const poolUsed: Record<string, number> = {};
     const poolCapacity: Record<string, number> = {};
-    if (poolMonths.length > 0) {
-      const values = results[results.length - 1]![1] as (string | null)[];
-      poolMonths.forEach((key, i) => (poolUsed[key] = Number(values[i] ?? 0)));
-      pools.forEach((pool, i) => (poolCapacity[pool] = Number(values[poolMonths.length + i] ?? 0)));
+    for (const key of poolMonths) {
+      poolUsed[key] = 0;
+      poolCapacity[key.slice(0, key.lastIndexOf(':'))] = 0;
+    }
+    // Months from the earliest asked (or this month) on; earlier ones are no longer rated.
+    const since = poolMonths.map((key) => key.slice(-7)).sort()[0] ?? utcMonth(this.clock());
+    for (const [field, value] of Object.entries(results[results.length - 1]![1] as Record<string, string>)) {
+      if (field.startsWith('cap:')) poolCapacity[field.slice(4)] = Number(value);
+      else if (field.startsWith('used:') && field.slice(-7) >= since)
+        poolUsed[field.slice(5)] = Number(value);
     }
     return { mode: mode as BillingMode, currency, applied, poolUsed, poolCapacity };
   }
@@ -339,7 +340,12 @@ export class CreditLedger {
     batch: RatedBatch,
   ): Promise<
     | { applied: AppliedUsage[]; tooLate: string[]; balance: MinorUnits }
-    | { conflict: Record<string, number>; capacity: Record<string, number>; staleRead?: true }
+    | {
+        conflict: Record<string, number>;
+        capacity: Record<string, number>;
+        staleRead?: true;
+        appliedBefore?: Map<string, UsageOutcome>;
+      }
     | Refusal
   > {
     if (batch.usages.length > MAX_BATCH) {
@@ -385,7 +391,16 @@ export class CreditLedger {
         );
       return { conflict: numbers(reply[1]), capacity: numbers(reply[2]) };
     }
-    if (code === ResultCode.STALE_READ) return { conflict: {}, capacity: {}, staleRead: true };
+    if (code === ResultCode.STALE_READ) {
+      const startOf = new Map(batch.usages.map((u, n) => [u.id, { start: u.start, day: days[n]! }]));
+      const appliedBefore = new Map<string, UsageOutcome>();
+      for (let i = 2; i + 1 < reply.length; i += 2) {
+        const id = String(reply[i]);
+        const { start, day } = startOf.get(id)!;
+        appliedBefore.set(id, parseRecord(reply[i + 1], day, start));
+      }
+      return { conflict: {}, capacity: {}, staleRead: true, appliedBefore };
+    }
     const applied: AppliedUsage[] = [];
     const tooLate: string[] = [];
     batch.usages.forEach((usage, n) => {

@@ -4,6 +4,7 @@ import type {
   PurchaseRecord,
   RatedBatch,
   UsageKey,
+  UsageOutcome,
   UsageState,
 } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
@@ -78,9 +79,15 @@ export interface SettlementLedger {
       }
     /**
      * Nothing applied: the pool use (or, when the batch named them, the capacities) moved, or
-     * (`staleRead`) a batch rated without reading which usages were applied had one that was.
+     * (`staleRead`) a batch rated without reading which usages were applied had one that was
+     * (`appliedBefore`: their stored outcomes, as a read gives them).
      */
-    | { conflict: Record<string, number>; capacity?: Record<string, number>; staleRead?: true }
+    | {
+        conflict: Record<string, number>;
+        capacity?: Record<string, number>;
+        staleRead?: true;
+        appliedBefore?: Map<string, UsageOutcome>;
+      }
     | LedgerRefusal
   >;
 }

@@ -240,12 +240,18 @@ export class TenantSettlement {
           poolMonths.map((key) => [poolOfKey(key), known.poolCapacity.get(poolOfKey(key))!]),
         ),
       };
-      const batch = rate(remembered);
-      const applied = await ledger.applyUsage(tenant, {
-        ...batch,
-        poolCapacity: remembered.poolCapacity,
-        unread: true,
-      });
+      const attempt = () =>
+        ledger.applyUsage(tenant, {
+          ...rate(remembered),
+          poolCapacity: remembered.poolCapacity,
+          unread: true,
+        });
+      let applied = await attempt();
+      // A repeat in a pooled batch: rated again without it, from the records the refusal carries.
+      if ('staleRead' in applied && applied.appliedBefore) {
+        remembered.applied = applied.appliedBefore;
+        applied = await attempt();
+      }
       if ('applied' in applied) result = applied;
       else memory!.forget(tenant);
     }
@@ -393,9 +399,12 @@ function remember(
     poolCapacity: same ? before.poolCapacity : new Map(),
   };
   for (const key of poolMonths) {
-    entry.poolUsed.set(key, state.poolUsed[key] ?? 0);
-    entry.poolCapacity.set(poolOfKey(key), state.poolCapacity[poolOfKey(key)] ?? 0);
+    entry.poolUsed.set(key, 0);
+    entry.poolCapacity.set(poolOfKey(key), 0);
   }
+  // All the state says (a read gives every pool of the tenant), so later batches need no read.
+  for (const [key, used] of Object.entries(state.poolUsed)) entry.poolUsed.set(key, used);
+  for (const [pool, cap] of Object.entries(state.poolCapacity)) entry.poolCapacity.set(pool, cap);
   for (const { duplicate, outcome } of applied) {
     if (duplicate || outcome.poolSeconds <= 0) continue;
     const key = `${outcome.pool}:${outcome.period}`;

@@ -75,12 +75,14 @@ export class MemoryLedger implements SettlementLedger {
         conflict: Object.fromEntries(Object.keys(batch.poolUse).map((key) => [key, this.poolUsed[key] ?? 0])),
         capacity: { ...this.poolCapacity },
       };
-    if (
-      batch.unread &&
-      Object.keys(batch.poolUse).length > 0 &&
-      batch.usages.some((u) => this.applied.has(u.id) && !this.tooLate(u.start))
-    )
-      return { conflict: {}, capacity: {}, staleRead: true as const };
+    const before = batch.usages.filter((u) => this.applied.has(u.id) && !this.tooLate(u.start));
+    if (batch.unread && Object.keys(batch.poolUse).length > 0 && before.length > 0)
+      return {
+        conflict: {},
+        capacity: {},
+        staleRead: true as const,
+        appliedBefore: new Map(before.map((u) => [u.id, this.applied.get(u.id)!])),
+      };
     const fresh = batch.usages.filter((u) => !this.applied.has(u.id) && !this.tooLate(u.start));
     if (fresh.length > 0 && batch.currency !== this.currency)
       return { refused: 'currency_mismatch', detail: this.currency };

@@ -31,7 +31,8 @@
   is no longer known (nothing applied, payload empty).
   Or {code, detail}: BALANCE_LIMIT, with nothing applied, when the debt, an amount owed or a
   period's usage charges would pass MAX_TOTAL; POOL_CONFLICT {code, used JSON, capacities
-  JSON} when the pool use or capacities moved; STALE_READ; CURRENCY_MISMATCH, MODE_MISMATCH.
+  JSON} when the pool use or capacities moved; {STALE_READ, detail, id1, record1, ...} with the
+  records of the usages applied before; CURRENCY_MISMATCH, MODE_MISMATCH.
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -158,7 +159,15 @@ for i, u in ipairs(usages) do
   end
 end
 if unread and next(stored) ~= nil and next(expected) ~= nil then
-  return { ERR.STALE_READ, 'a usage of the batch was applied before' }
+  -- The records a read would have given: the caller rates again without those usages.
+  local r = { ERR.STALE_READ, 'a usage of the batch was applied before' }
+  for i, u in ipairs(usages) do
+    if stored[i] then
+      r[#r + 1] = u.id
+      r[#r + 1] = replyRecord(A, u.period, stored[i])
+    end
+  end
+  return r
 end
 local refused = checkPools(ctx, expected, draws, capacities)
 if refused then

@@ -250,9 +250,15 @@ describe('ledger: minute pools', () => {
       usages: [pooled('u1', 60)],
     });
     const batch = { currency: 'USD', poolUse: { 'MCOPSTN1:US:2026-11': 60 }, unread: true };
-    expect(
-      await f.ledger.writes.applyUsage('acme', { ...batch, usages: [pooled('u1', 60), pooled('u2', 60)] }),
-    ).toEqual({ conflict: {}, capacity: {}, staleRead: true });
+    const stale = await f.ledger.writes.applyUsage('acme', {
+      ...batch,
+      usages: [pooled('u1', 60), pooled('u2', 60)],
+    });
+    // Refused whole, with the stored record of the repeat, as a read would have given it.
+    expect(stale).toMatchObject({ conflict: {}, capacity: {}, staleRead: true });
+    const before = 'appliedBefore' in stale ? stale.appliedBefore : undefined;
+    expect([...before!].map(([id, o]) => [id, o.source, o.poolSeconds])).toEqual([['u1', 'bundle', 60]]);
+    expect((await f.ledger.reads.readAccount('acme'))!.poolUsed).toEqual({ 'MCOPSTN1:US:2026-11': 60 });
     // Without pools, a repeat in such a batch is answered with its stored outcome.
     const plain = await f.ledger.writes.applyUsage('acme', {
       currency: 'USD',

@@ -346,7 +346,8 @@ describe('settling a remembered tenant (one ledger call a batch)', () => {
       ['bundle', 0n, 60],
     ]);
     expect(results.map((r) => r.kind === 'rated' && r.duplicate)).toEqual([true, false]);
-    expect(ledger.calls).toEqual({ read: 2, apply: 3 });
+    // Refused with the repeat's record, then rated again without it: no read.
+    expect(ledger.calls).toEqual({ read: 1, apply: 3 });
   });
 
   it('repeats the stored outcome of a usage applied before in a batch without pools, in that one call', async () => {
