@@ -39,7 +39,7 @@ import { CPU_GOALS_US, cpuUsPerCdr } from './cpu-budget';
 import { onInterrupt } from './interrupt';
 import { LatencyPoint, LatencyProbe } from './latency';
 import { applyAll, makeUsages, oneCallPerUsage, openBenchTenants } from './ledger-paths';
-import { cpuMeter, seconds } from './measure';
+import { cpuMeter, seconds, sleep } from './measure';
 import { passthrough } from './passthrough';
 import { averageRatedValueBytes } from './rated-size';
 import {
@@ -131,12 +131,23 @@ async function main(): Promise<void> {
   let rater: Rater | undefined;
   let probe: LatencyProbe | undefined;
   let sampler: NodeJS.Timeout | undefined;
-  const stopAll = async () => {
-    if (rater) await stopRater(rater);
-    await down(stackDir);
-  };
+  let stopping: Promise<void> | undefined;
+  // Once, whoever asks first (the finally block, an interrupt, an unhandled rejection).
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      if (rater) await stopRater(rater);
+      await down(stackDir);
+    })());
   const cleanUp = onInterrupt(stopAll);
+  // A rejection nothing waits for ends the process before any finally block runs: stop what
+  // the bench started first.
   let close = async () => {};
+  process.once('unhandledRejection', (error) => {
+    console.error(error);
+    void Promise.race([close(), sleep(5_000)])
+      .then(stopAll)
+      .finally(() => process.exit(1));
+  });
   try {
     stack = await up(stackDir, { redisCluster: REDIS_CLUSTER });
     const kafka = new Kafka({ clientId: RUN, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING });
