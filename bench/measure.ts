@@ -13,3 +13,17 @@ export function cpuSeconds(pid: number): number {
 
 export const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface NamedProcess {
+  name: string;
+  pid: number;
+}
+
+/**
+ * Starts counting the CPU the processes use; the returned function gives the CPU seconds each
+ * has used since, by name (NaN for a process that is gone).
+ */
+export function cpuMeter(processes: NamedProcess[]): () => Record<string, number> {
+  const before = processes.map((p) => cpuSeconds(p.pid));
+  return () => Object.fromEntries(processes.map((p, i) => [p.name, cpuSeconds(p.pid) - before[i]!]));
+}

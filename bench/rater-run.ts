@@ -60,12 +60,29 @@ export interface Rater {
   sample(): void;
 }
 
+/**
+ * The node options the rater runs with in production: what the Dockerfile and compose.yaml
+ * set (neither sets any today, so none). The benchmarks pass them as NODE_OPTIONS, so that
+ * what they measure is what is shipped; change them there and here together.
+ */
+export const RATER_NODE_OPTIONS = '';
+
+/** BENCH_RATER_NODE_ARGS: extra node options for the rater, e.g. --cpu-prof to profile it. */
+export const benchRaterNodeArgs = () => (process.env.BENCH_RATER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** How the rater's node is started, for the benchmarks' output. */
+export const raterNodeOptionsText = () =>
+  `NODE_OPTIONS='${RATER_NODE_OPTIONS}'` +
+  (benchRaterNodeArgs().length > 0 ? `, then ${benchRaterNodeArgs().join(' ')} (BENCH_RATER_NODE_ARGS)` : '');
+
+const START_TIMEOUT_MS = 120_000;
+
 export function startRater(env: Record<string, string>): Promise<Rater> {
-  // BENCH_RATER_NODE_ARGS: extra node options for the rater, e.g. --cpu-prof to profile it.
-  const nodeArgs = (process.env.BENCH_RATER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The command line's options come after NODE_OPTIONS and win where they disagree.
+  const nodeArgs = benchRaterNodeArgs();
   const child = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'dist', 'cli.js'), 'serve'], {
     cwd: projectRoot,
-    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    env: { ...process.env, ...env, NODE_ENV: 'production', NODE_OPTIONS: RATER_NODE_OPTIONS },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const rater: Rater = {
@@ -83,14 +100,23 @@ export function startRater(env: Record<string, string>): Promise<Rater> {
   };
   return new Promise((resolve, reject) => {
     let out = '';
+    // A rater that never says it started is stopped, not left behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the rater did not start within ${START_TIMEOUT_MS / 1000} s:\n${out}`));
+    }, START_TIMEOUT_MS);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('"msg":"rater started"')) resolve(rater);
+      if (out.includes('"msg":"rater started"')) {
+        clearTimeout(timer);
+        resolve(rater);
+      }
       if (out.length > 100_000) out = out.slice(-10_000);
     });
-    child.once('exit', (code) =>
-      reject(new Error(`the rater exited with ${code} before it started:\n${out}`)),
-    );
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the rater exited with ${code} before it started:\n${out}`));
+    });
   });
 }
 

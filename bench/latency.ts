@@ -1,0 +1,182 @@
+/**
+ * Produce-to-debit latency at a fixed offered load: each CDR's latency runs from its produce
+ * request (the load generator's send time) to its debit (`ratedAt` on its rated record), read
+ * back from the rated topic by one reader for all the points of a curve.
+ */
+import type { Admin, Consumer, Kafka, Message, Producer } from 'kafkajs';
+import { cdrStream } from '../tools/loadgen/cdr-stream';
+import { writeStream } from '../tools/loadgen/writer';
+import { sleep } from './measure';
+
+export interface LatencyPoint {
+  /** What the load generator managed to send, a second, over the whole point. */
+  offeredPerSecond: number;
+  /** The point's records debited between the end of the warm-up and the end of the sending, a second. */
+  achievedPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Records sent after the warm-up and rated within the wait: what the percentiles are of. */
+  measured: number;
+  /** Records of the point (warm-up included) not rated within the wait. */
+  missing: number;
+}
+
+export interface PointOptions {
+  producer: Producer;
+  topic: string;
+  tenants: number;
+  rate: number;
+  seconds: number;
+  warmupSeconds: number;
+  /** After the last send: how long the point waits for its records' rated records. */
+  waitSeconds: number;
+  idPrefix: string;
+  seed: number;
+}
+
+interface Point {
+  sentAt: Map<string, number>;
+  latencies: number[];
+  ratedAt: number[];
+  measuredFrom: number;
+  allRated: () => void;
+}
+
+/** Bytes of CDR values in one produce request: half the broker's default message.max.bytes. */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/**
+ * The producer with each send split into requests the broker takes, sent at once: the load
+ * generator sends every record due in one request, and an event loop that stalls for a
+ * moment at a high rate makes that more than the broker's 1 MB.
+ */
+function boundedRequests(producer: Producer): Producer {
+  return {
+    ...producer,
+    send: async (record) => {
+      const parts: Message[][] = [[]];
+      let bytes = 0;
+      for (const message of record.messages) {
+        const size = Buffer.byteLength(message.value ?? '');
+        if (bytes + size > MAX_REQUEST_BYTES && parts.at(-1)!.length > 0) {
+          parts.push([]);
+          bytes = 0;
+        }
+        parts.at(-1)!.push(message);
+        bytes += size;
+      }
+      const sent = await Promise.all(parts.map((messages) => producer.send({ ...record, messages })));
+      return sent.flat();
+    },
+  };
+}
+
+/** Nearest-rank quantile of sorted values; NaN for none. */
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+
+export class LatencyProbe {
+  private point: Point | undefined;
+  private valueBytes = 0;
+  private values = 0;
+
+  private constructor(private readonly reader: Consumer) {}
+
+  /** A reader of the rated topic from its current end, in a group of its own. */
+  static async open(kafka: Kafka, admin: Admin, ratedTopic: string, groupId: string): Promise<LatencyProbe> {
+    const starts = await admin.fetchTopicOffsets(ratedTopic);
+    const reader = kafka.consumer({ groupId });
+    const probe = new LatencyProbe(reader);
+    try {
+      await reader.connect();
+      await reader.subscribe({ topic: ratedTopic });
+      let joined!: () => void;
+      const ready = new Promise<void>((resolve) => (joined = resolve));
+      reader.on(reader.events.GROUP_JOIN, () => joined());
+      await reader.run({ eachMessage: async ({ message }) => probe.seen(message.value) });
+      await ready;
+      for (const p of starts) reader.seek({ topic: ratedTopic, partition: p.partition, offset: p.high });
+      await sleep(500);
+      return probe;
+    } catch (error) {
+      await reader.disconnect().catch(() => {});
+      throw error;
+    }
+  }
+
+  private seen(value: Buffer | null): void {
+    if (!value) return;
+    this.valueBytes += value.length;
+    this.values += 1;
+    const point = this.point;
+    if (!point) return;
+    const record = JSON.parse(value.toString()) as { id: string; ratedAt: string };
+    const sent = point.sentAt.get(record.id);
+    // Not this point's, or a repeat: a late record of an earlier point was counted missing there.
+    if (sent === undefined) return;
+    point.sentAt.delete(record.id);
+    const ratedAt = Date.parse(record.ratedAt);
+    if (sent >= point.measuredFrom) point.latencies.push(ratedAt - sent);
+    point.ratedAt.push(ratedAt);
+    if (point.sentAt.size === 0) point.allRated();
+  }
+
+  /** Average bytes of the rated records' values read so far (the rater's own output). */
+  ratedValueBytes(): { bytes: number; records: number } {
+    return { bytes: this.values ? Math.round(this.valueBytes / this.values) : NaN, records: this.values };
+  }
+
+  /** Offers `rate` CDRs a second for `seconds`, then waits for their rated records. */
+  async measure(options: PointOptions): Promise<LatencyPoint> {
+    const total = Math.round(options.rate * options.seconds);
+    let allRated!: () => void;
+    const done = new Promise<void>((resolve) => (allRated = resolve));
+    const started = Date.now();
+    const point: Point = {
+      sentAt: new Map(),
+      latencies: [],
+      ratedAt: [],
+      measuredFrom: started + options.warmupSeconds * 1000,
+      allRated,
+    };
+    this.point = point;
+    try {
+      const written = await writeStream(
+        cdrStream(total, {
+          seed: options.seed,
+          tenants: options.tenants,
+          idPrefix: options.idPrefix,
+          duplicateShare: 0,
+          malformedShare: 0,
+        }),
+        {
+          producer: boundedRequests(options.producer),
+          topic: options.topic,
+          rate: options.rate,
+          onSend: (record, at) => point.sentAt.set(record.id!, at),
+        },
+      );
+      const sendingEnded = Date.now();
+      if (point.sentAt.size > 0) await Promise.race([done, sleep(options.waitSeconds * 1000)]);
+      const latencies = point.latencies.sort((a, b) => a - b);
+      const window = (sendingEnded - point.measuredFrom) / 1000;
+      const inWindow = point.ratedAt.filter((at) => at >= point.measuredFrom && at <= sendingEnded).length;
+      return {
+        offeredPerSecond: Math.round(written.sent / written.seconds),
+        achievedPerSecond: Math.round(inWindow / window),
+        p50Ms: quantile(latencies, 0.5),
+        p99Ms: quantile(latencies, 0.99),
+        maxMs: latencies.at(-1) ?? NaN,
+        measured: latencies.length,
+        missing: point.sentAt.size,
+      };
+    } finally {
+      this.point = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.reader.disconnect();
+  }
+}
