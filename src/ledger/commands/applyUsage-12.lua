@@ -65,34 +65,37 @@ end
 local A = newApplied(keys.applied, keys.legacy, retention, ctx.now)
 
 -- What the batch adds to each bounded total (debt, owed:<period>, <period>:<src>:charge),
--- on top of its stored value: true when it would pass MAX_TOTAL.
-local grown = {}
-local function pastLimit(total, stored, charge)
-  if grown[total] == nil then
-    grown[total] = stored()
+-- on top of its stored value (read once, from `key`'s field): true when it would pass MAX_TOTAL.
+local grown = { debt = a.debt }
+local function pastLimit(key, field, charge)
+  local total = grown[field]
+  if total == nil then
+    total = num(redis.call('HGET', key, field))
   end
-  grown[total] = grown[total] + charge
-  return grown[total] > MAX_TOTAL
+  total = total + charge
+  grown[field] = total
+  return total > MAX_TOTAL
 end
+local totalsFields = {}
 
--- The usages, read from ARGV once.
+-- The usages, read from ARGV once. Whole numbers are taken in decimal digits only, so that
+-- the text given is the text kept (a key's day, a record's fields).
+local function whole(text)
+  return string.find(text, '^%d+$') ~= nil and (text == '0' or string.byte(text, 1) ~= 48)
+end
 local usages = {}
-local items = {}
 for i = 1, count do
   local at = 9 + (i - 1) * FIELDS
   local id, stored = ARGV[at + 1], ARGV[at + 2]
-  local day, sod = tonumber(ARGV[at + 8]), tonumber(ARGV[at + 9])
-  if not day or day % 1 ~= 0 or not sod or sod % 1 ~= 0 or sod < 0 or sod >= 86400 then
+  local day, sod = ARGV[at + 8], ARGV[at + 9]
+  if not (whole(day) or string.find(day, '^%-[1-9]%d*$')) or not whole(sod) or tonumber(sod) >= 86400 then
     return { ERR.BAD_ARGUMENT, 'usage ' .. id .. ': bad start day or second' }
   end
-  local dayText = fmt(day)
-  local key = stored ~= '' and stored or id
   usages[i] = {
-    id = id, f = key, src = ARGV[at + 3], charge = ARGV[at + 4], pool = ARGV[at + 5],
-    poolSec = ARGV[at + 6], period = ARGV[at + 7], day = dayText, sod = sod,
+    id = id, key = stored ~= '' and stored or id, src = ARGV[at + 3], charge = ARGV[at + 4],
+    pool = ARGV[at + 5], poolSec = ARGV[at + 6], period = ARGV[at + 7], day = day, sod = sod,
     r = ARGV[at + 10], d = ARGV[at + 11],
   }
-  items[i] = { id = id, key = key, day = dayText }
 end
 
 -- First pass, no writes: duplicates, argument checks, pool use, bounds.
@@ -101,7 +104,7 @@ local firstInBatch = {}
 local repeatOf = {}
 local draws = {}
 local late = {}
-local previousOutcomes = lookupApplied(A, items)
+local previousOutcomes = lookupApplied(A, usages)
 for i, u in ipairs(usages) do
   local previous = previousOutcomes[i]
   if previous then
@@ -113,13 +116,13 @@ for i, u in ipairs(usages) do
     repeatOf[i] = firstInBatch[u.id]
   else
     firstInBatch[u.id] = i
-    local charge = tonumber(u.charge)
-    local poolSec = tonumber(u.poolSec)
-    if not charge or charge < 0 or charge % 1 ~= 0 or not poolSec or poolSec < 0 or poolSec % 1 ~= 0 then
+    if not whole(u.charge) or not whole(u.poolSec) then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': bad charge or pool seconds' }
     end
-    u.charge = charge
-    u.poolSec = poolSec
+    local charge = tonumber(u.charge)
+    local poolSec = tonumber(u.poolSec)
+    u.chargeN = charge
+    u.poolSecN = poolSec
     local refusal = refuseCharge(a, currency, u.src)
     if refusal then
       return refusal
@@ -147,12 +150,19 @@ for i, u in ipairs(usages) do
     -- is refused whole (the consumer dead-letters it as balance_limit). Debt grows by at most
     -- the charge (less where lots cover it).
     if charge > 0 then
-      local totalsField = u.period .. ':' .. u.src .. ':charge'
-      if u.src == 'credits' and pastLimit('debt', function() return a.debt end, charge)
-          or u.src == 'postpaid' and pastLimit('owed:' .. u.period, function()
-            return num(redis.call('HGET', keys.account, 'owed:' .. u.period))
-          end, charge)
-          or pastLimit(totalsField, function() return num(redis.call('HGET', keys.totals, totalsField)) end, charge) then
+      local byPeriod = totalsFields[u.period]
+      if not byPeriod then
+        byPeriod = {}
+        totalsFields[u.period] = byPeriod
+      end
+      local totalsField = byPeriod[u.src]
+      if not totalsField then
+        totalsField = u.period .. ':' .. u.src .. ':charge'
+        byPeriod[u.src] = totalsField
+      end
+      if u.src == 'credits' and pastLimit(keys.account, 'debt', charge)
+          or u.src == 'postpaid' and pastLimit(keys.account, 'owed:' .. u.period, charge)
+          or pastLimit(keys.totals, totalsField, charge) then
         return { ERR.BALANCE_LIMIT, 'usage ' .. u.id .. ': a total would pass ' .. fmt(MAX_TOTAL) .. ' minor units' }
       end
     end
@@ -177,6 +187,7 @@ end
 -- Second pass: apply. Sums (pool use, amounts owed, totals) are written once each at the end.
 expireDue(ctx, a)
 local reply = { OK, '', count }
+local NO_LOTS = {}
 local n = 3
 local written = {}
 local owed = {}
@@ -192,11 +203,12 @@ for i, u in ipairs(usages) do
     status, payload = 1, replyRecord(A, u.period, { 'v2', written[repeatOf[i]] })
   else
     status = 0
-    local charge = u.charge
-    local lots = {}
-    payload = {}
+    local charge = u.chargeN
+    local lots = NO_LOTS
+    payload = NO_LOTS
     if u.src == 'credits' and charge > 0 then
       lots = debitLots(ctx, a, charge)
+      payload = {}
       for j, draw in ipairs(lots) do
         payload[2 * j - 1] = draw[1]
         payload[2 * j] = draw[2]
@@ -204,14 +216,12 @@ for i, u in ipairs(usages) do
     elseif u.src == 'postpaid' and charge > 0 then
       owed[u.period] = (owed[u.period] or 0) + charge
     end
-    local packed = packOutcome(A, u.period, {
-      src = u.src, charge = charge, poolSec = u.poolSec, pool = u.pool, shared = u.d, sod = u.sod,
-      at = now, start = tonumber(u.day) * DAY_MS + u.sod * 1000, lots = lots, own = u.r,
-    })
-    addToBatchTotals(totals, u.period, u.src, 1, charge, u.poolSec)
+    local packed = packUsage(A, u.period, u.src, u.charge, charge, u.poolSec, u.pool, u.d, u.sod,
+      fmt(now - (tonumber(u.day) * DAY_MS + tonumber(u.sod) * 1000)), lots, u.r)
+    addToBatchTotals(totals, u.period, u.src, 1, charge, u.poolSecN)
     written[i] = packed
-    storeApplied(A, u.day, u.period, u.f, packed)
-    if u.src == 'credits' and charge > 0 then
+    storeApplied(A, u.day, u.period, u.key, packed)
+    if u.src == 'credits' and charge > 0 and balanceMayCross(a) then
       afterBalanceChange(ctx, a, 'usage:' .. u.id, true)
     end
   end

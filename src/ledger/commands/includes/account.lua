@@ -61,6 +61,23 @@ local function refuseCharge(a, currency, src)
   return nil
 end
 
+-- Whether afterBalanceChange could change or emit anything at this balance (a threshold
+-- crossed either way, a block or its end, a recharge to request): a cheap test first, for a
+-- script that debits many usages.
+local function balanceMayCross(a)
+  if a.mode ~= 'prepaid' then
+    return false
+  end
+  local b = a.balance
+  if a.lowThreshold > 0 and (b < a.lowThreshold and a.lowNotified == 0 or b >= a.lowThreshold and a.lowNotified == 1) then
+    return true
+  end
+  if b <= 0 and a.blocked == 0 or b > 0 and a.blocked == 1 then
+    return true
+  end
+  return a.arEnabled == 1 and a.arPending == '' and b < a.arTrigger and a.arAmount > 0
+end
+
 local function money(a, amount)
   return { amountMinor = fmt(amount), currency = a.currency }
 end

@@ -340,38 +340,58 @@ local function finishApplied(A)
   end
 end
 
+-- The reference a record keeps to its pool and shared details: '' for none, else the
+-- interned index of "S<pool>|<shared>" (looked up once per script for each pair).
+local function sharedRef(A, period, pool, shared)
+  if pool == '' and shared == '' then
+    return ''
+  end
+  local byPeriod = A.sharedRefs[period]
+  if not byPeriod then
+    byPeriod = {}
+    A.sharedRefs[period] = byPeriod
+  end
+  local byPool = byPeriod[pool]
+  if not byPool then
+    byPool = {}
+    byPeriod[pool] = byPool
+  end
+  local ref = byPool[shared]
+  if not ref then
+    ref = intern(A, period, 'S' .. pool .. '|' .. shared)
+    byPool[shared] = ref
+  end
+  return ref
+end
+
+-- The draws as a record keeps them (see the format above).
+local function packDraws(A, period, lots, charge)
+  if #lots == 0 then
+    return ''
+  end
+  if #lots == 1 and num(lots[1][2]) == charge then
+    return lotRef(A, period, lots[1][1])
+  end
+  local draws = {}
+  for i, lot in ipairs(lots) do
+    draws[i] = lotRef(A, period, lot[1]) .. ':' .. lot[2]
+  end
+  return table.concat(draws, ',')
+end
+
+-- Packs the record of a usage applied now, from the texts of its fields as the caller gave
+-- them (whole numbers in canonical decimal): the same as packOutcome, with less work.
+local function packUsage(A, period, src, chargeText, charge, poolSecText, pool, shared, sodText, atDeltaText, lots, own)
+  return SRC_CODE[src] .. '|' .. chargeText .. '|' .. poolSecText .. '|' .. sharedRef(A, period, pool, shared)
+    .. '|' .. sodText .. '|' .. atDeltaText .. '|' .. packDraws(A, period, lots, charge) .. '|' .. own
+end
+
 -- Packs an outcome. `o`: src, charge, poolSec, pool, shared (rated details shared), sod,
 -- at, start, lots ({lotId, amount} pairs), own, and rv, previous once re-rated.
 local function packOutcome(A, period, o)
-  local shared = ''
-  if o.pool ~= '' or o.shared ~= '' then
-    -- Interned once per script for each pool and details (most usages of a batch share them).
-    local byPeriod = A.sharedRefs[period]
-    if not byPeriod then
-      byPeriod = {}
-      A.sharedRefs[period] = byPeriod
-    end
-    local byPool = byPeriod[o.pool]
-    if not byPool then
-      byPool = {}
-      byPeriod[o.pool] = byPool
-    end
-    shared = byPool[o.shared]
-    if not shared then
-      shared = intern(A, period, 'S' .. o.pool .. '|' .. o.shared)
-      byPool[o.shared] = shared
-    end
-  end
-  local draws = {}
-  if #o.lots == 1 and num(o.lots[1][2]) == o.charge then
-    draws[1] = lotRef(A, period, o.lots[1][1])
-  else
-    for i, lot in ipairs(o.lots) do
-      draws[i] = lotRef(A, period, lot[1]) .. ':' .. lot[2]
-    end
-  end
+  local shared = sharedRef(A, period, o.pool, o.shared)
   local packed = SRC_CODE[o.src] .. '|' .. fmt(o.charge) .. '|' .. fmt(o.poolSec) .. '|' .. shared .. '|'
-    .. fmt(o.sod) .. '|' .. fmt(o.at - o.start) .. '|' .. table.concat(draws, ',') .. '|' .. o.own
+    .. fmt(o.sod) .. '|' .. fmt(o.at - o.start) .. '|' .. packDraws(A, period, o.lots, o.charge) .. '|' .. o.own
   if o.rv and o.rv ~= '' then
     packed = packed .. '|' .. o.rv .. '|' .. fmt(o.previous)
   end
