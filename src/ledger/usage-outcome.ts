@@ -12,11 +12,22 @@ export function startDay(start: Date): { day: number; second: number; month: str
   const ms = start.getTime();
   if (!Number.isFinite(ms)) throw new RangeError('the call has no valid start');
   const day = Math.floor(ms / DAY_MS);
-  return { day, second: Math.floor((ms - day * DAY_MS) / 1000), month: start.toISOString().slice(0, 7) };
+  return { day, second: Math.floor((ms - day * DAY_MS) / 1000), month: monthOfDay(day) };
 }
 
+/** Months of recent day numbers: most usages of a batch start on a few days. */
+const months = new Map<number, string>();
+
 /** The UTC month (`yyyy-mm`) of a day number. */
-export const monthOfDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 7);
+export function monthOfDay(day: number): string {
+  let month = months.get(day);
+  if (month === undefined) {
+    month = new Date(day * DAY_MS).toISOString().slice(0, 7);
+    if (months.size >= 4096) months.clear();
+    months.set(day, month);
+  }
+  return month;
+}
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const GUID_UPPER = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/;

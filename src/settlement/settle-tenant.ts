@@ -201,7 +201,8 @@ export class TenantSettlement {
         const { own, shared } = splitRated(packRated(details));
         usages.push({
           id: record.id,
-          start: new Date(record.startDateTime),
+          // The first record of its id (a later one of the id is not sent): its start, read once.
+          start: keys.get(record.id)!.start,
           source,
           charge: price.charge,
           pool: pool && price.poolSeconds > 0 ? pool.pool : '',
