@@ -3,7 +3,7 @@
  * in production (`node dist/cli.js serve`) and watching it drain a topic.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { stackEnv, StackInfo } from '../tools/stack/stack';
@@ -105,7 +105,10 @@ export function startRater(env: Record<string, string>): Promise<Rater> {
       child.kill('SIGKILL');
       reject(new Error(`the rater did not start within ${START_TIMEOUT_MS / 1000} s:\n${out}`));
     }, START_TIMEOUT_MS);
+    // BENCH_RATER_LOG=<file>: the rater's standard output (its log, --trace-gc lines) kept there.
+    const log = process.env.BENCH_RATER_LOG ? createWriteStream(process.env.BENCH_RATER_LOG) : undefined;
     child.stdout!.on('data', (chunk: Buffer) => {
+      log?.write(chunk);
       out += chunk.toString();
       if (out.includes('"msg":"rater started"')) {
         clearTimeout(timer);
