@@ -167,6 +167,9 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 /** A record decoded and valid, or why not. */
 export type DecodedCdr = { record: DecodedUsageRecord } | RejectedRecord;
 
+/** What `decodeCdrSync` answers for an Avro value: only the (asynchronous) registry can read it. */
+export const NEEDS_REGISTRY = Symbol('needs the schema registry');
+
 /** Decodes one message value: JSON, or Avro in the Confluent wire format through the registry. */
 export async function decodeCdr(
   value: Buffer | null,
@@ -174,6 +177,28 @@ export async function decodeCdr(
   registry: SchemaRegistry | undefined,
   rules: CdrRules = defaultCdrRules(),
 ): Promise<DecodedCdr> {
+  const decoded = decodeCdrSync(value, key, registry, rules);
+  if (decoded !== NEEDS_REGISTRY) return decoded;
+  let raw: unknown;
+  try {
+    raw = await registry!.decode(value!);
+  } catch (error) {
+    if (registryUnavailable(error)) throw new RegistryUnavailableError(error);
+    return { rejected: { code: 'avro_decode_failed', message: errorMessage(error) } };
+  }
+  return checked(raw, key, rules);
+}
+
+/**
+ * `decodeCdr` without a promise: the same answer for every value but an Avro one (first byte
+ * 0, with a registry), for which it answers NEEDS_REGISTRY and `decodeCdr` is to be asked.
+ */
+export function decodeCdrSync(
+  value: Buffer | null,
+  key: string | undefined,
+  registry: SchemaRegistry | undefined,
+  rules: CdrRules = defaultCdrRules(),
+): DecodedCdr | typeof NEEDS_REGISTRY {
   if (!value || value.length === 0)
     return { rejected: { code: 'empty_value', message: 'the message has no value' } };
   if (value.length > rules.maxRecordBytes) {
@@ -184,22 +209,34 @@ export async function decodeCdr(
       },
     };
   }
+  if (value[0] === 0 && registry) return NEEDS_REGISTRY;
   let raw: unknown;
-  if (value[0] === 0 && registry) {
-    try {
-      raw = await registry.decode(value);
-    } catch (error) {
-      if (registryUnavailable(error)) throw new RegistryUnavailableError(error);
-      return { rejected: { code: 'avro_decode_failed', message: errorMessage(error) } };
-    }
-  } else {
-    try {
-      raw = JSON.parse(value.toString('utf8'));
-    } catch (error) {
-      return { rejected: { code: 'malformed_json', message: errorMessage(error) } };
-    }
+  try {
+    raw = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    return { rejected: { code: 'malformed_json', message: errorMessage(error) } };
   }
   return checked(raw, key, rules);
+}
+
+/**
+ * A batch of message values decoded, in order: one promise for the batch, and a wait only for
+ * Avro values (the registry); every other value is decoded without a promise of its own.
+ */
+export async function decodeCdrs(
+  messages: readonly { value: Buffer | null; key: string | undefined }[],
+  registry: SchemaRegistry | undefined,
+  rules: CdrRules = defaultCdrRules(),
+): Promise<DecodedCdr[]> {
+  const decoded = messages.map(({ value, key }) => decodeCdrSync(value, key, registry, rules));
+  const reads: Promise<void>[] = [];
+  decoded.forEach((d, i) => {
+    if (d !== NEEDS_REGISTRY) return;
+    const { value, key } = messages[i]!;
+    reads.push(decodeCdr(value, key, registry, rules).then((read) => void (decoded[i] = read)));
+  });
+  if (reads.length > 0) await Promise.all(reads);
+  return decoded as DecodedCdr[];
 }
 
 /** The checks of a decoded value: depth, shape (the contract), key and time window. */
