@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { UsageOutcome } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
 import { minorToDecimal } from '../credits/money';
@@ -45,9 +45,13 @@ const FINGERPRINTED = [
  * taken as an instant, so `Z` and `+00:00` are the same call.
  */
 export function fingerprint(record: UsageRecord): string {
-  const parts = FINGERPRINTED.map((name) => JSON.stringify(record[name] ?? null));
-  parts.push(String(Date.parse(record.startDateTime)));
-  return createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 12);
+  // The text hashed is byte for byte what it has always been (stored fingerprints must still
+  // match): each field as JSON (null when absent), then the start in epoch milliseconds, one a
+  // line; concatenated, and hashed in one call.
+  let text = '';
+  for (const name of FINGERPRINTED) text += `${JSON.stringify(record[name] ?? null)}\n`;
+  text += String(Date.parse(record.startDateTime));
+  return hash('sha256', text, 'base64url').slice(0, 12);
 }
 
 /** What the rated record says beyond the ledger's outcome: kept with the outcome, packed. */
