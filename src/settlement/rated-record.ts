@@ -20,11 +20,23 @@ const RATED_FIELDS = new Set([
 /**
  * The input record as JSON, without the fields the rated record sets: made before the debit,
  * so that a record that cannot be serialised is never charged. Throws what JSON.stringify throws.
+ *
+ * A plain record without any of those fields (the usual case) is stringified as it is, which
+ * gives the same text as a copy without them would, without the copy. The text the record was
+ * decoded from is not used in its place: zod orders the contract's fields, turns nulls into
+ * absent fields and drops `__proto__`, and the text may spell numbers (1E2, -0, 1e400) or
+ * strings differently, so that it would parse to other values or another size.
  */
 export function serialiseRecord(record: UsageRecord): string {
+  if (Object.getPrototypeOf(record) === Object.prototype && !carriesRatedField(record))
+    return JSON.stringify(record);
   const kept = Object.fromEntries(Object.entries(record).filter(([name]) => !RATED_FIELDS.has(name)));
   return JSON.stringify(kept);
 }
+
+const RATED_FIELD_NAMES = [...RATED_FIELDS];
+const carriesRatedField = (record: UsageRecord) =>
+  RATED_FIELD_NAMES.some((name) => Object.prototype.propertyIsEnumerable.call(record, name));
 
 /** The rating-relevant content of a record: a second delivery of its id must repeat it. */
 const FINGERPRINTED = [

@@ -126,4 +126,34 @@ describe('the rated record, byte for byte as before', () => {
     ] as DecodedUsageRecord[];
     for (const r of [...odd, ...generated()]) expect(fingerprint(r)).toBe(firstFingerprint(r));
   });
+
+  it('serialises the input as it always has', () => {
+    const firstSerialisation = (r: DecodedUsageRecord) =>
+      JSON.stringify(
+        Object.fromEntries(
+          Object.entries(r).filter(
+            ([name]) =>
+              ![
+                'charge',
+                'connectionCharge',
+                'currency',
+                'billedSeconds',
+                'poolSeconds',
+                'source',
+                'destinationName',
+                'rate',
+                'ratedAt',
+              ].includes(name),
+          ),
+        ),
+      );
+    const inherited = Object.assign(Object.create({ inherited: 1, charge: '9' }) as object, record);
+    const odd = [
+      record,
+      { ...record, charge: '0.00', ratedAt: 'never', rate: null },
+      { ...record, endDateTime: undefined, nested: { charge: 1, a: [1, null] } },
+      inherited,
+    ] as DecodedUsageRecord[];
+    for (const r of [...odd, ...generated()]) expect(serialiseRecord(r)).toBe(firstSerialisation(r));
+  });
 });
