@@ -173,3 +173,39 @@ export function ratedValue(
   });
   return body === '{}' ? rated : `${body.slice(0, -1)},${rated.slice(1)}`;
 }
+
+/** The characters of the rated fields' JSON beyond their values (keys, quotes, separators), and more. */
+const RATED_FIELDS_FIXED_CHARS = 256;
+/** The longest JSON.stringify makes of a number (-1.7976931348623157e+308). */
+const NUMBER_CHARS = 24;
+
+/**
+ * An upper bound of the UTF-8 bytes of `ratedValue(body, details, outcome)`, without building
+ * it: a UTF-16 unit is at most 3 bytes of UTF-8, and at most 6 characters once JSON-escaped
+ * (\u0000). Throws what `ratedValue` throws (an amount the currency cannot format, a date
+ * that is not one).
+ */
+export function ratedValueBound(
+  body: string,
+  details: RatedDetails,
+  outcome: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
+): number {
+  const { currency, rate } = details;
+  const charge = minorToDecimal(outcome.charge.toString(), currency);
+  const connectionCharge = minorToDecimal(details.connectionCharge.toString(), currency);
+  const ratedAt = outcome.appliedAt.toISOString();
+  const strings =
+    currency.length +
+    outcome.source.length +
+    details.destinationName.length +
+    (rate === null ? 0 : rate.deck.length + rate.version.length + rate.prefix.length);
+  return (
+    3 * body.length +
+    RATED_FIELDS_FIXED_CHARS +
+    charge.length +
+    connectionCharge.length +
+    ratedAt.length +
+    2 * NUMBER_CHARS +
+    6 * strings
+  );
+}
