@@ -76,8 +76,11 @@ export interface RatedDetails {
   rate: { deck: string; version: string; prefix: string } | null;
 }
 
-const escape = (text: string) => text.replace(/%/g, '%25').replace(/\|/g, '%7C');
-const unescape = (text: string) => text.replace(/%7C/g, '|').replace(/%25/g, '%');
+// Most fields have nothing to escape: the replaces run only when there is.
+const escape = (text: string) =>
+  text.includes('%') || text.includes('|') ? text.replace(/%/g, '%25').replace(/\|/g, '%7C') : text;
+const unescape = (text: string) =>
+  text.includes('%') ? text.replace(/%7C/g, '|').replace(/%25/g, '%') : text;
 
 /**
  * `fingerprint|billedSeconds|connectionCharge|currency|deck|version|prefix|destinationName`:
