@@ -1,6 +1,6 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { Rejection } from '../credits/codes';
-import { RatedDetails, ratedValue } from '../settlement/rated-record';
+import { RatedDetails, ratedValue, ratedValueBound } from '../settlement/rated-record';
 import { errorMessage } from '../settlement/retry';
 import type { AppliedCharge, Settlement } from '../settlement/settle-tenant';
 import type { DecodedUsageRecord } from './cdr-decoder';
@@ -55,6 +55,9 @@ export const MINIMAL_DEAD_LETTER_BYTES = 4096;
 /** Room left under the limit when a dead letter's value is cut (the header values' varints). */
 const TRUNCATION_SLACK_BYTES = 64;
 
+/** The headers of a rated record that is not a duplicate (ratedMessage). */
+const RATED_HEADERS: IHeaders = { 'content-type': 'application/json' };
+
 /** A usage's rated record (CONTRACTS.md section 2), keyed by its tenant. */
 export function ratedMessage({ record, body, details, applied, duplicate }: Omit<Rated, 'kind'>): Message {
   const headers: IHeaders = { 'content-type': 'application/json' };
@@ -105,6 +108,11 @@ export class RecordMessages {
     applied: AppliedCharge,
   ): Rejection | undefined {
     try {
+      // Most records are far below the limit: a bound of the message's size says so without
+      // building it; only a record the bound puts over the limit is measured exactly.
+      const bound = ratedValueBound(body, details, applied);
+      const withoutValue: Message = { key: record.tenantId, value: null, headers: RATED_HEADERS };
+      if (fitsMessageLimit(withoutValue, this.maxMessageBytes - bound)) return undefined;
       const probe = ratedMessage({ record, body, details, applied, duplicate: false });
       if (fitsMessageLimit(probe, this.maxMessageBytes)) return undefined;
       return {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { UsageOutcome } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
 import { minorToDecimal } from '../credits/money';
@@ -20,11 +20,23 @@ const RATED_FIELDS = new Set([
 /**
  * The input record as JSON, without the fields the rated record sets: made before the debit,
  * so that a record that cannot be serialised is never charged. Throws what JSON.stringify throws.
+ *
+ * A plain record without any of those fields (the usual case) is stringified as it is, which
+ * gives the same text as a copy without them would, without the copy. The text the record was
+ * decoded from is not used in its place: zod orders the contract's fields, turns nulls into
+ * absent fields and drops `__proto__`, and the text may spell numbers (1E2, -0, 1e400) or
+ * strings differently, so that it would parse to other values or another size.
  */
 export function serialiseRecord(record: UsageRecord): string {
+  if (Object.getPrototypeOf(record) === Object.prototype && !carriesRatedField(record))
+    return JSON.stringify(record);
   const kept = Object.fromEntries(Object.entries(record).filter(([name]) => !RATED_FIELDS.has(name)));
   return JSON.stringify(kept);
 }
+
+const RATED_FIELD_NAMES = [...RATED_FIELDS];
+const carriesRatedField = (record: UsageRecord) =>
+  RATED_FIELD_NAMES.some((name) => Object.prototype.propertyIsEnumerable.call(record, name));
 
 /** The rating-relevant content of a record: a second delivery of its id must repeat it. */
 const FINGERPRINTED = [
@@ -45,9 +57,13 @@ const FINGERPRINTED = [
  * taken as an instant, so `Z` and `+00:00` are the same call.
  */
 export function fingerprint(record: UsageRecord): string {
-  const parts = FINGERPRINTED.map((name) => JSON.stringify(record[name] ?? null));
-  parts.push(String(Date.parse(record.startDateTime)));
-  return createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 12);
+  // The text hashed is byte for byte what it has always been (stored fingerprints must still
+  // match): each field as JSON (null when absent), then the start in epoch milliseconds, one a
+  // line; concatenated, and hashed in one call.
+  let text = '';
+  for (const name of FINGERPRINTED) text += `${JSON.stringify(record[name] ?? null)}\n`;
+  text += String(Date.parse(record.startDateTime));
+  return hash('sha256', text, 'base64url').slice(0, 12);
 }
 
 /** What the rated record says beyond the ledger's outcome: kept with the outcome, packed. */
@@ -60,8 +76,11 @@ export interface RatedDetails {
   rate: { deck: string; version: string; prefix: string } | null;
 }
 
-const escape = (text: string) => text.replace(/%/g, '%25').replace(/\|/g, '%7C');
-const unescape = (text: string) => text.replace(/%7C/g, '|').replace(/%25/g, '%');
+// Most fields have nothing to escape: the replaces run only when there is.
+const escape = (text: string) =>
+  text.includes('%') || text.includes('|') ? text.replace(/%/g, '%25').replace(/\|/g, '%7C') : text;
+const unescape = (text: string) =>
+  text.includes('%') ? text.replace(/%7C/g, '|').replace(/%25/g, '%') : text;
 
 /**
  * `fingerprint|billedSeconds|connectionCharge|currency|deck|version|prefix|destinationName`:
@@ -156,4 +175,40 @@ export function ratedValue(
     ratedAt: outcome.appliedAt.toISOString(),
   });
   return body === '{}' ? rated : `${body.slice(0, -1)},${rated.slice(1)}`;
+}
+
+/** The characters of the rated fields' JSON beyond their values (keys, quotes, separators), and more. */
+const RATED_FIELDS_FIXED_CHARS = 256;
+/** The longest JSON.stringify makes of a number (-1.7976931348623157e+308). */
+const NUMBER_CHARS = 24;
+
+/**
+ * An upper bound of the UTF-8 bytes of `ratedValue(body, details, outcome)`, without building
+ * it: a UTF-16 unit is at most 3 bytes of UTF-8, and at most 6 characters once JSON-escaped
+ * (\u0000). Throws what `ratedValue` throws (an amount the currency cannot format, a date
+ * that is not one).
+ */
+export function ratedValueBound(
+  body: string,
+  details: RatedDetails,
+  outcome: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
+): number {
+  const { currency, rate } = details;
+  const charge = minorToDecimal(outcome.charge.toString(), currency);
+  const connectionCharge = minorToDecimal(details.connectionCharge.toString(), currency);
+  const ratedAt = outcome.appliedAt.toISOString();
+  const strings =
+    currency.length +
+    outcome.source.length +
+    details.destinationName.length +
+    (rate === null ? 0 : rate.deck.length + rate.version.length + rate.prefix.length);
+  return (
+    3 * body.length +
+    RATED_FIELDS_FIXED_CHARS +
+    charge.length +
+    connectionCharge.length +
+    ratedAt.length +
+    2 * NUMBER_CHARS +
+    6 * strings
+  );
 }

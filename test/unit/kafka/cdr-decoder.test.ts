@@ -1,4 +1,13 @@
-import { decodeCdr, defaultCdrRules, nestsDeeperThan } from '../../../src/kafka/cdr-decoder';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import {
+  decodeCdr,
+  decodeCdrs,
+  decodeCdrSync,
+  defaultCdrRules,
+  nestsDeeperThan,
+  NEEDS_REGISTRY,
+  RegistryUnavailableError,
+} from '../../../src/kafka/cdr-decoder';
 
 const valid = {
   id: 'u-1',
@@ -211,5 +220,56 @@ describe('decodeCdr', () => {
     expect('rejected' in message && message.rejected.message).toBe(
       'the call starting 2100-01-01T00:00:00Z ends after now (2026-11-25T09:00:00.000Z) plus 300 s',
     );
+  });
+});
+
+describe('decodeCdrSync and decodeCdrs', () => {
+  /** A registry that reads every Avro value as the test record, or fails as told. */
+  const registry = (failure?: unknown) =>
+    ({
+      decode: (value: Buffer) =>
+        failure ? Promise.reject(failure) : Promise.resolve({ ...valid, id: `avro-${value[5]}` }),
+    }) as unknown as SchemaRegistry;
+  const avro = (n: number) => Buffer.from([0, 0, 0, 0, 1, n]);
+  const values = [
+    valid,
+    { ...valid, duration: -1 },
+    { ...valid, id: undefined },
+    { ...valid, startDateTime: '2100-01-01T00:00:00Z' },
+    { ...valid, endDateTime: null },
+    '{"id": ',
+    '',
+  ].map((v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+
+  it('answers what decodeCdr answers, without a promise, for every value but Avro', async () => {
+    for (const value of values) {
+      for (const key of ['acme', 'other', undefined]) {
+        expect(decodeCdrSync(value, key, undefined, rules)).toEqual(
+          await decodeCdr(value, key, undefined, rules),
+        );
+        expect(decodeCdrSync(value, key, registry(), rules)).toEqual(
+          await decodeCdr(value, key, registry(), rules),
+        );
+      }
+    }
+    expect(decodeCdrSync(avro(1), 'acme', registry(), rules)).toBe(NEEDS_REGISTRY);
+    // Without a registry, a first byte 0 is (malformed) JSON, as before.
+    expect(decodeCdrSync(avro(1), 'acme', undefined, rules)).toMatchObject({
+      rejected: { code: 'malformed_json' },
+    });
+  });
+
+  it('decodes a batch in order, reading only the Avro values through the registry', async () => {
+    const batch = [avro(1), ...values, avro(2)].map((value) => ({ value, key: 'acme' }));
+    const decoded = await decodeCdrs(batch, registry(), rules);
+    expect(decoded).toEqual(
+      await Promise.all(batch.map(({ value, key }) => decodeCdr(value, key, registry(), rules))),
+    );
+    expect(decoded[0]).toEqual({ record: { ...valid, id: 'avro-1' } });
+    expect(decoded.at(-1)).toEqual({ record: { ...valid, id: 'avro-2' } });
+    await expect(decodeCdrs(batch, registry({ status: 500, message: 'down' }), rules)).rejects.toBeInstanceOf(
+      RegistryUnavailableError,
+    );
+    expect(await decodeCdrs([], undefined, rules)).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import type { DecodedUsageRecord } from '../../../src/kafka/cdr-decoder';
+import { createHash } from 'node:crypto';
+import { decodeCdrSync, DecodedUsageRecord, defaultCdrRules } from '../../../src/kafka/cdr-decoder';
 import {
   fingerprint,
   packRated,
@@ -7,6 +8,7 @@ import {
   serialiseRecord,
   unpackRated,
 } from '../../../src/settlement/rated-record';
+import { cdrStream } from '../../../tools/loadgen/cdr-stream';
 
 const record = {
   id: 'u-1',
@@ -86,5 +88,72 @@ describe('the rated record and what the ledger keeps of it', () => {
       rate: { deck: 'pstn-out', version: '2026-11', prefix: '+44' },
       ratedAt: '2026-11-24T09:03:00.000Z',
     });
+  });
+});
+
+/** The generated CDRs as the consumer decodes them. */
+const generated = () =>
+  [...cdrStream(2_000)].flatMap(({ value, key }) => {
+    const decoded = decodeCdrSync(value, key, undefined, defaultCdrRules());
+    return typeof decoded === 'object' && 'record' in decoded ? [decoded.record] : [];
+  });
+
+describe('the rated record, byte for byte as before', () => {
+  /** The fingerprint as it was first written: stored fingerprints must still match. */
+  const FIELDS = [
+    'tenantId',
+    'callType',
+    'duration',
+    'calleeNumber',
+    'callerNumber',
+    'numberType',
+    'licenseCapability',
+    'usageCountryCode',
+    'tenantCountryCode',
+    'destinationContext',
+  ] as const;
+  const firstFingerprint = (r: DecodedUsageRecord) => {
+    const parts = FIELDS.map((name) => JSON.stringify(r[name] ?? null));
+    parts.push(String(Date.parse(r.startDateTime)));
+    return createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 12);
+  };
+
+  it('fingerprints as it always has', () => {
+    const odd = [
+      record,
+      { ...record, licenseCapability: 'a"b\\c\n\u2028é😀\ud800' },
+      { ...record, calleeNumber: undefined, startDateTime: 'not a date' },
+    ] as DecodedUsageRecord[];
+    for (const r of [...odd, ...generated()]) expect(fingerprint(r)).toBe(firstFingerprint(r));
+  });
+
+  it('serialises the input as it always has', () => {
+    const firstSerialisation = (r: DecodedUsageRecord) =>
+      JSON.stringify(
+        Object.fromEntries(
+          Object.entries(r).filter(
+            ([name]) =>
+              ![
+                'charge',
+                'connectionCharge',
+                'currency',
+                'billedSeconds',
+                'poolSeconds',
+                'source',
+                'destinationName',
+                'rate',
+                'ratedAt',
+              ].includes(name),
+          ),
+        ),
+      );
+    const inherited = Object.assign(Object.create({ inherited: 1, charge: '9' }) as object, record);
+    const odd = [
+      record,
+      { ...record, charge: '0.00', ratedAt: 'never', rate: null },
+      { ...record, endDateTime: undefined, nested: { charge: 1, a: [1, null] } },
+      inherited,
+    ] as DecodedUsageRecord[];
+    for (const r of [...odd, ...generated()]) expect(serialiseRecord(r)).toBe(firstSerialisation(r));
   });
 });
