@@ -9,7 +9,7 @@ import { fingerprint, serialiseRecord } from '../settlement/rated-record';
 import { errorMessage, isTransient, retry } from '../settlement/retry';
 import { TenantSettlement } from '../settlement/settle-tenant';
 import { TenantMemory } from '../settlement/tenant-memory';
-import { CdrRules, decodeCdr, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
+import { CdrRules, decodeCdrs, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
 import { Grouped } from './grouped';
 import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES, messageBytes } from './grouped-sender';
 import type { PipelineInstrumentation } from './instrumentation';
@@ -258,10 +258,11 @@ export class UsageConsumer {
     heartbeat: () => Promise<void> = async () => undefined,
     keepGoing: () => boolean = () => true,
   ): Promise<{ rated: number; duplicates: number; deadLettered: number; tenants: string[] }> {
-    const decoded = await Promise.all(
-      incoming.map(({ message }) =>
-        decodeCdr(message.value, message.key?.toString(), this.options.registry, this.rules),
-      ),
+    // JSON values decode without a promise each; only Avro values wait for the registry.
+    const decoded = await decodeCdrs(
+      incoming.map(({ message }) => ({ value: message.value, key: message.key?.toString() })),
+      this.options.registry,
+      this.rules,
     );
     const outcomes = new Map<Incoming, Outcome>();
     const byTenant = new Map<string, Settling[]>();
