@@ -234,11 +234,7 @@ local function lotRef(A, period, lotId)
   if lotId == '' then
     return '-'
   end
-  local refs = A.lotRefs[period]
-  if not refs then
-    refs = {}
-    A.lotRefs[period] = refs
-  end
+  local refs = child(A.lotRefs, period)
   local ref = refs[lotId]
   if not ref then
     ref = intern(A, period, 'L' .. lotId)
@@ -346,16 +342,7 @@ local function sharedRef(A, period, pool, shared)
   if pool == '' and shared == '' then
     return ''
   end
-  local byPeriod = A.sharedRefs[period]
-  if not byPeriod then
-    byPeriod = {}
-    A.sharedRefs[period] = byPeriod
-  end
-  local byPool = byPeriod[pool]
-  if not byPool then
-    byPool = {}
-    byPeriod[pool] = byPool
-  end
+  local byPool = child(child(A.sharedRefs, period), pool)
   local ref = byPool[shared]
   if not ref then
     ref = intern(A, period, 'S' .. pool .. '|' .. shared)

@@ -19,6 +19,16 @@ local function num(v)
   return tonumber(v)
 end
 
+-- t[key], made an empty table first when there is none (memo tables by two keys).
+local function child(t, key)
+  local c = t[key]
+  if not c then
+    c = {}
+    t[key] = c
+  end
+  return c
+end
+
 local function readHash(key)
   local flat = redis.call('HGETALL', key)
   local t = {}

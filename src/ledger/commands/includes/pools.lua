@@ -8,24 +8,22 @@
 -- given, a capacity that changed is a conflict too, and the reply carries the current ones:
 -- {POOL_CONFLICT, used JSON, capacities JSON}.
 local function checkPools(ctx, expected, draws, capacities)
-  local current = {}
-  local currentCaps = {}
-  local conflict = false
-  for key, used in pairs(expected) do
-    local actual = num(redis.call('HGET', ctx.keys.pools, 'used:' .. key))
-    current[key] = fmt(actual)
-    if actual ~= num(used) then
-      conflict = true
+  -- The stored values of the declared fields (<prefix><name>), and whether any differs.
+  local function compare(prefix, declared)
+    local current, moved = {}, false
+    for name, value in pairs(declared) do
+      local actual = num(redis.call('HGET', ctx.keys.pools, prefix .. name))
+      current[name] = fmt(actual)
+      moved = moved or actual ~= num(value)
     end
+    return current, moved
   end
+  local current, conflict = compare('used:', expected)
+  local currentCaps = {}
   if capacities then
-    for pool, cap in pairs(capacities) do
-      local actual = num(redis.call('HGET', ctx.keys.pools, 'cap:' .. pool))
-      currentCaps[pool] = fmt(actual)
-      if actual ~= num(cap) then
-        conflict = true
-      end
-    end
+    local resized
+    currentCaps, resized = compare('cap:', capacities)
+    conflict = conflict or resized
   end
   if conflict then
     return { ERR.POOL_CONFLICT, cjson.encode(current), cjson.encode(currentCaps) }

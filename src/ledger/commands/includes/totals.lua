@@ -16,16 +16,9 @@ end
 -- A batch's additions to the totals, summed by period and source (addToBatchTotals) and
 -- written once each (flushBatchTotals): three HINCRBY a period and source, not a usage.
 local function addToBatchTotals(T, period, src, count, charge, poolSeconds)
-  local byPeriod = T[period]
-  if not byPeriod then
-    byPeriod = {}
-    T[period] = byPeriod
-  end
-  local t = byPeriod[src]
-  if not t then
-    t = { 0, 0, 0 }
-    byPeriod[src] = t
-  end
+  local t = child(T, period)
+  t[src] = t[src] or { 0, 0, 0 }
+  t = t[src]
   t[1] = t[1] + count
   t[2] = t[2] + charge
   t[3] = t[3] + poolSeconds
