@@ -3,7 +3,7 @@
  * request (the load generator's send time) to its debit (`ratedAt` on its rated record), read
  * back from the rated topic by one reader for all the points of a curve.
  */
-import type { Admin, Consumer, Kafka, Message, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { cdrStream } from '../tools/loadgen/cdr-stream';
 import { writeStream } from '../tools/loadgen/writer';
 import { sleep } from './measure';
@@ -41,35 +41,6 @@ interface Point {
   ratedAt: number[];
   measuredFrom: number;
   allRated: () => void;
-}
-
-/** Bytes of CDR values in one produce request: half the broker's default message.max.bytes. */
-const MAX_REQUEST_BYTES = 512 * 1024;
-
-/**
- * The producer with each send split into requests the broker takes, sent at once: the load
- * generator sends every record due in one request, and an event loop that stalls for a
- * moment at a high rate makes that more than the broker's 1 MB.
- */
-function boundedRequests(producer: Producer): Producer {
-  return {
-    ...producer,
-    send: async (record) => {
-      const parts: Message[][] = [[]];
-      let bytes = 0;
-      for (const message of record.messages) {
-        const size = Buffer.byteLength(message.value ?? '');
-        if (bytes + size > MAX_REQUEST_BYTES && parts.at(-1)!.length > 0) {
-          parts.push([]);
-          bytes = 0;
-        }
-        parts.at(-1)!.push(message);
-        bytes += size;
-      }
-      const sent = await Promise.all(parts.map((messages) => producer.send({ ...record, messages })));
-      return sent.flat();
-    },
-  };
 }
 
 /** Nearest-rank quantile of sorted values; NaN for none. */
@@ -151,7 +122,7 @@ export class LatencyProbe {
           malformedShare: 0,
         }),
         {
-          producer: boundedRequests(options.producer),
+          producer: options.producer,
           topic: options.topic,
           rate: options.rate,
           onSend: (record, at) => point.sentAt.set(record.id!, at),

@@ -23,6 +23,28 @@ export interface WriteResult {
 
 const toMessage = (r: GeneratedCdr): Message => ({ key: r.key, value: r.value });
 
+/** Bytes of CDR values in one produce request: half the broker's default message.max.bytes. */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+/**
+ * The batch in requests the broker takes: at a fixed rate everything due goes at once, and
+ * after the event loop stalls for a moment at a high rate that is more than its 1 MB.
+ */
+function requests(batch: GeneratedCdr[]): Message[][] {
+  const parts: Message[][] = [[]];
+  let bytes = 0;
+  for (const record of batch) {
+    const size = record.value.length;
+    if (bytes + size > MAX_REQUEST_BYTES && parts.at(-1)!.length > 0) {
+      parts.push([]);
+      bytes = 0;
+    }
+    parts.at(-1)!.push(toMessage(record));
+    bytes += size;
+  }
+  return parts;
+}
+
 /**
  * Writes a generated stream to a topic: as fast as it goes (several batches in flight), or at
  * a fixed rate, sending every 10 ms what is due so far, so the offered load stays steady and
@@ -49,7 +71,9 @@ export async function writeStream(
   const send = async (batch: GeneratedCdr[]) => {
     const at = Date.now();
     if (options.onSend) for (const record of batch) options.onSend(record, at);
-    await options.producer.send({ topic: options.topic, messages: batch.map(toMessage), acks: -1 });
+    await Promise.all(
+      requests(batch).map((messages) => options.producer.send({ topic: options.topic, messages, acks: -1 })),
+    );
     sent += batch.length;
   };
 
