@@ -129,6 +129,10 @@ const TRANSIENT_CLIENT_MESSAGES = [
   /^Failed to refresh slots cache\.?$/,
   /^Cluster isn't ready and enableOfflineQueue options is false$/,
   /^Too many Cluster redirections\./,
+  // A pipelined command (auto-pipelining) sent after one that was answered, when the
+  // connection closed: ioredis cannot tell whether it ran, so it gives it up; every ledger
+  // call is safe to repeat (each change happens once per id), so it is tried again.
+  /^Command aborted due to connection close$/,
 ];
 
 /** True when `error` is Redis being away or busy for now, false for everything else (a bug). */

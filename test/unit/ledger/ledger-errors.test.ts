@@ -22,6 +22,10 @@ describe('telling a transient Redis failure from a bug', () => {
     ['connection reset', errno('ECONNRESET', 'read ECONNRESET')],
     ['broken pipe', errno('EPIPE', 'write EPIPE')],
     ['connection closed', new Error('Connection is closed.')],
+    [
+      'a pipelined command aborted by the connection closing',
+      Object.assign(new Error('Command aborted due to connection close'), { name: 'AbortError' }),
+    ],
     ['command timed out', new Error('Command timed out')],
     ['offline queue off', new Error("Stream isn't writeable and enableOfflineQueue options is false")],
     [
