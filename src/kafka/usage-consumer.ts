@@ -111,9 +111,7 @@ export class UsageConsumer {
       pricer: options.pricer,
       maxUsagesPerApply: MAX_BATCH,
       clock: this.clock,
-      ...(options.rememberedTenants === 0
-        ? {}
-        : { memory: new TenantMemory(options.rememberedTenants ?? 20_000) }),
+      ...(options.rememberedTenants === 0 ? {} : { memory: new TenantMemory(options.rememberedTenants) }),
       observer: {
         rated: (seconds, records) => this.events.emit('rating', { seconds, records }),
         applied: (seconds, usages) => this.events.emit('ledger', { seconds, usages }),
