@@ -188,6 +188,8 @@ export interface LotView {
   expired: MinorUnits;
   purchasedAt: Date;
   expiresAt: Date;
+  /** When what was left was forfeited (the sweep, at or after expiresAt); absent before. */
+  expiredAt?: Date;
   status: 'active' | 'spent' | 'expired';
 }
 

@@ -54,6 +54,7 @@ export class LedgerReads {
           expired,
           purchasedAt: new Date(Number(lot.purchasedAt)),
           expiresAt: new Date(Number(lot.expiresAt)),
+          ...(lot.expiredAt ? { expiredAt: new Date(Number(lot.expiredAt)) } : {}),
           status: (liveIds.has(lotId) ? 'active' : lot.expiredAt ? 'expired' : 'spent') as LotView['status'],
         };
       })
