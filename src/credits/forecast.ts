@@ -1,0 +1,463 @@
+/**
+ * The runway of a wallet: its balance over the last days, and when the balance is projected to
+ * reach zero. Pure: the caller reads the account and the daily spend and passes the clock.
+ * Money is integer minor units; time is integer milliseconds (bigint in the arithmetic).
+ */
+import { lotExpiry, utcMonth } from './calendar';
+import type { AccountView, BillingMode, LotView, MinorUnits } from './wallet';
+
+export const DAY_MS = 86_400_000;
+const DAY = BigInt(DAY_MS);
+
+/** What was debited from credits (prepaid) and accrued as owed (postpaid) on one UTC day. */
+export interface DailySpend {
+  /** `yyyy-mm-dd`, UTC. */
+  day: string;
+  credits: MinorUnits;
+  postpaid: MinorUnits;
+}
+
+/** `yyyy-mm-dd` of an instant, UTC. */
+export const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
+const dayStart = (day: string): number => Date.parse(`${day}T00:00:00.000Z`);
+const dayAfter = (day: string, n = 1): string => utcDay(new Date(dayStart(day) + n * DAY_MS));
+
+export interface BalancePoint {
+  day: string;
+  /** The balance at the end of the day (for today: now). */
+  balance: MinorUnits;
+}
+
+/**
+ * The balance at the end of each of the last `days` UTC days, oldest first; today's is `balance`
+ * (the balance now). Derived backwards from now, for the end E of each earlier day:
+ *
+ *   balance(E) = balance now
+ *              + credits spent on the days after E's day (today included)
+ *              - the amount of every lot purchased at or after E (refund lots excepted)
+ *              + what every lot forfeited, when it was forfeited at or after E
+ *
+ * A refund lot (a re-rate refund of a charge that went into debt, after a purchase paid that
+ * debt) is not subtracted: the daily spend is net of re-rate differences, so the refund is
+ * already in it. A lot's forfeit is dated by its `expiredAt` (the sweep), or its `expiresAt`
+ * when absent.
+ *
+ * Limits: the spend series must date money on the day it moved (applied or re-rated), and a day
+ * missing from it counts as no spend, so ask for a series at least `days` long; a back-dated
+ * adjustment (a migration) counts from its purchase date, not from when it was made; a re-rate
+ * refund to a lot that had already expired is forfeited at once and kept in the lot's `expired`
+ * under the lot's own expiry, so a day between that expiry and the re-rate is off by that refund.
+ */
+export function balanceHistory(input: {
+  now: Date;
+  balance: MinorUnits;
+  lots: readonly Pick<LotView, 'source' | 'amount' | 'expired' | 'purchasedAt' | 'expiresAt' | 'expiredAt'>[];
+  dailySpend: readonly DailySpend[];
+  days: number;
+}): BalancePoint[] {
+  const { now, balance, lots, dailySpend } = input;
+  if (!Number.isInteger(input.days) || input.days < 1)
+    throw new RangeError(`days must be an integer >= 1: ${input.days}`);
+  const today = utcDay(now);
+  const spent = new Map<string, MinorUnits>();
+  for (const s of dailySpend) spent.set(s.day, (spent.get(s.day) ?? 0n) + s.credits);
+  const points: BalancePoint[] = [{ day: today, balance }];
+  let b = balance;
+  let day = today;
+  for (let i = 1; i < input.days; i++) {
+    // Going from the end of `day` back to the end of the day before it: undo `day`'s changes.
+    const end = dayStart(day) + DAY_MS;
+    const start = dayStart(day);
+    const upTo = day === today ? now.getTime() : end;
+    b += spent.get(day) ?? 0n;
+    for (const lot of lots) {
+      const bought = lot.purchasedAt.getTime();
+      if (lot.source !== 'refund' && bought >= start && bought < upTo) b -= lot.amount;
+      const forfeited = (lot.expiredAt ?? lot.expiresAt).getTime();
+      if (lot.expired > 0n && forfeited >= start && forfeited < upTo) b += lot.expired;
+    }
+    day = dayAfter(day, -1);
+    points.push({ day, balance: b });
+  }
+  return points.reverse();
+}
+
+/** How the daily burn was computed. */
+export type BurnBasis =
+  | {
+      /** The plain mean of the full UTC days `from`..`to` (at most the 14 before today). */
+      kind: 'mean_of_full_days';
+      from: string;
+      to: string;
+      days: number;
+      total: MinorUnits;
+    }
+  | {
+      /** No full day yet: today's spend so far, scaled to a whole day. */
+      kind: 'today_so_far';
+      total: MinorUnits;
+      elapsedMs: number;
+    }
+  | { kind: 'no_spend_history' };
+
+export type AutoRechargeState =
+  | 'off'
+  /** Enabled and counted on to recharge, as its monthly cap permits. */
+  | 'able'
+  /** Enabled, but it has failed as many times in a row as it is allowed: it turns itself off. */
+  | 'stopped_by_failures';
+
+export interface RunwayForecast {
+  mode: BillingMode;
+  currency: string;
+  /** Minor units a day, rounded up (the mean's remainder never lengthens the runway). */
+  burnRate: MinorUnits;
+  basis: BurnBasis;
+  /** When the projected balance reaches zero (at or below); now when it is there already. */
+  depletesAt: Date | null;
+  /** The first projected recharge request (the balance below the trigger), only if before depletesAt. */
+  rechargeExpectedAt: Date | null;
+  /** Whole days from now to depletesAt (rounded down). */
+  runwayDays: number | null;
+  autoRecharge: AutoRechargeState;
+  /** Recharges projected until depletesAt (or the end of the projection). */
+  projectedRecharges: number;
+  /** Money projected to be forfeited at lot expiries before depletesAt (or the end of the projection). */
+  projectedForfeits: MinorUnits;
+  /**
+   * With auto-recharge: the first moment the balance is projected at zero for as long as the
+   * recharge requested then takes to be paid (an expiry that forfeits it at once, or a trigger
+   * at or below zero); calls are refused meanwhile. Not a depletion: the recharge lifts it.
+   */
+  momentaryZeroAt: Date | null;
+  /**
+   * The projection stopped at `projectedUntil` with the balance still above zero: at the horizon,
+   * or earlier at the bound of steps (a tiny recharge amount against a large burn).
+   */
+  beyondHorizon: boolean;
+  /** Where the projection ended: depletesAt, the horizon, or the horizon's end when nothing happens. */
+  projectedUntil: Date;
+  /** Postpaid: the amount owed this month now plus the burn until the month's end (rounded up). */
+  owedAtMonthEnd: MinorUnits | null;
+  /** One sentence a UI can show. */
+  method: string;
+}
+
+export const FORECAST_HORIZON_DAYS = 400;
+/** The full days the burn is the mean of: two weeks, so every weekday counts twice. */
+export const BURN_WINDOW_DAYS = 14;
+/** A projection makes at most this many steps (a recharge, an expiry, a month): a bound of work. */
+const MAX_STEPS = 4_000;
+
+/** A daily burn rate: the mean of the last full days, rounded up. */
+export function burnRate(
+  now: Date,
+  dailySpend: readonly DailySpend[],
+  column: 'credits' | 'postpaid',
+  windowDays = BURN_WINDOW_DAYS,
+): { rate: MinorUnits; basis: BurnBasis } {
+  const today = utcDay(now);
+  const byDay = new Map<string, MinorUnits>();
+  for (const s of dailySpend) byDay.set(s.day, (byDay.get(s.day) ?? 0n) + s[column]);
+  const first = [...byDay.keys()].sort()[0];
+  if (first === undefined) return { rate: 0n, basis: { kind: 'no_spend_history' } };
+  const to = dayAfter(today, -1);
+  let from = dayAfter(today, -windowDays);
+  if (first > from) from = first;
+  if (from > to) {
+    const total = byDay.get(today) ?? 0n;
+    const elapsedMs = now.getTime() - dayStart(today);
+    const rate = total > 0n && elapsedMs > 0 ? ceilDiv(total * DAY, BigInt(elapsedMs)) : 0n;
+    return { rate, basis: { kind: 'today_so_far', total, elapsedMs } };
+  }
+  let total = 0n;
+  let days = 0;
+  for (let d = from; d <= to; d = dayAfter(d)) {
+    total += byDay.get(d) ?? 0n;
+    days++;
+  }
+  // A net refund (re-rates) can make the mean negative: no money comes in by spending.
+  const rate = total > 0n ? ceilDiv(total, BigInt(days)) : 0n;
+  return { rate, basis: { kind: 'mean_of_full_days', from, to, days, total } };
+}
+
+const ceilDiv = (a: bigint, b: bigint): bigint => (a > 0n ? (a + b - 1n) / b : a / b);
+
+function autoRechargeState(account: ForecastAccount): AutoRechargeState {
+  const ar = account.settings.autoRecharge;
+  if (account.settings.mode !== 'prepaid' || !ar.enabled || ar.amount <= 0n) return 'off';
+  if (
+    ar.maxConsecutiveFailures > 0 &&
+    account.autoRecharge.consecutiveFailures >= ar.maxConsecutiveFailures
+  ) {
+    return 'stopped_by_failures';
+  }
+  return 'able';
+}
+
+export type ForecastAccount = Pick<AccountView, 'settings' | 'balance' | 'autoRecharge' | 'lots' | 'owed'>;
+
+/**
+ * When the balance is projected to reach zero, spending the burn rate (`burnRate`: the plain
+ * mean of the last 14 full UTC days, rounded up to whole minor units a day; today is partial and
+ * left out). A plain mean rather than a weighted one: two whole weeks weigh every weekday alike,
+ * where a recency weight would make the forecast swing with the day of the week it is read on;
+ * and "the average of the last 14 days" is what a UI can say in words.
+ *
+ * The projection follows the ledger's rules, step by step: spending draws on the lot that
+ * expires first, and at a lot's expiry what is left of it is forfeited (so expiries can bring the
+ * zero forward); the balance is depleted at or below zero. With auto-recharge able, a recharge is
+ * requested when the balance falls below the trigger (a pending one is counted as landing now),
+ * at most the monthly cap a UTC calendar month, and is assumed paid at once: a new lot of the
+ * recharge amount, expiring 12 months later. Spend is cumulative from now, `floor(rate x elapsed
+ * / day)`, so no rounding piles up; a moment found by it is the first millisecond at which the
+ * spend reaches the amount (rounded up).
+ *
+ * Postpaid tenants have no runway: only the burn and the amount owed by the month's end.
+ */
+export function forecastRunway(input: {
+  now: Date;
+  account: ForecastAccount;
+  dailySpend: readonly DailySpend[];
+  horizonDays?: number;
+}): RunwayForecast {
+  const { now, account } = input;
+  const horizonDays = input.horizonDays ?? FORECAST_HORIZON_DAYS;
+  if (!Number.isInteger(horizonDays) || horizonDays < 1) {
+    throw new RangeError(`horizonDays must be an integer >= 1: ${horizonDays}`);
+  }
+  const { mode, currency } = account.settings;
+  const column = mode === 'postpaid' ? 'postpaid' : 'credits';
+  const { rate, basis } = burnRate(now, input.dailySpend, column);
+  const state = autoRechargeState(account);
+  const basisText = describeBasis(basis, rate);
+
+  if (mode === 'postpaid') {
+    const monthStart = Date.parse(`${utcMonth(now)}-01T00:00:00.000Z`);
+    const nextMonth = new Date(monthStart);
+    nextMonth.setUTCMonth(nextMonth.getUTCMonth() + 1);
+    const left = BigInt(nextMonth.getTime() - now.getTime());
+    const owedNow = account.owed[utcMonth(now)] ?? 0n;
+    return {
+      mode,
+      currency,
+      burnRate: rate,
+      basis,
+      depletesAt: null,
+      rechargeExpectedAt: null,
+      runwayDays: null,
+      autoRecharge: 'off',
+      projectedRecharges: 0,
+      projectedForfeits: 0n,
+      momentaryZeroAt: null,
+      beyondHorizon: false,
+      projectedUntil: nextMonth,
+      owedAtMonthEnd: owedNow + ceilDiv(rate * left, DAY),
+      method: `Postpaid: no runway. ${basisText}; owed by the month's end = owed so far + that burn for the rest of the month.`,
+    };
+  }
+
+  const p = project(now, account, rate, state, BigInt(now.getTime() + horizonDays * DAY_MS));
+  const depletesAt = p.depletedAt === null ? null : new Date(Number(p.depletedAt));
+  const rechargeExpectedAt =
+    p.firstRecharge !== null && (p.depletedAt === null || p.firstRecharge < p.depletedAt)
+      ? new Date(Number(p.firstRecharge))
+      : null;
+  const runwayDays = p.depletedAt === null ? null : Number((p.depletedAt - BigInt(now.getTime())) / DAY);
+  return {
+    mode,
+    currency,
+    burnRate: rate,
+    basis,
+    depletesAt,
+    rechargeExpectedAt,
+    runwayDays,
+    autoRecharge: state,
+    projectedRecharges: p.recharges,
+    projectedForfeits: p.forfeited,
+    momentaryZeroAt: p.momentaryZero === null ? null : new Date(Number(p.momentaryZero)),
+    beyondHorizon: p.depletedAt === null && p.stoppedAt !== null,
+    projectedUntil: new Date(Number(p.depletedAt ?? p.stoppedAt ?? p.end)),
+    owedAtMonthEnd: null,
+    method: describeMethod(basisText, state, account, horizonDays, p),
+  };
+}
+
+interface ProjectedLot {
+  remaining: bigint;
+  expiresAt: bigint;
+}
+
+interface Projection {
+  depletedAt: bigint | null;
+  firstRecharge: bigint | null;
+  recharges: number;
+  forfeited: bigint;
+  momentaryZero: bigint | null;
+  /** Where the projection stopped without a depletion: the horizon or the step bound (null: nothing left to happen). */
+  stoppedAt: bigint | null;
+  end: bigint;
+}
+
+function project(
+  now: Date,
+  account: ForecastAccount,
+  rate: bigint,
+  state: AutoRechargeState,
+  end: bigint,
+): Projection {
+  const t0 = BigInt(now.getTime());
+  const ar = account.settings.autoRecharge;
+  const able = state === 'able';
+  const lots: ProjectedLot[] = account.lots
+    .filter((l) => l.remaining > 0n)
+    .map((l) => ({ remaining: l.remaining, expiresAt: BigInt(l.expiresAt.getTime()) }))
+    .sort((a, b) => (a.expiresAt < b.expiresAt ? -1 : a.expiresAt > b.expiresAt ? 1 : 0));
+  let b = account.balance;
+  let t = t0;
+  let spent = 0n; // cumulative since t0
+  let month = utcMonth(now);
+  let monthCount = account.autoRecharge.month === month ? account.autoRecharge.rechargesThisMonth : 0;
+  let pending = able && account.autoRecharge.pendingRequestId !== '';
+  const out: Projection = {
+    depletedAt: null,
+    firstRecharge: null,
+    recharges: 0,
+    forfeited: 0n,
+    momentaryZero: null,
+    stoppedAt: null,
+    end,
+  };
+  const spendAt = (at: bigint) => (rate * (at - t0)) / DAY;
+  // The first moment at which the cumulative spend reaches `amount`.
+  const whenSpent = (amount: bigint) => t0 + ceilDiv(amount * DAY, rate);
+
+  if (b <= 0n) {
+    out.depletedAt = t0; // there already, whatever a recharge does next
+    return out;
+  }
+  for (let step = 0; step < MAX_STEPS; step++) {
+    // Lots whose expiry has come (at t0: not yet swept) forfeit what is left: the ledger's order
+    // is the forfeit, then the depletion check, then the recharge request.
+    while (lots.length > 0 && lots[0]!.expiresAt <= t) {
+      const lot = lots.shift()!;
+      b -= lot.remaining;
+      out.forfeited += lot.remaining;
+    }
+    const m = utcMonth(new Date(Number(t)));
+    if (m !== month) {
+      month = m;
+      monthCount = 0;
+    }
+    const capLeft = ar.monthlyCap === 0 ? Infinity : ar.monthlyCap - monthCount;
+    const canRecharge = pending || (able && capLeft > 0);
+    if (b <= 0n) {
+      // No recharge can lift it: depleted. Otherwise the recharge requested at this moment
+      // lifts it once paid.
+      if (!canRecharge) {
+        out.depletedAt = t;
+        return out;
+      }
+      out.momentaryZero ??= t;
+    }
+    if (canRecharge && (pending || b < ar.trigger || b <= 0n)) {
+      // Requests follow one another while the balance stays below the trigger (above zero at least).
+      let n = 1n;
+      if (pending) pending = false;
+      else {
+        n = ceilDiv((ar.trigger > 0n ? ar.trigger : 1n) - b, ar.amount);
+        if (capLeft !== Infinity && n > BigInt(capLeft)) n = BigInt(capLeft);
+        monthCount += Number(n);
+      }
+      out.recharges += Number(n);
+      out.firstRecharge ??= t;
+      b += n * ar.amount;
+      insertLot(lots, {
+        remaining: n * ar.amount,
+        expiresAt: BigInt(lotExpiry(new Date(Number(t))).getTime()),
+      });
+      continue;
+    }
+
+    // The next moment something happens: an expiry, the zero, the trigger, a new month's cap.
+    let next = end;
+    if (lots.length > 0 && lots[0]!.expiresAt < next) next = lots[0]!.expiresAt;
+    if (rate > 0n) {
+      const zero = whenSpent(spent + b);
+      if (zero < next) next = zero;
+      if (able && b >= ar.trigger && capLeft > 0) {
+        const below = whenSpent(spent + b - ar.trigger + 1n);
+        if (below < next) next = below;
+      }
+    }
+    if (able && capLeft <= 0) {
+      const nextMonth = new Date(Date.parse(`${month}-01T00:00:00.000Z`));
+      nextMonth.setUTCMonth(nextMonth.getUTCMonth() + 1);
+      if (BigInt(nextMonth.getTime()) < next) next = BigInt(nextMonth.getTime());
+    }
+    if (next === end && rate === 0n && lots.length === 0) return out; // nothing will ever change
+    if (next <= t) next = t + 1n; // defensive: always move on
+
+    const s = spendAt(next);
+    let draw = s - spent;
+    spent = s;
+    b -= draw;
+    while (draw > 0n && lots.length > 0) {
+      const lot = lots[0]!;
+      const take = lot.remaining < draw ? lot.remaining : draw;
+      lot.remaining -= take;
+      draw -= take;
+      if (lot.remaining === 0n) lots.shift();
+    }
+    t = next;
+    if (t >= end) {
+      if (b <= 0n) out.depletedAt = t;
+      else out.stoppedAt = end;
+      return out;
+    }
+  }
+  out.stoppedAt = t;
+  return out;
+}
+
+function insertLot(lots: ProjectedLot[], lot: ProjectedLot): void {
+  const at = lots.findIndex((l) => l.expiresAt > lot.expiresAt);
+  if (at < 0) lots.push(lot);
+  else lots.splice(at, 0, lot);
+}
+
+function describeBasis(basis: BurnBasis, rate: bigint): string {
+  switch (basis.kind) {
+    case 'mean_of_full_days':
+      return `Burn ${rate} minor units a day: the mean of the ${basis.days} full days ${basis.from} to ${basis.to}, rounded up`;
+    case 'today_so_far':
+      return `Burn ${rate} minor units a day: today's spend so far, scaled to a whole day, rounded up`;
+    case 'no_spend_history':
+      return 'No spend recorded: a burn of 0';
+  }
+}
+
+function describeMethod(
+  basisText: string,
+  state: AutoRechargeState,
+  account: ForecastAccount,
+  horizonDays: number,
+  p: Projection,
+): string {
+  const ar = account.settings.autoRecharge;
+  const recharge =
+    state === 'able'
+      ? ` Auto-recharge adds ${ar.amount} when the balance falls below ${ar.trigger}` +
+        (ar.monthlyCap > 0 ? `, ${ar.monthlyCap} recharges a month at most` : '') +
+        ', assumed paid at once.'
+      : state === 'stopped_by_failures'
+        ? ' Auto-recharge has failed too many times in a row and is not counted on.'
+        : '';
+  const outcome =
+    p.depletedAt !== null
+      ? ''
+      : p.stoppedAt !== null
+        ? ` The balance stays above zero for the ${horizonDays} days projected.`
+        : ' Nothing is projected to take the balance to zero.';
+  return `${basisText}. Spending draws on the lot that expires first; what is left at a lot's expiry is forfeited.${recharge}${outcome}`;
+}
