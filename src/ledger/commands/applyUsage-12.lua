@@ -16,13 +16,14 @@
           a batch that declares pool use and has a usage applied before is refused whole
           (STALE_READ; the caller reads and rates again, so that a repeat never held back
           pool minutes from the usages after it), else '0'
-  ARGV[10..] the usages (at most 1000), 11 fields each: id, id as stored ('' for the id
+  ARGV[10..] the usages (at most 1000), 12 fields each: id, id as stored ('' for the id
           itself; a GUID is stored shorter), src (credits | postpaid | bundle | free), charge
           (integer minor units), pool ('' or the pool drawn on), pool seconds, period (the
           yyyy-mm of the call), day and second of day of the call's UTC start (days since
           1970), own (the three |-separated fields of the rated record's details particular
-          to the usage, '' for none) and shared (the rest of them, shared by many usages and
-          kept once a month).
+          to the usage, '' for none), shared (the rest of them, shared by many usages and
+          kept once a month) and report (the usage report's fields of the input record,
+          packed: no '|', at most MAX_REPORT bytes, kept in the record as given; '' for none).
 
   Output: {0, balance, n, status1, payload1, ...} in input order; status 0 applied now
   (payload: its draws on lots, flat: lot id, amount, ...; '' for the part that went into
@@ -42,7 +43,7 @@
 --- @include "includes/totals"
 --- @include "includes/applied"
 
-local FIELDS = 11
+local FIELDS = 12
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4],
   applied = KEYS[5], legacy = KEYS[6], legacyIndex = KEYS[7], outbox = KEYS[8], totals = KEYS[9],
@@ -94,7 +95,7 @@ for i = 1, count do
   usages[i] = {
     id = id, key = stored ~= '' and stored or id, src = ARGV[at + 3], charge = ARGV[at + 4],
     pool = ARGV[at + 5], poolSec = ARGV[at + 6], period = ARGV[at + 7], day = day, sod = sod,
-    r = ARGV[at + 10], d = ARGV[at + 11],
+    r = ARGV[at + 10], d = ARGV[at + 11], report = ARGV[at + 12],
   }
 end
 
@@ -132,6 +133,9 @@ for i, u in ipairs(usages) do
     end
     if #u.r > 128 or not string.find(u.r, '^[^|]*|[^|]*|[^|]*$') or #u.d > 256 then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': own is not three |-separated fields, or shared too long' }
+    end
+    if #u.report > MAX_REPORT or string.find(u.report, '|', 1, true) then
+      return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': report longer than ' .. MAX_REPORT .. ' bytes or holding |' }
     end
     if string.find(u.pool, '|', 1, true) then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': bad pool' }
@@ -217,7 +221,7 @@ for i, u in ipairs(usages) do
       owed[u.period] = (owed[u.period] or 0) + charge
     end
     local packed = packUsage(A, u.period, u.src, u.charge, charge, u.poolSec, u.pool, u.d, u.sod,
-      fmt(now - (tonumber(u.day) * DAY_MS + tonumber(u.sod) * 1000)), lots, u.r)
+      fmt(now - (tonumber(u.day) * DAY_MS + tonumber(u.sod) * 1000)), lots, u.r, u.report)
     addToBatchTotals(totals, u.period, u.src, 1, charge, u.poolSecN)
     written[i] = packed
     storeApplied(A, u.day, u.period, u.key, packed)

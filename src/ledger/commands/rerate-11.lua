@@ -19,6 +19,8 @@
   ARGV[15] expiry (ms) of a refund lot, should one be needed
   ARGV[16] idempotency retention (ms)  ARGV[17] the usage id as stored ('' for the id itself)
 
+  The record keeps the usage report it was applied with.
+
   Output: {0, record, balance} or {1, stored record, balance} when this revision was applied
   already (a record as applyUsage replies it), or {code, detail} (BALANCE_LIMIT, changing
   nothing, when a total would pass MAX_TOTAL).
@@ -64,7 +66,7 @@ else
     src = legacy.src, charge = num(legacy.charge), poolSec = num(legacy.poolSec), pool = legacy.pool,
     shared = shared, sod = sod, start = tonumber(day) * DAY_MS + sod * 1000, at = num(legacy.at),
     lots = (type(legacy.lots) == 'table' and #legacy.lots > 0) and legacy.lots or {}, own = own,
-    rv = legacy.rv or '', previous = num(legacy.previousCharge),
+    rv = legacy.rv or '', previous = num(legacy.previousCharge), report = '',
   }
 end
 o.period = period
@@ -164,6 +166,7 @@ saveAccount(ctx, a)
 local packed = packOutcome(A, period, {
   src = newSrc, charge = newCharge, poolSec = newPoolSec, pool = o.pool, shared = o.shared, sod = o.sod,
   at = o.at, start = o.start, lots = newLots, own = o.own, rv = revision, previous = oldCharge,
+  report = o.report,
 })
 if found[1] == 'v1' then
   storeApplied(A, day, period, field, packed)
