@@ -34,6 +34,10 @@
   period's usage charges would pass MAX_TOTAL; POOL_CONFLICT {code, used JSON, capacities
   JSON} when the pool use or capacities moved; {STALE_READ, detail, id1, record1, ...} with the
   records of the usages applied before; CURRENCY_MISMATCH, MODE_MISMATCH.
+
+  Writes, besides the money, lots, pools and records: the period totals and today's spend
+  (includes/totals.lua: the batch's credits and postpaid charges added to today's `daily:`
+  field of each, once per batch, when not zero).
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -196,6 +200,8 @@ local n = 3
 local written = {}
 local owed = {}
 local totals = {}
+-- Today's spend by source (credits, postpaid), written once for the batch.
+local spent = {}
 local now = ctx.now
 for i, u in ipairs(usages) do
   local status, payload
@@ -220,6 +226,9 @@ for i, u in ipairs(usages) do
     elseif u.src == 'postpaid' and charge > 0 then
       owed[u.period] = (owed[u.period] or 0) + charge
     end
+    if charge > 0 then
+      spent[u.src] = (spent[u.src] or 0) + charge
+    end
     local packed = packUsage(A, u.period, u.src, u.charge, charge, u.poolSec, u.pool, u.d, u.sod,
       fmt(now - (tonumber(u.day) * DAY_MS + tonumber(u.sod) * 1000)), lots, u.r, u.report)
     addToBatchTotals(totals, u.period, u.src, 1, charge, u.poolSecN)
@@ -240,6 +249,11 @@ for period, amount in pairs(owed) do
   redis.call('HINCRBY', keys.account, 'owed:' .. period, amount)
 end
 flushBatchTotals(keys.totals, totals)
+for _, src in ipairs({ 'credits', 'postpaid' }) do
+  if spent[src] then
+    addToDaily(keys.totals, dailyDay(now), src, spent[src])
+  end
+end
 saveAccount(ctx, a)
 finishApplied(A)
 reply[2] = fmt(a.balance)

@@ -19,7 +19,9 @@
   ARGV[15] expiry (ms) of a refund lot, should one be needed
   ARGV[16] idempotency retention (ms)  ARGV[17] the usage id as stored ('' for the id itself)
 
-  The record keeps the usage report it was applied with.
+  The record keeps the usage report it was applied with; the period totals move from the old
+  charge to the new, and the re-rate day's spend (includes/totals.lua, `daily:` fields) by
+  the difference, new - old, for each of credits and postpaid (it may be negative).
 
   Output: {0, record, balance} or {1, stored record, balance} when this revision was applied
   already (a record as applyUsage replies it), or {code, detail} (BALANCE_LIMIT, changing
@@ -161,6 +163,19 @@ elseif newSrc == 'postpaid' then
 end
 addToTotals(keys.totals, o.period, o.src, -1, -oldCharge, -oldPoolSec)
 addToTotals(keys.totals, o.period, newSrc, 1, newCharge, newPoolSec)
+-- The re-rate day's spend changes by the difference, per source (credits, postpaid).
+local spentDelta = { credits = 0, postpaid = 0 }
+if spentDelta[o.src] then
+  spentDelta[o.src] = spentDelta[o.src] - oldCharge
+end
+if spentDelta[newSrc] then
+  spentDelta[newSrc] = spentDelta[newSrc] + newCharge
+end
+for _, src in ipairs({ 'credits', 'postpaid' }) do
+  if spentDelta[src] ~= 0 then
+    addToDaily(keys.totals, dailyDay(ctx.now), src, spentDelta[src])
+  end
+end
 afterBalanceChange(ctx, a, cause, true)
 saveAccount(ctx, a)
 local packed = packOutcome(A, period, {
