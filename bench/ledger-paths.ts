@@ -28,8 +28,9 @@ export async function openBenchTenants(ledger: Ledger, tenants = TENANTS): Promi
   );
 }
 
-export function makeUsages(label: string, count: number): LedgerUsage[] {
+export function makeUsages(label: string, count: number, report = ''): LedgerUsage[] {
   return Array.from({ length: count }, (_, i) => ({
+    ...(report ? { report } : {}),
     id: `${label}-${randomUUID()}`,
     start: new Date(),
     source: 'credits' as const,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Ledger, openLedger } from '../src/ledger/open-ledger';
+import { packReport } from '../src/settlement/usage-report';
 import { stopProcess } from '../tools/stack/processes';
 import { startRedis } from '../tools/stack/servers';
 import {
@@ -23,6 +24,29 @@ import {
 } from './ledger-paths';
 
 const USAGES = Number(process.env.BENCH_LEDGER_USAGES ?? 40_000);
+/**
+ * BENCH_LEDGER_REPORT=1: each usage carries a Teams-like usage report (148 bytes packed), as
+ * the consumer sends it; by default none, the money path alone.
+ */
+const REPORT =
+  process.env.BENCH_LEDGER_REPORT === '1'
+    ? packReport(
+        {
+          callId: '9f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b',
+          userId: '4c7f2a1e-0b3d-4e5f-9a8b-7c6d5e4f3a2b',
+          userPrincipalName: 'ann.smith@contoso.com',
+          userDisplayName: 'Ann Smith',
+          callerNumber: '+14255550100',
+          calleeNumber: '+442071234567',
+          callType: 'user_out',
+          numberType: 'subscriber',
+          endDateTime: '2026-11-24T09:02:05Z',
+          duration: 125,
+          licenseCapability: 'MCOPSTNPP',
+        },
+        'International',
+      )
+    : '';
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rater-bench-ledger-'));
@@ -34,16 +58,17 @@ async function main(): Promise<void> {
     const perTenantBytes = await tenantBytes(redis, ledger, 'bench-0');
 
     // Warm up both paths (script cache, JIT), then measure.
-    await applyAll(ledger, batchesPerTenant(makeUsages('warm', USAGES).slice(0, 2000), BATCH));
-    const single = makeUsages('single', USAGES);
+    await applyAll(ledger, batchesPerTenant(makeUsages('warm', USAGES, REPORT).slice(0, 2000), BATCH));
+    const single = makeUsages('single', USAGES, REPORT);
     const singleSeconds = await applyAll(ledger, oneCallPerUsage(single));
     const before = Number((await redis.info('memory')).match(/used_memory:(\d+)/)![1]);
-    const batched = makeUsages('batched', USAGES);
+    const batched = makeUsages('batched', USAGES, REPORT);
     const batchedSeconds = await applyAll(ledger, batchesPerTenant(batched, BATCH));
     const after = Number((await redis.info('memory')).match(/used_memory:(\d+)/)![1]);
 
     const result = {
       usages: USAGES,
+      reportBytes: Buffer.byteLength(REPORT),
       tenants: TENANTS,
       batchSize: BATCH,
       inFlight: IN_FLIGHT,

@@ -1,9 +1,9 @@
 /**
  * npm run bench:records: the CPU the rater spends on one CDR outside the ledger, step by step.
  * Pure (no Kafka, no Redis): generated CDRs (tools/loadgen/cdr-stream.ts) are decoded,
- * fingerprinted and serialised, then their rated details packed and unpacked, their size
- * probed before the debit (RecordMessages.unsendable) and their rated message built
- * (RecordMessages.messageFor), as the consumer does. Prints microseconds per record of each
+ * fingerprinted and serialised, then their rated details and usage report fields packed and
+ * unpacked, their size probed before the debit (RecordMessages.unsendable) and their rated
+ * message built (RecordMessages.messageFor), as the consumer does. Prints microseconds per record of each
  * step, CPU (process.cpuUsage, user + system) and wall clock, and their total.
  *
  * BENCH_RECORDS_COUNT sets how many CDRs (200,000 by default); BENCH_RECORDS_ROUNDS how many
@@ -27,6 +27,7 @@ import {
   unpackRated,
 } from '../src/settlement/rated-record';
 import type { AppliedCharge } from '../src/settlement/settle-tenant';
+import { packReport, unpackReport } from '../src/settlement/usage-report';
 import { cdrStream } from '../tools/loadgen/cdr-stream';
 
 const COUNT = Number(process.env.BENCH_RECORDS_COUNT ?? 200_000);
@@ -149,6 +150,17 @@ async function main(): Promise<void> {
     }),
   ]);
   results.push(['unpackRated', await measure(() => packed.map(unpackRated))]);
+  let reports: string[] = [];
+  results.push([
+    'packReport',
+    await measure(() => {
+      reports = records.map(({ record }) => packReport(record, 'International'));
+    }),
+  ]);
+  results.push([
+    "unpackReport (the report's read, not counted)",
+    await measure(() => reports.map(unpackReport)),
+  ]);
 
   const messages = new RecordMessages(DEFAULT_MAX_MESSAGE_BYTES);
   results.push([
@@ -180,7 +192,10 @@ async function main(): Promise<void> {
     console.log(`${name.padEnd(width)}  ${cpuUs.toFixed(3).padStart(7)}  ${wallUs.toFixed(3).padStart(7)}`);
   for (const [name, figures] of results) line(name, figures);
   // The consumer's path: decodeCdrs, not decodeCdr's promise per record as well.
-  const counted = results.filter(([name]) => !name.startsWith('decodeCdr '));
+  // A report is unpacked when the tenant's report is read, not by the consumer.
+  const counted = results.filter(
+    ([name]) => !name.startsWith('decodeCdr ') && !name.startsWith('unpackReport'),
+  );
   line('total (decodeCdrs and the rest)', {
     cpuUs: counted.reduce((sum, [, f]) => sum + f.cpuUs, 0),
     wallUs: counted.reduce((sum, [, f]) => sum + f.wallUs, 0),

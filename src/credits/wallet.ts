@@ -79,6 +79,11 @@ export interface LedgerUsage extends UsageKey {
   rated?: string;
   /** Kept with the outcome too: the details many usages share, stored once a month (interned). */
   ratedShared?: string;
+  /**
+   * Kept with the outcome as given: the usage report's fields of the input record, packed
+   * (src/settlement/usage-report.ts: no '|', at most MAX_REPORT_BYTES), '' or absent for none.
+   */
+  report?: string;
 }
 
 export interface LotDraw {
@@ -103,6 +108,8 @@ export interface UsageOutcome {
   rated: string;
   /** What the usage was applied with as `ratedShared` ('' when stored without). */
   ratedShared: string;
+  /** What the usage was applied with as `report` ('' when stored without: unpackReport reads it). */
+  report: string;
 }
 
 export interface UsageTotal {

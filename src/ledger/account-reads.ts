@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { AccountView, LotView, UsageOutcome, UsageTotal } from '../credits/wallet';
 import { decodeAccount } from './account-fields';
+import { DailySpend, isDailyField, spendDays, spendFields, spendSeries } from './daily-spend';
 import { tenantKeys, TenantKeys } from './keys';
 import { guarded } from './result-codes';
 import { runScript } from './script-loader';
@@ -20,6 +21,7 @@ export class LedgerReads {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix = '',
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   private keys(tenantId: string): TenantKeys {
@@ -79,6 +81,7 @@ export class LedgerReads {
     const raw = await guarded('usageTotals', () => this.redis.hgetall(this.keys(tenantId).totals));
     const totals: Record<string, Record<string, UsageTotal>> = {};
     for (const [field, value] of Object.entries(raw)) {
+      if (isDailyField(field)) continue;
       const [period, source, measure] = field.split(':') as [string, string, keyof UsageTotal];
       const bySource = (totals[period] ??= {});
       const total = (bySource[source] ??= { count: 0, charge: 0n, poolSeconds: 0 });
@@ -86,6 +89,19 @@ export class LedgerReads {
       else total[measure] = Number(value);
     }
     return totals;
+  }
+
+  /**
+   * Money debited from credits and accrued postpaid per UTC day the usages were applied on
+   * (the ledger's clock; re-rates count on their own day), for the `days` days ending today
+   * (`now`, by default the ledger's clock), oldest first, zeros where nothing was spent. At
+   * most MAX_SPEND_DAYS (62): more is a RangeError. One HMGET.
+   */
+  async dailySpend(tenantId: string, options: { days: number; now?: Date }): Promise<DailySpend[]> {
+    const days = spendDays(options.now ?? this.clock(), options.days);
+    const key = this.keys(tenantId).totals;
+    const values = await guarded('dailySpend', () => this.redis.hmget(key, ...spendFields(days)));
+    return spendSeries(days, values);
   }
 
   /** One start day's records, a page of its buckets at a time. */

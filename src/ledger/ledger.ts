@@ -69,6 +69,7 @@ function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
     second,
     u.rated ?? '',
     u.ratedShared ?? '',
+    u.report ?? '',
   );
   return day;
 }
@@ -437,6 +438,7 @@ export class CreditLedger {
           revision: '',
           rated: usage.rated && usage.rated !== '||' ? usage.rated : '',
           ratedShared: usage.ratedShared ?? '',
+          report: usage.report ?? '',
         },
       });
     });

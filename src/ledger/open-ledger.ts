@@ -12,7 +12,7 @@ import { TenantRegistry } from './tenant-registry';
 export interface Ledger {
   /** The state changes (one Lua script each) and the reads of their protocol. */
   writes: CreditLedger;
-  /** Read models: the account with its lots, usage totals, applied usages. */
+  /** Read models: the account with its lots, usage totals, daily spend, applied usages. */
   reads: LedgerReads;
   outbox: OutboxStore;
   apiKeys: ApiKeyStore;
@@ -30,7 +30,7 @@ export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}):
   const outbox = new OutboxStore(redis, shards, prefix);
   return {
     writes: new CreditLedger(redis, options),
-    reads: new LedgerReads(redis, prefix),
+    reads: new LedgerReads(redis, prefix, options.clock),
     outbox,
     apiKeys: new ApiKeyStore(redis, prefix),
     leases: new Leases(redis, prefix),

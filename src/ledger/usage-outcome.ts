@@ -105,6 +105,7 @@ export function parseLegacyOutcome(json: string, start: Date): UsageOutcome {
     // Packed whole then: the settlement layer reads the eight fields as one.
     rated: raw.r ?? '',
     ratedShared: '',
+    report: '',
   };
 }
 
@@ -134,5 +135,7 @@ export function parseRecord(reply: unknown, day: number, start?: Date): UsageOut
     revision: parts[10] ?? '',
     rated: own === '||' ? '' : own,
     ratedShared: bar < 0 ? '' : shared.slice(bar + 1),
+    // After the revision and previous charge ('' until re-rated); none in a record stored before.
+    report: parts[12] ?? '',
   };
 }

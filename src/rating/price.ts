@@ -19,6 +19,8 @@ export interface RatedCall {
   paidSeconds: number;
   pool: string | undefined;
   destinationName: string;
+  /** As the record gave it, or derived (the destination's country against the home country). */
+  destinationContext: 'Domestic' | 'International';
   rate: { deck: string; version: string; prefix: string; ratePerMinute: string };
   offPeak: boolean;
   /**
@@ -144,6 +146,7 @@ export function rateCall(
     paidSeconds: paid,
     pool: classification.pool,
     destinationName: entry.destination,
+    destinationContext: classification.context,
     rate,
     offPeak,
     breakdown: () =>

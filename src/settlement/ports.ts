@@ -25,6 +25,8 @@ export interface PricedUsage {
   poolSeconds: number;
   destinationName: string;
   rate: { deck: string; version: string; prefix: string } | null;
+  /** The destination context the rater used (given or derived), when it classified the call. */
+  destinationContext?: 'Domestic' | 'International';
 }
 
 export interface Unrated {

@@ -50,6 +50,7 @@ export class RatingPricer implements UsagePricer {
       poolSeconds: result.poolSeconds,
       destinationName: result.destinationName,
       rate: { deck: result.rate.deck, version: result.rate.version, prefix: result.rate.prefix },
+      destinationContext: result.destinationContext,
     };
   }
 }

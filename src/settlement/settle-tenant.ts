@@ -5,6 +5,7 @@ import type { UsageRecord } from '../rating';
 import type { LedgerRefusal, PricedUsage, SettlementLedger, Unrated, UsagePricer } from './ports';
 import { detailsOf, packRated, RatedDetails, splitRated, storedDetails } from './rated-record';
 import { errorMessage, isTransient } from './retry';
+import { packReport } from './usage-report';
 import { KnownTenant, TenantMemory } from './tenant-memory';
 
 /** A valid usage on its way to the ledger, with the fingerprint of its rating-relevant content. */
@@ -210,6 +211,7 @@ export class TenantSettlement {
           period: pricer.periodOf(record),
           rated: own,
           ratedShared: shared,
+          report: packReport(record, price.destinationContext),
         });
       }
       observer?.rated?.(seconds(ratingStarted), group.length);

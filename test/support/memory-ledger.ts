@@ -118,6 +118,7 @@ export class MemoryLedger implements SettlementLedger {
         revision: '',
         rated: usage.rated ?? '',
         ratedShared: usage.ratedShared ?? '',
+        report: usage.report ?? '',
       };
       this.applied.set(usage.id, outcome);
       applied.push({ usageId: usage.id, duplicate: false, outcome });

@@ -16,13 +16,14 @@
           a batch that declares pool use and has a usage applied before is refused whole
           (STALE_READ; the caller reads and rates again, so that a repeat never held back
           pool minutes from the usages after it), else '0'
-  ARGV[10..] the usages (at most 1000), 11 fields each: id, id as stored ('' for the id
+  ARGV[10..] the usages (at most 1000), 12 fields each: id, id as stored ('' for the id
           itself; a GUID is stored shorter), src (credits | postpaid | bundle | free), charge
           (integer minor units), pool ('' or the pool drawn on), pool seconds, period (the
           yyyy-mm of the call), day and second of day of the call's UTC start (days since
           1970), own (the three |-separated fields of the rated record's details particular
-          to the usage, '' for none) and shared (the rest of them, shared by many usages and
-          kept once a month).
+          to the usage, '' for none), shared (the rest of them, shared by many usages and
+          kept once a month) and report (the usage report's fields of the input record,
+          packed: no '|', at most MAX_REPORT bytes, kept in the record as given; '' for none).
 
   Output: {0, balance, n, status1, payload1, ...} in input order; status 0 applied now
   (payload: its draws on lots, flat: lot id, amount, ...; '' for the part that went into
@@ -33,6 +34,10 @@
   period's usage charges would pass MAX_TOTAL; POOL_CONFLICT {code, used JSON, capacities
   JSON} when the pool use or capacities moved; {STALE_READ, detail, id1, record1, ...} with the
   records of the usages applied before; CURRENCY_MISMATCH, MODE_MISMATCH.
+
+  Writes, besides the money, lots, pools and records: the period totals and today's spend
+  (includes/totals.lua: the batch's credits and postpaid charges added to today's `daily:`
+  field of each, once per batch, when not zero).
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -42,7 +47,7 @@
 --- @include "includes/totals"
 --- @include "includes/applied"
 
-local FIELDS = 11
+local FIELDS = 12
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4],
   applied = KEYS[5], legacy = KEYS[6], legacyIndex = KEYS[7], outbox = KEYS[8], totals = KEYS[9],
@@ -94,7 +99,7 @@ for i = 1, count do
   usages[i] = {
     id = id, key = stored ~= '' and stored or id, src = ARGV[at + 3], charge = ARGV[at + 4],
     pool = ARGV[at + 5], poolSec = ARGV[at + 6], period = ARGV[at + 7], day = day, sod = sod,
-    r = ARGV[at + 10], d = ARGV[at + 11],
+    r = ARGV[at + 10], d = ARGV[at + 11], report = ARGV[at + 12],
   }
 end
 
@@ -132,6 +137,9 @@ for i, u in ipairs(usages) do
     end
     if #u.r > 128 or not string.find(u.r, '^[^|]*|[^|]*|[^|]*$') or #u.d > 256 then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': own is not three |-separated fields, or shared too long' }
+    end
+    if #u.report > MAX_REPORT or string.find(u.report, '|', 1, true) then
+      return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': report longer than ' .. MAX_REPORT .. ' bytes or holding |' }
     end
     if string.find(u.pool, '|', 1, true) then
       return { ERR.BAD_ARGUMENT, 'usage ' .. u.id .. ': bad pool' }
@@ -192,6 +200,8 @@ local n = 3
 local written = {}
 local owed = {}
 local totals = {}
+-- Today's spend by source (credits, postpaid), written once for the batch.
+local spent = {}
 local now = ctx.now
 for i, u in ipairs(usages) do
   local status, payload
@@ -216,8 +226,11 @@ for i, u in ipairs(usages) do
     elseif u.src == 'postpaid' and charge > 0 then
       owed[u.period] = (owed[u.period] or 0) + charge
     end
+    if charge > 0 then
+      spent[u.src] = (spent[u.src] or 0) + charge
+    end
     local packed = packUsage(A, u.period, u.src, u.charge, charge, u.poolSec, u.pool, u.d, u.sod,
-      fmt(now - (tonumber(u.day) * DAY_MS + tonumber(u.sod) * 1000)), lots, u.r)
+      fmt(now - (tonumber(u.day) * DAY_MS + tonumber(u.sod) * 1000)), lots, u.r, u.report)
     addToBatchTotals(totals, u.period, u.src, 1, charge, u.poolSecN)
     written[i] = packed
     storeApplied(A, u.day, u.period, u.key, packed)
@@ -236,6 +249,11 @@ for period, amount in pairs(owed) do
   redis.call('HINCRBY', keys.account, 'owed:' .. period, amount)
 end
 flushBatchTotals(keys.totals, totals)
+for _, src in ipairs({ 'credits', 'postpaid' }) do
+  if spent[src] then
+    addToDaily(keys.totals, dailyDay(now), src, spent[src])
+  end
+end
 saveAccount(ctx, a)
 finishApplied(A)
 reply[2] = fmt(a.balance)

@@ -19,6 +19,10 @@
   ARGV[15] expiry (ms) of a refund lot, should one be needed
   ARGV[16] idempotency retention (ms)  ARGV[17] the usage id as stored ('' for the id itself)
 
+  The record keeps the usage report it was applied with; the period totals move from the old
+  charge to the new, and the re-rate day's spend (includes/totals.lua, `daily:` fields) by
+  the difference, new - old, for each of credits and postpaid (it may be negative).
+
   Output: {0, record, balance} or {1, stored record, balance} when this revision was applied
   already (a record as applyUsage replies it), or {code, detail} (BALANCE_LIMIT, changing
   nothing, when a total would pass MAX_TOTAL).
@@ -64,7 +68,7 @@ else
     src = legacy.src, charge = num(legacy.charge), poolSec = num(legacy.poolSec), pool = legacy.pool,
     shared = shared, sod = sod, start = tonumber(day) * DAY_MS + sod * 1000, at = num(legacy.at),
     lots = (type(legacy.lots) == 'table' and #legacy.lots > 0) and legacy.lots or {}, own = own,
-    rv = legacy.rv or '', previous = num(legacy.previousCharge),
+    rv = legacy.rv or '', previous = num(legacy.previousCharge), report = '',
   }
 end
 o.period = period
@@ -159,11 +163,25 @@ elseif newSrc == 'postpaid' then
 end
 addToTotals(keys.totals, o.period, o.src, -1, -oldCharge, -oldPoolSec)
 addToTotals(keys.totals, o.period, newSrc, 1, newCharge, newPoolSec)
+-- The re-rate day's spend changes by the difference, per source (credits, postpaid).
+local spentDelta = { credits = 0, postpaid = 0 }
+if spentDelta[o.src] then
+  spentDelta[o.src] = spentDelta[o.src] - oldCharge
+end
+if spentDelta[newSrc] then
+  spentDelta[newSrc] = spentDelta[newSrc] + newCharge
+end
+for _, src in ipairs({ 'credits', 'postpaid' }) do
+  if spentDelta[src] ~= 0 then
+    addToDaily(keys.totals, dailyDay(ctx.now), src, spentDelta[src])
+  end
+end
 afterBalanceChange(ctx, a, cause, true)
 saveAccount(ctx, a)
 local packed = packOutcome(A, period, {
   src = newSrc, charge = newCharge, poolSec = newPoolSec, pool = o.pool, shared = o.shared, sod = o.sod,
   at = o.at, start = o.start, lots = newLots, own = o.own, rv = revision, previous = oldCharge,
+  report = o.report,
 })
 if found[1] == 'v1' then
   storeApplied(A, day, period, field, packed)

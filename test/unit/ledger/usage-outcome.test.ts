@@ -73,6 +73,8 @@ describe('records as the scripts reply them', () => {
       revision: 'r1',
       rated: 'fp0123456789|120|5',
       ratedShared: 'USD|d|1|+44|UK',
+      // Stored before reports were kept.
+      report: '',
     });
     expect(parseRecord(['v2', 'f|0|0||0|0||||', '', []], day)).toMatchObject({
       source: 'free',
@@ -80,6 +82,20 @@ describe('records as the scripts reply them', () => {
       rated: '',
       ratedShared: '',
       revision: '',
+      report: '',
+    });
+  });
+
+  it('reads the report after the revision and previous charge, empty both until re-rated', () => {
+    const day = 20787;
+    expect(parseRecord(['v2', 'f|0|0||0|0|||||||c-1~~~~~~~~b', '', []], day)).toMatchObject({
+      revision: '',
+      report: 'c-1~~~~~~~~b',
+    });
+    expect(parseRecord(['v2', 'c|9|0||0|0|-|fp|60|0|r2|7|c-1', '', ['', '9']], day)).toMatchObject({
+      revision: 'r2',
+      charge: 9n,
+      report: 'c-1',
     });
   });
 });

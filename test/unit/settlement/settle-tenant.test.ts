@@ -11,6 +11,7 @@ import {
   UsageToSettle,
 } from '../../../src/settlement/settle-tenant';
 import { TenantMemory } from '../../../src/settlement/tenant-memory';
+import { unpackReport } from '../../../src/settlement/usage-report';
 import { ChangedPricer, FlatPricer } from '../../support/flat-pricer';
 import { MemoryLedger } from '../../support/memory-ledger';
 
@@ -74,6 +75,36 @@ describe('settling a tenant batch', () => {
       ['postpaid', 25n, 0],
     ]);
     expect(postpaid.balance).toBe(0n);
+  });
+
+  it("keeps the usage report's fields of each record with its outcome, the context as the rater derived it", async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    const withReport = call('r1', {
+      callId: 'call-1',
+      userPrincipalName: 'ann@contoso.com',
+      userDisplayName: 'Ann | Sales',
+      callerNumber: '+14255550100',
+    });
+    const derived = new (class extends FlatPricer {
+      override price(record: UsageRecord, currency: string, poolSecondsLeft: number) {
+        const price = super.price(record, currency, poolSecondsLeft);
+        return price.kind === 'priced' ? { ...price, destinationContext: 'International' as const } : price;
+      }
+    })();
+    const [result] = await settlementOf(ledger, derived).settle('acme', [withReport]);
+    expect(result).toMatchObject({ kind: 'rated', duplicate: false });
+    expect(unpackReport(ledger.applied.get('r1')!.report)).toEqual({
+      callId: 'call-1',
+      userPrincipalName: 'ann@contoso.com',
+      userDisplayName: 'Ann | Sales',
+      callerNumber: '+14255550100',
+      calleeNumber: '+442071234567',
+      callType: 'user_out',
+      destinationContext: 'International',
+      endDateTime: '2026-11-24T09:02:00Z',
+      duration: 90,
+      licenseCapability: 'MCOPSTNPP',
+    });
   });
 
   it('sets aside as too_late a call whose start day is past the retention, charging nothing, and charges the rest', async () => {

@@ -20,7 +20,7 @@
                         "s" .. text -> index, "i" .. index -> text, "n" -> last index. Expires
                         with the month's last bucket.
 
-  Packed outcome: src|charge|poolSec|shared|sod|atDelta|lots|own1|own2|own3[|revision|previous]
+  Packed outcome: src|charge|poolSec|shared|sod|atDelta|lots|own1|own2|own3[|revision|previous][|report]
     src      c credits, p postpaid, b bundle, f free
     shared   index of "S<pool>|<rated details shared by usages>", '' for none
     sod      the second of the day the call started
@@ -29,7 +29,12 @@
              '-' for the part that went into debt); one draw of the whole charge is "<ref>"
     own      the three fields of the rated details particular to the usage (fingerprint,
              billed seconds, connection charge)
-    revision and previous charge: only once re-rated
+    revision and previous charge: only once re-rated, or both '' before a report of a usage
+             never re-rated
+    report   the usage report's fields of the input record as the caller packed them
+             (src/settlement/usage-report.ts: positional, escaped, never '|', at most MAX_REPORT
+             bytes); left out when empty, and absent from records stored before reports were
+             kept: both read as ''. A re-rate keeps it.
 
   Records stored before this format (JSON in the `legacy` hash, indexed by applied time) are
   still found, and dropped after the retention by applied time, a bounded number per call.
@@ -37,6 +42,8 @@
 local DAY_MS = 86400000
 local BUCKET_TARGET = 48
 local MAX_BUCKETS = 16384
+-- The most bytes of a usage's packed report (MAX_REPORT_BYTES in src/settlement/usage-report.ts).
+local MAX_REPORT = 2560
 local SRC_CODE = { credits = 'c', postpaid = 'p', bundle = 'b', free = 'f' }
 local SRC_NAME = { c = 'credits', p = 'postpaid', b = 'bundle', f = 'free' }
 
@@ -368,19 +375,30 @@ end
 
 -- Packs the record of a usage applied now, from the texts of its fields as the caller gave
 -- them (whole numbers in canonical decimal): the same as packOutcome, with less work.
-local function packUsage(A, period, src, chargeText, charge, poolSecText, pool, shared, sodText, atDeltaText, lots, own)
-  return SRC_CODE[src] .. '|' .. chargeText .. '|' .. poolSecText .. '|' .. sharedRef(A, period, pool, shared)
+local function packUsage(A, period, src, chargeText, charge, poolSecText, pool, shared, sodText, atDeltaText, lots, own, report)
+  local packed = SRC_CODE[src] .. '|' .. chargeText .. '|' .. poolSecText .. '|' .. sharedRef(A, period, pool, shared)
     .. '|' .. sodText .. '|' .. atDeltaText .. '|' .. packDraws(A, period, lots, charge) .. '|' .. own
+  if report ~= '' then
+    -- Never re-rated: empty revision and previous charge before it.
+    packed = packed .. '|||' .. report
+  end
+  return packed
 end
 
 -- Packs an outcome. `o`: src, charge, poolSec, pool, shared (rated details shared), sod,
--- at, start, lots ({lotId, amount} pairs), own, and rv, previous once re-rated.
+-- at, start, lots ({lotId, amount} pairs), own, rv and previous once re-rated, report ('' for none).
 local function packOutcome(A, period, o)
   local shared = sharedRef(A, period, o.pool, o.shared)
   local packed = SRC_CODE[o.src] .. '|' .. fmt(o.charge) .. '|' .. fmt(o.poolSec) .. '|' .. shared .. '|'
     .. fmt(o.sod) .. '|' .. fmt(o.at - o.start) .. '|' .. packDraws(A, period, o.lots, o.charge) .. '|' .. o.own
+  local report = o.report or ''
   if o.rv and o.rv ~= '' then
     packed = packed .. '|' .. o.rv .. '|' .. fmt(o.previous)
+  elseif report ~= '' then
+    packed = packed .. '||'
+  end
+  if report ~= '' then
+    packed = packed .. '|' .. report
   end
   return packed
 end
@@ -411,7 +429,7 @@ local function unpackOutcome(A, day, period, packed)
   return {
     src = SRC_NAME[p[1]], charge = charge, poolSec = tonumber(p[3]), pool = pool, shared = shared,
     sod = sod, start = start, at = start + tonumber(p[6]), lots = lots,
-    own = p[8] .. '|' .. p[9] .. '|' .. p[10], rv = p[11] or '', previous = tonumber(p[12] or '0'),
+    own = p[8] .. '|' .. p[9] .. '|' .. p[10], rv = p[11] or '', previous = num(p[12]), report = p[13] or '',
   }
 end
 
