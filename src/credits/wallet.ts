@@ -213,6 +213,8 @@ export interface AccountView {
     consecutiveFailures: number;
     month: string;
     rechargesThisMonth: number;
+    /** The last failed auto-recharge since the last one that succeeded, or null. */
+    lastFailure: { at: Date; reason: string } | null;
   };
   lots: LotView[];
   /** Seconds drawn, by `<pool>:<yyyy-mm>`. */

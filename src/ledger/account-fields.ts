@@ -9,11 +9,11 @@ import type {
 /**
  * The account hash (TenantKeys.account), encoded and decoded in one place in TypeScript.
  * The Lua side reads and writes the same fields: includes/account.lua (loadAccount,
- * saveAccount) and updateSettings-7.lua (SETTINGS, and what a new account starts with); a
+ * saveAccount) and updateSettings-10.lua (SETTINGS, and what a new account starts with); a
  * unit test checks that every field they name is one of these.
  */
 export const AccountField = {
-  // Settings (updateSettings-7.lua changes them, and only it).
+  // Settings (updateSettings-10.lua changes them, and only it).
   mode: 'mode',
   currency: 'currency',
   lowThreshold: 'lowThreshold',
@@ -37,6 +37,9 @@ export const AccountField = {
   arSeq: 'arSeq',
   arMonth: 'arMonth',
   arMonthCount: 'arMonthCount',
+  /** When the last auto-recharge failed (ms) and why; both '' once a recharge succeeds. */
+  arLastFailureAt: 'arLastFailureAt',
+  arLastFailureReason: 'arLastFailureReason',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
   // What the tenant adds to its index shard's gauges (includes/indexes.lua keeps them).
@@ -45,6 +48,8 @@ export const AccountField = {
   ixCounted: 'ixCounted',
   ixDepleted: 'ixDepleted',
   ixBacklog: 'ixBacklog',
+  /** '1' while the tenant is in its shard's low-balance index. */
+  ixLow: 'ixLow',
 } as const;
 export type AccountFieldName = (typeof AccountField)[keyof typeof AccountField];
 
@@ -53,7 +58,7 @@ export const OWED_PREFIX = 'owed:';
 export const API_KEY_PREFIX = 'apiKey:';
 export const apiKeyField = (keyId: string) => `${API_KEY_PREFIX}${keyId}`;
 
-/** The settings updateSettings-7.lua accepts by name (its SETTINGS, in its order). */
+/** The settings updateSettings-10.lua accepts by name (its SETTINGS, in its order). */
 export const SETTINGS_FIELDS = [
   AccountField.mode,
   AccountField.currency,
@@ -70,7 +75,7 @@ export const SETTINGS_FIELDS = [
 /** The field the script takes pool capacities in (written to the pools hash, not the account). */
 export const POOL_CAPACITIES_CHANGE = 'caps';
 
-/** A settings change as updateSettings-7.lua takes it: only the named fields, string values. */
+/** A settings change as updateSettings-10.lua takes it: only the named fields, string values. */
 export function settingsChangeFields(
   change: SettingsChange,
 ): Record<string, string | Record<string, number>> {
@@ -129,6 +134,9 @@ export function decodeAccount(hash: Record<string, string>): DecodedAccount | un
       consecutiveFailures: Number(hash[f.arFailures] ?? 0),
       month: hash[f.arMonth] ?? '',
       rechargesThisMonth: Number(hash[f.arMonthCount] ?? 0),
+      lastFailure: hash[f.arLastFailureAt]
+        ? { at: new Date(Number(hash[f.arLastFailureAt])), reason: hash[f.arLastFailureReason] ?? '' }
+        : null,
     },
     owed,
     createdAt: hash[f.createdAt] ?? '',

@@ -75,11 +75,24 @@ export interface IndexKeys {
   expiry: string;
   /** Hash: the shard's part of the ledger-wide gauges: `tenants`, `depleted`, `backlog`. */
   gauges: string;
+  /** Sorted set, every score 0 (name order): the shard's prepaid tenants whose credit-paid calls are blocked. */
+  blocked: string;
+  /** Sorted set, every score 0 (name order): the shard's prepaid tenants below their low-balance threshold. */
+  low: string;
+  /** Sorted set: tenant id -> when its last auto-recharge failed (ms), until one succeeds. */
+  rechargeFailed: string;
 }
 
 export function indexKeys(shardTag: string, prefix = ''): IndexKeys {
   const tag = `${prefix}{${shardTag}}`;
-  return { outbox: `${tag}:ix:outbox`, expiry: `${tag}:ix:expiry`, gauges: `${tag}:ix:gauges` };
+  return {
+    outbox: `${tag}:ix:outbox`,
+    expiry: `${tag}:ix:expiry`,
+    gauges: `${tag}:ix:gauges`,
+    blocked: `${tag}:ix:blocked`,
+    low: `${tag}:ix:low`,
+    rechargeFailed: `${tag}:ix:recharge-failed`,
+  };
 }
 
 /**

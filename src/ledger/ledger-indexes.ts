@@ -14,6 +14,25 @@ export interface LedgerGauges {
   backlog: number;
 }
 
+/** The tenants an operator should look at, per list in name order (LedgerIndexes.attention). */
+export interface TenantsNeedingAttention {
+  /** Prepaid tenants whose credit-paid calls are blocked (balance at or below zero). */
+  blocked: string[];
+  /** Prepaid tenants whose balance is below their low-balance threshold. */
+  low: string[];
+}
+
+/** A tenant whose last auto-recharge failed, and when (the account has the reason and count). */
+export interface RechargeFailure {
+  tenantId: string;
+  at: Date;
+}
+
+function assertLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`limit must be a positive integer, not ${limit}`);
+}
+
 /** Stops listening for hints. */
 export type Unsubscribe = () => Promise<void>;
 
@@ -127,6 +146,48 @@ export class LedgerIndexes {
   }
 
   /**
+   * The tenants needing attention: blocked, and below their low-balance threshold, at most
+   * `limit` of each, the first by name. Each shard gives its first `limit` (its sets are
+   * scored 0, so ZRANGE reads them in name order) and the pages are merged: one command per
+   * shard and list, and a reply of at most `limit` per shard, whatever the tenants.
+   */
+  async attention({ limit }: { limit: number }): Promise<TenantsNeedingAttention> {
+    assertLimit(limit);
+    const first = async (list: 'blocked' | 'low') => {
+      const pages = await this.perShard(
+        'attention',
+        this.shards.all(),
+        (p, k) => p.zrange(k[list], 0, limit - 1),
+        (k) => this.redis.zrange(k[list], 0, limit - 1),
+      );
+      return byName(pages.flat()).slice(0, limit);
+    };
+    const [blocked, low] = await Promise.all([first('blocked'), first('low')]);
+    return { blocked, low };
+  }
+
+  /**
+   * The tenants whose last auto-recharge failed (none has succeeded since), newest first, at
+   * most `limit`: each shard's newest `limit`, merged.
+   */
+  async recentRechargeFailures({ limit }: { limit: number }): Promise<RechargeFailure[]> {
+    assertLimit(limit);
+    const pages = await this.perShard(
+      'recentRechargeFailures',
+      this.shards.all(),
+      (p, k) => p.zrevrange(k.rechargeFailed, 0, limit - 1, 'WITHSCORES'),
+      (k) => this.redis.zrevrange(k.rechargeFailed, 0, limit - 1, 'WITHSCORES'),
+    );
+    const failures: RechargeFailure[] = [];
+    for (const page of pages)
+      for (let i = 0; i + 1 < page.length; i += 2)
+        failures.push({ tenantId: page[i]!, at: new Date(Number(page[i + 1])) });
+    return failures
+      .sort((a, b) => b.at.getTime() - a.at.getTime() || compareNames(a.tenantId, b.tenantId))
+      .slice(0, limit);
+  }
+
+  /**
    * Listens for the hint a script publishes when a tenant's outbox goes from empty to not
    * empty, on a connection of its own. `onSubscribed` is called on each (re)subscription: a
    * hint sent while the connection was down is lost, so the caller sweeps then.
@@ -155,3 +216,7 @@ export class LedgerIndexes {
     };
   }
 }
+
+/** Byte order, as Redis orders members of equal score (tenant ids are ASCII). */
+const compareNames = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byName = (names: string[]) => names.sort(compareNames);

@@ -47,7 +47,7 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
 
-/** The fields of a usage as applyUsage-12.lua takes them (FIELDS a usage, in this order). */
+/** The fields of a usage as applyUsage-15.lua takes them (FIELDS a usage, in this order). */
 function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
   const { day, second, month } = startDay(u.start);
   if (month !== u.period) {
@@ -118,10 +118,13 @@ export class CreditLedger {
     return tenantKeys(tenantId, this.prefix);
   }
 
-  /** The tenant's index keys (events waiting, lot expiry, gauges), in its slot: every script's last KEYS. */
+  /**
+   * The tenant's index keys (events waiting, lot expiry, gauges, blocked, low balance, recharge
+   * failed), in its slot: the last KEYS of every script that syncs the indexes.
+   */
   private indexKeys(tenantId: string): string[] {
     const ix = indexKeys(this.shards.tag(this.shards.shardOf(tenantId)), this.prefix);
-    return [ix.outbox, ix.expiry, ix.gauges];
+    return [ix.outbox, ix.expiry, ix.gauges, ix.blocked, ix.low, ix.rechargeFailed];
   }
 
   private run(operation: string, keys: string[], args: (string | number)[]) {
@@ -144,7 +147,7 @@ export class CreditLedger {
 
   /**
    * Changes the settings `change` names, and only those, in one script against the stored
-   * state (updateSettings-7.lua): a concurrent change of other fields is never undone.
+   * state (updateSettings-10.lua): a concurrent change of other fields is never undone.
    * `create` lets it open the account (then mode and currency must be named); `ifCurrency`
    * refuses (currency_mismatch) when the amounts named were converted in another currency
    * than the stored one; `ifVersion` refuses (version_mismatch) when the settings changed
@@ -518,7 +521,7 @@ export class CreditLedger {
 
   /**
    * Recomputes the tenant's index entries and its part of the gauges from its state
-   * (reindex-6.lua): idempotent, safe while traffic flows. Returns what changed in the gauges.
+   * (reindex-9.lua): idempotent, safe while traffic flows. Returns what changed in the gauges.
    */
   async reindex(tenantId: string): Promise<{ tenants: number; depleted: number; backlog: number } | Refusal> {
     const k = this.keys(tenantId);

@@ -171,6 +171,158 @@ describe.each(['standalone', 'cluster'] as const)('index shards on %s Redis', (l
     expect(expired).toEqual([]);
   });
 
+  it('list the tenants needing attention, kept by each script that moves them, and rebuilt by reindex', async () => {
+    const low = { lowBalanceThreshold: 500n };
+    const tenants = ['ok', 'low', 'blocked', 'post', 'restored', 'raised', 'expired', 'rerated'];
+    await f.ledger.writes.upsertAccount('ok', prepaid(low));
+    await fund('ok', 'p', 1000n);
+    await f.ledger.writes.upsertAccount('low', prepaid(low));
+    await fund('low', 'p', 1000n);
+    await applyPaid(f, 'low', [paid('u1', 600n)]); // 400 < 500
+    await f.ledger.writes.upsertAccount('blocked', prepaid(low));
+    await fund('blocked', 'p', 100n);
+    await applyPaid(f, 'blocked', [paid('u1', 100n)]); // 0: blocked, and below 500
+    await f.ledger.writes.upsertAccount('post', prepaid({ mode: 'postpaid', ...low }));
+    await applyPaid(f, 'post', [{ ...paid('u1', 700n), source: 'postpaid' }]);
+    await f.ledger.writes.upsertAccount('restored', prepaid(low));
+    await fund('restored', 'p', 100n);
+    await applyPaid(f, 'restored', [paid('u1', 200n)]); // -100
+    await fund('restored', 'p2', 1000n); // 900: restored, above 500
+    await f.ledger.writes.upsertAccount('raised', prepaid());
+    await fund('raised', 'p', 1000n);
+    expect(await f.ledger.writes.updateSettings('raised', { lowBalanceThreshold: 2000n })).toMatchObject({
+      status: 'updated',
+    });
+    await f.ledger.writes.upsertAccount('expired', prepaid(low));
+    await fund('expired', 'old', 1000n, YEAR_AGO);
+    await f.ledger.writes.upsertAccount('rerated', prepaid(low));
+    await fund('rerated', 'p', 1000n);
+    await applyPaid(f, 'rerated', [paid('u1', 600n)]); // 400: low, until the re-rate refunds 300
+    f.clock.advance(60_000);
+    await new ExpirySweeper({ ledger: f.ledger, clock: () => f.clock.now }).sweep(); // 'expired': 0
+    const rerated = await f.ledger.writes.rerate('rerated', {
+      usageId: 'u1',
+      start: paid('u1', 0n).start,
+      revision: 'r1',
+      currency: 'USD',
+      source: 'credits',
+      charge: 300n,
+      poolSeconds: 0,
+      poolUse: {},
+    });
+    expect(rerated).toMatchObject({ balance: 700n });
+
+    const expected = { blocked: ['blocked', 'expired'], low: ['blocked', 'expired', 'low'] };
+    expect(await f.ledger.indexes.attention({ limit: 10 })).toEqual({
+      ...expected,
+      low: [...expected.low, 'raised'],
+    });
+    expect(await f.ledger.indexes.attention({ limit: 1 })).toEqual({
+      blocked: ['blocked'],
+      low: ['blocked'],
+    });
+    await expect(f.ledger.indexes.attention({ limit: 0 })).rejects.toThrow(RangeError);
+
+    // Lowering a threshold takes a tenant out at once ('raised', 'low' at 400 under 300); a
+    // usage under it brings 'low' back though it writes no event (it was told low before).
+    await f.ledger.writes.updateSettings('raised', { lowBalanceThreshold: 100n });
+    await f.ledger.writes.updateSettings('low', { lowBalanceThreshold: 300n });
+    expect(await f.ledger.indexes.attention({ limit: 10 })).toEqual({
+      ...expected,
+      low: ['blocked', 'expired'],
+    });
+    const events = await f.ledger.outbox.outboxLength('low');
+    await applyPaid(f, 'low', [paid('u2', 200n)]); // 200 < 300
+    expect(await f.ledger.outbox.outboxLength('low')).toBe(events);
+    expect(await f.ledger.indexes.attention({ limit: 10 })).toEqual(expected);
+    await fund('low', 'p2', 500n);
+    expect(await f.ledger.indexes.attention({ limit: 10 })).toEqual({
+      blocked: ['blocked', 'expired'],
+      low: ['blocked', 'expired'],
+    });
+
+    // An upgrade from a version without these indexes: reindex rebuilds them.
+    for (const shard of new Set(tenants.map((tenant) => f.ledger.indexes.shards.shardOf(tenant)))) {
+      const ix = f.ledger.indexes.keys(shard);
+      await Promise.all([client.del(ix.blocked), client.del(ix.low)]);
+    }
+    for (const tenant of tenants) await client.hdel(f.ledger.keys(tenant).account, AccountField.ixLow);
+    expect(await f.ledger.indexes.attention({ limit: 10 })).toEqual({ blocked: [], low: [] });
+    await reindexTenants(f.ledger);
+    expect(await f.ledger.indexes.attention({ limit: 10 })).toEqual({
+      blocked: ['blocked', 'expired'],
+      low: ['blocked', 'expired'],
+    });
+  });
+
+  it('list the tenants whose last auto-recharge failed, newest first, until one succeeds', async () => {
+    const settings = prepaid({
+      autoRecharge: { enabled: true, trigger: 300n, amount: 2000n, monthlyCap: 5, maxConsecutiveFailures: 3 },
+    });
+    const tenants = ['first', 'second', 'third'];
+    for (const tenant of tenants) {
+      await f.ledger.writes.upsertAccount(tenant, settings);
+      await fund(tenant, 'p', 1000n);
+      await applyPaid(f, tenant, [paid('u1', 800n)]); // 200 < 300: recharge 1 requested
+    }
+    const fail = (tenant: string, n: number, reason: string) =>
+      f.ledger.writes.recordRechargeResult(tenant, {
+        requestId: `${tenant}:recharge:${n}`,
+        status: 'failed',
+        reason,
+      });
+    const times: Date[] = [];
+    for (const tenant of tenants) {
+      times.push(f.clock.now);
+      expect(await fail(tenant, 1, 'card_declined')).toMatchObject({ status: 'failed' });
+      f.clock.advance(1_000);
+    }
+    expect(await f.ledger.indexes.recentRechargeFailures({ limit: 10 })).toEqual([
+      { tenantId: 'third', at: times[2] },
+      { tenantId: 'second', at: times[1] },
+      { tenantId: 'first', at: times[0] },
+    ]);
+    expect(await f.ledger.indexes.recentRechargeFailures({ limit: 2 })).toEqual([
+      { tenantId: 'third', at: times[2] },
+      { tenantId: 'second', at: times[1] },
+    ]);
+
+    // 'first' fails again (newest now, with the new reason); 'second' succeeds and leaves.
+    await applyPaid(f, 'first', [paid('u2', 1n)]);
+    await applyPaid(f, 'second', [paid('u2', 1n)]);
+    const again = f.clock.now;
+    await fail('first', 2, 'expired_card');
+    expect(
+      await f.ledger.writes.recordRechargeResult('second', {
+        requestId: 'second:recharge:2',
+        status: 'succeeded',
+        amount: 2000n,
+        currency: 'USD',
+        gatewayRef: 'ch_2',
+      }),
+    ).toMatchObject({ status: 'succeeded' });
+    const expected = [
+      { tenantId: 'first', at: again },
+      { tenantId: 'third', at: times[2] },
+    ];
+    expect(await f.ledger.indexes.recentRechargeFailures({ limit: 10 })).toEqual(expected);
+    expect((await f.ledger.reads.readAccount('first'))!.autoRecharge).toMatchObject({
+      consecutiveFailures: 2,
+      lastFailure: { at: again, reason: 'expired_card' },
+    });
+    expect((await f.ledger.reads.readAccount('second'))!.autoRecharge).toMatchObject({
+      consecutiveFailures: 0,
+      lastFailure: null,
+    });
+
+    // Rebuilt by reindex from the accounts' last failures.
+    for (const shard of new Set(tenants.map((tenant) => f.ledger.indexes.shards.shardOf(tenant))))
+      await client.del(f.ledger.indexes.keys(shard).rechargeFailed);
+    expect(await f.ledger.indexes.recentRechargeFailures({ limit: 10 })).toEqual([]);
+    await reindexTenants(f.ledger);
+    expect(await f.ledger.indexes.recentRechargeFailures({ limit: 10 })).toEqual(expected);
+  });
+
   it('keep gauges equal to a full recount after a mixed workload, and reindex gives the same', async () => {
     const tenants = ['a', 'depleted', 'restored', 'switched', 'expired', 'post', 'declined'];
     for (const tenant of tenants)

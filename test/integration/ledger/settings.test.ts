@@ -1,6 +1,6 @@
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
 
-/** updateSettings-7.lua: a partial update, checked against the stored settings. */
+/** updateSettings-10.lua: a partial update, checked against the stored settings. */
 describe('ledger: settings updates', () => {
   let f: LedgerFixture;
   beforeEach(() => {

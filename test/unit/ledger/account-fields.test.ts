@@ -30,7 +30,7 @@ const luaList = (text: string, name: string) => {
 
 describe('the account hash fields, TypeScript and Lua', () => {
   const account = lua('includes/account.lua');
-  const settings = lua('updateSettings-7.lua');
+  const settings = lua('updateSettings-10.lua');
 
   it('are the ones loadAccount reads and saveAccount writes (includes/account.lua)', () => {
     const read = [...luaFunction(account, 'loadAccount').matchAll(/\bh\.(\w+)/g)].map((m) => m[1]!);
@@ -44,7 +44,7 @@ describe('the account hash fields, TypeScript and Lua', () => {
     expect(written.filter((field) => !known.has(field))).toEqual([]);
   });
 
-  it('are the ones updateSettings-7.lua changes, reads and starts a new account with', () => {
+  it('are the ones updateSettings-10.lua changes, reads and starts a new account with', () => {
     expect(luaList(settings, 'SETTINGS')).toEqual([...SETTINGS_FIELDS]);
     const defaults = /local DEFAULTS = \{(.*?)\}/s.exec(settings)![1]!;
     const defaulted = [...defaults.matchAll(/(\w+) = '/g)].map((m) => m[1]!);

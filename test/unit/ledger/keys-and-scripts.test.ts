@@ -33,19 +33,19 @@ describe('ledger scripts', () => {
   it('are one per operation, named with their key count and a version', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
       ['ackOutbox', 4, 'ackOutboxV4'],
-      ['addFunds', 8, 'addFundsV4'],
-      ['applyUsage', 12, 'applyUsageV4'],
+      ['addFunds', 11, 'addFundsV4'],
+      ['applyUsage', 15, 'applyUsageV4'],
       ['authorize', 4, 'authorizeV4'],
       ['beginPurchase', 2, 'beginPurchaseV4'],
-      ['expireLots', 7, 'expireLotsV4'],
+      ['expireLots', 10, 'expireLotsV4'],
       ['lookupApplied', 2, 'lookupAppliedV4'],
       ['readAppliedDay', 1, 'readAppliedDayV4'],
-      ['rechargeResult', 8, 'rechargeResultV4'],
-      ['recordPurchase', 8, 'recordPurchaseV4'],
-      ['reindex', 6, 'reindexV4'],
+      ['rechargeResult', 11, 'rechargeResultV4'],
+      ['recordPurchase', 11, 'recordPurchaseV4'],
+      ['reindex', 9, 'reindexV4'],
       ['releaseLease', 1, 'releaseLeaseV4'],
-      ['rerate', 11, 'rerateV4'],
-      ['updateSettings', 7, 'updateSettingsV4'],
+      ['rerate', 14, 'rerateV4'],
+      ['updateSettings', 10, 'updateSettingsV4'],
     ]);
   });
 

@@ -38,11 +38,13 @@ local function saveAccount(ctx, a)
     'arEnabled', fmt(a.arEnabled), 'arFailures', fmt(a.arFailures),
     'arPending', a.arPending, 'arPendingSince', a.arPendingSince,
     'arSeq', fmt(a.arSeq), 'arMonth', a.arMonth, 'arMonthCount', fmt(a.arMonthCount))
-  -- The index entries follow the outbox, the live lots and whether the tenant is depleted: a
-  -- script that changed none of them (no event, no lot emptied or added, the same block) on
-  -- an account already counted under this gauges key leaves them as they are.
+  -- The index entries follow the outbox, the live lots, whether the tenant is depleted and
+  -- whether it is below its low-balance threshold: a script that changed none of them (no
+  -- event, no lot emptied or added, the same block, on the same side of the threshold) on an
+  -- account already counted under this gauges key leaves them as they are.
   local h = a.loaded
   if h and not ctx.emitted and not ctx.lotsTouched and fmt(a.blocked) == (h.blocked or '0')
+      and fmt(isLowBalance(a.mode, a.balance, a.lowThreshold)) == (h.ixLow or '0')
       and h.ixGauges == ctx.keys.gauges and h.ixCounted == '1' then
     return
   end

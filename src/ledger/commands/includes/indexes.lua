@@ -2,13 +2,18 @@
   The tenant's entries in its index shard (src/ledger/index-shards.ts: keys in the tenant's
   own slot), so that sweeps and scrapes cost work only where something happened:
   ixOutbox (set: tenants with events waiting), ixExpiry (sorted set: tenant -> earliest expiry
-  of its lots with money left), gauges (hash: tenants, depleted, backlog).
+  of its lots with money left), gauges (hash: tenants, depleted, backlog); for the operator's
+  console: ixBlocked (prepaid tenants whose credit-paid calls are blocked) and ixLow (prepaid
+  tenants below their low-balance threshold), sorted sets scored 0 so that they read in name
+  order, and ixRechargeFailed (tenant -> when its last auto-recharge failed, ms, while no
+  recharge has succeeded since).
 
   What the tenant adds to the gauges is kept on its account: ixGauges (the gauges key that
   counts it), ixCounted, ixDepleted and ixBacklog. Each sync sets the gauges by the difference
   between that and the state, so it is exact and idempotent; an account counted under another
   gauges key (written before the indexes, or copied from another Redis deployment) is
-  counted afresh here.
+  counted afresh here. ixLow on the account says whether the tenant is in ixLow, so that a
+  script whose change leaves it as it was can skip the sync (saveAccount).
 ]]
 -- The channel a relay listens on: `<prefix>outbox:pending`, the prefix taken from the index key.
 local function outboxPendingChannel(ixOutbox)
@@ -36,13 +41,40 @@ local function syncOutboxIndex(keys, tenant, length)
   end
 end
 
+-- Below the low-balance threshold: prepaid, a threshold set (0 is none), the balance under it.
+local function isLowBalance(mode, balance, threshold)
+  if mode == 'prepaid' and threshold > 0 and balance < threshold then
+    return 1
+  end
+  return 0
+end
+
+-- A sorted set scored 0 (read in name order) that holds the tenant while `member` is 1.
+local function syncMembership(key, tenant, member)
+  if member == 1 then
+    redis.call('ZADD', key, 0, tenant)
+  else
+    redis.call('ZREM', key, tenant)
+  end
+end
+
+-- ixRechargeFailed holds the tenant, scored by the time of its last failure, until a success.
+local function syncRechargeFailedIndex(keys, tenant, failedAt)
+  if failedAt and failedAt ~= '' then
+    redis.call('ZADD', keys.ixRechargeFailed, failedAt, tenant)
+  else
+    redis.call('ZREM', keys.ixRechargeFailed, tenant)
+  end
+end
+
 --[[
   Brings every index entry of the tenant in line with its stored state (called at the end of
   each script that changes it, after the account is written). Returns what it changed in the
   gauges: {tenants, depleted, backlog}.
 ]]
 local function syncIndexes(keys, tenant)
-  local h = redis.call('HMGET', keys.account, 'mode', 'blocked', 'ixGauges', 'ixCounted', 'ixDepleted', 'ixBacklog')
+  local h = redis.call('HMGET', keys.account, 'mode', 'blocked', 'ixGauges', 'ixCounted', 'ixDepleted', 'ixBacklog',
+    'balance', 'lowThreshold', 'ixLow', 'arLastFailureAt')
   if not h[1] then
     return { 0, 0, 0 }
   end
@@ -55,6 +87,7 @@ local function syncIndexes(keys, tenant)
   if h[1] == 'prepaid' and num(h[2]) == 1 then
     isDepleted = 1
   end
+  local isLow = isLowBalance(h[1], num(h[7]), num(h[8]))
   local length = redis.call('XLEN', keys.outbox)
   local delta = { 1 - counted, isDepleted - depleted, length - backlog }
   local names = { 'tenants', 'depleted', 'backlog' }
@@ -63,11 +96,14 @@ local function syncIndexes(keys, tenant)
       redis.call('HINCRBY', keys.gauges, names[i], delta[i])
     end
   end
-  if not here or delta[1] ~= 0 or delta[2] ~= 0 or delta[3] ~= 0 then
+  if not here or delta[1] ~= 0 or delta[2] ~= 0 or delta[3] ~= 0 or fmt(isLow) ~= (h[9] or '0') then
     redis.call('HSET', keys.account, 'ixGauges', keys.gauges, 'ixCounted', '1', 'ixDepleted', fmt(isDepleted),
-      'ixBacklog', fmt(length))
+      'ixBacklog', fmt(length), 'ixLow', fmt(isLow))
   end
   syncOutboxIndex(keys, tenant, length)
   syncExpiryIndex(keys, tenant)
+  syncMembership(keys.ixBlocked, tenant, isDepleted)
+  syncMembership(keys.ixLow, tenant, isLow)
+  syncRechargeFailedIndex(keys, tenant, h[10])
   return delta
 end

@@ -1,10 +1,13 @@
 --[[
   Records the payment gateway's answer to an auto-recharge request, once per request id.
   Success adds a lot; failure clears the pending request, counts consecutive failures and
-  turns auto-recharge off after the account's maximum.
+  turns auto-recharge off after the account's maximum. The account keeps the last failure's
+  time and reason until a recharge succeeds (arLastFailureAt, arLastFailureReason), and the
+  tenant's shard indexes it by that time meanwhile (includes/indexes.lua).
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] payments  KEYS[5] outbox
   KEYS[6] index: tenants with events  KEYS[7] index: lot expiry  KEYS[8] index: gauges
+  KEYS[9] index: blocked  KEYS[10] index: low balance  KEYS[11] index: recharge failed
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] request id  ARGV[6] succeeded | failed  ARGV[7] amount charged (minor units)
   ARGV[8] currency  ARGV[9] purchased at (ms)  ARGV[10] expires at (ms)
@@ -21,6 +24,7 @@
 
 local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5],
   ixOutbox = KEYS[6], ixExpiry = KEYS[7], gauges = KEYS[8],
+  ixBlocked = KEYS[9], ixLow = KEYS[10], ixRechargeFailed = KEYS[11],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local requestId, status, amount, currency = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
@@ -74,6 +78,7 @@ if status == 'succeeded' then
   -- No new request from here: a recharge too small to lift the balance above the trigger
   -- must not chain into another charge at once; the next usage may ask again.
   afterBalanceChange(ctx, a, 'recharge:' .. requestId, false)
+  redis.call('HSET', keys.account, 'arLastFailureAt', '', 'arLastFailureReason', '')
   outcome = { status = status, lotId = lotId, balance = fmt(a.balance), failures = '0', autoRechargeDisabled = false }
 else
   a.arFailures = a.arFailures + 1
@@ -85,6 +90,7 @@ else
     requestId = requestId, amount = money(a, a.arAmount), reason = reason, consecutiveFailures = fmt(a.arFailures),
     autoRechargeDisabled = disabled, balance = money(a, a.balance),
   })
+  redis.call('HSET', keys.account, 'arLastFailureAt', fmt(ctx.now), 'arLastFailureReason', reason)
   outcome = { status = status, lotId = '', balance = fmt(a.balance), failures = fmt(a.arFailures), autoRechargeDisabled = disabled }
 end
 saveAccount(ctx, a)

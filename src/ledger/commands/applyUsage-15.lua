@@ -5,6 +5,7 @@
   KEYS[5] applied (the base of the idempotency records' keys: includes/applied.lua)
   KEYS[6] legacy applied hash  KEYS[7] its applied-time index  KEYS[8] outbox  KEYS[9] usage totals
   KEYS[10] index: tenants with events  KEYS[11] index: lot expiry  KEYS[12] index: gauges
+  KEYS[13] index: blocked  KEYS[14] index: low balance  KEYS[15] index: recharge failed
   ARGV[1] tenant id
   ARGV[2] now (epoch ms)  ARGV[3] now (ISO 8601)  ARGV[4] now's month (yyyy-mm, UTC)
   ARGV[5] idempotency retention (ms)
@@ -52,6 +53,7 @@ local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4],
   applied = KEYS[5], legacy = KEYS[6], legacyIndex = KEYS[7], outbox = KEYS[8], totals = KEYS[9],
   ixOutbox = KEYS[10], ixExpiry = KEYS[11], gauges = KEYS[12],
+  ixBlocked = KEYS[13], ixLow = KEYS[14], ixRechargeFailed = KEYS[15],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local retention = tonumber(ARGV[5])

@@ -10,6 +10,7 @@
   KEYS[5] applied (the base of the idempotency records' keys: includes/applied.lua)
   KEYS[6] legacy applied hash  KEYS[7] outbox  KEYS[8] usage totals
   KEYS[9] index: tenants with events  KEYS[10] index: lot expiry  KEYS[11] index: gauges
+  KEYS[12] index: blocked  KEYS[13] index: low balance  KEYS[14] index: recharge failed
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] usage id  ARGV[6] the call's start day (days since 1970, UTC)
   ARGV[7] second of that day it started  ARGV[8] its month (yyyy-mm)
@@ -38,6 +39,7 @@
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4], applied = KEYS[5], legacy = KEYS[6],
   outbox = KEYS[7], totals = KEYS[8], ixOutbox = KEYS[9], ixExpiry = KEYS[10], gauges = KEYS[11],
+  ixBlocked = KEYS[12], ixLow = KEYS[13], ixRechargeFailed = KEYS[14],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local usageId, day, sod, period = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]

@@ -14,6 +14,7 @@
 
   KEYS[1] account  KEYS[2] pools  KEYS[3] lot expiry  KEYS[4] outbox
   KEYS[5] index: tenants with events  KEYS[6] index: lot expiry  KEYS[7] index: gauges
+  KEYS[8] index: blocked  KEYS[9] index: low balance  KEYS[10] index: recharge failed
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] 'create': create the account when there is none (mode and currency are named), or
           'update': NO_ACCOUNT when there is none
@@ -32,6 +33,7 @@
 
 local keys = {
   account = KEYS[1], pools = KEYS[2], lotExpiry = KEYS[3], outbox = KEYS[4], ixOutbox = KEYS[5], ixExpiry = KEYS[6], gauges = KEYS[7],
+  ixBlocked = KEYS[8], ixLow = KEYS[9], ixRechargeFailed = KEYS[10],
 }
 local create = ARGV[5] == 'create'
 local changes = cjson.decode(ARGV[6])
