@@ -4,6 +4,9 @@ import { tenantKeys, tenantRegistryKey } from './keys';
 import type { OutboxStore } from './outbox-store';
 import { guarded } from './result-codes';
 
+/** The most registry entries one search page looks at (its SSCAN COUNT). */
+export const MAX_SEARCH_COUNT = 1000;
+
 /**
  * Every tenant with an account (updateSettings registers it), for the walks an operator asks
  * for (`rater ledger reindex`, listings): the timers and scrapes read the index shards instead.
@@ -24,6 +27,36 @@ export class TenantRegistry {
       cursor = next;
       if (page.length > 0) yield page;
     } while (cursor !== '0');
+  }
+
+  /**
+   * A page of the tenants whose id contains `query` (every tenant without one), for an
+   * operator's search: one SSCAN with MATCH `*<query>*` (glob characters escaped, so they match
+   * themselves; case as given), its page sorted. `count` is SSCAN's COUNT, the work a page
+   * does: a page may hold fewer tenants, even none, while `nextCursor` is not null. Pass
+   * `nextCursor` back for the next page; null when the scan is done. A tenant there for the
+   * whole scan is returned at least once (SSCAN's guarantee), perhaps twice.
+   */
+  async search({
+    query = '',
+    cursor = '0',
+    count,
+  }: {
+    query?: string;
+    cursor?: string;
+    count: number;
+  }): Promise<{ tenants: string[]; nextCursor: string | null }> {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_SEARCH_COUNT)
+      throw new RangeError(`count must be an integer from 1 to ${MAX_SEARCH_COUNT}, not ${count}`);
+    if (!/^\d{1,20}$/.test(cursor)) throw new RangeError(`not a search cursor: ${cursor}`);
+    const match = `*${query.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    const [next, page] = await guarded('searchTenants', () =>
+      this.redis.sscan(tenantRegistryKey(this.prefix), cursor, 'MATCH', match, 'COUNT', count),
+    );
+    return {
+      tenants: page.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+      nextCursor: next === '0' ? null : next,
+    };
   }
 
   /**
