@@ -1,7 +1,7 @@
 /** `unit` is pure and needs nothing running; `integration` runs against the real local stack
  *  (Kafka, Redis, schema registry), started once by its global setup; `fault` kills and
  *  restarts things, on a stack of its own. */
-const transform = { '^.+\\.ts$': 'ts-jest' };
+const transform = { '^.+\\.tsx?$': 'ts-jest' };
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -4,6 +4,7 @@
 #   - node_modules installed from package-lock.json when missing or stale;
 #   - redis-server, promtool and prometheus (Debian's redis-server and prometheus packages)
 #     when missing (the alert test runs a real Prometheus);
+#   - Chromium (Debian's chromium package) when missing: the console's browser tests drive it;
 #   - Java and Maven present (Kafka and the schema registry are fetched by the stack itself);
 #   - schemathesis for the admin API's fuzz test, in a virtualenv under .cache/fuzz-venv,
 #     installed from test/fuzz/requirements.txt when missing or when that file changed.
@@ -42,6 +43,14 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   for _service in prometheus prometheus-node-exporter; do
     { $_sudo systemctl disable --now "$_service" || $_sudo service "$_service" stop; } >/dev/null 2>&1 || true
   done
+fi
+
+if ! command -v "${CHROMIUM_PATH:-chromium}" >/dev/null 2>&1; then
+  echo "bootstrap: chromium is missing; installing Debian's package (the console's browser tests)" >&2
+  _sudo=""
+  [ "$(id -u)" = 0 ] || _sudo="sudo"
+  { $_sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $_sudo apt-get install -y -qq chromium; } >&2 ||
+    { echo "bootstrap: could not install chromium; install it with apt-get install chromium (or set CHROMIUM_PATH)" >&2; return 1 2>/dev/null || exit 1; }
 fi
 
 for _tool in java mvn; do

@@ -1,0 +1,140 @@
+import type { AccountView } from '../../../credits/wallet';
+import { formatAmount, formatTime } from '../format';
+import { BarChart, DayPoint, LineChart } from './charts';
+import type { PageFrame } from './layout';
+import { Layout } from './layout';
+
+/** The runway as the page shows it (from the forecast of src/credits/forecast.ts). */
+export interface RunwayView {
+  burnRatePerDay: bigint;
+  basis: string;
+  depletesAt: Date | null;
+  rechargeExpectedAt: Date | null;
+  runwayDays: number | null;
+  beyondHorizon: boolean;
+  method: string;
+  projectedOwed?: bigint;
+}
+
+export interface OverviewProps {
+  frame: PageFrame;
+  account: AccountView;
+  period: string;
+  monthSpend: bigint;
+  balanceHistory: DayPoint[];
+  dailySpend: DayPoint[];
+  runway: RunwayView;
+}
+
+const Card = ({ label, value, id }: { label: string; value: string; id: string }) => (
+  <div class="card">
+    <div class="label" id={id}>
+      {label}
+    </div>
+    <div class="value" aria-labelledby={id} data-testid={id}>
+      {value}
+    </div>
+  </div>
+);
+
+function Runway({ runway, account }: { runway: RunwayView; account: AccountView }) {
+  const c = account.settings.currency;
+  const postpaid = account.settings.mode === 'postpaid';
+  return (
+    <section aria-labelledby="runway-h">
+      <h2 id="runway-h">Runway forecast</h2>
+      <dl class="facts" data-testid="forecast">
+        <dt>Burn rate</dt>
+        <dd data-testid="burn-rate">{`${formatAmount(runway.burnRatePerDay, c)} a day`}</dd>
+        <dt>Based on</dt>
+        <dd>{runway.basis}</dd>
+        {postpaid ? (
+          <>
+            <dt>Projected owed at month end</dt>
+            <dd>{formatAmount(runway.projectedOwed ?? 0n, c)}</dd>
+          </>
+        ) : (
+          <>
+            <dt>Balance reaches zero</dt>
+            <dd data-testid="depletes-at">
+              {runway.depletesAt
+                ? `${formatTime(runway.depletesAt)}${runway.runwayDays !== null ? ` (in ${runway.runwayDays} days)` : ''}`
+                : runway.beyondHorizon
+                  ? 'not within the forecast horizon'
+                  : account.settings.autoRecharge.enabled
+                    ? 'not expected while auto-recharge succeeds'
+                    : 'not expected at this rate'}
+            </dd>
+            {account.settings.autoRecharge.enabled && (
+              <>
+                <dt>Auto-recharge expected</dt>
+                <dd data-testid="recharge-expected-at">
+                  {runway.rechargeExpectedAt ? formatTime(runway.rechargeExpectedAt) : 'not expected soon'}
+                </dd>
+              </>
+            )}
+          </>
+        )}
+      </dl>
+      <p class="hint">{runway.method}</p>
+    </section>
+  );
+}
+
+/** A tenant's overview: balance and state, this month's spend, 30 days of charts, the runway. */
+export function OverviewPage(props: OverviewProps) {
+  const { account, frame } = props;
+  const s = account.settings;
+  const c = s.currency;
+  const postpaid = s.mode === 'postpaid';
+  return (
+    <Layout frame={frame}>
+      <h1>{`${account.tenantId}: overview`}</h1>
+      <div class="cards">
+        {postpaid ? (
+          <Card id="owed" label={`Owed for ${props.period}`} value={formatAmount(account.owed[props.period] ?? 0n, c)} />
+        ) : (
+          <Card id="balance" label="Balance" value={formatAmount(account.balance, c)} />
+        )}
+        <Card id="mode" label="Billing" value={postpaid ? 'Postpaid (billed after use)' : 'Prepaid credits'} />
+        {!postpaid && (
+          <div class="card">
+            <div class="label" id="state">
+              Credit-paid calls
+            </div>
+            <div class="value" data-testid="state">
+              {account.blocked ? (
+                <span class="status-bad">Blocked: add funds</span>
+              ) : (
+                <span class="status-good">Allowed</span>
+              )}
+            </div>
+          </div>
+        )}
+        {!postpaid && (
+          <Card id="threshold" label="Low-balance threshold" value={formatAmount(s.lowBalanceThreshold, c)} />
+        )}
+        {!postpaid && (
+          <Card
+            id="auto-recharge"
+            label="Auto-recharge"
+            value={
+              s.autoRecharge.enabled
+                ? `On: ${formatAmount(s.autoRecharge.amount, c)} below ${formatAmount(s.autoRecharge.trigger, c)}`
+                : 'Off'
+            }
+          />
+        )}
+        <Card id="month-spend" label={`Spent in ${props.period}`} value={formatAmount(props.monthSpend, c)} />
+      </div>
+      <Runway runway={props.runway} account={account} />
+      <h2>The last 30 days</h2>
+      {!postpaid && <LineChart points={props.balanceHistory} currency={c} caption="Balance at the end of each day" />}
+      <BarChart
+        points={props.dailySpend}
+        currency={c}
+        caption={postpaid ? 'Amount accrued each day' : 'Credits spent each day'}
+      />
+    </Layout>
+  );
+}

@@ -1,0 +1,22 @@
+import type { FastifyReply } from 'fastify';
+import type { VNode } from 'preact';
+import { render } from 'preact-render-to-string';
+import type { ConsoleSession } from '../../ledger/console-sessions';
+import type { PageFrame, TenantTab } from './pages/layout';
+
+/** What a console handler knows of its request once signed in. */
+export interface Visit {
+  session: ConsoleSession;
+  sessionId: string;
+  csrf: string;
+  frame: (title: string, tenant?: { tenantId: string; tab: TenantTab; postpaid?: boolean }) => PageFrame;
+}
+
+/** A page: rendered on the server, never cached (it shows money and who is signed in). */
+export const html = (reply: FastifyReply, page: VNode, status = 200) =>
+  reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(`<!doctype html>${render(page)}`);
+

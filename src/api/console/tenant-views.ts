@@ -1,0 +1,210 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { balanceHistory, BurnBasis, forecastRunway, RunwayForecast } from '../../credits/forecast';
+import type { AccountView } from '../../credits/wallet';
+import type { AppliedRecord } from '../../ledger/account-reads';
+import type { Ledger } from '../../ledger/open-ledger';
+import { storedDetails } from '../../settlement/rated-record';
+import { unpackReport } from '../../settlement/usage-report';
+import type { Visit } from './render';
+import { html } from './render';
+import type { TenantTab, PageFrame } from './pages/layout';
+import { OverviewPage } from './pages/overview';
+import { CALL_TYPES, SOURCES, UsagePage, UsageQuery } from './pages/usage';
+import type { ReportRow } from './usage-report';
+import { filterRows, reportCsv } from './usage-report';
+import { formatAmount } from './format';
+
+/** What the burn rate is, in words and money. */
+export function describeBurn(basis: BurnBasis, currency: string): string {
+  switch (basis.kind) {
+    case 'mean_of_full_days':
+      return `the average of the ${basis.days} full days ${basis.from} to ${basis.to} (${formatAmount(basis.total, currency)} in all)`;
+    case 'today_so_far':
+      return `today's spend so far (${formatAmount(basis.total, currency)}), scaled to a whole day`;
+    case 'no_spend_history':
+      return 'no spend yet';
+  }
+}
+
+/** How the projection was made, in a sentence a tenant admin can follow. */
+export function describeMethod(forecast: RunwayForecast): string {
+  if (forecast.mode === 'postpaid')
+    return 'Postpaid: the amount owed so far this month plus the burn rate for the days left in it.';
+  const recharge =
+    forecast.autoRecharge === 'able'
+      ? ' Auto-recharge is counted on below its trigger, within its monthly cap, as if each payment succeeded at once.'
+      : forecast.autoRecharge === 'stopped_by_failures'
+        ? ' Auto-recharge has failed too many times in a row and is not counted on.'
+        : '';
+  const forfeits =
+    forecast.projectedForfeits > 0n
+      ? ` ${formatAmount(forecast.projectedForfeits, forecast.currency)} is projected to expire unused first.`
+      : '';
+  return `Projected at the burn rate, drawing on the funds that expire first; funds still unused at their expiry are forfeited and bring the date forward.${forfeits}${recharge}`;
+}
+
+/** The most rows one report reads; a longer period is cut there, and the page says so. */
+export const REPORT_MAX_ROWS = 100_000;
+/** The longest period one report covers. */
+export const REPORT_MAX_DAYS = 92;
+const PAGE_SIZE = 50;
+const DAY_MS = 86_400_000;
+
+/** An applied usage as a report row: the ledger's outcome, its rated details, the call's fields. */
+export function reportRow(record: AppliedRecord, currency: string): ReportRow {
+  const { outcome } = record;
+  const details = storedDetails(outcome);
+  const call = unpackReport(outcome.report);
+  return {
+    usageId: record.usageId,
+    callId: call.callId ?? '',
+    conferenceId: call.conferenceId ?? '',
+    userLocation: call.usageCountryCode ?? '',
+    userId: call.userId ?? '',
+    userPrincipalName: call.userPrincipalName ?? '',
+    userDisplayName: call.userDisplayName ?? '',
+    callerNumber: call.callerNumber ?? '',
+    calleeNumber: call.calleeNumber ?? '',
+    callType: call.callType ?? '',
+    numberType: call.numberType ?? '',
+    destinationContext: call.destinationContext ?? '',
+    destinationName: details?.destinationName ?? '',
+    startedAt: outcome.start,
+    endedAt: call.endDateTime ?? '',
+    duration: call.duration,
+    billedSeconds: details?.billedSeconds,
+    poolSeconds: outcome.poolSeconds,
+    charge: outcome.charge,
+    connectionCharge: details?.connectionCharge ?? 0n,
+    currency: details?.currency ?? currency,
+    capability: call.licenseCapability ?? '',
+    source: outcome.source,
+  };
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The report's query, checked: dates as UTC days, `to` inclusive; a problem names its field. */
+export function usageQuery(raw: Record<string, string | undefined>, now = new Date()): UsageQuery | string {
+  const today = now.toISOString().slice(0, 10);
+  const from = raw.from || `${today.slice(0, 7)}-01`;
+  const to = raw.to || today;
+  if (!DATE.test(from) || Number.isNaN(Date.parse(from))) return 'from must be a date (yyyy-mm-dd)';
+  if (!DATE.test(to) || Number.isNaN(Date.parse(to))) return 'to must be a date (yyyy-mm-dd)';
+  if (from > to) return 'from must not be after to';
+  if ((Date.parse(to) - Date.parse(from)) / DAY_MS + 1 > REPORT_MAX_DAYS)
+    return `to: a report covers ${REPORT_MAX_DAYS} days at most`;
+  if (raw.callType && !CALL_TYPES.includes(raw.callType)) return `callType ${raw.callType} is not a call type`;
+  if (raw.source && !SOURCES.includes(raw.source)) return `source ${raw.source} is not where money comes from`;
+  const offset = raw.offset === undefined || raw.offset === '' ? 0 : Number(raw.offset);
+  if (!Number.isSafeInteger(offset) || offset < 0) return 'offset must be a whole number';
+  const text = (name: string) => {
+    const value = raw[name]?.trim();
+    return value ? value.slice(0, 128) : undefined;
+  };
+  return {
+    from,
+    to,
+    offset,
+    user: text('user'),
+    callType: text('callType'),
+    destination: text('destination'),
+    source: text('source'),
+  };
+}
+
+interface TenantViewOptions {
+  ledger: Ledger;
+  tenantVisit: (request: FastifyRequest, reply: FastifyReply, tenantId: string) => Visit | undefined;
+  loadAccount: (reply: FastifyReply, v: Visit, tenantId: string) => Promise<AccountView | undefined>;
+  tabFrame: (v: Visit, account: AccountView, title: string, tab: TenantTab) => PageFrame;
+}
+
+/** The overview, with its charts and runway, and the usage report with its CSV. */
+export function tenantViews(app: FastifyInstance, { ledger, tenantVisit, loadAccount, tabFrame }: TenantViewOptions) {
+  app.get('/t/:tenantId', async (request, reply) => {
+    const { tenantId } = request.params as { tenantId: string };
+    const v = tenantVisit(request, reply, tenantId);
+    if (!v) return reply;
+    const account = await loadAccount(reply, v, tenantId);
+    if (!account) return reply;
+    const now = new Date();
+    const period = now.toISOString().slice(0, 7);
+    const [totals, daily] = await Promise.all([
+      ledger.reads.usageTotals(tenantId),
+      ledger.reads.dailySpend(tenantId, { days: 30, now }),
+    ]);
+    const month = totals[period] ?? {};
+    const monthSpend = (month.credits?.charge ?? 0n) + (month.postpaid?.charge ?? 0n);
+    const postpaid = account.settings.mode === 'postpaid';
+    const history = balanceHistory({ now, balance: account.balance, lots: account.lots, dailySpend: daily, days: 30 });
+    const forecast = forecastRunway({ now, account, dailySpend: daily });
+    return html(
+      reply,
+      OverviewPage({
+        frame: tabFrame(v, account, 'Overview', 'overview'),
+        account,
+        period,
+        monthSpend,
+        balanceHistory: history.map((p) => ({ day: p.day, value: p.balance })),
+        dailySpend: daily.map((d) => ({ day: d.day, value: postpaid ? d.postpaid : d.credits })),
+        runway: {
+          burnRatePerDay: forecast.burnRate,
+          basis: describeBurn(forecast.basis, account.settings.currency),
+          depletesAt: forecast.depletesAt,
+          rechargeExpectedAt: forecast.rechargeExpectedAt,
+          runwayDays: forecast.runwayDays,
+          beyondHorizon: forecast.beyondHorizon,
+          method: describeMethod(forecast),
+          projectedOwed: forecast.owedAtMonthEnd ?? undefined,
+        },
+      }),
+    );
+  });
+
+  const reportRows = async (tenantId: string, currency: string, query: UsageQuery) => {
+    const records = await ledger.reads.listUsage(tenantId, {
+      from: new Date(`${query.from}T00:00:00Z`),
+      to: new Date(Date.parse(`${query.to}T00:00:00Z`) + DAY_MS),
+      offset: 0,
+      limit: REPORT_MAX_ROWS,
+    });
+    return filterRows(
+      records.map((record) => reportRow(record, currency)),
+      query,
+    );
+  };
+
+  app.get('/t/:tenantId/usage', async (request, reply) => {
+    const { tenantId } = request.params as { tenantId: string };
+    const v = tenantVisit(request, reply, tenantId);
+    if (!v) return reply;
+    const account = await loadAccount(reply, v, tenantId);
+    if (!account) return reply;
+    const currency = account.settings.currency;
+    const frame = tabFrame(v, account, 'Usage report', 'usage');
+    const query = usageQuery(request.query as Record<string, string>);
+    if (typeof query === 'string') {
+      const fallback = usageQuery({}) as UsageQuery;
+      return html(reply, UsagePage({ frame, tenantId, currency, query: fallback, rows: [], pageSize: PAGE_SIZE, error: query }), 400);
+    }
+    const rows = await reportRows(tenantId, currency, query);
+    return html(reply, UsagePage({ frame, tenantId, currency, query, rows, pageSize: PAGE_SIZE }));
+  });
+
+  app.get('/t/:tenantId/usage.csv', async (request, reply) => {
+    const { tenantId } = request.params as { tenantId: string };
+    const v = tenantVisit(request, reply, tenantId);
+    if (!v) return reply;
+    const account = await loadAccount(reply, v, tenantId);
+    if (!account) return reply;
+    const query = usageQuery(request.query as Record<string, string>);
+    if (typeof query === 'string') return reply.code(400).type('text/plain; charset=utf-8').send(query);
+    const rows = await reportRows(tenantId, account.settings.currency, query);
+    return reply
+      .header('cache-control', 'no-store')
+      .header('content-disposition', `attachment; filename="usage-${tenantId}-${query.from}-${query.to}.csv"`)
+      .type('text/csv; charset=utf-8')
+      .send(reportCsv(rows));
+  });
+}

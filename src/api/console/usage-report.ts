@@ -1,0 +1,118 @@
+import { stringify } from 'csv-stringify/sync';
+import { minorToDecimal } from '../../credits/money';
+import type { UsageSource } from '../../credits/wallet';
+
+/** One applied usage as the usage report shows it: the ledger's outcome and the call's fields. */
+export interface ReportRow {
+  usageId: string;
+  callId: string;
+  conferenceId: string;
+  userLocation: string;
+  userId: string;
+  userPrincipalName: string;
+  userDisplayName: string;
+  callerNumber: string;
+  calleeNumber: string;
+  callType: string;
+  numberType: string;
+  destinationContext: string;
+  destinationName: string;
+  startedAt: Date;
+  endedAt: string;
+  duration: number | undefined;
+  billedSeconds: number | undefined;
+  poolSeconds: number;
+  charge: bigint;
+  connectionCharge: bigint;
+  currency: string;
+  capability: string;
+  source: UsageSource;
+}
+
+/** What the report is filtered by; empty fields filter nothing. */
+export interface ReportFilter {
+  user?: string;
+  callType?: string;
+  destination?: string;
+  source?: string;
+}
+
+const contains = (text: string, part: string) => text.toLowerCase().includes(part.toLowerCase());
+
+/**
+ * The rows a filter keeps: `user` matches the user id, principal name or display name (part of
+ * it, any case); `destination` the destination's name or the number called (part of it);
+ * `callType` and `source` exactly.
+ */
+export function filterRows(rows: ReportRow[], filter: ReportFilter): ReportRow[] {
+  const user = filter.user?.trim();
+  const destination = filter.destination?.trim();
+  return rows.filter(
+    (row) =>
+      (!user ||
+        contains(row.userId, user) ||
+        contains(row.userPrincipalName, user) ||
+        contains(row.userDisplayName, user)) &&
+      (!destination || contains(row.destinationName, destination) || row.calleeNumber.includes(destination)) &&
+      (!filter.callType || row.callType === filter.callType) &&
+      (!filter.source || row.source === filter.source),
+  );
+}
+
+/** The filtered rows' totals: calls, seconds, and money (charge plus connection fees). */
+export function totalsOf(rows: ReportRow[]) {
+  let charge = 0n;
+  let connection = 0n;
+  let seconds = 0;
+  let poolSeconds = 0;
+  for (const row of rows) {
+    charge += row.charge;
+    connection += row.connectionCharge;
+    seconds += row.duration ?? 0;
+    poolSeconds += row.poolSeconds;
+  }
+  return { calls: rows.length, charge, connection, seconds, poolSeconds };
+}
+
+/**
+ * The CSV's columns: the Teams PSTN usage report's, in its order and with its headings, then
+ * the rater's own (billed seconds, pool seconds, where the money came from).
+ */
+export const CSV_COLUMNS: [string, (row: ReportRow) => string][] = [
+  ['UsageId', (r) => r.usageId],
+  ['Call ID', (r) => r.callId],
+  ['Conference ID', (r) => r.conferenceId],
+  ['User Location', (r) => r.userLocation],
+  ['AAD ObjectId', (r) => r.userId],
+  ['UPN', (r) => r.userPrincipalName],
+  ['User Display Name', (r) => r.userDisplayName],
+  ['Caller ID', (r) => r.callerNumber],
+  ['Call Type', (r) => r.callType],
+  ['Number Type', (r) => r.numberType],
+  ['Domestic/International', (r) => r.destinationContext],
+  ['Destination Dialed', (r) => r.destinationName],
+  ['Destination Number', (r) => r.calleeNumber],
+  ['Start time', (r) => r.startedAt.toISOString()],
+  ['End time', (r) => r.endedAt],
+  ['Duration Seconds', (r) => (r.duration === undefined ? '' : String(r.duration))],
+  ['Connection Fee', (r) => minorToDecimal(r.connectionCharge.toString(), r.currency)],
+  ['Charge', (r) => minorToDecimal(r.charge.toString(), r.currency)],
+  ['Currency', (r) => r.currency],
+  ['Capability', (r) => r.capability],
+  ['Billed Seconds', (r) => (r.billedSeconds === undefined ? '' : String(r.billedSeconds))],
+  ['Pool Seconds', (r) => String(r.poolSeconds)],
+  ['Source', (r) => r.source],
+];
+
+/**
+ * The report as CSV (RFC 4180, csv-stringify): a header line, then one line a usage. A cell
+ * that a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with a quote mark,
+ * except numbers and E.164 numbers, which are data.
+ */
+export function reportCsv(rows: ReportRow[], header = true): string {
+  const cells = rows.map((row) => CSV_COLUMNS.map(([, cell]) => neutralise(cell(row))));
+  return stringify(header ? [CSV_COLUMNS.map(([name]) => name), ...cells] : cells, { eof: true, record_delimiter: 'windows' });
+}
+
+const NUMERIC = /^[+-]?\d+(\.\d+)?$/;
+const neutralise = (cell: string) => (/^[=+\-@\t\r]/.test(cell) && !NUMERIC.test(cell) ? `'${cell}` : cell);
