@@ -1,12 +1,16 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import Fastify from 'fastify';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
 import { healthRoutes } from './api/health';
 import swagger from '@fastify/swagger';
 import { adminRoutes, OPENAPI_OPTIONS } from './api/admin-routes';
+import { consoleRoutes } from './api/console/console-routes';
+import { operatorViewsOf } from './api/console/operator-views';
+import { ConsoleSessions } from './ledger/console-sessions';
 import { metricsRoute } from './api/metrics-route';
 import { refuseQueryCredentials } from './api/query-credentials';
 import type { Config, Role } from './config';
@@ -91,6 +95,30 @@ function paymentGateway(config: Config): PaymentGateway | undefined {
     if (!apiKey) throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile} is empty`);
   }
   return new StripeGateway({ apiKey, apiBase: stripeApiBase });
+}
+
+/**
+ * The console's secret (CONSOLE_SECRET or CONSOLE_SECRET_FILE): without one, a random one for
+ * this process, which is right for one instance only (the log says so).
+ */
+function consoleSecret(config: Config, logger: Logger): string {
+  const { secret, secretFile } = config.console;
+  if (secret) return secret;
+  if (secretFile) {
+    let text: string;
+    try {
+      text = readFileSync(secretFile, 'utf8').trim();
+    } catch (error) {
+      throw new Error(`CONSOLE_SECRET_FILE ${secretFile}: ${(error as Error).message}`, { cause: error });
+    }
+    if (text.length < 32)
+      throw new Error(`CONSOLE_SECRET_FILE ${secretFile}: the secret must be at least 32 characters`);
+    return text;
+  }
+  logger.info(
+    'CONSOLE_SECRET is not set: the console signs with a secret of this process (one instance only)',
+  );
+  return randomBytes(32).toString('base64url');
 }
 
 export async function startApp(config: Config, dependencies: AppDependencies): Promise<App> {
@@ -277,6 +305,20 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       operatorTokenSha256: config.api.operatorTokenSha256,
       gateway,
     });
+    if (config.console.enabled) {
+      const secure = config.console.secureCookies;
+      await http.register(consoleRoutes, {
+        prefix: '/console',
+        ledger,
+        sessions: new ConsoleSessions(redis, config.redis.keyPrefix),
+        gateway,
+        operatorTokenSha256: config.api.operatorTokenSha256,
+        secret: consoleSecret(config, logger),
+        sessionTtlMs: config.console.sessionTtlMinutes * 60_000,
+        secureCookies: secure === 'auto' ? 'auto' : secure === 'true',
+        operator: operatorViewsOf(ledger),
+      });
+    }
   }
   healthRoutes(
     http,

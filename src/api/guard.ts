@@ -32,17 +32,16 @@ const unauthorized = (reply: FastifyReply) =>
     .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
 
 /**
- * Every route needs a bearer token: the operator's (all tenants) or a tenant API key (that
- * tenant only, 403 for another). `operatorTokenSha256` is the SHA-256 (hex) of the operator's
- * token; without it only tenant keys work.
+ * Who a token is: the operator (its SHA-256 matches `operatorTokenSha256`, hex) or a tenant
+ * whose stored API key digest it matches; undefined for anything else. Shared by the API's
+ * bearer tokens and the console's sign-in.
  */
-export function guards(apiKeys: Pick<ApiKeyStore, 'apiKeyDigest'>, operatorTokenSha256?: string) {
+export function credentialChecker(
+  apiKeys: Pick<ApiKeyStore, 'apiKeyDigest'>,
+  operatorTokenSha256?: string,
+): (token: string) => Promise<Principal | undefined> {
   const operatorDigest = operatorTokenSha256 ? Buffer.from(operatorTokenSha256, 'hex') : undefined;
-
-  const authenticate = async (request: FastifyRequest): Promise<Principal | undefined> => {
-    // The scheme is case-insensitive (RFC 9110 section 11.1): Bearer, bearer, BEARER.
-    const token = /^bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (!token) return undefined;
+  return async (token) => {
     const digest = sha256(token);
     if (operatorDigest && sameDigest(digest, operatorDigest)) return { kind: 'operator' };
     const claimed = parseApiKey(token);
@@ -51,6 +50,20 @@ export function guards(apiKeys: Pick<ApiKeyStore, 'apiKeyDigest'>, operatorToken
     return stored && sameDigest(digest, Buffer.from(stored, 'hex'))
       ? { kind: 'tenant', tenantId: claimed.tenantId, keyId: claimed.keyId }
       : undefined;
+  };
+}
+
+/**
+ * Every route needs a bearer token: the operator's (all tenants) or a tenant API key (that
+ * tenant only, 403 for another). `operatorTokenSha256` is the SHA-256 (hex) of the operator's
+ * token; without it only tenant keys work.
+ */
+export function guards(apiKeys: Pick<ApiKeyStore, 'apiKeyDigest'>, operatorTokenSha256?: string) {
+  const check = credentialChecker(apiKeys, operatorTokenSha256);
+  const authenticate = async (request: FastifyRequest): Promise<Principal | undefined> => {
+    // The scheme is case-insensitive (RFC 9110 section 11.1): Bearer, bearer, BEARER.
+    const token = /^bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1];
+    return token ? check(token) : undefined;
   };
 
   /** Who sent each request, from its onRequest hook to its preValidation hook. */

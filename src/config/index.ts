@@ -94,6 +94,17 @@ const fieldsSchema = z.object({
       .regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the token (sha256sum)')
       .optional(),
   }),
+  /** The admin console (/console), served with the api role (README, "The admin console"). */
+  console: z.object({
+    enabled: flag.default(true),
+    /** How long a sign-in lasts; nothing extends it. */
+    sessionTtlMinutes: z.coerce.number().int().min(5).max(10_080).default(480),
+    /** Signs the CSRF cookie and keys its tokens; random per process when unset (one instance only). */
+    secret: z.string().min(32, 'must be at least 32 characters').optional(),
+    secretFile: z.string().min(1).optional(),
+    /** `auto`: Secure cookies on requests that came over TLS. */
+    secureCookies: z.enum(['auto', 'true', 'false']).default('auto'),
+  }),
   payments: z.object({
     /**
      * Who charges purchases and auto-recharges: `stripe`; `simulated` (approves by the payment
@@ -159,6 +170,11 @@ export const ENV_NAMES = {
   'payments.gateway': 'PAYMENT_GATEWAY',
   'payments.stripeApiKey': 'STRIPE_API_KEY',
   'payments.stripeApiKeyFile': 'STRIPE_API_KEY_FILE',
+  'console.enabled': 'CONSOLE_ENABLED',
+  'console.sessionTtlMinutes': 'CONSOLE_SESSION_TTL_MINUTES',
+  'console.secret': 'CONSOLE_SECRET',
+  'console.secretFile': 'CONSOLE_SECRET_FILE',
+  'console.secureCookies': 'CONSOLE_SECURE_COOKIES',
   'payments.stripeApiBase': 'STRIPE_API_BASE',
   logLevel: 'LOG_LEVEL',
 } as const;

@@ -34,7 +34,9 @@ export class ConsoleSessions {
   /** The session an id stands for, while it lasts. */
   async read(id: string, now = Date.now()): Promise<ConsoleSession | undefined> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
-    const raw = await guarded('readSession', () => this.redis.get(consoleSessionKey(digest(id), this.prefix)));
+    const raw = await guarded('readSession', () =>
+      this.redis.get(consoleSessionKey(digest(id), this.prefix)),
+    );
     if (!raw) return undefined;
     const session = JSON.parse(raw) as ConsoleSession;
     return session.expiresAt > now ? session : undefined;

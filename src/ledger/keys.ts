@@ -100,3 +100,6 @@ export function indexKeys(shardTag: string, prefix = ''): IndexKeys {
  * not empty (a hint to the relays; the scripts derive it from the index key's prefix).
  */
 export const outboxPendingChannel = (prefix = '') => `${prefix}outbox:pending`;
+
+/** A console session, by the SHA-256 (hex) of its id (src/ledger/console-sessions.ts). */
+export const consoleSessionKey = (idDigest: string, prefix = '') => `${prefix}console:session:${idDigest}`;

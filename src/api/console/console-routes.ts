@@ -61,7 +61,13 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   await app.register(fastifyCsrf, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: CSRF_COOKIE,
-    cookieOpts: { path: '/console', httpOnly: true, sameSite: 'strict', secure: options.secureCookies, signed: true },
+    cookieOpts: {
+      path: '/console',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: options.secureCookies,
+      signed: true,
+    },
     // The token in the form, never a header a page's script could set: there is no script.
     getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf,
     // Bound to the session (or to no session, for the sign-in form): a token of another
@@ -99,7 +105,8 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const session = await sessions.read(id);
     if (!session) return;
     // A tenant admin's session lasts only while the key it signed in with does.
-    if (session.kind === 'tenant' && !(await ledger.apiKeys.apiKeyDigest(session.tenantId, session.keyId))) return;
+    if (session.kind === 'tenant' && !(await ledger.apiKeys.apiKeyDigest(session.tenantId, session.keyId)))
+      return;
     signedIn.set(request, { id, session });
   });
 
@@ -127,7 +134,15 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     return html(reply, ErrorPage({ frame: frameFor(request, reply)('Error'), status, message }), status);
   });
   app.setNotFoundHandler(async (request, reply) =>
-    html(reply, ErrorPage({ frame: frameFor(request, reply)('Not found'), status: 404, message: 'There is no such page.' }), 404),
+    html(
+      reply,
+      ErrorPage({
+        frame: frameFor(request, reply)('Not found'),
+        status: 404,
+        message: 'There is no such page.',
+      }),
+      404,
+    ),
   );
 
   /** The signed-in visit, or a redirect to sign in (then back here). */
@@ -149,7 +164,11 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     if (v.session.kind === 'tenant' && v.session.tenantId !== tenantId) {
       void html(
         reply,
-        ErrorPage({ frame: v.frame('Not allowed'), status: 403, message: 'These pages belong to another tenant.' }),
+        ErrorPage({
+          frame: v.frame('Not allowed'),
+          status: 403,
+          message: 'These pages belong to another tenant.',
+        }),
         403,
       );
       return undefined;
@@ -163,7 +182,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const current = signedIn.get(request);
     if (!current) return reply.redirect('/console/sign-in', 303);
     return reply.redirect(
-      current.session.kind === 'operator' ? '/console/operator' : `/console/t/${encodeURIComponent(current.session.tenantId)}`,
+      current.session.kind === 'operator'
+        ? '/console/operator'
+        : `/console/t/${encodeURIComponent(current.session.tenantId)}`,
       303,
     );
   });
@@ -195,7 +216,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       options.sessionTtlMs,
     );
     request.log.info(
-      session.kind === 'tenant' ? { principal: 'tenant_key', tenantId: session.tenantId, keyId: session.keyId } : { principal: 'operator' },
+      session.kind === 'tenant'
+        ? { principal: 'tenant_key', tenantId: session.tenantId, keyId: session.keyId }
+        : { principal: 'operator' },
       'console sign-in',
     );
     void reply.setCookie(SESSION_COOKIE, id, {
@@ -205,7 +228,10 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       secure: options.secureCookies,
       maxAge: Math.floor(options.sessionTtlMs / 1000),
     });
-    const home = session.kind === 'operator' ? '/console/operator' : `/console/t/${encodeURIComponent(session.tenantId)}`;
+    const home =
+      session.kind === 'operator'
+        ? '/console/operator'
+        : `/console/t/${encodeURIComponent(session.tenantId)}`;
     return reply.redirect(next === '/console' ? home : next, 303);
   });
 
@@ -217,10 +243,18 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   });
 
   // A tenant's pages: the overview, funds, auto-recharge and payment, usage, statements.
-  const loadAccount = async (reply: FastifyReply, v: Visit, tenantId: string): Promise<AccountView | undefined> => {
+  const loadAccount = async (
+    reply: FastifyReply,
+    v: Visit,
+    tenantId: string,
+  ): Promise<AccountView | undefined> => {
     const account = await ledger.reads.readAccount(tenantId);
     if (!account)
-      void html(reply, ErrorPage({ frame: v.frame('Not found'), status: 404, message: `There is no tenant ${tenantId}.` }), 404);
+      void html(
+        reply,
+        ErrorPage({ frame: v.frame('Not found'), status: 404, message: `There is no tenant ${tenantId}.` }),
+        404,
+      );
     return account;
   };
   const tabFrame = (v: Visit, account: AccountView, title: string, tab: TenantTab) =>
@@ -268,10 +302,18 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     if (!account) return reply;
     const form = purchaseForm.safeParse(request.body);
     const error = (message: string, status: number) =>
-      fundsPage(reply, v, account, { result: { kind: 'error', message }, amount: posted(request.body).amount }, status);
+      fundsPage(
+        reply,
+        v,
+        account,
+        { result: { kind: 'error', message }, amount: posted(request.body).amount },
+        status,
+      );
     if (!form.success) return error(formProblem(form.error), 400);
-    if (account.settings.mode === 'postpaid') return error('This tenant is billed after use: it cannot buy credits.', 409);
-    if (!options.gateway) return error('Purchases are not available: this service has no payment gateway.', 503);
+    if (account.settings.mode === 'postpaid')
+      return error('This tenant is billed after use: it cannot buy credits.', 409);
+    if (!options.gateway)
+      return error('Purchases are not available: this service has no payment gateway.', 503);
     const currency = account.settings.currency;
     const imprecise = tooPrecise(currency, { amount: form.data.amount });
     if (imprecise) return error(imprecise, 400);
@@ -282,11 +324,18 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       amount,
       currency,
     });
-    if ('refused' in result) return error(`The purchase was refused: ${result.refused} (${result.detail}).`, 409);
+    if ('refused' in result)
+      return error(`The purchase was refused: ${result.refused} (${result.detail}).`, 409);
     if (result.outcome === 'unavailable')
-      return error('The payment service did not answer; nothing was charged yet. Try again: the same purchase is not charged twice.', 503);
+      return error(
+        'The payment service did not answer; nothing was charged yet. Try again: the same purchase is not charged twice.',
+        503,
+      );
     if (result.outcome === 'failed')
-      return error(`The payment failed: ${result.purchase.message || result.purchase.reason}. No credits were added.`, 402);
+      return error(
+        `The payment failed: ${result.purchase.message || result.purchase.reason}. No credits were added.`,
+        402,
+      );
     const after = (await ledger.reads.readAccount(tenantId)) ?? account;
     const lot = result.purchase.lotId ?? '';
     return fundsPage(reply, v, after, {
@@ -338,10 +387,17 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const account = await loadAccount(reply, v, tenantId);
     if (!account) return reply;
     const refuse = (message: string, status: number) =>
-      rechargePage(reply, v, account, { result: { kind: 'error', message }, posted: posted(request.body) }, status);
+      rechargePage(
+        reply,
+        v,
+        account,
+        { result: { kind: 'error', message }, posted: posted(request.body) },
+        status,
+      );
     const form = autoRechargeForm.safeParse(request.body);
     if (!form.success) return refuse(formProblem(form.error), 400);
-    if (account.settings.mode === 'postpaid') return refuse('Auto-recharge is for prepaid tenants only.', 409);
+    if (account.settings.mode === 'postpaid')
+      return refuse('Auto-recharge is for prepaid tenants only.', 409);
     const currency = account.settings.currency;
     const imprecise = tooPrecise(currency, {
       triggerAmount: form.data.triggerAmount,
@@ -351,7 +407,8 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const enabled = form.data.enabled === 'on';
     const trigger = decimalToMinor(form.data.triggerAmount, currency);
     const amount = decimalToMinor(form.data.rechargeAmount, currency);
-    if (enabled && amount <= 0n) return refuse('rechargeAmount must be more than zero to turn auto-recharge on', 400);
+    if (enabled && amount <= 0n)
+      return refuse('rechargeAmount must be more than zero to turn auto-recharge on', 400);
     const result = await ledger.writes.updateSettings(
       tenantId,
       { autoRecharge: { enabled, trigger, amount, monthlyCap: form.data.monthlyCap } },
@@ -376,10 +433,24 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     if (!account) return reply;
     const form = paymentMethodForm.safeParse(request.body);
     if (!form.success)
-      return rechargePage(reply, v, account, { result: { kind: 'error', message: formProblem(form.error) }, posted: posted(request.body) }, 400);
-    const result = await ledger.writes.updateSettings(tenantId, { paymentMethodRef: form.data.paymentMethodRef });
+      return rechargePage(
+        reply,
+        v,
+        account,
+        { result: { kind: 'error', message: formProblem(form.error) }, posted: posted(request.body) },
+        400,
+      );
+    const result = await ledger.writes.updateSettings(tenantId, {
+      paymentMethodRef: form.data.paymentMethodRef,
+    });
     if ('refused' in result)
-      return rechargePage(reply, v, account, { result: { kind: 'error', message: `Not saved: ${result.detail}` } }, 409);
+      return rechargePage(
+        reply,
+        v,
+        account,
+        { result: { kind: 'error', message: `Not saved: ${result.detail}` } },
+        409,
+      );
     const after = (await ledger.reads.readAccount(tenantId)) ?? account;
     return rechargePage(reply, v, after, { result: { kind: 'ok', message: 'Payment method saved.' } });
   });
@@ -392,7 +463,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     if (!account) return reply;
     const totals = await ledger.reads.usageTotals(tenantId);
     const current = new Date().toISOString().slice(0, 7);
-    const periods = [...new Set([current, ...Object.keys(totals), ...Object.keys(account.owed)])].sort().reverse();
+    const periods = [...new Set([current, ...Object.keys(totals), ...Object.keys(account.owed)])]
+      .sort()
+      .reverse();
     const asked = (request.query as { period?: string }).period;
     const period = asked && /^\d{4}-(0[1-9]|1[0-2])$/.test(asked) ? asked : current;
     return html(

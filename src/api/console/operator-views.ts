@@ -7,7 +7,11 @@ import { html } from './render';
 
 /** What the operator's page reads: each costs work per tenant shown, never per tenant kept. */
 export interface OperatorViews {
-  search(options: { query?: string; cursor?: string; count: number }): Promise<{ tenants: string[]; nextCursor: string | null }>;
+  search(options: {
+    query?: string;
+    cursor?: string;
+    count: number;
+  }): Promise<{ tenants: string[]; nextCursor: string | null }>;
   attention(options: { limit: number }): Promise<{ blocked: string[]; low: string[] }>;
   recentRechargeFailures(options: { limit: number }): Promise<{ tenantId: string; at: Date }[]>;
   deadLetters(options: { recent: number }): Promise<{
@@ -98,7 +102,7 @@ export function operatorRoutes(
 
 /** The operator's reads from the ledger: the registry, the index shards, the dead-letter log. */
 export const operatorViewsOf = (ledger: Ledger): OperatorViews => ({
-  search: async () => ({ tenants: [(await ledger.tenants.pages().next()).value?.[0] ?? ''], nextCursor: null }),
+  search: (options) => ledger.tenants.search(options),
   attention: (options) => ledger.indexes.attention(options),
   recentRechargeFailures: (options) => ledger.indexes.recentRechargeFailures(options),
   deadLetters: async () => ({ byReason: {}, recent: [] }),

@@ -19,4 +19,3 @@ export const html = (reply: FastifyReply, page: VNode, status = 200) =>
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8')
     .send(`<!doctype html>${render(page)}`);
-

@@ -94,8 +94,10 @@ export function usageQuery(raw: Record<string, string | undefined>, now = new Da
   if (from > to) return 'from must not be after to';
   if ((Date.parse(to) - Date.parse(from)) / DAY_MS + 1 > REPORT_MAX_DAYS)
     return `to: a report covers ${REPORT_MAX_DAYS} days at most`;
-  if (raw.callType && !CALL_TYPES.includes(raw.callType)) return `callType ${raw.callType} is not a call type`;
-  if (raw.source && !SOURCES.includes(raw.source)) return `source ${raw.source} is not where money comes from`;
+  if (raw.callType && !CALL_TYPES.includes(raw.callType))
+    return `callType ${raw.callType} is not a call type`;
+  if (raw.source && !SOURCES.includes(raw.source))
+    return `source ${raw.source} is not where money comes from`;
   const offset = raw.offset === undefined || raw.offset === '' ? 0 : Number(raw.offset);
   if (!Number.isSafeInteger(offset) || offset < 0) return 'offset must be a whole number';
   const text = (name: string) => {
@@ -121,7 +123,10 @@ interface TenantViewOptions {
 }
 
 /** The overview, with its charts and runway, and the usage report with its CSV. */
-export function tenantViews(app: FastifyInstance, { ledger, tenantVisit, loadAccount, tabFrame }: TenantViewOptions) {
+export function tenantViews(
+  app: FastifyInstance,
+  { ledger, tenantVisit, loadAccount, tabFrame }: TenantViewOptions,
+) {
   app.get('/t/:tenantId', async (request, reply) => {
     const { tenantId } = request.params as { tenantId: string };
     const v = tenantVisit(request, reply, tenantId);
@@ -137,7 +142,13 @@ export function tenantViews(app: FastifyInstance, { ledger, tenantVisit, loadAcc
     const month = totals[period] ?? {};
     const monthSpend = (month.credits?.charge ?? 0n) + (month.postpaid?.charge ?? 0n);
     const postpaid = account.settings.mode === 'postpaid';
-    const history = balanceHistory({ now, balance: account.balance, lots: account.lots, dailySpend: daily, days: 30 });
+    const history = balanceHistory({
+      now,
+      balance: account.balance,
+      lots: account.lots,
+      dailySpend: daily,
+      days: 30,
+    });
     const forecast = forecastRunway({ now, account, dailySpend: daily });
     return html(
       reply,
@@ -186,7 +197,19 @@ export function tenantViews(app: FastifyInstance, { ledger, tenantVisit, loadAcc
     const query = usageQuery(request.query as Record<string, string>);
     if (typeof query === 'string') {
       const fallback = usageQuery({}) as UsageQuery;
-      return html(reply, UsagePage({ frame, tenantId, currency, query: fallback, rows: [], pageSize: PAGE_SIZE, error: query }), 400);
+      return html(
+        reply,
+        UsagePage({
+          frame,
+          tenantId,
+          currency,
+          query: fallback,
+          rows: [],
+          pageSize: PAGE_SIZE,
+          error: query,
+        }),
+        400,
+      );
     }
     const rows = await reportRows(tenantId, currency, query);
     return html(reply, UsagePage({ frame, tenantId, currency, query, rows, pageSize: PAGE_SIZE }));

@@ -53,7 +53,9 @@ export function filterRows(rows: ReportRow[], filter: ReportFilter): ReportRow[]
         contains(row.userId, user) ||
         contains(row.userPrincipalName, user) ||
         contains(row.userDisplayName, user)) &&
-      (!destination || contains(row.destinationName, destination) || row.calleeNumber.includes(destination)) &&
+      (!destination ||
+        contains(row.destinationName, destination) ||
+        row.calleeNumber.includes(destination)) &&
       (!filter.callType || row.callType === filter.callType) &&
       (!filter.source || row.source === filter.source),
   );
@@ -111,7 +113,10 @@ export const CSV_COLUMNS: [string, (row: ReportRow) => string][] = [
  */
 export function reportCsv(rows: ReportRow[], header = true): string {
   const cells = rows.map((row) => CSV_COLUMNS.map(([, cell]) => neutralise(cell(row))));
-  return stringify(header ? [CSV_COLUMNS.map(([name]) => name), ...cells] : cells, { eof: true, record_delimiter: 'windows' });
+  return stringify(header ? [CSV_COLUMNS.map(([name]) => name), ...cells] : cells, {
+    eof: true,
+    record_delimiter: 'windows',
+  });
 }
 
 const NUMERIC = /^[+-]?\d+(\.\d+)?$/;

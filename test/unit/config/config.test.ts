@@ -41,6 +41,13 @@ describe('loadConfig', () => {
         notifyLowBalance: false,
       },
       api: { operatorTokenSha256: undefined },
+      console: {
+        enabled: true,
+        sessionTtlMinutes: 480,
+        secret: undefined,
+        secretFile: undefined,
+        secureCookies: 'auto',
+      },
       payments: {
         gateway: 'stripe',
         stripeApiKey: 'sk_test_123',

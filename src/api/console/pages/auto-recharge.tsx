@@ -43,42 +43,76 @@ export function AutoRechargePage({ frame, account, lastFailure, result, posted }
         <dt>Pending recharge</dt>
         <dd>{account.autoRecharge.pendingRequestId || 'none'}</dd>
         <dt>Notices go to</dt>
-        <dd data-testid="contacts">{s.adminContacts.length ? s.adminContacts.join(', ') : 'nobody yet: ask the operator'}</dd>
+        <dd data-testid="contacts">
+          {s.adminContacts.length ? s.adminContacts.join(', ') : 'nobody yet: ask the operator'}
+        </dd>
       </dl>
       {postpaid ? (
         <p>Auto-recharge is for prepaid tenants; this tenant is billed after use.</p>
       ) : (
         <>
           <h2 id="ar-h">Change auto-recharge</h2>
-          <form class="stack" method="post" action={tenantPath(account.tenantId, '/auto-recharge')} aria-labelledby="ar-h">
+          <form
+            class="stack"
+            method="post"
+            action={tenantPath(account.tenantId, '/auto-recharge')}
+            aria-labelledby="ar-h"
+          >
             <Csrf token={frame.csrf} />
             <input type="hidden" name="version" value={String(account.settingsVersion)} />
             <label class="check">
-              <input type="checkbox" name="enabled" value="on" checked={posted ? posted.enabled === 'on' : ar.enabled} />
+              <input
+                type="checkbox"
+                name="enabled"
+                value="on"
+                checked={posted ? posted.enabled === 'on' : ar.enabled}
+              />
               Recharge automatically
             </label>
             <label>
               {`When the balance falls below (${c})`}
-              <input name="triggerAmount" inputMode="decimal" required value={value('triggerAmount', decimal(ar.trigger))} />
+              <input
+                name="triggerAmount"
+                inputMode="decimal"
+                required
+                value={value('triggerAmount', decimal(ar.trigger))}
+              />
             </label>
             <label>
               {`Add (${c})`}
-              <input name="rechargeAmount" inputMode="decimal" required value={value('rechargeAmount', decimal(ar.amount))} />
+              <input
+                name="rechargeAmount"
+                inputMode="decimal"
+                required
+                value={value('rechargeAmount', decimal(ar.amount))}
+              />
             </label>
             <label>
               At most this many recharges a month
-              <input name="monthlyCap" inputMode="numeric" required value={value('monthlyCap', String(ar.monthlyCap))} />
+              <input
+                name="monthlyCap"
+                inputMode="numeric"
+                required
+                value={value('monthlyCap', String(ar.monthlyCap))}
+              />
               <span class="hint">0 for no limit.</span>
             </label>
             <button type="submit">Save auto-recharge</button>
           </form>
           <h2 id="pm-h">Payment method</h2>
-          <form class="stack" method="post" action={tenantPath(account.tenantId, '/payment-method')} aria-labelledby="pm-h">
+          <form
+            class="stack"
+            method="post"
+            action={tenantPath(account.tenantId, '/payment-method')}
+            aria-labelledby="pm-h"
+          >
             <Csrf token={frame.csrf} />
             <label>
               Payment method reference
               <input name="paymentMethodRef" required value={value('paymentMethodRef', s.paymentMethodRef)} />
-              <span class="hint">The payment gateway's reference for the card or account (for Stripe, pm_…).</span>
+              <span class="hint">
+                The payment gateway's reference for the card or account (for Stripe, pm_…).
+              </span>
             </label>
             <button type="submit">Save payment method</button>
           </form>

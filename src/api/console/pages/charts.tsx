@@ -89,7 +89,9 @@ function DataTable({ points, currency, label }: ChartProps & { label: string }) 
 /** A day-by-day line (the balance at the end of each day), with the zero line when it crosses. */
 export function LineChart({ points, currency, caption }: ChartProps & { caption: string }) {
   const { x, y, min } = scale(points);
-  const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(Number(p.value)).toFixed(1)}`);
+  const path = points.map(
+    (p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(Number(p.value)).toFixed(1)}`,
+  );
   return (
     <figure>
       <figcaption>{caption}</figcaption>

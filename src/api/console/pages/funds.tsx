@@ -87,12 +87,22 @@ export function FundsPage({ frame, account, purchaseId, canBuy, result, amount }
         <section aria-labelledby="buy-h">
           <h2 id="buy-h">Buy credits</h2>
           {canBuy ? (
-            <form class="stack" method="post" action={`${frame.tenant ? `/console/t/${encodeURIComponent(account.tenantId)}` : ''}/funds/purchase`}>
+            <form
+              class="stack"
+              method="post"
+              action={`${frame.tenant ? `/console/t/${encodeURIComponent(account.tenantId)}` : ''}/funds/purchase`}
+            >
               <Csrf token={frame.csrf} />
               <input type="hidden" name="purchaseId" value={purchaseId} />
               <label>
                 {`Amount (${c})`}
-                <input name="amount" inputMode="decimal" required pattern="[0-9]+(\.[0-9]+)?" value={amount} />
+                <input
+                  name="amount"
+                  inputMode="decimal"
+                  required
+                  pattern="[0-9]+(\.[0-9]+)?"
+                  value={amount}
+                />
                 <span class="hint">
                   Charged to the payment method on file first; the credits are added only when the payment
                   succeeds.

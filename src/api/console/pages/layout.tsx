@@ -11,7 +11,8 @@ const TENANT_TABS: { tab: TenantTab; label: string; path: string }[] = [
   { tab: 'statements', label: 'Statements', path: '/statements' },
 ];
 
-export const tenantPath = (tenantId: string, path = '') => `/console/t/${encodeURIComponent(tenantId)}${path}`;
+export const tenantPath = (tenantId: string, path = '') =>
+  `/console/t/${encodeURIComponent(tenantId)}${path}`;
 
 export interface PageFrame {
   title: string;

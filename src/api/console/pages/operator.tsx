@@ -99,7 +99,9 @@ export function OperatorPage(props: OperatorProps) {
         </table>
       </div>
       <nav class="pager" aria-label="Pages">
-        {props.cursor !== '0' && <a href={`/console/operator${query ? `?q=${encodeURIComponent(query)}` : ''}`}>First page</a>}
+        {props.cursor !== '0' && (
+          <a href={`/console/operator${query ? `?q=${encodeURIComponent(query)}` : ''}`}>First page</a>
+        )}
         {nextCursor && (
           <a href={`/console/operator?${next.toString()}`} rel="next">
             Next page

@@ -92,11 +92,19 @@ export function OverviewPage(props: OverviewProps) {
       <h1>{`${account.tenantId}: overview`}</h1>
       <div class="cards">
         {postpaid ? (
-          <Card id="owed" label={`Owed for ${props.period}`} value={formatAmount(account.owed[props.period] ?? 0n, c)} />
+          <Card
+            id="owed"
+            label={`Owed for ${props.period}`}
+            value={formatAmount(account.owed[props.period] ?? 0n, c)}
+          />
         ) : (
           <Card id="balance" label="Balance" value={formatAmount(account.balance, c)} />
         )}
-        <Card id="mode" label="Billing" value={postpaid ? 'Postpaid (billed after use)' : 'Prepaid credits'} />
+        <Card
+          id="mode"
+          label="Billing"
+          value={postpaid ? 'Postpaid (billed after use)' : 'Prepaid credits'}
+        />
         {!postpaid && (
           <div class="card">
             <div class="label" id="state">
@@ -129,7 +137,9 @@ export function OverviewPage(props: OverviewProps) {
       </div>
       <Runway runway={props.runway} account={account} />
       <h2>The last 30 days</h2>
-      {!postpaid && <LineChart points={props.balanceHistory} currency={c} caption="Balance at the end of each day" />}
+      {!postpaid && (
+        <LineChart points={props.balanceHistory} currency={c} caption="Balance at the end of each day" />
+      )}
       <BarChart
         points={props.dailySpend}
         currency={c}

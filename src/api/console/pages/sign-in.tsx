@@ -21,8 +21,8 @@ export function SignInPage({ csrf, next, error }: { csrf: string; next: string; 
               aria-describedby="credential-hint"
             />
             <span class="hint" id="credential-hint">
-              A tenant admin signs in with one of the tenant's API keys (rtk.…); the session lasts a
-              working day and ends when the key is revoked.
+              A tenant admin signs in with one of the tenant's API keys (rtk.…); the session lasts a working
+              day and ends when the key is revoked.
             </span>
           </label>
           <button type="submit">Sign in</button>

@@ -32,7 +32,12 @@ export function StatementsPage({ frame, account, period, periods, totals }: Stat
   return (
     <Layout frame={frame}>
       <h1>{`${account.tenantId}: statement for ${period}`}</h1>
-      <form class="filters" method="get" action={tenantPath(account.tenantId, '/statements')} aria-label="Period">
+      <form
+        class="filters"
+        method="get"
+        action={tenantPath(account.tenantId, '/statements')}
+        aria-label="Period"
+      >
         <label>
           Period
           <select name="period">

@@ -39,12 +39,23 @@ const queryString = (q: UsageQuery, offset: number) => {
   const params = new URLSearchParams();
   params.set('from', q.from);
   params.set('to', q.to);
-  for (const name of ['user', 'callType', 'destination', 'source'] as const) if (q[name]) params.set(name, q[name]!);
+  for (const name of ['user', 'callType', 'destination', 'source'] as const)
+    if (q[name]) params.set(name, q[name]!);
   if (offset > 0) params.set('offset', String(offset));
   return params.toString();
 };
 
-function Select({ name, label, options, value }: { name: string; label: string; options: string[]; value?: string }) {
+function Select({
+  name,
+  label,
+  options,
+  value,
+}: {
+  name: string;
+  label: string;
+  options: string[];
+  value?: string;
+}) {
   return (
     <label>
       {label}
