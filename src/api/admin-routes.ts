@@ -6,6 +6,7 @@ import { TENANT_ID_PATTERN } from '../credits/tenant';
 import type { AdminApiOptions } from './admin-app';
 import { guards } from './guard';
 import { authorizeRoutes } from './routes/authorize';
+import { forecastRoutes } from './routes/forecast';
 import { fundsRoutes } from './routes/funds';
 import { keyRoutes } from './routes/keys';
 import { tenantRoutes } from './routes/tenants';
@@ -32,7 +33,10 @@ export const OPENAPI_OPTIONS: FastifyDynamicSwaggerOptions = {
     tags: [
       { name: 'tenants', description: "a tenant's account and the payment settings its admin changes" },
       { name: 'keys', description: "a tenant's API keys, issued by the operator" },
-      { name: 'funds', description: 'purchases, adjustments, and the balance with its lots' },
+      {
+        name: 'funds',
+        description: 'purchases, adjustments, the balance with its lots, and its runway forecast',
+      },
       { name: 'usage', description: "a tenant's rated usage and a period's statement" },
       { name: 'authorization', description: 'may a call start, and for how long' },
     ],
@@ -72,6 +76,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   tenantRoutes(app, resource);
   keyRoutes(app, resource);
   fundsRoutes(app, resource);
+  forecastRoutes(app, resource);
   usageRoutes(app, resource);
   authorizeRoutes(app, resource);
 }

@@ -4,6 +4,7 @@
  * Money is integer minor units; time is integer milliseconds (bigint in the arithmetic).
  */
 import { lotExpiry, utcMonth } from './calendar';
+import { formatMinor } from '../rating';
 import type { AccountView, BillingMode, LotView, MinorUnits } from './wallet';
 
 export const DAY_MS = 86_400_000;
@@ -159,7 +160,9 @@ export function burnRate(
   const today = utcDay(now);
   const byDay = new Map<string, MinorUnits>();
   for (const s of dailySpend) byDay.set(s.day, (byDay.get(s.day) ?? 0n) + s[column]);
-  const first = [...byDay.keys()].sort()[0];
+  // The history starts at the first day anything was spent: the zero days a series is padded
+  // with before it (a tenant that began today) are not a quiet fortnight.
+  const first = [...byDay.keys()].filter((d) => byDay.get(d) !== 0n).sort()[0];
   if (first === undefined) return { rate: 0n, basis: { kind: 'no_spend_history' } };
   const to = dayAfter(today, -1);
   let from = dayAfter(today, -windowDays);
@@ -230,7 +233,7 @@ export function forecastRunway(input: {
   const column = mode === 'postpaid' ? 'postpaid' : 'credits';
   const { rate, basis } = burnRate(now, input.dailySpend, column);
   const state = autoRechargeState(account);
-  const basisText = describeBasis(basis, rate);
+  const basisText = describeBasis(basis, rate, currency);
 
   if (mode === 'postpaid') {
     const monthStart = Date.parse(`${utcMonth(now)}-01T00:00:00.000Z`);
@@ -426,12 +429,13 @@ function insertLot(lots: ProjectedLot[], lot: ProjectedLot): void {
   else lots.splice(at, 0, lot);
 }
 
-function describeBasis(basis: BurnBasis, rate: bigint): string {
+function describeBasis(basis: BurnBasis, rate: bigint, currency: string): string {
+  const burn = `${formatMinor(rate, currency)} ${currency}`;
   switch (basis.kind) {
     case 'mean_of_full_days':
-      return `Burn ${rate} minor units a day: the mean of the ${basis.days} full days ${basis.from} to ${basis.to}, rounded up`;
+      return `Burn ${burn} a day: the mean of the ${basis.days} full days ${basis.from} to ${basis.to}, rounded up`;
     case 'today_so_far':
-      return `Burn ${rate} minor units a day: today's spend so far, scaled to a whole day, rounded up`;
+      return `Burn ${burn} a day: today's spend so far, scaled to a whole day, rounded up`;
     case 'no_spend_history':
       return 'No spend recorded: a burn of 0';
   }
@@ -447,7 +451,7 @@ function describeMethod(
   const ar = account.settings.autoRecharge;
   const recharge =
     state === 'able'
-      ? ` Auto-recharge adds ${ar.amount} when the balance falls below ${ar.trigger}` +
+      ? ` Auto-recharge adds ${formatMinor(ar.amount, account.settings.currency)} ${account.settings.currency} when the balance falls below ${formatMinor(ar.trigger, account.settings.currency)}` +
         (ar.monthlyCap > 0 ? `, ${ar.monthlyCap} recharges a month at most` : '') +
         ', assumed paid at once.'
       : state === 'stopped_by_failures'
