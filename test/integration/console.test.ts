@@ -1,0 +1,440 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { Kafka, Partitioners, Producer } from 'kafkajs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { App } from '../../src/app';
+import { formatAmount } from '../../src/api/console/format';
+import { minorToDecimal } from '../../src/credits/money';
+import { stripeEnv } from '../../tools/stack/stack';
+import { startStripeTestProxy, StripeTestProxy } from '../../tools/stack/stripe-test-proxy';
+import { startApiApp } from '../support/api-app';
+import { launchChromium, seriousViolations } from '../support/browser';
+import { createTopics, testKafka, testStack, uniqueName } from '../support/stack';
+import { eventually, recentCall } from '../support/wait';
+
+const OPERATOR = 'operator-token-for-console-tests';
+/** Set to a directory to keep a screenshot of each page there (the README's are made so). */
+const SHOTS = process.env.CONSOLE_SCREENSHOTS_DIR;
+
+/**
+ * The admin console in a real browser (Debian's Chromium through playwright-core) against the
+ * running service (api and consumer roles) on the real stack: Kafka, Redis, stripe-mock.
+ */
+describe('the admin console, in Chromium', () => {
+  let app: App;
+  let stripe: StripeTestProxy;
+  let browser: Browser;
+  let kafka: Kafka;
+  let producer: Producer;
+  const topics = {
+    usageIn: uniqueName('cdr'),
+    ratedOut: uniqueName('rated'),
+    events: uniqueName('events'),
+    dlq: uniqueName('dlq'),
+  };
+  const acme = uniqueName('acme');
+  const other = uniqueName('other');
+  const later = uniqueName('later');
+  let acmeKey: string;
+  let otherKey: string;
+  let laterKey: string;
+  const rated: Record<string, unknown>[] = [];
+
+  const call = async (method: string, path: string, body?: unknown, token = OPERATOR) => {
+    const response = await fetch(`${app.url}${path}`, {
+      method,
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), authorization: `Bearer ${token}` },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const tenant = async (id: string, body: Record<string, unknown>) => {
+    expect((await call('PUT', `/v1/tenants/${id}`, body)).status).toBe(201);
+    return String((await call('POST', `/v1/tenants/${id}/api-keys`)).body.apiKey);
+  };
+
+  const calls = [
+    {
+      id: 'c1',
+      userPrincipalName: 'ana@acme.example',
+      callType: 'user_out',
+      calleeNumber: '+442071234567',
+      minutes: 3,
+    },
+    {
+      id: 'c2',
+      userPrincipalName: 'ana@acme.example',
+      callType: 'user_out',
+      calleeNumber: '+33142685300',
+      minutes: 2,
+    },
+    {
+      id: 'c3',
+      userPrincipalName: 'bo@acme.example',
+      callType: 'user_out',
+      calleeNumber: '+442071234568',
+      minutes: 5,
+    },
+    {
+      id: 'c4',
+      userPrincipalName: 'bo@acme.example',
+      callType: 'conf_out',
+      calleeNumber: '+4930123456',
+      minutes: 1,
+    },
+  ];
+
+  beforeAll(async () => {
+    stripe = await startStripeTestProxy(testStack().stripe.url);
+    kafka = testKafka();
+    const admin = kafka.admin();
+    await admin.connect();
+    await createTopics(admin, Object.values(topics), 1);
+    await admin.disconnect();
+    app = await startApiApp({
+      operatorToken: OPERATOR,
+      keyPrefix: `${uniqueName('console')}:`,
+      env: {
+        ...stripeEnv(testStack(), stripe.url),
+        RATER_ROLES: 'api,consumer',
+        KAFKA_GROUP_ID: uniqueName('console-rater'),
+        TOPIC_USAGE_IN: topics.usageIn,
+        TOPIC_RATED_OUT: topics.ratedOut,
+        TOPIC_EVENTS_OUT: topics.events,
+        TOPIC_DEAD_LETTER: topics.dlq,
+      },
+    });
+    acmeKey = await tenant(acme, {
+      billingMode: 'prepaid',
+      currency: 'USD',
+      paymentMethodRef: 'cus_acme/pm_card_visa',
+      lowBalanceThreshold: '5.00',
+      adminContacts: ['admin@acme.example'],
+    });
+    otherKey = await tenant(other, { billingMode: 'prepaid', currency: 'USD' });
+    laterKey = await tenant(later, { billingMode: 'postpaid', currency: 'USD' });
+    expect(
+      (
+        await call('POST', `/v1/tenants/${acme}/adjustments`, {
+          adjustmentId: 'welcome',
+          amount: '50.00',
+          currency: 'USD',
+          reason: 'welcome credit',
+          madeBy: 'console test',
+        })
+      ).status,
+    ).toBe(201);
+
+    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const cdrs = calls.map((c, i) => ({
+      id: `${acme}-${c.id}`,
+      tenantId: acme,
+      callId: `call-${c.id}`,
+      userId: `user-${c.userPrincipalName.split('@')[0]}`,
+      userPrincipalName: c.userPrincipalName,
+      userDisplayName: c.userPrincipalName.split('@')[0],
+      callType: c.callType,
+      callerNumber: '+12065550100',
+      calleeNumber: c.calleeNumber,
+      licenseCapability: 'MCOPSTNPP',
+      usageCountryCode: 'US',
+      ...recentCall(c.minutes, 3 + i),
+      duration: c.minutes * 60 - 7,
+    }));
+    await producer.send({
+      topic: topics.usageIn,
+      messages: cdrs.map((value) => ({ key: value.tenantId, value: JSON.stringify(value) })),
+    });
+    const reader = kafka.consumer({ groupId: uniqueName('console-rated-reader') });
+    await reader.connect();
+    await reader.subscribe({ topic: topics.ratedOut, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => void rated.push(JSON.parse(message.value!.toString())),
+    });
+    await eventually(() => expect(rated).toHaveLength(calls.length), 60_000);
+    await reader.disconnect();
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await producer?.disconnect();
+    await app?.stop();
+    await stripe?.close();
+  });
+
+  const signIn = async (credential: string): Promise<{ context: BrowserContext; page: Page }> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${app.url}/console`);
+    await page.getByLabel('API key or operator token').fill(credential);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForLoadState();
+    return { context, page };
+  };
+  const shot = async (page: Page, name: string) => {
+    if (!SHOTS) return;
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  };
+  const account = async (id: string) => (await app.ledger.reads.readAccount(id))!;
+
+  it('sends a signed-out browser to sign in, and back to the page it asked for', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const response = await page.goto(`${app.url}/console/t/${acme}/funds`);
+    expect(page.url()).toBe(
+      `${app.url}/console/sign-in?next=${encodeURIComponent(`/console/t/${acme}/funds`)}`,
+    );
+    expect(response!.headers()['content-security-policy']).toBe(
+      "default-src 'none';style-src 'self';img-src 'self';form-action 'self';frame-ancestors 'none';base-uri 'none'",
+    );
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'sign-in');
+    await page
+      .getByLabel('API key or operator token')
+      .fill('rtk.nobody.000000000000.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('not valid');
+    await page.getByLabel('API key or operator token').fill(acmeKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${app.url}/console/t/${acme}/funds`);
+    const session = (await context.cookies()).find((c) => c.name === 'rater_session')!;
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/console' });
+    expect(session.expires).toBeGreaterThan(Date.now() / 1000 + 3600);
+    // Signing out ends the session: its cookie no longer opens anything.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/console\/sign-in/);
+    await context.addCookies([{ ...session }]);
+    await page.goto(`${app.url}/console/t/${acme}`);
+    expect(page.url()).toContain('/console/sign-in');
+    await context.close();
+  });
+
+  it('shows the balance, the state and the runway of the ledger on the overview', async () => {
+    const { context, page } = await signIn(acmeKey);
+    expect(page.url()).toBe(`${app.url}/console/t/${acme}`);
+    const a = await account(acme);
+    expect(await page.getByTestId('balance').textContent()).toBe(formatAmount(a.balance, 'USD'));
+    expect(a.balance).toBe(
+      5000n - rated.reduce((sum, r) => sum + BigInt(String(r.charge).replace('.', '')), 0n),
+    );
+    expect(await page.getByTestId('state').textContent()).toBe('Allowed');
+    expect(await page.getByTestId('burn-rate').textContent()).toMatch(/^USD [\d.]+ a day$/);
+    expect(await page.getByTestId('depletes-at').textContent()).toBeTruthy();
+    expect(await page.getByRole('img', { name: 'Balance at the end of each day' }).count()).toBe(1);
+    expect(await page.getByRole('img', { name: 'Credits spent each day' }).count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'overview');
+    await context.close();
+  });
+
+  it('lists the lots as the ledger has them, and buys credits into a new lot', async () => {
+    const { context, page } = await signIn(acmeKey);
+    await page.getByRole('link', { name: 'Funds' }).click();
+    const before = await account(acme);
+    const lotRows = page.getByTestId('lots').locator('tbody tr');
+    expect(await lotRows.count()).toBe(before.lots.length);
+    const welcome = before.lots[0]!;
+    const row = page.locator(`tr[data-lot="${welcome.lotId}"] td`);
+    expect(await row.allTextContents()).toEqual([
+      welcome.lotId,
+      'Adjustment',
+      'USD 50.00',
+      formatAmount(welcome.remaining, 'USD'),
+      'USD 0.00',
+      expect.stringMatching(/UTC$/),
+      expect.stringMatching(/UTC$/),
+      'active',
+    ]);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByLabel('Amount (USD)').fill('20.00');
+    await page.getByRole('button', { name: 'Buy credits' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('Paid USD 20.00');
+    const after = await account(acme);
+    expect(after.lots).toHaveLength(before.lots.length + 1);
+    const bought = after.lots.find((lot) => lot.source === 'purchase')!;
+    expect(bought.amount).toBe(2000n);
+    expect(after.balance).toBe(before.balance + 2000n);
+    expect(await page.locator(`tr[data-lot="${bought.lotId}"]`).count()).toBe(1);
+    expect(await page.getByTestId('balance').textContent()).toBe(formatAmount(after.balance, 'USD'));
+    await shot(page, 'funds');
+    await context.close();
+  });
+
+  it('stores a change of auto-recharge, and shows the failures and the contacts', async () => {
+    const { context, page } = await signIn(acmeKey);
+    await page.goto(`${app.url}/console/t/${acme}/auto-recharge`);
+    expect(await page.getByTestId('contacts').textContent()).toBe('admin@acme.example');
+    expect(await page.getByTestId('failures').textContent()).toBe('0 (paused at 3)');
+    await page.getByLabel('Recharge automatically').check();
+    await page.getByLabel('When the balance falls below (USD)').fill('10.00');
+    await page.getByLabel('Add (USD)').fill('25.00');
+    await page.getByLabel('At most this many recharges a month').fill('4');
+    await page.getByRole('button', { name: 'Save auto-recharge' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Auto-recharge saved.');
+    const ar = (await account(acme)).settings.autoRecharge;
+    expect(ar).toMatchObject({ enabled: true, trigger: 1000n, amount: 2500n, monthlyCap: 4 });
+    expect(await page.getByTestId('ar-enabled').textContent()).toBe('On');
+    // A field the ledger cannot take is named, and nothing is saved.
+    await page.getByLabel('Add (USD)').fill('25.001');
+    await page.getByRole('button', { name: 'Save auto-recharge' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('rechargeAmount');
+    expect((await account(acme)).settings.autoRecharge.amount).toBe(2500n);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'auto-recharge');
+    await context.close();
+  });
+
+  it('refuses a form posted without its CSRF token, and changes nothing', async () => {
+    const { context, page } = await signIn(acmeKey);
+    const before = await account(acme);
+    const form = {
+      version: String(before.settingsVersion),
+      triggerAmount: '1.00',
+      rechargeAmount: '99.00',
+      monthlyCap: '1',
+    };
+    const without = await context.request.post(`${app.url}/console/t/${acme}/auto-recharge`, { form });
+    expect(without.status()).toBe(403);
+    const forged = await context.request.post(`${app.url}/console/t/${acme}/auto-recharge`, {
+      form: { ...form, _csrf: 'forged' },
+    });
+    expect(forged.status()).toBe(403);
+    const buy = await context.request.post(`${app.url}/console/t/${acme}/funds/purchase`, {
+      form: { purchaseId: 'csrf-less', amount: '500.00' },
+    });
+    expect(buy.status()).toBe(403);
+    const after = await account(acme);
+    expect(after.settings.autoRecharge).toEqual(before.settings.autoRecharge);
+    expect(after.lots).toHaveLength(before.lots.length);
+    expect(after.settingsVersion).toBe(before.settingsVersion);
+    await page.close();
+    await context.close();
+  });
+
+  it("keeps a tenant's admin out of another tenant's pages (403)", async () => {
+    const { context, page } = await signIn(otherKey);
+    for (const path of ['', '/funds', '/usage', '/usage.csv', '/statements', '/auto-recharge']) {
+      const response = await page.goto(`${app.url}/console/t/${acme}${path}`);
+      expect([path, response!.status()]).toEqual([path, 403]);
+    }
+    expect((await page.goto(`${app.url}/console/operator`))!.status()).toBe(403);
+    expect(await seriousViolations(page)).toEqual([]);
+    await context.close();
+  });
+
+  it('filters the usage report and exports CSV rows equal to the rated records', async () => {
+    const { context, page } = await signIn(acmeKey);
+    await page.goto(`${app.url}/console/t/${acme}/usage`);
+    await page
+      .getByLabel('From (UTC)')
+      .fill(new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10));
+    await page.getByRole('button', { name: 'Show' }).click();
+    expect(await page.getByTestId('total-calls').textContent()).toBe(String(calls.length));
+    await page.getByLabel('User', { exact: true }).fill('ana@');
+    await page.getByRole('button', { name: 'Show' }).click();
+    const ana = rated.filter((r) => r.userPrincipalName === 'ana@acme.example');
+    expect(await page.getByTestId('total-calls').textContent()).toBe(String(ana.length));
+    expect(await page.getByTestId('usage-rows').locator('tbody tr').count()).toBe(ana.length);
+    const anaCharge = ana.reduce((sum, r) => sum + BigInt(String(r.charge).replace('.', '')), 0n);
+    expect(await page.getByTestId('total-charge').textContent()).toBe(formatAmount(anaCharge, 'USD'));
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'usage');
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Export CSV' }).click();
+    const file = await (await download).path();
+    const { readFileSync } = await import('node:fs');
+    const rows = parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
+    const expected = ana
+      .sort((a, b) => String(a.startDateTime).localeCompare(String(b.startDateTime)))
+      .map((r) => ({
+        UsageId: r.id,
+        'Call ID': r.callId,
+        'Conference ID': '',
+        'User Location': 'US',
+        'AAD ObjectId': r.userId,
+        UPN: r.userPrincipalName,
+        'User Display Name': r.userDisplayName,
+        'Caller ID': r.callerNumber,
+        'Call Type': r.callType,
+        'Number Type': '',
+        'Domestic/International': r.destinationContext ?? expect.any(String),
+        'Destination Dialed': r.destinationName,
+        'Destination Number': r.calleeNumber,
+        'Start time': new Date(String(r.startDateTime)).toISOString(),
+        'End time': r.endDateTime,
+        'Duration Seconds': String(r.duration),
+        'Connection Fee': r.connectionCharge,
+        Charge: r.charge,
+        Currency: r.currency,
+        Capability: r.licenseCapability,
+        'Billed Seconds': String(r.billedSeconds),
+        'Pool Seconds': String(r.poolSeconds ?? 0),
+        Source: r.source ?? r.fundingSource ?? expect.any(String),
+      }));
+    expect(rows).toEqual(expected);
+    await context.close();
+  });
+
+  it('shows a postpaid tenant its amount owed and no way to buy credits', async () => {
+    const { context, page } = await signIn(laterKey);
+    await page.goto(`${app.url}/console/t/${later}/funds`);
+    expect(await page.getByRole('button', { name: 'Buy credits' }).count()).toBe(0);
+    const refused = await page.goto(`${app.url}/console/t/${later}/statements`);
+    expect(refused!.status()).toBe(200);
+    expect(await page.getByTestId('owed').textContent()).toBe('USD 0.00');
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'statements-postpaid');
+    await context.close();
+  });
+
+  it("gives the operator the tenants, who needs attention, and each tenant's own pages", async () => {
+    const { context, page } = await signIn(OPERATOR);
+    expect(page.url()).toBe(`${app.url}/console/operator`);
+    await page.getByLabel('Tenant id contains').fill(acme.slice(0, 8));
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByTestId('tenants').getByRole('link', { name: acme }).click();
+    expect(page.url()).toBe(`${app.url}/console/t/${acme}`);
+    expect(await page.getByTestId('balance').textContent()).toBe(
+      formatAmount((await account(acme)).balance, 'USD'),
+    );
+    await page.goto(`${app.url}/console/t/${acme}/statements`);
+    expect(await page.getByTestId('statement-total').textContent()).toBe(
+      formatAmount(
+        rated.reduce((sum, r) => sum + BigInt(String(r.charge).replace('.', '')), 0n),
+        'USD',
+      ),
+    );
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'statements');
+    await page.goto(`${app.url}/console/operator`);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'operator');
+    await context.close();
+  });
+
+  it('reads well on a phone', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const page = await context.newPage();
+    await page.goto(`${app.url}/console`);
+    await page.getByLabel('API key or operator token').fill(acmeKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${app.url}/console/t/${acme}`);
+    // Nothing wider than the screen but the tables, which scroll in their own box.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'overview-phone');
+    await context.close();
+  });
+
+  it('keeps money exact in what the pages show', () => {
+    expect(minorToDecimal('123456789012345', 'USD')).toBe('1234567890123.45');
+    expect(formatAmount(123456789012345n, 'USD')).toBe('USD 1,234,567,890,123.45');
+    expect(formatAmount(-5n, 'JPY')).toBe('-JPY 5');
+  });
+});
