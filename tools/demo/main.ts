@@ -80,25 +80,42 @@ function tenants(book: RateBook): [string, AccountSettings, bigint][] {
 
 const DEMO_OPERATOR_TOKEN = randomBytes(24).toString('hex');
 
-/** A tenant admin's purchase through the admin API, with an API key of the tenant's own. */
-async function buyCredits(url: string, tenant: string, amount: string): Promise<string> {
-  const post = async (path: string, token: string, body?: unknown) => {
-    const response = await fetch(`${url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
-  const key = await post(`/v1/tenants/${tenant}/api-keys`, DEMO_OPERATOR_TOKEN);
-  const bought = await post(`/v1/tenants/${tenant}/purchases`, String(key.body.apiKey), {
-    purchaseId: `${tenant}-order-1`,
-    amount,
-    currency: 'USD',
+/** An API key of the tenant's own, issued by the operator: its admin buys and signs in with it. */
+async function issueKey(url: string, tenant: string): Promise<string> {
+  const response = await fetch(`${url}/v1/tenants/${tenant}/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${DEMO_OPERATOR_TOKEN}` },
   });
+  return String(((await response.json()) as Record<string, unknown>).apiKey);
+}
+
+/** A tenant admin's purchase through the admin API, with the tenant's API key. */
+async function buyCredits(url: string, tenant: string, key: string, amount: string): Promise<string> {
+  const response = await fetch(`${url}/v1/tenants/${tenant}/purchases`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ purchaseId: `${tenant}-order-1`, amount, currency: 'USD' }),
+  });
+  const bought = { status: response.status, body: (await response.json()) as Record<string, unknown> };
   return bought.status === 201
     ? `paid (${String(bought.body.gatewayRef)}), lot ${String(bought.body.lotId)}`
     : `${bought.status} ${String(bought.body.error)} ${String(bought.body.declineCode ?? '')}: ${String(bought.body.message)}`;
+}
+
+/**
+ * Keeps the service up for the console until Ctrl-C, on a terminal; at once otherwise (CI, a
+ * pipe) or with --no-console.
+ */
+async function serveConsole(url: string, keys: Map<string, string>): Promise<void> {
+  console.log(`\n== The admin console: ${url}/console`);
+  for (const [tenant, key] of keys) console.log(`   ${tenant.padEnd(10)} admin signs in with ${key}`);
+  console.log(`   the operator signs in with ${DEMO_OPERATOR_TOKEN}`);
+  if (!process.stdin.isTTY || process.argv.includes('--no-console') || process.env.CI) return;
+  console.log('   serving until Ctrl-C');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
 }
 
 async function main(): Promise<void> {
@@ -119,7 +136,8 @@ async function main(): Promise<void> {
     ...process.env,
     ...stackEnv(stack, { redisCluster }),
     ...stripeEnv(stack, gateway.url),
-    HTTP_PORT: '0',
+    // A fixed address for the console (HTTP_PORT=0 for any free port).
+    HTTP_PORT: process.env.HTTP_PORT ?? '8080',
     SMTP_URL: `smtp://127.0.0.1:${mailbox.port}`,
     MAIL_FROM: 'Communications credits <credits@rater.example>',
     NOTIFY_LOW_BALANCE: 'true',
@@ -146,12 +164,14 @@ async function main(): Promise<void> {
           madeBy: 'demo',
         });
     }
+    const keys = new Map<string, string>();
+    for (const [tenant] of tenants(book)) keys.set(tenant, await issueKey(app.url, tenant));
     // Tenant admins buy credits with their own API keys: charged through Stripe first.
     for (const [tenant, amount] of [
       ['contoso', '10.00'],
       ['northwind', '5.00'],
     ] as const) {
-      const bought = await buyCredits(app.url, tenant, amount);
+      const bought = await buyCredits(app.url, tenant, keys.get(tenant)!, amount);
       console.log(`== ${tenant} buys ${amount} USD: ${bought}`);
     }
     // A purchase from a year ago whose last second is running out: the sweeper forfeits what
@@ -207,6 +227,7 @@ async function main(): Promise<void> {
     );
     console.log(`   all consumed, rated, debited and published in ${Date.now() - started} ms`);
     await report(app.ledger, kafka, config, mailbox.mails, gateway, book);
+    await serveConsole(app.url, keys);
   } finally {
     await app.stop();
     await gateway.close();
