@@ -12,14 +12,9 @@ export const MAX_SPEND_DAYS = 62;
 export const SPEND_SOURCES = ['credits', 'postpaid'] as const;
 export type SpendSource = (typeof SPEND_SOURCES)[number];
 
-export interface DailySpend {
-  /** `yyyy-mm-dd`, UTC. */
-  day: string;
-  /** Debited from credits that day (re-rates' differences included). */
-  credits: MinorUnits;
-  /** Accrued postpaid that day. */
-  postpaid: MinorUnits;
-}
+import type { DailySpend } from '../credits/forecast';
+
+export type { DailySpend };
 
 /** The field of a day's slot for a source. */
 export const dailyField = (day: number, source: SpendSource) =>

@@ -21,6 +21,8 @@ export interface ReportFields {
   /** Connected seconds. */
   duration?: number;
   licenseCapability?: string;
+  /** The user's usage country (ISO 3166-1 alpha-2): the report's "User Location". */
+  usageCountryCode?: string;
 }
 
 type NumberType = 'subscriber' | 'service' | 'tollFree';
@@ -44,6 +46,7 @@ export const REPORT_BOUNDS = {
   calleeNumber: 32,
   endDateTime: 40,
   licenseCapability: 64,
+  usageCountryCode: 8,
 } as const;
 
 /**
@@ -67,6 +70,7 @@ const ORDER = [
   'endDateTime',
   'duration',
   'licenseCapability',
+  'usageCountryCode',
 ] as const satisfies readonly (keyof ReportFields)[];
 /** Identifiers that are usually GUIDs, kept in 23 bytes instead of 36. */
 const IDS = new Set<keyof ReportFields>(['callId', 'conferenceId', 'userId']);
@@ -192,7 +196,9 @@ export function packReport(record: ReportSource, derivedContext?: DestinationCon
     SEPARATOR +
     durationOf(record.duration) +
     SEPARATOR +
-    textOf('licenseCapability', record.licenseCapability);
+    textOf('licenseCapability', record.licenseCapability) +
+    SEPARATOR +
+    textOf('usageCountryCode', record.usageCountryCode);
   // Fields never end in a bare separator (it is escaped): what trails is empty fields.
   let end = packed.length;
   while (end > 0 && packed.charCodeAt(end - 1) === TILDE) end--;

@@ -73,6 +73,7 @@ function account(
       consecutiveFailures: 0,
       month: '2026-03',
       rechargesThisMonth: 0,
+      lastFailure: null,
       ...state,
     },
   };
