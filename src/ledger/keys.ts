@@ -100,3 +100,16 @@ export function indexKeys(shardTag: string, prefix = ''): IndexKeys {
  * not empty (a hint to the relays; the scripts derive it from the index key's prefix).
  */
 export const outboxPendingChannel = (prefix = '') => `${prefix}outbox:pending`;
+
+/** The dead-letter log's keys (dead-letter-log.ts), one hash tag so that one pipeline writes both. */
+export interface DeadLetterKeys {
+  /** Hash: reason -> dead letters sent with it, ever. */
+  byReason: string;
+  /** List: the latest dead letters, newest first, as JSON (capped). */
+  recent: string;
+}
+
+export const deadLetterKeys = (prefix = ''): DeadLetterKeys => ({
+  byReason: `${prefix}{dlq}:by-reason`,
+  recent: `${prefix}{dlq}:recent`,
+});
