@@ -191,6 +191,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       stuckPartitionMs: config.kafka.stuckPartitionSeconds * 1000,
       topics,
       instrumentation,
+      deadLetterLog: ledger.deadLetters,
       maxMessageBytes: config.kafka.maxMessageBytes,
       cdrRules: {
         ...(config.cdr.maxRecordBytes ? { maxRecordBytes: config.cdr.maxRecordBytes } : {}),

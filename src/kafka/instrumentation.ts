@@ -39,6 +39,11 @@ export interface PipelineEvents {
       origin: string;
     },
   ];
+  /**
+   * The dead letters of a batch, sent, could not be written to the dead-letter log (best
+   * effort: the batch went on).
+   */
+  deadLetterLogFailed: [{ error: unknown; deadLetters: number }];
   /** Time spent rating, and in the ledger, for one tenant group. */
   rating: [{ seconds: number; records: number }];
   ledger: [{ seconds: number; usages: number }];

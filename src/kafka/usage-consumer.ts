@@ -2,6 +2,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Consumer, Kafka, Producer, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { formatMoney } from '../credits/money';
+import type { DeadLetterEntry } from '../ledger/dead-letter-log';
 import type { CreditLedger } from '../ledger/ledger';
 import { MAX_BATCH } from '../ledger/ledger';
 import type { UsagePricer } from '../settlement/ports';
@@ -28,6 +29,12 @@ export interface UsageConsumerOptions {
   sessionTimeoutMs?: number;
   topics: { usageIn: string; ratedOut: string; deadLetter: string };
   instrumentation: PipelineInstrumentation;
+  /**
+   * Where the dead letters sent are counted by reason for an operator (DeadLetterLog): after
+   * each batch's are sent, without waiting; a failure is told (`deadLetterLogFailed`), never
+   * held against the batch.
+   */
+  deadLetterLog?: { record(entries: DeadLetterEntry[]): Promise<void> };
   /** Tenants whose outbox got events (the relay is poked with them). */
   onTenantsChanged?: (tenants: string[]) => void;
   retryDelayMs?: { initial: number; max: number };
@@ -48,6 +55,9 @@ export interface UsageConsumerOptions {
    */
   rememberedTenants?: number;
 }
+
+/** Dead-letter log writes that may wait for Redis at once (best effort: more are given up). */
+const DEAD_LETTER_LOGS_IN_FLIGHT = 64;
 
 /** Tenant groups of one batch settled at once (each is one or two Redis round trips). */
 const TENANTS_IN_FLIGHT = 32;
@@ -89,6 +99,7 @@ export class UsageConsumer {
   private readonly batches = new AsyncLocalStorage<BatchContext>();
   private readonly settlement: TenantSettlement;
   private readonly messages: RecordMessages;
+  private deadLetterLogsInFlight = 0;
 
   constructor(private readonly options: UsageConsumerOptions) {
     this.events = options.instrumentation;
@@ -382,6 +393,8 @@ export class UsageConsumer {
       }
     }
 
+    this.logDeadLetters(out);
+
     let rated = 0;
     let duplicates = 0;
     // Each record is told to those who listen (the debug log, tests); the metrics count batches.
@@ -414,6 +427,43 @@ export class UsageConsumer {
       }
     }
     return { rated, duplicates, deadLettered: out.length - rated, tenants: [...changedTenants] };
+  }
+
+  /** Records the batch's dead letters, all sent by now, in the dead-letter log: best effort. */
+  private logDeadLetters(out: { item: Incoming; outcome: Outcome }[]): void {
+    const log = this.options.deadLetterLog;
+    if (!log) return;
+    const at = this.clock();
+    const entries: DeadLetterEntry[] = [];
+    for (const { item, outcome } of out) {
+      if (outcome.kind !== 'rejected') continue;
+      entries.push({
+        reason: outcome.rejection.code,
+        message: outcome.rejection.message,
+        topic: item.topic,
+        partition: item.partition,
+        offset: item.message.offset,
+        ...(outcome.tenantId === undefined ? {} : { tenantId: outcome.tenantId }),
+        at,
+      });
+    }
+    if (entries.length === 0) return;
+    const failed = (error: unknown) =>
+      this.events.emit('deadLetterLogFailed', { error, deadLetters: entries.length });
+    // Not awaited: with Redis away, writes wait in the client; past a few batches' worth,
+    // the next are given up rather than held in memory.
+    if (this.deadLetterLogsInFlight >= DEAD_LETTER_LOGS_IN_FLIGHT) {
+      failed(new Error(`${DEAD_LETTER_LOGS_IN_FLIGHT} dead-letter log writes are waiting already`));
+      return;
+    }
+    this.deadLetterLogsInFlight += 1;
+    let recording: Promise<void>;
+    try {
+      recording = log.record(entries);
+    } catch (error) {
+      recording = Promise.reject(error);
+    }
+    void recording.catch(failed).finally(() => (this.deadLetterLogsInFlight -= 1));
   }
 
   /**

@@ -103,3 +103,16 @@ export const outboxPendingChannel = (prefix = '') => `${prefix}outbox:pending`;
 
 /** A console session, by the SHA-256 (hex) of its id (src/ledger/console-sessions.ts). */
 export const consoleSessionKey = (idDigest: string, prefix = '') => `${prefix}console:session:${idDigest}`;
+
+/** The dead-letter log's keys (dead-letter-log.ts), one hash tag so that one pipeline writes both. */
+export interface DeadLetterKeys {
+  /** Hash: reason -> dead letters sent with it, ever. */
+  byReason: string;
+  /** List: the latest dead letters, newest first, as JSON (capped). */
+  recent: string;
+}
+
+export const deadLetterKeys = (prefix = ''): DeadLetterKeys => ({
+  byReason: `${prefix}{dlq}:by-reason`,
+  recent: `${prefix}{dlq}:recent`,
+});

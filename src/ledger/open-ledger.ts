@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { LedgerReads } from './account-reads';
 import { ApiKeyStore } from './api-key-store';
+import { DeadLetterLog } from './dead-letter-log';
 import { tenantKeys, TenantKeys } from './keys';
 import { Leases } from './leases';
 import { CreditLedger, indexShardsFor, LedgerOptions } from './ledger';
@@ -20,6 +21,8 @@ export interface Ledger {
   tenants: TenantRegistry;
   /** The index shards: tenants with events waiting or lots due, and the ledger-wide gauges. */
   indexes: LedgerIndexes;
+  /** What the usage consumer set aside: counts by reason and the latest (best effort). */
+  deadLetters: DeadLetterLog;
   /** The tenant's keys in this namespace (for tools and tests that look at the raw state). */
   keys(tenantId: string): TenantKeys;
 }
@@ -36,6 +39,7 @@ export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}):
     leases: new Leases(redis, prefix),
     tenants: new TenantRegistry(redis, outbox, prefix),
     indexes: new LedgerIndexes(redis, shards, prefix),
+    deadLetters: new DeadLetterLog(redis, prefix),
     keys: (tenantId) => tenantKeys(tenantId, prefix),
   };
 }

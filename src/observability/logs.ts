@@ -112,6 +112,9 @@ export function logPipelineEvents(instrumentation: PipelineInstrumentation, logg
   instrumentation.on('batch', ({ seconds, ...batch }) =>
     logger.debug({ ...batch, ms: Math.round(seconds * 1000) }, 'batch processed'),
   );
+  instrumentation.on('deadLetterLogFailed', ({ error, deadLetters }) =>
+    logger.warn({ deadLetters, err: error }, 'dead letters sent but not counted in the dead-letter log'),
+  );
   instrumentation.on('retry', ({ stage, error, tenantId }) =>
     logger.warn({ stage, tenantId, err: error }, 'transient failure, retrying'),
   );

@@ -108,6 +108,14 @@ describe('GET /metrics of the running service', () => {
     expect(value(text, 'rater_batch_duration_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(value(text, 'rater_ledger_duration_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(value(text, 'rater_debit_lag_seconds_count')).toBe(2);
+    // The service wires the dead-letter log and keeps the operator's lists.
+    await eventually(async () =>
+      expect(await app.ledger.deadLetters.summary({ recent: 5 })).toMatchObject({
+        byReason: { malformed_json: 1 },
+        recent: [{ reason: 'malformed_json', topic: env.TOPIC_USAGE_IN, offset: '3' }],
+      }),
+    );
+    expect(await app.ledger.indexes.attention({ limit: 10 })).toEqual({ blocked: ['acme'], low: [] });
     // The ledger-wide gauges are the index shards' counters, cached for a second.
     await eventually(async () => {
       const later = await scrape();

@@ -272,6 +272,69 @@ describe('records that cannot be charged as they are, on the real broker and Red
     await out.stop();
   });
 
+  it('counts what it sent to the dead-letter topic in the dead-letter log, and a log that fails holds nothing up', async () => {
+    const acme = uniqueName('acme');
+    await fund(acme);
+    const messages = [
+      { key: null, value: JSON.stringify(cdr('no-key', acme)) },
+      { key: acme, value: JSON.stringify(cdr('y2100', acme, { startDateTime: '2100-01-01T00:00:00Z' })) },
+      { key: acme, value: '{"id": "broken"' },
+      { key: acme, value: JSON.stringify(cdr('old', acme, { startDateTime: '2026-09-01T00:00:00Z' })) },
+      { key: 'nobody-here', value: JSON.stringify(cdr('ghost', 'nobody-here')) },
+    ];
+    const topics = await topicsOf(1);
+    const out = await collect(kafka, [topics.ratedOut, topics.deadLetter]);
+    await producer.send({ topic: topics.usageIn, messages });
+    await start(topics, { deadLetterLog: f.ledger.deadLetters });
+    await eventually(() => expect(out.got(topics.deadLetter)).toHaveLength(5), 60_000);
+    expect(out.got(topics.ratedOut)).toHaveLength(0);
+    const logged = () => f.ledger.deadLetters.summary({ recent: 10 });
+    await eventually(async () => expect((await logged()).recent).toHaveLength(5));
+    const summary = await logged();
+    expect(summary.byReason).toEqual({
+      key_mismatch: 1,
+      future_start: 1,
+      malformed_json: 1,
+      too_late: 1,
+      unknown_tenant: 1,
+    });
+    // Newest first: the batch's last dead letter is at the head.
+    expect(summary.recent).toEqual(
+      [...out.got(topics.deadLetter)].reverse().map((m) => ({
+        reason: header(m, 'x-error-code'),
+        message: header(m, 'x-error-message'),
+        topic: topics.usageIn,
+        partition: 0,
+        offset: header(m, 'x-origin-offset'),
+        ...(header(m, 'x-error-code') === 'malformed_json'
+          ? {}
+          : { tenantId: header(m, 'x-error-code') === 'unknown_tenant' ? 'nobody-here' : acme }),
+        at: NOW,
+      })),
+    );
+    expect(summary.recent.map((entry) => entry.offset)).toEqual(['4', '3', '2', '1', '0']);
+    await expect(f.ledger.deadLetters.summary({ recent: 2 })).resolves.toMatchObject({
+      recent: [{ offset: '4' }, { offset: '3' }],
+    });
+
+    // The same records through a consumer whose log fails: every record ends where it did.
+    const failing = await topicsOf(1);
+    const failingOut = await collect(kafka, [failing.ratedOut, failing.deadLetter]);
+    const instrumentation = new PipelineInstrumentation();
+    const failures: number[] = [];
+    instrumentation.on('deadLetterLogFailed', ({ deadLetters }) => failures.push(deadLetters));
+    await producer.send({ topic: failing.usageIn, messages });
+    await start(failing, {
+      instrumentation,
+      deadLetterLog: { record: () => Promise.reject(new Error('Redis is away')) },
+    });
+    await eventually(() => expect(failingOut.got(failing.deadLetter)).toHaveLength(5), 60_000);
+    await eventually(() => expect(failures).toEqual([5]));
+    expect((await logged()).byReason).toEqual(summary.byReason);
+    await out.stop();
+    await failingOut.stop();
+  }, 180_000);
+
   it('dead-letters a usage id charged before with other content, and the first charge stands', async () => {
     const topics = await topicsOf(1);
     const acme = uniqueName('acme');
