@@ -105,5 +105,17 @@ export const operatorViewsOf = (ledger: Ledger): OperatorViews => ({
   search: (options) => ledger.tenants.search(options),
   attention: (options) => ledger.indexes.attention(options),
   recentRechargeFailures: (options) => ledger.indexes.recentRechargeFailures(options),
-  deadLetters: async () => ({ byReason: {}, recent: [] }),
+  deadLetters: async (options) => {
+    const summary = await ledger.deadLetters.summary(options);
+    return {
+      byReason: summary.byReason,
+      recent: summary.recent.map((entry) => ({
+        at: entry.at,
+        reason: entry.reason,
+        message: entry.message,
+        origin: `${entry.topic}/${entry.partition}/${entry.offset}`,
+        ...(entry.tenantId === undefined ? {} : { tenantId: entry.tenantId }),
+      })),
+    };
+  },
 });

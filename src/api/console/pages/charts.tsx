@@ -62,8 +62,8 @@ function DataTable({ points, currency, label }: ChartProps & { label: string }) 
   return (
     <details>
       <summary>{`${label}: the figures`}</summary>
-      <div class="table-wrap">
-        <table>
+      <div class="table-wrap" tabIndex={0} role="region" aria-label={`${label}: the figures`}>
+        <table aria-label={`${label}: the figures`}>
           <thead>
             <tr>
               <th scope="col">Day (UTC)</th>

@@ -35,7 +35,7 @@ export function FundsPage({ frame, account, purchaseId, canBuy, result, amount }
         </p>
       )}
       <h2 id="lots-h">Purchases and other funds</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="lots-h">
         <table aria-labelledby="lots-h" data-testid="lots">
           <thead>
             <tr>

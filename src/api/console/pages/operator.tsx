@@ -59,7 +59,7 @@ export function OperatorPage(props: OperatorProps) {
         </label>
         <button type="submit">Search</button>
       </form>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Tenants">
         <table data-testid="tenants" aria-label="Tenants">
           <thead>
             <tr>
@@ -113,7 +113,7 @@ export function OperatorPage(props: OperatorProps) {
       <h2>Below their low-balance threshold</h2>
       <IdList ids={props.low} empty="No tenant is below its threshold." testid="low" />
       <h2 id="failures-h">Recent auto-recharge failures</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="failures-h">
         <table data-testid="failures" aria-labelledby="failures-h">
           <thead>
             <tr>
@@ -145,7 +145,7 @@ export function OperatorPage(props: OperatorProps) {
         </table>
       </div>
       <h2 id="dlq-h">Dead letters by reason</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="dlq-h">
         <table data-testid="dead-letters" aria-labelledby="dlq-h">
           <thead>
             <tr>
@@ -173,7 +173,7 @@ export function OperatorPage(props: OperatorProps) {
       {deadLetters.recent.length > 0 && (
         <details>
           <summary>The latest dead letters</summary>
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Latest dead letters">
             <table aria-label="Latest dead letters">
               <thead>
                 <tr>

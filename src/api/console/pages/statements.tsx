@@ -56,7 +56,7 @@ export function StatementsPage({ frame, account, period, periods, totals }: Stat
           <strong data-testid="owed">{formatAmount(account.owed[period] ?? 0n, c)}</strong>
         </p>
       )}
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label={`Usage in ${period}`}>
         <table data-testid="statement" aria-label={`Usage in ${period}`}>
           <thead>
             <tr>

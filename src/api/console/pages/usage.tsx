@@ -120,7 +120,7 @@ export function UsagePage({ frame, tenantId, currency, query, rows, pageSize, er
         <dd>{formatAmount(totals.connection, currency)}</dd>
       </dl>
       <h2 id="rows-h">Calls</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="rows-h">
         <table aria-labelledby="rows-h" data-testid="usage-rows">
           <thead>
             <tr>
