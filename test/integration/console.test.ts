@@ -226,6 +226,8 @@ describe('the admin console, in Chromium', () => {
       5000n - rated.reduce((sum, r) => sum + BigInt(String(r.charge).replace('.', '')), 0n),
     );
     expect(await page.getByTestId('state').textContent()).toBe('Allowed');
+    // Debited today, so this month's: every rated call's charge.
+    expect(await page.getByTestId('month-spend').textContent()).toBe(formatAmount(5000n - a.balance, 'USD'));
     expect(await page.getByTestId('burn-rate').textContent()).toMatch(/^USD [\d.]+ a day$/);
     expect(await page.getByTestId('depletes-at').textContent()).toBeTruthy();
     expect(await page.getByRole('img', { name: 'Balance at the end of each day' }).count()).toBe(1);

@@ -135,13 +135,14 @@ export function tenantViews(
     if (!account) return reply;
     const now = new Date();
     const period = now.toISOString().slice(0, 7);
-    const [totals, daily] = await Promise.all([
-      ledger.reads.usageTotals(tenantId),
-      ledger.reads.dailySpend(tenantId, { days: 30, now }),
-    ]);
-    const month = totals[period] ?? {};
-    const monthSpend = (month.credits?.charge ?? 0n) + (month.postpaid?.charge ?? 0n);
+    // 31 days: the charts' 30, and every day of this month for its spend.
+    const spend = await ledger.reads.dailySpend(tenantId, { days: 31, now });
+    const daily = spend.slice(-30);
     const postpaid = account.settings.mode === 'postpaid';
+    // Money debited (or accrued) on this month's days: what the balance saw go.
+    const monthSpend = spend
+      .filter((d) => d.day.startsWith(period))
+      .reduce((sum, d) => sum + (postpaid ? d.postpaid : d.credits), 0n);
     const history = balanceHistory({
       now,
       balance: account.balance,
@@ -149,7 +150,7 @@ export function tenantViews(
       dailySpend: daily,
       days: 30,
     });
-    const forecast = forecastRunway({ now, account, dailySpend: daily });
+    const forecast = forecastRunway({ now, account, dailySpend: spend });
     return html(
       reply,
       OverviewPage({
