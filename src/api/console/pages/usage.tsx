@@ -1,21 +1,12 @@
+import { CALL_TYPES as RATING_CALL_TYPES } from '../../../rating';
 import { formatAmount, formatTime } from '../format';
 import type { ReportFilter, ReportRow } from '../usage-report';
 import { totalsOf } from '../usage-report';
 import type { PageFrame } from './layout';
 import { Layout, Notice, tenantPath } from './layout';
 
-export const CALL_TYPES = [
-  'user_in',
-  'user_out',
-  'user_out_conf',
-  'user_out_transfer',
-  'user_out_forwarding',
-  'conf_in',
-  'conf_out',
-  'ucap_in',
-  'ucap_out',
-  'emergency',
-];
+/** The call types a report filters by: the contract's. */
+export const CALL_TYPES: readonly string[] = RATING_CALL_TYPES;
 export const SOURCES = ['credits', 'bundle', 'postpaid', 'free'];
 
 export interface UsageQuery extends ReportFilter {
@@ -53,7 +44,7 @@ function Select({
 }: {
   name: string;
   label: string;
-  options: string[];
+  options: readonly string[];
   value?: string;
 }) {
   return (
