@@ -56,6 +56,10 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   const check = credentialChecker(ledger.apiKeys, options.operatorTokenSha256);
   const signedIn = new WeakMap<FastifyRequest, { id: string; session: ConsoleSession }>();
 
+  // Pages, not the admin API: left out of its OpenAPI document.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, hide: true };
+  });
   await app.register(fastifyCookie, { secret: options.secret });
   await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
   await app.register(fastifyCsrf, {

@@ -68,5 +68,5 @@ export const forecastResponses = replies(
       },
     },
   },
-  [401, 403, 404],
+  [400, 401, 403, 404],
 );
