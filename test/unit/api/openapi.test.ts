@@ -21,6 +21,7 @@ describe('the admin API OpenAPI document', () => {
         .sort(),
     ).toEqual([
       'GET /v1/tenants/{tenantId}/balance',
+      'GET /v1/tenants/{tenantId}/forecast',
       'GET /v1/tenants/{tenantId}/statement',
       'GET /v1/tenants/{tenantId}/usage',
       'POST /v1/authorize',
