@@ -19,11 +19,16 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
 
 type Link = Error & { code?: string };
 
+const isError = (value: unknown): value is Link =>
+  typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
+
 /** The error and what it wraps: `cause`, kafkajs's `originalError`, ioredis's `lastNodeError`. */
 function errorChain(error: unknown): Link[] {
   const chain: Link[] = [];
   let current = error;
-  while (current instanceof Error && chain.length < 8 && !chain.includes(current)) {
+  // Not `instanceof Error`: an error made by Node's own modules (a TLS failure) may come from
+  // another realm than the code that asks (Jest's, a vm's).
+  while (isError(current) && chain.length < 8 && !chain.includes(current)) {
     chain.push(current);
     const wrapped = current as { originalError?: unknown; lastNodeError?: unknown };
     current = wrapped.originalError ?? wrapped.lastNodeError ?? current.cause;

@@ -23,6 +23,12 @@ export function kafkaSecurity(connection: KafkaConnection): Pick<KafkaConfig, 's
   return { ...tls, sasl };
 }
 
+/**
+ * kafkajs gives a connection 1 s by default; a TLS handshake and a SASL exchange with a
+ * managed broker across a network (or a JVM broker still warming up) can take longer.
+ */
+const TLS_CONNECTION_TIMEOUT_MS = 5_000;
+
 /** A kafkajs client of the configured brokers, with their TLS and SASL settings. */
 export function kafkaClient(
   connection: KafkaConnection,
@@ -32,6 +38,7 @@ export function kafkaClient(
     clientId: options.clientId ?? connection.clientId,
     brokers: connection.brokers,
     logLevel: options.logLevel ?? logLevel.WARN,
+    ...(connection.ssl ? { connectionTimeout: TLS_CONNECTION_TIMEOUT_MS } : {}),
     ...kafkaSecurity(connection),
   });
 }
