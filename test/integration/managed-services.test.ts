@@ -1,4 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaMessage, logLevel } from 'kafkajs';
@@ -19,6 +22,47 @@ import { eventually } from '../support/wait';
 jest.setTimeout(120_000);
 
 const silent = pino({ level: 'silent' });
+
+/**
+ * The registry behind HTTP basic authentication, as a managed registry is: a request without
+ * the right Authorization header is a 401, any other is passed to the stack's registry.
+ */
+async function basicAuthRegistry(target: string, username: string, password: string) {
+  const expected = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  const upstream = new URL(target);
+  const seen = { authorized: 0, refused: 0 };
+  const server: Server = createServer((incoming, outgoing) => {
+    if (incoming.headers.authorization !== expected) {
+      seen.refused += 1;
+      outgoing.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
+      return;
+    }
+    seen.authorized += 1;
+    const forwarded = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: incoming.url,
+        method: incoming.method,
+        headers: { ...incoming.headers, host: upstream.host },
+        agent: false,
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    forwarded.on('error', () => outgoing.writeHead(502).end());
+    incoming.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${upstream.pathname}`,
+    seen,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 /**
  * The service against Kafka, Redis and a registry as managed services offer them: Kafka only
@@ -63,6 +107,8 @@ describe('managed Kafka and Redis: TLS, SASL and ACL users', () => {
     const config = loadConfig({ ...env, ...topics, REDIS_KEY_PREFIX: `${runId}:` });
     expect(config.kafka.saslPassword).toBe(info.secured!.password);
 
+    const registry = await basicAuthRegistry(info.schemaRegistry.url, 'registry-key', 'registry-secret');
+    writeFileSync(join(secrets, 'registry'), 'registry-secret\n');
     const redis = connectRedis(config.redis);
     const ledger = openLedger(redis, { prefix: `${runId}:` });
     const kafka = kafkaClient(config.kafka, { clientId: runId, logLevel: logLevel.NOTHING });
@@ -83,6 +129,9 @@ describe('managed Kafka and Redis: TLS, SASL and ACL users', () => {
           REDIS_KEY_PREFIX: `${runId}:`,
           KAFKA_GROUP_ID: runId,
           KAFKA_TOPIC_PARTITIONS: '2',
+          SCHEMA_REGISTRY_URL: registry.url,
+          SCHEMA_REGISTRY_USERNAME: 'registry-key',
+          SCHEMA_REGISTRY_PASSWORD_FILE: join(secrets, 'registry'),
         }),
         { pricer: new FlatPricer(), logger: silent },
       );
@@ -101,17 +150,31 @@ describe('managed Kafka and Redis: TLS, SASL and ACL users', () => {
         licenseCapability: 'MCOPSTNPP',
         usageCountryCode: 'US',
       });
+      // One record in Avro: the service fetches its schema through the registry's basic auth.
+      const schema = readFileSync(join(projectRoot, 'schemas', 'usage-cdr.v1.avsc'), 'utf8');
+      const writer = new SchemaRegistry({ host: info.schemaRegistry.url });
+      const { id } = await writer.register(
+        { type: SchemaType.AVRO, schema },
+        { subject: `${runId}-cdr-value` },
+      );
+      const fields = (JSON.parse(schema) as { fields: { name: string }[] }).fields.map((field) => field.name);
+      const m4 = cdr('m4', 45) as Record<string, unknown>;
+      const avro = await writer.encode(id, Object.fromEntries(fields.map((f) => [f, m4[f] ?? null])));
+
       await producer.connect();
       await producer.send({
         topic: topics.TOPIC_USAGE_IN,
-        messages: [cdr('m1', 125), cdr('m2', 30), cdr('m3', 600)].map((value) => ({
-          key: value.tenantId,
-          value: JSON.stringify(value),
-        })),
+        messages: [
+          ...[cdr('m1', 125), cdr('m2', 30), cdr('m3', 600)].map((value) => ({
+            key: value.tenantId,
+            value: JSON.stringify(value),
+          })),
+          { key: 'acme', value: avro },
+        ],
       });
 
-      // FlatPricer: 10 a started minute and 5 a call: 35 + 15 + 105.
-      const rated = await consumeMessages(kafka, topics.TOPIC_RATED_OUT, 3);
+      // FlatPricer: 10 a started minute and 5 a call: 35 + 15 + 105 + 15.
+      const rated = await consumeMessages(kafka, topics.TOPIC_RATED_OUT, 4);
       const values = rated.map(
         (m: KafkaMessage) => JSON.parse(m.value!.toString()) as { id: string; charge: string },
       );
@@ -119,15 +182,19 @@ describe('managed Kafka and Redis: TLS, SASL and ACL users', () => {
         ['m1', '0.35'],
         ['m2', '0.15'],
         ['m3', '1.05'],
+        ['m4', '0.15'],
       ]);
       await eventually(async () =>
-        expect((await ledger.reads.readAccount('acme'))!.balance).toBe(1000n - 155n),
+        expect((await ledger.reads.readAccount('acme'))!.balance).toBe(1000n - 170n),
       );
+      expect(registry.seen.refused).toBe(0);
+      expect(registry.seen.authorized).toBeGreaterThan(0);
       const events = await consumeMessages(kafka, topics.TOPIC_EVENTS_OUT, 1);
       expect(events.length).toBeGreaterThan(0);
     } finally {
       await producer.disconnect();
       redis.disconnect();
+      await registry.close();
     }
   });
 
