@@ -1,6 +1,6 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import Fastify from 'fastify';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
@@ -27,7 +27,9 @@ import { RechargeWorker } from './workers/recharge-worker';
 import { ensureTopics } from './kafka/topics';
 import { UsageConsumer } from './kafka/usage-consumer';
 import { Ledger, openLedger } from './ledger/open-ledger';
-import { connectRedis } from './ledger/redis-connection';
+import { connectRedis, firstConnection } from './ledger/redis-connection';
+import { kafkaClient } from './kafka/kafka-client';
+import { explainKafkaConnectError, explainRedisConnectError } from './config/connection-errors';
 import { createLogger, logPipelineEvents } from './observability/logs';
 import { CachedQuery } from './observability/cached-query';
 import { createMetrics } from './observability/metrics';
@@ -136,18 +138,26 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
 
   const redis = connectRedis(config.redis);
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  // A password or a certificate that Redis or the client refuses stops the start, naming
+  // the setting; a Redis that is down does not (the ledger waits for it, as in an outage).
+  const refused = explainRedisConnectError(await firstConnection(redis));
+  if (refused) {
+    redis.disconnect();
+    throw refused;
+  }
   const ledger = openLedger(redis, {
     prefix: config.redis.keyPrefix,
     idempotencyRetentionMs: config.ledger.idempotencyRetentionDays * 24 * 3600 * 1000,
   });
 
-  const kafka = new Kafka({
-    clientId: config.kafka.clientId,
-    brokers: config.kafka.brokers,
-    logLevel: logLevel.WARN,
-  });
+  const kafka = kafkaClient(config.kafka);
   const admin = kafka.admin();
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw explainKafkaConnectError(error) ?? error;
+  }
   const { topics } = config.kafka;
   if (config.kafka.createTopics) {
     const created = await ensureTopics(admin, Object.values(topics), config.kafka.topicPartitions);
@@ -184,7 +194,18 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       ledger: ledger.writes,
       pricer: dependencies.pricer,
       registry: config.schemaRegistry.url
-        ? new SchemaRegistry({ host: config.schemaRegistry.url, middlewares: [registryTimeout] })
+        ? new SchemaRegistry({
+            host: config.schemaRegistry.url,
+            middlewares: [registryTimeout],
+            ...(config.schemaRegistry.username
+              ? {
+                  auth: {
+                    username: config.schemaRegistry.username,
+                    password: config.schemaRegistry.password!,
+                  },
+                }
+              : {}),
+          })
         : undefined,
       groupId: config.kafka.groupId,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { Kafka, logLevel } from 'kafkajs';
 import { tenantCommand } from './api/tenant-cli';
 import { replayDeadLetters } from './kafka/dead-letter-replay';
 import { startApp } from './app';
 import { connectRedis } from './ledger/redis-connection';
+import { kafkaClient } from './kafka/kafka-client';
 import { loadConfig } from './config';
 import { openLedger } from './ledger/open-ledger';
 import { reindexTenants } from './ledger/reindex';
@@ -47,11 +47,7 @@ program
   .option('--dry-run', 'count what would be replayed, send nothing')
   .action(async (o: { reason?: string; max?: number; dryRun?: boolean }) => {
     const config = loadConfig();
-    const kafka = new Kafka({
-      clientId: `${config.kafka.clientId}-replay`,
-      brokers: config.kafka.brokers,
-      logLevel: logLevel.WARN,
-    });
+    const kafka = kafkaClient(config.kafka, { clientId: `${config.kafka.clientId}-replay` });
     const result = await replayDeadLetters({
       kafka,
       deadLetterTopic: config.kafka.topics.deadLetter,

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { resolveSecretFiles } from './secrets';
 
 const brokerList = z
   .string({ error: 'is required (comma-separated host:port list)' })
@@ -15,6 +17,30 @@ const roleList = z
   .pipe(z.array(z.enum(ROLES, { error: `must be all or a list of ${ROLES.join(', ')}` })).min(1));
 
 const flag = z.stringbool({ error: 'must be true or false' });
+
+/** A PEM file (a CA bundle, a certificate, a private key): the setting is its path, the config its text. */
+const pemFile = z
+  .string()
+  .min(1)
+  .transform((path, ctx) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      });
+      return z.NEVER;
+    }
+    if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) {
+      ctx.addIssue({ code: 'custom', message: `${path} holds no PEM block (-----BEGIN ...-----)` });
+      return z.NEVER;
+    }
+    return text;
+  });
+const secret = z.string().min(1);
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 const seconds = z.coerce.number().int().positive();
 
 const fieldsSchema = z.object({
@@ -36,6 +62,17 @@ const fieldsSchema = z.object({
       .min(65_536)
       .max(100 * 1024 * 1024)
       .default(1024 * 1024),
+    /** TLS to the brokers (the SSL and SASL_SSL protocols); the files are PEM. */
+    ssl: flag.default(false),
+    sslCa: pemFile.optional(),
+    sslCert: pemFile.optional(),
+    sslKey: pemFile.optional(),
+    /** SASL authentication (SASL_SSL with `ssl`, SASL_PLAINTEXT without). */
+    saslMechanism: z
+      .enum(SASL_MECHANISMS, { error: `must be one of ${SASL_MECHANISMS.join(', ')}` })
+      .optional(),
+    saslUsername: secret.optional(),
+    saslPassword: secret.optional(),
     /** Topic names of ../shared/CONTRACTS.md; each one configurable. */
     topics: z.object({
       usageIn: z.string().min(1).default('usage.cdr.v1'),
@@ -55,8 +92,20 @@ const fieldsSchema = z.object({
       .string()
       .regex(/^[A-Za-z0-9:._-]*$/, 'letters, digits and : . _ - only')
       .default(''),
+    /** With a rediss:// URL: the CA that signed the server's certificate, a client certificate and key. */
+    tlsCa: pemFile.optional(),
+    tlsCert: pemFile.optional(),
+    tlsKey: pemFile.optional(),
+    /** An ACL user (Redis 6+), on every node of a Cluster too. */
+    username: secret.optional(),
+    password: secret.optional(),
   }),
-  schemaRegistry: z.object({ url: z.url().optional() }),
+  schemaRegistry: z.object({
+    url: z.url().optional(),
+    /** HTTP basic authentication (a managed registry's API key and secret). */
+    username: secret.optional(),
+    password: secret.optional(),
+  }),
   http: z.object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -121,7 +170,52 @@ const fieldsSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-const configSchema = fieldsSchema.superRefine((config, ctx) => {
+type Fields = z.infer<typeof fieldsSchema>;
+
+/** The TLS and credential settings go together: a half-given one is an error, not a silent default. */
+function checkConnections(config: Fields, ctx: z.RefinementCtx): void {
+  const problem = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const { kafka, redis, schemaRegistry } = config;
+  if (!kafka.ssl)
+    for (const key of ['sslCa', 'sslCert', 'sslKey'] as const)
+      if (kafka[key] !== undefined) problem(['kafka', key], 'needs KAFKA_SSL=true');
+  if ((kafka.sslCert === undefined) !== (kafka.sslKey === undefined))
+    problem(
+      ['kafka', kafka.sslCert ? 'sslKey' : 'sslCert'],
+      'a client certificate needs both KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE',
+    );
+  if (kafka.saslMechanism) {
+    if (!kafka.saslUsername) problem(['kafka', 'saslUsername'], `is required with KAFKA_SASL_MECHANISM`);
+    if (!kafka.saslPassword) problem(['kafka', 'saslPassword'], `is required with KAFKA_SASL_MECHANISM`);
+  } else if (kafka.saslUsername || kafka.saslPassword)
+    problem(
+      ['kafka', 'saslMechanism'],
+      `is required with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: ${SASL_MECHANISMS.join(', ')}`,
+    );
+
+  const url = URL.canParse(redis.url) ? new URL(redis.url) : undefined;
+  if (url?.protocol === 'redis:')
+    for (const key of ['tlsCa', 'tlsCert', 'tlsKey'] as const)
+      if (redis[key] !== undefined) problem(['redis', key], 'needs a rediss:// REDIS_URL');
+  if ((redis.tlsCert === undefined) !== (redis.tlsKey === undefined))
+    problem(
+      ['redis', redis.tlsCert ? 'tlsKey' : 'tlsCert'],
+      'a client certificate needs both REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE',
+    );
+  if (redis.username && !redis.password) problem(['redis', 'password'], 'is required with REDIS_USERNAME');
+  if ((url?.username || url?.password) && (redis.username || redis.password))
+    problem(['redis', 'password'], 'REDIS_URL holds credentials already: give them in one place');
+
+  if ((schemaRegistry.username === undefined) !== (schemaRegistry.password === undefined))
+    problem(
+      ['schemaRegistry', schemaRegistry.username ? 'password' : 'username'],
+      'basic authentication needs both SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD',
+    );
+  if (schemaRegistry.username && !schemaRegistry.url)
+    problem(['schemaRegistry', 'url'], 'is required with SCHEMA_REGISTRY_USERNAME');
+}
+
+const configSchema = fieldsSchema.superRefine(checkConnections).superRefine((config, ctx) => {
   if (config.cdr.lateMarginHours >= config.ledger.idempotencyRetentionDays * 24) {
     ctx.addIssue({
       code: 'custom',
@@ -143,6 +237,13 @@ export const ENV_NAMES = {
   'kafka.createTopics': 'KAFKA_CREATE_TOPICS',
   'kafka.topicPartitions': 'KAFKA_TOPIC_PARTITIONS',
   'kafka.maxMessageBytes': 'KAFKA_MAX_MESSAGE_BYTES',
+  'kafka.ssl': 'KAFKA_SSL',
+  'kafka.sslCa': 'KAFKA_SSL_CA_FILE',
+  'kafka.sslCert': 'KAFKA_SSL_CERT_FILE',
+  'kafka.sslKey': 'KAFKA_SSL_KEY_FILE',
+  'kafka.saslMechanism': 'KAFKA_SASL_MECHANISM',
+  'kafka.saslUsername': 'KAFKA_SASL_USERNAME',
+  'kafka.saslPassword': 'KAFKA_SASL_PASSWORD',
   'kafka.topics.usageIn': 'TOPIC_USAGE_IN',
   'kafka.topics.ratedOut': 'TOPIC_RATED_OUT',
   'kafka.topics.eventsOut': 'TOPIC_EVENTS_OUT',
@@ -150,7 +251,14 @@ export const ENV_NAMES = {
   'redis.url': 'REDIS_URL',
   'redis.cluster': 'REDIS_CLUSTER',
   'redis.keyPrefix': 'REDIS_KEY_PREFIX',
+  'redis.tlsCa': 'REDIS_TLS_CA_FILE',
+  'redis.tlsCert': 'REDIS_TLS_CERT_FILE',
+  'redis.tlsKey': 'REDIS_TLS_KEY_FILE',
+  'redis.username': 'REDIS_USERNAME',
+  'redis.password': 'REDIS_PASSWORD',
   'schemaRegistry.url': 'SCHEMA_REGISTRY_URL',
+  'schemaRegistry.username': 'SCHEMA_REGISTRY_USERNAME',
+  'schemaRegistry.password': 'SCHEMA_REGISTRY_PASSWORD',
   'http.host': 'HTTP_HOST',
   'http.port': 'HTTP_PORT',
   'rates.dir': 'RATES_DIR',
@@ -213,7 +321,8 @@ function checkPayments(config: z.infer<typeof configSchema>, context: z.Refineme
 }
 
 /** Reads the configuration once, at start-up; a missing or bad value stops the start with its name. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const { env, problems: secretProblems } = resolveSecretFiles(environment);
   const input: Record<string, unknown> = {};
   for (const [path, name] of Object.entries(ENV_NAMES)) {
     const value = env[name];
@@ -223,14 +332,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     node[keys[keys.length - 1]!] = value === '' ? undefined : value;
   }
   const result = configSchema.superRefine(checkPayments).safeParse(input);
-  if (!result.success) {
+  if (!result.success || secretProblems.length > 0) {
     const names = ENV_NAMES as Record<string, string>;
-    const problems = result.error.issues.map((issue) => {
+    const issues = result.success ? [] : result.error.issues;
+    const problems = issues.map((issue) => {
       const path = issue.path.filter((key) => typeof key === 'string').join('.');
       const index = issue.path.filter((key) => typeof key === 'number').map((i) => `[${i}]`);
       return `${names[path] ?? path}${index.join('')}: ${issue.message}`;
     });
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    throw new ConfigError(`invalid configuration:\n  ${[...secretProblems, ...problems].join('\n  ')}`);
   }
-  return result.data;
+  return result.data!;
 }

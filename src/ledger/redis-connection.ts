@@ -1,9 +1,33 @@
-import Redis, { Cluster } from 'ioredis';
+import Redis, { Cluster, RedisOptions } from 'ioredis';
 
 /** Where the ledger lives: one Redis server, or one node of a Redis Cluster (REDIS_CLUSTER). */
 export interface RedisTarget {
   url: string;
   cluster: boolean;
+  /** An ACL user; when unset, the URL's user and password, if any. */
+  username?: string;
+  password?: string;
+  /** With a rediss:// URL: PEM of the CA to trust (else the system's roots), a client certificate and key. */
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** The credentials and TLS options every connection of the target uses (each node's, on a Cluster). */
+function connectionOptions(target: RedisTarget): RedisOptions {
+  const url = new URL(target.url);
+  const tls =
+    url.protocol === 'rediss:'
+      ? {
+          ...(target.tlsCa ? { ca: target.tlsCa } : {}),
+          ...(target.tlsCert ? { cert: target.tlsCert, key: target.tlsKey } : {}),
+        }
+      : undefined;
+  return {
+    username: target.username ?? (decodeURIComponent(url.username) || undefined),
+    password: target.password ?? (decodeURIComponent(url.password) || undefined),
+    tls,
+  };
 }
 
 /**
@@ -44,15 +68,43 @@ export function connectRedis(
   // on a Cluster: ioredis fails a pipelined command redirected (MOVED) after a failover.
   const enableAutoPipelining = true;
   if (!target.cluster)
-    return new Redis(target.url, { maxRetriesPerRequest, enableAutoPipelining, ...REDIS_TIMEOUTS });
+    return new Redis(target.url, {
+      maxRetriesPerRequest,
+      enableAutoPipelining,
+      ...REDIS_TIMEOUTS,
+      ...connectionOptions(target),
+    });
   const url = new URL(target.url);
   return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
     ...CLUSTER_FAILOVER,
     redisOptions: {
-      password: url.password || undefined,
-      tls: url.protocol === 'rediss:' ? {} : undefined,
+      ...connectionOptions(target),
       maxRetriesPerRequest,
       ...REDIS_TIMEOUTS,
     },
+  });
+}
+
+/**
+ * How the client's first connection went: undefined once it is ready, or the first error it
+ * met (a refused password, an untrusted certificate, a server that is down), whichever
+ * comes first; undefined after `timeoutMs` without either. The client goes on reconnecting.
+ */
+export function firstConnection(redis: Redis | Cluster, timeoutMs = 10_000): Promise<Error | undefined> {
+  if (redis.status === 'ready') return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', done);
+      redis.off('node error', done);
+      resolve(error);
+    };
+    const onReady = () => done();
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', onReady);
+    redis.on('error', done);
+    // A Cluster says why a node refused it here; its own 'error' may only say "all failed".
+    redis.on('node error', done);
   });
 }

@@ -6,6 +6,7 @@ import {
   readStack,
   restart,
   ServiceName,
+  securedStackEnv,
   stackEnv,
   up,
 } from './stack';
@@ -30,11 +31,15 @@ export function stackCommand(): Command {
     .description('start the stack (or report the one already running) and print its connection details')
     .option(...dirOption)
     .option('--redis-cluster', 'also start a Redis Cluster: 3 masters, a replica each')
-    .action(async ({ dir, redisCluster }: { dir: string; redisCluster?: boolean }) => {
-      const started = Date.now();
-      const info = await up(dir, { redisCluster: redisCluster === true });
-      console.log(JSON.stringify({ ...info, env: stackEnv(info), upMs: Date.now() - started }, null, 2));
-    });
+    .option('--secured', 'Kafka with a SASL_SSL listener, Redis with TLS and an ACL user (a CA of its own)')
+    .action(
+      async ({ dir, redisCluster, secured }: { dir: string; redisCluster?: boolean; secured?: boolean }) => {
+        const started = Date.now();
+        const info = await up(dir, { redisCluster: redisCluster === true, secured: secured === true });
+        const env = info.secured ? securedStackEnv(info) : stackEnv(info);
+        console.log(JSON.stringify({ ...info, env, upMs: Date.now() - started }, null, 2));
+      },
+    );
 
   stack
     .command('down')

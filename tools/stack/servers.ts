@@ -12,14 +12,52 @@ const READY_TIMEOUT_MS = 60_000;
 
 export interface KafkaNode {
   proc: ManagedProcess;
+  /** The PLAINTEXT listener (inter-broker, and the stack's own tools). */
   brokers: string[];
+  /** With `secured`: the SASL_SSL listener. */
+  securedBrokers?: string[];
 }
 
-/** One combined broker+controller KRaft node on loopback, storage formatted fresh. */
-export async function startKafka(dir: string): Promise<KafkaNode> {
+/** A user the secured listeners and servers know, and the server certificate they present. */
+export interface StackSecurity {
+  username: string;
+  password: string;
+  /** PEM: the server's key and certificate (Redis), the two in one file (Kafka's PEM keystore). */
+  certFile: string;
+  keyFile: string;
+  keystoreFile: string;
+}
+
+/**
+ * Kafka's SASL_SSL listener: TLS with the stack's server certificate, and the user known to
+ * SCRAM-SHA-256 and SCRAM-SHA-512 (credentials written into the metadata log by the storage
+ * format, Kafka's own tool) and to PLAIN (the listener's JAAS configuration).
+ */
+function saslSslListener(security: StackSecurity): string[] {
+  const prefix = 'listener.name.sasl_ssl';
+  const { username, password } = security;
+  const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  return [
+    'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN',
+    `${prefix}.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN`,
+    `${prefix}.scram-sha-256.sasl.jaas.config=${scram}`,
+    `${prefix}.scram-sha-512.sasl.jaas.config=${scram}`,
+    `${prefix}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${username}="${password}";`,
+    `${prefix}.ssl.keystore.type=PEM`,
+    `${prefix}.ssl.keystore.location=${security.keystoreFile}`,
+  ];
+}
+
+/**
+ * One combined broker+controller KRaft node on loopback, storage formatted fresh; with
+ * `security` also a SASL_SSL listener for clients.
+ */
+export async function startKafka(dir: string, security?: StackSecurity): Promise<KafkaNode> {
   const home = join(dir, 'kafka');
   mkdirSync(home, { recursive: true });
   const [port, controllerPort] = [await freePort(), await freePort()];
+  const securedPort = security ? await freePort() : undefined;
+  const secured = securedPort ? `,SASL_SSL://127.0.0.1:${securedPort}` : '';
   const java = findJava(17, 'Apache Kafka');
   const classpath = `${kafkaLibs()}/*`;
   const properties = join(home, 'server.properties');
@@ -29,10 +67,11 @@ export async function startKafka(dir: string): Promise<KafkaNode> {
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port}${secured},CONTROLLER://127.0.0.1:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${secured}`,
       'controller.listener.names=CONTROLLER',
-      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${security ? ',SASL_SSL:SASL_SSL' : ''}`,
+      ...(security ? saslSslListener(security) : []),
       'inter.broker.listener.name=PLAINTEXT',
       `log.dirs=${join(home, 'data')}`,
       // Topics are created on purpose by the service and the tests, never by a typo.
@@ -79,6 +118,12 @@ export async function startKafka(dir: string): Promise<KafkaNode> {
       randomUUID(),
       '-c',
       properties,
+      ...(security
+        ? ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => [
+            '--add-scram',
+            `${mechanism}=[name=${security.username},password=${security.password}]`,
+          ])
+        : []),
     ],
     { encoding: 'utf8' },
   );
@@ -92,7 +137,7 @@ export async function startKafka(dir: string): Promise<KafkaNode> {
   });
   const brokers = [`127.0.0.1:${port}`];
   await waitForKafka(brokers, proc);
-  return { proc, brokers };
+  return { proc, brokers, ...(securedPort ? { securedBrokers: [`127.0.0.1:${securedPort}`] } : {}) };
 }
 
 /** Ready means what a client needs: an admin client connects and lists topics. */
@@ -131,13 +176,40 @@ export interface RedisNode {
   proc: ManagedProcess;
   host: string;
   port: number;
+  /** With `security`: the TLS port. */
+  tlsPort?: number;
 }
 
-/** A private redis-server: loopback only, append-only file on, data in the stack directory. */
-export async function startRedis(dir: string): Promise<RedisNode> {
+/** A Redis user (ACL) that a client logs in as. */
+export interface RedisLogin {
+  username: string;
+  password: string;
+}
+
+/**
+ * Redis with TLS on a port of its own (the server certificate; client certificates optional)
+ * and ACL: the default user off, the stack's user allowed everything.
+ */
+function redisSecurity(security: StackSecurity, tlsPort: number): string[] {
+  return [
+    `tls-port ${tlsPort}`,
+    `tls-cert-file ${security.certFile}`,
+    `tls-key-file ${security.keyFile}`,
+    'tls-auth-clients no',
+    'user default off',
+    `user ${security.username} on >${security.password} ~* &* +@all`,
+  ];
+}
+
+/**
+ * A private redis-server: loopback only, append-only file on, data in the stack directory;
+ * with `security` also TLS and an ACL user.
+ */
+export async function startRedis(dir: string, security?: StackSecurity): Promise<RedisNode> {
   const home = join(dir, 'redis');
   mkdirSync(join(home, 'data'), { recursive: true });
   const port = await freePort();
+  const tlsPort = security ? await freePort() : undefined;
   const conf = join(home, 'redis.conf');
   writeFileSync(
     conf,
@@ -153,6 +225,7 @@ export async function startRedis(dir: string): Promise<RedisNode> {
       'logfile ""',
       // The config path in the process title lets `down` recognise this server by PID.
       'proc-title-template "{title} {listen-addr} {config-file}"',
+      ...(security ? redisSecurity(security, tlsPort!) : []),
       '',
     ].join('\n'),
   );
@@ -161,8 +234,8 @@ export async function startRedis(dir: string): Promise<RedisNode> {
     log: join(home, 'redis.log'),
     marker: conf,
   });
-  await waitForRedis('127.0.0.1', port, proc);
-  return { proc, host: '127.0.0.1', port };
+  await waitForRedis('127.0.0.1', port, proc, security);
+  return { proc, host: '127.0.0.1', port, ...(tlsPort ? { tlsPort } : {}) };
 }
 
 /** A short-lived client of one Redis node that gives up at once when it cannot connect. */
@@ -170,10 +243,12 @@ export async function withNode<T>(
   host: string,
   port: number,
   use: (client: Redis) => Promise<T>,
+  login?: RedisLogin,
 ): Promise<T> {
   const client = new Redis({
     host,
     port,
+    ...(login ? { username: login.username, password: login.password } : {}),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -188,11 +263,17 @@ export async function withNode<T>(
   }
 }
 
-export async function waitForRedis(host: string, port: number, proc?: ManagedProcess): Promise<void> {
-  await waitUntil('Redis', () => withNode(host, port, async (client) => (await client.ping()) === 'PONG'), {
-    timeoutMs: READY_TIMEOUT_MS,
-    proc,
-  });
+export async function waitForRedis(
+  host: string,
+  port: number,
+  proc?: ManagedProcess,
+  login?: RedisLogin,
+): Promise<void> {
+  await waitUntil(
+    'Redis',
+    () => withNode(host, port, async (client) => (await client.ping()) === 'PONG', login),
+    { timeoutMs: READY_TIMEOUT_MS, proc },
+  );
 }
 
 export interface RegistryNode {

@@ -19,6 +19,8 @@ import {
   waitForStripeMock,
 } from './servers';
 import { projectRoot } from './toolchain';
+import { randomBytes } from 'node:crypto';
+import { makeCertificates } from './tls';
 import Redis, { Cluster } from 'ioredis';
 import { connectRedis, RedisTarget } from '../../src/ledger/redis-connection';
 
@@ -36,12 +38,30 @@ export interface StackInfo {
    * started (`<dir>` holds its state file, with the roles now and the nodes' PIDs).
    */
   redisCluster?: { dir: string; nodes: ClusterNode[] };
+  /** Present when started with `secured`: how a client reaches the servers as a managed service. */
+  secured?: SecuredEndpoints;
   processes: ManagedProcess[];
+}
+
+/**
+ * The stack as a managed service is reached: Kafka's SASL_SSL listener (SCRAM-SHA-256,
+ * SCRAM-SHA-512 and PLAIN know the user), Redis over TLS as an ACL user (the default user is
+ * off, on the plain port too), certificates signed by the stack's own CA.
+ */
+export interface SecuredEndpoints {
+  /** PEM of the CA that signed the servers' certificate. */
+  caFile: string;
+  username: string;
+  password: string;
+  kafka: { brokers: string[] };
+  redis: { url: string };
 }
 
 export interface StackOptions {
   /** Also start a Redis Cluster of 3 masters with a replica each. */
   redisCluster?: boolean;
+  /** Kafka with a SASL_SSL listener and Redis with TLS and ACL (`secured` in stack.json). */
+  secured?: boolean;
 }
 
 export type ServiceName = 'kafka' | 'redis' | 'schema-registry' | 'stripe-mock';
@@ -105,6 +125,29 @@ export function stackEnv(info: StackInfo, mode: RedisMode = {}): Record<string, 
   };
 }
 
+/** The service's settings for a secured stack: SASL_SSL with SCRAM-SHA-512, Redis over TLS as the ACL user. */
+export function securedStackEnv(info: StackInfo): Record<string, string> {
+  const secured = info.secured;
+  if (!secured) throw new Error(`the stack in ${info.dir} is not secured: start it with --secured`);
+  return {
+    KAFKA_BROKERS: secured.kafka.brokers.join(','),
+    KAFKA_SSL: 'true',
+    KAFKA_SSL_CA_FILE: secured.caFile,
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: secured.username,
+    KAFKA_SASL_PASSWORD: secured.password,
+    REDIS_URL: secured.redis.url,
+    REDIS_TLS_CA_FILE: secured.caFile,
+    REDIS_USERNAME: secured.username,
+    REDIS_PASSWORD: secured.password,
+    SCHEMA_REGISTRY_URL: info.schemaRegistry.url,
+  };
+}
+
+/** The ACL user of a secured stack's Redis, for the stack's own probes. */
+const redisLogin = (info: StackInfo) =>
+  info.secured ? { username: info.secured.username, password: info.secured.password } : undefined;
+
 /** Every process of the stack, the cluster's nodes as they run now included. */
 export function stackProcesses(info: StackInfo): ManagedProcess[] {
   const cluster = info.redisCluster ? readCluster(info.redisCluster.dir) : undefined;
@@ -127,15 +170,26 @@ export function isStackRunning(info: StackInfo): boolean {
 export async function up(stackDir = defaultStackDir(), options: StackOptions = {}): Promise<StackInfo> {
   const dir = resolve(stackDir);
   const existing = readStack(dir);
-  if (existing && isStackRunning(existing) && (!options.redisCluster || existing.redisCluster))
+  if (
+    existing &&
+    isStackRunning(existing) &&
+    (!options.redisCluster || existing.redisCluster) &&
+    (!options.secured || existing.secured)
+  )
     return existing;
   if (existing) await down(dir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
 
+  const certificates = options.secured ? makeCertificates(join(dir, 'tls')) : undefined;
+  const security = certificates && {
+    ...certificates,
+    username: 'rater',
+    password: randomBytes(12).toString('hex'),
+  };
   const started = await Promise.allSettled([
-    startKafka(dir),
-    startRedis(dir),
+    startKafka(dir, security),
+    startRedis(dir, security),
     startSchemaRegistry(dir),
     startStripeMock(dir),
   ]);
@@ -174,6 +228,17 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
     schemaRegistry: { url: registry.url },
     stripe: { url: stripe.url },
     ...(cluster ? { redisCluster: { dir: cluster.dir, nodes: cluster.nodes } } : {}),
+    ...(security
+      ? {
+          secured: {
+            caFile: security.caFile,
+            username: security.username,
+            password: security.password,
+            kafka: { brokers: kafka.securedBrokers! },
+            redis: { url: `rediss://${redis.host}:${redis.tlsPort!}` },
+          },
+        }
+      : {}),
     processes: [kafka.proc, redis.proc, registry.proc, stripe.proc],
   };
   writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
@@ -241,7 +306,7 @@ export async function startService(service: ServiceName, stackDir = defaultStack
     marker: old.marker,
   });
   if (service === 'kafka') await waitForKafka(info.kafka.brokers, proc);
-  else if (service === 'redis') await waitForRedis(info.redis.host, info.redis.port, proc);
+  else if (service === 'redis') await waitForRedis(info.redis.host, info.redis.port, proc, redisLogin(info));
   else if (service === 'stripe-mock') await waitForStripeMock(info.stripe.url, proc);
   else await waitForSchemaRegistry(info.schemaRegistry.url, proc);
   info.processes[index] = proc;

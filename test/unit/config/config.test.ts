@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../../src/config';
 
 const valid = {
@@ -19,6 +22,7 @@ describe('loadConfig', () => {
         createTopics: true,
         topicPartitions: 6,
         maxMessageBytes: 1048576,
+        ssl: false,
         topics: {
           usageIn: 'usage.cdr.v1',
           ratedOut: 'usage.rated.v1',
@@ -171,6 +175,150 @@ describe('loadConfig', () => {
       expect(
         problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: 'k', STRIPE_API_BASE: 'localhost:12111' }),
       ).toContain('STRIPE_API_BASE: must be an http:// or https:// URL');
+    });
+  });
+
+  describe('managed Kafka, Redis and registry', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rater-config-'));
+    const file = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
+    const ca = file('ca.pem', pem('CERTIFICATE'));
+    const cert = file('client.pem', pem('CERTIFICATE'));
+    const key = file('client.key', pem('PRIVATE KEY'));
+    const problem = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...valid, ...env });
+        return 'accepted';
+      } catch (error) {
+        return (error as ConfigError).message;
+      }
+    };
+
+    it('reads Kafka TLS files and SASL credentials', () => {
+      const config = loadConfig({
+        ...valid,
+        KAFKA_SSL: 'true',
+        KAFKA_SSL_CA_FILE: ca,
+        KAFKA_SSL_CERT_FILE: cert,
+        KAFKA_SSL_KEY_FILE: key,
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'rater',
+        KAFKA_SASL_PASSWORD: 's3cret',
+      });
+      expect(config.kafka).toMatchObject({
+        ssl: true,
+        sslCa: pem('CERTIFICATE'),
+        sslCert: pem('CERTIFICATE'),
+        sslKey: pem('PRIVATE KEY'),
+        saslMechanism: 'scram-sha-512',
+        saslUsername: 'rater',
+        saslPassword: 's3cret',
+      });
+    });
+
+    it('refuses half-given Kafka security, naming the variable', () => {
+      expect(problem({ KAFKA_SSL_CA_FILE: ca })).toContain('KAFKA_SSL_CA_FILE: needs KAFKA_SSL=true');
+      expect(problem({ KAFKA_SSL: 'yes please' })).toContain('KAFKA_SSL: must be true or false');
+      expect(problem({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: cert })).toContain(
+        'KAFKA_SSL_KEY_FILE: a client certificate needs both',
+      );
+      expect(problem({ KAFKA_SASL_MECHANISM: 'gssapi' })).toContain(
+        'KAFKA_SASL_MECHANISM: must be one of plain, scram-sha-256, scram-sha-512',
+      );
+      const missing = problem({ KAFKA_SASL_MECHANISM: 'plain' });
+      expect(missing).toContain('KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM');
+      expect(missing).toContain('KAFKA_SASL_PASSWORD: is required with KAFKA_SASL_MECHANISM');
+      expect(problem({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toContain(
+        'KAFKA_SASL_MECHANISM: is required with KAFKA_SASL_USERNAME',
+      );
+      expect(problem({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: join(dir, 'nope.pem') })).toContain(
+        `KAFKA_SSL_CA_FILE: cannot read ${join(dir, 'nope.pem')} (ENOENT)`,
+      );
+      expect(
+        problem({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: file('junk.pem', 'not a certificate') }),
+      ).toContain('KAFKA_SSL_CA_FILE: ');
+    });
+
+    it('reads Redis TLS and an ACL user, and keeps the rules of a rediss:// URL', () => {
+      const config = loadConfig({
+        ...valid,
+        REDIS_URL: 'rediss://redis.example:6380',
+        REDIS_CLUSTER: 'true',
+        REDIS_TLS_CA_FILE: ca,
+        REDIS_USERNAME: 'rater',
+        REDIS_PASSWORD: 'pw',
+      });
+      expect(config.redis).toMatchObject({
+        cluster: true,
+        tlsCa: pem('CERTIFICATE'),
+        username: 'rater',
+        password: 'pw',
+      });
+      expect(problem({ REDIS_TLS_CA_FILE: ca })).toContain('REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL');
+      expect(problem({ REDIS_USERNAME: 'rater' })).toContain(
+        'REDIS_PASSWORD: is required with REDIS_USERNAME',
+      );
+      expect(problem({ REDIS_URL: 'redis://:pw@127.0.0.1:6379', REDIS_PASSWORD: 'pw' })).toContain(
+        'REDIS_PASSWORD: REDIS_URL holds credentials already',
+      );
+    });
+
+    it('takes registry basic authentication as a pair, with a URL', () => {
+      const config = loadConfig({
+        ...valid,
+        SCHEMA_REGISTRY_URL: 'https://registry.example',
+        SCHEMA_REGISTRY_USERNAME: 'key',
+        SCHEMA_REGISTRY_PASSWORD: 'secret',
+      });
+      expect(config.schemaRegistry).toEqual({
+        url: 'https://registry.example',
+        username: 'key',
+        password: 'secret',
+      });
+      expect(
+        problem({ SCHEMA_REGISTRY_URL: 'https://r.example', SCHEMA_REGISTRY_USERNAME: 'key' }),
+      ).toContain('SCHEMA_REGISTRY_PASSWORD: basic authentication needs both');
+      expect(problem({ SCHEMA_REGISTRY_USERNAME: 'key', SCHEMA_REGISTRY_PASSWORD: 's' })).toContain(
+        'SCHEMA_REGISTRY_URL: is required with SCHEMA_REGISTRY_USERNAME',
+      );
+    });
+
+    it('reads every secret from <NAME>_FILE instead, one trailing newline off', () => {
+      const config = loadConfig({
+        ...valid,
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME_FILE: file('kafka-user', 'rater\n'),
+        KAFKA_SASL_PASSWORD_FILE: file('kafka-password', 'pass word \n'),
+        REDIS_USERNAME_FILE: file('redis-user', 'ledger'),
+        REDIS_PASSWORD_FILE: file('redis-password', 'r3d1s\r\n'),
+        SCHEMA_REGISTRY_URL: 'https://registry.example',
+        SCHEMA_REGISTRY_USERNAME_FILE: file('registry-user', 'key\n'),
+        SCHEMA_REGISTRY_PASSWORD_FILE: file('registry-password', 'secret\n'),
+      });
+      expect(config.kafka).toMatchObject({ saslUsername: 'rater', saslPassword: 'pass word ' });
+      expect(config.redis).toMatchObject({ username: 'ledger', password: 'r3d1s' });
+      expect(config.schemaRegistry).toMatchObject({ username: 'key', password: 'secret' });
+    });
+
+    it('stops on a secret given twice, a missing file or an empty one, naming the variable', () => {
+      const missing = join(dir, 'missing');
+      const message = problem({
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: 'rater',
+        KAFKA_SASL_USERNAME_FILE: file('user-again', 'rater'),
+        KAFKA_SASL_PASSWORD_FILE: missing,
+        REDIS_PASSWORD_FILE: file('empty', '\n'),
+      });
+      expect(message).toContain(
+        'KAFKA_SASL_USERNAME: set either KAFKA_SASL_USERNAME or KAFKA_SASL_USERNAME_FILE, not both',
+      );
+      expect(message).toContain(`KAFKA_SASL_PASSWORD_FILE: cannot read ${missing} (ENOENT)`);
+      expect(message).toContain(`REDIS_PASSWORD_FILE: ${join(dir, 'empty')} is empty`);
+      expect(message).not.toContain('pass');
     });
   });
 });
