@@ -21,9 +21,11 @@ describe('the admin API OpenAPI document', () => {
         .sort(),
     ).toEqual([
       'GET /v1/tenants/{tenantId}/balance',
+      'GET /v1/tenants/{tenantId}/forecast',
       'GET /v1/tenants/{tenantId}/statement',
       'GET /v1/tenants/{tenantId}/usage',
       'POST /v1/authorize',
+      'POST /v1/rerates',
       'POST /v1/tenants/{tenantId}/adjustments',
       'POST /v1/tenants/{tenantId}/api-keys',
       'POST /v1/tenants/{tenantId}/purchases',
