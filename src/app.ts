@@ -33,7 +33,10 @@ import { explainKafkaConnectError, explainRedisConnectError } from './config/con
 import { createLogger, logPipelineEvents } from './observability/logs';
 import { CachedQuery } from './observability/cached-query';
 import { createMetrics } from './observability/metrics';
-import type { RateBook } from './rating';
+import { rateBookDigest, type RateBook } from './rating';
+import type { RatedRecordSink, RerateLedger } from './settlement/ports';
+import { PeriodRerate, RerateOptions } from './settlement/rerate-period';
+import { KafkaRatedRecordSink } from './kafka/rated-record-sink';
 
 /** The running service: adapters built from the configuration, wired together. */
 export interface App {
@@ -53,6 +56,36 @@ export interface AppDependencies {
   logger?: Logger;
   /** The rate decks and plans: tenants' licences become pool capacities. */
   book?: RateBook;
+}
+
+/** The ledger as re-rating a period needs it. */
+export function rerateLedgerOf(ledger: Ledger): RerateLedger {
+  return {
+    tenantPages: () => ledger.tenants.pages(),
+    readUsageState: (tenantId, usages, poolMonths) =>
+      ledger.writes.readUsageState(tenantId, usages, poolMonths),
+    listUsage: (tenantId, range) => ledger.reads.listUsage(tenantId, range),
+    rerate: (tenantId, change) => ledger.writes.rerate(tenantId, change),
+    rerateNotice: (tenantId, notice) => ledger.writes.rerateNotice(tenantId, notice),
+  };
+}
+
+/** The use case "re-rate a past period" over the ledger, with the decks of `book`. */
+export function periodRerate(
+  ledger: Ledger,
+  pricer: UsagePricer,
+  book: RateBook,
+  records?: RatedRecordSink,
+  options: Partial<RerateOptions> = {},
+): PeriodRerate {
+  return new PeriodRerate({
+    ledger: rerateLedgerOf(ledger),
+    pricer,
+    decksDigest: rateBookDigest(book),
+    checkpoints: ledger.rerates,
+    ...(records ? { records } : {}),
+    ...options,
+  });
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -326,6 +359,16 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       book: dependencies.book,
       operatorTokenSha256: config.api.operatorTokenSha256,
       gateway,
+      ...(dependencies.book
+        ? {
+            rerate: periodRerate(
+              ledger,
+              dependencies.pricer,
+              dependencies.book,
+              new KafkaRatedRecordSink(producer, topics.ratedOut),
+            ),
+          }
+        : {}),
     });
     if (config.console.enabled) {
       const secure = config.console.secureCookies;

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { logLevel, Partitioners } from 'kafkajs';
+import { formatMinor } from './rating';
+import { KafkaRatedRecordSink } from './kafka/rated-record-sink';
+import type { RerateReport } from './settlement/rerate-period';
 import { tenantCommand } from './api/tenant-cli';
 import { replayDeadLetters } from './kafka/dead-letter-replay';
-import { startApp } from './app';
+import { periodRerate, startApp } from './app';
 import { connectRedis } from './ledger/redis-connection';
 import { kafkaClient } from './kafka/kafka-client';
 import { loadConfig } from './config';
@@ -81,6 +85,114 @@ program
       });
       console.log(JSON.stringify(report, null, 2));
     } finally {
+      redis.disconnect();
+    }
+  });
+
+/** An ISO 8601 time with its offset, as a Date; anything else is refused. */
+function isoTime(value: string): Date {
+  const at = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(at.getTime()))
+    throw new Error(`not an ISO 8601 time with an offset: ${value}`);
+  return at;
+}
+
+/** The report as a table, one line per tenant, money as decimals in the tenant's currency. */
+function rerateTable(report: RerateReport): string {
+  const rows = [['tenant', 'calls', 'old total', 'new total', 'difference', 'currency']];
+  for (const t of report.tenants)
+    rows.push([
+      t.tenantId,
+      String(t.calls),
+      formatMinor(t.before, t.currency),
+      formatMinor(t.after, t.currency),
+      formatMinor(t.after - t.before, t.currency),
+      t.currency,
+    ]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const lines = rows.map((row) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
+  );
+  const skipped = report.tenants.flatMap((t) => [
+    ...t.unpriced.map((u) => `  ${t.tenantId} ${u.usageId}: not priced again (${u.reason})`),
+    ...t.refused.map((u) => `  ${t.tenantId} ${u.usageId}: refused by the ledger (${u.reason})`),
+  ]);
+  return [
+    `revision ${report.revision}, calls that started in [${report.from.toISOString()}, ${report.to.toISOString()})` +
+      (report.dryRun ? ' (dry run: nothing changed)' : ''),
+    ...lines,
+    ...(skipped.length > 0 ? ['left as they are:', ...skipped] : []),
+    ...(report.complete ? [] : ['stopped part way: run the same command again to go on']),
+  ].join('\n');
+}
+
+program
+  .command('rerate')
+  .description(
+    'price the usage of a past period again with the decks now in force: refund or charge the difference, once per revision',
+  )
+  .requiredOption('--from <iso>', 'calls that started from then (inclusive)', isoTime)
+  .requiredOption('--to <iso>', 'until then (exclusive)', isoTime)
+  .option('--tenant <id>', "one tenant's usage only")
+  .option('--dry-run', 'report per tenant what would change, change nothing')
+  .action(async (o: { from: Date; to: Date; tenant?: string; dryRun?: boolean }) => {
+    const config = loadConfig();
+    const book = loadRateBook(config.rates.dir);
+    const redis = connectRedis(config.redis);
+    const kafka = kafkaClient(config.kafka, {
+      clientId: `${config.kafka.clientId}-rerate`,
+      logLevel: logLevel.WARN,
+    });
+    const producer = o.dryRun
+      ? undefined
+      : kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+    // Ctrl-C stops after the usage in hand: the checkpoint says where the next run goes on.
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    const tty = process.stderr.isTTY === true;
+    let line = '';
+    const progress = {
+      tenant: (tenantId: string) => {
+        if (!tty) console.error(`re-rating ${tenantId}`);
+      },
+      usage: (tenantId: string, examined: number, calls: number) => {
+        if (tty) {
+          const bar = '#'.repeat(Math.min(30, Math.floor(Math.log2(examined + 1) * 2))).padEnd(30, '.');
+          line = `\r${tenantId} [${bar}] ${examined} usages, ${calls} re-rated`;
+          process.stderr.write(line);
+        } else if (examined % 1000 === 0) console.error(`${tenantId}: ${examined} usages, ${calls} re-rated`);
+      },
+      tenantDone: (t: { tenantId: string; examined: number; calls: number }) => {
+        if (tty && line) process.stderr.write('\n');
+        line = '';
+        if (!tty) console.error(`${t.tenantId}: done, ${t.examined} usages, ${t.calls} re-rated`);
+      },
+    };
+    try {
+      await producer?.connect();
+      const ledger = openLedger(redis, {
+        prefix: config.redis.keyPrefix,
+        idempotencyRetentionMs: config.ledger.idempotencyRetentionDays * 24 * 3600 * 1000,
+      });
+      const rerate = periodRerate(
+        ledger,
+        new RatingPricer(book),
+        book,
+        producer ? new KafkaRatedRecordSink(producer, config.kafka.topics.ratedOut) : undefined,
+        { signal: stop.signal, progress },
+      );
+      const report = await rerate.run({
+        from: o.from,
+        to: o.to,
+        ...(o.tenant ? { tenantId: o.tenant } : {}),
+        dryRun: o.dryRun === true,
+      });
+      if (tty && line) process.stderr.write('\n');
+      console.log(rerateTable(report));
+      if (!report.complete) process.exitCode = 2;
+    } finally {
+      await producer?.disconnect();
       redis.disconnect();
     }
   });

@@ -5,6 +5,7 @@ import type { Ledger } from '../ledger/open-ledger';
 import type { RateBook } from '../rating';
 import type { UsagePricer } from '../settlement/ports';
 import type { PaymentGateway } from '../settlement/ports';
+import type { PeriodRerate } from '../settlement/rerate-period';
 import type { Guards } from './guard';
 
 /** The server the admin routes are added to: its requests are typed from the routes' schemas. */
@@ -24,6 +25,8 @@ export interface AdminApiOptions {
   operatorTokenSha256?: string;
   /** Charges purchases; without one (PAYMENT_GATEWAY=none) purchases are answered 503. */
   gateway?: PaymentGateway;
+  /** Re-rates a period (POST /v1/rerates); without it the route answers 503. */
+  rerate?: Pick<PeriodRerate, 'run'>;
 }
 
 /** What a resource's routes are given: the API's options and the credential hooks. */

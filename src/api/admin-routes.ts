@@ -9,6 +9,7 @@ import { authorizeRoutes } from './routes/authorize';
 import { forecastRoutes } from './routes/forecast';
 import { fundsRoutes } from './routes/funds';
 import { keyRoutes } from './routes/keys';
+import { rerateRoutes } from './routes/rerates';
 import { tenantRoutes } from './routes/tenants';
 import { usageRoutes } from './routes/usage';
 import { SHARED_SCHEMAS } from './schemas';
@@ -37,7 +38,10 @@ export const OPENAPI_OPTIONS: FastifyDynamicSwaggerOptions = {
         name: 'funds',
         description: 'purchases, adjustments, the balance with its lots, and its runway forecast',
       },
-      { name: 'usage', description: "a tenant's rated usage and a period's statement" },
+      {
+        name: 'usage',
+        description: "a tenant's rated usage and a period's statement; the operator's re-rating of a period",
+      },
       { name: 'authorization', description: 'may a call start, and for how long' },
     ],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -79,4 +83,5 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   forecastRoutes(app, resource);
   usageRoutes(app, resource);
   authorizeRoutes(app, resource);
+  rerateRoutes(app, resource);
 }

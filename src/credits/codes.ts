@@ -69,6 +69,7 @@ export const EVENT_TYPES = [
   'credits.adjustment.added',
   'credits.service.blocked',
   'credits.service.restored',
+  'credits.usage.rerated',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

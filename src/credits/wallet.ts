@@ -104,6 +104,8 @@ export interface UsageOutcome {
   appliedAt: Date;
   /** Revision of the last re-rate, '' when never re-rated. */
   revision: string;
+  /** The charge the last re-rate replaced (present with a revision). */
+  previousCharge?: MinorUnits;
   /** What the usage was applied with as `rated` ('' when stored without). */
   rated: string;
   /** What the usage was applied with as `ratedShared` ('' when stored without). */

@@ -29,6 +29,8 @@ export interface TenantKeys {
   outbox: string;
   /** Hash: usage totals by `<yyyy-mm>:<source>:count|charge|poolSeconds`, kept for good. */
   totals: string;
+  /** Hash: revision -> when the tenant was told of that re-rating run (rerateNotice-10.lua). */
+  rerateNotices: string;
 }
 
 /** The hash tag every key of the tenant starts with (after the namespace prefix). */
@@ -50,8 +52,15 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
     payments: `${tag}:payments`,
     outbox: `${tag}:outbox`,
     totals: `${tag}:totals`,
+    rerateNotices: `${tag}:rerates`,
   };
 }
+
+/**
+ * Hash: a re-rating run's checkpoint (src/ledger/rerate-checkpoints.ts), by its revision. Not
+ * slot-bound: written by the run, apart from the tenants' scripts.
+ */
+export const rerateCheckpointKey = (revision: string, prefix = '') => `${prefix}rerate:run:${revision}`;
 
 /** Set of every tenant id (not slot-bound: written outside the tenant's scripts). */
 export const tenantRegistryKey = (prefix = '') => `${prefix}tenants`;

@@ -630,4 +630,31 @@ export class CreditLedger {
       balance: BigInt(String(result.reply[2])),
     };
   }
+
+  /**
+   * Tells the tenant what a re-rating run changed (`credits.usage.rerated`), once per
+   * revision: `duplicate` when it was told for this revision before.
+   */
+  async rerateNotice(
+    tenantId: string,
+    notice: { revision: string; from: Date; to: Date; calls: number; before: MinorUnits; after: MinorUnits },
+  ): Promise<{ duplicate: boolean; balance: MinorUnits } | Refusal> {
+    const k = this.keys(tenantId);
+    const result = await this.run(
+      'rerateNotice',
+      [k.account, k.lotExpiry, k.outbox, k.rerateNotices, ...this.indexKeys(tenantId)],
+      [
+        tenantId,
+        ...this.clockArgs(),
+        notice.revision,
+        notice.from.toISOString(),
+        notice.to.toISOString(),
+        notice.calls,
+        notice.before.toString(),
+        notice.after.toString(),
+      ],
+    );
+    if ('refused' in result) return result;
+    return { duplicate: result.code === ResultCode.DUPLICATE, balance: BigInt(String(result.reply[1])) };
+  }
 }

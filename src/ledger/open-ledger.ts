@@ -7,6 +7,7 @@ import { Leases } from './leases';
 import { CreditLedger, indexShardsFor, LedgerOptions } from './ledger';
 import { LedgerIndexes } from './ledger-indexes';
 import { OutboxStore } from './outbox-store';
+import { RerateCheckpoints } from './rerate-checkpoints';
 import { TenantRegistry } from './tenant-registry';
 
 /** The Redis ledger's parts, over one client and one key namespace. */
@@ -23,6 +24,8 @@ export interface Ledger {
   indexes: LedgerIndexes;
   /** What the usage consumer set aside: counts by reason and the latest (best effort). */
   deadLetters: DeadLetterLog;
+  /** Re-rating runs' checkpoints, so that a stopped run resumes where it was. */
+  rerates: RerateCheckpoints;
   /** The tenant's keys in this namespace (for tools and tests that look at the raw state). */
   keys(tenantId: string): TenantKeys;
 }
@@ -40,6 +43,7 @@ export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}):
     tenants: new TenantRegistry(redis, outbox, prefix),
     indexes: new LedgerIndexes(redis, shards, prefix),
     deadLetters: new DeadLetterLog(redis, prefix),
+    rerates: new RerateCheckpoints(redis, prefix),
     keys: (tenantId) => tenantKeys(tenantId, prefix),
   };
 }

@@ -133,6 +133,7 @@ export function parseRecord(reply: unknown, day: number, start?: Date): UsageOut
     start: new Date(started),
     appliedAt: new Date(started + Number(parts[5])),
     revision: parts[10] ?? '',
+    ...(parts[10] ? { previousCharge: BigInt(parts[11] || '0') } : {}),
     rated: own === '||' ? '' : own,
     ratedShared: bar < 0 ? '' : shared.slice(bar + 1),
     // After the revision and previous charge ('' until re-rated); none in a record stored before.

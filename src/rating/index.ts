@@ -5,6 +5,7 @@ export { loadRateBook } from './load';
 export { currencyDigits, formatMinor, isCurrency, ROUNDING_MODE } from './money';
 export { billedSeconds, poolSecondsFor, rateCall } from './price';
 export type { BreakdownLine, RatedCall, RatingResult } from './price';
+export { rateBookDigest } from './digest';
 export { missingDeckKinds, parseRateBook, RateBookError } from './rate-book';
 export type { DeckKind, RateBook, RateDeck, RateFileError } from './rate-book';
 export { CALL_TYPES } from './usage-record';

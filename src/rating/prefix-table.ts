@@ -39,6 +39,18 @@ export class PrefixTable<T> {
     return best;
   }
 
+  /** Every prefix with its value, in digit order (shorter before longer). */
+  *entries(): Generator<[string, T]> {
+    const walk = function* (current: Node<T>, prefix: string): Generator<[string, T]> {
+      if (current.value !== undefined) yield [prefix, current.value];
+      for (let digit = 0; digit < 10; digit++) {
+        const next = current.children[digit];
+        if (next) yield* walk(next, prefix + String(digit));
+      }
+    };
+    yield* walk(this.root, '+');
+  }
+
   get size(): number {
     return this.count;
   }

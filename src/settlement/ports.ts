@@ -5,6 +5,7 @@ import type {
   RatedBatch,
   UsageKey,
   UsageOutcome,
+  UsageSource,
   UsageState,
 } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
@@ -148,4 +149,69 @@ export type ChargeResult =
 export interface PaymentGateway {
   /** Resolves with the gateway's answer; throws GatewayUnavailableError when it did not answer. */
   charge(request: ChargeRequest): Promise<ChargeResult>;
+}
+
+/** An applied usage as the ledger lists it: its id and stored outcome. */
+export interface AppliedUsageRecord {
+  usageId: string;
+  outcome: UsageOutcome;
+}
+
+/** The ledger as re-rating a past period needs it (src/ledger implements it). */
+export interface RerateLedger extends Pick<SettlementLedger, 'readUsageState'> {
+  /** Every tenant id, in pages, in no particular order. */
+  tenantPages(): AsyncIterable<string[]>;
+  /** Applied usages whose calls started in [from, to), by start then id, `limit` from `offset`. */
+  listUsage(
+    tenantId: string,
+    range: { from: Date; to: Date; offset: number; limit: number },
+  ): Promise<AppliedUsageRecord[]>;
+  /**
+   * Replaces an applied usage's charge, once per (usage, revision): `duplicate` when this
+   * revision was applied before; `conflict` (the current use) when the pool use declared moved.
+   */
+  rerate(
+    tenantId: string,
+    change: {
+      usageId: string;
+      start: Date;
+      revision: string;
+      currency: string;
+      source: UsageSource;
+      charge: MinorUnits;
+      poolSeconds: number;
+      poolUse: Record<string, number>;
+    },
+  ): Promise<
+    | { duplicate: boolean; outcome: UsageOutcome; balance: MinorUnits }
+    | { conflict: Record<string, number> }
+    | LedgerRefusal
+  >;
+  /** Tells the tenant what the run changed (`credits.usage.rerated`), once per revision. */
+  rerateNotice(
+    tenantId: string,
+    notice: { revision: string; from: Date; to: Date; calls: number; before: MinorUnits; after: MinorUnits },
+  ): Promise<{ duplicate: boolean; balance: MinorUnits } | LedgerRefusal>;
+}
+
+/** How far a re-rating run got with a tenant, and what it changed so far (in minor units). */
+export interface RerateCheckpoint {
+  /** The last usage done, in the listing's order: its call's start (ms) and id. */
+  after?: { start: number; usageId: string };
+  calls: number;
+  before: MinorUnits;
+  charged: MinorUnits;
+  /** The tenant was told: nothing is left to do for it. */
+  done: boolean;
+}
+
+/** Where a re-rating run keeps its checkpoints (per run, by revision, per tenant). */
+export interface RerateCheckpointStore {
+  read(revision: string, tenantId: string): Promise<RerateCheckpoint>;
+  save(revision: string, tenantId: string, checkpoint: RerateCheckpoint): Promise<void>;
+}
+
+/** Where re-rated records go (the rated topic): keyed by tenant, the value JSON. */
+export interface RatedRecordSink {
+  publish(records: { tenantId: string; value: string }[]): Promise<void>;
 }

@@ -25,6 +25,7 @@ describe('the admin API OpenAPI document', () => {
       'GET /v1/tenants/{tenantId}/statement',
       'GET /v1/tenants/{tenantId}/usage',
       'POST /v1/authorize',
+      'POST /v1/rerates',
       'POST /v1/tenants/{tenantId}/adjustments',
       'POST /v1/tenants/{tenantId}/api-keys',
       'POST /v1/tenants/{tenantId}/purchases',

@@ -16,6 +16,7 @@ describe('tenant keys', () => {
       payments: 'p:{t:acme-1}:payments',
       outbox: 'p:{t:acme-1}:outbox',
       totals: 'p:{t:acme-1}:totals',
+      rerateNotices: 'p:{t:acme-1}:rerates',
     });
   });
 
@@ -45,6 +46,7 @@ describe('ledger scripts', () => {
       ['reindex', 9, 'reindexV4'],
       ['releaseLease', 1, 'releaseLeaseV4'],
       ['rerate', 14, 'rerateV4'],
+      ['rerateNotice', 10, 'rerateNoticeV4'],
       ['updateSettings', 10, 'updateSettingsV4'],
     ]);
   });

@@ -71,6 +71,7 @@ describe('records as the scripts reply them', () => {
       start: new Date('2026-11-30T01:00:00.000Z'),
       appliedAt: new Date('2026-11-30T01:00:02.500Z'),
       revision: 'r1',
+      previousCharge: 300n,
       rated: 'fp0123456789|120|5',
       ratedShared: 'USD|d|1|+44|UK',
       // Stored before reports were kept.
@@ -95,6 +96,7 @@ describe('records as the scripts reply them', () => {
     expect(parseRecord(['v2', 'c|9|0||0|0|-|fp|60|0|r2|7|c-1', '', ['', '9']], day)).toMatchObject({
       revision: 'r2',
       charge: 9n,
+      previousCharge: 7n,
       report: 'c-1',
     });
   });
