@@ -11,6 +11,7 @@ import { fundsRoutes } from './routes/funds';
 import { keyRoutes } from './routes/keys';
 import { tenantRoutes } from './routes/tenants';
 import { usageRoutes } from './routes/usage';
+import { userLimitsRoutes } from './routes/user-limits';
 import { SHARED_SCHEMAS } from './schemas';
 
 export type { AdminApiOptions } from './admin-app';
@@ -78,5 +79,6 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   fundsRoutes(app, resource);
   forecastRoutes(app, resource);
   usageRoutes(app, resource);
+  userLimitsRoutes(app, resource);
   authorizeRoutes(app, resource);
 }

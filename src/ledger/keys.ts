@@ -29,6 +29,13 @@ export interface TenantKeys {
   outbox: string;
   /** Hash: usage totals by `<yyyy-mm>:<source>:count|charge|poolSeconds`, kept for good. */
   totals: string;
+  /** Hash: per-user monthly spend limits: `currency`, `default`, `u:<user>` (minor units or `none`). */
+  userLimits: string;
+  /**
+   * The base of the users' monthly spend keys (never a key itself): `<userSpend>:<yyyy-mm>`, a
+   * hash of `s:<user>` (credit-paid minor units) and `r:<user>` (limit reached, event sent).
+   */
+  userSpend: string;
 }
 
 /** The hash tag every key of the tenant starts with (after the namespace prefix). */
@@ -50,8 +57,13 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
     payments: `${tag}:payments`,
     outbox: `${tag}:outbox`,
     totals: `${tag}:totals`,
+    userLimits: `${tag}:user-limits`,
+    userSpend: `${tag}:user-spend`,
   };
 }
+
+/** A user's spend of a month (yyyy-mm) is in this hash (see TenantKeys.userSpend). */
+export const userSpendKey = (keys: TenantKeys, month: string) => `${keys.userSpend}:${month}`;
 
 /** Set of every tenant id (not slot-bound: written outside the tenant's scripts). */
 export const tenantRegistryKey = (prefix = '') => `${prefix}tenants`;

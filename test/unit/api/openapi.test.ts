@@ -21,8 +21,10 @@ describe('the admin API OpenAPI document', () => {
         .sort(),
     ).toEqual([
       'GET /v1/tenants/{tenantId}/balance',
+      'GET /v1/tenants/{tenantId}/forecast',
       'GET /v1/tenants/{tenantId}/statement',
       'GET /v1/tenants/{tenantId}/usage',
+      'GET /v1/tenants/{tenantId}/user-limits',
       'POST /v1/authorize',
       'POST /v1/tenants/{tenantId}/adjustments',
       'POST /v1/tenants/{tenantId}/api-keys',
@@ -30,6 +32,7 @@ describe('the admin API OpenAPI document', () => {
       'PUT /v1/tenants/{tenantId}',
       'PUT /v1/tenants/{tenantId}/auto-recharge',
       'PUT /v1/tenants/{tenantId}/payment-method',
+      'PUT /v1/tenants/{tenantId}/user-limits',
     ]);
   });
 });
