@@ -6,14 +6,20 @@ import type { MinorUnits } from './wallet';
  * the use cases decide with these.
  */
 
-/** The longest user key the ledger keeps (a longer id names no user to limit). */
+/** The longest user key the ledger keeps, in UTF-8 bytes (a longer id names no user to limit). */
 export const MAX_USER_KEY_LENGTH = 256;
+
+const utf8 = new TextEncoder();
+
+/** A user key the ledger takes: not empty, at most MAX_USER_KEY_LENGTH bytes of UTF-8. */
+export const isUserKey = (value: string) =>
+  value.length > 0 && value.length <= MAX_USER_KEY_LENGTH && utf8.encode(value).length <= MAX_USER_KEY_LENGTH;
 
 /** A user's limit: minor units, or `none` (no limit, whatever the tenant's default). */
 export type UserLimit = MinorUnits | 'none';
 
 const userKey = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.length > 0 && value.length <= MAX_USER_KEY_LENGTH ? value : undefined;
+  typeof value === 'string' && isUserKey(value) ? value : undefined;
 
 /** The user a usage record is counted for: its `userId`, else its `userPrincipalName`, else none (''). */
 export function userKeyOf(record: Readonly<Record<string, unknown>>): string {

@@ -1,7 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { utcMonth } from '../../credits/calendar';
 import { decimalToMinor } from '../../credits/money';
-import { effectiveLimit, limitLeft, UserLimit } from '../../credits/user-limits';
+import {
+  effectiveLimit,
+  isUserKey,
+  limitLeft,
+  MAX_USER_KEY_LENGTH,
+  UserLimit,
+} from '../../credits/user-limits';
 import type { MinorUnits } from '../../credits/wallet';
 import type { AdminApp, ResourceOptions } from '../admin-app';
 import { presentMoney, tooPrecise } from '../money';
@@ -85,6 +91,12 @@ export function userLimitsRoutes<L extends FastifyBaseLogger>(
       if (!account) return noAccount(reply, tenant);
       const currency = account.settings.currency;
       const users = Object.entries(body.users ?? {});
+      const long = users.find(([user]) => !isUserKey(user));
+      if (long)
+        return badRequest(
+          reply,
+          `body/users: ${long[0].slice(0, 40)}... is over ${MAX_USER_KEY_LENGTH} bytes`,
+        );
       const amounts: Record<string, string | undefined> = {
         'body/default': body.default ?? undefined,
       };

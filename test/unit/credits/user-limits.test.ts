@@ -10,6 +10,7 @@ describe('per-user spend limits', () => {
     expect(userKeyOf({ userId: '', userPrincipalName: 'a@x.example' })).toBe('a@x.example');
     expect(userKeyOf({ userId: 42 })).toBe('');
     expect(userKeyOf({ userId: 'x'.repeat(MAX_USER_KEY_LENGTH + 1) })).toBe('');
+    expect(userKeyOf({ userId: 'é'.repeat(MAX_USER_KEY_LENGTH / 2 + 1), userPrincipalName: 'p' })).toBe('p'); // bytes
     expect(userKeyOf({})).toBe('');
   });
 
