@@ -12,6 +12,7 @@ import { keyRoutes } from './routes/keys';
 import { rerateRoutes } from './routes/rerates';
 import { tenantRoutes } from './routes/tenants';
 import { usageRoutes } from './routes/usage';
+import { userLimitsRoutes } from './routes/user-limits';
 import { SHARED_SCHEMAS } from './schemas';
 
 export type { AdminApiOptions } from './admin-app';
@@ -82,6 +83,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   fundsRoutes(app, resource);
   forecastRoutes(app, resource);
   usageRoutes(app, resource);
+  userLimitsRoutes(app, resource);
   authorizeRoutes(app, resource);
   rerateRoutes(app, resource);
 }

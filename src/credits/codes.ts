@@ -67,6 +67,7 @@ export const EVENT_TYPES = [
   'credits.funds.expired',
   'credits.purchase.failed',
   'credits.adjustment.added',
+  'credits.user.limit_reached',
   'credits.service.blocked',
   'credits.service.restored',
   'credits.usage.rerated',

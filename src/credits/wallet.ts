@@ -84,6 +84,11 @@ export interface LedgerUsage extends UsageKey {
    * (src/settlement/usage-report.ts: no '|', at most MAX_REPORT_BYTES), '' or absent for none.
    */
   report?: string;
+  /**
+   * The user the usage's credit-paid charge counts for against the per-user spend limits
+   * (src/credits/user-limits.ts userKeyOf), '' or absent for none.
+   */
+  user?: string;
 }
 
 export interface LotDraw {

@@ -1,11 +1,26 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { AccountView, LotView, UsageOutcome, UsageTotal } from '../credits/wallet';
+import type { UserLimit } from '../credits/user-limits';
+import type { AccountView, LotView, MinorUnits, UsageOutcome, UsageTotal } from '../credits/wallet';
 import { decodeAccount } from './account-fields';
 import { DailySpend, isDailyField, spendDays, spendFields, spendSeries } from './daily-spend';
-import { tenantKeys, TenantKeys } from './keys';
+import { tenantKeys, TenantKeys, userSpendKey } from './keys';
 import { guarded } from './result-codes';
 import { runScript } from './script-loader';
 import { DAY_MS, monthOfDay, parseLegacyOutcome, parseRecord, usageIdOf } from './usage-outcome';
+
+/** A user's limit of their own (none: the default applies) and spend in a month. */
+export interface UserSpendView {
+  own?: UserLimit;
+  spent: MinorUnits;
+  /** The limit was reached this month (credits.user.limit_reached went out). */
+  reached: boolean;
+}
+
+export interface UserLimitsView {
+  month: string;
+  default?: MinorUnits;
+  users: Map<string, UserSpendView>;
+}
 
 /** An applied usage's id and its stored outcome. */
 export interface AppliedRecord {
@@ -102,6 +117,36 @@ export class LedgerReads {
     const key = this.keys(tenantId).totals;
     const values = await guarded('dailySpend', () => this.redis.hmget(key, ...spendFields(days)));
     return spendSeries(days, values);
+  }
+
+  /**
+   * The per-user spend limits and each user's credit-paid spend in `month` (yyyy-mm): every
+   * user with a limit of their own or a spend that month. Limits set in another currency than
+   * `currency` (the account's) count as none, as the scripts count them.
+   */
+  async userLimits(tenantId: string, month: string, currency: string): Promise<UserLimitsView> {
+    const k = this.keys(tenantId);
+    const [limits, spend] = await guarded('userLimits', () =>
+      Promise.all([this.redis.hgetall(k.userLimits), this.redis.hgetall(userSpendKey(k, month))]),
+    );
+    const current = limits.currency === currency;
+    const users = new Map<string, UserSpendView>();
+    const user = (name: string) => {
+      let view = users.get(name);
+      if (!view) users.set(name, (view = { spent: 0n, reached: false }));
+      return view;
+    };
+    for (const [field, value] of Object.entries(current ? limits : {}))
+      if (field.startsWith('u:')) user(field.slice(2)).own = value === 'none' ? 'none' : BigInt(value);
+    for (const [field, value] of Object.entries(spend)) {
+      if (field.startsWith('s:')) user(field.slice(2)).spent = BigInt(value);
+      else if (field.startsWith('r:')) user(field.slice(2)).reached = true;
+    }
+    return {
+      month,
+      ...(current && limits.default !== undefined ? { default: BigInt(limits.default) } : {}),
+      users,
+    };
   }
 
   /** One start day's records, a page of its buckets at a time. */

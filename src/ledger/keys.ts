@@ -31,6 +31,13 @@ export interface TenantKeys {
   totals: string;
   /** Hash: revision -> when the tenant was told of that re-rating run (rerateNotice-10.lua). */
   rerateNotices: string;
+  /** Hash: per-user monthly spend limits: `currency`, `default`, `u:<user>` (minor units or `none`). */
+  userLimits: string;
+  /**
+   * The base of the users' monthly spend keys (never a key itself): `<userSpend>:<yyyy-mm>`, a
+   * hash of `s:<user>` (credit-paid minor units) and `r:<user>` (limit reached, event sent).
+   */
+  userSpend: string;
 }
 
 /** The hash tag every key of the tenant starts with (after the namespace prefix). */
@@ -53,6 +60,8 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
     outbox: `${tag}:outbox`,
     totals: `${tag}:totals`,
     rerateNotices: `${tag}:rerates`,
+    userLimits: `${tag}:user-limits`,
+    userSpend: `${tag}:user-spend`,
   };
 }
 
@@ -61,6 +70,9 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
  * slot-bound: written by the run, apart from the tenants' scripts.
  */
 export const rerateCheckpointKey = (revision: string, prefix = '') => `${prefix}rerate:run:${revision}`;
+
+/** A user's spend of a month (yyyy-mm) is in this hash (see TenantKeys.userSpend). */
+export const userSpendKey = (keys: TenantKeys, month: string) => `${keys.userSpend}:${month}`;
 
 /** Set of every tenant id (not slot-bound: written outside the tenant's scripts). */
 export const tenantRegistryKey = (prefix = '') => `${prefix}tenants`;

@@ -15,6 +15,7 @@ import type {
   UsageSource,
   UsageState,
 } from '../credits/wallet';
+import type { UserLimit } from '../credits/user-limits';
 import { AccountField, settingsChangeFields } from './account-fields';
 import { IndexShards } from './index-shards';
 import { indexKeys, tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
@@ -47,7 +48,7 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
 
-/** The fields of a usage as applyUsage-15.lua takes them (FIELDS a usage, in this order). */
+/** The fields of a usage as applyUsage-17.lua takes them (FIELDS a usage, in this order). */
 function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
   const { day, second, month } = startDay(u.start);
   if (month !== u.period) {
@@ -70,6 +71,7 @@ function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
     u.rated ?? '',
     u.ratedShared ?? '',
     u.report ?? '',
+    u.user ?? '',
   );
   return day;
 }
@@ -380,6 +382,8 @@ export class CreditLedger {
         k.outbox,
         k.totals,
         ...this.indexKeys(tenantId),
+        k.userLimits,
+        k.userSpend,
       ],
       args,
     );
@@ -535,30 +539,67 @@ export class CreditLedger {
     return { tenants: tenants!, depleted: depleted!, backlog: backlog! };
   }
 
-  /** Read-only: the balance as of now and what a pool has left this month. */
+  /**
+   * Read-only: the balance as of now, what a pool has left this month, and the user's spend
+   * limit with what the user spent of it this month (`user` '' for none).
+   */
   async authorizationSnapshot(
     tenantId: string,
     pool: string,
     at = this.clock(),
+    user = '',
   ): Promise<
-    | { mode: BillingMode; currency: string; balance: MinorUnits; blocked: boolean; poolSecondsLeft: number }
+    | {
+        mode: BillingMode;
+        currency: string;
+        balance: MinorUnits;
+        blocked: boolean;
+        poolSecondsLeft: number;
+        userLimit?: { limit: MinorUnits; spent: MinorUnits };
+      }
     | Refusal
   > {
     const k = this.keys(tenantId);
     const result = await this.run(
       'authorize',
-      [k.account, k.lots, k.lotExpiry, k.pools],
-      [at.getTime(), pool, utcMonth(at)],
+      [k.account, k.lots, k.lotExpiry, k.pools, k.userLimits, k.userSpend],
+      [at.getTime(), pool, utcMonth(at), user],
     );
     if ('refused' in result) return result;
-    const [, mode, currency, balance, blocked, cap, used] = result.reply;
+    const [, mode, currency, balance, blocked, cap, used, limit, spent] = result.reply;
     return {
       mode: mode as BillingMode,
       currency: String(currency),
       balance: BigInt(String(balance)),
       blocked: Number(blocked) === 1,
       poolSecondsLeft: Math.max(0, Number(cap) - Number(used)),
+      ...(limit ? { userLimit: { limit: BigInt(String(limit)), spent: BigInt(String(spent)) } } : {}),
     };
+  }
+
+  /**
+   * Sets the per-user monthly spend limits the change names, and only those
+   * (setUserLimits-2.lua): `default` null removes the default; a user's `none` means no limit
+   * for that user, null removes the user's own limit (the default applies). The amounts are
+   * minor units of `currency`, which must still be the account's (currency_mismatch).
+   */
+  async setUserLimits(
+    tenantId: string,
+    change: { currency: string; default?: MinorUnits | null; users?: Record<string, UserLimit | null> },
+  ): Promise<{ status: 'updated' } | Refusal> {
+    const k = this.keys(tenantId);
+    const limitArg = (value: UserLimit | null | undefined, removed: string) =>
+      value === undefined ? '' : value === null ? removed : value.toString();
+    const users = Object.fromEntries(
+      Object.entries(change.users ?? {}).map(([user, value]) => [user, limitArg(value, '')]),
+    );
+    const result = await this.run(
+      'setUserLimits',
+      [k.account, k.userLimits],
+      [change.currency, limitArg(change.default, 'none'), JSON.stringify(users)],
+    );
+    if ('refused' in result) return result;
+    return { status: 'updated' };
   }
 
   /**

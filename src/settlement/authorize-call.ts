@@ -1,3 +1,4 @@
+import { limitLeft, userKeyOf } from '../credits/user-limits';
 import type { UsageRecord } from '../rating';
 import type { AuthorizationLedger, PricedUsage, UsagePricer } from './ports';
 
@@ -11,7 +12,8 @@ export type AuthorizationReason =
   | 'covered'
   | 'unknown_tenant'
   | 'unrated_destination'
-  | 'balance_depleted';
+  | 'balance_depleted'
+  | 'user_spend_limit';
 
 /** What a switch knows of a call before it connects it. */
 export type CallToAuthorize = Pick<UsageRecord, 'tenantId' | 'callType' | 'startDateTime'> &
@@ -26,7 +28,7 @@ export type CallToAuthorize = Pick<UsageRecord, 'tenantId' | 'callType' | 'start
       | 'tenantCountryCode'
       | 'destinationContext'
     >
-  >;
+  > & { userId?: unknown; userPrincipalName?: unknown };
 
 export interface Authorization {
   allowed: boolean;
@@ -35,6 +37,8 @@ export interface Authorization {
   maxSeconds: number | null;
   balance?: { amountMinor: bigint; currency: string };
   poolSecondsLeft?: number;
+  /** What is left of the user's monthly spend limit, when the user has one. */
+  userLimitLeft?: bigint;
 }
 
 /** What the search needs of a price. */
@@ -44,7 +48,9 @@ export type Quote = Pick<PricedUsage, 'payment' | 'charge' | 'billedSeconds'>;
  * May this call start, and for how long? The balance (as of now, expired lots excluded) and
  * the pool come from the ledger's read-only snapshot; the seconds come from pricing the call
  * itself (`longestAffordable`), so increments, connection fees, minimum charges and pool
- * minutes are counted exactly as applying the usage would.
+ * minutes are counted exactly as applying the usage would. A credit-paid call is paid from
+ * the lesser of the balance and what is left of the user's monthly spend limit: refused with
+ * `user_spend_limit` when the limit leaves less than the shortest call, capped by it otherwise.
  */
 export async function authorizeCall(
   ledger: AuthorizationLedger,
@@ -55,17 +61,25 @@ export async function authorizeCall(
   if (call.callType === 'emergency') return { allowed: true, reason: 'emergency', maxSeconds: null };
   const probe = (duration: number): UsageRecord => ({ ...call, id: 'authorization', duration });
   const pool = pricer.poolFor(probe(0));
-  const snapshot = await ledger.authorizationSnapshot(call.tenantId, pool?.pool ?? '', now);
+  const snapshot = await ledger.authorizationSnapshot(call.tenantId, pool?.pool ?? '', now, userKeyOf(call));
   if ('refused' in snapshot) return { allowed: false, reason: 'unknown_tenant', maxSeconds: 0 };
   const { currency, balance, mode, poolSecondsLeft } = snapshot;
-  const known = { balance: { amountMinor: balance, currency }, poolSecondsLeft };
+  const left = limitLeft(snapshot.userLimit?.limit, snapshot.userLimit?.spent ?? 0n);
+  const known = {
+    balance: { amountMinor: balance, currency },
+    poolSecondsLeft,
+    ...(left !== undefined ? { userLimitLeft: left } : {}),
+  };
+  // What a credit-paid call may spend: the balance, or less when the user's limit leaves less.
+  const budget = left !== undefined && left < balance ? left : balance;
+  const limitedBy = budget < balance ? 'user_spend_limit' : 'balance_depleted';
 
   const longest = pricer.price(probe(MAX_AUTHORIZED_SECONDS), currency, poolSecondsLeft);
   if (longest.kind === 'unrated')
     return { allowed: false, reason: 'unrated_destination', maxSeconds: 0, ...known };
   if (longest.payment === 'free') return { allowed: true, reason: 'free', maxSeconds: null, ...known };
   if (mode === 'postpaid') return { allowed: true, reason: 'postpaid', maxSeconds: null, ...known };
-  if (affordable(longest, balance))
+  if (affordable(longest, budget))
     return { allowed: true, reason: 'covered', maxSeconds: MAX_AUTHORIZED_SECONDS, ...known };
   const quote = (duration: number): Quote => {
     const price = pricer.price(probe(duration), currency, poolSecondsLeft);
@@ -74,9 +88,8 @@ export async function authorizeCall(
     return price;
   };
   const shortest = quote(1);
-  if (!affordable(shortest, balance))
-    return { allowed: false, reason: 'balance_depleted', maxSeconds: 0, ...known };
-  const maxSeconds = longestAffordable(quote, balance, shortest, longest, MAX_AUTHORIZED_SECONDS);
+  if (!affordable(shortest, budget)) return { allowed: false, reason: limitedBy, maxSeconds: 0, ...known };
+  const maxSeconds = longestAffordable(quote, budget, shortest, longest, MAX_AUTHORIZED_SECONDS);
   return { allowed: true, reason: 'covered', maxSeconds, ...known };
 }
 

@@ -97,10 +97,12 @@ export interface SettlementLedger {
 
 /** The ledger as authorizing a call needs it: a read-only snapshot. */
 export interface AuthorizationLedger {
+  /** `user` ('' for none): the user whose spend limit and month's spend come back, if limited. */
   authorizationSnapshot(
     tenantId: string,
     pool: string,
     at?: Date,
+    user?: string,
   ): Promise<
     | {
         mode: 'prepaid' | 'postpaid';
@@ -108,6 +110,8 @@ export interface AuthorizationLedger {
         balance: MinorUnits;
         blocked: boolean;
         poolSecondsLeft: number;
+        /** The user's monthly spend limit and what the user spent in the call's month. */
+        userLimit?: { limit: MinorUnits; spent: MinorUnits };
       }
     | LedgerRefusal
   >;

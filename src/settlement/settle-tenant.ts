@@ -1,5 +1,6 @@
 import type { Rejection } from '../credits/codes';
 import { formatMoney } from '../credits/money';
+import { userKeyOf } from '../credits/user-limits';
 import type { LedgerUsage, UsageKey, UsageOutcome, UsageSource, UsageState } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
 import type { LedgerRefusal, PricedUsage, SettlementLedger, Unrated, UsagePricer } from './ports';
@@ -212,6 +213,7 @@ export class TenantSettlement {
           rated: own,
           ratedShared: shared,
           report: packReport(record, price.destinationContext),
+          user: userKeyOf(record),
         });
       }
       observer?.rated?.(seconds(ratingStarted), group.length);

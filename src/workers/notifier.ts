@@ -29,6 +29,12 @@ const MAILS: Record<string, (data: Record<string, unknown>) => { subject: string
     subject: 'Your communications credits balance reached zero',
     text: `Your communications credits balance is ${money(d.balance)}. Toll-free and international calls and other credit-paid usage are blocked until funds are added.`,
   }),
+  'credits.user.limit_reached': (d) => ({
+    subject: `A user reached their monthly spend limit on your communications credits`,
+    text:
+      `${String(d.user)} spent ${money(d.spent)} of communications credits in ${String(d.period)} (UTC), ` +
+      `reaching the monthly limit of ${money(d.limit)}.\nThat user's credit-paid calls are refused until the month ends or the limit is raised; calls already connected are still charged.`,
+  }),
   'credits.balance.low': (d) => ({
     subject: 'Your communications credits balance is low',
     text: `Your communications credits balance is ${money(d.balance)}, below your threshold of ${money(d.threshold)}.`,
@@ -57,7 +63,10 @@ export class NoticeInFlightError extends Error {
   readonly retriable = true;
 }
 
-/** Emails the tenant's admin contacts: recharge added funds, recharge failed, balance at zero. */
+/**
+ * Emails the tenant's admin contacts: recharge added funds, recharge failed, balance at zero
+ * (or low, when asked), a user at the monthly spend limit.
+ */
 export class Notifier {
   constructor(private readonly options: NotifierOptions) {}
 

@@ -1,3 +1,4 @@
+import { MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
 import { CALL_TYPES } from '../../rating';
 import { BODY_ERRORS, capability, country, dateTime, money, replies, tenantId } from '../schemas';
 
@@ -20,6 +21,18 @@ export const authorizeBody = {
     tenantCountryCode: country,
     destinationContext: { enum: ['Domestic', 'International'], description: 'derived when absent' },
     startDateTime: dateTime,
+    userId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_USER_KEY_LENGTH,
+      description: "the calling user, as the usage record will name it: the user's spend limit applies",
+    },
+    userPrincipalName: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_USER_KEY_LENGTH,
+      description: 'the user when there is no userId',
+    },
   },
 } as const;
 
@@ -41,6 +54,7 @@ export const authorizeResponses = replies(
             'unknown_tenant',
             'unrated_destination',
             'balance_depleted',
+            'user_spend_limit',
           ],
         },
         maxSeconds: {
@@ -49,6 +63,10 @@ export const authorizeResponses = replies(
           description: 'null when money does not limit the call',
         },
         balance: money,
+        userLimitLeft: {
+          ...money,
+          description: "what is left of the user's monthly spend limit, when the user has one",
+        },
       },
     },
   },

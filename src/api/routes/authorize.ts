@@ -44,6 +44,9 @@ export function authorizeRoutes<L extends FastifyBaseLogger>(
         ...(decision.balance
           ? { balance: presentMoney(decision.balance.amountMinor, decision.balance.currency) }
           : {}),
+        ...(decision.userLimitLeft !== undefined && decision.balance
+          ? { userLimitLeft: presentMoney(decision.userLimitLeft, decision.balance.currency) }
+          : {}),
       });
     },
   );

@@ -175,6 +175,29 @@ describe('recharge worker, notifier and expiry sweeper on the real stack', () =>
     );
   });
 
+  it("mails the admins once when a user's month reaches the user's spend limit", async () => {
+    await f.ledger.writes.upsertAccount('capped', prepaid({ adminContacts: ['ops@capped.example'] }));
+    await f.ledger.writes.addFunds('capped', { paymentRef: 'p1', amount: 5000n, currency: 'USD' });
+    await f.ledger.writes.setUserLimits('capped', {
+      currency: 'USD',
+      users: { 'alice@capped.example': 1000n },
+    });
+    await applyPaid(f, 'capped', [{ ...paid('u1', 600n), user: 'alice@capped.example' }]);
+    await applyPaid(f, 'capped', [{ ...paid('u2', 600n), user: 'alice@capped.example' }]);
+    await applyPaid(f, 'capped', [{ ...paid('u3', 600n), user: 'alice@capped.example' }]);
+    relay.poke('capped');
+    await eventually(() =>
+      expect(mailbox.mails.filter((m) => m.to.includes('ops@capped.example'))).toEqual([
+        expect.objectContaining({
+          subject: 'A user reached their monthly spend limit on your communications credits',
+          eventId: 'capped/credits.user.limit_reached/user:alice@capped.example:2026-11',
+        }),
+      ]),
+    );
+    const mail = mailbox.mails.find((m) => m.to.includes('ops@capped.example'))!;
+    expect(mail.text).toContain('alice@capped.example spent USD 12.00 of communications credits in 2026-11');
+  });
+
   /** Everything on the events topic so far. */
   async function readTopic(): Promise<{ type: string; subject: string }[]> {
     const admin = kafka.admin();

@@ -24,6 +24,7 @@ describe('the admin API OpenAPI document', () => {
       'GET /v1/tenants/{tenantId}/forecast',
       'GET /v1/tenants/{tenantId}/statement',
       'GET /v1/tenants/{tenantId}/usage',
+      'GET /v1/tenants/{tenantId}/user-limits',
       'POST /v1/authorize',
       'POST /v1/rerates',
       'POST /v1/tenants/{tenantId}/adjustments',
@@ -32,6 +33,7 @@ describe('the admin API OpenAPI document', () => {
       'PUT /v1/tenants/{tenantId}',
       'PUT /v1/tenants/{tenantId}/auto-recharge',
       'PUT /v1/tenants/{tenantId}/payment-method',
+      'PUT /v1/tenants/{tenantId}/user-limits',
     ]);
   });
 });

@@ -17,6 +17,8 @@ describe('tenant keys', () => {
       outbox: 'p:{t:acme-1}:outbox',
       totals: 'p:{t:acme-1}:totals',
       rerateNotices: 'p:{t:acme-1}:rerates',
+      userLimits: 'p:{t:acme-1}:user-limits',
+      userSpend: 'p:{t:acme-1}:user-spend',
     });
   });
 
@@ -33,21 +35,22 @@ describe('ledger scripts', () => {
 
   it('are one per operation, named with their key count and a version', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
-      ['ackOutbox', 4, 'ackOutboxV4'],
-      ['addFunds', 11, 'addFundsV4'],
-      ['applyUsage', 15, 'applyUsageV4'],
-      ['authorize', 4, 'authorizeV4'],
-      ['beginPurchase', 2, 'beginPurchaseV4'],
-      ['expireLots', 10, 'expireLotsV4'],
-      ['lookupApplied', 2, 'lookupAppliedV4'],
-      ['readAppliedDay', 1, 'readAppliedDayV4'],
-      ['rechargeResult', 11, 'rechargeResultV4'],
-      ['recordPurchase', 11, 'recordPurchaseV4'],
-      ['reindex', 9, 'reindexV4'],
-      ['releaseLease', 1, 'releaseLeaseV4'],
-      ['rerate', 14, 'rerateV4'],
-      ['rerateNotice', 10, 'rerateNoticeV4'],
-      ['updateSettings', 10, 'updateSettingsV4'],
+      ['ackOutbox', 4, 'ackOutboxV5'],
+      ['addFunds', 11, 'addFundsV5'],
+      ['applyUsage', 17, 'applyUsageV5'],
+      ['authorize', 6, 'authorizeV5'],
+      ['beginPurchase', 2, 'beginPurchaseV5'],
+      ['expireLots', 10, 'expireLotsV5'],
+      ['lookupApplied', 2, 'lookupAppliedV5'],
+      ['readAppliedDay', 1, 'readAppliedDayV5'],
+      ['rechargeResult', 11, 'rechargeResultV5'],
+      ['recordPurchase', 11, 'recordPurchaseV5'],
+      ['reindex', 9, 'reindexV5'],
+      ['releaseLease', 1, 'releaseLeaseV5'],
+      ['rerate', 14, 'rerateV5'],
+      ['rerateNotice', 10, 'rerateNoticeV5'],
+      ['setUserLimits', 2, 'setUserLimitsV5'],
+      ['updateSettings', 10, 'updateSettingsV5'],
     ]);
   });
 

@@ -6,6 +6,8 @@
   KEYS[6] legacy applied hash  KEYS[7] its applied-time index  KEYS[8] outbox  KEYS[9] usage totals
   KEYS[10] index: tenants with events  KEYS[11] index: lot expiry  KEYS[12] index: gauges
   KEYS[13] index: blocked  KEYS[14] index: low balance  KEYS[15] index: recharge failed
+  KEYS[16] user spend limits  KEYS[17] the base of the users' monthly spend keys
+          (includes/user-limits.lua: `<base>:<yyyy-mm>`)
   ARGV[1] tenant id
   ARGV[2] now (epoch ms)  ARGV[3] now (ISO 8601)  ARGV[4] now's month (yyyy-mm, UTC)
   ARGV[5] idempotency retention (ms)
@@ -17,14 +19,15 @@
           a batch that declares pool use and has a usage applied before is refused whole
           (STALE_READ; the caller reads and rates again, so that a repeat never held back
           pool minutes from the usages after it), else '0'
-  ARGV[10..] the usages (at most 1000), 12 fields each: id, id as stored ('' for the id
+  ARGV[10..] the usages (at most 1000), 13 fields each: id, id as stored ('' for the id
           itself; a GUID is stored shorter), src (credits | postpaid | bundle | free), charge
           (integer minor units), pool ('' or the pool drawn on), pool seconds, period (the
           yyyy-mm of the call), day and second of day of the call's UTC start (days since
           1970), own (the three |-separated fields of the rated record's details particular
           to the usage, '' for none), shared (the rest of them, shared by many usages and
           kept once a month) and report (the usage report's fields of the input record,
-          packed: no '|', at most MAX_REPORT bytes, kept in the record as given; '' for none).
+          packed: no '|', at most MAX_REPORT bytes, kept in the record as given; '' for none),
+          user (the user key the spend limits count by, at most 256 bytes; '' for none).
 
   Output: {0, balance, n, status1, payload1, ...} in input order; status 0 applied now
   (payload: its draws on lots, flat: lot id, amount, ...; '' for the part that went into
@@ -38,7 +41,10 @@
 
   Writes, besides the money, lots, pools and records: the period totals and today's spend
   (includes/totals.lua: the batch's credits and postpaid charges added to today's `daily:`
-  field of each, once per batch, when not zero).
+  field of each, once per batch, when not zero); each user's spend of the call's month, by
+  the credit-paid charges of the usages applied now, and credits.user.limit_reached once per
+  user and month when that spend reaches the user's limit (a limit never refuses a usage:
+  the call happened).
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -47,13 +53,15 @@
 --- @include "includes/pools"
 --- @include "includes/totals"
 --- @include "includes/applied"
+--- @include "includes/user-limits"
 
-local FIELDS = 12
+local FIELDS = 13
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4],
   applied = KEYS[5], legacy = KEYS[6], legacyIndex = KEYS[7], outbox = KEYS[8], totals = KEYS[9],
   ixOutbox = KEYS[10], ixExpiry = KEYS[11], gauges = KEYS[12],
   ixBlocked = KEYS[13], ixLow = KEYS[14], ixRechargeFailed = KEYS[15],
+  userLimits = KEYS[16], userSpend = KEYS[17],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local retention = tonumber(ARGV[5])
@@ -101,8 +109,11 @@ for i = 1, count do
   usages[i] = {
     id = id, key = stored ~= '' and stored or id, src = ARGV[at + 3], charge = ARGV[at + 4],
     pool = ARGV[at + 5], poolSec = ARGV[at + 6], period = ARGV[at + 7], day = day, sod = sod,
-    r = ARGV[at + 10], d = ARGV[at + 11], report = ARGV[at + 12],
+    r = ARGV[at + 10], d = ARGV[at + 11], report = ARGV[at + 12], user = ARGV[at + 13],
   }
+  if #usages[i].user > 256 then
+    return { ERR.BAD_ARGUMENT, 'usage ' .. id .. ': user longer than 256 bytes' }
+  end
 end
 
 -- First pass, no writes: duplicates, argument checks, pool use, bounds.
@@ -204,6 +215,8 @@ local owed = {}
 local totals = {}
 -- Today's spend by source (credits, postpaid), written once for the batch.
 local spent = {}
+-- Each user's credit-paid spend by the call's month, written once for the batch.
+local userSpent = {}
 local now = ctx.now
 for i, u in ipairs(usages) do
   local status, payload
@@ -227,6 +240,10 @@ for i, u in ipairs(usages) do
       end
     elseif u.src == 'postpaid' and charge > 0 then
       owed[u.period] = (owed[u.period] or 0) + charge
+    end
+    if u.src == 'credits' and charge > 0 and u.user ~= '' then
+      local byUser = child(userSpent, u.period)
+      byUser[u.user] = (byUser[u.user] or 0) + charge
     end
     if charge > 0 then
       spent[u.src] = (spent[u.src] or 0) + charge
@@ -255,6 +272,21 @@ for _, src in ipairs({ 'credits', 'postpaid' }) do
   if spent[src] then
     addToDaily(keys.totals, dailyDay(now), src, spent[src])
   end
+end
+local limits = {}
+for period, byUser in pairs(userSpent) do
+  local key = userSpendKey(keys.userSpend, period)
+  for user, amount in pairs(byUser) do
+    local total = redis.call('HINCRBY', key, 's:' .. user, amount)
+    local limit = userLimit(keys.userLimits, a.currency, user, limits)
+    if limit and total >= limit and redis.call('HSETNX', key, 'r:' .. user, '1') == 1 then
+      emit(ctx, 'credits.user.limit_reached', 'user:' .. user .. ':' .. period, {
+        tenantId = ctx.tenant, user = user, period = period,
+        limit = money(a, limit), spent = money(a, total),
+      })
+    end
+  end
+  redis.call('PEXPIRE', key, USER_SPEND_TTL_MS)
 end
 saveAccount(ctx, a)
 finishApplied(A)

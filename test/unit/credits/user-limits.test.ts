@@ -1,0 +1,87 @@
+import { effectiveLimit, limitLeft, MAX_USER_KEY_LENGTH, userKeyOf } from '../../../src/credits/user-limits';
+import { authorizeCall } from '../../../src/settlement/authorize-call';
+import type { AuthorizationLedger } from '../../../src/settlement/ports';
+import { FlatPricer } from '../../support/flat-pricer';
+
+describe('per-user spend limits', () => {
+  it('counts a usage for its userId, else its userPrincipalName, else nobody', () => {
+    expect(userKeyOf({ userId: 'u-1', userPrincipalName: 'a@x.example' })).toBe('u-1');
+    expect(userKeyOf({ userPrincipalName: 'a@x.example' })).toBe('a@x.example');
+    expect(userKeyOf({ userId: '', userPrincipalName: 'a@x.example' })).toBe('a@x.example');
+    expect(userKeyOf({ userId: 42 })).toBe('');
+    expect(userKeyOf({ userId: 'x'.repeat(MAX_USER_KEY_LENGTH + 1) })).toBe('');
+    expect(userKeyOf({ userId: 'é'.repeat(MAX_USER_KEY_LENGTH / 2 + 1), userPrincipalName: 'p' })).toBe('p'); // bytes
+    expect(userKeyOf({})).toBe('');
+  });
+
+  it("takes the user's own limit over the default, and none over both", () => {
+    expect(effectiveLimit(50n, 100n)).toBe(50n);
+    expect(effectiveLimit(undefined, 100n)).toBe(100n);
+    expect(effectiveLimit('none', 100n)).toBeUndefined();
+    expect(effectiveLimit(undefined, undefined)).toBeUndefined();
+  });
+
+  it('leaves what the month did not spend, never less than zero', () => {
+    expect(limitLeft(100n, 30n)).toBe(70n);
+    expect(limitLeft(100n, 130n)).toBe(0n);
+    expect(limitLeft(undefined, 130n)).toBeUndefined();
+  });
+
+  describe('at authorization', () => {
+    const snapshot = (userLimit?: { limit: bigint; spent: bigint }, balance = 1_000n) => {
+      const asked: string[] = [];
+      const ledger: AuthorizationLedger = {
+        authorizationSnapshot: (_tenant, _pool, _at, user) => {
+          asked.push(user ?? '');
+          return Promise.resolve({
+            mode: 'prepaid',
+            currency: 'USD',
+            balance,
+            blocked: false,
+            poolSecondsLeft: 0,
+            ...(userLimit ? { userLimit } : {}),
+          });
+        },
+      };
+      return { ledger, asked };
+    };
+    const call = {
+      tenantId: 'acme',
+      callType: 'user_out' as const,
+      startDateTime: '2026-11-10T10:00:00Z',
+      calleeNumber: '+442071234567',
+      userPrincipalName: 'alice@acme.example',
+    };
+    const pricer = new FlatPricer(); // 5 + 10 a started minute
+
+    it("pays a call from the lesser of the balance and the limit's rest", async () => {
+      const { ledger, asked } = snapshot({ limit: 100n, spent: 45n });
+      expect(await authorizeCall(ledger, pricer, call)).toMatchObject({
+        allowed: true,
+        reason: 'covered',
+        maxSeconds: 300, // 5 minutes cost 55
+        userLimitLeft: 55n,
+      });
+      expect(asked).toEqual(['alice@acme.example']);
+      expect(
+        await authorizeCall(snapshot({ limit: 100n, spent: 0n }, 30n).ledger, pricer, call),
+      ).toMatchObject({
+        maxSeconds: 120, // the balance is less
+      });
+    });
+
+    it('refuses a call the rest of the limit does not pay a first minute of', async () => {
+      for (const spent of [86n, 100n, 250n])
+        expect(await authorizeCall(snapshot({ limit: 100n, spent }).ledger, pricer, call)).toMatchObject({
+          allowed: false,
+          reason: 'user_spend_limit',
+          maxSeconds: 0,
+        });
+      expect(
+        await authorizeCall(snapshot({ limit: 100n, spent: 100n }, 0n).ledger, pricer, call),
+      ).toMatchObject({
+        reason: 'balance_depleted',
+      });
+    });
+  });
+});
