@@ -63,6 +63,6 @@ const userLimitsView = {
   },
 } as const;
 
-export const getUserLimitsResponses = replies({ 200: userLimitsView }, [401, 403, 404]);
+export const getUserLimitsResponses = replies({ 200: userLimitsView }, [400, 401, 403, 404]);
 
 export const putUserLimitsResponses = replies({ 200: userLimitsView }, [...BODY_ERRORS, 403, 404, 409]);
