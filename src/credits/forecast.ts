@@ -94,10 +94,12 @@ export type BurnBasis =
       total: MinorUnits;
     }
   | {
-      /** No full day yet: today's spend so far, scaled to a whole day. */
+      /**
+       * Today's spend so far, as it is (not scaled up): there is no full day yet, or today has
+       * already spent more than the mean of the full days.
+       */
       kind: 'today_so_far';
       total: MinorUnits;
-      elapsedMs: number;
     }
   | { kind: 'no_spend_history' };
 
@@ -167,12 +169,12 @@ export function burnRate(
   const to = dayAfter(today, -1);
   let from = dayAfter(today, -windowDays);
   if (first > from) from = first;
-  if (from > to) {
-    const total = byDay.get(today) ?? 0n;
-    const elapsedMs = now.getTime() - dayStart(today);
-    const rate = total > 0n && elapsedMs > 0 ? ceilDiv(total * DAY, BigInt(elapsedMs)) : 0n;
-    return { rate, basis: { kind: 'today_so_far', total, elapsedMs } };
-  }
+  // Today so far is a floor: it has been spent already. It is not scaled up to a whole day: an
+  // hour's spend times 24 overstates the burn early in the day, and a spend added to a past day
+  // could then lower the burn.
+  const todaySoFar = byDay.get(today) ?? 0n;
+  const floor = { rate: todaySoFar, basis: { kind: 'today_so_far', total: todaySoFar } as const };
+  if (from > to) return todaySoFar > 0n ? floor : { rate: 0n, basis: { kind: 'no_spend_history' } };
   let total = 0n;
   let days = 0;
   for (let d = from; d <= to; d = dayAfter(d)) {
@@ -181,6 +183,7 @@ export function burnRate(
   }
   // A net refund (re-rates) can make the mean negative: no money comes in by spending.
   const rate = total > 0n ? ceilDiv(total, BigInt(days)) : 0n;
+  if (todaySoFar > rate) return floor;
   return { rate, basis: { kind: 'mean_of_full_days', from, to, days, total } };
 }
 
@@ -312,12 +315,17 @@ function project(
   const t0 = BigInt(now.getTime());
   const ar = account.settings.autoRecharge;
   const able = state === 'able';
+  // Money is counted in 1/DAY_MS minor units, so the spend at any millisecond, rate x elapsed, is
+  // exact: a fraction spent before a lot's expiry is not forfeited again with it.
   const lots: ProjectedLot[] = account.lots
     .filter((l) => l.remaining > 0n)
-    .map((l) => ({ remaining: l.remaining, expiresAt: BigInt(l.expiresAt.getTime()) }))
+    .map((l) => ({ remaining: l.remaining * DAY, expiresAt: BigInt(l.expiresAt.getTime()) }))
     .sort((a, b) => (a.expiresAt < b.expiresAt ? -1 : a.expiresAt > b.expiresAt ? 1 : 0));
-  let b = account.balance;
+  let b = account.balance * DAY;
   let t = t0;
+  const trigger = ar.trigger * DAY;
+  const amount = ar.amount * DAY;
+  let forfeited = 0n;
   let spent = 0n; // cumulative since t0
   let month = utcMonth(now);
   let monthCount = account.autoRecharge.month === month ? account.autoRecharge.rechargesThisMonth : 0;
@@ -331,9 +339,14 @@ function project(
     stoppedAt: null,
     end,
   };
-  const spendAt = (at: bigint) => (rate * (at - t0)) / DAY;
-  // The first moment at which the cumulative spend reaches `amount`.
-  const whenSpent = (amount: bigint) => t0 + ceilDiv(amount * DAY, rate);
+  const spendAt = (at: bigint) => rate * (at - t0);
+  // The first moment at which the cumulative spend reaches `total`.
+  const whenSpent = (total: bigint) => t0 + ceilDiv(total, rate);
+  // What is reported forfeited: whole minor units, rounded down.
+  const done = (): Projection => {
+    out.forfeited = forfeited / DAY;
+    return out;
+  };
 
   if (b <= 0n) {
     out.depletedAt = t0; // there already, whatever a recharge does next
@@ -345,7 +358,7 @@ function project(
     while (lots.length > 0 && lots[0]!.expiresAt <= t) {
       const lot = lots.shift()!;
       b -= lot.remaining;
-      out.forfeited += lot.remaining;
+      forfeited += lot.remaining;
     }
     const m = utcMonth(new Date(Number(t)));
     if (m !== month) {
@@ -359,24 +372,25 @@ function project(
       // lifts it once paid.
       if (!canRecharge) {
         out.depletedAt = t;
-        return out;
+        return done();
       }
       out.momentaryZero ??= t;
     }
-    if (canRecharge && (pending || b < ar.trigger || b <= 0n)) {
+    // Below the trigger: a whole minor unit below it, as the ledger's whole-unit balance is.
+    if (canRecharge && (pending || b <= trigger - DAY || b <= 0n)) {
       // Requests follow one another while the balance stays below the trigger (above zero at least).
       let n = 1n;
       if (pending) pending = false;
       else {
-        n = ceilDiv((ar.trigger > 0n ? ar.trigger : 1n) - b, ar.amount);
+        n = ceilDiv((trigger > 0n ? trigger : 1n) - b, amount);
         if (capLeft !== Infinity && n > BigInt(capLeft)) n = BigInt(capLeft);
         monthCount += Number(n);
       }
       out.recharges += Number(n);
       out.firstRecharge ??= t;
-      b += n * ar.amount;
+      b += n * amount;
       insertLot(lots, {
-        remaining: n * ar.amount,
+        remaining: n * amount,
         expiresAt: BigInt(lotExpiry(new Date(Number(t))).getTime()),
       });
       continue;
@@ -388,8 +402,8 @@ function project(
     if (rate > 0n) {
       const zero = whenSpent(spent + b);
       if (zero < next) next = zero;
-      if (able && b >= ar.trigger && capLeft > 0) {
-        const below = whenSpent(spent + b - ar.trigger + 1n);
+      if (able && b > trigger - DAY && capLeft > 0) {
+        const below = whenSpent(spent + b - trigger + DAY);
         if (below < next) next = below;
       }
     }
@@ -398,7 +412,7 @@ function project(
       nextMonth.setUTCMonth(nextMonth.getUTCMonth() + 1);
       if (BigInt(nextMonth.getTime()) < next) next = BigInt(nextMonth.getTime());
     }
-    if (next === end && rate === 0n && lots.length === 0) return out; // nothing will ever change
+    if (next === end && rate === 0n && lots.length === 0) return done(); // nothing will ever change
     if (next <= t) next = t + 1n; // defensive: always move on
 
     const s = spendAt(next);
@@ -416,11 +430,11 @@ function project(
     if (t >= end) {
       if (b <= 0n) out.depletedAt = t;
       else out.stoppedAt = end;
-      return out;
+      return done();
     }
   }
   out.stoppedAt = t;
-  return out;
+  return done();
 }
 
 function insertLot(lots: ProjectedLot[], lot: ProjectedLot): void {
@@ -435,7 +449,7 @@ function describeBasis(basis: BurnBasis, rate: bigint, currency: string): string
     case 'mean_of_full_days':
       return `Burn ${burn} a day: the mean of the ${basis.days} full days ${basis.from} to ${basis.to}, rounded up`;
     case 'today_so_far':
-      return `Burn ${burn} a day: today's spend so far, scaled to a whole day, rounded up`;
+      return `Burn ${burn} a day: today's spend so far, above the mean of the full days or with no full day yet`;
     case 'no_spend_history':
       return 'No spend recorded: a burn of 0';
   }

@@ -20,7 +20,7 @@ export function describeBurn(basis: BurnBasis, currency: string): string {
     case 'mean_of_full_days':
       return `the average of the ${basis.days} full days ${basis.from} to ${basis.to} (${formatAmount(basis.total, currency)} in all)`;
     case 'today_so_far':
-      return `today's spend so far (${formatAmount(basis.total, currency)}), scaled to a whole day`;
+      return `today's spend so far (${formatAmount(basis.total, currency)}), higher than the average of the full days or with no full day yet`;
     case 'no_spend_history':
       return 'no spend yet';
   }

@@ -82,8 +82,8 @@ function account(
 const AR_ON = { enabled: true, trigger: 2_000n, amount: 5_000n };
 
 describe('the burn rate', () => {
-  it('is the mean of the 14 full days before today, rounded up; today is left out', () => {
-    const spend = series(20, 500n, 99_999n);
+  it('is the mean of the 14 full days before today, rounded up; today below it is left out', () => {
+    const spend = series(20, 500n, 480n);
     spend[spend.length - 2]!.credits = 501n; // yesterday: 14 days total 7,001
     expect(burnRate(now, spend, 'credits')).toEqual({
       rate: 501n,
@@ -100,17 +100,24 @@ describe('the burn rate', () => {
       rate: 300n,
       basis: { kind: 'mean_of_full_days', from: '2026-03-11', to: '2026-03-14', days: 4, total: 1_200n },
     });
+    // Today already above the mean: today so far is the floor.
+    expect(burnRate(now, [...spend, { day: '2026-03-15', credits: 301n, postpaid: 0n }], 'credits')).toEqual({
+      rate: 301n,
+      basis: { kind: 'today_so_far', total: 301n },
+    });
     const refunds = [{ day: '2026-03-14', credits: -50n, postpaid: 0n }];
     expect(burnRate(now, refunds, 'credits').rate).toBe(0n);
   });
 
-  it('scales today so far to a day when there is no full day yet, and is 0 with no history', () => {
+  it('takes today so far as it is when there is no full day yet, and is 0 with no history', () => {
     const spend = [{ day: '2026-03-15', credits: 1_001n, postpaid: 0n }];
-    // Half the day gone: 2,002 a day.
+    // Half the day gone: 1,001, not scaled to 2,002.
     expect(burnRate(now, spend, 'credits')).toEqual({
-      rate: 2_002n,
-      basis: { kind: 'today_so_far', total: 1_001n, elapsedMs: DAY_MS / 2 },
+      rate: 1_001n,
+      basis: { kind: 'today_so_far', total: 1_001n },
     });
+    // A zero yesterday does not hide today's spend.
+    expect(burnRate(now, [{ day: '2026-03-14', credits: 0n, postpaid: 0n }, ...spend], 'credits').rate).toBe(1_001n);
     expect(burnRate(now, [], 'credits')).toEqual({ rate: 0n, basis: { kind: 'no_spend_history' } });
   });
 });
