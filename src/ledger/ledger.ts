@@ -618,6 +618,8 @@ export class CreditLedger {
       charge: MinorUnits;
       poolSeconds: number;
       poolUse: Record<string, number>;
+      /** The user key the spend limits count by (userKeyOf the call); none: no user's spend moves. */
+      user?: string;
     },
   ): Promise<
     | { duplicate: boolean; outcome: UsageOutcome; balance: MinorUnits }
@@ -639,6 +641,8 @@ export class CreditLedger {
         k.outbox,
         k.totals,
         ...this.indexKeys(tenantId),
+        k.userLimits,
+        k.userSpend,
       ],
       [
         tenantId,
@@ -656,6 +660,7 @@ export class CreditLedger {
         lotExpiry(now).getTime(),
         this.retentionMs,
         storedIfOther(change.usageId),
+        change.user ?? '',
       ],
     );
     if ('refused' in result) return result;

@@ -185,6 +185,8 @@ export interface RerateLedger extends Pick<SettlementLedger, 'readUsageState'> {
       charge: MinorUnits;
       poolSeconds: number;
       poolUse: Record<string, number>;
+      /** The user key the spend limits count by: that user's month moves by the difference. */
+      user?: string;
     },
   ): Promise<
     | { duplicate: boolean; outcome: UsageOutcome; balance: MinorUnits }

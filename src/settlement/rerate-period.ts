@@ -1,3 +1,4 @@
+import { userKeyOf } from '../credits/user-limits';
 import { hash } from 'node:crypto';
 import { minorToDecimal } from '../credits/money';
 import type { MinorUnits, UsageOutcome, UsageSource, UsageState } from '../credits/wallet';
@@ -310,6 +311,7 @@ export class PeriodRerate {
         charge: price.charge,
         poolSeconds,
         poolUse: outcome.pool === '' ? {} : { [key]: state.poolUsed[key] ?? 0 },
+        user: userKeyOf(record),
       });
       if ('conflict' in applied) {
         if (attempt >= this.maxAttempts)

@@ -52,6 +52,48 @@ describe('ledger: re-rating', () => {
     });
   });
 
+  it("moves the user's month by the credit-paid difference, and tells once when it reaches the limit", async () => {
+    await fund('p1', 10_000n);
+    await f.ledger.writes.setUserLimits('acme', { currency: 'USD', default: 1_000n, users: {} });
+    await applyPaid(f, 'acme', [{ ...paid('u1', 600n, '2026-03'), user: 'alice' }]);
+    const spendOf = async () =>
+      (await f.ledger.reads.userLimits('acme', '2026-03', 'USD')).users.get('alice')?.spent;
+    const reached = async () =>
+      (await f.ledger.outbox.readOutbox('acme'))
+        .filter((event) => event.type === 'credits.user.limit_reached')
+        .map((event) => event.data);
+    const rerateFor = (revision: string, charge: bigint, user = 'alice') =>
+      f.ledger.writes.rerate('acme', {
+        usageId: 'u1',
+        start: startIn('2026-03'),
+        revision,
+        currency: 'USD',
+        source: 'credits',
+        charge,
+        poolSeconds: 0,
+        poolUse: {},
+        user,
+      });
+
+    await rerateFor('r1', 1_100n);
+    await rerateFor('r1', 1_100n); // the same revision again: nothing moves
+    expect(await spendOf()).toBe(1_100n);
+    expect(await reached()).toEqual([
+      {
+        tenantId: 'acme',
+        user: 'alice',
+        period: '2026-03',
+        limit: { amountMinor: '1000', currency: 'USD' },
+        spent: { amountMinor: '1100', currency: 'USD' },
+      },
+    ]);
+    await rerateFor('r2', 250n);
+    expect(await spendOf()).toBe(250n);
+    await rerateFor('r3', 1_200n);
+    expect(await spendOf()).toBe(1_200n);
+    expect(await reached()).toHaveLength(1); // once a month
+  });
+
   it('refunds a part paid from a lot that has expired since by forfeiting it again', async () => {
     await fund('old', 100n, new Date('2025-03-15T00:00:00.000Z'));
     await fund('new', 1000n);

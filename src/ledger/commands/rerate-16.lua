@@ -11,6 +11,8 @@
   KEYS[6] legacy applied hash  KEYS[7] outbox  KEYS[8] usage totals
   KEYS[9] index: tenants with events  KEYS[10] index: lot expiry  KEYS[11] index: gauges
   KEYS[12] index: blocked  KEYS[13] index: low balance  KEYS[14] index: recharge failed
+  KEYS[15] user spend limits  KEYS[16] the base of the users' monthly spend keys
+          (includes/user-limits.lua)
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] usage id  ARGV[6] the call's start day (days since 1970, UTC)
   ARGV[7] second of that day it started  ARGV[8] its month (yyyy-mm)
@@ -19,10 +21,14 @@
   ARGV[14] pool use read by the caller: JSON {"<pool>:<yyyy-mm>": seconds used}
   ARGV[15] expiry (ms) of a refund lot, should one be needed
   ARGV[16] idempotency retention (ms)  ARGV[17] the usage id as stored ('' for the id itself)
+  ARGV[18] the user key the spend limits count by ('' for none)
 
   The record keeps the usage report it was applied with; the period totals move from the old
   charge to the new, and the re-rate day's spend (includes/totals.lua, `daily:` fields) by
-  the difference, new - old, for each of credits and postpaid (it may be negative).
+  the difference, new - old, for each of credits and postpaid (it may be negative). The user's
+  spend of the call's month moves by the credit-paid difference (while that month's spend is
+  kept: the month and the next), and credits.user.limit_reached goes out if it now reaches the
+  user's limit for the first time that month.
 
   Output: {0, record, balance} or {1, stored record, balance} when this revision was applied
   already (a record as applyUsage replies it), or {code, detail} (BALANCE_LIMIT, changing
@@ -35,11 +41,13 @@
 --- @include "includes/pools"
 --- @include "includes/totals"
 --- @include "includes/applied"
+--- @include "includes/user-limits"
 
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4], applied = KEYS[5], legacy = KEYS[6],
   outbox = KEYS[7], totals = KEYS[8], ixOutbox = KEYS[9], ixExpiry = KEYS[10], gauges = KEYS[11],
   ixBlocked = KEYS[12], ixLow = KEYS[13], ixRechargeFailed = KEYS[14],
+  userLimits = KEYS[15], userSpend = KEYS[16],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local usageId, day, sod, period = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
@@ -176,6 +184,23 @@ end
 for _, src in ipairs({ 'credits', 'postpaid' }) do
   if spentDelta[src] ~= 0 then
     addToDaily(keys.totals, dailyDay(ctx.now), src, spentDelta[src])
+  end
+end
+-- The user's month moves by the credit-paid difference.
+local user = ARGV[18] or ''
+local userDelta = (newSrc == 'credits' and newCharge or 0) - (o.src == 'credits' and oldCharge or 0)
+if user ~= '' and userDelta ~= 0 then
+  local key = userSpendKey(keys.userSpend, o.period)
+  if o.period == ctx.nowMonth or redis.call('EXISTS', key) == 1 then
+    local total = redis.call('HINCRBY', key, 's:' .. user, userDelta)
+    local limit = userLimit(keys.userLimits, a.currency, user, {})
+    if userDelta > 0 and limit and total >= limit and redis.call('HSETNX', key, 'r:' .. user, '1') == 1 then
+      emit(ctx, 'credits.user.limit_reached', 'user:' .. user .. ':' .. o.period, {
+        tenantId = ctx.tenant, user = user, period = o.period,
+        limit = money(a, limit), spent = money(a, total),
+      })
+    end
+    redis.call('PEXPIRE', key, USER_SPEND_TTL_MS)
   end
 end
 afterBalanceChange(ctx, a, cause, true)
