@@ -5,7 +5,8 @@
  * test cards their declines) and a local mailbox; contoso buys credits through the API; creates four tenants (prepaid with auto-recharge,
  * prepaid without, one whose card has expired, postpaid); streams a generated day of CDRs
  * (JSON and Avro, with duplicates, malformed records and strays); and prints balances, lots,
- * pools, events, mails, dead letters and a few call authorizations.
+ * pools, events, mails, dead letters and a few call authorizations; one user stopped by the
+ * monthly spend limit the tenant's admin set, and a dry-run re-rating with a corrected deck.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -25,6 +26,14 @@ import { startStripeTestProxy, StripeTestProxy } from '../stack/stripe-test-prox
 import { projectRoot } from '../stack/toolchain';
 import { generateDay } from './day';
 import { startMailbox } from './mailbox';
+import {
+  dryRunRerate,
+  LIMIT,
+  LIMITED_USER,
+  limitedUserCalls,
+  printUserLimits,
+  setUserLimits,
+} from './scenes';
 
 const dollars = (minor: bigint, currency: string) =>
   `${minorToDecimal(minor.toString(), currency)} ${currency}`;
@@ -132,8 +141,7 @@ async function main(): Promise<void> {
   const mailbox = await startMailbox();
   const book = loadRateBook(join(projectRoot, 'rates'));
   const gateway = await startStripeTestProxy(stack.stripe.url);
-  const config = loadConfig({
-    ...process.env,
+  const env = {
     ...stackEnv(stack, { redisCluster }),
     ...stripeEnv(stack, gateway.url),
     // A fixed address for the console (HTTP_PORT=0 for any free port).
@@ -147,7 +155,8 @@ async function main(): Promise<void> {
     EXPIRY_SWEEP_INTERVAL_SECONDS: '1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
     OPERATOR_TOKEN_SHA256: createHash('sha256').update(DEMO_OPERATOR_TOKEN).digest('hex'),
-  });
+  };
+  const config = loadConfig({ ...process.env, ...env });
   const app = await startApp(config, { pricer: new RatingPricer(book) });
   console.log(`== The rater is running at ${app.url} (roles: ${config.roles.join(', ')})`);
   try {
@@ -166,6 +175,10 @@ async function main(): Promise<void> {
     }
     const keys = new Map<string, string>();
     for (const [tenant] of tenants(book)) keys.set(tenant, await issueKey(app.url, tenant));
+    await setUserLimits(app.url, keys.get('contoso')!);
+    console.log(
+      `== contoso's admin limits each user to 25.00 USD a month, and ${LIMITED_USER} to ${LIMIT} USD`,
+    );
     // Tenant admins buy credits with their own API keys: charged through Stripe first.
     for (const [tenant, amount] of [
       ['contoso', '10.00'],
@@ -193,9 +206,8 @@ async function main(): Promise<void> {
 
     // Yesterday's calls: a CDR comes after its call ended, and the rater sets aside any that
     // has not (future_start).
-    const day = generateDay(
-      new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1)),
-    );
+    const yesterday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1));
+    const day = generateDay(yesterday);
     const kafka = new Kafka({ clientId: 'demo', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
     const registry = new SchemaRegistry({ host: config.schemaRegistry.url! });
     const schema = readFileSync(join(projectRoot, 'schemas', 'usage-cdr.v1.avsc'), 'utf8');
@@ -211,12 +223,15 @@ async function main(): Promise<void> {
         value: r.avro ? await registry.encode(schemaId, r.avro) : r.json!,
       })),
     );
+    const eve = limitedUserCalls(new Date());
+    messages.push(...eve.map((r) => ({ key: r.key, value: r.json })));
     started = Date.now();
     await producer.send({ topic: config.kafka.topics.usageIn, messages });
     await producer.disconnect();
     console.log(
-      `== Streamed ${messages.length} CDRs of one day (${day.avro} as Avro, ${day.duplicates} duplicates, ${day.malformed} malformed, ${day.strays} for an unknown tenant or destination)`,
+      `== Streamed ${messages.length} CDRs: one day's (${day.avro} as Avro, ${day.duplicates} duplicates, ${day.malformed} malformed, ${day.strays} for an unknown tenant or destination)`,
     );
+    console.log(`   and ${eve.length} calls ${LIMITED_USER} made this month to UK mobiles, credit-paid`);
 
     await waitUntilSettled(
       kafka,
@@ -227,6 +242,8 @@ async function main(): Promise<void> {
     );
     console.log(`   all consumed, rated, debited and published in ${Date.now() - started} ms`);
     await report(app.ledger, kafka, config, mailbox.mails, gateway, book);
+    await printUserLimits(app.url, keys.get('contoso')!);
+    await dryRunRerate(env, yesterday);
     await serveConsole(app.url, keys);
   } finally {
     await app.stop();
@@ -381,7 +398,7 @@ async function report(
   const ask = async (label: string, call: Parameters<typeof authorizeCall>[2]) => {
     const answer = await authorizeCall(ledger.writes, pricer, call);
     console.log(
-      `  ${label.padEnd(50)} ${answer.allowed ? 'allowed' : 'REFUSED'} (${answer.reason})${answer.maxSeconds === null ? '' : `, up to ${answer.maxSeconds} s`}`,
+      `  ${label.padEnd(58)} ${answer.allowed ? 'allowed' : 'REFUSED'} (${answer.reason})${answer.maxSeconds === null ? '' : `, up to ${answer.maxSeconds} s`}`,
     );
   };
   await ask('contoso: user in the US calls a UK mobile', {
@@ -391,6 +408,24 @@ async function report(
     calleeNumber: '+447911123456',
     licenseCapability: 'MCOPSTNPP',
     usageCountryCode: 'US',
+  });
+  await ask(`contoso: ${LIMITED_USER}, past her limit, calls a UK mobile`, {
+    tenantId: 'contoso',
+    callType: 'user_out',
+    startDateTime,
+    calleeNumber: '+447911123456',
+    licenseCapability: 'MCOPSTNPP',
+    usageCountryCode: 'US',
+    userPrincipalName: LIMITED_USER,
+  });
+  await ask('contoso: user3 calls a UK mobile (25.00 USD limit)', {
+    tenantId: 'contoso',
+    callType: 'user_out',
+    startDateTime,
+    calleeNumber: '+447911123456',
+    licenseCapability: 'MCOPSTNPP',
+    usageCountryCode: 'US',
+    userPrincipalName: 'user3@contoso.example',
   });
   await ask('fabrikam: user in Germany calls Nigeria', {
     tenantId: 'fabrikam',
