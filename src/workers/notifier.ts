@@ -35,6 +35,26 @@ const MAILS: Record<string, (data: Record<string, unknown>) => { subject: string
       `${String(d.user)} spent ${money(d.spent)} of communications credits in ${String(d.period)} (UTC), ` +
       `reaching the monthly limit of ${money(d.limit)}.\nThat user's credit-paid calls are refused until the month ends or the limit is raised; calls already connected are still charged.`,
   }),
+  'credits.usage.rerated': (d) => {
+    const refund = !/^0(\.0+)?$/.test((d.refund as Amount).amount);
+    const postpaid = d.mode === 'postpaid';
+    const what = refund ? `a refund of ${money(d.refund)}` : `an extra charge of ${money(d.extraCharge)}`;
+    const where = postpaid
+      ? refund
+        ? 'taken off the amount you owe'
+        : 'added to the amount you owe'
+      : refund
+        ? 'given back to your communications credits'
+        : 'taken from your communications credits';
+    return {
+      subject: `Calls were priced again with corrected rates: ${what}`,
+      text:
+        `The rates of calls that started from ${String(d.from)} until ${String(d.to)} (UTC) were corrected, ` +
+        `and ${String(d.calls)} of your calls were priced again: ${money(d.previousTotal)} before, ${money(d.newTotal)} now.\n` +
+        `The difference, ${what}, is ${where}.` +
+        (postpaid ? '' : `\nBalance now: ${money(d.balance)}.`),
+    };
+  },
   'credits.balance.low': (d) => ({
     subject: 'Your communications credits balance is low',
     text: `Your communications credits balance is ${money(d.balance)}, below your threshold of ${money(d.threshold)}.`,

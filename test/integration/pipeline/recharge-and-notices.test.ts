@@ -175,6 +175,36 @@ describe('recharge worker, notifier and expiry sweeper on the real stack', () =>
     );
   });
 
+  it('mails the admins once what a re-rating run refunded', async () => {
+    await f.ledger.writes.upsertAccount('rerated', prepaid({ adminContacts: ['ops@rerated.example'] }));
+    await f.ledger.writes.addFunds('rerated', { paymentRef: 'p1', amount: 5000n, currency: 'USD' });
+    const notice = {
+      revision: 'rr-1',
+      from: new Date('2026-10-01T00:00:00.000Z'),
+      to: new Date('2026-11-01T00:00:00.000Z'),
+      calls: 3,
+      before: 900n,
+      after: 675n,
+    };
+    await f.ledger.writes.rerateNotice('rerated', notice);
+    await f.ledger.writes.rerateNotice('rerated', notice); // a resumed run: told once
+    relay.poke('rerated');
+    await eventually(() =>
+      expect(mailbox.mails.filter((m) => m.to.includes('ops@rerated.example'))).toEqual([
+        expect.objectContaining({
+          subject: 'Calls were priced again with corrected rates: a refund of USD 2.25',
+          eventId: 'rerated/credits.usage.rerated/rr-1',
+        }),
+      ]),
+    );
+    expect(mailbox.mails.find((m) => m.to.includes('ops@rerated.example'))!.text).toBe(
+      'The rates of calls that started from 2026-10-01T00:00:00.000Z until 2026-11-01T00:00:00.000Z (UTC) were corrected, ' +
+        'and 3 of your calls were priced again: USD 9.00 before, USD 6.75 now.\n' +
+        'The difference, a refund of USD 2.25, is given back to your communications credits.\n' +
+        'Balance now: USD 50.00.',
+    );
+  });
+
   it("mails the admins once when a user's month reaches the user's spend limit", async () => {
     await f.ledger.writes.upsertAccount('capped', prepaid({ adminContacts: ['ops@capped.example'] }));
     await f.ledger.writes.addFunds('capped', { paymentRef: 'p1', amount: 5000n, currency: 'USD' });
