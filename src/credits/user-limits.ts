@@ -22,8 +22,9 @@ const userKey = (value: unknown): string | undefined =>
   typeof value === 'string' && isUserKey(value) ? value : undefined;
 
 /** The user a usage record is counted for: its `userId`, else its `userPrincipalName`, else none (''). */
-export function userKeyOf(record: Readonly<Record<string, unknown>>): string {
-  return userKey(record.userId) ?? userKey(record.userPrincipalName) ?? '';
+export function userKeyOf(record: object): string {
+  const r = record as { userId?: unknown; userPrincipalName?: unknown };
+  return userKey(r.userId) ?? userKey(r.userPrincipalName) ?? '';
 }
 
 /** The limit that applies to a user: its own, else the default; undefined when none does. */
@@ -39,4 +40,22 @@ export function effectiveLimit(
 export function limitLeft(limit: MinorUnits | undefined, spent: MinorUnits): MinorUnits | undefined {
   if (limit === undefined) return undefined;
   return limit > spent ? limit - spent : 0n;
+}
+
+/**
+ * The users whose month's spend is at or past the limit that applies to them, by name, at most
+ * `max` of them (and how many more there are).
+ */
+export function usersAtLimit(
+  users: ReadonlyMap<string, { own?: UserLimit; spent: MinorUnits }>,
+  fallback: MinorUnits | undefined,
+  max: number,
+): { users: string[]; more: number } {
+  const at: string[] = [];
+  for (const [user, u] of users) {
+    const limit = effectiveLimit(u.own, fallback);
+    if (limit !== undefined && u.spent >= limit) at.push(user);
+  }
+  at.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { users: at.slice(0, max), more: Math.max(0, at.length - max) };
 }

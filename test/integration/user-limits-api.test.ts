@@ -1,5 +1,6 @@
 import type { App } from '../../src/app';
 import { utcMonth } from '../../src/credits/calendar';
+import { packReport } from '../../src/settlement/usage-report';
 import { startApiApp } from '../support/api-app';
 import { applyPaid, LedgerFixture, paid } from '../support/ledger';
 import { uniqueName } from '../support/stack';
@@ -119,6 +120,44 @@ describe('per-user spend limits on the admin API', () => {
       'none',
       'none',
       'none',
+    ]);
+  });
+
+  it('names the users at their limit in the balance, and the user of each usage in the usage list', async () => {
+    const other = uniqueName('shown');
+    await call('PUT', `/v1/tenants/${other}`, { billingMode: 'prepaid', currency: 'USD' });
+    await app.ledger.writes.addFunds(other, { paymentRef: 'p1', amount: 10_000n, currency: 'USD' });
+    await call('PUT', `/v1/tenants/${other}/user-limits`, { default: '0.30', users: { dave: 'none' } });
+    const start = new Date(Date.now() - 60_000);
+    const period = utcMonth(start);
+    await applyPaid({ ledger: app.ledger } as LedgerFixture, other, [
+      { ...paid('u1', 30n, period), start, user: 'erin', report: packReport({ userId: 'erin' }) },
+      {
+        ...paid('u2', 29n, period),
+        start,
+        user: 'frank',
+        report: packReport({ userPrincipalName: 'frank' }),
+      },
+      { ...paid('u3', 500n, period), start, user: 'dave' },
+      { ...paid('u4', 40n, period), start, user: 'ann' },
+    ]);
+    const balance = await call('GET', `/v1/tenants/${other}/balance`);
+    expect(balance.body.usersAtLimit).toEqual({
+      month: utcMonth(new Date()),
+      users: ['ann', 'erin'],
+      more: 0,
+    });
+    expect((balance.body.autoRecharge as Record<string, unknown>).lastFailure).toBeNull();
+    const from = new Date(start.getTime() - 1000).toISOString();
+    const to = new Date(start.getTime() + 1000).toISOString();
+    const usage = await call('GET', `/v1/tenants/${other}/usage?from=${from}&to=${to}`);
+    expect(
+      (usage.body.items as { usageId: string; user: string | null }[]).map((u) => [u.usageId, u.user]),
+    ).toEqual([
+      ['u1', 'erin'],
+      ['u2', 'frank'],
+      ['u3', null], // stored without a report
+      ['u4', null],
     ]);
   });
 

@@ -121,6 +121,7 @@ export const balanceResponses = replies(
         'lots',
         'pools',
         'owed',
+        'usersAtLimit',
       ],
       properties: {
         tenantId,
@@ -138,6 +139,7 @@ export const balanceResponses = replies(
             'monthlyCap',
             'pendingRequestId',
             'consecutiveFailures',
+            'lastFailure',
           ],
           properties: {
             enabled: { type: 'boolean' },
@@ -146,6 +148,18 @@ export const balanceResponses = replies(
             monthlyCap: count,
             pendingRequestId: { type: ['string', 'null'] },
             consecutiveFailures: count,
+            lastFailure: {
+              description: 'the last failed auto-recharge since the last that succeeded',
+              anyOf: [
+                {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['at', 'reason'],
+                  properties: { at: dateTime, reason: { type: 'string' } },
+                },
+                { type: 'null' },
+              ],
+            },
           },
         },
         lots: {
@@ -191,6 +205,23 @@ export const balanceResponses = replies(
             additionalProperties: false,
             required: ['period', 'amount'],
             properties: { period: month, amount: money },
+          },
+        },
+        usersAtLimit: {
+          description:
+            "the users whose credit-paid spend this month (UTC) is at or past the limit that applies to them (GET user-limits has each user's figures)",
+          type: 'object',
+          additionalProperties: false,
+          required: ['month', 'users', 'more'],
+          properties: {
+            month,
+            users: {
+              type: 'array',
+              maxItems: 100,
+              items: { type: 'string' },
+              description: 'by name, the first 100',
+            },
+            more: { ...count, description: 'how many more there are' },
           },
         },
       },

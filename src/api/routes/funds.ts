@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { utcMonth } from '../../credits/calendar';
 import { decimalToMinor } from '../../credits/money';
+import { usersAtLimit } from '../../credits/user-limits';
 import type { AdminApp, ResourceOptions } from '../admin-app';
 import { presentMoney, tooPrecise } from '../money';
 import { purchaseCredits } from '../../settlement/purchase-credits';
@@ -13,6 +15,9 @@ import {
   purchaseBody,
   purchaseResponses,
 } from './funds.schemas';
+
+/** The users at their spend limit the balance names at most (GET user-limits lists them all). */
+const USERS_AT_LIMIT_SHOWN = 100;
 
 /** How far ahead of this server's clock a purchase time may be (the caller's clock may run fast). */
 const PURCHASE_CLOCK_SKEW_MS = 5 * 60_000;
@@ -150,6 +155,9 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
       if (!account) return noAccount(reply, tenant);
       const c = account.settings.currency;
       const money = (minor: bigint) => presentMoney(minor, c);
+      const month = utcMonth(new Date());
+      const limits = await ledger.reads.userLimits(tenant, month, c);
+      const { lastFailure } = account.autoRecharge;
       return reply.header('etag', etag(account.settingsVersion)).send({
         tenantId: tenant,
         billingMode: account.settings.mode,
@@ -163,6 +171,7 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
           monthlyCap: account.settings.autoRecharge.monthlyCap,
           pendingRequestId: account.autoRecharge.pendingRequestId || null,
           consecutiveFailures: account.autoRecharge.consecutiveFailures,
+          lastFailure: lastFailure ? { at: lastFailure.at.toISOString(), reason: lastFailure.reason } : null,
         },
         lots: account.lots.map((lot) => ({
           lotId: lot.lotId,
@@ -180,6 +189,7 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
           usedSeconds: used,
         })),
         owed: Object.entries(account.owed).map(([period, owed]) => ({ period, amount: money(owed) })),
+        usersAtLimit: { month, ...usersAtLimit(limits.users, limits.default, USERS_AT_LIMIT_SHOWN) },
       });
     },
   );

@@ -55,6 +55,7 @@ export const usageResponses = replies(
               'charge',
               'poolSeconds',
               'revision',
+              'user',
             ],
             properties: {
               usageId: { type: 'string' },
@@ -65,6 +66,11 @@ export const usageResponses = replies(
               charge: money,
               poolSeconds: count,
               revision: { type: ['string', 'null'] },
+              user: {
+                type: ['string', 'null'],
+                description:
+                  'the user the spend limits count the call for (its userId, else userPrincipalName); null: none kept',
+              },
             },
           },
         },

@@ -1,9 +1,29 @@
-import { effectiveLimit, limitLeft, MAX_USER_KEY_LENGTH, userKeyOf } from '../../../src/credits/user-limits';
+import {
+  effectiveLimit,
+  limitLeft,
+  MAX_USER_KEY_LENGTH,
+  userKeyOf,
+  usersAtLimit,
+} from '../../../src/credits/user-limits';
 import { authorizeCall } from '../../../src/settlement/authorize-call';
 import type { AuthorizationLedger } from '../../../src/settlement/ports';
 import { FlatPricer } from '../../support/flat-pricer';
 
 describe('per-user spend limits', () => {
+  it('names the users at or past the limit that applies to them, by name, at most max', () => {
+    const users = new Map([
+      ['zoe', { spent: 100n }], // the default: at it
+      ['bob', { own: 50n, spent: 51n }], // past their own
+      ['amy', { own: 'none' as const, spent: 10_000n }], // no limit
+      ['cat', { own: 200n, spent: 199n }], // under their own
+      ['dan', { spent: 99n }], // under the default
+      ['eve', { own: 0n, spent: 0n }], // a zero limit: at it
+    ]);
+    expect(usersAtLimit(users, 100n, 10)).toEqual({ users: ['bob', 'eve', 'zoe'], more: 0 });
+    expect(usersAtLimit(users, 100n, 2)).toEqual({ users: ['bob', 'eve'], more: 1 });
+    expect(usersAtLimit(users, undefined, 10)).toEqual({ users: ['bob', 'eve'], more: 0 });
+  });
+
   it('counts a usage for its userId, else its userPrincipalName, else nobody', () => {
     expect(userKeyOf({ userId: 'u-1', userPrincipalName: 'a@x.example' })).toBe('u-1');
     expect(userKeyOf({ userPrincipalName: 'a@x.example' })).toBe('a@x.example');
