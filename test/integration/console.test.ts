@@ -5,6 +5,7 @@ import { Kafka, Partitioners, Producer } from 'kafkajs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { App } from '../../src/app';
 import { formatAmount } from '../../src/api/console/format';
+import { utcMonth } from '../../src/credits/calendar';
 import { minorToDecimal } from '../../src/credits/money';
 import { stripeEnv } from '../../tools/stack/stack';
 import { startStripeTestProxy, StripeTestProxy } from '../../tools/stack/stripe-test-proxy';
@@ -323,7 +324,15 @@ describe('the admin console, in Chromium', () => {
 
   it("keeps a tenant's admin out of another tenant's pages (403)", async () => {
     const { context, page } = await signIn(otherKey);
-    for (const path of ['', '/funds', '/usage', '/usage.csv', '/statements', '/auto-recharge']) {
+    for (const path of [
+      '',
+      '/funds',
+      '/usage',
+      '/usage.csv',
+      '/statements',
+      '/auto-recharge',
+      '/user-limits',
+    ]) {
       const response = await page.goto(`${app.url}/console/t/${acme}${path}`);
       expect([path, response!.status()]).toEqual([path, 403]);
     }
@@ -428,6 +437,109 @@ describe('the admin console, in Chromium', () => {
     await context.close();
   });
 
+  it('sets spend limits through the page, exactly as the ledger keeps them, and shows the spend', async () => {
+    const month = utcMonth(new Date());
+    const limits = () => app.ledger.reads.userLimits(acme, month, 'USD');
+    const { context, page } = await signIn(acmeKey);
+    await page.getByRole('link', { name: 'Spend limits' }).click();
+    expect(page.url()).toBe(`${app.url}/console/t/${acme}/user-limits`);
+    expect(await page.getByTestId('default-limit').textContent()).toBe('none');
+
+    await page.getByLabel('Default monthly limit (USD)').fill('30.00');
+    await page.getByRole('button', { name: 'Save default' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Default limit saved: USD 30.00.');
+    expect((await limits()).default).toBe(3000n);
+    expect(await page.getByTestId('default-limit').textContent()).toBe('USD 30.00');
+
+    await page.getByLabel('User', { exact: true }).fill('user-ana');
+    await page.getByLabel('The amount below').check();
+    await page.getByLabel("User's monthly limit (USD)").fill('12.34');
+    await page.getByRole('button', { name: "Save user's limit" }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Limit of user-ana saved: USD 12.34.');
+    expect((await limits()).users.get('user-ana')?.own).toBe(1234n);
+
+    // Too precise for the currency: the field is named, and nothing changes.
+    await page.getByLabel('User', { exact: true }).fill('user-ana');
+    await page.getByLabel("User's monthly limit (USD)").fill('1.001');
+    await page.getByRole('button', { name: "Save user's limit" }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('limit 1.001');
+    await page.getByLabel('Default monthly limit (USD)').fill('5.555');
+    await page.getByRole('button', { name: 'Save default' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('default 5.555');
+    expect(await page.getByLabel('Default monthly limit (USD)').inputValue()).toBe('5.555');
+    const kept = await limits();
+    expect(kept.default).toBe(3000n);
+    expect(kept.users.get('user-ana')?.own).toBe(1234n);
+
+    // No limit for one user; then back to the default for it.
+    await page.getByLabel('User', { exact: true }).fill('user-bo');
+    await page.getByLabel('No limit, whatever the default').check();
+    await page.getByRole('button', { name: "Save user's limit" }).click();
+    expect((await limits()).users.get('user-bo')?.own).toBe('none');
+    expect(await page.locator('tr[data-user="user-bo"] td').nth(1).textContent()).toBe('none');
+    await page.getByLabel('User', { exact: true }).fill('user-bo');
+    await page.getByLabel("The default (remove the user's own limit)").check();
+    await page.getByRole('button', { name: "Save user's limit" }).click();
+    expect((await limits()).users.get('user-bo')?.own).toBeUndefined();
+    expect(await page.locator('tr[data-user="user-bo"] td').nth(1).textContent()).toBe('default');
+
+    // Without the CSRF token: 403, nothing changed.
+    const before = await limits();
+    const without = await context.request.post(`${app.url}/console/t/${acme}/user-limits/default`, {
+      form: { action: 'remove' },
+    });
+    expect(without.status()).toBe(403);
+    const userWithout = await context.request.post(`${app.url}/console/t/${acme}/user-limits/user`, {
+      form: { user: 'user-ana', kind: 'none' },
+    });
+    expect(userWithout.status()).toBe(403);
+    expect(await limits()).toEqual(before);
+
+    // One more credit-paid call, streamed: the page's spend is the ledger's.
+    await producer.send({
+      topic: topics.usageIn,
+      messages: [
+        {
+          key: acme,
+          value: JSON.stringify({
+            id: `${acme}-limits-cy`,
+            tenantId: acme,
+            userId: 'user-cy',
+            userPrincipalName: 'cy@acme.example',
+            callType: 'user_out',
+            callerNumber: '+12065550100',
+            calleeNumber: '+442071234569',
+            licenseCapability: 'MCOPSTNPP',
+            startDateTime: recentCall(1, 0).startDateTime,
+            duration: 53,
+          }),
+        },
+      ],
+    });
+    await eventually(
+      async () => expect((await limits()).users.get('user-cy')?.spent).toBeGreaterThan(0n),
+      60_000,
+    );
+    await page.goto(`${app.url}/console/t/${acme}/user-limits`);
+    const ledger = await limits();
+    for (const [user, u] of ledger.users) {
+      const cells = await page.locator(`tr[data-user="${user}"] td`).allTextContents();
+      expect([user, cells[2]]).toEqual([user, formatAmount(u.spent, 'USD')]);
+    }
+    const cy = ledger.users.get('user-cy')!;
+    expect(await page.locator('tr[data-user="user-cy"] td').allTextContents()).toEqual([
+      'USD 30.00',
+      'default',
+      formatAmount(cy.spent, 'USD'),
+      formatAmount(3000n - cy.spent, 'USD'),
+      'no',
+      expect.stringContaining('Change'),
+    ]);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'user-limits');
+    await context.close();
+  });
+
   it('reads well on a phone', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
     const page = await context.newPage();
@@ -440,6 +552,11 @@ describe('the admin console, in Chromium', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'overview-phone');
+    await page.goto(`${app.url}/console/t/${acme}/user-limits`);
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+    ).toBeLessThanOrEqual(0);
+    expect(await seriousViolations(page)).toEqual([]);
     await context.close();
   });
 

@@ -26,6 +26,7 @@ import type { OperatorViews } from './operator-views';
 import { html, Visit } from './render';
 import { operatorRoutes } from './operator-views';
 import { tenantViews } from './tenant-views';
+import { userLimitsViews } from './user-limits-views';
 
 export interface ConsoleOptions {
   ledger: Ledger;
@@ -246,7 +247,8 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     return reply.redirect('/console/sign-in', 303);
   });
 
-  // A tenant's pages: the overview, funds, auto-recharge and payment, usage, statements.
+  // A tenant's pages: the overview, funds, auto-recharge and payment, spend limits, usage,
+  // statements.
   const loadAccount = async (
     reply: FastifyReply,
     v: Visit,
@@ -265,6 +267,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     v.frame(title, { tenantId: account.tenantId, tab, postpaid: account.settings.mode === 'postpaid' });
 
   tenantViews(app, { ledger, tenantVisit, loadAccount, tabFrame });
+  userLimitsViews(app, { ledger, tenantVisit, loadAccount, tabFrame, protect });
 
   const fundsPage = async (
     reply: FastifyReply,

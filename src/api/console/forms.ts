@@ -36,6 +36,24 @@ export const paymentMethodForm = z.object({
   paymentMethodRef: z.string().trim().min(1, 'is required').max(128, 'is too long'),
 });
 
+/** The default spend limit: saved with an amount, or removed (no default). */
+export const defaultLimitForm = z.discriminatedUnion('action', [
+  z.object({ _csrf: z.string().optional(), action: z.literal('save'), default: amount }),
+  z.object({ _csrf: z.string().optional(), action: z.literal('remove'), default: z.string().optional() }),
+]);
+
+/** A user's spend limit: an amount, no limit whatever the default, or back to the default. */
+const limitUser = z.string().trim().min(1, 'is required').max(1024, 'is too long');
+export const userLimitForm = z.discriminatedUnion('kind', [
+  z.object({ _csrf: z.string().optional(), user: limitUser, kind: z.literal('limit'), limit: amount }),
+  z.object({
+    _csrf: z.string().optional(),
+    user: limitUser,
+    kind: z.enum(['none', 'default']),
+    limit: z.string().optional(),
+  }),
+]);
+
 /** The first problem of a form, naming its field: `amount must be an amount like 25 or 25.50`. */
 export function formProblem(error: z.ZodError): string {
   const issue = error.issues[0];

@@ -1,18 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { utcMonth } from '../../credits/calendar';
-import { decimalToMinor } from '../../credits/money';
-import {
-  effectiveLimit,
-  isUserKey,
-  limitLeft,
-  MAX_USER_KEY_LENGTH,
-  UserLimit,
-} from '../../credits/user-limits';
 import type { MinorUnits } from '../../credits/wallet';
 import type { AdminApp, ResourceOptions } from '../admin-app';
-import { presentMoney, tooPrecise } from '../money';
+import { presentMoney } from '../money';
 import { badRequest, noAccount, refused } from '../refusals';
 import { tenantParams } from '../schemas';
+import { userLimitRows, userLimitsChange } from '../user-limits';
 import { getUserLimitsResponses, putUserLimitsResponses, userLimitsBody } from './user-limits.schemas';
 
 /**
@@ -28,26 +21,14 @@ export function userLimitsRoutes<L extends FastifyBaseLogger>(
     const limits = await ledger.reads.userLimits(tenant, month, currency);
     const money = (minor: MinorUnits | undefined) =>
       minor === undefined ? null : presentMoney(minor, currency);
-    const users = [...limits.users.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([user, u]) => {
-        const limit = effectiveLimit(u.own, limits.default);
-        return {
-          user,
-          limit: money(limit),
-          limitFrom:
-            u.own !== undefined
-              ? u.own === 'none'
-                ? 'none'
-                : 'user'
-              : limit !== undefined
-                ? 'default'
-                : 'none',
-          spent: presentMoney(u.spent, currency),
-          left: money(limitLeft(limit, u.spent)),
-          reached: u.reached,
-        } as const;
-      });
+    const users = userLimitRows(limits).map((row) => ({
+      user: row.user,
+      limit: money(row.limit),
+      limitFrom: row.limitFrom,
+      spent: presentMoney(row.spent, currency),
+      left: money(row.left),
+      reached: row.reached,
+    }));
     return { tenantId: tenant, month, currency, default: money(limits.default), users };
   };
 
@@ -84,35 +65,18 @@ export function userLimitsRoutes<L extends FastifyBaseLogger>(
     },
     async (request, reply) => {
       const tenant = request.params.tenantId;
-      const body = request.body;
       // The amounts are converted in the stored currency; the script refuses the change
       // should the currency have changed since (currency_mismatch).
       const account = await ledger.reads.readAccount(tenant);
       if (!account) return noAccount(reply, tenant);
       const currency = account.settings.currency;
-      const users = Object.entries(body.users ?? {});
-      const long = users.find(([user]) => !isUserKey(user));
-      if (long)
-        return badRequest(
-          reply,
-          `body/users: ${long[0].slice(0, 40)}... is over ${MAX_USER_KEY_LENGTH} bytes`,
-        );
-      const amounts: Record<string, string | undefined> = {
-        'body/default': body.default ?? undefined,
-      };
-      for (const [user, value] of users)
-        if (value !== null && value !== 'none') amounts[`body/users/${user}`] = value;
-      const imprecise = tooPrecise(currency, amounts);
-      if (imprecise) return badRequest(reply, imprecise);
-      const limit = (value: string | null): UserLimit | null =>
-        value === null || value === 'none' ? value : decimalToMinor(value, currency);
-      const result = await ledger.writes.setUserLimits(tenant, {
-        currency,
-        ...(body.default !== undefined
-          ? { default: body.default === null ? null : decimalToMinor(body.default, currency) }
-          : {}),
-        users: Object.fromEntries(users.map(([user, value]) => [user, limit(value as string | null)])),
+      const asked = userLimitsChange(currency, request.body, {
+        default: 'body/default',
+        users: 'body/users',
+        user: (user) => `body/users/${user}`,
       });
+      if ('problem' in asked) return badRequest(reply, asked.problem);
+      const result = await ledger.writes.setUserLimits(tenant, asked.change);
       if ('refused' in result) return refused(reply, result);
       return reply.send(await view(tenant, currency));
     },

@@ -1,12 +1,13 @@
 import type { ComponentChildren } from 'preact';
 import type { ConsoleSession } from '../../../ledger/console-sessions';
 
-export type TenantTab = 'overview' | 'funds' | 'auto-recharge' | 'usage' | 'statements';
+export type TenantTab = 'overview' | 'funds' | 'auto-recharge' | 'user-limits' | 'usage' | 'statements';
 
 const TENANT_TABS: { tab: TenantTab; label: string; path: string }[] = [
   { tab: 'overview', label: 'Overview', path: '' },
   { tab: 'funds', label: 'Funds', path: '/funds' },
   { tab: 'auto-recharge', label: 'Auto-recharge & payment', path: '/auto-recharge' },
+  { tab: 'user-limits', label: 'Spend limits', path: '/user-limits' },
   { tab: 'usage', label: 'Usage report', path: '/usage' },
   { tab: 'statements', label: 'Statements', path: '/statements' },
 ];

@@ -1,0 +1,149 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import { utcMonth } from '../../credits/calendar';
+import type { AccountView } from '../../credits/wallet';
+import type { Ledger } from '../../ledger/open-ledger';
+import { formatAmount } from './format';
+import { defaultLimitForm, formProblem, posted, userLimitForm } from './forms';
+import type { PageFrame, TenantTab } from './pages/layout';
+import { UserLimitsPage } from './pages/user-limits';
+import type { Visit } from './render';
+import { html } from './render';
+import {
+  UserLimitsChange,
+  userLimitRows,
+  UserLimitsFields,
+  UserLimitsRequest,
+  userLimitsChange,
+} from '../user-limits';
+
+/** Users a page lists; more are paged (`?offset=`). */
+export const USER_LIMITS_PAGE_SIZE = 50;
+
+/** A form's fields, as a refusal names them: the default's amount, the user, the user's amount. */
+const FIELDS: UserLimitsFields = { default: 'default', users: 'user', user: () => 'limit' };
+
+interface UserLimitsViewOptions {
+  ledger: Ledger;
+  tenantVisit: (request: FastifyRequest, reply: FastifyReply, tenantId: string) => Visit | undefined;
+  loadAccount: (reply: FastifyReply, v: Visit, tenantId: string) => Promise<AccountView | undefined>;
+  tabFrame: (v: Visit, account: AccountView, title: string, tab: TenantTab) => PageFrame;
+  protect: { preHandler: preHandlerHookHandler };
+}
+
+/**
+ * The spend limits page: the default and each user's limit and spend this month, changed by
+ * the same conversion and checks as `PUT /v1/tenants/{id}/user-limits`, in its one script.
+ */
+export function userLimitsViews(
+  app: FastifyInstance,
+  { ledger, tenantVisit, loadAccount, tabFrame, protect }: UserLimitsViewOptions,
+) {
+  const page = async (
+    reply: FastifyReply,
+    v: Visit,
+    account: AccountView,
+    extra: {
+      offset?: number;
+      result?: { kind: 'ok' | 'error'; message: string };
+      posted?: Record<string, string>;
+    } = {},
+    status = 200,
+  ) => {
+    const currency = account.settings.currency;
+    const month = utcMonth(new Date());
+    const limits = await ledger.reads.userLimits(account.tenantId, month, currency);
+    const rows = userLimitRows(limits);
+    const offset = Math.min(extra.offset ?? 0, Math.max(0, rows.length - 1));
+    return html(
+      reply,
+      UserLimitsPage({
+        frame: tabFrame(v, account, 'Spend limits', 'user-limits'),
+        tenantId: account.tenantId,
+        currency,
+        month,
+        ...(limits.default !== undefined ? { defaultLimit: limits.default } : {}),
+        rows,
+        offset: offset - (offset % USER_LIMITS_PAGE_SIZE),
+        pageSize: USER_LIMITS_PAGE_SIZE,
+        postpaid: account.settings.mode === 'postpaid',
+        ...(extra.result ? { result: extra.result } : {}),
+        ...(extra.posted ? { posted: extra.posted } : {}),
+      }),
+      status,
+    );
+  };
+
+  app.get('/t/:tenantId/user-limits', async (request, reply) => {
+    const { tenantId } = request.params as { tenantId: string };
+    const v = tenantVisit(request, reply, tenantId);
+    if (!v) return reply;
+    const account = await loadAccount(reply, v, tenantId);
+    if (!account) return reply;
+    const query = request.query as { offset?: string; user?: string };
+    const offset = /^\d{1,9}$/.test(query.offset ?? '') ? Number(query.offset) : 0;
+    const user = query.user?.slice(0, 1024);
+    return page(reply, v, account, { offset, ...(user ? { posted: { user } } : {}) });
+  });
+
+  /** One change, as the API's PUT makes it: checked and converted by userLimitsChange, then one script. */
+  const change = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    ask: (
+      body: unknown,
+    ) => { request: UserLimitsRequest; done: (change: UserLimitsChange) => string } | { problem: string },
+  ) => {
+    const { tenantId } = request.params as { tenantId: string };
+    const v = tenantVisit(request, reply, tenantId);
+    if (!v) return reply;
+    const account = await loadAccount(reply, v, tenantId);
+    if (!account) return reply;
+    const refuse = (message: string, status: number) =>
+      page(reply, v, account, { result: { kind: 'error', message }, posted: posted(request.body) }, status);
+    const asked = ask(request.body);
+    if ('problem' in asked) return refuse(asked.problem, 400);
+    const converted = userLimitsChange(account.settings.currency, asked.request, FIELDS);
+    if ('problem' in converted) return refuse(converted.problem, 400);
+    const result = await ledger.writes.setUserLimits(tenantId, converted.change);
+    if ('refused' in result) return refuse(`Not saved: ${result.detail}`, 409);
+    return page(reply, v, account, { result: { kind: 'ok', message: asked.done(converted.change) } });
+  };
+
+  app.post('/t/:tenantId/user-limits/default', protect, async (request, reply) =>
+    change(request, reply, (body) => {
+      const form = defaultLimitForm.safeParse(body);
+      if (!form.success) return { problem: formProblem(form.error) };
+      return form.data.action === 'remove'
+        ? {
+            request: { default: null },
+            done: () => 'Default limit removed: users without a limit of their own have none.',
+          }
+        : {
+            request: { default: form.data.default },
+            done: (c) => `Default limit saved: ${formatAmount(c.default ?? 0n, c.currency)}.`,
+          };
+    }),
+  );
+
+  app.post('/t/:tenantId/user-limits/user', protect, async (request, reply) =>
+    change(request, reply, (body) => {
+      const form = userLimitForm.safeParse(body);
+      if (!form.success) return { problem: formProblem(form.error) };
+      const { user } = form.data;
+      if (form.data.kind === 'limit')
+        return {
+          request: { users: { [user]: form.data.limit } },
+          done: (c) => `Limit of ${user} saved: ${formatAmount(BigInt(c.users[user] ?? 0n), c.currency)}.`,
+        };
+      return form.data.kind === 'none'
+        ? {
+            request: { users: { [user]: 'none' } },
+            done: () => `${user} has no limit now, whatever the default.`,
+          }
+        : {
+            request: { users: { [user]: null } },
+            done: () => `${user}'s own limit removed: the default applies.`,
+          };
+    }),
+  );
+}

@@ -1,0 +1,57 @@
+import { userLimitRows, userLimitsChange } from '../../../src/api/user-limits';
+
+const API = { default: 'body/default', users: 'body/users', user: (user: string) => `body/users/${user}` };
+
+describe('userLimitsChange: the one conversion the admin API and the console make', () => {
+  it('converts amounts to minor units and keeps none and removals as they are', () => {
+    expect(
+      userLimitsChange('USD', { default: '30.5', users: { ana: '12.34', bo: 'none', cy: null } }, API),
+    ).toEqual({ change: { currency: 'USD', default: 3050n, users: { ana: 1234n, bo: 'none', cy: null } } });
+    expect(userLimitsChange('JPY', { default: null }, API)).toEqual({
+      change: { currency: 'JPY', default: null, users: {} },
+    });
+    // Only what is named changes: no default in the change when the request has none.
+    expect(userLimitsChange('USD', { users: { ana: '1' } }, API)).toEqual({
+      change: { currency: 'USD', users: { ana: 100n } },
+    });
+  });
+
+  it('names the field of an amount finer than the currency, as the asker names it', () => {
+    expect(userLimitsChange('USD', { users: { ana: '1.001' } }, API)).toEqual({
+      problem: 'body/users/ana 1.001: USD has 2 decimals at most',
+    });
+    const form = { default: 'default', users: 'user', user: () => 'limit' };
+    expect(userLimitsChange('USD', { users: { ana: '1.001' } }, form)).toEqual({
+      problem: 'limit 1.001: USD has 2 decimals at most',
+    });
+    expect(userLimitsChange('JPY', { default: '5.5' }, form)).toEqual({
+      problem: 'default 5.5: JPY has 0 decimals at most',
+    });
+  });
+
+  it('refuses a user key the ledger cannot keep', () => {
+    const long = 'é'.repeat(129);
+    expect(userLimitsChange('USD', { users: { [long]: '1' } }, API)).toEqual({
+      problem: `body/users: ${long.slice(0, 40)}... is over 256 bytes`,
+    });
+  });
+});
+
+describe('userLimitRows', () => {
+  it('lists users by key with the limit that applies, where it comes from, and what is left', () => {
+    const rows = userLimitRows({
+      month: '2026-12',
+      default: 1000n,
+      users: new Map([
+        ['cy', { spent: 1500n, reached: true }],
+        ['ana', { own: 500n, spent: 200n, reached: false }],
+        ['bo', { own: 'none', spent: 50n, reached: false }],
+      ]),
+    });
+    expect(rows).toEqual([
+      { user: 'ana', limit: 500n, limitFrom: 'user', spent: 200n, left: 300n, reached: false },
+      { user: 'bo', limitFrom: 'none', spent: 50n, reached: false },
+      { user: 'cy', limit: 1000n, limitFrom: 'default', spent: 1500n, left: 0n, reached: true },
+    ]);
+  });
+});
