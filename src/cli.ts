@@ -17,6 +17,13 @@ import { loadRateBook } from './rating';
 import { ratesCommand } from './rating/cli';
 
 /** `rater`: the one command line of the service and its tools. */
+/**
+ * The configuration of the one-off commands (dead-letter replay, reindex, re-rating): they
+ * serve no role, and need what the consumer needs (Kafka, Redis, the rates), so the settings
+ * of the other roles (a payment gateway, SMTP) are not asked for.
+ */
+const commandConfig = () => loadConfig({ ...process.env, RATER_ROLES: 'consumer' });
+
 const program = new Command('rater').description(
   'usage-rating stream processor for prepaid communications credits',
 );
@@ -50,7 +57,7 @@ program
   .option('--max <n>', 'at most this many records', (v) => Number(v))
   .option('--dry-run', 'count what would be replayed, send nothing')
   .action(async (o: { reason?: string; max?: number; dryRun?: boolean }) => {
-    const config = loadConfig();
+    const config = commandConfig();
     const kafka = kafkaClient(config.kafka, { clientId: `${config.kafka.clientId}-replay` });
     const result = await replayDeadLetters({
       kafka,
@@ -73,7 +80,7 @@ program
   .action(async (o: { layout?: 'standalone' | 'cluster' }) => {
     if (o.layout && o.layout !== 'standalone' && o.layout !== 'cluster')
       throw new Error(`--layout ${String(o.layout)}: standalone or cluster`);
-    const config = loadConfig();
+    const config = commandConfig();
     const redis = connectRedis(config.redis);
     try {
       const ledger = openLedger(redis, {
@@ -136,7 +143,7 @@ program
   .option('--tenant <id>', "one tenant's usage only")
   .option('--dry-run', 'report per tenant what would change, change nothing')
   .action(async (o: { from: Date; to: Date; tenant?: string; dryRun?: boolean }) => {
-    const config = loadConfig();
+    const config = commandConfig();
     const book = loadRateBook(config.rates.dir);
     const redis = connectRedis(config.redis);
     const kafka = kafkaClient(config.kafka, {

@@ -28,9 +28,8 @@ describe('re-rating killed part way and restarted', () => {
     TOPIC_RATED_OUT: ratedTopic,
     RATES_DIR: join(projectRoot, 'rates'),
     LOG_LEVEL: 'error',
-    RATER_ROLES: 'consumer', // the CLI's commands need no payment gateway
   };
-  const config = loadConfig(env);
+  const config = loadConfig({ ...env, RATER_ROLES: 'consumer' });
   const redis = connectRedis(config.redis);
   const ledger: Ledger = openLedger(redis, { prefix: config.redis.keyPrefix });
   const kafka = testKafka();
