@@ -23,7 +23,8 @@ import type { PageFrame, TenantTab } from './pages/layout';
 import { SignInPage } from './pages/sign-in';
 import { StatementsPage } from './pages/statements';
 import type { OperatorViews } from './operator-views';
-import { html, Visit } from './render';
+import { autoRechargeChange } from '../auto-recharge';
+import { html, Visit, type OpenTenant } from './render';
 import { operatorRoutes } from './operator-views';
 import { tenantViews } from './tenant-views';
 import { userLimitsViews } from './user-limits-views';
@@ -266,8 +267,16 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   const tabFrame = (v: Visit, account: AccountView, title: string, tab: TenantTab) =>
     v.frame(title, { tenantId: account.tenantId, tab, postpaid: account.settings.mode === 'postpaid' });
 
-  tenantViews(app, { ledger, tenantVisit, loadAccount, tabFrame });
-  userLimitsViews(app, { ledger, tenantVisit, loadAccount, tabFrame, protect });
+  /** A tenant's page: the visitor may see it (else 403) and the tenant exists (else 404). */
+  const openTenant: OpenTenant = async (request, reply) => {
+    const { tenantId } = request.params as { tenantId: string };
+    const v = tenantVisit(request, reply, tenantId);
+    if (!v) return undefined;
+    const account = await loadAccount(reply, v, tenantId);
+    return account ? { tenantId, v, account } : undefined;
+  };
+  tenantViews(app, { ledger, openTenant, tabFrame });
+  userLimitsViews(app, { ledger, openTenant, tabFrame, protect });
 
   const fundsPage = async (
     reply: FastifyReply,
@@ -289,11 +298,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     );
 
   app.get('/t/:tenantId/funds', async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { v, account } = opened;
     return fundsPage(reply, v, account);
   });
 
@@ -302,11 +309,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
    * id). The form's purchase id is made when the page is, so posting it twice buys once.
    */
   app.post('/t/:tenantId/funds/purchase', protect, async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { tenantId, v, account } = opened;
     const form = purchaseForm.safeParse(request.body);
     const error = (message: string, status: number) =>
       fundsPage(
@@ -374,11 +379,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     );
 
   app.get('/t/:tenantId/auto-recharge', async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { v, account } = opened;
     return rechargePage(reply, v, account);
   });
 
@@ -388,11 +391,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
    * undone.
    */
   app.post('/t/:tenantId/auto-recharge', protect, async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { tenantId, v, account } = opened;
     const refuse = (message: string, status: number) =>
       rechargePage(
         reply,
@@ -406,19 +407,21 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     if (account.settings.mode === 'postpaid')
       return refuse('Auto-recharge is for prepaid tenants only.', 409);
     const currency = account.settings.currency;
-    const imprecise = tooPrecise(currency, {
-      triggerAmount: form.data.triggerAmount,
-      rechargeAmount: form.data.rechargeAmount,
-    });
-    if (imprecise) return refuse(imprecise, 400);
-    const enabled = form.data.enabled === 'on';
-    const trigger = decimalToMinor(form.data.triggerAmount, currency);
-    const amount = decimalToMinor(form.data.rechargeAmount, currency);
-    if (enabled && amount <= 0n)
-      return refuse('rechargeAmount must be more than zero to turn auto-recharge on', 400);
+    // The same conversion and checks as the API's PUT .../auto-recharge.
+    const asked = autoRechargeChange(
+      currency,
+      {
+        enabled: form.data.enabled === 'on',
+        triggerAmount: form.data.triggerAmount,
+        rechargeAmount: form.data.rechargeAmount,
+        monthlyCap: form.data.monthlyCap,
+      },
+      { triggerAmount: 'triggerAmount', rechargeAmount: 'rechargeAmount' },
+    );
+    if ('problem' in asked) return refuse(asked.problem, 400);
     const result = await ledger.writes.updateSettings(
       tenantId,
-      { autoRecharge: { enabled, trigger, amount, monthlyCap: form.data.monthlyCap } },
+      { autoRecharge: asked.change },
       { ifCurrency: currency, ifVersion: Number(form.data.version) },
     );
     if ('refused' in result)
@@ -433,11 +436,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   });
 
   app.post('/t/:tenantId/payment-method', protect, async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { tenantId, v, account } = opened;
     const form = paymentMethodForm.safeParse(request.body);
     if (!form.success)
       return rechargePage(
@@ -463,11 +464,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   });
 
   app.get('/t/:tenantId/statements', async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { tenantId, v, account } = opened;
     const totals = await ledger.reads.usageTotals(tenantId);
     const current = new Date().toISOString().slice(0, 7);
     const periods = [...new Set([current, ...Object.keys(totals), ...Object.keys(account.owed)])]

@@ -1,11 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { balanceHistory, BurnBasis, forecastRunway, RunwayForecast } from '../../credits/forecast';
 import type { AccountView } from '../../credits/wallet';
 import type { AppliedRecord } from '../../ledger/account-reads';
 import type { Ledger } from '../../ledger/open-ledger';
 import { storedDetails } from '../../settlement/rated-record';
 import { unpackReport } from '../../settlement/usage-report';
-import type { Visit } from './render';
+import type { Visit, OpenTenant } from './render';
 import { html } from './render';
 import type { TenantTab, PageFrame } from './pages/layout';
 import { OverviewPage } from './pages/overview';
@@ -117,22 +117,16 @@ export function usageQuery(raw: Record<string, string | undefined>, now = new Da
 
 interface TenantViewOptions {
   ledger: Ledger;
-  tenantVisit: (request: FastifyRequest, reply: FastifyReply, tenantId: string) => Visit | undefined;
-  loadAccount: (reply: FastifyReply, v: Visit, tenantId: string) => Promise<AccountView | undefined>;
+  openTenant: OpenTenant;
   tabFrame: (v: Visit, account: AccountView, title: string, tab: TenantTab) => PageFrame;
 }
 
 /** The overview, with its charts and runway, and the usage report with its CSV. */
-export function tenantViews(
-  app: FastifyInstance,
-  { ledger, tenantVisit, loadAccount, tabFrame }: TenantViewOptions,
-) {
+export function tenantViews(app: FastifyInstance, { ledger, openTenant, tabFrame }: TenantViewOptions) {
   app.get('/t/:tenantId', async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { tenantId, v, account } = opened;
     const now = new Date();
     const period = now.toISOString().slice(0, 7);
     // 31 days: the charts' 30, and every day of this month for its spend.
@@ -188,11 +182,9 @@ export function tenantViews(
   };
 
   app.get('/t/:tenantId/usage', async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { tenantId, v, account } = opened;
     const currency = account.settings.currency;
     const frame = tabFrame(v, account, 'Usage report', 'usage');
     const query = usageQuery(request.query as Record<string, string>);
@@ -217,11 +209,9 @@ export function tenantViews(
   });
 
   app.get('/t/:tenantId/usage.csv', async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { tenantId, account } = opened;
     const query = usageQuery(request.query as Record<string, string>);
     if (typeof query === 'string') return reply.code(400).type('text/plain; charset=utf-8').send(query);
     const rows = await reportRows(tenantId, account.settings.currency, query);

@@ -6,7 +6,7 @@ import { formatAmount } from './format';
 import { defaultLimitForm, formProblem, posted, userLimitForm } from './forms';
 import type { PageFrame, TenantTab } from './pages/layout';
 import { UserLimitsPage } from './pages/user-limits';
-import type { Visit } from './render';
+import type { Visit, OpenTenant } from './render';
 import { html } from './render';
 import {
   UserLimitsChange,
@@ -24,8 +24,7 @@ const FIELDS: UserLimitsFields = { default: 'default', users: 'user', user: () =
 
 interface UserLimitsViewOptions {
   ledger: Ledger;
-  tenantVisit: (request: FastifyRequest, reply: FastifyReply, tenantId: string) => Visit | undefined;
-  loadAccount: (reply: FastifyReply, v: Visit, tenantId: string) => Promise<AccountView | undefined>;
+  openTenant: OpenTenant;
   tabFrame: (v: Visit, account: AccountView, title: string, tab: TenantTab) => PageFrame;
   protect: { preHandler: preHandlerHookHandler };
 }
@@ -36,7 +35,7 @@ interface UserLimitsViewOptions {
  */
 export function userLimitsViews(
   app: FastifyInstance,
-  { ledger, tenantVisit, loadAccount, tabFrame, protect }: UserLimitsViewOptions,
+  { ledger, openTenant, tabFrame, protect }: UserLimitsViewOptions,
 ) {
   const page = async (
     reply: FastifyReply,
@@ -74,11 +73,9 @@ export function userLimitsViews(
   };
 
   app.get('/t/:tenantId/user-limits', async (request, reply) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { v, account } = opened;
     const query = request.query as { offset?: string; user?: string };
     const offset = /^\d{1,9}$/.test(query.offset ?? '') ? Number(query.offset) : 0;
     const user = query.user?.slice(0, 1024);
@@ -93,11 +90,9 @@ export function userLimitsViews(
       body: unknown,
     ) => { request: UserLimitsRequest; done: (change: UserLimitsChange) => string } | { problem: string },
   ) => {
-    const { tenantId } = request.params as { tenantId: string };
-    const v = tenantVisit(request, reply, tenantId);
-    if (!v) return reply;
-    const account = await loadAccount(reply, v, tenantId);
-    if (!account) return reply;
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { tenantId, v, account } = opened;
     const refuse = (message: string, status: number) =>
       page(reply, v, account, { result: { kind: 'error', message }, posted: posted(request.body) }, status);
     const asked = ask(request.body);

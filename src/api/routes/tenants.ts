@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+import { autoRechargeChange } from '../auto-recharge';
 import { decimalToMinor } from '../../credits/money';
 import type { SettingsChange } from '../../credits/wallet';
 import { isCurrency, missingDeckKinds, poolCapacities } from '../../rating';
@@ -141,34 +142,21 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
     },
     async (request, reply) => {
       const tenant = request.params.tenantId;
-      const body = request.body;
       // The amounts are converted in the stored currency; the script refuses the change
       // should the currency have changed since (currency_mismatch).
       const account = await ledger.reads.readAccount(tenant);
       if (!account) return noAccount(reply, tenant);
       const currency = account.settings.currency;
-      const imprecise = tooPrecise(currency, {
-        'body/triggerAmount': body.triggerAmount,
-        'body/rechargeAmount': body.rechargeAmount,
+      const asked = autoRechargeChange(currency, request.body, {
+        triggerAmount: 'body/triggerAmount',
+        rechargeAmount: 'body/rechargeAmount',
       });
-      if (imprecise) return badRequest(reply, imprecise);
-      const minor = (value: string | undefined) =>
-        value === undefined ? undefined : decimalToMinor(value, currency);
-      if (body.enabled && body.rechargeAmount !== undefined && minor(body.rechargeAmount)! <= 0n)
-        return badRequest(reply, 'body/rechargeAmount must be more than zero to enable auto-recharge');
+      if ('problem' in asked) return badRequest(reply, asked.problem);
       return updateSettings(
         tenant,
         ifMatch(request.headers['if-match']),
         reply,
-        {
-          autoRecharge: {
-            enabled: body.enabled,
-            trigger: minor(body.triggerAmount),
-            amount: minor(body.rechargeAmount),
-            monthlyCap: body.monthlyCap,
-            maxConsecutiveFailures: body.maxConsecutiveFailures,
-          },
-        },
+        { autoRecharge: asked.change },
         { arEnabled: 'body/enabled', arAmount: 'body/rechargeAmount' },
         currency,
       );
