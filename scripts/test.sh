@@ -15,6 +15,7 @@ cleanup() {
   npx tsx tools/cli.ts stack down --dir "$RATER_FAULT_STACK_DIR" >/dev/null 2>&1 || true
   [ -f .stack/fault-chaos/stack.json ] && npx tsx tools/cli.ts stack down --dir .stack/fault-chaos >/dev/null 2>&1 || true
   [ -f .stack/cluster-failover/cluster.json ] && npx tsx tools/cli.ts stack down --dir .stack/cluster-failover >/dev/null 2>&1 || true
+  [ -f .stack/secured-cluster/stack.json ] && npx tsx tools/cli.ts stack down --dir .stack/secured-cluster >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 

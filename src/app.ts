@@ -27,7 +27,7 @@ import { RechargeWorker } from './workers/recharge-worker';
 import { ensureTopics } from './kafka/topics';
 import { UsageConsumer } from './kafka/usage-consumer';
 import { Ledger, openLedger } from './ledger/open-ledger';
-import { connectRedis, firstConnection } from './ledger/redis-connection';
+import { connectRedis, firstConnection, seedConnectionError } from './ledger/redis-connection';
 import { kafkaClient } from './kafka/kafka-client';
 import { explainKafkaConnectError, explainRedisConnectError } from './config/connection-errors';
 import { createLogger, logPipelineEvents } from './observability/logs';
@@ -173,7 +173,13 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   // A password or a certificate that Redis or the client refuses stops the start, naming
   // the setting; a Redis that is down does not (the ledger waits for it, as in an outage).
-  const refused = explainRedisConnectError(await firstConnection(redis));
+  const first = await firstConnection(redis);
+  // A Cluster's first error may only say a connection closed: the seed node says why.
+  const refused =
+    explainRedisConnectError(first) ??
+    (first && config.redis.cluster
+      ? explainRedisConnectError(await seedConnectionError(config.redis))
+      : undefined);
   if (refused) {
     redis.disconnect();
     throw refused;

@@ -108,3 +108,34 @@ export function firstConnection(redis: Redis | Cluster, timeoutMs = 10_000): Pro
     redis.on('node error', done);
   });
 }
+
+/**
+ * Why one node of a Cluster refuses the client, asked of the seed node directly. A Cluster
+ * client refreshes its slot map on a throwaway connection whose errors it drops, so a node
+ * certificate it does not trust reaches `firstConnection` only as "Connection is closed": one
+ * plain connection to the seed, with the same TLS options and credentials, says why.
+ * Undefined when that connection and a PING succeed.
+ */
+export async function seedConnectionError(target: RedisTarget): Promise<Error | undefined> {
+  const url = new URL(target.url);
+  const client = new Redis({
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    ...connectionOptions(target),
+    ...REDIS_TIMEOUTS,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  let first: Error | undefined;
+  client.on('error', (error: Error) => (first ??= error));
+  try {
+    await client.connect();
+    await client.ping();
+    return first;
+  } catch (error) {
+    return first ?? (error as Error);
+  } finally {
+    client.disconnect();
+  }
+}

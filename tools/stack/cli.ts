@@ -4,6 +4,7 @@ import {
   down,
   isStackRunning,
   readStack,
+  RedisMode,
   restart,
   ServiceName,
   securedStackEnv,
@@ -30,14 +31,22 @@ export function stackCommand(): Command {
     .command('up')
     .description('start the stack (or report the one already running) and print its connection details')
     .option(...dirOption)
-    .option('--redis-cluster', 'also start a Redis Cluster: 3 masters, a replica each')
+    .option(
+      '--redis-cluster',
+      'also start a Redis Cluster: 3 masters, a replica each (with --secured: TLS only, the ACL user)',
+    )
     .option('--secured', 'Kafka with a SASL_SSL listener, Redis with TLS and an ACL user (a CA of its own)')
     .action(
       async ({ dir, redisCluster, secured }: { dir: string; redisCluster?: boolean; secured?: boolean }) => {
         const started = Date.now();
         const info = await up(dir, { redisCluster: redisCluster === true, secured: secured === true });
-        const env = info.secured ? securedStackEnv(info) : stackEnv(info);
-        console.log(JSON.stringify({ ...info, env, upMs: Date.now() - started }, null, 2));
+        const envOf = (mode: RedisMode) =>
+          info.secured ? securedStackEnv(info, mode) : stackEnv(info, mode);
+        // `clusterEnv`: the same settings with the ledger on the Redis Cluster (TLS when secured).
+        const clusterEnv = info.redisCluster ? { clusterEnv: envOf({ redisCluster: true }) } : {};
+        console.log(
+          JSON.stringify({ ...info, env: envOf({}), ...clusterEnv, upMs: Date.now() - started }, null, 2),
+        );
       },
     );
 

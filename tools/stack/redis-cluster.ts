@@ -11,7 +11,7 @@ import {
   waitUntil,
 } from './processes';
 import { redisServer } from './toolchain';
-import { withNode } from './servers';
+import { RedisLogin, withNode } from './servers';
 
 /**
  * A real Redis Cluster on loopback: masters, one replica each, and what a test or a tool
@@ -42,7 +42,30 @@ export interface RedisClusterInfo {
   replicasPerMaster: number;
   nodes: ClusterNode[];
   processes: ManagedProcess[];
+  /** Present when the nodes speak only TLS and know only the ACL user (started with `security`). */
+  security?: ClusterSecurity;
 }
+
+/**
+ * A cluster as a managed service runs it: every node only on TLS (clients, the cluster bus and
+ * replication; `port 0`), with the server certificate signed by `caFile`, and the default user
+ * off: clients, the stack's tools and the replicas (`masteruser`) log in as the ACL user.
+ */
+export interface ClusterSecurity {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  username: string;
+  password: string;
+}
+
+/** How the stack's tools reach a node of `info`: plain, or over TLS as the ACL user. */
+const nodeAccess = (info: Pick<RedisClusterInfo, 'security'>): RedisLogin | undefined =>
+  info.security && {
+    username: info.security.username,
+    password: info.security.password,
+    tlsCaFile: info.security.caFile,
+  };
 
 const READY_TIMEOUT_MS = 60_000;
 const SLOTS = 16_384;
@@ -67,9 +90,29 @@ function writeCluster(info: RedisClusterInfo): void {
 
 export const isClusterRunning = (info: RedisClusterInfo) => info.processes.every(isRunning);
 
-function nodeConfig(home: string, port: number, busPort: number): string {
+/** A node's TLS and ACL settings: TLS on `port` for clients, the bus and replication alike. */
+function securityConfig(security: ClusterSecurity, port: number): string[] {
   return [
-    `port ${port}`,
+    'port 0',
+    `tls-port ${port}`,
+    `tls-cert-file ${security.certFile}`,
+    `tls-key-file ${security.keyFile}`,
+    // The CA the nodes check each other's certificate with, on the bus and on replication.
+    `tls-ca-cert-file ${security.caFile}`,
+    'tls-cluster yes',
+    'tls-replication yes',
+    'tls-auth-clients no',
+    'user default off',
+    `user ${security.username} on >${security.password} ~* &* +@all`,
+    // A replica logs in to its master as the ACL user (the default user being off).
+    `masteruser ${security.username}`,
+    `masterauth ${security.password}`,
+  ];
+}
+
+function nodeConfig(home: string, port: number, busPort: number, security?: ClusterSecurity): string {
+  return [
+    ...(security ? securityConfig(security, port) : [`port ${port}`]),
     `cluster-port ${busPort}`,
     'bind 127.0.0.1',
     'protected-mode yes',
@@ -135,7 +178,9 @@ export async function clusterTopology(info: RedisClusterInfo): Promise<ClusterNo
   let lines: NodesLine[] | undefined;
   for (const node of info.nodes) {
     try {
-      lines = parseClusterNodes(String(await withNode(node.host, node.port, (c) => c.cluster('NODES'))));
+      lines = parseClusterNodes(
+        String(await withNode(node.host, node.port, (c) => c.cluster('NODES'), nodeAccess(info))),
+      );
       break;
     } catch {
       // That node is down: ask the next.
@@ -166,7 +211,9 @@ export async function clusterHealth(info: RedisClusterInfo, replicasPerMaster = 
   const down = info.processes.filter((p) => !isRunning(p)).map((p) => p.name);
   if (down.length > 0) return `not running: ${down.join(', ')}`;
   const states = await Promise.all(
-    info.nodes.map((n) => withNode(n.host, n.port, async (c) => String(await c.cluster('INFO')))),
+    info.nodes.map((n) =>
+      withNode(n.host, n.port, async (c) => String(await c.cluster('INFO')), nodeAccess(info)),
+    ),
   );
   const notOk = info.nodes.filter((_, i) => !states[i]!.includes('cluster_state:ok'));
   if (notOk.length > 0) return `cluster_state not ok on ${notOk.map((n) => n.name).join(', ')}`;
@@ -178,8 +225,11 @@ export async function clusterHealth(info: RedisClusterInfo, replicasPerMaster = 
     const replicas = nodes.filter((n) => n.role === 'replica' && n.masterId === master.id);
     const linked = await Promise.all(
       replicas.map((r) =>
-        withNode(r.host, r.port, async (c) =>
-          String(await c.info('replication')).includes('master_link_status:up'),
+        withNode(
+          r.host,
+          r.port,
+          async (c) => String(await c.info('replication')).includes('master_link_status:up'),
+          nodeAccess(info),
         ),
       ),
     );
@@ -230,19 +280,50 @@ async function refreshRoles(info: RedisClusterInfo): Promise<RedisClusterInfo> {
 }
 
 /**
+ * `redis-cli --cluster create` of `info`'s nodes; over TLS as the ACL user when the cluster is
+ * secured (the password in REDISCLI_AUTH, not on the command line).
+ */
+function createCluster(info: RedisClusterInfo) {
+  const { security } = info;
+  return spawnSync(
+    'redis-cli',
+    [
+      ...(security ? ['--tls', '--cacert', security.caFile, '--user', security.username] : []),
+      '--cluster',
+      'create',
+      ...info.nodes.map((n) => `${n.host}:${n.port}`),
+      '--cluster-replicas',
+      String(info.replicasPerMaster),
+      '--cluster-yes',
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...(security ? { REDISCLI_AUTH: security.password } : {}) },
+    },
+  );
+}
+
+/**
  * Starts `masters` redis-servers and `replicasPerMaster` replicas of each, on loopback,
  * creates the cluster with `redis-cli --cluster create --cluster-replicas`, and waits until it
- * is healthy. Everything lives in `dir` (its own folder: `down` deletes it).
+ * is healthy. Everything lives in `dir` (its own folder: `down` deletes it). With `security`,
+ * the nodes speak only TLS and know only its user (see ClusterSecurity).
  */
 export async function startRedisCluster(
   dir: string,
-  options: { masters?: number; replicasPerMaster?: number } = {},
+  options: { masters?: number; replicasPerMaster?: number; security?: ClusterSecurity } = {},
 ): Promise<RedisClusterInfo> {
   const masters = options.masters ?? 3;
   const replicasPerMaster = options.replicasPerMaster ?? 1;
   const root = resolve(dir);
   mkdirSync(root, { recursive: true });
-  const info: RedisClusterInfo = { dir: root, replicasPerMaster, nodes: [], processes: [] };
+  const info: RedisClusterInfo = {
+    dir: root,
+    replicasPerMaster,
+    nodes: [],
+    processes: [],
+    ...(options.security ? { security: options.security } : {}),
+  };
   try {
     for (let i = 1; i <= masters * (1 + replicasPerMaster); i++) {
       const name = `redis-cluster-${i}`;
@@ -250,7 +331,7 @@ export async function startRedisCluster(
       mkdirSync(home, { recursive: true });
       const [port, busPort] = [await freePort(), await freePort()];
       const conf = join(home, 'redis.conf');
-      writeFileSync(conf, nodeConfig(home, port, busPort));
+      writeFileSync(conf, nodeConfig(home, port, busPort, options.security));
       info.processes.push(
         startDaemon(name, redisServer(), [conf], { cwd: home, log: join(home, 'redis.log'), marker: conf }),
       );
@@ -261,7 +342,7 @@ export async function startRedisCluster(
       info.nodes.map((n, i) =>
         waitUntil(
           'Redis Cluster node',
-          () => withNode(n.host, n.port, async (c) => (await c.ping()) === 'PONG'),
+          () => withNode(n.host, n.port, async (c) => (await c.ping()) === 'PONG', nodeAccess(info)),
           {
             timeoutMs: READY_TIMEOUT_MS,
             proc: info.processes[i],
@@ -269,18 +350,7 @@ export async function startRedisCluster(
         ),
       ),
     );
-    const create = spawnSync(
-      'redis-cli',
-      [
-        '--cluster',
-        'create',
-        ...info.nodes.map((n) => `${n.host}:${n.port}`),
-        '--cluster-replicas',
-        String(replicasPerMaster),
-        '--cluster-yes',
-      ],
-      { encoding: 'utf8' },
-    );
+    const create = createCluster(info);
     if (create.status !== 0)
       throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
     await waitForHealthy(info, replicasPerMaster);

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
@@ -184,6 +184,8 @@ export interface RedisNode {
 export interface RedisLogin {
   username: string;
   password: string;
+  /** PEM file of the CA that signed the node's certificate: the node is reached over TLS. */
+  tlsCaFile?: string;
 }
 
 /**
@@ -249,6 +251,7 @@ export async function withNode<T>(
     host,
     port,
     ...(login ? { username: login.username, password: login.password } : {}),
+    ...(login?.tlsCaFile ? { tls: { ca: readFileSync(login.tlsCaFile, 'utf8') } } : {}),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,

@@ -3,12 +3,14 @@ import { join, resolve } from 'node:path';
 import { isRunning, killProcess, ManagedProcess, pauseProcess, startDaemon, stopProcess } from './processes';
 import {
   ClusterNode,
+  ClusterSecurity,
   isClusterRunning,
   readCluster,
   startRedisCluster,
   stopRedisCluster,
 } from './redis-cluster';
 import {
+  RedisLogin,
   startKafka,
   startRedis,
   startSchemaRegistry,
@@ -20,7 +22,7 @@ import {
 } from './servers';
 import { projectRoot } from './toolchain';
 import { randomBytes } from 'node:crypto';
-import { makeCertificates } from './tls';
+import { makeCertificates, StackCertificates } from './tls';
 import Redis, { Cluster } from 'ioredis';
 import { connectRedis, RedisTarget } from '../../src/ledger/redis-connection';
 
@@ -35,9 +37,10 @@ export interface StackInfo {
   stripe: { url: string };
   /**
    * Present when started with `redisCluster`: 3 masters with a replica each, their roles as
-   * started (`<dir>` holds its state file, with the roles now and the nodes' PIDs).
+   * started (`<dir>` holds its state file, with the roles now and the nodes' PIDs). With
+   * `secured` too, `tls`: the nodes speak only TLS and know only the secured user.
    */
-  redisCluster?: { dir: string; nodes: ClusterNode[] };
+  redisCluster?: { dir: string; nodes: ClusterNode[]; tls?: boolean };
   /** Present when started with `secured`: how a client reaches the servers as a managed service. */
   secured?: SecuredEndpoints;
   processes: ManagedProcess[];
@@ -58,7 +61,10 @@ export interface SecuredEndpoints {
 }
 
 export interface StackOptions {
-  /** Also start a Redis Cluster of 3 masters with a replica each. */
+  /**
+   * Also start a Redis Cluster of 3 masters with a replica each; with `secured`, on TLS only
+   * (clients, cluster bus, replication) with the default user off and the secured user's ACL.
+   */
   redisCluster?: boolean;
   /** Kafka with a SASL_SSL listener and Redis with TLS and ACL (`secured` in stack.json). */
   secured?: boolean;
@@ -100,7 +106,15 @@ export function stackRedisTarget(info: StackInfo, mode: RedisMode = {}): RedisTa
   if (!mode.redisCluster) return { url: info.redis.url, cluster: false };
   const seed = info.redisCluster?.nodes[0];
   if (!seed) throw new Error(`the stack in ${info.dir} has no Redis Cluster: start it with --redis-cluster`);
-  return { url: `redis://${seed.host}:${seed.port}`, cluster: true };
+  if (!info.redisCluster?.tls) return { url: `redis://${seed.host}:${seed.port}`, cluster: true };
+  const secured = info.secured!;
+  return {
+    url: `rediss://${seed.host}:${seed.port}`,
+    cluster: true,
+    username: secured.username,
+    password: secured.password,
+    tlsCa: readFileSync(secured.caFile, 'utf8'),
+  };
 }
 
 /** The seed node a cluster-mode client starts from (never killed by the failover tools). */
@@ -125,10 +139,20 @@ export function stackEnv(info: StackInfo, mode: RedisMode = {}): Record<string, 
   };
 }
 
-/** The service's settings for a secured stack: SASL_SSL with SCRAM-SHA-512, Redis over TLS as the ACL user. */
-export function securedStackEnv(info: StackInfo): Record<string, string> {
+/**
+ * The service's settings for a secured stack: SASL_SSL with SCRAM-SHA-512, Redis over TLS as
+ * the ACL user; with `redisCluster`, the TLS cluster (seeded by its first node).
+ */
+export function securedStackEnv(info: StackInfo, mode: RedisMode = {}): Record<string, string> {
   const secured = info.secured;
   if (!secured) throw new Error(`the stack in ${info.dir} is not secured: start it with --secured`);
+  if (mode.redisCluster && !info.redisCluster?.tls)
+    throw new Error(
+      `the stack in ${info.dir} has no TLS Redis Cluster: start it with --secured --redis-cluster`,
+    );
+  const cluster: Record<string, string> = mode.redisCluster
+    ? { REDIS_URL: stackRedisTarget(info, mode).url, REDIS_CLUSTER: 'true' }
+    : {};
   return {
     KAFKA_BROKERS: secured.kafka.brokers.join(','),
     KAFKA_SSL: 'true',
@@ -140,6 +164,7 @@ export function securedStackEnv(info: StackInfo): Record<string, string> {
     REDIS_TLS_CA_FILE: secured.caFile,
     REDIS_USERNAME: secured.username,
     REDIS_PASSWORD: secured.password,
+    ...cluster,
     SCHEMA_REGISTRY_URL: info.schemaRegistry.url,
   };
 }
@@ -163,6 +188,14 @@ export function isStackRunning(info: StackInfo): boolean {
   return cluster !== undefined && cluster.replicasPerMaster > 0 && isClusterRunning(cluster);
 }
 
+const clusterSecurity = (s: StackCertificates & RedisLogin): ClusterSecurity => ({
+  caFile: s.caFile,
+  certFile: s.certFile,
+  keyFile: s.keyFile,
+  username: s.username,
+  password: s.password,
+});
+
 /**
  * Starts Kafka, Redis and the schema registry in parallel, or returns the stack already
  * running in `dir`. A half-dead stack is stopped and started afresh.
@@ -173,7 +206,7 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
   if (
     existing &&
     isStackRunning(existing) &&
-    (!options.redisCluster || existing.redisCluster) &&
+    (!options.redisCluster || (existing.redisCluster && (!options.secured || existing.redisCluster.tls))) &&
     (!options.secured || existing.secured)
   )
     return existing;
@@ -187,16 +220,29 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
     username: 'rater',
     password: randomBytes(12).toString('hex'),
   };
-  const started = await Promise.allSettled([
-    startKafka(dir, security),
-    startRedis(dir, security),
-    startSchemaRegistry(dir),
-    startStripeMock(dir),
+  const clusterDir = join(dir, 'redis-cluster');
+  const [started, clusterStarted] = await Promise.all([
+    Promise.allSettled([
+      startKafka(dir, security),
+      startRedis(dir, security),
+      startSchemaRegistry(dir),
+      startStripeMock(dir),
+    ]),
+    // The cluster starts beside the others (it stops its own nodes when it fails).
+    options.redisCluster
+      ? startRedisCluster(clusterDir, security ? { security: clusterSecurity(security) } : {}).then(
+          (value) => ({ status: 'fulfilled' as const, value }),
+          (reason: unknown) => ({ status: 'rejected' as const, reason }),
+        )
+      : undefined,
   ]);
-  const failures = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const failures = [...started, ...(clusterStarted ? [clusterStarted] : [])].filter(
+    (r): r is PromiseRejectedResult => r.status === 'rejected',
+  );
   if (failures.length > 0) {
     const running = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value.proc] : []));
     await Promise.all(running.map((proc) => stopProcess(proc)));
+    if (clusterStarted?.status === 'fulfilled') await stopRedisCluster(clusterDir);
     throw new Error(
       failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'),
     );
@@ -209,17 +255,7 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
     Awaited<ReturnType<typeof startSchemaRegistry>>,
     Awaited<ReturnType<typeof startStripeMock>>,
   ];
-  let cluster: Awaited<ReturnType<typeof startRedisCluster>> | undefined;
-  if (options.redisCluster) {
-    try {
-      cluster = await startRedisCluster(join(dir, 'redis-cluster'));
-    } catch (error) {
-      await Promise.all(
-        [kafka.proc, redis.proc, registry.proc, stripe.proc].map((proc) => stopProcess(proc)),
-      );
-      throw error;
-    }
-  }
+  const cluster = clusterStarted?.status === 'fulfilled' ? clusterStarted.value : undefined;
   const info: StackInfo = {
     dir,
     startedAt: new Date().toISOString(),
@@ -227,7 +263,15 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
     redis: { host: redis.host, port: redis.port, url: `redis://${redis.host}:${redis.port}` },
     schemaRegistry: { url: registry.url },
     stripe: { url: stripe.url },
-    ...(cluster ? { redisCluster: { dir: cluster.dir, nodes: cluster.nodes } } : {}),
+    ...(cluster
+      ? {
+          redisCluster: {
+            dir: cluster.dir,
+            nodes: cluster.nodes,
+            ...(cluster.security ? { tls: true } : {}),
+          },
+        }
+      : {}),
     ...(security
       ? {
           secured: {
