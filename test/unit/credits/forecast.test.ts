@@ -117,7 +117,9 @@ describe('the burn rate', () => {
       basis: { kind: 'today_so_far', total: 1_001n },
     });
     // A zero yesterday does not hide today's spend.
-    expect(burnRate(now, [{ day: '2026-03-14', credits: 0n, postpaid: 0n }, ...spend], 'credits').rate).toBe(1_001n);
+    expect(burnRate(now, [{ day: '2026-03-14', credits: 0n, postpaid: 0n }, ...spend], 'credits').rate).toBe(
+      1_001n,
+    );
     expect(burnRate(now, [], 'credits')).toEqual({ rate: 0n, basis: { kind: 'no_spend_history' } });
   });
 });
