@@ -19,6 +19,7 @@ describe('tenant keys', () => {
       rerateNotices: 'p:{t:acme-1}:rerates',
       userLimits: 'p:{t:acme-1}:user-limits',
       userSpend: 'p:{t:acme-1}:user-spend',
+      burst: 'p:{t:acme-1}:burst',
     });
   });
 
@@ -35,22 +36,23 @@ describe('ledger scripts', () => {
 
   it('are one per operation, named with their key count and a version', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
-      ['ackOutbox', 4, 'ackOutboxV5'],
-      ['addFunds', 11, 'addFundsV5'],
-      ['applyUsage', 17, 'applyUsageV5'],
-      ['authorize', 6, 'authorizeV5'],
-      ['beginPurchase', 2, 'beginPurchaseV5'],
-      ['expireLots', 10, 'expireLotsV5'],
-      ['lookupApplied', 2, 'lookupAppliedV5'],
-      ['readAppliedDay', 1, 'readAppliedDayV5'],
-      ['rechargeResult', 11, 'rechargeResultV5'],
-      ['recordPurchase', 11, 'recordPurchaseV5'],
-      ['reindex', 9, 'reindexV5'],
-      ['releaseLease', 1, 'releaseLeaseV5'],
-      ['rerate', 14, 'rerateV5'],
-      ['rerateNotice', 10, 'rerateNoticeV5'],
-      ['setUserLimits', 2, 'setUserLimitsV5'],
-      ['updateSettings', 10, 'updateSettingsV5'],
+      ['ackOutbox', 4, 'ackOutboxV6'],
+      ['addFunds', 11, 'addFundsV6'],
+      ['applyUsage', 18, 'applyUsageV6'],
+      ['authorize', 6, 'authorizeV6'],
+      ['beginPurchase', 2, 'beginPurchaseV6'],
+      ['clearUserBlock', 3, 'clearUserBlockV6'],
+      ['expireLots', 10, 'expireLotsV6'],
+      ['lookupApplied', 2, 'lookupAppliedV6'],
+      ['readAppliedDay', 1, 'readAppliedDayV6'],
+      ['rechargeResult', 11, 'rechargeResultV6'],
+      ['recordPurchase', 11, 'recordPurchaseV6'],
+      ['reindex', 9, 'reindexV6'],
+      ['releaseLease', 1, 'releaseLeaseV6'],
+      ['rerate', 14, 'rerateV6'],
+      ['rerateNotice', 10, 'rerateNoticeV6'],
+      ['setUserLimits', 2, 'setUserLimitsV6'],
+      ['updateSettings', 10, 'updateSettingsV6'],
     ]);
   });
 
