@@ -76,6 +76,8 @@ describe('per-user spend limits on the admin API', () => {
             reached: false,
           },
         ],
+        burstGuard: null,
+        blocked: [],
       },
     });
 
