@@ -118,6 +118,16 @@ describe('the burst guard on the admin API', () => {
     expect((await call('GET', `/v1/tenants/${tenant}/user-limits`)).body.blocked).toEqual([]);
     expect((await call('DELETE', `/v1/tenants/${tenant}/user-blocks/alice`)).status).toBe(404);
     expect((await call('DELETE', '/v1/tenants/ghost/user-blocks/alice')).status).toBe(404);
+    // A user key of 256 bytes, percent-encoded, reaches the route; a longer one is a 400.
+    const wide = encodeURIComponent('é'.repeat(128));
+    expect((await call('DELETE', `/v1/tenants/${tenant}/user-blocks/${wide}`)).body).toMatchObject({
+      error: 'not_blocked',
+    });
+    expect((await call('DELETE', `/v1/tenants/${tenant}/user-blocks/${'0'.repeat(257)}`)).status).toBe(400);
+    expect(
+      (await call('DELETE', `/v1/tenants/${tenant}/user-blocks/${encodeURIComponent('é'.repeat(129))}`))
+        .status,
+    ).toBe(400);
 
     // null turns the guard off.
     expect((await limits({ burstGuard: null })).body).toMatchObject({ burstGuard: null });
