@@ -349,6 +349,9 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   const http = Fastify({
     loggerInstance: logger,
     bodyLimit: 64 * 1024,
+    // A path parameter may be a user key (256 bytes of UTF-8, percent-encoded): the schema
+    // refuses a longer one with a 400, before the router's 414.
+    routerOptions: { maxParamLength: 1024 },
     // Strict validation: an unknown or mistyped field is a 400 naming it, never dropped or coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });

@@ -111,5 +111,47 @@ export function tenantCommand(): Command {
         ...(o.monthlyCap ? { monthlyCap: Number(o.monthlyCap) } : {}),
       }),
     );
+
+  tenant
+    .command('user-limits <tenantId>')
+    .description("per-user spend limits, each user's spend this month, the burst guard and the blocked users")
+    .action((id: string) => request('GET', `/v1/tenants/${encodeURIComponent(id)}/user-limits`));
+
+  tenant
+    .command('burst-guard <tenantId>')
+    .description(
+      'set the burst (toll-fraud) guard: block a user whose credit-paid calls of the window hold more international calls or spend',
+    )
+    .option('--off', 'turn the guard off')
+    .option('--window <minutes>', 'the sliding window over the calls start, 1 to 1440 minutes')
+    .option(
+      '--max-international-calls <n>',
+      'more international credit-paid calls in the window block the user',
+    )
+    .option('--max-spend <amount>', 'more credit-paid spend in the window blocks the user (decimal)')
+    .action(
+      (
+        id: string,
+        o: { off?: boolean; window?: string; maxInternationalCalls?: string; maxSpend?: string },
+      ) =>
+        request('PUT', `/v1/tenants/${encodeURIComponent(id)}/user-limits`, {
+          burstGuard: o.off
+            ? null
+            : {
+                windowMinutes: Number(o.window),
+                ...(o.maxInternationalCalls
+                  ? { maxInternationalCalls: Number(o.maxInternationalCalls) }
+                  : {}),
+                ...(o.maxSpend ? { maxSpend: o.maxSpend } : {}),
+              },
+        }),
+    );
+
+  tenant
+    .command('clear-block <tenantId> <user>')
+    .description("clear the burst guard's block of a user (and the user's window)")
+    .action((id: string, user: string) =>
+      request('DELETE', `/v1/tenants/${encodeURIComponent(id)}/user-blocks/${encodeURIComponent(user)}`),
+    );
   return tenant;
 }

@@ -1,5 +1,13 @@
 import { decimalToMinor } from '../credits/money';
-import { effectiveLimit, isUserKey, limitLeft, MAX_USER_KEY_LENGTH, UserLimit } from '../credits/user-limits';
+import {
+  burstGuardProblem,
+  effectiveLimit,
+  isUserKey,
+  limitLeft,
+  MAX_USER_KEY_LENGTH,
+  type BurstGuard,
+  type UserLimit,
+} from '../credits/user-limits';
 import type { MinorUnits } from '../credits/wallet';
 import type { UserLimitsView } from '../ledger/account-reads';
 import { tooPrecise } from './money';
@@ -13,6 +21,12 @@ import { tooPrecise } from './money';
 export interface UserLimitsRequest {
   default?: string | null;
   users?: Record<string, string | null>;
+  /** The burst guard: null turns it off; a threshold null or absent is not checked. */
+  burstGuard?: {
+    windowMinutes: number;
+    maxInternationalCalls?: number | null;
+    maxSpend?: string | null;
+  } | null;
 }
 
 /** The change the ledger's setUserLimits takes: minor units of the currency. */
@@ -20,6 +34,7 @@ export interface UserLimitsChange {
   currency: string;
   default?: MinorUnits | null;
   users: Record<string, UserLimit | null>;
+  burstGuard?: BurstGuard | null;
 }
 
 /** How the asker names its fields in a refusal (`body/default`, or a form's `default`). */
@@ -28,11 +43,13 @@ export interface UserLimitsFields {
   /** The users as a whole (a user key the ledger cannot keep). */
   users: string;
   user: (user: string) => string;
+  /** The burst guard's fields are named `<burstGuard>/<field>`. */
+  burstGuard: string;
 }
 
 /**
  * The request as the ledger's change, or the first problem naming its field: a user key the
- * ledger cannot keep, or an amount finer than the currency. The amounts' form (digits, a point)
+ * ledger cannot keep, an amount finer than the currency, or a burst guard out of bounds. The amounts' form (digits, a point)
  * is the caller's schema's to check.
  */
 export function userLimitsChange(
@@ -49,8 +66,21 @@ export function userLimitsChange(
   const amounts: Record<string, string | undefined> = { [fields.default]: request.default ?? undefined };
   for (const [user, value] of users)
     if (value !== null && value !== 'none') amounts[fields.user(user)] = value;
+  const g = request.burstGuard;
+  if (g?.maxSpend) amounts[`${fields.burstGuard}/maxSpend`] = g.maxSpend;
   const imprecise = tooPrecise(currency, amounts);
   if (imprecise) return { problem: imprecise };
+  const burstGuard: BurstGuard | null | undefined =
+    g &&
+    ({
+      windowMinutes: g.windowMinutes,
+      ...(typeof g.maxInternationalCalls === 'number'
+        ? { maxInternationalCalls: g.maxInternationalCalls }
+        : {}),
+      ...(g.maxSpend ? { maxSpend: decimalToMinor(g.maxSpend, currency) } : {}),
+    } satisfies BurstGuard);
+  const problem = burstGuard && burstGuardProblem(burstGuard, fields.burstGuard);
+  if (problem) return { problem };
   const limit = (value: string | null): UserLimit | null =>
     value === null || value === 'none' ? value : decimalToMinor(value, currency);
   return {
@@ -60,6 +90,7 @@ export function userLimitsChange(
         ? { default: request.default === null ? null : decimalToMinor(request.default, currency) }
         : {}),
       users: Object.fromEntries(users.map(([user, value]) => [user, limit(value)])),
+      ...(burstGuard !== undefined ? { burstGuard } : {}),
     },
   };
 }

@@ -68,6 +68,7 @@ export const EVENT_TYPES = [
   'credits.purchase.failed',
   'credits.adjustment.added',
   'credits.user.limit_reached',
+  'credits.user.blocked',
   'credits.service.blocked',
   'credits.service.restored',
   'credits.usage.rerated',

@@ -59,3 +59,63 @@ export function usersAtLimit(
   at.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { users: at.slice(0, max), more: Math.max(0, at.length - max) };
 }
+
+/**
+ * The burst guard (toll-fraud guard): a user whose credit-paid calls of the last
+ * `windowMinutes` (by the calls' start) hold more than `maxInternationalCalls` international
+ * calls or more than `maxSpend` is blocked until an admin clears it. A threshold absent is not
+ * checked; with neither, the guard is off.
+ */
+export interface BurstGuard {
+  windowMinutes: number;
+  maxInternationalCalls?: number;
+  maxSpend?: MinorUnits;
+}
+
+export const MAX_BURST_WINDOW_MINUTES = 1440;
+/** The most international calls a guard may allow (the ledger keeps it in 9 digits). */
+export const MAX_BURST_CALLS = 999_999_999;
+
+/** Why the guard blocked a user. */
+export type BlockReason = 'international_calls' | 'spend';
+
+export interface UserBlock {
+  at: Date;
+  reason: BlockReason;
+}
+
+/** What is wrong with a guard's figures, naming the field (`<prefix>/<field>`), or undefined. */
+export function burstGuardProblem(guard: BurstGuard, prefix = 'burstGuard'): string | undefined {
+  const { windowMinutes, maxInternationalCalls: calls, maxSpend } = guard;
+  if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > MAX_BURST_WINDOW_MINUTES)
+    return `${prefix}/windowMinutes must be an integer from 1 to ${MAX_BURST_WINDOW_MINUTES}`;
+  if (calls !== undefined && (!Number.isInteger(calls) || calls < 1 || calls > MAX_BURST_CALLS))
+    return `${prefix}/maxInternationalCalls must be an integer from 1 to ${MAX_BURST_CALLS}`;
+  if (maxSpend !== undefined && maxSpend < 0n) return `${prefix}/maxSpend must not be negative`;
+  return undefined;
+}
+
+/** A guard with neither threshold is off. */
+export const isBurstGuardOn = (guard: BurstGuard | null | undefined): guard is BurstGuard =>
+  !!guard && (guard.maxInternationalCalls !== undefined || guard.maxSpend !== undefined);
+
+/** The guard as the ledger stores it: `<window minutes>|<max calls>|<max spend, minor units>`. */
+export const packBurstGuard = (guard: BurstGuard) =>
+  `${guard.windowMinutes}|${guard.maxInternationalCalls ?? ''}|${guard.maxSpend?.toString() ?? ''}`;
+
+/** The stored guard, or undefined when off or not one. */
+export function unpackBurstGuard(stored: string | undefined): BurstGuard | undefined {
+  const match = /^(\d+)\|(\d*)\|(\d*)$/.exec(stored ?? '');
+  if (!match || (match[2] === '' && match[3] === '')) return undefined;
+  return {
+    windowMinutes: Number(match[1]),
+    ...(match[2] ? { maxInternationalCalls: Number(match[2]) } : {}),
+    ...(match[3] ? { maxSpend: BigInt(match[3]) } : {}),
+  };
+}
+
+/** A stored block (`<epoch ms>|<reason>`), or undefined when not one. */
+export function unpackUserBlock(stored: string | undefined): UserBlock | undefined {
+  const match = /^(\d+)\|(international_calls|spend)$/.exec(stored ?? '');
+  return match ? { at: new Date(Number(match[1])), reason: match[2] as BlockReason } : undefined;
+}

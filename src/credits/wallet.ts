@@ -89,6 +89,8 @@ export interface LedgerUsage extends UsageKey {
    * (src/credits/user-limits.ts userKeyOf), '' or absent for none.
    */
   user?: string;
+  /** The call's destination context is International (the burst guard counts those calls). */
+  international?: boolean;
 }
 
 export interface LotDraw {

@@ -1,5 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { UserLimit } from '../credits/user-limits';
+import {
+  unpackBurstGuard,
+  unpackUserBlock,
+  type BurstGuard,
+  type UserBlock,
+  type UserLimit,
+} from '../credits/user-limits';
 import type { AccountView, LotView, MinorUnits, UsageOutcome, UsageTotal } from '../credits/wallet';
 import { decodeAccount } from './account-fields';
 import { DailySpend, isDailyField, spendDays, spendFields, spendSeries } from './daily-spend';
@@ -20,6 +26,10 @@ export interface UserLimitsView {
   month: string;
   default?: MinorUnits;
   users: Map<string, UserSpendView>;
+  /** The burst guard, when on. */
+  burstGuard?: BurstGuard;
+  /** The users the burst guard blocked, until an admin clears them. */
+  blocked: Map<string, UserBlock>;
 }
 
 /** An applied usage's id and its stored outcome. */
@@ -136,8 +146,14 @@ export class LedgerReads {
       if (!view) users.set(name, (view = { spent: 0n, reached: false }));
       return view;
     };
+    const blocked = new Map<string, UserBlock>();
+    for (const [field, value] of Object.entries(limits)) {
+      const block = field.startsWith('b:') ? unpackUserBlock(value) : undefined;
+      if (block) blocked.set(field.slice(2), block);
+    }
     for (const [field, value] of Object.entries(current ? limits : {}))
       if (field.startsWith('u:')) user(field.slice(2)).own = value === 'none' ? 'none' : BigInt(value);
+    const burstGuard = current ? unpackBurstGuard(limits.burst) : undefined;
     for (const [field, value] of Object.entries(spend)) {
       if (field.startsWith('s:')) user(field.slice(2)).spent = BigInt(value);
       else if (field.startsWith('r:')) user(field.slice(2)).reached = true;
@@ -146,6 +162,8 @@ export class LedgerReads {
       month,
       ...(current && limits.default !== undefined ? { default: BigInt(limits.default) } : {}),
       users,
+      ...(burstGuard ? { burstGuard } : {}),
+      blocked,
     };
   }
 

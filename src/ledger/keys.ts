@@ -38,6 +38,11 @@ export interface TenantKeys {
    * hash of `s:<user>` (credit-paid minor units) and `r:<user>` (limit reached, event sent).
    */
   userSpend: string;
+  /**
+   * The base of the users' burst windows (never a key itself): `<burst>:w:<user>`, a sorted set
+   * of the credit-paid usages in the user's window, and `<burst>:t:<user>`, a hash of their sums.
+   */
+  burst: string;
 }
 
 /** The hash tag every key of the tenant starts with (after the namespace prefix). */
@@ -62,6 +67,7 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
     rerateNotices: `${tag}:rerates`,
     userLimits: `${tag}:user-limits`,
     userSpend: `${tag}:user-spend`,
+    burst: `${tag}:burst`,
   };
 }
 
@@ -73,6 +79,12 @@ export const rerateCheckpointKey = (revision: string, prefix = '') => `${prefix}
 
 /** A user's spend of a month (yyyy-mm) is in this hash (see TenantKeys.userSpend). */
 export const userSpendKey = (keys: TenantKeys, month: string) => `${keys.userSpend}:${month}`;
+
+/** A user's burst window and its sums (see TenantKeys.burst). */
+export const burstKeys = (keys: TenantKeys, user: string) => ({
+  window: `${keys.burst}:w:${user}`,
+  sums: `${keys.burst}:t:${user}`,
+});
 
 /** Set of every tenant id (not slot-bound: written outside the tenant's scripts). */
 export const tenantRegistryKey = (prefix = '') => `${prefix}tenants`;

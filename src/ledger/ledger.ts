@@ -15,10 +15,16 @@ import type {
   UsageSource,
   UsageState,
 } from '../credits/wallet';
-import type { UserLimit } from '../credits/user-limits';
+import {
+  isBurstGuardOn,
+  packBurstGuard,
+  type BlockReason,
+  type BurstGuard,
+  type UserLimit,
+} from '../credits/user-limits';
 import { AccountField, settingsChangeFields } from './account-fields';
 import { IndexShards } from './index-shards';
-import { indexKeys, tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
+import { burstKeys, indexKeys, tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { guarded, LedgerError, Refusal, ResultCode } from './result-codes';
 import { registerScripts, runScript, scriptCommand } from './script-loader';
 import { lookupArgs, parseRecord, startDay, storedIfOther } from './usage-outcome';
@@ -48,7 +54,7 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
 
-/** The fields of a usage as applyUsage-17.lua takes them (FIELDS a usage, in this order). */
+/** The fields of a usage as applyUsage-18.lua takes them (FIELDS a usage, in this order). */
 function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
   const { day, second, month } = startDay(u.start);
   if (month !== u.period) {
@@ -72,6 +78,7 @@ function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
     u.ratedShared ?? '',
     u.report ?? '',
     u.user ?? '',
+    u.international ? '1' : '0',
   );
   return day;
 }
@@ -384,6 +391,7 @@ export class CreditLedger {
         ...this.indexKeys(tenantId),
         k.userLimits,
         k.userSpend,
+        k.burst,
       ],
       args,
     );
@@ -556,6 +564,8 @@ export class CreditLedger {
         blocked: boolean;
         poolSecondsLeft: number;
         userLimit?: { limit: MinorUnits; spent: MinorUnits };
+        /** The burst guard blocked the user: why. */
+        userBlocked?: BlockReason;
       }
     | Refusal
   > {
@@ -566,7 +576,7 @@ export class CreditLedger {
       [at.getTime(), pool, utcMonth(at), user],
     );
     if ('refused' in result) return result;
-    const [, mode, currency, balance, blocked, cap, used, limit, spent] = result.reply;
+    const [, mode, currency, balance, blocked, cap, used, limit, spent, userBlocked] = result.reply;
     return {
       mode: mode as BillingMode,
       currency: String(currency),
@@ -574,6 +584,7 @@ export class CreditLedger {
       blocked: Number(blocked) === 1,
       poolSecondsLeft: Math.max(0, Number(cap) - Number(used)),
       ...(limit ? { userLimit: { limit: BigInt(String(limit)), spent: BigInt(String(spent)) } } : {}),
+      ...(userBlocked ? { userBlocked: String(userBlocked) as BlockReason } : {}),
     };
   }
 
@@ -582,10 +593,16 @@ export class CreditLedger {
    * (setUserLimits-2.lua): `default` null removes the default; a user's `none` means no limit
    * for that user, null removes the user's own limit (the default applies). The amounts are
    * minor units of `currency`, which must still be the account's (currency_mismatch).
+   * `burstGuard` sets the burst guard (null or one without thresholds: off).
    */
   async setUserLimits(
     tenantId: string,
-    change: { currency: string; default?: MinorUnits | null; users?: Record<string, UserLimit | null> },
+    change: {
+      currency: string;
+      default?: MinorUnits | null;
+      users?: Record<string, UserLimit | null>;
+      burstGuard?: BurstGuard | null;
+    },
   ): Promise<{ status: 'updated' } | Refusal> {
     const k = this.keys(tenantId);
     const limitArg = (value: UserLimit | null | undefined, removed: string) =>
@@ -596,10 +613,31 @@ export class CreditLedger {
     const result = await this.run(
       'setUserLimits',
       [k.account, k.userLimits],
-      [change.currency, limitArg(change.default, 'none'), JSON.stringify(users)],
+      [
+        change.currency,
+        limitArg(change.default, 'none'),
+        JSON.stringify(users),
+        change.burstGuard === undefined
+          ? ''
+          : isBurstGuardOn(change.burstGuard)
+            ? packBurstGuard(change.burstGuard)
+            : 'none',
+      ],
     );
     if ('refused' in result) return result;
     return { status: 'updated' };
+  }
+
+  /**
+   * Clears the burst guard's block of a user, with the user's window (clearUserBlock-3.lua):
+   * `not_blocked` when the user was not blocked.
+   */
+  async clearUserBlock(tenantId: string, user: string): Promise<{ status: 'cleared' | 'not_blocked' }> {
+    const k = this.keys(tenantId);
+    const { window, sums } = burstKeys(k, user);
+    const result = await this.run('clearUserBlock', [k.userLimits, window, sums], [user]);
+    if ('refused' in result) throw new LedgerError('clearUserBlock', ResultCode.BAD_ARGUMENT, result.detail);
+    return { status: String(result.reply[1]) === '1' ? 'cleared' : 'not_blocked' };
   }
 
   /**

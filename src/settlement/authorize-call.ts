@@ -13,6 +13,7 @@ export type AuthorizationReason =
   | 'unknown_tenant'
   | 'unrated_destination'
   | 'balance_depleted'
+  | 'user_blocked'
   | 'user_spend_limit';
 
 /** What a switch knows of a call before it connects it. */
@@ -51,6 +52,8 @@ export type Quote = Pick<PricedUsage, 'payment' | 'charge' | 'billedSeconds'>;
  * minutes are counted exactly as applying the usage would. A credit-paid call is paid from
  * the lesser of the balance and what is left of the user's monthly spend limit: refused with
  * `user_spend_limit` when the limit leaves less than the shortest call, capped by it otherwise.
+ * A user the burst guard blocked has no credits to spend (`user_blocked`, before the limit):
+ * free, postpaid and pool-covered seconds are still allowed.
  */
 export async function authorizeCall(
   ledger: AuthorizationLedger,
@@ -71,8 +74,9 @@ export async function authorizeCall(
     ...(left !== undefined ? { userLimitLeft: left } : {}),
   };
   // What a credit-paid call may spend: the balance, or less when the user's limit leaves less.
-  const budget = left !== undefined && left < balance ? left : balance;
-  const limitedBy = budget < balance ? 'user_spend_limit' : 'balance_depleted';
+  const blocked = snapshot.userBlocked !== undefined;
+  const budget = blocked ? 0n : left !== undefined && left < balance ? left : balance;
+  const limitedBy = blocked ? 'user_blocked' : budget < balance ? 'user_spend_limit' : 'balance_depleted';
 
   const longest = pricer.price(probe(MAX_AUTHORIZED_SECONDS), currency, poolSecondsLeft);
   if (longest.kind === 'unrated')

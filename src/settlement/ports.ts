@@ -112,6 +112,8 @@ export interface AuthorizationLedger {
         poolSecondsLeft: number;
         /** The user's monthly spend limit and what the user spent in the call's month. */
         userLimit?: { limit: MinorUnits; spent: MinorUnits };
+        /** The burst guard blocked the user (until an admin clears it): why. */
+        userBlocked?: 'international_calls' | 'spend';
       }
     | LedgerRefusal
   >;

@@ -214,6 +214,7 @@ export class TenantSettlement {
           ratedShared: shared,
           report: packReport(record, price.destinationContext),
           user: userKeyOf(record),
+          international: (record.destinationContext ?? price.destinationContext) === 'International',
         });
       }
       observer?.rated?.(seconds(ratingStarted), group.length);

@@ -55,6 +55,15 @@ const MAILS: Record<string, (data: Record<string, unknown>) => { subject: string
         (postpaid ? '' : `\nBalance now: ${money(d.balance)}.`),
     };
   },
+  'credits.user.blocked': (d) => ({
+    subject: `A user's credit-paid calls are blocked: a burst of calls on your communications credits`,
+    text:
+      `${String(d.user)} made ${String(d.internationalCalls)} international credit-paid calls and spent ${money(d.spend)} ` +
+      `of communications credits within ${String(d.windowMinutes)} minutes, more than your burst guard allows ` +
+      `(${d.reason === 'spend' ? `spend over ${money(d.maxSpend)}` : `over ${String(d.maxInternationalCalls)} international calls`}).
+` +
+      `This can be toll fraud. That user's credit-paid calls are refused until an admin clears the block; calls already connected are still charged.`,
+  }),
   'credits.balance.low': (d) => ({
     subject: 'Your communications credits balance is low',
     text: `Your communications credits balance is ${money(d.balance)}, below your threshold of ${money(d.threshold)}.`,
@@ -85,7 +94,7 @@ export class NoticeInFlightError extends Error {
 
 /**
  * Emails the tenant's admin contacts: recharge added funds, recharge failed, balance at zero
- * (or low, when asked), a user at the monthly spend limit.
+ * (or low, when asked), a user at the monthly spend limit, a user the burst guard blocked.
  */
 export class Notifier {
   constructor(private readonly options: NotifierOptions) {}

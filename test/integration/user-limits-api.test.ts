@@ -77,6 +77,8 @@ describe('per-user spend limits on the admin API', () => {
             reached: false,
           },
         ],
+        burstGuard: null,
+        blocked: [],
       },
     });
 

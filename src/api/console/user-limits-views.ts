@@ -20,7 +20,12 @@ import {
 export const USER_LIMITS_PAGE_SIZE = 50;
 
 /** A form's fields, as a refusal names them: the default's amount, the user, the user's amount. */
-const FIELDS: UserLimitsFields = { default: 'default', users: 'user', user: () => 'limit' };
+const FIELDS: UserLimitsFields = {
+  default: 'default',
+  users: 'user',
+  user: () => 'limit',
+  burstGuard: 'burstGuard',
+};
 
 interface UserLimitsViewOptions {
   ledger: Ledger;

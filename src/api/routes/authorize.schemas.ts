@@ -54,6 +54,7 @@ export const authorizeResponses = replies(
             'unknown_tenant',
             'unrated_destination',
             'balance_depleted',
+            'user_blocked',
             'user_spend_limit',
           ],
         },

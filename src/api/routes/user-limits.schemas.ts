@@ -1,5 +1,5 @@
-import { MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
-import { amount, BODY_ERRORS, currency, money, month, replies, tenantId } from '../schemas';
+import { MAX_BURST_CALLS, MAX_BURST_WINDOW_MINUTES, MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
+import { amount, BODY_ERRORS, currency, dateTime, money, month, replies, tenantId } from '../schemas';
 
 /** Schemas of the per-user monthly spend limits (routes/user-limits.ts). */
 
@@ -25,17 +25,73 @@ export const userLimitsBody = {
       description:
         "by user (the usage records' userId, else userPrincipalName): a limit, 'none' (no limit, whatever the default) or null (the user's own limit removed: the default applies); users not named keep theirs",
     },
+    burstGuard: {
+      anyOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['windowMinutes'],
+          properties: {
+            windowMinutes: { type: 'integer', minimum: 1, maximum: MAX_BURST_WINDOW_MINUTES },
+            maxInternationalCalls: {
+              anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_BURST_CALLS }, { type: 'null' }],
+              description:
+                'more international credit-paid calls in the window block the user; null: not checked',
+            },
+            maxSpend: {
+              anyOf: [amount, { type: 'null' }],
+              description: 'more credit-paid spend in the window blocks the user; null: not checked',
+            },
+          },
+        },
+        { type: 'null' },
+      ],
+      description:
+        'the burst (toll-fraud) guard: a user whose credit-paid calls started in the last windowMinutes hold more international calls or more spend than allowed is blocked until an admin clears it; null, or neither threshold: off',
+    },
   },
 } as const;
 
 const nullableMoney = { anyOf: [money, { type: 'null' }] } as const;
+
+const burstGuardView = {
+  anyOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['windowMinutes', 'maxInternationalCalls', 'maxSpend'],
+      properties: {
+        windowMinutes: { type: 'integer' },
+        maxInternationalCalls: { anyOf: [{ type: 'integer' }, { type: 'null' }] },
+        maxSpend: nullableMoney,
+      },
+    },
+    { type: 'null' },
+  ],
+  description: 'the burst guard; null: off',
+} as const;
+
+const blockedView = {
+  type: 'array',
+  description: 'the users the burst guard blocked, until an admin clears them',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['user', 'at', 'reason'],
+    properties: {
+      user: { type: 'string' },
+      at: { ...dateTime, description: 'when the guard blocked the user' },
+      reason: { enum: ['international_calls', 'spend'], description: 'the threshold passed' },
+    },
+  },
+} as const;
 
 const userLimitsView = {
   description:
     "the default, and every user with a limit of their own or a credit-paid spend this month (UTC), with the limit that applies and what they spent of the tenant's credits",
   type: 'object',
   additionalProperties: false,
-  required: ['tenantId', 'month', 'currency', 'default', 'users'],
+  required: ['tenantId', 'month', 'currency', 'default', 'users', 'burstGuard', 'blocked'],
   properties: {
     tenantId,
     month,
@@ -60,9 +116,22 @@ const userLimitsView = {
         },
       },
     },
+    burstGuard: burstGuardView,
+    blocked: blockedView,
   },
 } as const;
 
 export const getUserLimitsResponses = replies({ 200: userLimitsView }, [400, 401, 403, 404]);
 
 export const putUserLimitsResponses = replies({ 200: userLimitsView }, [...BODY_ERRORS, 403, 404, 409]);
+
+export const userBlockParams = {
+  type: 'object',
+  required: ['tenantId', 'user'],
+  properties: { tenantId, user: { type: 'string', minLength: 1, maxLength: MAX_USER_KEY_LENGTH } },
+} as const;
+
+export const clearUserBlockResponses = replies(
+  { 204: { type: 'null', description: "the block and the user's burst window are cleared" } },
+  [400, 401, 403, 404],
+);

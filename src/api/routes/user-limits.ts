@@ -1,16 +1,24 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { utcMonth } from '../../credits/calendar';
+import { isUserKey, MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
 import type { MinorUnits } from '../../credits/wallet';
 import type { AdminApp, ResourceOptions } from '../admin-app';
 import { presentMoney } from '../money';
 import { badRequest, noAccount, refused } from '../refusals';
 import { tenantParams } from '../schemas';
 import { userLimitRows, userLimitsChange } from '../user-limits';
-import { getUserLimitsResponses, putUserLimitsResponses, userLimitsBody } from './user-limits.schemas';
+import {
+  clearUserBlockResponses,
+  getUserLimitsResponses,
+  putUserLimitsResponses,
+  userBlockParams,
+  userLimitsBody,
+} from './user-limits.schemas';
 
 /**
  * Per-user monthly spend limits of the tenant's credits: the tenant admin (or the operator)
- * sets a default and limits by user; the listing shows each user's spend this month.
+ * sets a default and limits by user, and the burst guard; the listing shows each user's spend
+ * this month and the users the guard blocked, whose block an admin clears.
  */
 export function userLimitsRoutes<L extends FastifyBaseLogger>(
   app: AdminApp<L>,
@@ -29,7 +37,18 @@ export function userLimitsRoutes<L extends FastifyBaseLogger>(
       left: money(row.left),
       reached: row.reached,
     }));
-    return { tenantId: tenant, month, currency, default: money(limits.default), users };
+    const guard = limits.burstGuard;
+    const burstGuard = guard
+      ? {
+          windowMinutes: guard.windowMinutes,
+          maxInternationalCalls: guard.maxInternationalCalls ?? null,
+          maxSpend: money(guard.maxSpend),
+        }
+      : null;
+    const blocked = [...limits.blocked.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([user, block]) => ({ user, at: block.at.toISOString(), reason: block.reason }));
+    return { tenantId: tenant, month, currency, default: money(limits.default), users, burstGuard, blocked };
   };
 
   app.get(
@@ -74,11 +93,35 @@ export function userLimitsRoutes<L extends FastifyBaseLogger>(
         default: 'body/default',
         users: 'body/users',
         user: (user) => `body/users/${user}`,
+        burstGuard: 'body/burstGuard',
       });
       if ('problem' in asked) return badRequest(reply, asked.problem);
       const result = await ledger.writes.setUserLimits(tenant, asked.change);
       if ('refused' in result) return refused(reply, result);
       return reply.send(await view(tenant, currency));
+    },
+  );
+
+  app.delete(
+    '/v1/tenants/:tenantId/user-blocks/:user',
+    {
+      ...guards.forTenant,
+      schema: {
+        operationId: 'clearUserBlock',
+        tags: ['tenants'],
+        params: userBlockParams,
+        response: clearUserBlockResponses,
+      },
+    },
+    async (request, reply) => {
+      const { tenantId: tenant, user } = request.params;
+      if (!isUserKey(user)) return badRequest(reply, `params/user: over ${MAX_USER_KEY_LENGTH} bytes`);
+      const account = await ledger.reads.readAccount(tenant);
+      if (!account) return noAccount(reply, tenant);
+      const result = await ledger.writes.clearUserBlock(tenant, user);
+      if (result.status === 'not_blocked')
+        return reply.code(404).send({ error: 'not_blocked', message: `user ${user} is not blocked` });
+      return reply.code(204).send();
     },
   );
 }

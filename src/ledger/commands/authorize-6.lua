@@ -2,8 +2,8 @@
 --[[
   Read-only snapshot for a call authorization: what the balance is at `now` (lots whose
   expiry has come count as gone even before the sweeper forfeits them) and what the pool has
-  left, and the user's spend limit with what the user spent of it in the call's month. The
-  decision and the affordable seconds are computed by the caller from this.
+  left, the user's spend limit with what the user spent of it in the call's month, and whether
+  the burst guard blocked the user. The decision and the affordable seconds are computed by the caller from this.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools
   KEYS[5] user spend limits  KEYS[6] the base of the users' monthly spend keys
@@ -11,7 +11,7 @@
   ARGV[4] the user key ('' for none)
 
   Output: {0, mode, currency, balance, blocked, poolCap, poolUsed, userLimit ('' for none),
-  userSpent} or {code, detail}.
+  userSpent, userBlocked (the block's reason, '' when not blocked)} or {code, detail}.
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -35,10 +35,12 @@ if ARGV[2] ~= '' then
   poolCap = num(redis.call('HGET', KEYS[4], 'cap:' .. ARGV[2]))
   poolUsed = num(redis.call('HGET', KEYS[4], 'used:' .. ARGV[2] .. ':' .. ARGV[3]))
 end
-local limit = userLimit(KEYS[5], h.currency, ARGV[4], {})
+local limits = {}
+local limit = userLimit(KEYS[5], h.currency, ARGV[4], limits)
+local block = userBlock(KEYS[5], ARGV[4], limits)
 local userSpent = 0
 if limit then
   userSpent = num(redis.call('HGET', userSpendKey(KEYS[6], ARGV[3]), 's:' .. ARGV[4]))
 end
 return { OK, h.mode, h.currency, fmt(balance), blocked, fmt(poolCap), fmt(poolUsed),
-  limit and fmt(limit) or '', fmt(userSpent) }
+  limit and fmt(limit) or '', fmt(userSpent), block and string.match(block, '|(.*)$') or '' }

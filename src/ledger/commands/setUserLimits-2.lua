@@ -1,6 +1,6 @@
 --[[
-  Sets a tenant's per-user monthly spend limits: the default and the users the request names,
-  and only those (a concurrent change of other users is never undone). Limits stored in
+  Sets a tenant's per-user monthly spend limits and burst guard: the default, the guard and the
+  users the request names, and only those (a concurrent change of other users is never undone). Limits stored in
   another currency than the account's (minor units of the old currency) are dropped first.
 
   KEYS[1] account  KEYS[2] user spend limits (includes/user-limits.lua)
@@ -9,6 +9,8 @@
   ARGV[2] the default: minor units, 'none' (no default), or '' (left as it is)
   ARGV[3] the users: JSON {"<user>": minor units | 'none' (no limit, whatever the default) |
           '' (the user's own limit removed: the default applies)}
+  ARGV[4] the burst guard: `<window minutes>|<max international calls>|<max spend, minor
+          units>` ('' for a threshold not set), 'none' (off), or '' (left as it is)
 
   Output: {0} or {code, detail}.
 ]]
@@ -29,6 +31,14 @@ local users = cjson.decode(ARGV[3])
 if not valid(ARGV[2]) then
   return { ERR.BAD_ARGUMENT, 'bad default' }
 end
+local burst = ARGV[4]
+if burst ~= '' and burst ~= 'none' then
+  local minutes, calls, spend = string.match(burst, '^(%d+)|(%d*)|(%d*)$')
+  if not minutes or tonumber(minutes) < 1 or tonumber(minutes) > 1440 or #calls > 9 or #spend > 16
+      or calls == '0' or (calls == '' and spend == '') then
+    return { ERR.BAD_ARGUMENT, 'bad burst guard' }
+  end
+end
 for user, value in pairs(users) do
   if type(value) ~= 'string' or not valid(value) or #user == 0 or #user > 256 then
     return { ERR.BAD_ARGUMENT, 'bad limit for user ' .. tostring(user) }
@@ -42,6 +52,11 @@ if ARGV[2] == 'none' then
   redis.call('HDEL', KEYS[2], 'default')
 elseif ARGV[2] ~= '' then
   redis.call('HSET', KEYS[2], 'default', ARGV[2])
+end
+if burst == 'none' then
+  redis.call('HDEL', KEYS[2], 'burst')
+elseif burst ~= '' then
+  redis.call('HSET', KEYS[2], 'burst', burst)
 end
 for user, value in pairs(users) do
   if value == '' then

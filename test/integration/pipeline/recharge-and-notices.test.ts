@@ -5,7 +5,7 @@ import { Notifier } from '../../../src/workers/notifier';
 import { OutboxRelay } from '../../../src/kafka/outbox-relay';
 import { SimulatedGateway } from '../../../src/payments/gateway';
 import { RechargeWorker } from '../../../src/workers/recharge-worker';
-import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
+import { applyPaid, ledgerFixture, LedgerFixture, paid, prepaid, startIn } from '../../support/ledger';
 import { startMailbox } from '../../../tools/demo/mailbox';
 import { consumeMessages, createTopics, testKafka, uniqueName } from '../../support/stack';
 import { eventually } from '../../support/wait';
@@ -226,6 +226,37 @@ describe('recharge worker, notifier and expiry sweeper on the real stack', () =>
     );
     const mail = mailbox.mails.find((m) => m.to.includes('ops@capped.example'))!;
     expect(mail.text).toContain('alice@capped.example spent USD 12.00 of communications credits in 2026-11');
+  });
+
+  it('mails the admins once when the burst guard blocks a user', async () => {
+    await f.ledger.writes.upsertAccount('burst', prepaid({ adminContacts: ['ops@burst.example'] }));
+    await f.ledger.writes.addFunds('burst', { paymentRef: 'p1', amount: 5000n, currency: 'USD' });
+    await f.ledger.writes.setUserLimits('burst', {
+      currency: 'USD',
+      burstGuard: { windowMinutes: 10, maxInternationalCalls: 1 },
+    });
+    const call = (id: string, minute: number) => ({
+      ...paid(id, 150n),
+      start: new Date(startIn('2026-11').getTime() + minute * 60_000),
+      user: 'mallory',
+      international: true,
+    });
+    await applyPaid(f, 'burst', [call('u1', 0), call('u2', 1)]);
+    await applyPaid(f, 'burst', [call('u3', 2)]);
+    relay.poke('burst');
+    await eventually(() =>
+      expect(mailbox.mails.filter((m) => m.to.includes('ops@burst.example'))).toEqual([
+        expect.objectContaining({
+          subject: "A user's credit-paid calls are blocked: a burst of calls on your communications credits",
+          eventId: 'burst/credits.user.blocked/burst:mallory:u2',
+        }),
+      ]),
+    );
+    const mail = mailbox.mails.find((m) => m.to.includes('ops@burst.example'))!;
+    expect(mail.text).toContain(
+      'mallory made 2 international credit-paid calls and spent USD 3.00 of communications credits within 10 minutes',
+    );
+    expect(mail.text).toContain('over 1 international calls');
   });
 
   /** Everything on the events topic so far. */

@@ -1,6 +1,11 @@
 import { userLimitRows, userLimitsChange } from '../../../src/api/user-limits';
 
-const API = { default: 'body/default', users: 'body/users', user: (user: string) => `body/users/${user}` };
+const API = {
+  default: 'body/default',
+  users: 'body/users',
+  user: (user: string) => `body/users/${user}`,
+  burstGuard: 'body/burstGuard',
+};
 
 describe('userLimitsChange: the one conversion the admin API and the console make', () => {
   it('converts amounts to minor units and keeps none and removals as they are', () => {
@@ -20,12 +25,44 @@ describe('userLimitsChange: the one conversion the admin API and the console mak
     expect(userLimitsChange('USD', { users: { ana: '1.001' } }, API)).toEqual({
       problem: 'body/users/ana 1.001: USD has 2 decimals at most',
     });
-    const form = { default: 'default', users: 'user', user: () => 'limit' };
+    const form = { default: 'default', users: 'user', user: () => 'limit', burstGuard: 'burstGuard' };
     expect(userLimitsChange('USD', { users: { ana: '1.001' } }, form)).toEqual({
       problem: 'limit 1.001: USD has 2 decimals at most',
     });
     expect(userLimitsChange('JPY', { default: '5.5' }, form)).toEqual({
       problem: 'default 5.5: JPY has 0 decimals at most',
+    });
+  });
+
+  it('converts the burst guard, names its field when out of bounds, and takes null for off', () => {
+    expect(
+      userLimitsChange(
+        'USD',
+        { burstGuard: { windowMinutes: 60, maxInternationalCalls: 5, maxSpend: '20' } },
+        API,
+      ),
+    ).toEqual({
+      change: {
+        currency: 'USD',
+        users: {},
+        burstGuard: { windowMinutes: 60, maxInternationalCalls: 5, maxSpend: 2000n },
+      },
+    });
+    expect(
+      userLimitsChange('USD', { burstGuard: { windowMinutes: 10, maxInternationalCalls: null } }, API),
+    ).toEqual({
+      change: { currency: 'USD', users: {}, burstGuard: { windowMinutes: 10 } },
+    });
+    expect(userLimitsChange('USD', { burstGuard: null }, API)).toEqual({
+      change: { currency: 'USD', users: {}, burstGuard: null },
+    });
+    expect(userLimitsChange('USD', { burstGuard: { windowMinutes: 10, maxSpend: '0.001' } }, API)).toEqual({
+      problem: 'body/burstGuard/maxSpend 0.001: USD has 2 decimals at most',
+    });
+    expect(
+      userLimitsChange('USD', { burstGuard: { windowMinutes: 1441, maxInternationalCalls: 2 } }, API),
+    ).toEqual({
+      problem: 'body/burstGuard/windowMinutes must be an integer from 1 to 1440',
     });
   });
 
@@ -47,6 +84,7 @@ describe('userLimitRows', () => {
         ['ana', { own: 500n, spent: 200n, reached: false }],
         ['bo', { own: 'none', spent: 50n, reached: false }],
       ]),
+      blocked: new Map(),
     });
     expect(rows).toEqual([
       { user: 'ana', limit: 500n, limitFrom: 'user', spent: 200n, left: 300n, reached: false },

@@ -1,7 +1,12 @@
 import {
+  burstGuardProblem,
   effectiveLimit,
+  isBurstGuardOn,
   limitLeft,
   MAX_USER_KEY_LENGTH,
+  packBurstGuard,
+  unpackBurstGuard,
+  unpackUserBlock,
   userKeyOf,
   usersAtLimit,
 } from '../../../src/credits/user-limits';
@@ -41,6 +46,45 @@ describe('per-user spend limits', () => {
     expect(effectiveLimit(undefined, undefined)).toBeUndefined();
   });
 
+  it('checks a burst guard, naming the field', () => {
+    expect(
+      burstGuardProblem({ windowMinutes: 60, maxInternationalCalls: 5, maxSpend: 100n }),
+    ).toBeUndefined();
+    expect(burstGuardProblem({ windowMinutes: 1 })).toBeUndefined();
+    expect(burstGuardProblem({ windowMinutes: 1440, maxSpend: 0n })).toBeUndefined();
+    expect(burstGuardProblem({ windowMinutes: 0 }, 'body/burstGuard')).toMatch(
+      /^body\/burstGuard\/windowMinutes /,
+    );
+    expect(burstGuardProblem({ windowMinutes: 1441 })).toMatch(/^burstGuard\/windowMinutes /);
+    expect(burstGuardProblem({ windowMinutes: 1.5 })).toMatch(/windowMinutes/);
+    expect(burstGuardProblem({ windowMinutes: 60, maxInternationalCalls: 0 })).toMatch(
+      /maxInternationalCalls/,
+    );
+    expect(burstGuardProblem({ windowMinutes: 60, maxInternationalCalls: 2.5 })).toMatch(
+      /maxInternationalCalls/,
+    );
+    expect(burstGuardProblem({ windowMinutes: 60, maxSpend: -1n })).toMatch(/maxSpend/);
+  });
+
+  it('stores a burst guard in minor units and reads it back; without thresholds it is off', () => {
+    const guard = { windowMinutes: 30, maxInternationalCalls: 4, maxSpend: 2500n };
+    expect(packBurstGuard(guard)).toBe('30|4|2500');
+    expect(unpackBurstGuard('30|4|2500')).toEqual(guard);
+    expect(unpackBurstGuard(packBurstGuard({ windowMinutes: 5, maxSpend: 1n }))).toEqual({
+      windowMinutes: 5,
+      maxSpend: 1n,
+    });
+    expect(unpackBurstGuard('5|3|')).toEqual({ windowMinutes: 5, maxInternationalCalls: 3 });
+    expect(unpackBurstGuard('5||')).toBeUndefined();
+    expect(unpackBurstGuard(undefined)).toBeUndefined();
+    expect(unpackBurstGuard('junk')).toBeUndefined();
+    expect(isBurstGuardOn({ windowMinutes: 5 })).toBe(false);
+    expect(isBurstGuardOn(null)).toBe(false);
+    expect(isBurstGuardOn({ windowMinutes: 5, maxSpend: 0n })).toBe(true);
+    expect(unpackUserBlock('1700000000000|spend')).toEqual({ at: new Date(1700000000000), reason: 'spend' });
+    expect(unpackUserBlock('1|other')).toBeUndefined();
+  });
+
   it('leaves what the month did not spend, never less than zero', () => {
     expect(limitLeft(100n, 30n)).toBe(70n);
     expect(limitLeft(100n, 130n)).toBe(0n);
@@ -48,7 +92,11 @@ describe('per-user spend limits', () => {
   });
 
   describe('at authorization', () => {
-    const snapshot = (userLimit?: { limit: bigint; spent: bigint }, balance = 1_000n) => {
+    const snapshot = (
+      userLimit?: { limit: bigint; spent: bigint },
+      balance = 1_000n,
+      userBlocked?: 'international_calls' | 'spend',
+    ) => {
       const asked: string[] = [];
       const ledger: AuthorizationLedger = {
         authorizationSnapshot: (_tenant, _pool, _at, user) => {
@@ -60,6 +108,7 @@ describe('per-user spend limits', () => {
             blocked: false,
             poolSecondsLeft: 0,
             ...(userLimit ? { userLimit } : {}),
+            ...(userBlocked ? { userBlocked } : {}),
           });
         },
       };
@@ -102,6 +151,28 @@ describe('per-user spend limits', () => {
       ).toMatchObject({
         reason: 'balance_depleted',
       });
+    });
+
+    it('refuses a credit-paid call of a user the burst guard blocked, before the spend limit', async () => {
+      expect(await authorizeCall(snapshot(undefined, 1_000n, 'spend').ledger, pricer, call)).toMatchObject({
+        allowed: false,
+        reason: 'user_blocked',
+        maxSeconds: 0,
+      });
+      expect(
+        await authorizeCall(
+          snapshot({ limit: 100n, spent: 100n }, 1_000n, 'international_calls').ledger,
+          pricer,
+          call,
+        ),
+      ).toMatchObject({ allowed: false, reason: 'user_blocked' });
+      // A free call is not credit-paid.
+      expect(
+        await authorizeCall(snapshot(undefined, 1_000n, 'spend').ledger, pricer, {
+          ...call,
+          callType: 'user_in',
+        }),
+      ).toMatchObject({ allowed: true, reason: 'free' });
     });
   });
 });

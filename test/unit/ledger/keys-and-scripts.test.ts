@@ -19,6 +19,7 @@ describe('tenant keys', () => {
       rerateNotices: 'p:{t:acme-1}:rerates',
       userLimits: 'p:{t:acme-1}:user-limits',
       userSpend: 'p:{t:acme-1}:user-spend',
+      burst: 'p:{t:acme-1}:burst',
     });
   });
 
@@ -37,9 +38,10 @@ describe('ledger scripts', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
       ['ackOutbox', 4, 'ackOutboxV6'],
       ['addFunds', 11, 'addFundsV6'],
-      ['applyUsage', 17, 'applyUsageV6'],
+      ['applyUsage', 18, 'applyUsageV6'],
       ['authorize', 6, 'authorizeV6'],
       ['beginPurchase', 2, 'beginPurchaseV6'],
+      ['clearUserBlock', 3, 'clearUserBlockV6'],
       ['expireLots', 10, 'expireLotsV6'],
       ['lookupApplied', 2, 'lookupAppliedV6'],
       ['readAppliedDay', 1, 'readAppliedDayV6'],

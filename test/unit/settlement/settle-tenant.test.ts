@@ -107,6 +107,29 @@ describe('settling a tenant batch', () => {
     });
   });
 
+  it('marks a usage international by its record, else as the rater derived it, for the burst guard', async () => {
+    const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
+    ledger.balance = 1000n;
+    const sent: Record<string, boolean | undefined> = {};
+    ledger.beforeApply = (batch) => {
+      for (const u of batch.usages) sent[u.id] = u.international;
+    };
+    const derived = new (class extends FlatPricer {
+      override price(record: UsageRecord, currency: string, poolSecondsLeft: number) {
+        const price = super.price(record, currency, poolSecondsLeft);
+        const context = record.calleeNumber?.startsWith('+44') ? 'International' : 'Domestic';
+        return price.kind === 'priced' ? { ...price, destinationContext: context as 'International' } : price;
+      }
+    })();
+    await settlementOf(ledger, derived).settle('acme', [
+      call('derived'),
+      call('domestic', { calleeNumber: '+14255550100' }),
+      call('given', { calleeNumber: '+14255550100', destinationContext: 'International' }),
+      call('givenDomestic', { destinationContext: 'Domestic' }),
+    ]);
+    expect(sent).toEqual({ derived: true, domestic: false, given: true, givenDomestic: false });
+  });
+
   it('sets aside as too_late a call whose start day is past the retention, charging nothing, and charges the rest', async () => {
     // The ledger's clock is 2026-11-24T10:00Z: with a retention of 2 days after the end of
     // the start day, calls that started before 2026-11-22 are no longer remembered.

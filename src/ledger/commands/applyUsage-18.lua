@@ -8,6 +8,7 @@
   KEYS[13] index: blocked  KEYS[14] index: low balance  KEYS[15] index: recharge failed
   KEYS[16] user spend limits  KEYS[17] the base of the users' monthly spend keys
           (includes/user-limits.lua: `<base>:<yyyy-mm>`)
+  KEYS[18] the base of the users' burst windows (includes/user-limits.lua)
   ARGV[1] tenant id
   ARGV[2] now (epoch ms)  ARGV[3] now (ISO 8601)  ARGV[4] now's month (yyyy-mm, UTC)
   ARGV[5] idempotency retention (ms)
@@ -19,7 +20,7 @@
           a batch that declares pool use and has a usage applied before is refused whole
           (STALE_READ; the caller reads and rates again, so that a repeat never held back
           pool minutes from the usages after it), else '0'
-  ARGV[10..] the usages (at most 1000), 13 fields each: id, id as stored ('' for the id
+  ARGV[10..] the usages (at most 1000), 14 fields each: id, id as stored ('' for the id
           itself; a GUID is stored shorter), src (credits | postpaid | bundle | free), charge
           (integer minor units), pool ('' or the pool drawn on), pool seconds, period (the
           yyyy-mm of the call), day and second of day of the call's UTC start (days since
@@ -27,7 +28,8 @@
           to the usage, '' for none), shared (the rest of them, shared by many usages and
           kept once a month) and report (the usage report's fields of the input record,
           packed: no '|', at most MAX_REPORT bytes, kept in the record as given; '' for none),
-          user (the user key the spend limits count by, at most 256 bytes; '' for none).
+          user (the user key the spend limits count by, at most 256 bytes; '' for none),
+          international ('1' when the call's destination context is International, else '0').
 
   Output: {0, balance, n, status1, payload1, ...} in input order; status 0 applied now
   (payload: its draws on lots, flat: lot id, amount, ...; '' for the part that went into
@@ -44,7 +46,12 @@
   field of each, once per batch, when not zero); each user's spend of the call's month, by
   the credit-paid charges of the usages applied now, and credits.user.limit_reached once per
   user and month when that spend reaches the user's limit (a limit never refuses a usage:
-  the call happened).
+  the call happened). With the tenant's burst guard on, each credit-paid usage with a user
+  applied now enters the user's window by its call's start (a call started before the window
+  up to the latest start seen is not counted); when the window holds more international calls
+  or more spend than the guard allows, the user is blocked (`b:<user>`) and
+  credits.user.blocked goes out once per block (the usage is still applied). A blocked user's
+  usages are not counted until the block is cleared (clearUserBlock-3.lua).
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -55,13 +62,13 @@
 --- @include "includes/applied"
 --- @include "includes/user-limits"
 
-local FIELDS = 13
+local FIELDS = 14
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4],
   applied = KEYS[5], legacy = KEYS[6], legacyIndex = KEYS[7], outbox = KEYS[8], totals = KEYS[9],
   ixOutbox = KEYS[10], ixExpiry = KEYS[11], gauges = KEYS[12],
   ixBlocked = KEYS[13], ixLow = KEYS[14], ixRechargeFailed = KEYS[15],
-  userLimits = KEYS[16], userSpend = KEYS[17],
+  userLimits = KEYS[16], userSpend = KEYS[17], burst = KEYS[18],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local retention = tonumber(ARGV[5])
@@ -110,7 +117,11 @@ for i = 1, count do
     id = id, key = stored ~= '' and stored or id, src = ARGV[at + 3], charge = ARGV[at + 4],
     pool = ARGV[at + 5], poolSec = ARGV[at + 6], period = ARGV[at + 7], day = day, sod = sod,
     r = ARGV[at + 10], d = ARGV[at + 11], report = ARGV[at + 12], user = ARGV[at + 13],
+    intl = ARGV[at + 14],
   }
+  if usages[i].intl ~= '0' and usages[i].intl ~= '1' then
+    return { ERR.BAD_ARGUMENT, 'usage ' .. id .. ': international is not 0 or 1' }
+  end
   if #usages[i].user > 256 then
     return { ERR.BAD_ARGUMENT, 'usage ' .. id .. ': user longer than 256 bytes' }
   end
@@ -217,6 +228,8 @@ local totals = {}
 local spent = {}
 -- Each user's credit-paid spend by the call's month, written once for the batch.
 local userSpent = {}
+-- The credit-paid usages with a user applied now, in order, for the burst guard.
+local userPaid = {}
 local now = ctx.now
 for i, u in ipairs(usages) do
   local status, payload
@@ -244,6 +257,9 @@ for i, u in ipairs(usages) do
     if u.src == 'credits' and charge > 0 and u.user ~= '' then
       local byUser = child(userSpent, u.period)
       byUser[u.user] = (byUser[u.user] or 0) + charge
+    end
+    if u.src == 'credits' and u.user ~= '' then
+      userPaid[#userPaid + 1] = u
     end
     if charge > 0 then
       spent[u.src] = (spent[u.src] or 0) + charge
@@ -287,6 +303,72 @@ for period, byUser in pairs(userSpent) do
     end
   end
   redis.call('PEXPIRE', key, USER_SPEND_TTL_MS)
+end
+if #userPaid > 0 then
+  readLimits(keys.userLimits, limits, userPaid[1].user)
+  local guard = limits.currency == a.currency and limits.burst or nil
+  if guard then
+    local W = guard.window
+    local state = {}
+    local order = {}
+    for _, u in ipairs(userPaid) do
+      local user = u.user
+      local st = state[user]
+      if st == nil then
+        if userBlock(keys.userLimits, user, limits) then
+          st = false
+        else
+          local sums = redis.call('HMGET', burstSumsKey(keys.burst, user), 'n', 's', 'l')
+          st = { n = num(sums[1]), s = num(sums[2]), l = sums[3] and tonumber(sums[3]) or nil,
+            window = burstWindowKey(keys.burst, user), sums = burstSumsKey(keys.burst, user) }
+          order[#order + 1] = st
+        end
+        state[user] = st
+      end
+      local t = tonumber(u.day) * 86400 + tonumber(u.sod)
+      if st and (st.l == nil or t > st.l - W) then
+        local intl = u.intl == '1' and 1 or 0
+        redis.call('ZADD', st.window, t, u.charge .. '|' .. intl .. '|' .. u.id)
+        st.n = st.n + intl
+        st.s = st.s + u.chargeN
+        if st.l == nil or t > st.l then
+          st.l = t
+          -- What started W or more before the latest start leaves the window, each usage once.
+          local gone = redis.call('ZRANGEBYSCORE', st.window, '-inf', t - W)
+          if #gone > 0 then
+            for _, member in ipairs(gone) do
+              local charge, wasIntl = string.match(member, '^(%d+)|([01])|')
+              st.s = st.s - tonumber(charge)
+              st.n = st.n - tonumber(wasIntl)
+            end
+            redis.call('ZREMRANGEBYSCORE', st.window, '-inf', t - W)
+          end
+        end
+        st.dirty = true
+        local reason = guard.calls and st.n > guard.calls and 'international_calls'
+          or guard.spend and st.s > guard.spend and 'spend' or nil
+        if reason then
+          redis.call('HSET', keys.userLimits, 'b:' .. user, fmt(ctx.now) .. '|' .. reason)
+          emit(ctx, 'credits.user.blocked', 'burst:' .. user .. ':' .. u.id, {
+            tenantId = ctx.tenant, user = user, reason = reason, windowMinutes = W / 60,
+            internationalCalls = st.n, spend = money(a, st.s),
+            maxInternationalCalls = guard.calls or cjson.null,
+            maxSpend = guard.spend and money(a, guard.spend) or cjson.null,
+          })
+          limits.blocks[user] = fmt(ctx.now) .. '|' .. reason
+          state[user] = false
+        end
+      end
+    end
+    -- The windows live about as long as a window: nothing is kept for an idle user.
+    for _, st in ipairs(order) do
+      if st.dirty then
+        redis.call('HSET', st.sums, 'n', fmt(st.n), 's', fmt(st.s), 'l', fmt(st.l))
+        redis.call('PEXPIRE', st.sums, W * 1000 + BURST_TTL_SLACK_MS)
+        redis.call('PEXPIRE', st.window, W * 1000 + BURST_TTL_SLACK_MS)
+      end
+    end
+  end
 end
 saveAccount(ctx, a)
 finishApplied(A)
