@@ -27,11 +27,15 @@ import { projectRoot } from '../stack/toolchain';
 import { generateDay } from './day';
 import { startMailbox } from './mailbox';
 import {
+  BURST_USER,
+  burstCalls,
+  clearBlock,
   dryRunRerate,
   LIMIT,
   LIMITED_USER,
   limitedUserCalls,
   printUserLimits,
+  setBurstGuard,
   setUserLimits,
 } from './scenes';
 
@@ -176,8 +180,12 @@ async function main(): Promise<void> {
     const keys = new Map<string, string>();
     for (const [tenant] of tenants(book)) keys.set(tenant, await issueKey(app.url, tenant));
     await setUserLimits(app.url, keys.get('contoso')!);
+    await setBurstGuard(app.url, keys.get('contoso')!);
     console.log(
-      `== contoso's admin limits each user to 25.00 USD a month, and ${LIMITED_USER} to ${LIMIT} USD`,
+      `== contoso's admin limits each user to 25.00 USD a month, and ${LIMITED_USER} to ${LIMIT} USD;`,
+    );
+    console.log(
+      '   its burst guard blocks a user with more than 5 international calls (or 20.00 USD) in 60 minutes',
     );
     // Tenant admins buy credits with their own API keys: charged through Stripe first.
     for (const [tenant, amount] of [
@@ -224,14 +232,16 @@ async function main(): Promise<void> {
       })),
     );
     const eve = limitedUserCalls(new Date());
-    messages.push(...eve.map((r) => ({ key: r.key, value: r.json })));
+    const mallory = burstCalls(new Date());
+    messages.push(...[...eve, ...mallory].map((r) => ({ key: r.key, value: r.json })));
     started = Date.now();
     await producer.send({ topic: config.kafka.topics.usageIn, messages });
     await producer.disconnect();
     console.log(
       `== Streamed ${messages.length} CDRs: one day's (${day.avro} as Avro, ${day.duplicates} duplicates, ${day.malformed} malformed, ${day.strays} for an unknown tenant or destination)`,
     );
-    console.log(`   and ${eve.length} calls ${LIMITED_USER} made this month to UK mobiles, credit-paid`);
+    console.log(`   and ${eve.length} calls ${LIMITED_USER} made this month to UK mobiles, credit-paid,`);
+    console.log(`   and ${mallory.length} calls ${BURST_USER} made within the hour to Nigerian mobiles`);
 
     await waitUntilSettled(
       kafka,
@@ -243,6 +253,10 @@ async function main(): Promise<void> {
     console.log(`   all consumed, rated, debited and published in ${Date.now() - started} ms`);
     await report(app.ledger, kafka, config, mailbox.mails, gateway, book);
     await printUserLimits(app.url, keys.get('contoso')!);
+    const cleared = await clearBlock(app.url, keys.get('contoso')!, BURST_USER);
+    console.log(
+      `   contoso's admin looks into it and clears ${BURST_USER}'s block: DELETE .../user-blocks/${BURST_USER} answers ${cleared}`,
+    );
     await dryRunRerate(env, yesterday);
     await serveConsole(app.url, keys);
   } finally {
@@ -417,6 +431,15 @@ async function report(
     licenseCapability: 'MCOPSTNPP',
     usageCountryCode: 'US',
     userPrincipalName: LIMITED_USER,
+  });
+  await ask(`contoso: ${BURST_USER}, blocked by the burst guard, calls Nigeria`, {
+    tenantId: 'contoso',
+    callType: 'user_out',
+    startDateTime,
+    calleeNumber: '+2348031234567',
+    licenseCapability: 'MCOPSTNPP',
+    usageCountryCode: 'US',
+    userPrincipalName: BURST_USER,
   });
   await ask('contoso: user3 calls a UK mobile (25.00 USD limit)', {
     tenantId: 'contoso',

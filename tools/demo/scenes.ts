@@ -25,38 +25,72 @@ export async function setUserLimits(url: string, key: string): Promise<void> {
   if (response.status !== 200) throw new Error(`user-limits: ${response.status} ${await response.text()}`);
 }
 
+/** The user the burst guard stops: a stolen account dialling Nigerian mobiles. */
+export const BURST_USER = 'mallory@contoso.example';
+/** contoso's guard: more than 5 international credit-paid calls within 60 minutes blocks a user. */
+export const BURST_GUARD = { windowMinutes: 60, maxInternationalCalls: 5, maxSpend: '20.00' };
+
 /**
- * Three calls of 4 minutes to a UK mobile, credit-paid, that the limited user made earlier
- * this month (earlier today, or as early in the month as there is room for): 0.45 USD each,
- * 1.35 in all, over a 1.00 limit. The last call is rated and charged all the same: it happened.
+ * `count` credit-paid calls of `user` to `callee` (a UK or Nigerian mobile), one after the
+ * other, earlier this month: in the last hour, or as early in the month as there is room for,
+ * at most `seconds` long each.
  */
-export function limitedUserCalls(now: Date): { key: string; json: string }[] {
+function callsOf(user: string, tag: string, callee: string, count: number, seconds: number, now: Date) {
   const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
   const room = Math.floor((now.getTime() - monthStart) / 1000) - 5;
-  const duration = Math.max(1, Math.min(240, Math.floor(room / 4)));
+  const duration = Math.max(1, Math.min(seconds, Math.floor(room / (count + 1))));
   const first = Math.max(monthStart / 1000 + 1, Math.floor(now.getTime() / 1000) - 3600);
-  return [0, 1, 2].map((i) => {
+  return Array.from({ length: count }, (_, i) => {
     const start = new Date((first + i * (duration + 1)) * 1000);
     return {
       key: 'contoso',
       json: JSON.stringify({
-        id: `demo-contoso-eve-${i + 1}`,
+        id: `demo-contoso-${tag}-${i + 1}`,
         tenantId: 'contoso',
         callType: 'user_out',
         startDateTime: start.toISOString(),
         endDateTime: new Date(start.getTime() + duration * 1000).toISOString(),
         duration,
-        calleeNumber: `+44791112345${i}`,
+        calleeNumber: `${callee}${i}`,
         callerNumber: '+12065550199',
         numberType: 'subscriber',
         licenseCapability: 'MCOPSTNPP',
         usageCountryCode: 'US',
         tenantCountryCode: 'US',
-        userPrincipalName: LIMITED_USER,
-        callId: `call-eve-${i + 1}`,
+        userPrincipalName: user,
+        callId: `call-${tag}-${i + 1}`,
       }),
     };
   });
+}
+
+/**
+ * Three calls of 4 minutes to a UK mobile that the limited user made this month: 0.45 USD
+ * each, 1.35 in all, over a 1.00 limit. The last call is rated and charged all the same: it
+ * happened.
+ */
+export const limitedUserCalls = (now: Date) => callsOf(LIMITED_USER, 'eve', '+44791112345', 3, 240, now);
+
+/** Seven 2-minute calls to Nigerian mobiles within the hour: the sixth trips the burst guard. */
+export const burstCalls = (now: Date) => callsOf(BURST_USER, 'mallory', '+23480312345', 7, 120, now);
+
+/** contoso's admin turns the burst guard on. */
+export async function setBurstGuard(url: string, key: string): Promise<void> {
+  const response = await fetch(`${url}/v1/tenants/contoso/user-limits`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ burstGuard: BURST_GUARD }),
+  });
+  if (response.status !== 200) throw new Error(`burst guard: ${response.status} ${await response.text()}`);
+}
+
+/** contoso's admin clears a user's block, after looking into it. */
+export async function clearBlock(url: string, key: string, user: string): Promise<number> {
+  const response = await fetch(`${url}/v1/tenants/contoso/user-blocks/${encodeURIComponent(user)}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${key}` },
+  });
+  return response.status;
 }
 
 /** The user-limits view of contoso, as its admin reads it. */
@@ -74,6 +108,7 @@ export async function printUserLimits(url: string, key: string): Promise<void> {
       spent: { amount: string };
       reached: boolean;
     }[];
+    blocked: { user: string; at: string; reason: string }[];
   };
   const top = [...view.users]
     .sort((a, b) => Number(b.user === LIMITED_USER) - Number(a.user === LIMITED_USER))
@@ -86,6 +121,10 @@ export async function printUserLimits(url: string, key: string): Promise<void> {
       `  ${u.user.padEnd(26)} spent ${u.spent.amount.padStart(6)} of ${(u.limit?.amount ?? 'no limit').padStart(6)} (${u.limitFrom})${u.reached ? '  limit reached' : ''}`,
     );
   if (view.users.length > top.length) console.log(`  ... and ${view.users.length - top.length} more users`);
+  for (const b of view.blocked)
+    console.log(
+      `  ${b.user.padEnd(26)} BLOCKED by the burst guard since ${b.at} (${b.reason.replace('_', ' ')})`,
+    );
 }
 
 /**
