@@ -138,6 +138,8 @@ export class PeriodRerate {
   private readonly pageSize: number;
   private readonly maxAttempts: number;
   private rerated = 0;
+  /** Re-rated records not yet sent: sent a page at a time, before the page's checkpoint. */
+  private unsent: { tenantId: string; value: string }[] = [];
 
   constructor(private readonly options: RerateOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -207,21 +209,31 @@ export class PeriodRerate {
         continue;
       }
       state = await this.poolState(tenantId, fresh, state);
+      // The page's records are sent, then its checkpoint kept, once for the page (and when
+      // stopped part way): a kill in between leaves usages re-rated past the checkpoint, which
+      // the next run finds with this revision, counts and sends again.
+      const keep = async () => {
+        if (request.dryRun || !cursor) return;
+        await this.send();
+        await checkpoints.save(revision, tenantId, {
+          after: cursor,
+          calls: result.calls,
+          before: result.before,
+          charged: result.after,
+          done: false,
+        });
+      };
       for (const usage of fresh) {
-        if (this.stopped()) return 'stopped';
+        if (this.stopped()) {
+          await keep();
+          return 'stopped';
+        }
         result.examined += 1;
         state = await this.usage(tenantId, usage, state, revision, request.dryRun, result);
         cursor = { start: usage.outcome.start.getTime(), usageId: usage.usageId };
-        if (!request.dryRun)
-          await checkpoints.save(revision, tenantId, {
-            after: cursor,
-            calls: result.calls,
-            before: result.before,
-            charged: result.after,
-            done: false,
-          });
         progress?.usage?.(tenantId, result.examined, result.calls);
       }
+      await keep();
       offset = 0;
       if (page.length < this.pageSize) break;
     }
@@ -283,7 +295,7 @@ export class PeriodRerate {
         result.before += outcome.previousCharge ?? 0n;
         result.after += outcome.charge;
         if (!dryRun && decision.price)
-          await this.publish(
+          this.publish(
             tenantId,
             usage,
             decision.record,
@@ -330,7 +342,7 @@ export class PeriodRerate {
         : outcome.charge;
       result.after += applied.outcome.charge;
       this.rerated += 1;
-      await this.publish(tenantId, usage, record, price, applied.outcome, revision, outcome.charge);
+      this.publish(tenantId, usage, record, price, applied.outcome, revision, outcome.charge);
       return applied.duplicate ? state : withPoolUse(state, outcome, key, poolSeconds);
     }
   }
@@ -362,7 +374,16 @@ export class PeriodRerate {
     return { kind: 'change', price, source, poolSeconds, record };
   }
 
-  private async publish(
+  /** Sends the records re-rated since the last send, in one call. */
+  private async send(): Promise<void> {
+    const sink = this.options.records;
+    const records = this.unsent;
+    this.unsent = [];
+    if (sink && records.length > 0) await sink.publish(records);
+  }
+
+  /** Queues a re-rated call's record for the next send. */
+  private publish(
     tenantId: string,
     usage: AppliedUsageRecord,
     record: UsageRecord,
@@ -370,9 +391,8 @@ export class PeriodRerate {
     outcome: UsageOutcome,
     revision: string,
     previousCharge: MinorUnits,
-  ): Promise<void> {
-    const sink = this.options.records;
-    if (!sink) return;
+  ): void {
+    if (!this.options.records) return;
     const fp = storedDetails(usage.outcome)?.fingerprint ?? fingerprint(record);
     const details = detailsOf(fp, price);
     const value = ratedValue(JSON.stringify(record), details, {
@@ -385,7 +405,7 @@ export class PeriodRerate {
       revision,
       previousCharge: minorToDecimal(previousCharge.toString(), details.currency),
     });
-    await sink.publish([{ tenantId, value: `${value.slice(0, -1)},${extra.slice(1)}` }]);
+    this.unsent.push({ tenantId, value: `${value.slice(0, -1)},${extra.slice(1)}` });
   }
 }
 
