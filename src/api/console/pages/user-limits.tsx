@@ -221,7 +221,14 @@ function UserSection({ frame, tenantId, currency, posted }: UserLimitsProps) {
 
 const WHY: Record<BlockReason, string> = { international_calls: 'international calls', spend: 'spend' };
 
-function BurstGuardSection({ frame, tenantId, currency, burstGuard: guard, posted }: UserLimitsProps) {
+function BurstGuardSection({
+  frame,
+  tenantId,
+  currency,
+  burstGuard: guard,
+  posted,
+  postpaid,
+}: UserLimitsProps) {
   const field = (name: keyof BurstGuard) => `burstGuard/${name}`;
   const value = (name: keyof BurstGuard, stored: string) => posted?.[field(name)] ?? stored;
   return (
@@ -231,6 +238,7 @@ function BurstGuardSection({ frame, tenantId, currency, burstGuard: guard, poste
         Against toll fraud: a user whose credit-paid calls started within the window hold more international
         calls or more spend than allowed is blocked, and their credit-paid calls refused, until an admin
         clears the block below.
+        {postpaid && ' This tenant is billed after use, so no call of it is counted.'}
       </p>
       <dl class="facts" data-testid="burst-guard">
         <dt>Guard</dt>
