@@ -4,9 +4,10 @@ import { parse } from 'csv-parse/sync';
 import { Kafka, Partitioners, Producer } from 'kafkajs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { App } from '../../src/app';
-import { formatAmount } from '../../src/api/console/format';
+import { formatAmount, formatTime } from '../../src/api/console/format';
 import { utcMonth } from '../../src/credits/calendar';
 import { minorToDecimal } from '../../src/credits/money';
+import type { LedgerUsage } from '../../src/credits/wallet';
 import { stripeEnv } from '../../tools/stack/stack';
 import { startStripeTestProxy, StripeTestProxy } from '../../tools/stack/stripe-test-proxy';
 import { startApiApp } from '../support/api-app';
@@ -536,7 +537,144 @@ describe('the admin console, in Chromium', () => {
       expect.stringContaining('Change'),
     ]);
     expect(await seriousViolations(page)).toEqual([]);
+    await context.close();
+  });
+
+  it('sets the burst guard through the page, lists the users it blocked and clears a block', async () => {
+    const month = utcMonth(new Date());
+    const limits = () => app.ledger.reads.userLimits(acme, month, 'USD');
+    const blocked = async () =>
+      Object.fromEntries([...(await limits()).blocked].map(([u, b]) => [u, b.reason]));
+    const authorize = async (userId: string) =>
+      (
+        await call(
+          'POST',
+          '/v1/authorize',
+          {
+            tenantId: acme,
+            callType: 'user_out',
+            calleeNumber: '+442071234567',
+            licenseCapability: 'MCOPSTNPP',
+            usageCountryCode: 'US',
+            userId,
+          },
+          acmeKey,
+        )
+      ).body;
+    /** `count` credit-paid international calls of `user`, started a few minutes ago, applied by the ledger. */
+    let n = 0;
+    const burst = async (user: string, count: number) => {
+      const usages: LedgerUsage[] = Array.from({ length: count }, () => {
+        const start = new Date(Date.now() - 300_000 + n * 1000);
+        return {
+          id: `${acme}-burst-${(n += 1)}`,
+          start,
+          source: 'credits',
+          charge: 10n,
+          pool: '',
+          poolSeconds: 0,
+          period: utcMonth(start),
+          user,
+          international: true,
+        };
+      });
+      const result = await app.ledger.writes.applyUsage(acme, { currency: 'USD', usages, poolUse: {} });
+      expect(result).toHaveProperty('applied');
+    };
+    const guardFacts = (page: Page) => page.locator('[data-testid="burst-guard"] dd').allTextContents();
+    const { context, page } = await signIn(acmeKey);
+    await page.goto(`${app.url}/console/t/${acme}/user-limits`);
+    expect(await guardFacts(page)).toEqual(['off']);
+    expect(await page.getByTestId('blocked-users').locator('tbody td').textContent()).toBe(
+      'No user is blocked.',
+    );
+
+    await page.getByLabel('Window (minutes)').fill('30');
+    await page.getByLabel('Max international calls (optional)').fill('2');
+    await page.getByLabel('Max spend (USD, optional)').fill('12.34');
+    await page.getByRole('button', { name: 'Save burst guard' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe(
+      'Burst guard saved: a user with more than 2 international calls or more than USD 12.34 in 30 minutes is blocked.',
+    );
+    const guard = { windowMinutes: 30, maxInternationalCalls: 2, maxSpend: 1234n };
+    expect((await limits()).burstGuard).toEqual(guard);
+    expect(await guardFacts(page)).toEqual(['on', '30 minutes', '2', 'USD 12.34']);
+
+    // A bad window: the shared check names the field, what was typed stays, nothing changes.
+    await page.getByLabel('Window (minutes)').fill('0');
+    await page.getByRole('button', { name: 'Save burst guard' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(
+      'burstGuard/windowMinutes must be an integer from 1 to 1440',
+    );
+    expect(await page.getByLabel('Window (minutes)').inputValue()).toBe('0');
+    await page.getByLabel('Window (minutes)').fill('half an hour');
+    await page.getByRole('button', { name: 'Save burst guard' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(
+      'burstGuard/windowMinutes must be a whole number',
+    );
+    await page.getByLabel('Window (minutes)').fill('30');
+    await page.getByLabel('Max spend (USD, optional)').fill('1.001');
+    await page.getByRole('button', { name: 'Save burst guard' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('burstGuard/maxSpend 1.001');
+    expect((await limits()).burstGuard).toEqual(guard);
+
+    // One international call more than allowed blocks a user; the page lists the ledger's blocks.
+    await burst('user-eve', 2);
+    expect(await blocked()).toEqual({});
+    expect(await authorize('user-eve')).toMatchObject({ allowed: true });
+    await burst('user-eve', 1);
+    await burst('user-fay', 3);
+    expect(await blocked()).toEqual({ 'user-eve': 'international_calls', 'user-fay': 'international_calls' });
+    expect(await authorize('user-eve')).toMatchObject({ allowed: false, reason: 'user_blocked' });
+    await page.goto(`${app.url}/console/t/${acme}/user-limits`);
+    for (const [user, block] of (await limits()).blocked)
+      expect(
+        await page.locator(`[data-testid="blocked-users"] tr[data-user="${user}"] td`).allTextContents(),
+      ).toEqual([formatTime(block.at), 'international calls', `Clear block of ${user}`]);
+
+    // Without the CSRF token: 403, and neither the block nor the guard changes.
+    const clearWithout = await context.request.post(`${app.url}/console/t/${acme}/user-limits/clear-block`, {
+      form: { user: 'user-eve' },
+    });
+    expect(clearWithout.status()).toBe(403);
+    const guardWithout = await context.request.post(`${app.url}/console/t/${acme}/user-limits/burst-guard`, {
+      form: { action: 'off' },
+    });
+    expect(guardWithout.status()).toBe(403);
+    expect(await blocked()).toEqual({ 'user-eve': 'international_calls', 'user-fay': 'international_calls' });
+    expect((await limits()).burstGuard).toEqual(guard);
+
+    // Cleared through the page: the ledger's block is gone and the user's calls go through.
+    await page.getByRole('button', { name: 'Clear block of user-eve' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe(
+      'Block of user-eve cleared: their credit-paid calls go through again, in a fresh window.',
+    );
+    expect(await blocked()).toEqual({ 'user-fay': 'international_calls' });
+    expect(await authorize('user-eve')).toMatchObject({ allowed: true });
+    expect(await page.locator('[data-testid="blocked-users"] tr[data-user="user-eve"]').count()).toBe(0);
+
+    // A block cleared meanwhile (by the API, another admin): 404, and a message that says so.
+    expect((await app.ledger.writes.clearUserBlock(acme, 'user-fay')).status).toBe('cleared');
+    const stale = page.waitForResponse((r) => r.url().endsWith('/user-limits/clear-block'));
+    await page.getByRole('button', { name: 'Clear block of user-fay' }).click();
+    expect((await stale).status()).toBe(404);
+    await expect(page.getByRole('alert').textContent()).resolves.toBe(
+      'user-fay is not blocked (cleared meanwhile?): nothing changed.',
+    );
+
+    // Blocked again (a fresh window); the page as the README shows it.
+    await burst('user-fay', 3);
+    await page.goto(`${app.url}/console/t/${acme}/user-limits`);
+    expect(await page.locator('[data-testid="blocked-users"] tbody tr').count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'user-limits');
+
+    // Turned off: no one is blocked from now on, and the blocks stay until cleared.
+    await page.getByRole('button', { name: 'Turn guard off' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('Burst guard turned off');
+    expect((await limits()).burstGuard).toBeUndefined();
+    expect(await guardFacts(page)).toEqual(['off']);
+    expect(await blocked()).toEqual({ 'user-fay': 'international_calls' });
     await context.close();
   });
 

@@ -54,6 +54,43 @@ export const userLimitForm = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/**
+ * The burst guard: saved with a window and either threshold (left empty: not checked), or
+ * turned off. Only the figures' form is checked here; their bounds are the shared conversion's
+ * (userLimitsChange), so the fields are named as it names them.
+ */
+const wholeOrEmpty = z
+  .string()
+  .trim()
+  .regex(/^(\d{1,9})?$/, 'must be a whole number or empty')
+  .optional()
+  .transform((value) => (value ? Number(value) : null));
+export const burstGuardForm = z.discriminatedUnion('action', [
+  z.object({
+    _csrf: z.string().optional(),
+    action: z.literal('save'),
+    'burstGuard/windowMinutes': z
+      .string()
+      .trim()
+      .regex(/^\d{1,9}$/, 'must be a whole number of minutes')
+      .transform(Number),
+    'burstGuard/maxInternationalCalls': wholeOrEmpty,
+    'burstGuard/maxSpend': z
+      .string()
+      .trim()
+      .regex(/^(\d{1,9}(\.\d{1,4})?)?$/, 'must be an amount like 25 or 25.50, or empty')
+      .optional()
+      .transform((value) => value || null),
+  }),
+  z.object({ _csrf: z.string().optional(), action: z.literal('off') }),
+]);
+
+/** A blocked user's block to clear: the user key exactly as the page lists it (not trimmed). */
+export const clearBlockForm = z.object({
+  _csrf: z.string().optional(),
+  user: z.string().min(1, 'is required').max(1024, 'is too long'),
+});
+
 /** The first problem of a form, naming its field: `amount must be an amount like 25 or 25.50`. */
 export function formProblem(error: z.ZodError): string {
   const issue = error.issues[0];

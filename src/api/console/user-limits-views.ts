@@ -1,9 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { utcMonth } from '../../credits/calendar';
+import { isBurstGuardOn, isUserKey, MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
 import type { AccountView } from '../../credits/wallet';
 import type { Ledger } from '../../ledger/open-ledger';
 import { formatAmount } from './format';
-import { defaultLimitForm, formProblem, posted, userLimitForm } from './forms';
+import {
+  burstGuardForm,
+  clearBlockForm,
+  defaultLimitForm,
+  formProblem,
+  posted,
+  userLimitForm,
+} from './forms';
 import type { PageFrame, TenantTab } from './pages/layout';
 import { UserLimitsPage } from './pages/user-limits';
 import type { Visit, OpenTenant } from './render';
@@ -27,6 +35,9 @@ const FIELDS: UserLimitsFields = {
   burstGuard: 'burstGuard',
 };
 
+/** Turning the guard off blocks no one more, and clears no block. */
+const STILL_BLOCKED = ': no user is blocked from now on; users already blocked stay so until cleared.';
+
 interface UserLimitsViewOptions {
   ledger: Ledger;
   openTenant: OpenTenant;
@@ -35,8 +46,10 @@ interface UserLimitsViewOptions {
 }
 
 /**
- * The spend limits page: the default and each user's limit and spend this month, changed by
- * the same conversion and checks as `PUT /v1/tenants/{id}/user-limits`, in its one script.
+ * The spend limits page: the default and each user's limit and spend this month, and the
+ * burst guard, changed by the same conversion and checks as `PUT /v1/tenants/{id}/user-limits`,
+ * in its one script; and the users the guard blocked, cleared as
+ * `DELETE /v1/tenants/{id}/user-blocks/{user}` clears them.
  */
 export function userLimitsViews(
   app: FastifyInstance,
@@ -67,6 +80,10 @@ export function userLimitsViews(
         month,
         ...(limits.default !== undefined ? { defaultLimit: limits.default } : {}),
         rows,
+        ...(limits.burstGuard ? { burstGuard: limits.burstGuard } : {}),
+        blocked: [...limits.blocked.entries()]
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([user, block]) => ({ user, ...block })),
         offset: offset - (offset % USER_LIMITS_PAGE_SIZE),
         pageSize: USER_LIMITS_PAGE_SIZE,
         postpaid: account.settings.mode === 'postpaid',
@@ -146,4 +163,53 @@ export function userLimitsViews(
           };
     }),
   );
+
+  app.post('/t/:tenantId/user-limits/burst-guard', protect, async (request, reply) =>
+    change(request, reply, (body) => {
+      const form = burstGuardForm.safeParse(body);
+      if (!form.success) return { problem: formProblem(form.error) };
+      if (form.data.action === 'off')
+        return { request: { burstGuard: null }, done: () => `Burst guard turned off${STILL_BLOCKED}` };
+      const windowMinutes = form.data['burstGuard/windowMinutes'];
+      return {
+        request: {
+          burstGuard: {
+            windowMinutes,
+            maxInternationalCalls: form.data['burstGuard/maxInternationalCalls'],
+            maxSpend: form.data['burstGuard/maxSpend'],
+          },
+        },
+        done: (c) => {
+          const guard = c.burstGuard;
+          if (!isBurstGuardOn(guard)) return `Burst guard off, neither threshold was given${STILL_BLOCKED}`;
+          const over = [
+            ...(guard.maxInternationalCalls !== undefined
+              ? [`more than ${guard.maxInternationalCalls} international calls`]
+              : []),
+            ...(guard.maxSpend !== undefined
+              ? [`more than ${formatAmount(guard.maxSpend, c.currency)}`]
+              : []),
+          ];
+          return `Burst guard saved: a user with ${over.join(' or ')} in ${windowMinutes} minutes is blocked.`;
+        },
+      };
+    }),
+  );
+
+  /** Clears a block as the API's DELETE does: one script, and a user not blocked is 404. */
+  app.post('/t/:tenantId/user-limits/clear-block', protect, async (request, reply) => {
+    const opened = await openTenant(request, reply);
+    if (!opened) return reply;
+    const { tenantId, v, account } = opened;
+    const result = (kind: 'ok' | 'error', message: string, status = 200) =>
+      page(reply, v, account, { result: { kind, message } }, status);
+    const form = clearBlockForm.safeParse(request.body);
+    if (!form.success) return result('error', formProblem(form.error), 400);
+    const { user } = form.data;
+    if (!isUserKey(user)) return result('error', `user is over ${MAX_USER_KEY_LENGTH} bytes`, 400);
+    const cleared = await ledger.writes.clearUserBlock(tenantId, user);
+    return cleared.status === 'cleared'
+      ? result('ok', `Block of ${user} cleared: their credit-paid calls go through again, in a fresh window.`)
+      : result('error', `${user} is not blocked (cleared meanwhile?): nothing changed.`, 404);
+  });
 }

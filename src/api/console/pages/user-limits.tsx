@@ -1,7 +1,9 @@
 import { minorToDecimal } from '../../../credits/money';
+import type { BlockReason, BurstGuard, UserBlock } from '../../../credits/user-limits';
+import { MAX_BURST_WINDOW_MINUTES } from '../../../credits/user-limits';
 import type { MinorUnits } from '../../../credits/wallet';
 import type { UserLimitRow } from '../../user-limits';
-import { formatAmount } from '../format';
+import { formatAmount, formatTime } from '../format';
 import type { PageFrame } from './layout';
 import { Csrf, Layout, Notice, tenantPath } from './layout';
 
@@ -16,6 +18,10 @@ export interface UserLimitsProps {
   offset: number;
   pageSize: number;
   postpaid: boolean;
+  /** The burst guard, when on. */
+  burstGuard?: BurstGuard;
+  /** The users the guard blocked, by user key. */
+  blocked: (UserBlock & { user: string })[];
   result?: { kind: 'ok' | 'error'; message: string };
   /** What was posted, shown again when it was refused; or the user a row's link picked. */
   posted?: Record<string, string>;
@@ -42,6 +48,8 @@ export function UserLimitsPage(props: UserLimitsProps) {
       <UsersSection {...props} />
       <DefaultSection {...props} />
       <UserSection {...props} />
+      <BurstGuardSection {...props} />
+      <BlockedSection {...props} />
     </Layout>
   );
 }
@@ -207,6 +215,147 @@ function UserSection({ frame, tenantId, currency, posted }: UserLimitsProps) {
         </label>
         <button type="submit">Save user's limit</button>
       </form>
+    </section>
+  );
+}
+
+const WHY: Record<BlockReason, string> = { international_calls: 'international calls', spend: 'spend' };
+
+function BurstGuardSection({
+  frame,
+  tenantId,
+  currency,
+  burstGuard: guard,
+  posted,
+  postpaid,
+}: UserLimitsProps) {
+  const field = (name: keyof BurstGuard) => `burstGuard/${name}`;
+  const value = (name: keyof BurstGuard, stored: string) => posted?.[field(name)] ?? stored;
+  return (
+    <section aria-labelledby="burst-h">
+      <h2 id="burst-h">Burst guard</h2>
+      <p class="hint">
+        Against toll fraud: a user whose credit-paid calls started within the window hold more international
+        calls or more spend than allowed is blocked, and their credit-paid calls refused, until an admin
+        clears the block below.
+        {postpaid && ' This tenant is billed after use, so no call of it is counted.'}
+      </p>
+      <dl class="facts" data-testid="burst-guard">
+        <dt>Guard</dt>
+        <dd>{guard ? 'on' : 'off'}</dd>
+        {guard && (
+          <>
+            <dt>Window</dt>
+            <dd>{`${guard.windowMinutes} minutes`}</dd>
+            <dt>Max international calls</dt>
+            <dd>
+              {guard.maxInternationalCalls === undefined
+                ? 'not checked'
+                : String(guard.maxInternationalCalls)}
+            </dd>
+            <dt>Max spend</dt>
+            <dd>{guard.maxSpend === undefined ? 'not checked' : formatAmount(guard.maxSpend, currency)}</dd>
+          </>
+        )}
+      </dl>
+      <form
+        class="stack"
+        method="post"
+        action={tenantPath(tenantId, '/user-limits/burst-guard')}
+        aria-labelledby="burst-h"
+      >
+        <Csrf token={frame.csrf} />
+        <label>
+          Window (minutes)
+          <input
+            name={field('windowMinutes')}
+            inputMode="numeric"
+            value={value('windowMinutes', guard ? String(guard.windowMinutes) : '60')}
+            aria-describedby="burst-window-hint"
+          />
+        </label>
+        <p class="hint" id="burst-window-hint">
+          {`From 1 to ${MAX_BURST_WINDOW_MINUTES}, by the calls' start.`}
+        </p>
+        <label>
+          Max international calls (optional)
+          <input
+            name={field('maxInternationalCalls')}
+            inputMode="numeric"
+            value={value('maxInternationalCalls', guard?.maxInternationalCalls?.toString() ?? '')}
+          />
+        </label>
+        <label>
+          {`Max spend (${currency}, optional)`}
+          <input
+            name={field('maxSpend')}
+            inputMode="decimal"
+            value={value(
+              'maxSpend',
+              guard?.maxSpend === undefined ? '' : minorToDecimal(guard.maxSpend.toString(), currency),
+            )}
+            aria-describedby="burst-max-hint"
+          />
+        </label>
+        <p class="hint" id="burst-max-hint">
+          More than either blocks the user; a threshold left empty is not checked, and with neither the guard
+          is off.
+        </p>
+        <div class="buttons">
+          <button type="submit" name="action" value="save">
+            Save burst guard
+          </button>
+          <button type="submit" name="action" value="off" class="secondary">
+            Turn guard off
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function BlockedSection({ frame, tenantId, blocked }: UserLimitsProps) {
+  const action = tenantPath(tenantId, '/user-limits/clear-block');
+  return (
+    <section aria-labelledby="blocked-h">
+      <h2 id="blocked-h">Blocked users</h2>
+      <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="blocked-h">
+        <table aria-labelledby="blocked-h" data-testid="blocked-users">
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">Blocked since</th>
+              <th scope="col">Why</th>
+              <th scope="col">
+                <span class="visually-hidden">Clear</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {blocked.length === 0 && (
+              <tr>
+                <td colSpan={4}>No user is blocked.</td>
+              </tr>
+            )}
+            {blocked.map((block) => (
+              <tr key={block.user} data-user={block.user}>
+                <th scope="row">{block.user}</th>
+                <td>{formatTime(block.at)}</td>
+                <td>{WHY[block.reason]}</td>
+                <td>
+                  <form method="post" action={action}>
+                    <Csrf token={frame.csrf} />
+                    <input type="hidden" name="user" value={block.user} />
+                    <button type="submit" class="secondary">
+                      Clear block<span class="visually-hidden">{` of ${block.user}`}</span>
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
