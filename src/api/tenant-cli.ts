@@ -118,6 +118,28 @@ export function tenantCommand(): Command {
     .action((id: string) => request('GET', `/v1/tenants/${encodeURIComponent(id)}/user-limits`));
 
   tenant
+    .command('set-user-limits <tenantId>')
+    .description("set per-user monthly spend limits of the tenant's credits: a default, and by user")
+    .option('--default <amount>', "every user's limit without one of their own ('none': no default)")
+    .option(
+      '--user <user=limit...>',
+      "a user's limit: an amount, 'none' (no limit, whatever the default) or 'default' (the user's own removed)",
+    )
+    .action((id: string, o: { default?: string; user?: string[] }) => {
+      const users: Record<string, string | null> = {};
+      for (const pair of o.user ?? []) {
+        const at = pair.lastIndexOf('=');
+        if (at <= 0) throw new Error(`--user ${pair}: expected <user>=<amount|none|default>`);
+        const value = pair.slice(at + 1);
+        users[pair.slice(0, at)] = value === 'default' ? null : value;
+      }
+      return request('PUT', `/v1/tenants/${encodeURIComponent(id)}/user-limits`, {
+        ...(o.default !== undefined ? { default: o.default === 'none' ? null : o.default } : {}),
+        ...(o.user ? { users } : {}),
+      });
+    });
+
+  tenant
     .command('burst-guard <tenantId>')
     .description(
       'set the burst (toll-fraud) guard: block a user whose credit-paid calls of the window hold more international calls or spend',

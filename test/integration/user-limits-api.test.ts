@@ -1,6 +1,7 @@
 import type { App } from '../../src/app';
 import { utcMonth } from '../../src/credits/calendar';
 import { packReport } from '../../src/settlement/usage-report';
+import { tenantCommand } from '../../src/api/tenant-cli';
 import { startApiApp } from '../support/api-app';
 import { applyPaid, LedgerFixture, paid } from '../support/ledger';
 import { uniqueName } from '../support/stack';
@@ -161,6 +162,31 @@ describe('per-user spend limits on the admin API', () => {
       ['u3', null], // stored without a report
       ['u4', null],
     ]);
+  });
+
+  it('sets limits from the command line (rater tenant set-user-limits)', async () => {
+    const cli = uniqueName('cli');
+    await call('PUT', `/v1/tenants/${cli}`, { billingMode: 'prepaid', currency: 'USD' });
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const run = (...args: string[]) =>
+      tenantCommand().parseAsync(['--url', app.url, '--token', OPERATOR, ...args], { from: 'user' });
+    try {
+      await run('set-user-limits', cli, '--default', '5.00', '--user', 'alice=1.50', 'bob=none', 'u=x=2');
+      const limits = await app.ledger.reads.userLimits(cli, utcMonth(new Date()), 'USD');
+      expect(limits.default).toBe(500n);
+      expect([...limits.users].map(([user, u]) => [user, u.own]).sort()).toEqual([
+        ['alice', 150n],
+        ['bob', 'none'],
+        ['u=x', 200n],
+      ]);
+      await run('set-user-limits', cli, '--default', 'none', '--user', 'alice=default');
+      const after = await app.ledger.reads.userLimits(cli, utcMonth(new Date()), 'USD');
+      expect(after.default).toBeUndefined();
+      expect(after.users.get('alice')?.own).toBeUndefined();
+      expect(after.users.get('bob')?.own).toBe('none');
+    } finally {
+      log.mockRestore();
+    }
   });
 
   it("refuses another tenant's key, amounts finer than the currency, and unknown tenants", async () => {
