@@ -174,12 +174,11 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   // A password or a certificate that Redis or the client refuses stops the start, naming
   // the setting; a Redis that is down does not (the ledger waits for it, as in an outage).
   const first = await firstConnection(redis);
-  // A Cluster's first error may only say a connection closed: the seed node says why.
+  // The first error may only say a connection closed (a Cluster's) or was reset (a refused
+  // client certificate): the server, or the Cluster's seed node, asked directly, says why.
   const refused =
     explainRedisConnectError(first) ??
-    (first && config.redis.cluster
-      ? explainRedisConnectError(await seedConnectionError(config.redis))
-      : undefined);
+    (first ? explainRedisConnectError(await seedConnectionError(config.redis)) : undefined);
   if (refused) {
     redis.disconnect();
     throw refused;

@@ -17,6 +17,15 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/**
+ * The TLS alerts a server sends when it refuses the client's certificate, or wants one and got
+ * none, as Node names them (`ERR_SSL_` and OpenSSL's alert): OpenSSL servers (Redis) say
+ * `certificate required` (TLS 1.3) or `unknown ca`; Java's (Kafka) say `bad certificate` or
+ * `certificate unknown`.
+ */
+const REFUSED_CLIENT_CERTIFICATE =
+  /^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE)$/;
+
 type Link = Error & { code?: string };
 
 const isError = (value: unknown): value is Link =>
@@ -37,6 +46,8 @@ function errorChain(error: unknown): Link[] {
 }
 
 const untrusted = (link: Link) => link.code !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(link.code);
+const clientCertificateRefused = (link: Link) =>
+  link.code !== undefined && REFUSED_CLIENT_CERTIFICATE.test(link.code);
 
 export function explainKafkaConnectError(error: unknown): Error | undefined {
   for (const link of errorChain(error)) {
@@ -49,6 +60,11 @@ export function explainKafkaConnectError(error: unknown): Error | undefined {
       return new Error(`Kafka's TLS certificate is not trusted (KAFKA_SSL_CA_FILE): ${link.message}`, {
         cause: error,
       });
+    if (clientCertificateRefused(link))
+      return new Error(
+        `Kafka refused the TLS client certificate, or wants one (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE): ${link.message}`,
+        { cause: error },
+      );
     if (link.code === 'ERR_SSL_WRONG_VERSION_NUMBER')
       return new Error(`Kafka's listener does not speak TLS (KAFKA_SSL): ${link.message}`, { cause: error });
   }
@@ -65,6 +81,11 @@ export function explainRedisConnectError(error: unknown): Error | undefined {
       return new Error(`Redis's TLS certificate is not trusted (REDIS_TLS_CA_FILE): ${link.message}`, {
         cause: error,
       });
+    if (clientCertificateRefused(link))
+      return new Error(
+        `Redis refused the TLS client certificate, or wants one (REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE): ${link.message}`,
+        { cause: error },
+      );
     if (link.code === 'ERR_SSL_WRONG_VERSION_NUMBER')
       return new Error(`Redis does not speak TLS on that port (REDIS_URL rediss://): ${link.message}`, {
         cause: error,

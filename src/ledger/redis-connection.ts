@@ -1,4 +1,5 @@
 import Redis, { Cluster, RedisOptions } from 'ioredis';
+import { connect as tlsConnect } from 'node:tls';
 
 /** Where the ledger lives: one Redis server, or one node of a Redis Cluster (REDIS_CLUSTER). */
 export interface RedisTarget {
@@ -110,14 +111,55 @@ export function firstConnection(redis: Redis | Cluster, timeoutMs = 10_000): Pro
 }
 
 /**
- * Why one node of a Cluster refuses the client, asked of the seed node directly. A Cluster
- * client refreshes its slot map on a throwaway connection whose errors it drops, so a node
- * certificate it does not trust reaches `firstConnection` only as "Connection is closed": one
- * plain connection to the seed, with the same TLS options and credentials, says why.
- * Undefined when that connection and a PING succeed.
+ * How long a TLS handshake that went through waits for the server to refuse the client's
+ * certificate after all (TLS 1.3: the server checks it after the client's side is done).
+ */
+const CLIENT_CERTIFICATE_VERDICT_MS = 1_000;
+
+/**
+ * The TLS handshake alone, with the target's CA and client certificate, writing nothing: the
+ * error it ends with, or undefined when the server holds the connection open. A server that
+ * requires a client certificate refuses one it did not sign, or none, with an alert once the
+ * client's side of a TLS 1.3 handshake is done; a client that writes at once (ioredis sends
+ * AUTH) may see only the reset that follows ("write ECONNRESET"), one that waits sees why.
+ */
+function tlsHandshakeError(target: RedisTarget): Promise<Error | undefined> {
+  const url = new URL(target.url);
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host: url.hostname,
+      port: Number(url.port || 6379),
+      ...(connectionOptions(target).tls ?? {}),
+    });
+    let timer = setTimeout(() => done(), REDIS_TIMEOUTS.connectTimeout);
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(error);
+    };
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => done(), CLIENT_CERTIFICATE_VERDICT_MS);
+    });
+    socket.once('error', done);
+    socket.once('close', () => done());
+  });
+}
+
+/**
+ * Why the server, or one node of a Cluster, refuses the client, asked of it (the seed node)
+ * directly. A Cluster client refreshes its slot map on a throwaway connection whose errors it
+ * drops, so a node certificate it does not trust reaches `firstConnection` only as "Connection
+ * is closed"; a refused client certificate may reach it only as a reset. The TLS handshake on
+ * its own (see tlsHandshakeError), then one plain connection with the same TLS options and
+ * credentials, say why. Undefined when that connection and a PING succeed.
  */
 export async function seedConnectionError(target: RedisTarget): Promise<Error | undefined> {
   const url = new URL(target.url);
+  if (url.protocol === 'rediss:') {
+    const refused = await tlsHandshakeError(target);
+    if (refused) return refused;
+  }
   const client = new Redis({
     host: url.hostname,
     port: Number(url.port || 6379),

@@ -69,4 +69,31 @@ describe('connection errors', () => {
     ).toBeUndefined();
     expect(explainRedisConnectError(undefined)).toBeUndefined();
   });
+
+  it('names the client certificate settings when the server refuses the certificate or wants one', () => {
+    const alert = (code: string, text: string) =>
+      Object.assign(new Error(`error:0A00045C:SSL routines:ssl3_read_bytes:${text}`), { code });
+    // Redis (OpenSSL) without a certificate over TLS 1.3, and with one of another CA.
+    for (const error of [
+      alert('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'tlsv13 alert certificate required'),
+      alert('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'tlsv1 alert unknown ca'),
+    ])
+      expect(explainRedisConnectError(error)?.message).toMatch(
+        /^Redis refused the TLS client certificate, or wants one \(REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE\): .*alert/,
+      );
+    // Kafka (Java), after kafkajs's retries.
+    const retried = new KafkaJSNumberOfRetriesExceeded(
+      new KafkaJSConnectionError('Connection error: ssl/tls alert bad certificate', {
+        code: 'ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE',
+      }),
+      { retryCount: 5, retryTime: 1000 },
+    );
+    expect(explainKafkaConnectError(retried)?.message).toMatch(
+      /^Kafka refused the TLS client certificate, or wants one \(KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE\)/,
+    );
+    // A reset alone says nothing about the certificate.
+    expect(
+      explainRedisConnectError(Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET' })),
+    ).toBeUndefined();
+  });
 });
