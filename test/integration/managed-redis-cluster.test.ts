@@ -32,11 +32,12 @@ const silent = pino({ level: 'silent' });
 
 /**
  * The service against a Redis Cluster as a managed service runs one: every node only on TLS
- * (clients, cluster bus, replication), the default user off, the service logging in as an ACL
- * user on every node it is redirected to; Kafka on SASL_SSL. The stack is this test's own
+ * (clients, cluster bus, replication) with a client certificate required, the default user
+ * off, the service logging in as an ACL user on every node it is redirected to; Kafka on
+ * SASL_SSL with a client certificate. The stack is this test's own
  * (`.stack/secured-cluster`), started with `--secured --redis-cluster`.
  */
-describe('managed Redis Cluster: TLS and an ACL user on every node', () => {
+describe('managed Redis Cluster: mutual TLS and an ACL user on every node', () => {
   const dir = join(projectRoot, '.stack', 'secured-cluster');
   const secrets = mkdtempSync(join(tmpdir(), 'rater-secrets-'));
   let info: StackInfo;
@@ -62,18 +63,27 @@ describe('managed Redis Cluster: TLS and an ACL user on every node', () => {
     await down(dir);
   });
 
-  it('is reached only over TLS and only as the ACL user', async () => {
+  it('is reached only over TLS with a client certificate and only as the ACL user', async () => {
     expect(env.REDIS_URL).toMatch(/^rediss:\/\/127\.0\.0\.1:\d+$/);
     expect(env.REDIS_CLUSTER).toBe('true');
     const seed = info.redisCluster!.nodes[0]!;
     const secured = info.secured!;
     // No plain-text port: a client without TLS gets nowhere.
     await expect(withNode(seed.host, seed.port, (c) => c.ping())).rejects.toThrow();
-    // TLS without logging in: the default user is off.
+    const ca = readFileSync(secured.caFile, 'utf8');
+    // TLS without a client certificate: refused in the handshake, before any login.
+    await expect(
+      withNode(seed.host, seed.port, (c) => c.ping(), { ...secured, tlsCaFile: secured.caFile }),
+    ).rejects.toThrow();
+    // TLS with the client certificate, without logging in: the default user is off.
     const anonymous = new Redis({
       host: seed.host,
       port: seed.port,
-      tls: { ca: readFileSync(secured.caFile, 'utf8') },
+      tls: {
+        ca,
+        cert: readFileSync(secured.clientCertFile, 'utf8'),
+        key: readFileSync(secured.clientKeyFile, 'utf8'),
+      },
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
@@ -191,11 +201,12 @@ describe('managed Redis Cluster: TLS and an ACL user on every node', () => {
     expect(healthy.nodes.find((n) => n.name === killed.name)!.role).toBe('replica');
   });
 
-  const refusal = async (overrides: Record<string, string>) => {
+  /** The start's error message with `overrides`, and without the settings in `omit`. */
+  const refusal = async (overrides: Record<string, string>, omit: string[] = []) => {
+    const settings: Record<string, string> = { ...env, RATER_ROLES: 'relay', ...overrides };
+    for (const name of omit) delete settings[name];
     try {
-      const app = await startApp(loadConfig({ ...env, RATER_ROLES: 'relay', ...overrides }), {
-        logger: silent,
-      });
+      const app = await startApp(loadConfig(settings), { logger: silent });
       apps.push(app);
       return 'started';
     } catch (error) {
@@ -215,6 +226,12 @@ describe('managed Redis Cluster: TLS and an ACL user on every node', () => {
     const other = makeCertificates(join(secrets, 'other-ca'), 'another');
     expect(await refusal({ REDIS_TLS_CA_FILE: other.caFile })).toMatch(
       /^Redis's TLS certificate is not trusted \(REDIS_TLS_CA_FILE\)/,
+    );
+  });
+
+  it('stops the start without a client certificate, naming the setting', async () => {
+    expect(await refusal({}, ['REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'])).toMatch(
+      /^Redis refused the TLS client certificate, or wants one \(REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE\)/,
     );
   });
 });

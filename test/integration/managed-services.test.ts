@@ -66,10 +66,11 @@ async function basicAuthRegistry(target: string, username: string, password: str
 
 /**
  * The service against Kafka, Redis and a registry as managed services offer them: Kafka only
- * on SASL_SSL (SCRAM-SHA-512), Redis only over TLS as an ACL user (the default user off),
- * certificates of a CA the stack made. The stack is this test's own (`.stack/secured`).
+ * on SASL_SSL (SCRAM-SHA-512), Redis only over TLS as an ACL user (the default user off), both
+ * requiring a client certificate (mutual TLS), certificates of a CA the stack made. The stack
+ * is this test's own (`.stack/secured`).
  */
-describe('managed Kafka and Redis: TLS, SASL and ACL users', () => {
+describe('managed Kafka and Redis: mutual TLS, SASL and ACL users', () => {
   const dir = join(projectRoot, '.stack', 'secured');
   const secrets = mkdtempSync(join(tmpdir(), 'rater-secrets-'));
   let info: StackInfo;
@@ -96,7 +97,7 @@ describe('managed Kafka and Redis: TLS, SASL and ACL users', () => {
     await down(dir);
   });
 
-  it('streams usage end to end: CDRs in over SASL_SSL, rated records out, the ledger debited over TLS', async () => {
+  it('streams usage end to end: CDRs in over SASL_SSL, rated records out, the ledger debited over TLS, client certificates presented', async () => {
     const runId = uniqueName('managed');
     const topics = {
       TOPIC_USAGE_IN: `${runId}.cdr`,
@@ -106,6 +107,9 @@ describe('managed Kafka and Redis: TLS, SASL and ACL users', () => {
     };
     const config = loadConfig({ ...env, ...topics, REDIS_KEY_PREFIX: `${runId}:` });
     expect(config.kafka.saslPassword).toBe(info.secured!.password);
+    const clientCert = readFileSync(info.secured!.clientCertFile, 'utf8');
+    expect(config.kafka.sslCert).toBe(clientCert);
+    expect(config.redis.tlsCert).toBe(clientCert);
 
     const registry = await basicAuthRegistry(info.schemaRegistry.url, 'registry-key', 'registry-secret');
     writeFileSync(join(secrets, 'registry'), 'registry-secret\n');
@@ -198,11 +202,12 @@ describe('managed Kafka and Redis: TLS, SASL and ACL users', () => {
     }
   });
 
-  const refusal = async (overrides: Record<string, string>) => {
+  /** The start's error message with `overrides`, and without the settings in `omit`. */
+  const refusal = async (overrides: Record<string, string>, omit: string[] = []) => {
+    const settings: Record<string, string> = { ...env, RATER_ROLES: 'relay', ...overrides };
+    for (const name of omit) delete settings[name];
     try {
-      const app = await startApp(loadConfig({ ...env, RATER_ROLES: 'relay', ...overrides }), {
-        logger: silent,
-      });
+      const app = await startApp(loadConfig(settings), { logger: silent });
       apps.push(app);
       return 'started';
     } catch (error) {
@@ -228,6 +233,22 @@ describe('managed Kafka and Redis: TLS, SASL and ACL users', () => {
     );
     expect(await refusal({ KAFKA_SSL_CA_FILE: other.caFile })).toMatch(
       /^Kafka's TLS certificate is not trusted \(KAFKA_SSL_CA_FILE\)/,
+    );
+  });
+
+  it('stops the start without a client certificate, or with one of another CA, naming the setting', async () => {
+    expect(await refusal({}, ['REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'])).toMatch(
+      /^Redis refused the TLS client certificate, or wants one \(REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE\): .*alert certificate required/,
+    );
+    const other = makeCertificates(join(secrets, 'other-client-ca'), 'another');
+    expect(
+      await refusal({ REDIS_TLS_CERT_FILE: other.clientCertFile, REDIS_TLS_KEY_FILE: other.clientKeyFile }),
+    ).toMatch(
+      /^Redis refused the TLS client certificate, or wants one \(REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE\): .*alert unknown ca/,
+    );
+    // Kafka's comes after kafkajs's connection retries (about 10 s).
+    expect(await refusal({}, ['KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'])).toMatch(
+      /^Kafka refused the TLS client certificate, or wants one \(KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE\): .*alert bad certificate/,
     );
   });
 });

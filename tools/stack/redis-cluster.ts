@@ -48,23 +48,33 @@ export interface RedisClusterInfo {
 
 /**
  * A cluster as a managed service runs it: every node only on TLS (clients, the cluster bus and
- * replication; `port 0`), with the server certificate signed by `caFile`, and the default user
- * off: clients, the stack's tools and the replicas (`masteruser`) log in as the ACL user.
+ * replication; `port 0`), with the server certificate signed by `caFile` and a client
+ * certificate signed by it required of every client (the nodes present their server
+ * certificate to each other), and the default user off: clients, the stack's tools and the
+ * replicas (`masteruser`) log in as the ACL user.
  */
 export interface ClusterSecurity {
   caFile: string;
   certFile: string;
   keyFile: string;
+  /** The client certificate and key the stack's tools present. */
+  clientCertFile: string;
+  clientKeyFile: string;
   username: string;
   password: string;
 }
 
-/** How the stack's tools reach a node of `info`: plain, or over TLS as the ACL user. */
+/**
+ * How the stack's tools reach a node of `info`: plain, or over TLS with the client certificate
+ * as the ACL user.
+ */
 const nodeAccess = (info: Pick<RedisClusterInfo, 'security'>): RedisLogin | undefined =>
   info.security && {
     username: info.security.username,
     password: info.security.password,
     tlsCaFile: info.security.caFile,
+    tlsCertFile: info.security.clientCertFile,
+    tlsKeyFile: info.security.clientKeyFile,
   };
 
 const READY_TIMEOUT_MS = 60_000;
@@ -97,11 +107,12 @@ function securityConfig(security: ClusterSecurity, port: number): string[] {
     `tls-port ${port}`,
     `tls-cert-file ${security.certFile}`,
     `tls-key-file ${security.keyFile}`,
-    // The CA the nodes check each other's certificate with, on the bus and on replication.
+    // The CA the nodes check each other's certificate with, on the bus and on replication,
+    // and every client's: a client without a certificate it signed is refused.
     `tls-ca-cert-file ${security.caFile}`,
     'tls-cluster yes',
     'tls-replication yes',
-    'tls-auth-clients no',
+    'tls-auth-clients yes',
     'user default off',
     `user ${security.username} on >${security.password} ~* &* +@all`,
     // A replica logs in to its master as the ACL user (the default user being off).
@@ -280,15 +291,27 @@ async function refreshRoles(info: RedisClusterInfo): Promise<RedisClusterInfo> {
 }
 
 /**
- * `redis-cli --cluster create` of `info`'s nodes; over TLS as the ACL user when the cluster is
- * secured (the password in REDISCLI_AUTH, not on the command line).
+ * `redis-cli --cluster create` of `info`'s nodes; over TLS with the client certificate as the
+ * ACL user when the cluster is secured (the password in REDISCLI_AUTH, not on the command line).
  */
 function createCluster(info: RedisClusterInfo) {
   const { security } = info;
   return spawnSync(
     'redis-cli',
     [
-      ...(security ? ['--tls', '--cacert', security.caFile, '--user', security.username] : []),
+      ...(security
+        ? [
+            '--tls',
+            '--cacert',
+            security.caFile,
+            '--cert',
+            security.clientCertFile,
+            '--key',
+            security.clientKeyFile,
+            '--user',
+            security.username,
+          ]
+        : []),
       '--cluster',
       'create',
       ...info.nodes.map((n) => `${n.host}:${n.port}`),

@@ -18,10 +18,15 @@ export interface KafkaNode {
   securedBrokers?: string[];
 }
 
-/** A user the secured listeners and servers know, and the server certificate they present. */
+/**
+ * A user the secured listeners and servers know, the server certificate they present, and the
+ * CA a client's certificate must be signed by.
+ */
 export interface StackSecurity {
   username: string;
   password: string;
+  /** PEM of the CA: the secured listeners require a client certificate it signed. */
+  caFile: string;
   /** PEM: the server's key and certificate (Redis), the two in one file (Kafka's PEM keystore). */
   certFile: string;
   keyFile: string;
@@ -29,7 +34,8 @@ export interface StackSecurity {
 }
 
 /**
- * Kafka's SASL_SSL listener: TLS with the stack's server certificate, and the user known to
+ * Kafka's SASL_SSL listener: TLS with the stack's server certificate, a client certificate
+ * signed by the stack's CA required (mutual TLS, before SASL), and the user known to
  * SCRAM-SHA-256 and SCRAM-SHA-512 (credentials written into the metadata log by the storage
  * format, Kafka's own tool) and to PLAIN (the listener's JAAS configuration).
  */
@@ -45,6 +51,9 @@ function saslSslListener(security: StackSecurity): string[] {
     `${prefix}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${username}="${password}";`,
     `${prefix}.ssl.keystore.type=PEM`,
     `${prefix}.ssl.keystore.location=${security.keystoreFile}`,
+    `${prefix}.ssl.client.auth=required`,
+    `${prefix}.ssl.truststore.type=PEM`,
+    `${prefix}.ssl.truststore.location=${security.caFile}`,
   ];
 }
 
@@ -186,18 +195,22 @@ export interface RedisLogin {
   password: string;
   /** PEM file of the CA that signed the node's certificate: the node is reached over TLS. */
   tlsCaFile?: string;
+  /** PEM files of the client certificate and key presented over TLS (the nodes require one). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
 }
 
 /**
- * Redis with TLS on a port of its own (the server certificate; client certificates optional)
- * and ACL: the default user off, the stack's user allowed everything.
+ * Redis with TLS on a port of its own (the server certificate; a client certificate signed by
+ * the stack's CA required) and ACL: the default user off, the stack's user allowed everything.
  */
 function redisSecurity(security: StackSecurity, tlsPort: number): string[] {
   return [
     `tls-port ${tlsPort}`,
     `tls-cert-file ${security.certFile}`,
     `tls-key-file ${security.keyFile}`,
-    'tls-auth-clients no',
+    `tls-ca-cert-file ${security.caFile}`,
+    'tls-auth-clients yes',
     'user default off',
     `user ${security.username} on >${security.password} ~* &* +@all`,
   ];
@@ -251,7 +264,19 @@ export async function withNode<T>(
     host,
     port,
     ...(login ? { username: login.username, password: login.password } : {}),
-    ...(login?.tlsCaFile ? { tls: { ca: readFileSync(login.tlsCaFile, 'utf8') } } : {}),
+    ...(login?.tlsCaFile
+      ? {
+          tls: {
+            ca: readFileSync(login.tlsCaFile, 'utf8'),
+            ...(login.tlsCertFile
+              ? {
+                  cert: readFileSync(login.tlsCertFile, 'utf8'),
+                  key: readFileSync(login.tlsKeyFile!, 'utf8'),
+                }
+              : {}),
+          },
+        }
+      : {}),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,

@@ -49,11 +49,15 @@ export interface StackInfo {
 /**
  * The stack as a managed service is reached: Kafka's SASL_SSL listener (SCRAM-SHA-256,
  * SCRAM-SHA-512 and PLAIN know the user), Redis over TLS as an ACL user (the default user is
- * off, on the plain port too), certificates signed by the stack's own CA.
+ * off, on the plain port too), certificates signed by the stack's own CA; both require a client
+ * certificate it signed (mutual TLS).
  */
 export interface SecuredEndpoints {
-  /** PEM of the CA that signed the servers' certificate. */
+  /** PEM of the CA that signed the servers' certificate and the client certificate. */
   caFile: string;
+  /** PEM of the client certificate and its key, which the TLS listeners require. */
+  clientCertFile: string;
+  clientKeyFile: string;
   username: string;
   password: string;
   kafka: { brokers: string[] };
@@ -114,6 +118,8 @@ export function stackRedisTarget(info: StackInfo, mode: RedisMode = {}): RedisTa
     username: secured.username,
     password: secured.password,
     tlsCa: readFileSync(secured.caFile, 'utf8'),
+    tlsCert: readFileSync(secured.clientCertFile, 'utf8'),
+    tlsKey: readFileSync(secured.clientKeyFile, 'utf8'),
   };
 }
 
@@ -141,7 +147,8 @@ export function stackEnv(info: StackInfo, mode: RedisMode = {}): Record<string, 
 
 /**
  * The service's settings for a secured stack: SASL_SSL with SCRAM-SHA-512, Redis over TLS as
- * the ACL user; with `redisCluster`, the TLS cluster (seeded by its first node).
+ * the ACL user, both with the stack's client certificate; with `redisCluster`, the TLS cluster
+ * (seeded by its first node).
  */
 export function securedStackEnv(info: StackInfo, mode: RedisMode = {}): Record<string, string> {
   const secured = info.secured;
@@ -157,11 +164,15 @@ export function securedStackEnv(info: StackInfo, mode: RedisMode = {}): Record<s
     KAFKA_BROKERS: secured.kafka.brokers.join(','),
     KAFKA_SSL: 'true',
     KAFKA_SSL_CA_FILE: secured.caFile,
+    KAFKA_SSL_CERT_FILE: secured.clientCertFile,
+    KAFKA_SSL_KEY_FILE: secured.clientKeyFile,
     KAFKA_SASL_MECHANISM: 'scram-sha-512',
     KAFKA_SASL_USERNAME: secured.username,
     KAFKA_SASL_PASSWORD: secured.password,
     REDIS_URL: secured.redis.url,
     REDIS_TLS_CA_FILE: secured.caFile,
+    REDIS_TLS_CERT_FILE: secured.clientCertFile,
+    REDIS_TLS_KEY_FILE: secured.clientKeyFile,
     REDIS_USERNAME: secured.username,
     REDIS_PASSWORD: secured.password,
     ...cluster,
@@ -192,6 +203,8 @@ const clusterSecurity = (s: StackCertificates & RedisLogin): ClusterSecurity => 
   caFile: s.caFile,
   certFile: s.certFile,
   keyFile: s.keyFile,
+  clientCertFile: s.clientCertFile,
+  clientKeyFile: s.clientKeyFile,
   username: s.username,
   password: s.password,
 });
@@ -207,7 +220,8 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
     existing &&
     isStackRunning(existing) &&
     (!options.redisCluster || (existing.redisCluster && (!options.secured || existing.redisCluster.tls))) &&
-    (!options.secured || existing.secured)
+    // A secured stack made before it required client certificates is started afresh.
+    (!options.secured || existing.secured?.clientCertFile !== undefined)
   )
     return existing;
   if (existing) await down(dir);
@@ -276,6 +290,8 @@ export async function up(stackDir = defaultStackDir(), options: StackOptions = {
       ? {
           secured: {
             caFile: security.caFile,
+            clientCertFile: security.clientCertFile,
+            clientKeyFile: security.clientKeyFile,
             username: security.username,
             password: security.password,
             kafka: { brokers: kafka.securedBrokers! },

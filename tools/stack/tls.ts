@@ -2,7 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** A certificate authority of the local stack and one server certificate it signed, as PEM files. */
+/**
+ * A certificate authority of the local stack, one server certificate and one client
+ * certificate it signed, as PEM files.
+ */
 export interface StackCertificates {
   /** The CA's certificate: what a client trusts (KAFKA_SSL_CA_FILE, REDIS_TLS_CA_FILE). */
   caFile: string;
@@ -11,6 +14,12 @@ export interface StackCertificates {
   keyFile: string;
   /** The key and then the certificate in one file: Kafka's PEM keystore. */
   keystoreFile: string;
+  /**
+   * A client certificate (clientAuth only) and its unencrypted PKCS#8 key: what the service
+   * presents for mutual TLS (KAFKA_SSL_CERT_FILE and _KEY_FILE, REDIS_TLS_CERT_FILE and _KEY_FILE).
+   */
+  clientCertFile: string;
+  clientKeyFile: string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -20,8 +29,8 @@ function openssl(args: string[], cwd: string): void {
 }
 
 /**
- * A fresh CA, valid two days, and a server certificate signed by it, made by openssl in
- * `dir`: nothing is ever trusted beyond the stack that made it.
+ * A fresh CA, valid two days, and a server and a client certificate signed by it, made by
+ * openssl in `dir`: nothing is ever trusted beyond the stack that made it.
  */
 export function makeCertificates(dir: string, name = 'rater-stack'): StackCertificates {
   mkdirSync(dir, { recursive: true });
@@ -46,31 +55,37 @@ export function makeCertificates(dir: string, name = 'rater-stack'): StackCertif
     ],
     dir,
   );
-  openssl(['req', ...key, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
-  writeFileSync(
-    join(dir, 'server.ext'),
+  const sign = (leaf: string, subject: string, extensions: string) => {
+    openssl(['req', ...key, '-keyout', `${leaf}.key`, '-out', `${leaf}.csr`, '-subj', subject], dir);
+    writeFileSync(join(dir, `${leaf}.ext`), extensions);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${leaf}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${leaf}.pem`,
+        '-days',
+        '2',
+        '-extfile',
+        `${leaf}.ext`,
+      ],
+      dir,
+    );
+  };
+  // clientAuth too: the Redis Cluster's nodes present it to each other (bus, replication).
+  sign(
+    'server',
+    '/CN=localhost',
     'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
   );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'server.pem',
-      '-days',
-      '2',
-      '-extfile',
-      'server.ext',
-    ],
-    dir,
-  );
+  sign('client', `/CN=${name} client`, 'extendedKeyUsage=clientAuth\n');
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');
   const keystoreFile = join(dir, 'server-keystore.pem');
   writeFileSync(keystoreFile, read('server.key') + read('server.pem'));
@@ -79,5 +94,7 @@ export function makeCertificates(dir: string, name = 'rater-stack'): StackCertif
     certFile: join(dir, 'server.pem'),
     keyFile: join(dir, 'server.key'),
     keystoreFile,
+    clientCertFile: join(dir, 'client.pem'),
+    clientKeyFile: join(dir, 'client.key'),
   };
 }
