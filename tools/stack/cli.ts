@@ -35,7 +35,10 @@ export function stackCommand(): Command {
       '--redis-cluster',
       'also start a Redis Cluster: 3 masters, a replica each (with --secured: TLS only, the ACL user)',
     )
-    .option('--secured', 'Kafka with a SASL_SSL listener, Redis with TLS and an ACL user (a CA of its own)')
+    .option(
+      '--secured',
+      'Kafka with a SASL_SSL listener, Redis with TLS and an ACL user, client certificates required (a CA of its own)',
+    )
     .action(
       async ({ dir, redisCluster, secured }: { dir: string; redisCluster?: boolean; secured?: boolean }) => {
         const started = Date.now();
