@@ -1,7 +1,7 @@
 import type { App } from '../../src/app';
 import { utcMonth } from '../../src/credits/calendar';
 import type { LedgerUsage } from '../../src/credits/wallet';
-import { startApiApp } from '../support/api-app';
+import { apiCaller, startApiApp } from '../support/api-app';
 import { applyPaid, LedgerFixture } from '../support/ledger';
 import { uniqueName } from '../support/stack';
 
@@ -23,18 +23,7 @@ describe('the burst guard on the admin API', () => {
   });
   afterAll(() => app.stop());
 
-  const call = async (method: string, path: string, body?: unknown, token = OPERATOR) => {
-    const response = await fetch(`${app.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-  };
+  const call = apiCaller(() => app.url, OPERATOR);
   const limits = (body: unknown, token = key) =>
     call('PUT', `/v1/tenants/${tenant}/user-limits`, body, token);
   const authorize = (userId: string) =>

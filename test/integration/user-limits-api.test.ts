@@ -2,7 +2,7 @@ import type { App } from '../../src/app';
 import { utcMonth } from '../../src/credits/calendar';
 import { packReport } from '../../src/settlement/usage-report';
 import { tenantCommand } from '../../src/api/tenant-cli';
-import { startApiApp } from '../support/api-app';
+import { apiCaller, startApiApp } from '../support/api-app';
 import { applyPaid, LedgerFixture, paid } from '../support/ledger';
 import { uniqueName } from '../support/stack';
 
@@ -24,17 +24,7 @@ describe('per-user spend limits on the admin API', () => {
   });
   afterAll(() => app.stop());
 
-  const call = async (method: string, path: string, body?: unknown, token = OPERATOR) => {
-    const response = await fetch(`${app.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
+  const call = apiCaller(() => app.url, OPERATOR);
   const usd = (amount: string) => ({ amount, currency: 'USD' });
 
   it("sets the default and users' limits, and lists each user's spend this month", async () => {

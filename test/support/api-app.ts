@@ -40,3 +40,22 @@ export function startApiApp(options: {
     logger: options.logger ?? pino({ level: 'silent' }),
   });
 }
+
+/**
+ * A JSON call to the admin API at `url()` with a bearer token (`defaultToken` unless given):
+ * the status and the parsed body ({} for none, as a 204 has).
+ */
+export function apiCaller(url: () => string, defaultToken: string) {
+  return async (method: string, path: string, body?: unknown, token = defaultToken) => {
+    const response = await fetch(`${url()}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  };
+}
