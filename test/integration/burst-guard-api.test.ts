@@ -1,7 +1,7 @@
 import type { App } from '../../src/app';
 import { utcMonth } from '../../src/credits/calendar';
 import type { LedgerUsage } from '../../src/credits/wallet';
-import { apiCaller, startApiApp } from '../support/api-app';
+import { apiCaller, fundedTenant, startApiApp } from '../support/api-app';
 import { applyPaid, LedgerFixture } from '../support/ledger';
 import { uniqueName } from '../support/stack';
 
@@ -14,12 +14,7 @@ describe('the burst guard on the admin API', () => {
 
   beforeAll(async () => {
     app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: `${uniqueName('burst')}:` });
-    tenant = uniqueName('acme');
-    expect(
-      (await call('PUT', `/v1/tenants/${tenant}`, { billingMode: 'prepaid', currency: 'USD' })).status,
-    ).toBe(201);
-    key = String((await call('POST', `/v1/tenants/${tenant}/api-keys`)).body.apiKey);
-    await app.ledger.writes.addFunds(tenant, { paymentRef: 'p1', amount: 10_000n, currency: 'USD' });
+    ({ tenant, key } = await fundedTenant(app, call));
   });
   afterAll(() => app.stop());
 

@@ -2,7 +2,7 @@ import type { App } from '../../src/app';
 import { utcMonth } from '../../src/credits/calendar';
 import { packReport } from '../../src/settlement/usage-report';
 import { tenantCommand } from '../../src/api/tenant-cli';
-import { apiCaller, startApiApp } from '../support/api-app';
+import { apiCaller, fundedTenant, startApiApp } from '../support/api-app';
 import { applyPaid, LedgerFixture, paid } from '../support/ledger';
 import { uniqueName } from '../support/stack';
 
@@ -15,12 +15,7 @@ describe('per-user spend limits on the admin API', () => {
 
   beforeAll(async () => {
     app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: `${uniqueName('limits')}:` });
-    tenant = uniqueName('acme');
-    expect(
-      (await call('PUT', `/v1/tenants/${tenant}`, { billingMode: 'prepaid', currency: 'USD' })).status,
-    ).toBe(201);
-    key = String((await call('POST', `/v1/tenants/${tenant}/api-keys`)).body.apiKey);
-    await app.ledger.writes.addFunds(tenant, { paymentRef: 'p1', amount: 10_000n, currency: 'USD' });
+    ({ tenant, key } = await fundedTenant(app, call));
   });
   afterAll(() => app.stop());
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pino, { Logger } from 'pino';
 import { App, startApp } from '../../src/app';
@@ -58,4 +58,22 @@ export function apiCaller(url: () => string, defaultToken: string) {
     const text = await response.text();
     return { status: response.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
   };
+}
+
+/**
+ * A prepaid USD tenant made through the API with `call` (the operator's), its API key, and
+ * 100.00 of credits added in the ledger.
+ */
+export async function fundedTenant(
+  app: App,
+  call: ReturnType<typeof apiCaller>,
+  prefix = 'acme',
+): Promise<{ tenant: string; key: string }> {
+  const tenant = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const created = await call('PUT', `/v1/tenants/${tenant}`, { billingMode: 'prepaid', currency: 'USD' });
+  if (created.status !== 201)
+    throw new Error(`tenant ${tenant}: ${created.status} ${JSON.stringify(created.body)}`);
+  const key = String((await call('POST', `/v1/tenants/${tenant}/api-keys`)).body.apiKey);
+  await app.ledger.writes.addFunds(tenant, { paymentRef: 'p1', amount: 10_000n, currency: 'USD' });
+  return { tenant, key };
 }
