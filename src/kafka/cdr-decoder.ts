@@ -2,12 +2,11 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { z } from 'zod';
 import type { Rejection } from '../credits/codes';
 import { TENANT_ID_PATTERN } from '../credits/tenant';
-import { CALL_TYPES, UsageRecord } from '../rating';
+import { CALL_TYPES, E164_NUMBER as E164, UsageRecord } from '../rating';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './grouped-sender';
 
 export { CALL_TYPES };
 
-const E164 = /^\+[1-9]\d{1,14}$/;
 const COUNTRY_CODE = /^[A-Z]{2}$/;
 /** The very pattern `z.iso.datetime({ offset: true })` checks (zod's own regex, not a copy). */
 const ISO_WITH_OFFSET = z.regexes.datetime({ offset: true });

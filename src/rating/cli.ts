@@ -1,9 +1,22 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
 import { loadRateBook } from './load';
 import { formatMinor } from './money';
 import { rateCall } from './price';
 import { RateBookError } from './rate-book';
-import { CALL_TYPES, CallType, UsageRecord } from './usage-record';
+import { CALL_TYPES, CallType, E164_NUMBER, UsageRecord } from './usage-record';
+
+/** The numbers and times a CDR must carry, refused here as the consumer refuses them. */
+const e164 = (value: string) => {
+  if (!E164_NUMBER.test(value)) throw new InvalidArgumentError('must be E.164: + and 2 to 15 digits');
+  return value;
+};
+const ISO_WITH_OFFSET = z.regexes.datetime({ offset: true });
+const isoTime = (value: string) => {
+  if (!ISO_WITH_OFFSET.test(value) || Number.isNaN(Date.parse(value)))
+    throw new InvalidArgumentError('must be ISO 8601 with a time zone offset or Z (2026-12-01T09:30:00Z)');
+  return value;
+};
 
 const integer = (value: string) => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a whole number');
@@ -38,11 +51,11 @@ export function ratesCommand(): Command {
   rates
     .command('quote')
     .description('price one call and print the breakdown')
-    .requiredOption('--to <number>', 'callee number, E.164')
-    .option('--from <number>', 'caller number, E.164')
+    .requiredOption('--to <number>', 'callee number, E.164', e164)
+    .option('--from <number>', 'caller number, E.164', e164)
     .option('--type <callType>', `one of ${CALL_TYPES.join(', ')}`, 'user_out')
     .option('--duration <seconds>', 'connected seconds', integer, 60)
-    .option('--start <iso>', 'start time, ISO 8601', new Date().toISOString())
+    .option('--start <iso>', 'start time, ISO 8601 with an offset or Z', isoTime, new Date().toISOString())
     .option('--licence <capability>', 'licence capability (MCOPSTN1, MCOPSTNPP, ...)', 'MCOPSTNPP')
     .option('--country <code>', "user's usage country, ISO 3166-1", 'US')
     .option('--currency <code>', "tenant's currency", 'USD')

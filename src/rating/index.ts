@@ -8,5 +8,5 @@ export type { BreakdownLine, RatedCall, RatingResult } from './price';
 export { rateBookDigest } from './digest';
 export { missingDeckKinds, parseRateBook, RateBookError } from './rate-book';
 export type { DeckKind, RateBook, RateDeck, RateFileError } from './rate-book';
-export { CALL_TYPES } from './usage-record';
+export { CALL_TYPES, E164_NUMBER } from './usage-record';
 export type { CallType, UsageRecord } from './usage-record';

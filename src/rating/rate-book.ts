@@ -133,6 +133,13 @@ export function parseRateBook(files: Map<string, string>): RateBook {
   if (plansText !== undefined) parsePlans(plansText, plans, zoneA, knownCountries, fail);
 
   const decks: RateDeck[] = [];
+  /** The deck files the manifest's decks asked for, read or not. */
+  const read = new Set<string>();
+  const deckFiles = new Map(files);
+  deckFiles.get = (file: string) => {
+    read.add(file);
+    return files.get(file);
+  };
   const manifestText = need('decks.yaml');
   if (manifestText !== undefined) {
     const lines = new LineCounter();
@@ -153,7 +160,7 @@ export function parseRateBook(files: Map<string, string>): RateBook {
     if (manifest !== undefined && !Array.isArray(list))
       fail('decks.yaml', 1, 'expected a list under "decks"');
     for (const [i, raw] of (Array.isArray(list) ? list : []).entries()) {
-      const deck = parseDeck(raw as Record<string, unknown>, i, files, fail, (path) =>
+      const deck = parseDeck(raw as Record<string, unknown>, i, deckFiles, fail, (path) =>
         lineOf(['decks', i, ...path]),
       );
       if (deck) decks.push(deck);
@@ -170,8 +177,24 @@ export function parseRateBook(files: Map<string, string>): RateBook {
       seen.add(key);
     });
   }
+  checkUnreadDeckFiles(files, read, fail);
   if (errors.length > 0) throw new RateBookError(errors);
   return { decks, plans, zoneA, countries };
+}
+
+/**
+ * Every problem in every file: a deck CSV that no loaded deck read (its manifest entry was
+ * refused, or decks.yaml is not YAML at all) is still checked as a deck file, so one bad line
+ * of YAML does not hide the CSV errors behind it. countries.csv is read on its own.
+ */
+function checkUnreadDeckFiles(
+  files: Map<string, string>,
+  read: Set<string>,
+  fail: (file: string, line: number, message: string) => void,
+): void {
+  for (const [file, text] of files) {
+    if (file.endsWith('.csv') && file !== 'countries.csv' && !read.has(file)) parseRates(text, file, fail);
+  }
 }
 
 function parseDeck(

@@ -1,4 +1,7 @@
 /** The usage record of CONTRACTS.md section 1, as the rating core reads it. */
+/** A phone number as usage records carry it: E.164, + and 2 to 15 digits, no leading zero. */
+export const E164_NUMBER = /^\+[1-9]\d{1,14}$/;
+
 export const CALL_TYPES = [
   'user_in',
   'user_out',

@@ -53,6 +53,22 @@ describe('rate files', () => {
     ]);
   });
 
+  it('list the errors of deck files behind a decks.yaml that is not YAML, and behind a refused deck', () => {
+    const badCsv = 'prefix,destination,kind,rate_per_minute\n44,"No plus",landline,0.03\n';
+    expect(errorsOf({ 'decks.yaml': 'decks:\n  - id: [out\n', 'decks/a.csv': badCsv })).toEqual([
+      expect.objectContaining({ file: 'decks.yaml', message: expect.stringMatching(/^not YAML: /) }),
+      { file: 'decks/a.csv', line: 2, message: 'malformed prefix "44": + and 1 to 15 digits' },
+    ]);
+    expect(
+      errorsOf({ 'decks.yaml': deck().replace('kind: outbound', 'kind: inbound'), 'a.csv': badCsv }),
+    ).toEqual([
+      expect.objectContaining({ file: 'decks.yaml', line: 3 }),
+      { file: 'a.csv', line: 2, message: 'malformed prefix "44": + and 1 to 15 digits' },
+    ]);
+    // A file that a loaded deck read is reported once, not again as an unread file.
+    expect(errorsOf({ 'decks.yaml': deck(), 'a.csv': badCsv })).toHaveLength(1);
+  });
+
   it('refuse an unknown currency, on its line of decks.yaml', () => {
     expect(
       errorsOf({
@@ -181,5 +197,52 @@ describe('rate files', () => {
       process.exitCode = undefined;
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('rates quote', () => {
+    const quote = async (...args: string[]) => {
+      const out: string[] = [];
+      const command = ratesCommand();
+      command.exitOverride();
+      for (const sub of command.commands) {
+        sub.exitOverride();
+        sub.configureOutput({ writeErr: (text) => out.push(text), writeOut: (text) => out.push(text) });
+      }
+      const log = jest.spyOn(console, 'log').mockImplementation((text: string) => out.push(text));
+      try {
+        await command.parseAsync([
+          'node',
+          'rates',
+          'quote',
+          '--rates',
+          join(__dirname, '..', '..', '..', 'rates'),
+          ...args,
+        ]);
+        return { ok: true, out };
+      } catch {
+        return { ok: false, out };
+      } finally {
+        log.mockRestore();
+      }
+    };
+
+    it('refuses a number that is not E.164, as the consumer does', async () => {
+      const result = await quote('--to', '447911123456');
+      expect(result.ok).toBe(false);
+      expect(result.out.join('')).toContain("'447911123456' is invalid. must be E.164: + and 2 to 15 digits");
+      expect((await quote('--to', '+447911123456', '--from', '0201234567')).ok).toBe(false);
+    });
+
+    it('refuses a start that is not an ISO 8601 time', async () => {
+      const result = await quote('--to', '+447911123456', '--start', 'yesterday');
+      expect(result.ok).toBe(false);
+      expect(result.out.join('')).toContain("'yesterday' is invalid. must be ISO 8601");
+    });
+
+    it('prices an E.164 number at a given time', async () => {
+      const result = await quote('--to', '+447911123456', '--start', '2026-11-02T10:00:00Z');
+      expect(result.ok).toBe(true);
+      expect(result.out.at(-1)).toMatch(/^charge \d+\.\d{2} USD$/);
+    });
   });
 });
