@@ -5,6 +5,7 @@ import { formatMinor } from './rating';
 import { KafkaRatedRecordSink } from './kafka/rated-record-sink';
 import type { RerateReport } from './settlement/rerate-period';
 import { tenantCommand } from './api/tenant-cli';
+import { keysCommand, tokenCommand } from './api/keys-cli';
 import { replayDeadLetters } from './kafka/dead-letter-replay';
 import { periodRerate, startApp } from './app';
 import { connectRedis } from './ledger/redis-connection';
@@ -47,6 +48,8 @@ program
 
 program.addCommand(ratesCommand());
 program.addCommand(tenantCommand());
+program.addCommand(keysCommand());
+program.addCommand(tokenCommand());
 
 program
   .command('dlq')

@@ -1,25 +1,21 @@
 import { Command } from 'commander';
+import { adminRequest, printAnswer, withAdminApi } from './cli-requests';
 
 /** `rater tenant ...`: the admin API from the command line (RATER_URL, RATER_TOKEN). */
 export function tenantCommand(): Command {
-  const tenant = new Command('tenant')
-    .description('create, show and fund tenant accounts through the admin API')
-    .option('--url <url>', 'the rater (env RATER_URL)', process.env.RATER_URL ?? 'http://127.0.0.1:8080')
-    .option('--token <token>', 'bearer token (env RATER_TOKEN)', process.env.RATER_TOKEN);
+  const tenant = withAdminApi(new Command('tenant')).description(
+    'create, show and fund tenant accounts through the admin API',
+  );
 
-  const request = async (method: string, path: string, body?: unknown) => {
-    const { url, token } = tenant.opts<{ url: string; token?: string }>();
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        ...(body ? { 'content-type': 'application/json' } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await response.text();
-    console.log(text.startsWith('{') ? JSON.stringify(JSON.parse(text), null, 2) : text);
-    if (!response.ok) process.exitCode = 1;
+  /** Calls the API and prints its answer as JSON (the refusal, with a credential hint, on failure). */
+  const request = async (method: string, path: string, body?: unknown) =>
+    printAnswer(tenant, await adminRequest(tenant, method, path, body));
+
+  /** The tenant's own currency, when a command is not told one. */
+  const currencyOf = async (id: string, given?: string): Promise<string | undefined> => {
+    if (given) return given;
+    const balance = await adminRequest(tenant, 'GET', `/v1/tenants/${encodeURIComponent(id)}/balance`);
+    return balance.ok ? (balance.body as { balance?: { currency?: string } }).balance?.currency : undefined;
   };
 
   tenant
@@ -55,45 +51,50 @@ export function tenantCommand(): Command {
     .command('buy <tenantId>')
     .description("buy credits: charged to the tenant's payment method first, credited only when paid")
     .requiredOption('--amount <amount>', 'decimal amount, e.g. 25.00')
-    .requiredOption('--currency <code>', "the tenant's currency")
+    .option('--currency <code>', "the tenant's currency (default: the account's)")
     .requiredOption('--id <purchaseId>', 'purchase id (the idempotency key: retry with the same one)')
-    .action((id: string, o: { amount: string; currency: string; id: string }) =>
-      request('POST', `/v1/tenants/${encodeURIComponent(id)}/purchases`, {
+    .action(async (id: string, o: { amount: string; currency?: string; id: string }) => {
+      const currency = await currencyOf(id, o.currency);
+      if (!currency) return;
+      await request('POST', `/v1/tenants/${encodeURIComponent(id)}/purchases`, {
         purchaseId: o.id,
         amount: o.amount,
-        currency: o.currency,
-      }),
-    );
+        currency,
+      });
+    });
 
   tenant
     .command('adjust <tenantId>')
     .description('credit money without a payment (operator only): a goodwill credit or a migration')
     .requiredOption('--amount <amount>', 'decimal amount, e.g. 25.00')
-    .requiredOption('--currency <code>', "the tenant's currency")
+    .option('--currency <code>', "the tenant's currency (default: the account's)")
     .requiredOption('--id <adjustmentId>', 'adjustment id (the idempotency key)')
     .requiredOption('--reason <text>', 'why')
     .requiredOption('--made-by <name>', 'who makes it')
     .option('--migration <purchasedAt>', 'a migration of funds bought at this ISO time in another system')
     .action(
-      (
+      async (
         id: string,
         o: {
           amount: string;
-          currency: string;
+          currency?: string;
           id: string;
           reason: string;
           madeBy: string;
           migration?: string;
         },
-      ) =>
-        request('POST', `/v1/tenants/${encodeURIComponent(id)}/adjustments`, {
+      ) => {
+        const currency = await currencyOf(id, o.currency);
+        if (!currency) return;
+        await request('POST', `/v1/tenants/${encodeURIComponent(id)}/adjustments`, {
           adjustmentId: o.id,
           amount: o.amount,
-          currency: o.currency,
+          currency,
           reason: o.reason,
           madeBy: o.madeBy,
           ...(o.migration ? { kind: 'migration', purchasedAt: o.migration } : {}),
-        }),
+        });
+      },
     );
 
   tenant

@@ -53,10 +53,15 @@ export const AccountField = {
 } as const;
 export type AccountFieldName = (typeof AccountField)[keyof typeof AccountField];
 
-/** Fields named by a prefix and a key: `owed:<yyyy-mm>` (postpaid), `apiKey:<key id>`. */
+/**
+ * Fields named by a prefix and a key: `owed:<yyyy-mm>` (postpaid), `apiKey:<key id>` (the key's
+ * SHA-256) and `apiKeyAt:<key id>` (when it was issued).
+ */
 export const OWED_PREFIX = 'owed:';
 export const API_KEY_PREFIX = 'apiKey:';
+export const API_KEY_CREATED_PREFIX = 'apiKeyAt:';
 export const apiKeyField = (keyId: string) => `${API_KEY_PREFIX}${keyId}`;
+export const apiKeyCreatedField = (keyId: string) => `${API_KEY_CREATED_PREFIX}${keyId}`;
 
 /** The settings updateSettings-10.lua accepts by name (its SETTINGS, in its order). */
 export const SETTINGS_FIELDS = [

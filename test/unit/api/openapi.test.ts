@@ -20,7 +20,9 @@ describe('the admin API OpenAPI document', () => {
         .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
         .sort(),
     ).toEqual([
+      'DELETE /v1/tenants/{tenantId}/api-keys/{keyId}',
       'DELETE /v1/tenants/{tenantId}/user-blocks/{user}',
+      'GET /v1/tenants/{tenantId}/api-keys',
       'GET /v1/tenants/{tenantId}/balance',
       'GET /v1/tenants/{tenantId}/forecast',
       'GET /v1/tenants/{tenantId}/statement',
