@@ -13,7 +13,7 @@ import { operatorViewsOf } from './api/console/operator-views';
 import { ConsoleSessions } from './ledger/console-sessions';
 import { metricsRoute } from './api/metrics-route';
 import { refuseQueryCredentials } from './api/query-credentials';
-import type { Config, Role } from './config';
+import { stripeKeyProblem, type Config, type Role } from './config';
 import { subscribeToEvents } from './kafka/event-subscriber';
 import { ExpirySweeper } from './workers/expiry-sweeper';
 import { PipelineInstrumentation } from './kafka/instrumentation';
@@ -30,7 +30,7 @@ import { Ledger, openLedger } from './ledger/open-ledger';
 import { connectRedis, firstConnection, seedConnectionError } from './ledger/redis-connection';
 import { kafkaClient } from './kafka/kafka-client';
 import { explainKafkaConnectError, explainRedisConnectError } from './config/connection-errors';
-import { createLogger, logPipelineEvents } from './observability/logs';
+import { createLogger, logPipelineEvents, redisErrorLog } from './observability/logs';
 import { CachedQuery } from './observability/cached-query';
 import { createMetrics } from './observability/metrics';
 import { rateBookDigest, type RateBook } from './rating';
@@ -128,6 +128,8 @@ function paymentGateway(config: Config): PaymentGateway | undefined {
       });
     }
     if (!apiKey) throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile} is empty`);
+    const problem = stripeKeyProblem(apiKey);
+    if (problem) throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile}: the key ${problem}`);
   }
   return new StripeGateway({ apiKey, apiBase: stripeApiBase });
 }
@@ -170,7 +172,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   const stops: (() => Promise<void>)[] = [];
 
   const redis = connectRedis(config.redis);
-  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  redis.on('error', redisErrorLog(logger, config.redis.url));
   // A password or a certificate that Redis or the client refuses stops the start, naming
   // the setting; a Redis that is down does not (the ledger waits for it, as in an outage).
   const first = await firstConnection(redis);
@@ -194,7 +196,15 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     await admin.connect();
   } catch (error) {
     redis.disconnect();
-    throw explainKafkaConnectError(error) ?? error;
+    throw (
+      explainKafkaConnectError(error) ??
+      new Error(
+        `Kafka did not answer at KAFKA_BROKERS=${config.kafka.brokers.join(',')}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      )
+    );
   }
   const { topics } = config.kafka;
   if (config.kafka.createTopics) {

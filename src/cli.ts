@@ -14,7 +14,7 @@ import { loadConfig } from './config';
 import { openLedger } from './ledger/open-ledger';
 import { reindexTenants } from './ledger/reindex';
 import { RatingPricer } from './settlement/rating-pricer';
-import { loadRateBook } from './rating';
+import { loadRateBook, RateBook, RateBookError } from './rating';
 import { ratesCommand } from './rating/cli';
 
 /** `rater`: the one command line of the service and its tools. */
@@ -25,6 +25,29 @@ import { ratesCommand } from './rating/cli';
  */
 const commandConfig = () => loadConfig({ ...process.env, RATER_ROLES: 'consumer' });
 
+/**
+ * The rate decks of RATES_DIR, or an error that names the setting: a folder that is missing, or
+ * files that do not load (each problem with its file and line).
+ */
+function ratesOf(dir: string): RateBook {
+  try {
+    return loadRateBook(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new Error(
+        `RATES_DIR: ${dir} is not a folder (it holds decks.yaml, plans.yaml, countries.csv and the deck files; the image ships /app/rates)`,
+        { cause: error },
+      );
+    if (error instanceof RateBookError)
+      throw new Error(
+        `RATES_DIR: the rate files in ${dir} do not load:\n${error.errors.map((e) => `  ${e.file}:${e.line}: ${e.message}`).join('\n')}`,
+        { cause: error },
+      );
+    throw error;
+  }
+}
+
 const program = new Command('rater').description(
   'usage-rating stream processor for prepaid communications credits',
 );
@@ -34,7 +57,7 @@ program
   .description('run the service with the configuration from the environment (see README)')
   .action(async () => {
     const config = loadConfig();
-    const book = loadRateBook(config.rates.dir);
+    const book = ratesOf(config.rates.dir);
     const app = await startApp(config, { pricer: new RatingPricer(book), book });
     const shutdown = () => {
       app.stop().then(
@@ -147,7 +170,7 @@ program
   .option('--dry-run', 'report per tenant what would change, change nothing')
   .action(async (o: { from: Date; to: Date; tenant?: string; dryRun?: boolean }) => {
     const config = commandConfig();
-    const book = loadRateBook(config.rates.dir);
+    const book = ratesOf(config.rates.dir);
     const redis = connectRedis(config.redis);
     const kafka = kafkaClient(config.kafka, {
       clientId: `${config.kafka.clientId}-rerate`,

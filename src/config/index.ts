@@ -8,6 +8,21 @@ const brokerList = z
   .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port')).min(1));
 
 const ROLES = ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api'] as const;
+
+/**
+ * What is wrong with a Stripe API key, if anything: the service charges cards, so it needs a
+ * secret key (`sk_live_...`, `sk_test_...`) or a restricted one (`rk_...`). A publishable key
+ * (`pk_...`) is what a web page holds: Stripe refuses it for every charge, so it is refused at
+ * start instead of at the first purchase.
+ */
+export function stripeKeyProblem(key: string): string | undefined {
+  if (/^pk_(live|test)_/.test(key))
+    return 'is a publishable key (pk_...): the service needs a secret key (sk_live_... or sk_test_...) or a restricted key (rk_...)';
+  if (!/^(sk|rk)_(live|test)_[A-Za-z0-9]+$/.test(key))
+    return 'is not a Stripe secret key (sk_live_... or sk_test_...) or restricted key (rk_...)';
+  return undefined;
+}
+
 export type Role = (typeof ROLES)[number];
 
 const roleList = z
@@ -162,7 +177,13 @@ const fieldsSchema = z.object({
      * Required for the api and recharge roles: never a silent default.
      */
     gateway: z.enum(['stripe', 'simulated', 'none']).optional(),
-    stripeApiKey: z.string().min(1).optional(),
+    stripeApiKey: z
+      .string()
+      .min(1)
+      .refine((key) => stripeKeyProblem(key) === undefined, {
+        error: (issue) => stripeKeyProblem(String(issue.input)),
+      })
+      .optional(),
     stripeApiKeyFile: z.string().min(1).optional(),
     /** Another API base URL than Stripe's (stripe-mock). */
     stripeApiBase: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),

@@ -125,3 +125,34 @@ export function logPipelineEvents(instrumentation: PipelineInstrumentation, logg
     ),
   );
 }
+
+/**
+ * Redis's connection errors, logged naming REDIS_URL (its host and port, never a password):
+ * the first of a kind at once, and while it repeats (a wrong port refuses every reconnect)
+ * once every 30 s with how many there were.
+ */
+export function redisErrorLog(logger: Logger, url: string): (error: Error) => void {
+  const target = (() => {
+    try {
+      const parsed = new URL(url);
+      return `${parsed.protocol}//${parsed.host}`;
+    } catch {
+      return 'REDIS_URL';
+    }
+  })();
+  let last: { key: string; at: number; repeats: number } | undefined;
+  return (error: Error) => {
+    const key = `${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}`;
+    const now = Date.now();
+    if (last?.key === key && now - last.at < 30_000) {
+      last.repeats++;
+      return;
+    }
+    const repeats = last?.key === key ? last.repeats : 0;
+    last = { key, at: now, repeats: 0 };
+    logger.warn(
+      { err: error, redis: target, ...(repeats > 0 ? { repeatedSinceLastLog: repeats } : {}) },
+      `redis connection error (REDIS_URL ${target})`,
+    );
+  };
+}

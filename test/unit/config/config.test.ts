@@ -173,8 +173,23 @@ describe('loadConfig', () => {
         'accepted',
       );
       expect(
-        problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: 'k', STRIPE_API_BASE: 'localhost:12111' }),
+        problem({
+          PAYMENT_GATEWAY: 'stripe',
+          STRIPE_API_KEY: 'sk_test_k',
+          STRIPE_API_BASE: 'localhost:12111',
+        }),
       ).toContain('STRIPE_API_BASE: must be an http:// or https:// URL');
+    });
+
+    it('refuses a publishable or malformed Stripe key at start, naming STRIPE_API_KEY', () => {
+      expect(problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: 'pk_test_51Habc' })).toBe(
+        'invalid configuration:\n  STRIPE_API_KEY: is a publishable key (pk_...): the service needs a secret key (sk_live_... or sk_test_...) or a restricted key (rk_...)',
+      );
+      expect(problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: 'sk_test_abc def' })).toContain(
+        'STRIPE_API_KEY: is not a Stripe secret key (sk_live_... or sk_test_...) or restricted key (rk_...)',
+      );
+      expect(problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: 'rk_live_51Habc' })).toBe('accepted');
+      expect(problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: 'sk_test_stripemock' })).toBe('accepted');
     });
   });
 
