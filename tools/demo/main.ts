@@ -91,7 +91,15 @@ function tenants(book: RateBook): [string, AccountSettings, bigint][] {
   ];
 }
 
-const DEMO_OPERATOR_TOKEN = randomBytes(24).toString('hex');
+/** `--operator-token <token>` or DEMO_OPERATOR_TOKEN: the same sign-in every run; else a new one. */
+function operatorToken(): string {
+  const at = process.argv.indexOf('--operator-token');
+  const given = at > 0 ? process.argv[at + 1] : process.env.DEMO_OPERATOR_TOKEN;
+  if (given !== undefined && !/^[\x21-\x7e]{16,256}$/.test(given))
+    throw new Error('--operator-token (DEMO_OPERATOR_TOKEN): 16 to 256 printable characters, no spaces');
+  return given ?? randomBytes(24).toString('hex');
+}
+const DEMO_OPERATOR_TOKEN = operatorToken();
 
 /** An API key of the tenant's own, issued by the operator: its admin buys and signs in with it. */
 async function issueKey(url: string, tenant: string): Promise<string> {
@@ -116,15 +124,15 @@ async function buyCredits(url: string, tenant: string, key: string, amount: stri
 }
 
 /**
- * Keeps the service up for the console until Ctrl-C, on a terminal; at once otherwise (CI, a
- * pipe) or with --no-console.
+ * Keeps the service up for the console until Ctrl-C (or SIGTERM), on a terminal or not (a pipe,
+ * `tee`, a background job); at once with --no-console, and when CI is set (an unattended run).
  */
 async function serveConsole(url: string, keys: Map<string, string>): Promise<void> {
   console.log(`\n== The admin console: ${url}/console`);
   for (const [tenant, key] of keys) console.log(`   ${tenant.padEnd(10)} admin signs in with ${key}`);
   console.log(`   the operator signs in with ${DEMO_OPERATOR_TOKEN}`);
-  if (!process.stdin.isTTY || process.argv.includes('--no-console') || process.env.CI) return;
-  console.log('   serving until Ctrl-C');
+  if (process.argv.includes('--no-console') || process.env.CI) return;
+  console.log('   serving until Ctrl-C (--no-console ends the demo here)');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
