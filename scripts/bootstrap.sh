@@ -7,7 +7,9 @@
 #   - Chromium (Debian's chromium package) when missing: the console's browser tests drive it;
 #   - Java and Maven present (Kafka and the schema registry are fetched by the stack itself);
 #   - schemathesis for the admin API's fuzz test, in a virtualenv under .cache/fuzz-venv,
-#     installed from test/fuzz/requirements.txt when missing or when that file changed.
+#     installed from test/fuzz/requirements.txt when missing or when that file changed;
+#     kubernetes-validate for the Helm chart's check the same way (.cache/helm-venv,
+#     deploy/helm/requirements.txt). Helm itself is built by the test from the Go module proxy.
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$_root/scripts/ensure-node.sh" || return 1 2>/dev/null || exit 1
 
@@ -56,25 +58,31 @@ fi
 for _tool in java mvn; do
   command -v "$_tool" >/dev/null 2>&1 || { echo "bootstrap: $_tool is required (Java 17+ and Maven fetch and run Kafka)" >&2; return 1 2>/dev/null || exit 1; }
 done
-# The virtualenv keeps a copy of the requirements it was built from: a different file (a
-# change, or another branch checked out) rebuilds it from scratch, as npm ci does.
-_venv="$_root/.cache/fuzz-venv"
-_requirements="$_root/test/fuzz/requirements.txt"
-if ! cmp -s "$_requirements" "$_venv/requirements.txt" || ! "$_venv/bin/python" -c '' >/dev/null 2>&1; then
-  _python=""
-  for _candidate in python3.13 python3.12 python3.11 python3; do
-    if command -v "$_candidate" >/dev/null 2>&1 &&
-      "$_candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
-      _python="$_candidate"
+# A virtualenv of Python tools, rebuilt from its requirements file whenever that file changes
+# (a change, or another branch checked out), as npm ci does: it keeps a copy of the file.
+_python_venv() {
+  local venv="$1" requirements="$2" what="$3" python="" candidate
+  if cmp -s "$requirements" "$venv/requirements.txt" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
+    return 0
+  fi
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+      python="$candidate"
       break
     fi
   done
-  [ -n "$_python" ] || { echo "bootstrap: Python 3.11+ is required (schemathesis fuzzes the admin API)" >&2; return 1 2>/dev/null || exit 1; }
-  echo "bootstrap: installing schemathesis ($_requirements) into $_venv" >&2
-  rm -rf "$_venv"
-  { "$_python" -m venv "$_venv" &&
-    "$_venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$_requirements" &&
-    cp "$_requirements" "$_venv/requirements.txt"; } >&2 ||
-    { echo "bootstrap: could not install $_requirements into $_venv (is the venv module there? apt-get install python3-venv)" >&2; return 1 2>/dev/null || exit 1; }
-fi
-unset _root _need_install _sudo _tool _service _venv _requirements _python _candidate
+  [ -n "$python" ] || { echo "bootstrap: Python 3.11+ is required ($what)" >&2; return 1; }
+  echo "bootstrap: installing $requirements into $venv ($what)" >&2
+  rm -rf "$venv"
+  { "$python" -m venv "$venv" &&
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$requirements" &&
+    cp "$requirements" "$venv/requirements.txt"; } >&2 ||
+    { echo "bootstrap: could not install $requirements into $venv (is the venv module there? apt-get install python3-venv)" >&2; return 1; }
+}
+_python_venv "$_root/.cache/fuzz-venv" "$_root/test/fuzz/requirements.txt" "schemathesis fuzzes the admin API" ||
+  { return 1 2>/dev/null || exit 1; }
+_python_venv "$_root/.cache/helm-venv" "$_root/deploy/helm/requirements.txt" "kubernetes-validate checks the Helm chart" ||
+  { return 1 2>/dev/null || exit 1; }
+unset -f _python_venv
+unset _root _need_install _sudo _tool _service

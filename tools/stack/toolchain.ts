@@ -112,3 +112,23 @@ export function stripeMockBinary(): string {
   }
   return binary;
 }
+
+/** Helm 4, for the chart's checks (deploy/helm/rater): built like stripe-mock, from the Go module proxy. */
+export const HELM_VERSION = '4.3.2';
+
+export function helmBinary(): string {
+  const bin = join(cacheDir, `helm-${HELM_VERSION}`, 'bin');
+  const binary = join(bin, 'helm');
+  if (!existsSync(binary)) {
+    console.error(`stack: building helm ${HELM_VERSION} with the Go toolchain`);
+    const result = spawnSync('go', ['install', `helm.sh/helm/v4/cmd/helm@v${HELM_VERSION}`], {
+      cwd: projectRoot,
+      env: { ...process.env, GOBIN: bin, GOFLAGS: '-mod=mod' },
+      encoding: 'utf8',
+    });
+    if (result.error) throw new Error(`helm needs the Go toolchain (go): ${result.error.message}`);
+    if (result.status !== 0 || !existsSync(binary))
+      throw new Error(`go install helm failed with exit ${result.status}:\n${result.stdout}${result.stderr}`);
+  }
+  return binary;
+}
