@@ -56,7 +56,13 @@ describe('payments left pending, settled by the reconciler', () => {
       tenant,
       prepaid({
         paymentMethodRef,
-        autoRecharge: { enabled: true, trigger: 500n, amount: 2000n, monthlyCap: 10, maxConsecutiveFailures: 3 },
+        autoRecharge: {
+          enabled: true,
+          trigger: 500n,
+          amount: 2000n,
+          monthlyCap: 10,
+          maxConsecutiveFailures: 3,
+        },
       }),
     );
     await f.ledger.writes.addFunds(tenant, { paymentRef: 'p1', amount: 1000n, currency: 'USD' });
@@ -71,8 +77,12 @@ describe('payments left pending, settled by the reconciler', () => {
     await worker.handle(toCloudEvent(requested, '/rater/credits'));
     stripe.failNext(0, 'drop');
     // Stripe charged the card once; every answer was lost on the way back.
-    expect(intentsOf('lost:recharge:1')).toEqual([expect.objectContaining({ status: 'succeeded', amount: 2000 })]);
-    expect(await events('lost', 'credits.recharge.')).toEqual([['credits.recharge.requested', { amountMinor: '2000', currency: 'USD' }]]);
+    expect(intentsOf('lost:recharge:1')).toEqual([
+      expect.objectContaining({ status: 'succeeded', amount: 2000 }),
+    ]);
+    expect(await events('lost', 'credits.recharge.')).toEqual([
+      ['credits.recharge.requested', { amountMinor: '2000', currency: 'USD' }],
+    ]);
     expect((await f.ledger.reads.readAccount('lost'))!.balance).toBe(400n);
     // Pending: more usage below the trigger asks for no second recharge.
     await applyPaid(f, 'lost', [paid('u2', 100n)]);
@@ -175,8 +185,15 @@ describe('payments left pending, settled by the reconciler', () => {
     expect(await events('declined', 'credits.purchase.failed')).toEqual([
       ['credits.purchase.failed', 'insufficient_funds'],
     ]);
-    const stored = await f.ledger.writes.beginPurchase('declined', { purchaseId: 'o1', amount: 900n, currency: 'USD' });
-    expect(stored).toMatchObject({ settled: true, purchase: { status: 'failed', reason: 'insufficient_funds' } });
+    const stored = await f.ledger.writes.beginPurchase('declined', {
+      purchaseId: 'o1',
+      amount: 900n,
+      currency: 'USD',
+    });
+    expect(stored).toMatchObject({
+      settled: true,
+      purchase: { status: 'failed', reason: 'insufficient_funds' },
+    });
   });
 
   it('charges with the same key a pending payment the gateway never saw, within the key window; past it, fails it without charging', async () => {
@@ -184,7 +201,9 @@ describe('payments left pending, settled by the reconciler', () => {
     await f.ledger.writes.beginPurchase('unseen', { purchaseId: 'soon', amount: 700n, currency: 'USD' });
     f.clock.advance(GRACE_MS + 1000);
     expect(await reconciler().reconcileOnce()).toMatchObject({ succeeded: 1 });
-    expect(intentsOf('unseen:purchase:soon')).toEqual([expect.objectContaining({ requests: 1, amount: 700 })]);
+    expect(intentsOf('unseen:purchase:soon')).toEqual([
+      expect.objectContaining({ requests: 1, amount: 700 }),
+    ]);
     expect(await lotsOf('unseen')).toEqual([['p:soon', 700n]]);
 
     await f.ledger.writes.beginPurchase('unseen', { purchaseId: 'late', amount: 800n, currency: 'USD' });
@@ -193,6 +212,8 @@ describe('payments left pending, settled by the reconciler', () => {
     expect(await reconciler().reconcileOnce()).toMatchObject({ failed: 1 });
     expect(stripe.creationRequests()).toBe(requests);
     expect(await lotsOf('unseen')).toEqual([['p:soon', 700n]]);
-    expect(await events('unseen', 'credits.purchase.failed')).toEqual([['credits.purchase.failed', 'no_charge']]);
+    expect(await events('unseen', 'credits.purchase.failed')).toEqual([
+      ['credits.purchase.failed', 'no_charge'],
+    ]);
   });
 });

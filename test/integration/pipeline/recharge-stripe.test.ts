@@ -81,7 +81,13 @@ describe('recharge worker with the Stripe gateway', () => {
       'unanswered',
       prepaid({
         paymentMethodRef: 'cus_unanswered/pm_card_visa',
-        autoRecharge: { enabled: true, trigger: 500n, amount: 2000n, monthlyCap: 10, maxConsecutiveFailures: 3 },
+        autoRecharge: {
+          enabled: true,
+          trigger: 500n,
+          amount: 2000n,
+          monthlyCap: 10,
+          maxConsecutiveFailures: 3,
+        },
       }),
     );
     await f.ledger.writes.addFunds('unanswered', { paymentRef: 'p1', amount: 1000n, currency: 'USD' });
@@ -99,7 +105,9 @@ describe('recharge worker with the Stripe gateway', () => {
       expect.objectContaining({ status: 'succeeded', amount: 2000 }),
     ]);
     const types = (await f.ledger.outbox.readOutbox('unanswered')).map((e) => e.type);
-    expect(types.filter((type) => type.startsWith('credits.recharge.'))).toEqual(['credits.recharge.requested']);
+    expect(types.filter((type) => type.startsWith('credits.recharge.'))).toEqual([
+      'credits.recharge.requested',
+    ]);
     expect((await f.ledger.reads.readAccount('unanswered'))!.autoRecharge).toMatchObject({
       pendingRequestId: 'unanswered:recharge:1',
       consecutiveFailures: 0,
