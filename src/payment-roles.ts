@@ -7,7 +7,11 @@ import { paymentLedgerOf } from './ledger/open-ledger';
 import type { LedgerGaugeValues } from './observability/metrics';
 import type { PaymentGateway } from './settlement/ports';
 import { formatPaymentsReport, paymentsReport } from './settlement/payments-report';
-import { DEFAULT_KEY_WINDOW_MS, PaymentReconciler, type ReconcileSummary } from './settlement/reconcile-payments';
+import {
+  DEFAULT_KEY_WINDOW_MS,
+  PaymentReconciler,
+  type ReconcileSummary,
+} from './settlement/reconcile-payments';
 import { ReconcilerWorker } from './workers/payment-reconciler';
 
 /** Payments taken per index shard by one reconciler pass. */
@@ -72,7 +76,9 @@ export async function ledgerGaugeValues(ledger: Ledger): Promise<Omit<LedgerGaug
   return {
     ...gauges,
     pendingPayments: pending.count,
-    oldestPendingPaymentSeconds: pending.oldest ? Math.max(0, (Date.now() - pending.oldest.getTime()) / 1000) : 0,
+    oldestPendingPaymentSeconds: pending.oldest
+      ? Math.max(0, (Date.now() - pending.oldest.getTime()) / 1000)
+      : 0,
   };
 }
 

@@ -207,7 +207,15 @@ export class LedgerIndexes {
       this.shards.all(),
       (p, k) => p.zrangebyscore(k.pendingPayments, '-inf', before.getTime(), 'WITHSCORES', 'LIMIT', 0, limit),
       (k) =>
-        this.redis.zrangebyscore(k.pendingPayments, '-inf', before.getTime(), 'WITHSCORES', 'LIMIT', 0, limit),
+        this.redis.zrangebyscore(
+          k.pendingPayments,
+          '-inf',
+          before.getTime(),
+          'WITHSCORES',
+          'LIMIT',
+          0,
+          limit,
+        ),
     );
     const entries: PendingPaymentEntry[] = [];
     for (const page of pages)

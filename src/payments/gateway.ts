@@ -66,7 +66,8 @@ export class SimulatedGateway implements PaymentGateway {
     if (answer.status === 'succeeded') this.charges.push(request);
     this.answers.set(request.idempotencyKey, answer);
     this.payments.set(request.idempotencyKey, {
-      gatewayRef: answer.status === 'succeeded' ? answer.gatewayRef : `sim_declined_${this.payments.size + 1}`,
+      gatewayRef:
+        answer.status === 'succeeded' ? answer.gatewayRef : `sim_declined_${this.payments.size + 1}`,
       tenantId: request.tenantId,
       chargeId: request.idempotencyKey,
       status: answer.status === 'succeeded' ? 'succeeded' : 'failed',

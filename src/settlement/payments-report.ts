@@ -1,6 +1,12 @@
 import { formatMinor } from '../rating';
 import type { GatewayPayment, PaymentGateway } from './ports';
-import { chargeIdOf, type HeldPayment, type PaymentBooks, type PaymentLot, paymentOfChargeId } from './payment-ports';
+import {
+  chargeIdOf,
+  type HeldPayment,
+  type PaymentBooks,
+  type PaymentLot,
+  paymentOfChargeId,
+} from './payment-ports';
 import { differsFrom } from './settle-payment';
 
 /** What is wrong with a line of the report (none: the charge and the books agree). */
@@ -106,7 +112,11 @@ async function chargeLine(books: PaymentBooks, charge: GatewayPayment): Promise<
   if (held?.status === 'pending' || charge.status === 'processing') return { ...line, problem: 'pending' };
   if (charge.status === 'succeeded') {
     if (held?.status !== 'succeeded')
-      return { ...line, problem: 'charged_not_credited', detail: held ? `ours ${held.status}` : 'no such payment' };
+      return {
+        ...line,
+        problem: 'charged_not_credited',
+        detail: held ? `ours ${held.status}` : 'no such payment',
+      };
     const differs = differsFrom(held, charge.amountMinor, charge.currency);
     return differs ? { ...line, problem: 'amount_differs', detail: differs } : line;
   }
@@ -128,7 +138,9 @@ function lotLine(lot: PaymentLot, charge: GatewayPayment | undefined): ReportLin
     return {
       ...line,
       problem: 'lot_without_charge',
-      detail: charge ? `the charge ${charge.status}` : `no charge ${lot.gatewayRef || '(none named)'} at the gateway`,
+      detail: charge
+        ? `the charge ${charge.status}`
+        : `no charge ${lot.gatewayRef || '(none named)'} at the gateway`,
     };
   if (charge.amountMinor !== lot.amount || charge.currency !== lot.currency.toUpperCase())
     return { ...line, problem: 'amount_differs', detail: `charge ${charge.amountMinor}, lot ${lot.amount}` };

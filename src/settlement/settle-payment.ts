@@ -108,7 +108,8 @@ export function paymentIntentHandler(
     if (!succeeded && !FAILED_STATUSES.has(pi.status))
       return { ...base, outcome: 'ignored', detail: `${pi.id} is ${pi.status}` };
     const held = await ledger.readPayment(tenantId, payment.kind, payment.id);
-    if (!held) return { ...base, outcome: 'ignored', detail: `the ledger has no ${payment.kind} ${payment.id}` };
+    if (!held)
+      return { ...base, outcome: 'ignored', detail: `the ledger has no ${payment.kind} ${payment.id}` };
     if (!succeeded) {
       if (held.status !== 'pending') return { ...base, outcome: 'already_settled' };
       const error = pi.last_payment_error;
@@ -136,7 +137,10 @@ export function paymentIntentHandler(
 /** The webhook's dispatch entries this module answers (the route verifies and dispatches). */
 export function paymentIntentHandlers(
   ledger: Pick<PaymentLedger, 'readPayment' | 'recordPurchase' | 'recordRechargeResult'>,
-): Record<'payment_intent.succeeded' | 'payment_intent.payment_failed', ReturnType<typeof paymentIntentHandler>> {
+): Record<
+  'payment_intent.succeeded' | 'payment_intent.payment_failed',
+  ReturnType<typeof paymentIntentHandler>
+> {
   const handler = paymentIntentHandler(ledger);
   return { 'payment_intent.succeeded': handler, 'payment_intent.payment_failed': handler };
 }
