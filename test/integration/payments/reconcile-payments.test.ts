@@ -127,9 +127,11 @@ describe('payments left pending, settled by the reconciler', () => {
     expect(await f.ledger.indexes.pendingPayments(f.clock.now, 10)).toEqual([
       { kind: 'purchase', tenantId: 'quiet', id: 'order-1', since: f.clock.now },
     ]);
+    expect(await f.ledger.indexes.pendingSummary()).toEqual({ count: 1, oldest: f.clock.now });
     f.clock.advance(GRACE_MS + 1000);
     expect(await reconciler().reconcileOnce()).toMatchObject({ succeeded: 1 });
     expect(await lotsOf('quiet')).toEqual([['p:order-1', 2500n]]);
+    expect(await f.ledger.indexes.pendingSummary()).toEqual({ count: 0 });
     expect(intentsOf('quiet:purchase:order-1')).toEqual([expect.objectContaining({ status: 'succeeded' })]);
     // The client coming back at last gets the stored outcome.
     const again = await purchaseCredits(f.ledger.writes, gateway, 'quiet', {
