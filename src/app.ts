@@ -37,7 +37,7 @@ import { rateBookDigest, type RateBook } from './rating';
 import type { RatedRecordSink, RerateLedger } from './settlement/ports';
 import { PeriodRerate, RerateOptions } from './settlement/rerate-period';
 import { KafkaRatedRecordSink } from './kafka/rated-record-sink';
-import { ledgerGaugeValues, startReconciler, UNKNOWN_GAUGES } from './payment-roles';
+import { ledgerGaugeReader, startReconciler, UNKNOWN_GAUGES } from './payment-roles';
 
 /** The running service: adapters built from the configuration, wired together. */
 export interface App {
@@ -339,7 +339,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   // The gauges are the index shards' counters (one command on standalone Redis, one per slot
   // on a Cluster), never a walk over the tenants. With Redis away or slow a scrape answers the
   // last values within 0.5 s (NaN if never read), with their age: it never fails with the store.
-  const ledgerGauges = new CachedQuery(() => ledgerGaugeValues(ledger), {
+  const ledgerGauges = new CachedQuery(ledgerGaugeReader(ledger), {
     maxAgeMs: LEDGER_GAUGES_MAX_AGE_MS,
     waitMs: LEDGER_GAUGES_WAIT_MS,
   });

@@ -4,6 +4,7 @@ import type { Config } from './config';
 import type { PipelineInstrumentation } from './kafka/instrumentation';
 import type { Ledger } from './ledger/open-ledger';
 import { paymentLedgerOf } from './ledger/open-ledger';
+import { CachedQuery } from './observability/cached-query';
 import type { LedgerGaugeValues } from './observability/metrics';
 import type { PaymentGateway } from './settlement/ports';
 import { formatPaymentsReport, paymentsReport } from './settlement/payments-report';
@@ -70,15 +71,33 @@ export const UNKNOWN_GAUGES: Omit<LedgerGaugeValues, 'ageSeconds'> = {
   oldestPendingPaymentSeconds: NaN,
 };
 
-/** The ledger-wide gauges and the pending payments' count and oldest age, from the index shards. */
-export async function ledgerGaugeValues(ledger: Ledger): Promise<Omit<LedgerGaugeValues, 'ageSeconds'>> {
-  const [gauges, pending] = await Promise.all([ledger.indexes.gauges(), ledger.indexes.pendingSummary()]);
-  return {
-    ...gauges,
-    pendingPayments: pending.count,
-    oldestPendingPaymentSeconds: pending.oldest
-      ? Math.max(0, (Date.now() - pending.oldest.getTime()) / 1000)
-      : 0,
+/**
+ * How often the pending payments are counted for a scrape at most: on a Cluster a count is two
+ * commands per index shard (16,384 each), on top of the ledger gauges' one.
+ */
+const PENDING_GAUGES_MAX_AGE_MS = 10_000;
+
+/**
+ * The ledger-wide gauges, with the pending payments' count and oldest age (read at most every
+ * PENDING_GAUGES_MAX_AGE_MS; NaN until read), from the index shards.
+ */
+export function ledgerGaugeReader(ledger: Ledger): () => Promise<Omit<LedgerGaugeValues, 'ageSeconds'>> {
+  const pending = new CachedQuery(() => ledger.indexes.pendingSummary(), {
+    maxAgeMs: PENDING_GAUGES_MAX_AGE_MS,
+    waitMs: 500,
+  });
+  return async () => {
+    const [gauges, summary] = await Promise.all([ledger.indexes.gauges(), pending.get()]);
+    const oldest = summary?.value.oldest;
+    return {
+      ...gauges,
+      pendingPayments: summary ? summary.value.count : NaN,
+      oldestPendingPaymentSeconds: !summary
+        ? NaN
+        : oldest
+          ? Math.max(0, (Date.now() - oldest.getTime()) / 1000)
+          : 0,
+    };
   };
 }
 
