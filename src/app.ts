@@ -37,6 +37,7 @@ import { rateBookDigest, type RateBook } from './rating';
 import type { RatedRecordSink, RerateLedger } from './settlement/ports';
 import { PeriodRerate, RerateOptions } from './settlement/rerate-period';
 import { KafkaRatedRecordSink } from './kafka/rated-record-sink';
+import { ledgerGaugeReader, startReconciler, UNKNOWN_GAUGES } from './payment-roles';
 
 /** The running service: adapters built from the configuration, wired together. */
 export interface App {
@@ -114,7 +115,7 @@ const registryTimeout: RegistryMiddleware = () => ({
 });
 
 /** The gateway PAYMENT_GATEWAY names; loadConfig has checked that the roles have what they need. */
-function paymentGateway(config: Config): PaymentGateway | undefined {
+export function paymentGateway(config: Config): PaymentGateway | undefined {
   const { gateway, stripeApiKey, stripeApiKeyFile, stripeApiBase } = config.payments;
   if (gateway === 'simulated') return new SimulatedGateway();
   if (gateway !== 'stripe') return undefined;
@@ -285,6 +286,8 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
         else logger.warn({ tenantId, requestId, status, ...detail }, 'recharge recorded');
         poke(tenantId);
       },
+      onUnknown: (tenantId, requestId, message) =>
+        logger.warn({ tenantId, requestId, message }, 'recharge outcome unknown: pending for the reconciler'),
     });
     const subscription = await subscribeToEvents({
       kafka,
@@ -324,6 +327,11 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     });
   }
 
+  if (has('reconciler')) {
+    if (!gateway) throw new Error('the reconciler role needs a payment gateway: set PAYMENT_GATEWAY');
+    stops.unshift(startReconciler({ ledger, gateway, config, logger, instrumentation, poke }));
+  }
+
   if (has('sweeper')) {
     const sweeper = new ExpirySweeper({
       ledger,
@@ -341,7 +349,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   // The gauges are the index shards' counters (one command on standalone Redis, one per slot
   // on a Cluster), never a walk over the tenants. With Redis away or slow a scrape answers the
   // last values within 0.5 s (NaN if never read), with their age: it never fails with the store.
-  const ledgerGauges = new CachedQuery(() => ledger.indexes.gauges(), {
+  const ledgerGauges = new CachedQuery(ledgerGaugeReader(ledger), {
     maxAgeMs: LEDGER_GAUGES_MAX_AGE_MS,
     waitMs: LEDGER_GAUGES_WAIT_MS,
   });
@@ -349,7 +357,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     instrumentation,
     async () => {
       const cached = await ledgerGauges.get();
-      if (!cached) return { tenants: NaN, depleted: NaN, backlog: NaN, ageSeconds: NaN };
+      if (!cached) return { ...UNKNOWN_GAUGES, ageSeconds: NaN };
       return { ...cached.value, ageSeconds: (Date.now() - cached.at) / 1000 };
     },
     consumer ? () => consumer!.partitions() : undefined,

@@ -7,7 +7,8 @@ import type { RerateReport } from './settlement/rerate-period';
 import { tenantCommand } from './api/tenant-cli';
 import { keysCommand, tokenCommand } from './api/keys-cli';
 import { replayDeadLetters } from './kafka/dead-letter-replay';
-import { periodRerate, startApp } from './app';
+import { paymentGateway, periodRerate, startApp } from './app';
+import { paymentsCommand } from './payment-roles';
 import { connectRedis } from './ledger/redis-connection';
 import { kafkaClient } from './kafka/kafka-client';
 import { loadConfig } from './config';
@@ -158,6 +159,18 @@ function rerateTable(report: RerateReport): string {
     ...(report.complete ? [] : ['stopped part way: run the same command again to go on']),
   ].join('\n');
 }
+
+program.addCommand(
+  paymentsCommand(() => {
+    // The reconciler's settings: Redis, the gateway and the grace period.
+    const config = loadConfig({ ...process.env, RATER_ROLES: 'reconciler' });
+    const gateway = paymentGateway(config);
+    if (!gateway) throw new Error('PAYMENT_GATEWAY: the payments commands need a gateway');
+    const redis = connectRedis(config.redis);
+    const ledger = openLedger(redis, { prefix: config.redis.keyPrefix });
+    return { ledger, gateway, config, close: () => redis.disconnect() };
+  }, isoTime),
+);
 
 program
   .command('rerate')

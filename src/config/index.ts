@@ -7,7 +7,7 @@ const brokerList = z
   .transform((value) => value.split(',').map((broker) => broker.trim()))
   .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port')).min(1));
 
-const ROLES = ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api'] as const;
+const ROLES = ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api', 'reconciler'] as const;
 
 /**
  * What is wrong with a Stripe API key, if anything: the service charges cards, so it needs a
@@ -187,6 +187,10 @@ const fieldsSchema = z.object({
     stripeApiKeyFile: z.string().min(1).optional(),
     /** Another API base URL than Stripe's (stripe-mock). */
     stripeApiBase: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    /** The reconciler settles payments pending longer than this (README, "Reconciliation"). */
+    reconcileGraceSeconds: z.coerce.number().int().min(1).max(3600).default(60),
+    /** How often the reconciler role looks at the pending payments. */
+    reconcileIntervalSeconds: seconds.default(30),
   }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -305,6 +309,8 @@ export const ENV_NAMES = {
   'console.secretFile': 'CONSOLE_SECRET_FILE',
   'console.secureCookies': 'CONSOLE_SECURE_COOKIES',
   'payments.stripeApiBase': 'STRIPE_API_BASE',
+  'payments.reconcileGraceSeconds': 'PAYMENTS_RECONCILE_GRACE_SECONDS',
+  'payments.reconcileIntervalSeconds': 'PAYMENTS_RECONCILE_INTERVAL_SECONDS',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -319,20 +325,20 @@ export class ConfigError extends Error {
  */
 function checkPayments(config: z.infer<typeof configSchema>, context: z.RefinementCtx): void {
   const { gateway, stripeApiKey, stripeApiKeyFile } = config.payments;
-  const needs = config.roles.filter((role) => role === 'recharge' || role === 'api');
+  const needs = config.roles.filter((role) => role === 'recharge' || role === 'api' || role === 'reconciler');
   if (gateway === undefined && needs.length > 0)
     context.addIssue({
       code: 'custom',
       path: ['payments', 'gateway'],
-      message: `is required for the ${needs.join(' and ')} role${needs.length > 1 ? 's' : ''}: stripe (with STRIPE_API_KEY or STRIPE_API_KEY_FILE), simulated (tests and demos only), or none (api without purchases)`,
+      message: `is required for the ${needs.length > 1 ? `${needs.slice(0, -1).join(', ')} and ${needs.at(-1)}` : needs[0]} role${needs.length > 1 ? 's' : ''}: stripe (with STRIPE_API_KEY or STRIPE_API_KEY_FILE), simulated (tests and demos only), or none (api without purchases)`,
     });
-  if (gateway === 'none' && config.roles.includes('recharge'))
-    context.addIssue({
-      code: 'custom',
-      path: ['payments', 'gateway'],
-      message:
-        'none cannot serve the recharge role: auto-recharge charges cards (stripe, or simulated in tests)',
-    });
+  for (const role of ['recharge', 'reconciler'] as const)
+    if (gateway === 'none' && config.roles.includes(role))
+      context.addIssue({
+        code: 'custom',
+        path: ['payments', 'gateway'],
+        message: `none cannot serve the ${role} role: ${role === 'recharge' ? 'auto-recharge charges cards' : 'settling payments asks the gateway'} (stripe, or simulated in tests)`,
+      });
   if (gateway === 'stripe' && !stripeApiKey === !stripeApiKeyFile)
     context.addIssue({
       code: 'custom',

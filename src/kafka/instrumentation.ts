@@ -62,6 +62,10 @@ export interface PipelineEvents {
   consumerLag: [{ topic: string; partition: number; lag: number }];
   eventsPublished: [{ type: string; count: number }];
   recharge: [{ outcome: 'succeeded' | 'failed' }];
+  /** A pending payment the reconciler looked at (or a webhook settled), and what became of it. */
+  paymentSettled: [
+    { outcome: 'succeeded' | 'failed' | 'already_settled' | 'pending' | 'mismatch' | 'ignored' },
+  ];
 }
 
 export type RecordResult =

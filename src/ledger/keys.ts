@@ -114,6 +114,11 @@ export interface IndexKeys {
   low: string;
   /** Sorted set: tenant id -> when its last auto-recharge failed (ms), until one succeeds. */
   rechargeFailed: string;
+  /**
+   * Sorted set: the payments begun and not settled (purchases, auto-recharge requests), as JSON
+   * `[kind, tenant id, purchase or request id]`, scored by when they began (ms): the reconciler's work.
+   */
+  pendingPayments: string;
 }
 
 export function indexKeys(shardTag: string, prefix = ''): IndexKeys {
@@ -125,6 +130,7 @@ export function indexKeys(shardTag: string, prefix = ''): IndexKeys {
     blocked: `${tag}:ix:blocked`,
     low: `${tag}:ix:low`,
     rechargeFailed: `${tag}:ix:recharge-failed`,
+    pendingPayments: `${tag}:ix:pending-payments`,
   };
 }
 

@@ -28,6 +28,14 @@ export interface RechargeFailure {
   at: Date;
 }
 
+/** A payment begun and not settled, as the index lists it. */
+export interface PendingPaymentEntry {
+  kind: 'purchase' | 'recharge';
+  tenantId: string;
+  id: string;
+  since: Date;
+}
+
 function assertLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1)
     throw new RangeError(`limit must be a positive integer, not ${limit}`);
@@ -185,6 +193,60 @@ export class LedgerIndexes {
     return failures
       .sort((a, b) => b.at.getTime() - a.at.getTime() || compareNames(a.tenantId, b.tenantId))
       .slice(0, limit);
+  }
+
+  /**
+   * The payments begun before `before` and not settled (purchases, auto-recharge requests),
+   * oldest first: each shard's oldest `limit`, merged. A payment stays listed until a script
+   * settles it, so a caller that leaves one pending meets it again on its next pass.
+   */
+  async pendingPayments(before: Date, limit: number): Promise<PendingPaymentEntry[]> {
+    assertLimit(limit);
+    const pages = await this.perShard(
+      'pendingPayments',
+      this.shards.all(),
+      (p, k) => p.zrangebyscore(k.pendingPayments, '-inf', before.getTime(), 'WITHSCORES', 'LIMIT', 0, limit),
+      (k) =>
+        this.redis.zrangebyscore(
+          k.pendingPayments,
+          '-inf',
+          before.getTime(),
+          'WITHSCORES',
+          'LIMIT',
+          0,
+          limit,
+        ),
+    );
+    const entries: PendingPaymentEntry[] = [];
+    for (const page of pages)
+      for (let i = 0; i + 1 < page.length; i += 2) {
+        const [kind, tenantId, id] = JSON.parse(page[i]!) as [PendingPaymentEntry['kind'], string, string];
+        entries.push({ kind, tenantId, id, since: new Date(Number(page[i + 1])) });
+      }
+    return entries.sort((a, b) => a.since.getTime() - b.since.getTime());
+  }
+
+  /** How many payments are pending, and when the oldest began (none: undefined). */
+  async pendingSummary(): Promise<{ count: number; oldest?: Date }> {
+    const [firsts, counts] = await Promise.all([
+      this.perShard(
+        'pendingSummary',
+        this.shards.all(),
+        (p, k) => p.zrange(k.pendingPayments, 0, 0, 'WITHSCORES'),
+        (k) => this.redis.zrange(k.pendingPayments, 0, 0, 'WITHSCORES'),
+      ),
+      this.perShard(
+        'pendingSummary',
+        this.shards.all(),
+        (p, k) => p.zcard(k.pendingPayments),
+        (k) => this.redis.zcard(k.pendingPayments),
+      ),
+    ]);
+    const scores = firsts.filter((first) => first.length === 2).map((first) => Number(first[1]));
+    return {
+      count: counts.reduce((sum, n) => sum + Number(n), 0),
+      ...(scores.length > 0 ? { oldest: new Date(Math.min(...scores)) } : {}),
+    };
   }
 
   /**

@@ -54,7 +54,7 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
 
-/** The fields of a usage as applyUsage-18.lua takes them (FIELDS a usage, in this order). */
+/** The fields of a usage as applyUsage-19.lua takes them (FIELDS a usage, in this order). */
 function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
   const { day, second, month } = startDay(u.start);
   if (month !== u.period) {
@@ -134,6 +134,11 @@ export class CreditLedger {
   private indexKeys(tenantId: string): string[] {
     const ix = indexKeys(this.shards.tag(this.shards.shardOf(tenantId)), this.prefix);
     return [ix.outbox, ix.expiry, ix.gauges, ix.blocked, ix.low, ix.rechargeFailed];
+  }
+
+  /** The tenant's shard's index of pending payments: the last KEYS of the scripts that begin or settle one. */
+  private pendingKey(tenantId: string): string {
+    return indexKeys(this.shards.tag(this.shards.shardOf(tenantId)), this.prefix).pendingPayments;
   }
 
   private run(operation: string, keys: string[], args: (string | number)[]) {
@@ -217,7 +222,15 @@ export class CreditLedger {
     const purchasedAt = funds.purchasedAt ?? now;
     const result = await this.run(
       'addFunds',
-      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox, ...this.indexKeys(tenantId)],
+      [
+        k.account,
+        k.lots,
+        k.lotExpiry,
+        k.payments,
+        k.outbox,
+        ...this.indexKeys(tenantId),
+        this.pendingKey(tenantId),
+      ],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -253,7 +266,7 @@ export class CreditLedger {
     const k = this.keys(tenantId);
     const result = await this.run(
       'beginPurchase',
-      [k.account, k.payments],
+      [k.account, k.payments, this.pendingKey(tenantId)],
       [tenantId, this.clock().getTime(), purchase.purchaseId, purchase.amount.toString(), purchase.currency],
     );
     if ('refused' in result) return result;
@@ -275,7 +288,15 @@ export class CreditLedger {
     const succeeded = result.status === 'succeeded';
     const reply = await this.run(
       'recordPurchase',
-      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox, ...this.indexKeys(tenantId)],
+      [
+        k.account,
+        k.lots,
+        k.lotExpiry,
+        k.payments,
+        k.outbox,
+        ...this.indexKeys(tenantId),
+        this.pendingKey(tenantId),
+      ],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -392,6 +413,7 @@ export class CreditLedger {
         k.userLimits,
         k.userSpend,
         k.burst,
+        this.pendingKey(tenantId),
       ],
       args,
     );
@@ -481,7 +503,15 @@ export class CreditLedger {
     const succeeded = result.status === 'succeeded';
     const reply = await this.run(
       'rechargeResult',
-      [k.account, k.lots, k.lotExpiry, k.payments, k.outbox, ...this.indexKeys(tenantId)],
+      [
+        k.account,
+        k.lots,
+        k.lotExpiry,
+        k.payments,
+        k.outbox,
+        ...this.indexKeys(tenantId),
+        this.pendingKey(tenantId),
+      ],
       [
         tenantId,
         ...this.clockArgs(now),
@@ -520,7 +550,7 @@ export class CreditLedger {
     const k = this.keys(tenantId);
     const result = await this.run(
       'expireLots',
-      [k.account, k.lots, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId)],
+      [k.account, k.lots, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId), this.pendingKey(tenantId)],
       [tenantId, ...this.clockArgs(now)],
     );
     if ('refused' in result) return result;
@@ -533,13 +563,13 @@ export class CreditLedger {
 
   /**
    * Recomputes the tenant's index entries and its part of the gauges from its state
-   * (reindex-9.lua): idempotent, safe while traffic flows. Returns what changed in the gauges.
+   * (reindex-10.lua): idempotent, safe while traffic flows. Returns what changed in the gauges.
    */
   async reindex(tenantId: string): Promise<{ tenants: number; depleted: number; backlog: number } | Refusal> {
     const k = this.keys(tenantId);
     const result = await this.run(
       'reindex',
-      [k.account, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId)],
+      [k.account, k.lotExpiry, k.outbox, ...this.indexKeys(tenantId), this.pendingKey(tenantId)],
       [tenantId],
     );
     if ('refused' in result) return result;
@@ -681,6 +711,7 @@ export class CreditLedger {
         ...this.indexKeys(tenantId),
         k.userLimits,
         k.userSpend,
+        this.pendingKey(tenantId),
       ],
       [
         tenantId,

@@ -7,6 +7,7 @@ import { Leases } from './leases';
 import { CreditLedger, indexShardsFor, LedgerOptions } from './ledger';
 import { LedgerIndexes } from './ledger-indexes';
 import { OutboxStore } from './outbox-store';
+import { PaymentReads } from './payment-reads';
 import { RerateCheckpoints } from './rerate-checkpoints';
 import { TenantRegistry } from './tenant-registry';
 
@@ -26,6 +27,8 @@ export interface Ledger {
   deadLetters: DeadLetterLog;
   /** Re-rating runs' checkpoints, so that a stopped run resumes where it was. */
   rerates: RerateCheckpoints;
+  /** Purchases and auto-recharge requests with the lots they bought (the reconciler, the payments report). */
+  payments: PaymentReads;
   /** The tenant's keys in this namespace (for tools and tests that look at the raw state). */
   keys(tenantId: string): TenantKeys;
 }
@@ -44,6 +47,28 @@ export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}):
     indexes: new LedgerIndexes(redis, shards, prefix),
     deadLetters: new DeadLetterLog(redis, prefix),
     rerates: new RerateCheckpoints(redis, prefix),
+    payments: new PaymentReads(redis, prefix),
     keys: (tenantId) => tenantKeys(tenantId, prefix),
+  };
+}
+
+/**
+ * The ledger as settling payments and the payments report need it (the settlement's
+ * PaymentLedger and PaymentBooks ports): the index of pending payments, the payments and
+ * their lots, and the recording scripts.
+ */
+export function paymentLedgerOf(ledger: Ledger) {
+  return {
+    pendingPayments: (before: Date, limit: number) => ledger.indexes.pendingPayments(before, limit),
+    readPayment: (tenantId: string, kind: 'purchase' | 'recharge', id: string) =>
+      ledger.payments.readPayment(tenantId, kind, id),
+    recordPurchase: ledger.writes.recordPurchase.bind(ledger.writes),
+    recordRechargeResult: ledger.writes.recordRechargeResult.bind(ledger.writes),
+    async *paymentLots(window: { from: Date; to: Date }) {
+      for await (const tenants of ledger.tenants.pages()) {
+        const lots = await Promise.all(tenants.map((tenant) => ledger.payments.paymentLots(tenant, window)));
+        yield lots.flat();
+      }
+    },
   };
 }

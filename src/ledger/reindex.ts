@@ -10,7 +10,7 @@ export interface ReindexReport {
 }
 
 /**
- * Recomputes every tenant's index entries (reindex-9.lua, per tenant, idempotent, safe while
+ * Recomputes every tenant's index entries (reindex-10.lua, per tenant, idempotent, safe while
  * traffic flows): after an upgrade from a version without indexes, or a move between
  * standalone Redis and a Cluster. The one walk over every tenant, run on request.
  */

@@ -9,7 +9,7 @@ import { guarded, interpret, LedgerError, Refusal, ResultCode } from './result-c
  * They are registered once with ioredis under a versioned name; bump the version whenever a
  * script's arguments or behaviour change, so old and new code never share a name.
  */
-export const SCRIPTS_VERSION = 6;
+export const SCRIPTS_VERSION = 7;
 export const COMMANDS_DIR = join(__dirname, 'commands');
 
 /** The name a script is registered under on the client (and its pipelines). */

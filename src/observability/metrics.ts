@@ -8,6 +8,10 @@ export interface LedgerGaugeValues {
   tenants: number;
   depleted: number;
   backlog: number;
+  /** Payments begun and not settled (the index of pending payments). */
+  pendingPayments: number;
+  /** Seconds since the oldest of them began (0 when none is pending). */
+  oldestPendingPaymentSeconds: number;
   /** Seconds since they were read from Redis. */
   ageSeconds: number;
 }
@@ -15,6 +19,9 @@ export interface LedgerGaugeValues {
 /** Bucket boundaries, in seconds. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 export const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+/** What the reconciler can make of a pending payment (settlement/settle-payment.ts). */
+const PAYMENT_OUTCOMES = ['succeeded', 'failed', 'already_settled', 'pending', 'mismatch', 'ignored'];
 
 /** Every `x-error-code` of the dead-letter topic. */
 const DEAD_LETTER_REASONS = REJECTION_CODES;
@@ -108,6 +115,15 @@ export function createMetrics(
   ['succeeded', 'failed'].forEach((outcome) => recharges.inc({ outcome }, 0));
   instrumentation.on('recharge', ({ outcome }) => recharges.inc({ outcome }));
 
+  const reconciled = new Counter({
+    name: 'rater_payments_reconciled_total',
+    help: 'Pending payments the reconciler looked at, by outcome (succeeded and failed: settled now).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  PAYMENT_OUTCOMES.forEach((outcome) => reconciled.inc({ outcome }, 0));
+  instrumentation.on('paymentSettled', ({ outcome }) => reconciled.inc({ outcome }));
+
   if (ledgerGauges) {
     const gauge = (name: string, help: string, read: (g: LedgerGaugeValues) => number) =>
       new Gauge({
@@ -129,6 +145,16 @@ export function createMetrics(
       (g) => g.depleted,
     );
     gauge('rater_tenants', 'Tenants with an account.', (g) => g.tenants);
+    gauge(
+      'rater_payments_pending',
+      'Purchases and auto-recharges begun and not settled (the reconciler settles them).',
+      (g) => g.pendingPayments,
+    );
+    gauge(
+      'rater_payments_pending_oldest_age_seconds',
+      'Seconds since the oldest pending purchase or auto-recharge began (0 when none is pending).',
+      (g) => g.oldestPendingPaymentSeconds,
+    );
     gauge(
       'rater_ledger_gauges_age_seconds',
       'How old the ledger-wide gauges are (they are read from Redis, cached; NaN: never read).',

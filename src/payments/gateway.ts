@@ -3,7 +3,7 @@
  * src/settlement/ports.ts): Stripe in production (stripe-gateway.ts), the simulated one only
  * when chosen explicitly.
  */
-import type { ChargeRequest, ChargeResult, PaymentGateway } from '../settlement/ports';
+import type { ChargeRequest, ChargeResult, GatewayPayment, PaymentGateway } from '../settlement/ports';
 
 /** No answer (a timeout or a refused connection): worth retrying with the same idempotency key. */
 export class GatewayUnavailableError extends Error {
@@ -18,12 +18,17 @@ export class GatewayUnavailableError extends Error {
  *   pm_sim_declined      declined (insufficient funds)
  *   pm_sim_timeout       no answer (GatewayUnavailableError) every time
  *   pm_sim_flaky         no answer on the first attempt of a key, approved on the next
+ *   pm_sim_lost_answer   charged on the first attempt, but no answer ever comes back (every
+ *                        attempt of the key throws GatewayUnavailableError): only `lookup`
+ *                        tells that the payment succeeded
  *   anything else        approved
- * Repeating a key returns the first answer without charging again.
+ * Repeating a key returns the first answer without charging again. `lookup` and
+ * `listPayments` answer from what was charged or declined (a timeout leaves nothing).
  */
 export class SimulatedGateway implements PaymentGateway {
   private readonly answers = new Map<string, ChargeResult>();
   private readonly attempts = new Map<string, number>();
+  private readonly payments = new Map<string, GatewayPayment>();
   /** Every successful charge, for tests and the demo. */
   readonly charges: ChargeRequest[] = [];
 
@@ -31,8 +36,13 @@ export class SimulatedGateway implements PaymentGateway {
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    const lost = () =>
+      new GatewayUnavailableError(`the answer for ${request.idempotencyKey} was lost in transit`);
     const previous = this.answers.get(request.idempotencyKey);
-    if (previous) return previous;
+    if (previous) {
+      if (request.paymentMethodRef === 'pm_sim_lost_answer') throw lost();
+      return previous;
+    }
     const attempt = (this.attempts.get(request.idempotencyKey) ?? 0) + 1;
     this.attempts.set(request.idempotencyKey, attempt);
     let answer: ChargeResult;
@@ -55,6 +65,28 @@ export class SimulatedGateway implements PaymentGateway {
     }
     if (answer.status === 'succeeded') this.charges.push(request);
     this.answers.set(request.idempotencyKey, answer);
+    this.payments.set(request.idempotencyKey, {
+      gatewayRef:
+        answer.status === 'succeeded' ? answer.gatewayRef : `sim_declined_${this.payments.size + 1}`,
+      tenantId: request.tenantId,
+      chargeId: request.idempotencyKey,
+      status: answer.status === 'succeeded' ? 'succeeded' : 'failed',
+      amountMinor: request.amountMinor,
+      currency: request.currency.toUpperCase(),
+      createdAt: new Date(),
+      ...(answer.status === 'declined' ? { reason: answer.reason } : {}),
+    });
+    if (request.paymentMethodRef === 'pm_sim_lost_answer') throw lost();
     return answer;
+  }
+
+  async lookup(request: { idempotencyKey: string }): Promise<GatewayPayment | undefined> {
+    await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    return this.payments.get(request.idempotencyKey);
+  }
+
+  async *listPayments(window: { from: Date; to: Date }): AsyncIterable<GatewayPayment> {
+    for (const payment of this.payments.values())
+      if (payment.createdAt >= window.from && payment.createdAt < window.to) yield payment;
   }
 }

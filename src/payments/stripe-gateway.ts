@@ -1,6 +1,61 @@
 import Stripe from 'stripe';
 import { GatewayUnavailableError } from './gateway';
-import { ChargeRequest, ChargeResult, PaymentGateway } from '../settlement/ports';
+import { ChargeRequest, ChargeResult, GatewayPayment, PaymentGateway } from '../settlement/ports';
+
+/** How far before a payment began its PaymentIntent is looked for (clocks differ). */
+const LOOKUP_MARGIN_S = 3600;
+/** PaymentIntents read at most by one lookup: a customer's since the payment began. */
+const LOOKUP_MAX = 1000;
+
+/**
+ * A PaymentIntent as the port sees it, or undefined when it was not made by the rater (no
+ * `tenantId` and `chargeId` metadata). Off-session nobody completes a PaymentIntent that needs
+ * the customer, so `requires_payment_method`, `requires_action` and `canceled` are final.
+ */
+export function gatewayPaymentOf(intent: Stripe.PaymentIntent): GatewayPayment | undefined {
+  const { tenantId, chargeId } = intent.metadata ?? {};
+  if (!tenantId || !chargeId) return undefined;
+  const pending = ['processing', 'requires_capture', 'requires_confirmation'].includes(intent.status);
+  const error = intent.last_payment_error;
+  return {
+    gatewayRef: intent.id,
+    tenantId,
+    chargeId,
+    status: intent.status === 'succeeded' ? 'succeeded' : pending ? 'processing' : 'failed',
+    amountMinor: BigInt(intent.amount),
+    currency: intent.currency.toUpperCase(),
+    createdAt: new Date(intent.created * 1000),
+    ...(intent.status !== 'succeeded' && !pending
+      ? {
+          reason:
+            error?.decline_code ||
+            error?.code ||
+            (intent.status === 'requires_action' ? 'authentication_required' : `payment_${intent.status}`),
+          message: error?.message ?? `the PaymentIntent is ${intent.status}`,
+        }
+      : {}),
+  };
+}
+
+/** A Stripe error that means no answer (worth retrying with the same key), as the port's error. */
+function unavailable(error: unknown, what: string): GatewayUnavailableError | undefined {
+  if (
+    error instanceof Stripe.errors.StripeConnectionError ||
+    error instanceof Stripe.errors.StripeAPIError ||
+    error instanceof Stripe.errors.StripeRateLimitError ||
+    (error instanceof Stripe.errors.StripeError && (error.statusCode ?? 0) >= 500) ||
+    (error instanceof Stripe.errors.StripeError && error.code === 'idempotency_key_in_use')
+  )
+    return new GatewayUnavailableError(`Stripe did not answer ${what}: ${error.message}`, { cause: error });
+  return undefined;
+}
+
+/** Not thrown as it is: a framework would take the Stripe error's statusCode and headers for its own response. */
+function refused(error: unknown, what: string): unknown {
+  if (error instanceof Stripe.errors.StripeError)
+    return new Error(`Stripe refused ${what} (${error.type} ${error.statusCode}): ${error.message}`);
+  return error;
+}
 
 export interface StripeGatewayOptions {
   /** A secret key (`sk_live_...`, `sk_test_...`) or a restricted key that may create PaymentIntents. */
@@ -98,26 +153,52 @@ export class StripeGateway implements PaymentGateway {
           reason: error.decline_code || error.code || 'card_declined',
           message: error.message,
         };
-      if (
-        error instanceof Stripe.errors.StripeConnectionError ||
-        error instanceof Stripe.errors.StripeAPIError ||
-        error instanceof Stripe.errors.StripeRateLimitError ||
-        (error instanceof Stripe.errors.StripeError && (error.statusCode ?? 0) >= 500) ||
-        (error instanceof Stripe.errors.StripeError && error.code === 'idempotency_key_in_use')
-      )
-        throw new GatewayUnavailableError(
-          `Stripe did not answer ${request.idempotencyKey}: ${error.message}`,
-          {
-            cause: error,
-          },
-        );
-      // Not thrown as it is: a framework would take the Stripe error's statusCode and headers
-      // for its own response.
-      if (error instanceof Stripe.errors.StripeError)
-        throw new Error(
-          `Stripe refused ${request.idempotencyKey} (${error.type} ${error.statusCode}): ${error.message}`,
-        );
-      throw error;
+      throw unavailable(error, request.idempotencyKey) ?? refused(error, request.idempotencyKey);
+    }
+  }
+
+  /**
+   * The PaymentIntent whose metadata `chargeId` is the key: among the customer's PaymentIntents
+   * created since the payment began (an hour's margin), which Stripe lists consistently (its
+   * search may lag behind by a minute), at most LOOKUP_MAX of them.
+   */
+  async lookup(request: {
+    idempotencyKey: string;
+    paymentMethodRef: string;
+    since: Date;
+  }): Promise<GatewayPayment | undefined> {
+    const ref = parseStripeMethodRef(request.paymentMethodRef);
+    if (!ref) return undefined; // charge() declines such a reference without asking Stripe
+    const since = Math.floor(request.since.getTime() / 1000) - LOOKUP_MARGIN_S;
+    try {
+      let read = 0;
+      for await (const intent of this.stripe.paymentIntents.list({
+        customer: ref.customer,
+        created: { gte: since },
+        limit: 100,
+      })) {
+        if (intent.metadata?.chargeId === request.idempotencyKey) return gatewayPaymentOf(intent);
+        if (++read >= LOOKUP_MAX) break;
+      }
+      return undefined;
+    } catch (error) {
+      throw unavailable(error, `a lookup of ${request.idempotencyKey}`) ?? refused(error, 'a lookup');
+    }
+  }
+
+  /** The rater's PaymentIntents created in [from, to), newest first (Stripe's list order). */
+  async *listPayments(window: { from: Date; to: Date }): AsyncIterable<GatewayPayment> {
+    const created = {
+      gte: Math.floor(window.from.getTime() / 1000),
+      lt: Math.ceil(window.to.getTime() / 1000),
+    };
+    try {
+      for await (const intent of this.stripe.paymentIntents.list({ created, limit: 100 })) {
+        const payment = gatewayPaymentOf(intent);
+        if (payment) yield payment;
+      }
+    } catch (error) {
+      throw unavailable(error, 'the PaymentIntents list') ?? refused(error, 'the PaymentIntents list');
     }
   }
 }

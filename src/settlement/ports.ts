@@ -152,9 +152,41 @@ export interface ChargeRequest {
 export type ChargeResult =
   { status: 'succeeded'; gatewayRef: string } | { status: 'declined'; reason: string; message?: string };
 
+/**
+ * A payment as the gateway holds it (a Stripe PaymentIntent), found by the metadata the charge
+ * gave it: `chargeId` is the idempotency key. `failed` is final for the reconciler (declined,
+ * canceled, or waiting for a customer who is not there); `processing` is not known yet.
+ */
+export interface GatewayPayment {
+  gatewayRef: string;
+  tenantId: string;
+  chargeId: string;
+  status: 'succeeded' | 'failed' | 'processing';
+  amountMinor: bigint;
+  /** ISO 4217, upper case. */
+  currency: string;
+  createdAt: Date;
+  /** Why it failed (a decline code) and the gateway's text. */
+  reason?: string;
+  message?: string;
+}
+
 export interface PaymentGateway {
   /** Resolves with the gateway's answer; throws GatewayUnavailableError when it did not answer. */
   charge(request: ChargeRequest): Promise<ChargeResult>;
+  /**
+   * The payment the gateway made for an idempotency key, or undefined when it has none:
+   * `paymentMethodRef` and `since` (when the payment began) narrow the search. Throws
+   * GatewayUnavailableError when the gateway did not answer.
+   */
+  lookup(request: {
+    idempotencyKey: string;
+    tenantId: string;
+    paymentMethodRef: string;
+    since: Date;
+  }): Promise<GatewayPayment | undefined>;
+  /** Every payment created in [from, to), page by page (the payments report). */
+  listPayments(window: { from: Date; to: Date }): AsyncIterable<GatewayPayment>;
 }
 
 /** An applied usage as the ledger lists it: its id and stored outcome. */

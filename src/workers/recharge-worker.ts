@@ -17,6 +17,11 @@ export interface RechargeWorkerOptions {
     status: 'succeeded' | 'failed',
     detail: { amount: string; currency: string; gatewayRef?: string; reason?: string },
   ) => void;
+  /**
+   * Called when the gateway never answered: the card may have been charged, so the request
+   * stays pending (no further request is made meanwhile) until the reconciler settles it.
+   */
+  onUnknown?: (tenantId: string, requestId: string, message: string) => void;
 }
 
 interface RechargeRequested {
@@ -28,7 +33,10 @@ interface RechargeRequested {
 /**
  * Answers `credits.recharge.requested`: charges the payment method through the gateway (the
  * request id is the idempotency key, so a redelivered request never charges twice) and
- * records the result in the ledger, which is idempotent by request id as well.
+ * records the result in the ledger, which is idempotent by request id as well. Only the
+ * gateway's answer is recorded: when no answer came back after the retries, the outcome is
+ * unknown (the charge may have gone through) and the request stays pending for the
+ * reconciler, never recorded as failed.
  */
 export class RechargeWorker {
   constructor(private readonly options: RechargeWorkerOptions) {}
@@ -45,6 +53,10 @@ export class RechargeWorker {
       amountMinor,
       currency: amount.currency,
     });
+    if (result.status === 'unknown') {
+      this.options.onUnknown?.(tenantId, requestId, result.message);
+      return;
+    }
     const recorded = await this.options.ledger.writes.recordRechargeResult(
       tenantId,
       result.status === 'succeeded'
@@ -72,7 +84,9 @@ export class RechargeWorker {
     );
   }
 
-  private async charge(request: Parameters<PaymentGateway['charge']>[0]): Promise<ChargeResult> {
+  private async charge(
+    request: Parameters<PaymentGateway['charge']>[0],
+  ): Promise<ChargeResult | { status: 'unknown'; message: string }> {
     try {
       return await retry(() => this.options.gateway.charge(request), {
         attempts: this.options.attempts ?? 3,
@@ -81,8 +95,7 @@ export class RechargeWorker {
         isRetriable,
       });
     } catch (error) {
-      if (error instanceof RetriesExhaustedError)
-        return { status: 'declined', reason: 'gateway_unavailable' };
+      if (error instanceof RetriesExhaustedError) return { status: 'unknown', message: error.message };
       throw error;
     }
   }

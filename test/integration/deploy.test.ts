@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { App, startApp } from '../../src/app';
@@ -15,7 +16,7 @@ describe('deploy/: alert rules, dashboard and a live scrape, checked by promtool
     const check = spawnSync('promtool', ['check', 'rules', join(deploy, 'prometheus', 'alerts.yml')], {
       encoding: 'utf8',
     });
-    expect(check.stdout + check.stderr).toContain('SUCCESS: 9 rules found');
+    expect(check.stdout + check.stderr).toContain('SUCCESS: 10 rules found');
     expect(check.status).toBe(0);
     const rules = readFileSync(join(deploy, 'prometheus', 'alerts.yml'), 'utf8');
     for (const metric of [
@@ -25,8 +26,58 @@ describe('deploy/: alert rules, dashboard and a live scrape, checked by promtool
       'rater_dead_letters_total',
       'rater_outbox_backlog_events',
       'rater_stuck_partitions',
+      'rater_payments_pending_oldest_age_seconds',
     ]) {
       expect(rules).toContain(metric);
+    }
+  });
+
+  it('pages for a payment pending longer than 15 minutes, not for one the reconciler is about to settle', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rater-rules-'));
+    try {
+      const series = (values: string) => [
+        { series: 'rater_payments_pending_oldest_age_seconds{instance="a"}', values },
+        { series: 'rater_payments_pending_oldest_age_seconds{instance="b"}', values },
+      ];
+      const test = {
+        rule_files: [join(deploy, 'prometheus', 'alerts.yml')],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            // Pending since 10 minutes before the start: past 900 s at 5m, held 5 minutes.
+            interval: '1m',
+            input_series: series('600+60x30'),
+            alert_rule_test: [
+              { eval_time: '8m', alertname: 'RaterPaymentPendingTooLong', exp_alerts: [] },
+              {
+                eval_time: '12m',
+                alertname: 'RaterPaymentPendingTooLong',
+                exp_alerts: [
+                  {
+                    exp_labels: { severity: 'warning' },
+                    exp_annotations: {
+                      summary: 'A purchase or auto-recharge has been pending for 22m 0s',
+                      description:
+                        'The card may have been charged without a lot. Check that a reconciler role runs, its log, and `rater payments report`.',
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+          {
+            // Settled within a minute each time: never pages.
+            interval: '1m',
+            input_series: series('0 60 0 60 0 60 0 60 0 60 0 60 0 60 0 60 0 60 0 60'),
+            alert_rule_test: [{ eval_time: '19m', alertname: 'RaterPaymentPendingTooLong', exp_alerts: [] }],
+          },
+        ],
+      };
+      writeFileSync(join(dir, 'test.yml'), JSON.stringify(test));
+      const run = spawnSync('promtool', ['test', 'rules', join(dir, 'test.yml')], { encoding: 'utf8' });
+      expect([run.status, run.stdout + run.stderr]).toEqual([0, expect.stringContaining('SUCCESS')]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -6,7 +6,8 @@
  * prepaid without, one whose card has expired, postpaid); streams a generated day of CDRs
  * (JSON and Avro, with duplicates, malformed records and strays); and prints balances, lots,
  * pools, events, mails, dead letters and a few call authorizations; one user stopped by the
- * monthly spend limit the tenant's admin set, and a dry-run re-rating with a corrected deck.
+ * monthly spend limit the tenant's admin set, a dry-run re-rating with a corrected deck, and an
+ * auto-recharge whose answers are lost, left pending and settled by the reconciler.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { down, stackEnv, stripeEnv, up } from '../stack/stack';
 import { startStripeTestProxy, StripeTestProxy } from '../stack/stripe-test-proxy';
 import { projectRoot } from '../stack/toolchain';
 import { generateDay } from './day';
+import { lostRechargeAnswer } from './lost-answer';
 import { startMailbox } from './mailbox';
 import {
   BURST_USER,
@@ -266,6 +268,7 @@ async function main(): Promise<void> {
       `   contoso's admin looks into it and clears ${BURST_USER}'s block: DELETE .../user-blocks/${BURST_USER} answers ${cleared}`,
     );
     await dryRunRerate(env, yesterday);
+    await lostRechargeAnswer(app.ledger, gateway, env);
     await serveConsole(app.url, keys);
   } finally {
     await app.stop();

@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RememberedIntents } from './stripe-intents';
 
 /**
  * What a test card does when an off-session PaymentIntent is confirmed with it: Stripe's test
@@ -63,6 +64,11 @@ export interface StripeTestProxy {
    * Stripe's api_error at once without charging.
    */
   failNext(count: number, mode: 'drop' | 'error500'): void;
+  /**
+   * The PaymentIntents created, as retrieve, list and search answer them (stripe-intents.ts);
+   * `settle` changes one as Stripe does when a payment completes later.
+   */
+  intents: RememberedIntents;
   close(): Promise<void>;
 }
 
@@ -84,7 +90,8 @@ interface Stored {
  * - a confirmed PaymentIntent gets an id of its own and `succeeded`, or, for the test payment
  *   methods above, HTTP 402 with Stripe's `card_error` body (`code`, `decline_code`, `message`,
  *   the PaymentIntent with its `last_payment_error`);
- * - it counts PaymentIntent creations by key, and can fail the next ones in transit.
+ * - it counts PaymentIntent creations by key, and can fail the next ones in transit;
+ * - it remembers the PaymentIntents and answers retrieve, list and search for them.
  *
  * Every request still goes to stripe-mock first, which validates it against Stripe's OpenAPI
  * document and answers a 400 for what Stripe would refuse. Tests and the demo only.
@@ -95,6 +102,7 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
   const inFlight = new Set<string>();
   let creations = 0;
   let failures: { count: number; mode: 'drop' | 'error500' } = { count: 0, mode: 'drop' };
+  const intents = new RememberedIntents();
 
   const forward = (req: IncomingMessage, body: Buffer) =>
     new Promise<{ status: number; headers: Record<string, string>; body: string }>((resolve, reject) => {
@@ -198,6 +206,15 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
         client_secret: `pi_proxy_${n}_secret_proxy`,
         customer: form.get('customer'),
         payment_method: paymentMethod || null,
+        created: Math.floor(Date.now() / 1000),
+        amount: Number(form.get('amount')),
+        currency: form.get('currency'),
+        metadata: Object.fromEntries(
+          [...form.entries()].flatMap(([name, value]) => {
+            const field = /^metadata\[(.+)\]$/.exec(name);
+            return field ? [[field[1]!, value]] : [];
+          }),
+        ),
       });
       let status = 200;
       let reply: string;
@@ -237,6 +254,7 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
         offSession: form.get('off_session') === 'true',
       };
       stored.set(key ?? `no-key-${n}`, { body: reply, status, params, record });
+      intents.remember(key ?? '', intent);
       if (failures.count > 0 && failures.mode === 'drop') {
         failures.count -= 1;
         res.socket?.destroy();
@@ -254,6 +272,7 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const path = (req.url ?? '').split('?')[0];
+      if (intents.answer(req, res)) return;
       const handled =
         req.method === 'POST' && path === '/v1/payment_intents'
           ? createPaymentIntent(req, res, body)
@@ -274,6 +293,7 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
     url: `http://127.0.0.1:${port}`,
     paymentIntents: () => [...stored.values()].map((s) => ({ ...s.record })),
     creationRequests: () => creations,
+    intents,
     failNext(count, mode) {
       failures = { count, mode };
     },

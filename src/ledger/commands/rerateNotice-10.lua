@@ -1,7 +1,7 @@
 --[[
   Tells the tenant what a re-rating run changed, once per revision: the event
   `credits.usage.rerated` with the calls re-priced, the totals before and after, and the
-  refund or the extra charge. The usages themselves were re-rated one by one (rerate-16.lua);
+  refund or the extra charge. The usages themselves were re-rated one by one (rerate-17.lua);
   this only writes the notice, with the revision remembered so that a resumed run does not
   tell the tenant twice.
 

@@ -76,6 +76,44 @@ describe('recharge worker with the Stripe gateway', () => {
     ]);
   });
 
+  it('never records as failed a recharge whose answers were all lost: the card was charged, it stays pending', async () => {
+    await f.ledger.writes.upsertAccount(
+      'unanswered',
+      prepaid({
+        paymentMethodRef: 'cus_unanswered/pm_card_visa',
+        autoRecharge: {
+          enabled: true,
+          trigger: 500n,
+          amount: 2000n,
+          monthlyCap: 10,
+          maxConsecutiveFailures: 3,
+        },
+      }),
+    );
+    await f.ledger.writes.addFunds('unanswered', { paymentRef: 'p1', amount: 1000n, currency: 'USD' });
+    await applyPaid(f, 'unanswered', [paid('u1', 600n)]);
+    const requested = (await f.ledger.outbox.readOutbox('unanswered')).find(
+      (e) => e.type === 'credits.recharge.requested',
+    )!;
+    stripe.failNext(100, 'drop');
+    try {
+      await worker.handle(toCloudEvent(requested, '/rater/credits'));
+    } finally {
+      stripe.failNext(0, 'drop');
+    }
+    expect(stripe.paymentIntents().filter((pi) => pi.idempotencyKey === 'unanswered:recharge:1')).toEqual([
+      expect.objectContaining({ status: 'succeeded', amount: 2000 }),
+    ]);
+    const types = (await f.ledger.outbox.readOutbox('unanswered')).map((e) => e.type);
+    expect(types.filter((type) => type.startsWith('credits.recharge.'))).toEqual([
+      'credits.recharge.requested',
+    ]);
+    expect((await f.ledger.reads.readAccount('unanswered'))!.autoRecharge).toMatchObject({
+      pendingRequestId: 'unanswered:recharge:1',
+      consecutiveFailures: 0,
+    });
+  });
+
   it.each([
     ['pm_card_chargeDeclinedInsufficientFunds', 'insufficient_funds'],
     ['pm_card_chargeDeclinedExpiredCard', 'expired_card'],

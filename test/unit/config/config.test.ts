@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       rates: { dir: 'rates' },
       ledger: { idempotencyRetentionDays: 35 },
       cdr: { maxRecordBytes: undefined, maxDepth: 32, futureSkewSeconds: 300, lateMarginHours: 24 },
-      roles: ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api'],
+      roles: ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api', 'reconciler'],
       outbox: { eventsSource: '/rater/credits' },
       expiry: { sweepIntervalSeconds: 300 },
       mail: {
@@ -57,6 +57,8 @@ describe('loadConfig', () => {
         stripeApiKey: 'sk_test_123',
         stripeApiKeyFile: undefined,
         stripeApiBase: undefined,
+        reconcileGraceSeconds: 60,
+        reconcileIntervalSeconds: 30,
       },
       logLevel: 'info',
     });
@@ -137,9 +139,9 @@ describe('loadConfig', () => {
       }
     };
 
-    it('refuses the recharge and api roles without PAYMENT_GATEWAY, naming it', () => {
+    it('refuses the recharge, api and reconciler roles without PAYMENT_GATEWAY, naming it', () => {
       expect(problem({})).toBe(
-        'invalid configuration:\n  PAYMENT_GATEWAY: is required for the recharge and api roles: stripe (with STRIPE_API_KEY or STRIPE_API_KEY_FILE), simulated (tests and demos only), or none (api without purchases)',
+        'invalid configuration:\n  PAYMENT_GATEWAY: is required for the recharge, api and reconciler roles: stripe (with STRIPE_API_KEY or STRIPE_API_KEY_FILE), simulated (tests and demos only), or none (api without purchases)',
       );
       expect(problem({ RATER_ROLES: 'api' })).toMatch(
         /^invalid configuration:\n {2}PAYMENT_GATEWAY: is required for the api role/,

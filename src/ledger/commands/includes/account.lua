@@ -123,6 +123,8 @@ local function afterBalanceChange(ctx, a, cause, allowRecharge)
       a.arMonthCount = a.arMonthCount + 1
       a.arPending = ctx.tenant .. ':recharge:' .. fmt(a.arSeq)
       a.arPendingSince = fmt(ctx.now)
+      -- What the request charges, for the reconciler: the settings may change before it settles.
+      redis.call('HSET', ctx.keys.account, 'arPendingAmount', fmt(a.arAmount), 'arPendingMethod', a.paymentMethodRef)
       emit(ctx, 'credits.recharge.requested', a.arPending, {
         requestId = a.arPending,
         amount = money(a, a.arAmount),

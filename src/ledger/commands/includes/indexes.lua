@@ -6,7 +6,8 @@
   console: ixBlocked (prepaid tenants whose credit-paid calls are blocked) and ixLow (prepaid
   tenants below their low-balance threshold), sorted sets scored 0 so that they read in name
   order, and ixRechargeFailed (tenant -> when its last auto-recharge failed, ms, while no
-  recharge has succeeded since).
+  recharge has succeeded since); ixPending (sorted set: the payments begun and not settled,
+  purchases and the auto-recharge request, scored by when they began, for the reconciler).
 
   What the tenant adds to the gauges is kept on its account: ixGauges (the gauges key that
   counts it), ixCounted, ixDepleted and ixBacklog. Each sync sets the gauges by the difference
@@ -67,6 +68,30 @@ local function syncRechargeFailedIndex(keys, tenant, failedAt)
   end
 end
 
+-- The member of ixPending for a payment: JSON [kind, tenant, id] (kind purchase or recharge).
+local function pendingMember(kind, tenant, id)
+  return cjson.encode({ kind, tenant, id })
+end
+
+--[[
+  ixPending holds the tenant's pending auto-recharge request, scored by when it was made. The
+  account keeps the request it indexed (ixPendingRecharge), so that a settled or replaced
+  request leaves the index. Skipped by the scripts that are not given the key: they never
+  request or settle a recharge.
+]]
+local function syncPendingRecharge(keys, tenant, pending, since, indexed)
+  if not keys.ixPending or pending == indexed then
+    return
+  end
+  if indexed ~= '' then
+    redis.call('ZREM', keys.ixPending, pendingMember('recharge', tenant, indexed))
+  end
+  if pending ~= '' then
+    redis.call('ZADD', keys.ixPending, num(since), pendingMember('recharge', tenant, pending))
+  end
+  redis.call('HSET', keys.account, 'ixPendingRecharge', pending)
+end
+
 --[[
   Brings every index entry of the tenant in line with its stored state (called at the end of
   each script that changes it, after the account is written). Returns what it changed in the
@@ -74,7 +99,7 @@ end
 ]]
 local function syncIndexes(keys, tenant)
   local h = redis.call('HMGET', keys.account, 'mode', 'blocked', 'ixGauges', 'ixCounted', 'ixDepleted', 'ixBacklog',
-    'balance', 'lowThreshold', 'ixLow', 'arLastFailureAt')
+    'balance', 'lowThreshold', 'ixLow', 'arLastFailureAt', 'arPending', 'arPendingSince', 'ixPendingRecharge')
   if not h[1] then
     return { 0, 0, 0 }
   end
@@ -105,5 +130,6 @@ local function syncIndexes(keys, tenant)
   syncMembership(keys.ixBlocked, tenant, isDepleted)
   syncMembership(keys.ixLow, tenant, isLow)
   syncRechargeFailedIndex(keys, tenant, h[10])
+  syncPendingRecharge(keys, tenant, h[11] or '', h[12], h[13] or '')
   return delta
 end

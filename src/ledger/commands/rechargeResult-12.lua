@@ -3,11 +3,18 @@
   Success adds a lot; failure clears the pending request, counts consecutive failures and
   turns auto-recharge off after the account's maximum. The account keeps the last failure's
   time and reason until a recharge succeeds (arLastFailureAt, arLastFailureReason), and the
-  tenant's shard indexes it by that time meanwhile (includes/indexes.lua).
+  tenant's shard indexes it by that time meanwhile (includes/indexes.lua). Settling takes the
+  request out of the index of pending payments (the account's arPending, includes/indexes.lua).
+
+  A success always wins: the gateway confirming (its webhook, or the reconciler asking it) that
+  a request recorded as failed was paid after all adds its lot then, once, with
+  credits.recharge.succeeded and credits.funds.added; the failure counters and a request made
+  since stay as they are. A failure after a success changes nothing.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] payments  KEYS[5] outbox
   KEYS[6] index: tenants with events  KEYS[7] index: lot expiry  KEYS[8] index: gauges
   KEYS[9] index: blocked  KEYS[10] index: low balance  KEYS[11] index: recharge failed
+  KEYS[12] index: pending payments
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] request id  ARGV[6] succeeded | failed  ARGV[7] amount charged (minor units)
   ARGV[8] currency  ARGV[9] purchased at (ms)  ARGV[10] expires at (ms)
@@ -15,7 +22,8 @@
 
   Output: {0, outcome} or {1, stored outcome}, or {code, detail} (BALANCE_LIMIT, changing
   nothing, when a recharge would take the balance past MAX_TOTAL).
-  outcome: JSON {status, lotId, balance, failures, autoRechargeDisabled}
+  outcome: JSON {status, lotId, balance, failures, autoRechargeDisabled, lateSuccess (a success
+  recorded after a failure)}
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -24,21 +32,22 @@
 
 local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5],
   ixOutbox = KEYS[6], ixExpiry = KEYS[7], gauges = KEYS[8],
-  ixBlocked = KEYS[9], ixLow = KEYS[10], ixRechargeFailed = KEYS[11],
+  ixBlocked = KEYS[9], ixLow = KEYS[10], ixRechargeFailed = KEYS[11], ixPending = KEYS[12],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local requestId, status, amount, currency = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
 local purchasedAt, expiresAt, gatewayRef, reason = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], ARGV[12]
 
 local previous = redis.call('HGET', keys.payments, 'recharge:' .. requestId)
-if previous then
+local lateSuccess = previous ~= false and status == 'succeeded' and cjson.decode(previous).status == 'failed'
+if previous and not lateSuccess then
   return { DUPLICATE, previous }
 end
 local a = loadAccount(ctx)
 if not a then
   return { ERR.NO_ACCOUNT, ctx.tenant }
 end
-if a.arPending ~= requestId then
+if a.arPending ~= requestId and not lateSuccess then
   return { ERR.UNKNOWN_RECHARGE, a.arPending }
 end
 if status ~= 'succeeded' and status ~= 'failed' then
@@ -61,9 +70,27 @@ if status == 'succeeded' then
 end
 
 expireDue(ctx, a)
+local outcome
+if lateSuccess then
+  local lotId = 'r:' .. requestId
+  addLot(ctx, a, lotId, amount, purchasedAt, expiresAt, 'recharge', gatewayRef) -- fits: checked above
+  emit(ctx, 'credits.recharge.succeeded', requestId, {
+    requestId = requestId, amount = money(a, amount), gatewayRef = gatewayRef, balance = money(a, a.balance),
+  })
+  emit(ctx, 'credits.funds.added', lotId, {
+    lotId = lotId, source = 'recharge', paymentRef = gatewayRef, amount = money(a, amount),
+    purchasedAt = fmt(purchasedAt), expiresAt = fmt(expiresAt), balance = money(a, a.balance),
+  })
+  afterBalanceChange(ctx, a, 'recharge:' .. requestId, false)
+  saveAccount(ctx, a)
+  outcome = cjson.encode({ status = status, lotId = lotId, balance = fmt(a.balance), failures = fmt(a.arFailures),
+    autoRechargeDisabled = a.arEnabled == 0, lateSuccess = true })
+  redis.call('HSET', keys.payments, 'recharge:' .. requestId, outcome)
+  return { OK, outcome }
+end
 a.arPending = ''
 a.arPendingSince = ''
-local outcome
+redis.call('HSET', keys.account, 'arPendingAmount', '', 'arPendingMethod', '')
 if status == 'succeeded' then
   local lotId = 'r:' .. requestId
   a.arFailures = 0

@@ -3,8 +3,10 @@
   records it as pending with its amount, currency and payment method, so that every later
   attempt of the same purchase charges the same card for the same amount with the same
   idempotency key. Creates no money: only recordPurchase does, after a successful payment.
+  The pending purchase joins the index of pending payments (scored by when it began) until
+  recordPurchase settles it, so that the reconciler finds it when its client never retries.
 
-  KEYS[1] account  KEYS[2] payments
+  KEYS[1] account  KEYS[2] payments  KEYS[3] index: pending payments (the tenant's shard)
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] purchase id  ARGV[4] amount (minor units)
   ARGV[5] currency
 
@@ -21,7 +23,7 @@
 --- @include "includes/common"
 --- @include "includes/account"
 
-local keys = { account = KEYS[1], payments = KEYS[2] }
+local keys = { account = KEYS[1], payments = KEYS[2], ixPending = KEYS[3] }
 local ctx = newContext(keys, ARGV[1], ARGV[2], '', '')
 local id, amountArg, currency = ARGV[3], ARGV[4], ARGV[5]
 local amount = tonumber(amountArg)
@@ -62,4 +64,5 @@ local purchase = cjson.encode({
   paymentMethodRef = a.paymentMethodRef, startedAt = fmt(ctx.now),
 })
 redis.call('HSET', keys.payments, field, purchase)
+redis.call('ZADD', keys.ixPending, ctx.now, pendingMember('purchase', ctx.tenant, id))
 return { OK, purchase }

@@ -3,11 +3,18 @@
   creates the lot (and pays the debt first, like every lot); a failed one creates nothing and
   publishes credits.purchase.failed with the gateway's reason. A purchase settled before
   returns its stored outcome, so two requests racing with the same purchase id (both charged
-  with the same idempotency key, so one payment) create one lot.
+  with the same idempotency key, so one payment) create one lot. Settling takes the purchase
+  out of the index of pending payments.
+
+  A success always wins: the gateway confirming (its webhook, or the reconciler asking it) that
+  a purchase recorded as failed was paid after all creates the lot then, once (the stored
+  purchase keeps the earlier failure's reason as failedReason). A failure after a success
+  changes nothing.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] payments  KEYS[5] outbox
   KEYS[6] index: tenants with events  KEYS[7] index: lot expiry  KEYS[8] index: gauges
   KEYS[9] index: blocked  KEYS[10] index: low balance  KEYS[11] index: recharge failed
+  KEYS[12] index: pending payments
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] purchase id  ARGV[6] succeeded | failed  ARGV[7] purchased at (ms)
   ARGV[8] expires at (ms)  ARGV[9] gateway reference  ARGV[10] failure reason (decline code)
@@ -15,7 +22,7 @@
 
   Output: {0, purchase} or {1, stored purchase} when settled before, or {code, detail}.
   purchase: JSON {status, amount, currency, paymentMethodRef, startedAt, settledAt, lotId,
-  gatewayRef, balance, paidDebt | reason, message}
+  gatewayRef, balance, paidDebt, failedReason (a late success) | reason, message}
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -24,7 +31,7 @@
 
 local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5],
   ixOutbox = KEYS[6], ixExpiry = KEYS[7], gauges = KEYS[8],
-  ixBlocked = KEYS[9], ixLow = KEYS[10], ixRechargeFailed = KEYS[11],
+  ixBlocked = KEYS[9], ixLow = KEYS[10], ixRechargeFailed = KEYS[11], ixPending = KEYS[12],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local id, status, purchasedAt, expiresAt = ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -36,7 +43,8 @@ if not raw then
   return { ERR.BAD_ARGUMENT, 'purchase ' .. id .. ' was never begun' }
 end
 local p = cjson.decode(raw)
-if p.status ~= 'pending' then
+local lateSuccess = p.status == 'failed' and status == 'succeeded'
+if p.status ~= 'pending' and not lateSuccess then
   return { DUPLICATE, raw }
 end
 if status ~= 'succeeded' and status ~= 'failed' then
@@ -75,6 +83,9 @@ if status == 'succeeded' then
   })
   afterBalanceChange(ctx, a, 'funds:' .. lotId, true)
   saveAccount(ctx, a)
+  if lateSuccess then
+    p.failedReason, p.reason, p.message = p.reason, nil, nil
+  end
   p.status, p.lotId, p.gatewayRef = 'succeeded', lotId, gatewayRef
   p.balance, p.paidDebt = fmt(a.balance), fmt(debtBefore - a.debt)
 else
@@ -87,4 +98,5 @@ else
 end
 local outcome = cjson.encode(p)
 redis.call('HSET', keys.payments, field, outcome)
+redis.call('ZREM', keys.ixPending, pendingMember('purchase', ctx.tenant, id))
 return { OK, outcome }

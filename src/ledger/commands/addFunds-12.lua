@@ -7,6 +7,7 @@
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] payments  KEYS[5] outbox
   KEYS[6] index: tenants with events  KEYS[7] index: lot expiry  KEYS[8] index: gauges
   KEYS[9] index: blocked  KEYS[10] index: low balance  KEYS[11] index: recharge failed
+  KEYS[12] index: pending payments
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] payment reference  ARGV[6] amount (minor units)  ARGV[7] currency
   ARGV[8] purchased at (ms)  ARGV[9] expires at (ms)  ARGV[10] reason  ARGV[11] made by
@@ -24,7 +25,7 @@
 
 local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], payments = KEYS[4], outbox = KEYS[5],
   ixOutbox = KEYS[6], ixExpiry = KEYS[7], gauges = KEYS[8],
-  ixBlocked = KEYS[9], ixLow = KEYS[10], ixRechargeFailed = KEYS[11],
+  ixBlocked = KEYS[9], ixLow = KEYS[10], ixRechargeFailed = KEYS[11], ixPending = KEYS[12],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local ref, amount, currency = ARGV[5], tonumber(ARGV[6]), ARGV[7]

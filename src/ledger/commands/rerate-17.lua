@@ -13,6 +13,7 @@
   KEYS[12] index: blocked  KEYS[13] index: low balance  KEYS[14] index: recharge failed
   KEYS[15] user spend limits  KEYS[16] the base of the users' monthly spend keys
           (includes/user-limits.lua)
+  KEYS[17] index: pending payments
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
   ARGV[5] usage id  ARGV[6] the call's start day (days since 1970, UTC)
   ARGV[7] second of that day it started  ARGV[8] its month (yyyy-mm)
@@ -47,7 +48,7 @@ local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4], applied = KEYS[5], legacy = KEYS[6],
   outbox = KEYS[7], totals = KEYS[8], ixOutbox = KEYS[9], ixExpiry = KEYS[10], gauges = KEYS[11],
   ixBlocked = KEYS[12], ixLow = KEYS[13], ixRechargeFailed = KEYS[14],
-  userLimits = KEYS[15], userSpend = KEYS[16],
+  userLimits = KEYS[15], userSpend = KEYS[16], ixPending = KEYS[17],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local usageId, day, sod, period = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]

@@ -5,6 +5,7 @@
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] outbox
   KEYS[5] index: tenants with events  KEYS[6] index: lot expiry  KEYS[7] index: gauges
   KEYS[8] index: blocked  KEYS[9] index: low balance  KEYS[10] index: recharge failed
+  KEYS[11] index: pending payments
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] now ISO  ARGV[4] now's month
 
   Output: {0, lots expired, amount forfeited, balance} or {code, detail}.
@@ -16,7 +17,7 @@
 
 local keys = { account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], outbox = KEYS[4],
   ixOutbox = KEYS[5], ixExpiry = KEYS[6], gauges = KEYS[7],
-  ixBlocked = KEYS[8], ixLow = KEYS[9], ixRechargeFailed = KEYS[10],
+  ixBlocked = KEYS[8], ixLow = KEYS[9], ixRechargeFailed = KEYS[10], ixPending = KEYS[11],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local a = loadAccount(ctx)

@@ -8,6 +8,7 @@
   KEYS[1] account  KEYS[2] lot expiry  KEYS[3] outbox
   KEYS[4] index: tenants with events  KEYS[5] index: lot expiry  KEYS[6] index: gauges
   KEYS[7] index: blocked  KEYS[8] index: low balance  KEYS[9] index: recharge failed
+  KEYS[10] index: pending payments (the pending recharge; purchases are indexed by beginPurchase)
   ARGV[1] tenant id
 
   Output: {0, tenants change, depleted change, backlog change} or {NO_ACCOUNT, tenant}.
@@ -18,7 +19,7 @@
 
 local keys = {
   account = KEYS[1], lotExpiry = KEYS[2], outbox = KEYS[3], ixOutbox = KEYS[4], ixExpiry = KEYS[5], gauges = KEYS[6],
-  ixBlocked = KEYS[7], ixLow = KEYS[8], ixRechargeFailed = KEYS[9],
+  ixBlocked = KEYS[7], ixLow = KEYS[8], ixRechargeFailed = KEYS[9], ixPending = KEYS[10],
 }
 if redis.call('HEXISTS', keys.account, 'mode') == 0 then
   return { ERR.NO_ACCOUNT, ARGV[1] }

@@ -9,6 +9,7 @@
   KEYS[16] user spend limits  KEYS[17] the base of the users' monthly spend keys
           (includes/user-limits.lua: `<base>:<yyyy-mm>`)
   KEYS[18] the base of the users' burst windows (includes/user-limits.lua)
+  KEYS[19] index: pending payments
   ARGV[1] tenant id
   ARGV[2] now (epoch ms)  ARGV[3] now (ISO 8601)  ARGV[4] now's month (yyyy-mm, UTC)
   ARGV[5] idempotency retention (ms)
@@ -68,7 +69,7 @@ local keys = {
   applied = KEYS[5], legacy = KEYS[6], legacyIndex = KEYS[7], outbox = KEYS[8], totals = KEYS[9],
   ixOutbox = KEYS[10], ixExpiry = KEYS[11], gauges = KEYS[12],
   ixBlocked = KEYS[13], ixLow = KEYS[14], ixRechargeFailed = KEYS[15],
-  userLimits = KEYS[16], userSpend = KEYS[17], burst = KEYS[18],
+  userLimits = KEYS[16], userSpend = KEYS[17], burst = KEYS[18], ixPending = KEYS[19],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local retention = tonumber(ARGV[5])
