@@ -4,8 +4,15 @@ export const CONSOLE_HOME = '/console';
 
 // Resolves a path against this placeholder origin to see where a browser would go.
 const BASE = 'http://console.invalid';
-// Control characters (CR, LF, tab, ...) and the backslash browsers read as a slash.
-const REFUSED = /[\u0000-\u001f\u007f\\]/;
+// Control characters (CR, LF, tab, ...: below U+0020, and DEL) and the backslash browsers read
+// as a slash.
+const refused = (text: string) => {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f || code === 0x5c) return true;
+  }
+  return false;
+};
 
 /**
  * The sign-in's `next` (a query or form value: anything) as a redirect target: a same-origin path under /console (the console
@@ -14,7 +21,7 @@ const REFUSED = /[\u0000-\u001f\u007f\\]/;
  * or LF, a backslash, dot segments leaving /console) is the console home.
  */
 export function consoleNext(next: unknown): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || REFUSED.test(next))
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || refused(next))
     return CONSOLE_HOME;
   let url: URL;
   try {
