@@ -38,15 +38,15 @@ export const month = {
 } as const;
 export const count = { type: 'integer', minimum: 0 } as const;
 /**
- * A user key (the spend limits count by it): 1 to MAX_USER_KEY_LENGTH characters of
- * well-formed Unicode (no lone UTF-16 surrogate: the pattern is compiled with the u flag);
- * the route checks the 256 bytes of UTF-8 (userKeyProblem).
+ * A user key (the spend limits count by it): 1 to MAX_USER_KEY_LENGTH characters; the route
+ * checks that it is well-formed Unicode and at most 256 bytes of UTF-8 (userKeyProblem), so
+ * its 400 says which.
  */
 export const userKey = {
   type: 'string',
   minLength: 1,
   maxLength: MAX_USER_KEY_LENGTH,
-  pattern: '^\\P{Cs}*$',
+  description: 'well-formed Unicode (no lone UTF-16 surrogate)',
 } as const;
 
 export const tenantParams = { type: 'object', required: ['tenantId'], properties: { tenantId } } as const;
