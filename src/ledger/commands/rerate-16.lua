@@ -138,7 +138,7 @@ for key, delta in pairs(draws) do
 end
 
 -- Move the difference.
-local newLots = o.src == 'credits' and o.lots or {}
+local newLots = o.src == 'credits' and appendDraws(o.lots, {}) or {}
 if diff > 0 then
   newLots = appendDraws(newLots, debitLots(ctx, a, diff))
 elseif diff < 0 then

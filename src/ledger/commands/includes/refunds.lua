@@ -117,11 +117,11 @@ local function refundDraws(ctx, a, lots, amount, r)
 end
 
 -- The draws of a call after a further debit: `more` appended to `lots` (a draw on the same
--- lot as the last one is merged into it).
+-- lot as the last one is merged into it), amounts as canonical texts.
 local function appendDraws(lots, more)
   local all = {}
   for i, d in ipairs(lots) do
-    all[i] = { d[1], d[2] }
+    all[i] = { d[1], fmt(num(d[2])) }
   end
   for _, d in ipairs(more) do
     local last = all[#all]
