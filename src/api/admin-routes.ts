@@ -4,6 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fasti
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TENANT_ID_PATTERN } from '../credits/tenant';
 import type { AdminApiOptions } from './admin-app';
+import { answerError } from './error-handler';
 import { guards } from './guard';
 import { authorizeRoutes } from './routes/authorize';
 import { forecastRoutes } from './routes/forecast';
@@ -68,6 +69,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
 ): void {
   const app = server.withTypeProvider<JsonSchemaToTsProvider>();
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  app.setErrorHandler(answerError);
 
   // Every log line of a request names the tenant it is for: from the path from the start,
   // from the body (authorization) once it is parsed; and, once authenticated, who asked.

@@ -1,4 +1,5 @@
 import { TENANT_ID_PATTERN } from '../credits/tenant';
+import { MAX_USER_KEY_LENGTH } from '../credits/user-limits';
 
 /**
  * The JSON schemas every resource of the admin API shares. Fastify validates requests with
@@ -36,6 +37,17 @@ export const month = {
   description: 'yyyy-mm (UTC)',
 } as const;
 export const count = { type: 'integer', minimum: 0 } as const;
+/**
+ * A user key (the spend limits count by it): 1 to MAX_USER_KEY_LENGTH characters; the route
+ * checks that it is well-formed Unicode and at most 256 bytes of UTF-8 (userKeyProblem), so
+ * its 400 says which.
+ */
+export const userKey = {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_USER_KEY_LENGTH,
+  description: 'well-formed Unicode (no lone UTF-16 surrogate)',
+} as const;
 
 export const tenantParams = { type: 'object', required: ['tenantId'], properties: { tenantId } } as const;
 
@@ -63,6 +75,10 @@ const ERROR = {
     message: { type: 'string', description: 'what is wrong; for a 400, it names the field' },
     statusCode: { type: 'integer' },
     code: { type: 'string' },
+    errorId: {
+      type: 'string',
+      description: "a 500's only detail: the id its details are logged with (the cause is never told)",
+    },
   },
 } as const;
 

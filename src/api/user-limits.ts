@@ -4,7 +4,7 @@ import {
   effectiveLimit,
   isUserKey,
   limitLeft,
-  MAX_USER_KEY_LENGTH,
+  userKeyProblem,
   type BurstGuard,
   type UserLimit,
 } from '../credits/user-limits';
@@ -58,11 +58,12 @@ export function userLimitsChange(
   fields: UserLimitsFields,
 ): { change: UserLimitsChange } | { problem: string } {
   const users = Object.entries(request.users ?? {});
-  const long = users.find(([user]) => !isUserKey(user));
-  if (long)
-    return {
-      problem: `${fields.users}: ${long[0].slice(0, 40)}... is over ${MAX_USER_KEY_LENGTH} bytes`,
-    };
+  const bad = users.find(([user]) => !isUserKey(user));
+  if (bad) {
+    // The key as a JSON string (a lone surrogate shown escaped), its start only when long.
+    const shown = bad[0].length > 40 ? `${JSON.stringify(bad[0].slice(0, 40))}...` : JSON.stringify(bad[0]);
+    return { problem: `${fields.users}: the user key ${shown} ${userKeyProblem(bad[0])}` };
+  }
   const amounts: Record<string, string | undefined> = { [fields.default]: request.default ?? undefined };
   for (const [user, value] of users)
     if (value !== null && value !== 'none') amounts[fields.user(user)] = value;

@@ -11,9 +11,27 @@ export const MAX_USER_KEY_LENGTH = 256;
 
 const utf8 = new TextEncoder();
 
-/** A user key the ledger takes: not empty, at most MAX_USER_KEY_LENGTH bytes of UTF-8. */
-export const isUserKey = (value: string) =>
-  value.length > 0 && value.length <= MAX_USER_KEY_LENGTH && utf8.encode(value).length <= MAX_USER_KEY_LENGTH;
+/** A lone UTF-16 surrogate: text that is not well-formed Unicode (UTF-8 cannot hold it as it is). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Whether `value` holds a lone UTF-16 surrogate (is not well-formed Unicode). */
+export const hasLoneSurrogate = (value: string) => LONE_SURROGATE.test(value);
+
+/**
+ * Why the ledger cannot take `value` as a user key, or undefined when it can: it must not be
+ * empty, must be well-formed Unicode (a lone surrogate would be kept as U+FFFD, the same key
+ * as others) and at most MAX_USER_KEY_LENGTH bytes of UTF-8.
+ */
+export function userKeyProblem(value: string): string | undefined {
+  if (value.length === 0) return 'is empty';
+  if (hasLoneSurrogate(value)) return 'is not well-formed Unicode (a lone UTF-16 surrogate)';
+  if (value.length > MAX_USER_KEY_LENGTH || utf8.encode(value).length > MAX_USER_KEY_LENGTH)
+    return `is over ${MAX_USER_KEY_LENGTH} bytes`;
+  return undefined;
+}
+
+/** A user key the ledger takes (userKeyProblem finds nothing). */
+export const isUserKey = (value: string) => userKeyProblem(value) === undefined;
 
 /** A user's limit: minor units, or `none` (no limit, whatever the tenant's default). */
 export type UserLimit = MinorUnits | 'none';

@@ -671,8 +671,9 @@ export class CreditLedger {
   }
 
   /**
-   * Replaces the charge of an applied usage, once per revision: the old charge is refunded
-   * where it came from and the new one debited.
+   * Replaces the charge of an applied usage, once per revision: only the difference of what
+   * credits pay moves money (rerate-17.lua): an increase is debited, a cut refunded the way the
+   * call took its money, in reverse.
    */
   async rerate(
     tenantId: string,

@@ -124,8 +124,8 @@ type Decision =
  * The use case "re-rate a past period": the applied usages whose calls started in [from, to)
  * are priced again with the decks now in force and compared with what was charged. A dry run
  * reports, per tenant, the calls that change and the totals before and after. A real run
- * replaces each changed charge through the ledger (the old one refunded where it came from,
- * the new one debited, once per usage and revision), publishes the re-rated record, keeps a
+ * replaces each changed charge through the ledger (only the difference moves money: a cut is
+ * refunded the way the call was paid, an increase debited; once per usage and revision), publishes the re-rated record, keeps a
  * checkpoint after each usage, and tells each tenant once what changed. A run stopped part way
  * and run again ends as one run would have: a usage re-rated before the checkpoint is found
  * with this revision and counted, never charged again.

@@ -39,6 +39,17 @@ export const wrongBook = (): RateBook =>
     ),
   );
 
+const US_ANY = '+1,"United States",any,0.0219';
+
+/** The shipped decks with the US rate of outbound USD published wrong: 1.00 USD a minute. */
+export const wrongUsBook = (): RateBook =>
+  parseRateBook(
+    ['decks/outbound-usd-2026-01.csv', 'decks/outbound-usd-2026-07.csv'].reduce(
+      (files, path) => edited(files, path, US_ANY, '+1,"United States",any,1.0000'),
+      rateFiles(),
+    ),
+  );
+
 /** The shipped decks: the UK rate as it should be (0.0349 a minute). */
 export const correctBook = (): RateBook => parseRateBook(rateFiles());
 

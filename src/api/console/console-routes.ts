@@ -28,6 +28,7 @@ import { html, Visit, type OpenTenant } from './render';
 import { operatorRoutes } from './operator-views';
 import { tenantViews } from './tenant-views';
 import { userLimitsViews } from './user-limits-views';
+import { CONSOLE_HOME, consoleNext } from './next-path';
 
 export interface ConsoleOptions {
   ledger: Ledger;
@@ -195,18 +196,15 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     );
   });
 
-  const safeNext = (next: string | undefined) =>
-    next && next.startsWith('/console') && !next.startsWith('//') && !next.includes('\\') ? next : '/console';
-
   app.get('/sign-in', async (request, reply) => {
-    const next = safeNext((request.query as { next?: string }).next);
+    const next = consoleNext((request.query as { next?: unknown }).next);
     if (signedIn.get(request)) return reply.redirect(next, 303);
     return html(reply, SignInPage({ csrf: reply.generateCsrf({ userInfo: SIGNED_OUT }), next }));
   });
 
   app.post('/sign-in', protect, async (request, reply) => {
     const form = signInForm.safeParse(request.body);
-    const next = safeNext(form.success ? form.data.next : undefined);
+    const next = consoleNext(form.success ? form.data.next : undefined);
     const again = (status: number, error: string) =>
       html(reply, SignInPage({ csrf: reply.generateCsrf({ userInfo: SIGNED_OUT }), next, error }), status);
     if (!form.success) return again(400, formProblem(form.error));
@@ -238,7 +236,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       session.kind === 'operator'
         ? '/console/operator'
         : `/console/t/${encodeURIComponent(session.tenantId)}`;
-    return reply.redirect(next === '/console' ? home : next, 303);
+    return reply.redirect(next === CONSOLE_HOME ? home : next, 303);
   });
 
   app.post('/sign-out', protect, async (request, reply) => {

@@ -108,16 +108,26 @@ export const CSV_COLUMNS: [string, (row: ReportRow) => string][] = [
 
 /**
  * The report as CSV (RFC 4180, csv-stringify): a header line, then one line a usage. A cell
- * that a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with a quote mark,
- * except numbers and E.164 numbers, which are data.
+ * holding a comma, a quote, a CR or an LF is quoted (csv-stringify quotes only CRLF, the record
+ * delimiter, unless told: a lone CR or LF would otherwise split the row). Every line start a
+ * spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed with a quote mark,
+ * the cell's start and the start of each line inside it, except a whole cell that is a number
+ * or an E.164 number, which is data.
  */
 export function reportCsv(rows: ReportRow[], header = true): string {
   const cells = rows.map((row) => CSV_COLUMNS.map(([, cell]) => neutralise(cell(row))));
   return stringify(header ? [CSV_COLUMNS.map(([name]) => name), ...cells] : cells, {
     eof: true,
     record_delimiter: 'windows',
+    quoted_match: /[\r\n]/,
   });
 }
 
 const NUMERIC = /^[+-]?\d+(\.\d+)?$/;
-const neutralise = (cell: string) => (/^[=+\-@\t\r]/.test(cell) && !NUMERIC.test(cell) ? `'${cell}` : cell);
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** The cell with a quote mark before its start and each line's start that could start a formula. */
+const neutralise = (cell: string) =>
+  (FORMULA_START.test(cell) && !NUMERIC.test(cell) ? `'${cell}` : cell).replace(
+    /([\r\n])(?=[=+\-@\t])/g,
+    "$1'",
+  );

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { utcMonth } from '../../credits/calendar';
-import { isBurstGuardOn, isUserKey, MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
+import { isBurstGuardOn, userKeyProblem } from '../../credits/user-limits';
 import type { AccountView } from '../../credits/wallet';
 import type { Ledger } from '../../ledger/open-ledger';
 import { formatAmount } from './format';
@@ -206,7 +206,8 @@ export function userLimitsViews(
     const form = clearBlockForm.safeParse(request.body);
     if (!form.success) return result('error', formProblem(form.error), 400);
     const { user } = form.data;
-    if (!isUserKey(user)) return result('error', `user is over ${MAX_USER_KEY_LENGTH} bytes`, 400);
+    const problem = userKeyProblem(user);
+    if (problem) return result('error', `user ${problem}`, 400);
     const cleared = await ledger.writes.clearUserBlock(tenantId, user);
     return cleared.status === 'cleared'
       ? result('ok', `Block of ${user} cleared: their credit-paid calls go through again, in a fresh window.`)

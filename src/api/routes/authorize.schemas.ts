@@ -1,6 +1,5 @@
-import { MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
 import { CALL_TYPES } from '../../rating';
-import { BODY_ERRORS, capability, country, dateTime, money, replies, tenantId } from '../schemas';
+import { BODY_ERRORS, capability, country, dateTime, money, replies, tenantId, userKey } from '../schemas';
 
 /** Schemas of the call authorization a switch asks before it connects a call (routes/authorize.ts). */
 
@@ -22,15 +21,11 @@ export const authorizeBody = {
     destinationContext: { enum: ['Domestic', 'International'], description: 'derived when absent' },
     startDateTime: dateTime,
     userId: {
-      type: 'string',
-      minLength: 1,
-      maxLength: MAX_USER_KEY_LENGTH,
+      ...userKey,
       description: "the calling user, as the usage record will name it: the user's spend limit applies",
     },
     userPrincipalName: {
-      type: 'string',
-      minLength: 1,
-      maxLength: MAX_USER_KEY_LENGTH,
+      ...userKey,
       description: 'the user when there is no userId',
     },
   },

@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { TENANT_ID_PATTERN } from '../../credits/tenant';
+import { hasLoneSurrogate } from '../../credits/user-limits';
 import { authorizeCall } from '../../settlement/authorize-call';
 import type { AdminApp, ResourceOptions } from '../admin-app';
 import { bindToLog, tenantInBody } from '../guard';
 import { presentMoney } from '../money';
+import { badRequest } from '../refusals';
 import { authorizeBody, authorizeResponses } from './authorize.schemas';
 
 /** The check a switch asks before it connects a call: allowed or not, why, and for how long. */
@@ -33,6 +35,10 @@ export function authorizeRoutes<L extends FastifyBaseLogger>(
     },
     async (request, reply) => {
       const body = request.body;
+      // A user key that is not well-formed Unicode would be kept as another (U+FFFD) user's.
+      for (const field of ['userId', 'userPrincipalName'] as const)
+        if (body[field] !== undefined && hasLoneSurrogate(body[field]))
+          return badRequest(reply, `body/${field}: is not well-formed Unicode (a lone UTF-16 surrogate)`);
       const decision = await authorizeCall(ledger.writes, pricer, {
         ...body,
         startDateTime: body.startDateTime ?? new Date().toISOString(),

@@ -1,5 +1,15 @@
 import { MAX_BURST_CALLS, MAX_BURST_WINDOW_MINUTES, MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
-import { amount, BODY_ERRORS, currency, dateTime, money, month, replies, tenantId } from '../schemas';
+import {
+  amount,
+  BODY_ERRORS,
+  currency,
+  dateTime,
+  money,
+  month,
+  replies,
+  tenantId,
+  userKey,
+} from '../schemas';
 
 /** Schemas of the per-user monthly spend limits (routes/user-limits.ts). */
 
@@ -18,6 +28,7 @@ export const userLimitsBody = {
     users: {
       type: 'object',
       maxProperties: MAX_USERS_A_REQUEST,
+      // Well-formedness and bytes are the route's to check (userKeyProblem): its 400 says which.
       propertyNames: { minLength: 1, maxLength: MAX_USER_KEY_LENGTH },
       additionalProperties: {
         anyOf: [amount, { const: 'none' }, { type: 'null' }],
@@ -128,7 +139,7 @@ export const putUserLimitsResponses = replies({ 200: userLimitsView }, [...BODY_
 export const userBlockParams = {
   type: 'object',
   required: ['tenantId', 'user'],
-  properties: { tenantId, user: { type: 'string', minLength: 1, maxLength: MAX_USER_KEY_LENGTH } },
+  properties: { tenantId, user: userKey },
 } as const;
 
 export const clearUserBlockResponses = replies(

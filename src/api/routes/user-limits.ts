@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { utcMonth } from '../../credits/calendar';
-import { isUserKey, MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
+import { userKeyProblem } from '../../credits/user-limits';
 import type { MinorUnits } from '../../credits/wallet';
 import type { AdminApp, ResourceOptions } from '../admin-app';
 import { presentMoney } from '../money';
@@ -115,7 +115,8 @@ export function userLimitsRoutes<L extends FastifyBaseLogger>(
     },
     async (request, reply) => {
       const { tenantId: tenant, user } = request.params;
-      if (!isUserKey(user)) return badRequest(reply, `params/user: over ${MAX_USER_KEY_LENGTH} bytes`);
+      const problem = userKeyProblem(user);
+      if (problem) return badRequest(reply, `params/user: the user key ${problem}`);
       const account = await ledger.reads.readAccount(tenant);
       if (!account) return noAccount(reply, tenant);
       const result = await ledger.writes.clearUserBlock(tenant, user);

@@ -46,8 +46,8 @@
   (includes/totals.lua: the batch's credits and postpaid charges added to today's `daily:`
   field of each, once per batch, when not zero); each user's spend of the call's month, by
   the credit-paid charges of the usages applied now, and credits.user.limit_reached once per
-  user and month when that spend reaches the user's limit (a limit never refuses a usage:
-  the call happened). With the tenant's burst guard on, each credit-paid usage with a user
+  user and month when that spend reaches the user's limit, naming the spend at the call that
+  reached it, whatever the batch (a limit never refuses a usage: the call happened). With the tenant's burst guard on, each credit-paid usage with a user
   applied now enters the user's window by its call's start (a call started before the window
   up to the latest start seen is not counted); when the window holds more international calls
   or more spend than the guard allows, the user is blocked (`b:<user>`) and
@@ -227,7 +227,8 @@ local owed = {}
 local totals = {}
 -- Today's spend by source (credits, postpaid), written once for the batch.
 local spent = {}
--- Each user's credit-paid spend by the call's month, written once for the batch.
+-- Each user's credit-paid spend by the call's month, written once for the batch: {sum, the
+-- charges in order...} (the event names the spend at the call that reached the limit).
 local userSpent = {}
 -- The credit-paid usages with a user applied now, in order, for the burst guard.
 local userPaid = {}
@@ -257,7 +258,13 @@ for i, u in ipairs(usages) do
     end
     if u.src == 'credits' and charge > 0 and u.user ~= '' then
       local byUser = child(userSpent, u.period)
-      byUser[u.user] = (byUser[u.user] or 0) + charge
+      local mine = byUser[u.user]
+      if not mine then
+        mine = { 0 }
+        byUser[u.user] = mine
+      end
+      mine[1] = mine[1] + charge
+      mine[#mine + 1] = charge
     end
     if u.src == 'credits' and u.user ~= '' then
       userPaid[#userPaid + 1] = u
@@ -293,13 +300,13 @@ end
 local limits = {}
 for period, byUser in pairs(userSpent) do
   local key = userSpendKey(keys.userSpend, period)
-  for user, amount in pairs(byUser) do
-    local total = redis.call('HINCRBY', key, 's:' .. user, amount)
+  for user, mine in pairs(byUser) do
+    local total = redis.call('HINCRBY', key, 's:' .. user, mine[1])
     local limit = userLimit(keys.userLimits, a.currency, user, limits)
     if limit and total >= limit and redis.call('HSETNX', key, 'r:' .. user, '1') == 1 then
       emit(ctx, 'credits.user.limit_reached', 'user:' .. user .. ':' .. period, {
         tenantId = ctx.tenant, user = user, period = period,
-        limit = money(a, limit), spent = money(a, total),
+        limit = money(a, limit), spent = money(a, spentAtLimit(total - mine[1], mine, limit)),
       })
     end
   end

@@ -1,10 +1,16 @@
 --[[
-  Replaces the charge of a usage already applied (its rates were corrected): refunds the old
-  charge and debits the new one, atomically and once per (usage id, revision).
-
-  Refunds go back to the lots the old charge drew on (at once forfeited again if that lot
-  has expired since); the part that went into debt reduces the debt, and whatever of it a
-  later purchase had already paid becomes a refund lot expiring like a new purchase.
+  Replaces the charge of a usage already applied (its rates were corrected), atomically and
+  once per (usage id, revision). Only the difference of what credits pay moves money,
+  d = new - old (a charge of another source counts 0):
+  - d > 0 is debited like any usage (into debt past the last lot); d = 0 moves no money;
+  - d < 0 refunds |d| the reverse of the way the call took its money (includes/refunds.lua):
+    first the part that went into debt (it reduces the debt; whatever of it a later purchase
+    had already paid becomes a refund lot expiring like a new purchase), then its lots, last
+    drawn first, each at most what the call took from it. A live lot's share pays the debt
+    owed now first; an expired lot's share is forfeited (credits.funds.expired for that share,
+    id <lot>:rerate:<usage>:<revision>): the balance does not move for it.
+  The record keeps the draws that still pay the call. A postpaid amount owed moves by the
+  difference too; the pool draw moves only if the new rating draws other seconds.
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools
   KEYS[5] applied (the base of the idempotency records' keys: includes/applied.lua)
@@ -43,6 +49,7 @@
 --- @include "includes/totals"
 --- @include "includes/applied"
 --- @include "includes/user-limits"
+--- @include "includes/refunds"
 
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4], applied = KEYS[5], legacy = KEYS[6],
@@ -108,14 +115,18 @@ local refused = checkPools(ctx, expected, draws)
 if refused then
   return refused
 end
--- Bounds, before any write: the refund adds at most the old charge to the balance, the new
--- charge at most itself to the debt, the amount owed or the period's usage charges.
+-- What credits pay, before and after: only the difference moves money.
+local oldCredit = o.src == 'credits' and oldCharge or 0
+local newCredit = newSrc == 'credits' and newCharge or 0
+local diff = newCredit - oldCredit
+-- Bounds, before any write: a refund adds at most |diff| to the balance, a debit at most diff
+-- to the debt; the amount owed or the period's usage charges move to the new charge.
 local function stored(key, field)
   return num(redis.call('HGET', key, field))
 end
 local sameSrc = o.src == newSrc and oldCharge or 0
-if o.src == 'credits' and a.balance + oldCharge > MAX_TOTAL
-    or newSrc == 'credits' and a.debt + newCharge > MAX_TOTAL
+if diff < 0 and a.balance - diff > MAX_TOTAL
+    or diff > 0 and a.debt + diff > MAX_TOTAL
     or newSrc == 'postpaid' and stored(keys.account, 'owed:' .. o.period) - sameSrc + newCharge > MAX_TOTAL
     or stored(keys.totals, o.period .. ':' .. newSrc .. ':charge') - sameSrc + newCharge > MAX_TOTAL then
   return { ERR.BALANCE_LIMIT, 'a total would pass ' .. fmt(MAX_TOTAL) .. ' minor units' }
@@ -127,49 +138,19 @@ for key, delta in pairs(draws) do
   redis.call('HINCRBY', keys.pools, 'used:' .. key, delta)
 end
 
--- Refund the old charge.
-if o.src == 'credits' and oldCharge > 0 then
-  local lots = o.lots
-  for i = #lots, 1, -1 do
-    local lotId, amount = lots[i][1], num(lots[i][2])
-    if lotId == '' then
-      local toDebt = math.min(a.debt, amount)
-      a.debt = a.debt - toDebt
-      a.balance = a.balance + toDebt
-      if amount > toDebt then
-        -- Fits: the balance plus the whole old charge was checked above.
-        addLot(ctx, a, 'refund:' .. usageId .. ':' .. revision, amount - toDebt, ctx.now, refundExpiresAt, 'refund', usageId)
-      end
-    else
-      local lot = getLot(ctx, lotId)
-      local expiresAt = num(lot.expiresAt)
-      a.balance = a.balance + amount
-      if expiresAt <= ctx.now then
-        lot.expired = fmt(num(lot.expired) + amount)
-        putLot(ctx, lotId, lot)
-        a.balance = a.balance - amount
-        emit(ctx, 'credits.funds.expired', lotId .. ':' .. cause, {
-          lotId = lotId, amount = money(a, amount), purchasedAt = lot.purchasedAt, expiresAt = lot.expiresAt,
-          balance = money(a, a.balance),
-        })
-      else
-        lot.remaining = fmt(num(lot.remaining) + amount)
-        putLot(ctx, lotId, lot)
-        redis.call('ZADD', keys.lotExpiry, expiresAt, lotId)
-        ctx.lotQueue = nil
-        ctx.lotsTouched = true
-      end
-    end
-  end
-elseif o.src == 'postpaid' then
+-- Move the difference.
+local newLots = o.src == 'credits' and appendDraws(o.lots, {}) or {}
+if diff > 0 then
+  newLots = appendDraws(newLots, debitLots(ctx, a, diff))
+elseif diff < 0 then
+  newLots = refundDraws(ctx, a, newLots, -diff, {
+    cause = cause, lotId = 'refund:' .. usageId .. ':' .. revision, expiresAt = refundExpiresAt, ref = usageId,
+  })
+end
+if o.src == 'postpaid' then
   redis.call('HINCRBY', keys.account, 'owed:' .. o.period, -oldCharge)
 end
-
--- Debit the new charge.
-local newLots = {}
-if newSrc == 'credits' and newCharge > 0 then
-  newLots = debitLots(ctx, a, newCharge)
-elseif newSrc == 'postpaid' then
+if newSrc == 'postpaid' then
   redis.call('HINCRBY', keys.account, 'owed:' .. o.period, newCharge)
 end
 addToTotals(keys.totals, o.period, o.src, -1, -oldCharge, -oldPoolSec)
@@ -189,7 +170,7 @@ for _, src in ipairs({ 'credits', 'postpaid' }) do
 end
 -- The user's month moves by the credit-paid difference.
 local user = ARGV[18] or ''
-local userDelta = (newSrc == 'credits' and newCharge or 0) - (o.src == 'credits' and oldCharge or 0)
+local userDelta = diff
 if user ~= '' and userDelta ~= 0 then
   local key = userSpendKey(keys.userSpend, o.period)
   if o.period == ctx.nowMonth or redis.call('EXISTS', key) == 1 then

@@ -12,7 +12,7 @@ import type { RerateOptions, RerateReport } from '../../../src/settlement/rerate
 import { TenantSettlement } from '../../../src/settlement/settle-tenant';
 import { projectRoot } from '../../../tools/stack/toolchain';
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';
-import { correctBook, perSecondBook, wrongBook } from '../../support/rate-books';
+import { correctBook, perSecondBook, wrongBook, wrongUsBook } from '../../support/rate-books';
 
 const call = (tenantId: string, id: string, extra: Partial<UsageRecord> = {}): UsageRecord => ({
   id,
@@ -284,5 +284,30 @@ describe('re-rating a past period', () => {
     ]);
     expect((await f.ledger.reads.readAccount('acme'))!.poolUsed).toEqual({ 'MCOPSTN1:US:2026-03': 240 });
     expect(await balance('acme')).toBe(998n);
+  });
+
+  it('keeps the pool draw of a call paid partly from a pool and re-prices only its credit-paid part', async () => {
+    // 60 pool seconds; a domestic call of 150 s: 60 s from the pool, 90 s paid (billed 120 s)
+    // at the wrong 1.00 a minute, then at 0.0219.
+    const domestic = call('acme', 'd1', {
+      calleeNumber: '+13125550100',
+      licenseCapability: 'MCOPSTN1',
+      duration: 150,
+    });
+    await tenantWithCalls('acme', wrongUsBook(), [domestic], 60);
+    expect(await balance('acme')).toBe(800n);
+
+    const report = await rerate(correctBook()).run({ ...MARCH, dryRun: false });
+
+    expect(report.tenants[0]).toMatchObject({ calls: 1, before: 200n, after: 4n });
+    const [usage] = await f.ledger.reads.listUsage('acme', { ...MARCH, offset: 0, limit: 10 });
+    expect(usage!.outcome).toMatchObject({
+      pool: 'MCOPSTN1:US',
+      poolSeconds: 60,
+      charge: 4n,
+      source: 'credits',
+    });
+    expect((await f.ledger.reads.readAccount('acme'))!.poolUsed).toEqual({ 'MCOPSTN1:US:2026-03': 60 });
+    expect(await balance('acme')).toBe(996n);
   });
 });

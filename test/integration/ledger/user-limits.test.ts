@@ -96,6 +96,58 @@ describe('per-user monthly spend limits', () => {
     }
   });
 
+  it('names the spend at the call that reached the limit, the same whether the usages came in one batch or one by one', async () => {
+    const usages = [
+      { ...paid('u1', 40n), user: 'alice' },
+      { ...paid('u2', 70n), user: 'alice' }, // reaches 100: 110
+      { ...paid('u3', 30n), user: 'alice' },
+      { ...paid('u4', 100n), user: 'bob' }, // reaches it alone: 100
+      { ...paid('u5', 5n), user: 'bob' },
+    ];
+    const eventData = async (tenant: string) =>
+      (await f.ledger.outbox.readOutbox(tenant))
+        .filter((event) => event.type === 'credits.user.limit_reached')
+        .map((event) => event.data);
+    for (const tenant of ['batched', 'single']) {
+      await f.ledger.writes.upsertAccount(tenant, prepaid());
+      await f.ledger.writes.addFunds(tenant, { paymentRef: 'p1', amount: 10_000n, currency: 'USD' });
+      expect(
+        await f.ledger.writes.setUserLimits(tenant, { currency: 'USD', default: 100n, users: {} }),
+      ).toEqual({
+        status: 'updated',
+      });
+    }
+
+    await applyPaid(f, 'batched', usages);
+    for (const usage of usages) await applyPaid(f, 'single', [usage]);
+
+    const reached = (user: string, spent: string) => ({
+      user,
+      period: '2026-11',
+      limit: { amountMinor: '100', currency: 'USD' },
+      spent: { amountMinor: spent, currency: 'USD' },
+    });
+    const batched = await eventData('batched');
+    expect(batched).toEqual(
+      expect.arrayContaining([
+        { tenantId: 'batched', ...reached('alice', '110') },
+        { tenantId: 'batched', ...reached('bob', '100') },
+      ]),
+    );
+    expect(batched).toHaveLength(2);
+    const sameTenant = (list: unknown[]) =>
+      (list as { user: string }[])
+        .map((data) => ({ ...data, tenantId: '' }))
+        .sort((x, y) => x.user.localeCompare(y.user));
+    expect(sameTenant(await eventData('single'))).toEqual(sameTenant(batched));
+    // The month's spend is all of it, however it came.
+    const spend = async (tenant: string) =>
+      [...(await f.ledger.reads.userLimits(tenant, '2026-11', 'USD')).users]
+        .map(([user, u]) => [user, u.spent])
+        .sort();
+    expect(await spend('batched')).toEqual(await spend('single'));
+  });
+
   it('sets only what a change names, and drops limits kept in an old currency', async () => {
     await setLimits({ currency: 'USD', default: 100n, users: { alice: 50n, bob: 'none' } });
     await setLimits({ currency: 'USD', users: { alice: null, carol: 70n } });

@@ -1,4 +1,5 @@
 import { userLimitRows, userLimitsChange } from '../../../src/api/user-limits';
+import { isUserKey, userKeyProblem } from '../../../src/credits/user-limits';
 
 const API = {
   default: 'body/default',
@@ -69,8 +70,20 @@ describe('userLimitsChange: the one conversion the admin API and the console mak
   it('refuses a user key the ledger cannot keep', () => {
     const long = 'é'.repeat(129);
     expect(userLimitsChange('USD', { users: { [long]: '1' } }, API)).toEqual({
-      problem: `body/users: ${long.slice(0, 40)}... is over 256 bytes`,
+      problem: `body/users: the user key "${long.slice(0, 40)}"... is over 256 bytes`,
     });
+    expect(userLimitsChange('USD', { users: { a: '1', '\ud800': '1' } }, API)).toEqual({
+      problem: 'body/users: the user key "\\ud800" is not well-formed Unicode (a lone UTF-16 surrogate)',
+    });
+    expect(userLimitsChange('USD', { users: { '': '1' } }, API)).toEqual({
+      problem: 'body/users: the user key "" is empty',
+    });
+  });
+
+  it('takes any well-formed Unicode key up to 256 bytes of UTF-8', () => {
+    for (const user of ['ana@acme.example', '😀', 'é'.repeat(128)])
+      expect(userKeyProblem(user)).toBeUndefined();
+    for (const user of ['\ud800', 'a\udc00', '\udc00\ud800', 'x\ud83d']) expect(isUserKey(user)).toBe(false);
   });
 });
 

@@ -23,6 +23,20 @@ local function userSpendKey(base, period)
   return base .. ':' .. period
 end
 
+-- The user's spend at the call that reached `limit`: `before` plus the charges (`charges[2..]`,
+-- in the order applied) up to that call, so the event does not depend on how usages were
+-- batched. The first call counts when the spend had reached the limit before it.
+local function spentAtLimit(before, charges, limit)
+  local spent = before
+  for k = 2, #charges do
+    spent = spent + charges[k]
+    if spent >= limit then
+      break
+    end
+  end
+  return spent
+end
+
 -- The burst guard as stored, or nil when off: { window = seconds, calls = n|nil, spend = n|nil }.
 local function parseBurst(value)
   if not value or value == '' then

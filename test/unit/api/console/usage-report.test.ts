@@ -103,6 +103,41 @@ describe("the usage report's rows, filters and CSV", () => {
     expect(CSV_COLUMNS).toHaveLength(23);
   });
 
+  it('quotes a cell holding a lone CR or LF, a quote or a comma, and guards every line start inside it', () => {
+    const csv = reportCsv(
+      [
+        row({
+          usageId: 'u5',
+          userDisplayName: 'Ana\n=1+2',
+          callId: 'c\r@SUM(1)',
+          conferenceId: 'a,"b"',
+          destinationName: '\r\n-3+cmd',
+          userId: '+1\n+2',
+        }),
+      ],
+      false,
+    );
+    // One record: the lone LF and CR stay inside quoted cells.
+    expect(csv.endsWith('\r\n')).toBe(true);
+    expect(csv.slice(0, -2)).not.toContain('"\r\n');
+    const [parsed, ...more] = parse(csv, { relax_column_count: false }) as string[][];
+    expect(more).toEqual([]);
+    expect(parsed).toHaveLength(CSV_COLUMNS.length);
+    expect(parsed!.slice(0, 7)).toEqual([
+      'u5',
+      "c\r'@SUM(1)",
+      'a,"b"',
+      'US',
+      "'+1\n'+2",
+      'ana@acme.example',
+      "Ana\n'=1+2",
+    ]);
+    expect(parsed![11]).toBe("'\r\n'-3+cmd");
+    // No physical line of the file starts what a spreadsheet would run as a formula.
+    for (const line of csv.split(/\r\n|\r|\n/)) expect(line).not.toMatch(/^[=+\-@\t]/);
+    for (const cell of ['"Ana\n\'=1+2"', '"c\r\'@SUM(1)"', '"a,""b"""']) expect(csv).toContain(cell);
+  });
+
   it("checks the report's query and names the field it refuses", () => {
     const now = new Date('2026-12-01T12:00:00Z');
     expect(usageQuery({}, now)).toEqual({
