@@ -114,6 +114,18 @@ const registryTimeout: RegistryMiddleware = () => ({
   prepareRequest: (next) => next().then((request) => request.enhance({ timeout: REGISTRY_TIMEOUT_MS })),
 });
 
+/** What /readyz and the start's log say of payments: the gateway, and when purchases are off. */
+function paymentFacts(config: Config): { paymentGateway: string; payments?: string } {
+  const gateway = config.payments.gateway ?? 'none';
+  return gateway === 'none'
+    ? {
+        paymentGateway: gateway,
+        payments:
+          'disabled: no payment gateway (PAYMENT_GATEWAY=none), purchases answer 503 and auto-recharge is off; set PAYMENT_GATEWAY=stripe and STRIPE_API_KEY to take payments',
+      }
+    : { paymentGateway: gateway };
+}
+
 /** The gateway PAYMENT_GATEWAY names; loadConfig has checked that the roles have what they need. */
 export function paymentGateway(config: Config): PaymentGateway | undefined {
   const { gateway, stripeApiKey, stripeApiKeyFile, stripeApiBase } = config.payments;
@@ -436,16 +448,13 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
         ? [{ name: 'consumer', check: async () => consumer!.crashReason()?.message ?? true }]
         : []),
     ],
-    { paymentGateway: config.payments.gateway ?? 'none' },
+    paymentFacts(config),
   );
   http.get('/v1/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   await http.listen({ host: config.http.host, port: config.http.port });
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  logger.info(
-    { port, roles: config.roles, paymentGateway: config.payments.gateway ?? 'none' },
-    'rater started',
-  );
+  logger.info({ port, roles: config.roles, ...paymentFacts(config) }, 'rater started');
 
   return {
     url: `http://${config.http.host}:${port}`,

@@ -33,7 +33,7 @@ export function healthRoutes<L extends FastifyBaseLogger>(
   checks: ReadinessCheck[],
   liveness: ReadinessCheck[] = [],
   /** Facts /readyz states beside the checks (which payment gateway charges). */
-  facts: { paymentGateway?: string } = {},
+  facts: { paymentGateway?: string; payments?: string } = {},
 ): void {
   // Probes arrive every few seconds: their request logs would drown everything else.
   // They are not part of the admin API: its document (/v1/openapi.json) leaves them out.

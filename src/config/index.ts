@@ -25,6 +25,9 @@ export function stripeKeyProblem(key: string): string | undefined {
 
 export type Role = (typeof ROLES)[number];
 
+/** The roles that charge cards or ask the gateway: left out of `all` when PAYMENT_GATEWAY=none. */
+const PAYMENT_ROLES: readonly Role[] = ['recharge', 'reconciler'];
+
 const roleList = z
   .string()
   .default('all')
@@ -358,7 +361,20 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
     node[keys[keys.length - 1]!] = value === '' ? undefined : value;
   }
-  const result = configSchema.superRefine(checkPayments).safeParse(input);
+  // `all` without a payment gateway (PAYMENT_GATEWAY=none): every role but those that charge
+  // cards, so a service without a Stripe key starts with purchases and auto-recharge off, and
+  // says so (/readyz), instead of refusing to start. Naming such a role with none is refused.
+  const roles = (input.roles ?? 'all') as string;
+  const payments = input.payments as { gateway?: string };
+  const allWithoutPayments = roles === 'all' && payments.gateway === 'none';
+  const result = configSchema
+    .transform((config) =>
+      allWithoutPayments
+        ? { ...config, roles: config.roles.filter((role) => !PAYMENT_ROLES.includes(role)) }
+        : config,
+    )
+    .superRefine(checkPayments)
+    .safeParse(input);
   if (!result.success || secretProblems.length > 0) {
     const names = ENV_NAMES as Record<string, string>;
     const issues = result.success ? [] : result.error.issues;

@@ -151,7 +151,17 @@ describe('loadConfig', () => {
 
     it('runs the api role without purchases only when told (none), never the recharge role', () => {
       expect(problem({ RATER_ROLES: 'api', PAYMENT_GATEWAY: 'none' })).toBe('accepted');
-      expect(problem({ PAYMENT_GATEWAY: 'none' })).toContain(
+      // All roles without a gateway: those that charge cards are left out, the rest start.
+      expect(problem({ PAYMENT_GATEWAY: 'none' })).toBe('accepted');
+      expect(loadConfig({ ...valid, STRIPE_API_KEY: undefined, PAYMENT_GATEWAY: 'none' }).roles).toEqual([
+        'consumer',
+        'relay',
+        'notifier',
+        'sweeper',
+        'api',
+      ]);
+      // Naming one of them is still refused.
+      expect(problem({ RATER_ROLES: 'consumer,recharge', PAYMENT_GATEWAY: 'none' })).toContain(
         'PAYMENT_GATEWAY: none cannot serve the recharge role',
       );
       expect(problem({ PAYMENT_GATEWAY: 'simulated' })).toBe('accepted');
