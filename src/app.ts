@@ -19,9 +19,8 @@ import { ExpirySweeper } from './workers/expiry-sweeper';
 import { PipelineInstrumentation } from './kafka/instrumentation';
 import { Notifier } from './workers/notifier';
 import { OutboxRelay } from './kafka/outbox-relay';
-import { SimulatedGateway } from './payments/gateway';
 import { PaymentGateway } from './settlement/ports';
-import { StripeGateway } from './payments/stripe-gateway';
+import { cardGatewayOf, paymentGateway, serveGatewayWebhooks } from './app-payments';
 import type { UsagePricer } from './settlement/ports';
 import { RechargeWorker } from './workers/recharge-worker';
 import { ensureTopics } from './kafka/topics';
@@ -113,25 +112,6 @@ const registryTimeout: RegistryMiddleware = () => ({
   prepareRequest: (next) => next().then((request) => request.enhance({ timeout: REGISTRY_TIMEOUT_MS })),
 });
 
-/** The gateway PAYMENT_GATEWAY names; loadConfig has checked that the roles have what they need. */
-function paymentGateway(config: Config): PaymentGateway | undefined {
-  const { gateway, stripeApiKey, stripeApiKeyFile, stripeApiBase } = config.payments;
-  if (gateway === 'simulated') return new SimulatedGateway();
-  if (gateway !== 'stripe') return undefined;
-  let apiKey = stripeApiKey;
-  if (!apiKey) {
-    try {
-      apiKey = readFileSync(stripeApiKeyFile!, 'utf8').trim();
-    } catch (error) {
-      throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (!apiKey) throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile} is empty`);
-  }
-  return new StripeGateway({ apiKey, apiBase: stripeApiBase });
-}
-
 /**
  * The console's secret (CONSOLE_SECRET or CONSOLE_SECRET_FILE): without one, a random one for
  * this process, which is right for one instance only (the log says so).
@@ -160,6 +140,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   const logger = dependencies.logger ?? createLogger(config.logLevel);
   const has = (role: Role) => config.roles.includes(role);
   const gateway = dependencies.gateway ?? paymentGateway(config);
+  const cards = cardGatewayOf(gateway);
   if (config.payments.gateway === 'simulated')
     logger.warn(
       { paymentGateway: 'simulated' },
@@ -367,6 +348,8 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       book: dependencies.book,
       operatorTokenSha256: config.api.operatorTokenSha256,
       gateway,
+      cards,
+      publicUrl: config.http.publicUrl,
       ...(dependencies.book
         ? {
             rerate: periodRerate(
@@ -378,6 +361,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
           }
         : {}),
     });
+    serveGatewayWebhooks(http, config, ledger, cards, logger);
     if (config.console.enabled) {
       const secure = config.console.secureCookies;
       await http.register(consoleRoutes, {
@@ -385,6 +369,8 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
         ledger,
         sessions: new ConsoleSessions(redis, config.redis.keyPrefix),
         gateway,
+        cards,
+        publicUrl: config.http.publicUrl,
         operatorTokenSha256: config.api.operatorTokenSha256,
         secret: consoleSecret(config, logger),
         sessionTtlMs: config.console.sessionTtlMinutes * 60_000,

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { LedgerReads } from './account-reads';
 import { ApiKeyStore } from './api-key-store';
+import { CardStore } from './card-store';
 import { DeadLetterLog } from './dead-letter-log';
 import { tenantKeys, TenantKeys } from './keys';
 import { Leases } from './leases';
@@ -9,6 +10,7 @@ import { LedgerIndexes } from './ledger-indexes';
 import { OutboxStore } from './outbox-store';
 import { RerateCheckpoints } from './rerate-checkpoints';
 import { TenantRegistry } from './tenant-registry';
+import { WebhookEvents } from './webhook-events';
 
 /** The Redis ledger's parts, over one client and one key namespace. */
 export interface Ledger {
@@ -26,6 +28,10 @@ export interface Ledger {
   deadLetters: DeadLetterLog;
   /** Re-rating runs' checkpoints, so that a stopped run resumes where it was. */
   rerates: RerateCheckpoints;
+  /** The tenant's own card: its gateway customer, stored once, and the card recorded against it. */
+  cards: CardStore;
+  /** The payment gateway's webhook events handled, so that a replayed one changes nothing. */
+  webhookEvents: WebhookEvents;
   /** The tenant's keys in this namespace (for tools and tests that look at the raw state). */
   keys(tenantId: string): TenantKeys;
 }
@@ -44,6 +50,8 @@ export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}):
     indexes: new LedgerIndexes(redis, shards, prefix),
     deadLetters: new DeadLetterLog(redis, prefix),
     rerates: new RerateCheckpoints(redis, prefix),
+    cards: new CardStore(redis, prefix, options.clock),
+    webhookEvents: new WebhookEvents(redis, prefix),
     keys: (tenantId) => tenantKeys(tenantId, prefix),
   };
 }
