@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { stripeTestCards, StripeTestCards } from './stripe-test-cards';
 
 /**
  * What a test card does when an off-session PaymentIntent is confirmed with it: Stripe's test
@@ -63,6 +64,8 @@ export interface StripeTestProxy {
    * Stripe's api_error at once without charging.
    */
   failNext(count: number, mode: 'drop' | 'error500'): void;
+  /** Customers, payment methods and hosted card setups (stripe-test-cards.ts). */
+  cards: StripeTestCards;
   close(): Promise<void>;
 }
 
@@ -84,7 +87,9 @@ interface Stored {
  * - a confirmed PaymentIntent gets an id of its own and `succeeded`, or, for the test payment
  *   methods above, HTTP 402 with Stripe's `card_error` body (`code`, `decline_code`, `message`,
  *   the PaymentIntent with its `last_payment_error`);
- * - it counts PaymentIntent creations by key, and can fail the next ones in transit.
+ * - it counts PaymentIntent creations by key, and can fail the next ones in transit;
+ * - customers, who owns a payment method, and card setups with their hosted page
+ *   (stripe-test-cards.ts).
  *
  * Every request still goes to stripe-mock first, which validates it against Stripe's OpenAPI
  * document and answers a 400 for what Stripe would refuse. Tests and the demo only.
@@ -248,11 +253,14 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
     }
   };
 
+  let publicUrl = '';
+  const cards = stripeTestCards(forward, () => publicUrl);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
+      if (cards.handle(req, res, body)) return;
       const path = (req.url ?? '').split('?')[0];
       const handled =
         req.method === 'POST' && path === '/v1/payment_intents'
@@ -269,6 +277,7 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  publicUrl = `http://127.0.0.1:${port}`;
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -277,6 +286,7 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
     failNext(count, mode) {
       failures = { count, mode };
     },
+    cards,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
