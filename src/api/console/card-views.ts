@@ -23,6 +23,8 @@ interface CardViewOptions {
   publicUrl?: string;
   openTenant: OpenTenant;
   protect: { preHandler: preHandlerHookHandler };
+  /** The session cookie's name. */
+  sessionCookie: string;
   /** The auto-recharge and payment page, where the card is shown, with a result. */
   rechargePage: RechargePage;
 }
@@ -90,10 +92,20 @@ export function cardViews(app: FastifyInstance, options: CardViewOptions) {
   });
 
   app.get('/t/:tenantId/payment-method/setup/return', async (request, reply) => {
+    // Coming back from the provider's site, the browser leaves out the SameSite=Strict session
+    // cookie: the page loads itself once more, now from this site, and the cookie comes along.
+    const query = request.query as { session_id?: unknown; resumed?: unknown };
+    if (!request.cookies[options.sessionCookie] && query.resumed === undefined) {
+      const again = `${request.url}${request.url.includes('?') ? '&' : '?'}resumed=1`;
+      return html(
+        reply,
+        ContinuePage({ frame: { title: 'Add or replace card', refreshTo: again }, url: again }),
+      );
+    }
     const opened = await openTenant(request, reply);
     if (!opened) return reply;
     const { tenantId, v, account } = opened;
-    const sessionId = (request.query as { session_id?: unknown }).session_id;
+    const sessionId = query.session_id;
     if (typeof sessionId !== 'string' || !/^[A-Za-z0-9_]{1,255}$/.test(sessionId))
       return failed(reply, v, account, 'session_id is not a card setup of the payment provider.', 400);
     if (!cards)

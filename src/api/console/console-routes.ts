@@ -456,6 +456,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     openTenant,
     protect,
+    sessionCookie: SESSION_COOKIE,
     rechargePage,
   });
 

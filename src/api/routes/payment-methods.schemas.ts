@@ -46,7 +46,7 @@ const card = {
   required: ['tenantId', 'status', 'paymentMethodRef', 'card'],
   properties: {
     tenantId,
-    status: { enum: ['recorded', 'unchanged'] },
+    status: { enum: ['updated', 'recorded', 'unchanged'] },
     paymentMethodRef: { type: 'string' },
     card: { type: 'string', description: "what the gateway says the card is (`visa •••• 4242`), or ''" },
   },

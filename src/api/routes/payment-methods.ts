@@ -121,12 +121,19 @@ export function paymentMethodRoutes<L extends FastifyBaseLogger>(
   app: AdminApp<L>,
   { ledger, guards, cards, publicUrl }: ResourceOptions,
 ): void {
-  const cardReply = (reply: FastifyReply, tenantId: string, outcome: CardOutcome, field: string) => {
+  /** The card recorded: `updated` for the PUT (as every settings change), else recorded or unchanged. */
+  const cardReply = (
+    reply: FastifyReply,
+    tenantId: string,
+    outcome: CardOutcome,
+    field: string,
+    updated = false,
+  ) => {
     if (!('recorded' in outcome)) return cardRefused(reply, tenantId, outcome, field);
     if (outcome.version !== undefined) void reply.header('etag', etag(outcome.version));
     return reply.send({
       tenantId,
-      status: outcome.unchanged ? 'unchanged' : 'recorded',
+      status: updated ? 'updated' : outcome.unchanged ? 'unchanged' : 'recorded',
       paymentMethodRef: outcome.ref,
       card: outcome.label,
     });
@@ -155,7 +162,7 @@ export function paymentMethodRoutes<L extends FastifyBaseLogger>(
           request.body.paymentMethodRef,
           ifMatch(request.headers['if-match']),
         );
-        return cardReply(reply, tenantId, outcome, 'body/paymentMethodRef');
+        return cardReply(reply, tenantId, outcome, 'body/paymentMethodRef', true);
       }),
   );
 

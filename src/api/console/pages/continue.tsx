@@ -8,7 +8,7 @@ export function ContinuePage({ frame, url }: { frame: PageFrame; url: string }) 
       <h1>Add or replace card</h1>
       <p>You add the card on the payment provider’s secure page; it sends you back here.</p>
       <p>
-        <a href={url}>Continue to the card page</a>
+        <a href={url}>Continue</a>
       </p>
     </Layout>
   );
