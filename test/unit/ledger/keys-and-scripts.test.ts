@@ -46,6 +46,8 @@ describe('ledger scripts', () => {
       ['lookupApplied', 2, 'lookupAppliedV6'],
       ['readAppliedDay', 1, 'readAppliedDayV6'],
       ['rechargeResult', 11, 'rechargeResultV6'],
+      ['recordCustomer', 1, 'recordCustomerV6'],
+      ['recordPaymentMethod', 1, 'recordPaymentMethodV6'],
       ['recordPurchase', 11, 'recordPurchaseV6'],
       ['reindex', 9, 'reindexV6'],
       ['releaseLease', 1, 'releaseLeaseV6'],
