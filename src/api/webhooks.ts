@@ -1,7 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WebhookEvents } from '../ledger/webhook-events';
-import type { GatewayEvent, GatewayEventHandler } from '../settlement/ports';
+import type { GatewayEvent, GatewayEventHandler, GatewayEventLog } from '../settlement/ports';
 
 /**
  * A handled event id is remembered this long: longer than the signature tolerance, and than
@@ -20,7 +19,7 @@ export interface GatewayWebhookOptions {
   signatureHeader: string;
   /** What each event type does; any other type is answered 200 and ignored. */
   handlers: Record<string, GatewayEventHandler>;
-  events: Pick<WebhookEvents, 'claim' | 'release'>;
+  events: GatewayEventLog;
   replayTtlMs?: number;
 }
 
@@ -49,12 +48,10 @@ export function gatewayWebhookRoute<L extends FastifyBaseLogger>(
       const event = options.verify(raw, typeof header === 'string' ? header : undefined);
       if ('invalid' in event) {
         request.log.warn({ webhook: options.source, reason: event.invalid }, 'webhook event refused');
-        return reply
-          .code(400)
-          .send({
-            error: 'invalid_signature',
-            message: `headers/${options.signatureHeader}: ${event.invalid}`,
-          });
+        return reply.code(400).send({
+          error: 'invalid_signature',
+          message: `headers/${options.signatureHeader}: ${event.invalid}`,
+        });
       }
       const log = { webhook: options.source, eventId: event.id, eventType: event.type };
       const claim = await options.events.claim(options.source, event.id, ttl);

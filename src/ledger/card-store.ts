@@ -1,15 +1,15 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { CardLedger, LedgerRefusal } from '../settlement/ports';
 import { AccountField } from './account-fields';
 import { tenantKeys } from './keys';
-import { guarded } from './result-codes';
+import { guarded, type Refusal } from './result-codes';
 import { registerScripts, runScript } from './script-loader';
 
 /**
  * A tenant's own card in the account hash: the gateway customer, stored once
- * (recordCustomer-1.lua), and the card recorded against it (recordPaymentMethod-1.lua).
+ * (recordCustomer-1.lua), and the card recorded against it (recordPaymentMethod-1.lua). The
+ * ledger side of settlement's CardLedger port.
  */
-export class CardStore implements CardLedger {
+export class CardStore {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix = '',
@@ -38,7 +38,7 @@ export class CardStore implements CardLedger {
     };
   }
 
-  async recordCustomer(tenantId: string, customer: string): Promise<{ customer: string } | LedgerRefusal> {
+  async recordCustomer(tenantId: string, customer: string): Promise<{ customer: string } | Refusal> {
     const result = await runScript(
       this.redis,
       'recordCustomer',
@@ -52,7 +52,7 @@ export class CardStore implements CardLedger {
   async recordPaymentMethod(
     tenantId: string,
     card: { customer: string; ref: string; label: string; ifVersion?: number },
-  ): Promise<{ version: number } | LedgerRefusal> {
+  ): Promise<{ version: number } | Refusal> {
     const result = await runScript(
       this.redis,
       'recordPaymentMethod',

@@ -22,7 +22,12 @@ export function stripeEventVerifier(secret: string, toleranceSeconds = STRIPE_WE
       return { invalid: 'the body is not a Stripe event' };
     }
     const object = (event.data as { object?: unknown } | undefined)?.object;
-    if (typeof event.id !== 'string' || typeof event.type !== 'string' || !object || typeof object !== 'object')
+    if (
+      typeof event.id !== 'string' ||
+      typeof event.type !== 'string' ||
+      !object ||
+      typeof object !== 'object'
+    )
       return { invalid: 'the event has no id, type or object' };
     return { id: event.id, type: event.type, object: object as Record<string, unknown> };
   };

@@ -302,3 +302,11 @@ export interface GatewayEvent {
  * resolves with what it did, for the log; throws to have the gateway send the event again later.
  */
 export type GatewayEventHandler = (event: GatewayEvent) => Promise<string | void>;
+
+/** The webhook events handled, by id, so that a replayed one changes nothing (src/ledger implements it). */
+export interface GatewayEventLog {
+  /** A claim token when the event is new; undefined when it was handled (or is being handled). */
+  claim(source: string, eventId: string, ttlMs: number): Promise<string | undefined>;
+  /** Gives a claim back after a failed handler, so the gateway's retry is handled. */
+  release(source: string, eventId: string, token: string): Promise<void>;
+}
