@@ -110,7 +110,6 @@ describe("cards: the tenant's own, through the hosted page and the webhook", () 
 
   it("refuses another customer's payment method, for the tenant's key and for the operator", async () => {
     const { id, key } = await tenant('foreign');
-    await startSetup(id, key); // the tenant's customer exists
     stripe.cards.attach('pm_card_mastercard', 'cus_someone_else');
     const refusal = {
       status: 422,
