@@ -170,7 +170,7 @@ describe("cards: the tenant's own, through the hosted page and the webhook", () 
       status: 200,
       body: {
         tenantId: id,
-        status: 'recorded',
+        status: 'updated',
         paymentMethodRef: `${customerOf(id)}/pm_card_amex`,
         card: 'amex •••• 8431',
       },
