@@ -81,164 +81,170 @@ const formRecord = (form: URLSearchParams, name: string) =>
   );
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** What the proxy keeps of customers, cards and setups. */
+interface CardState {
+  customers: Map<string, Record<string, string>>;
+  cards: Map<string, TestCard>;
+  sessions: Map<string, TestSetupSession>;
+  savedCards: number;
+  publicUrl: () => string;
+}
 
-export function stripeTestCards(forward: Forward, publicUrl: () => string): StripeTestCards {
-  const customers = new Map<string, Record<string, string>>();
-  const cards = new Map<string, TestCard>();
-  const sessions = new Map<string, TestSetupSession>();
-  let savedCards = 0;
+const paymentMethodJson = (id: string, card: TestCard) => ({
+  id,
+  object: 'payment_method',
+  type: 'card',
+  customer: card.customer,
+  card: { brand: card.brand, last4: card.last4, exp_month: 12, exp_year: 2034, country: 'US' },
+  metadata: {},
+  livemode: false,
+});
+const cardOf = (state: CardState, id: string): TestCard | undefined =>
+  state.cards.get(id) ??
+  (BRANDS[id]
+    ? { customer: null, ...BRANDS[id] }
+    : id.startsWith('pm_card_')
+      ? { customer: null, brand: 'visa', last4: '4242' }
+      : undefined);
 
-  const paymentMethodJson = (id: string, card: TestCard) => ({
-    id,
-    object: 'payment_method',
-    type: 'card',
-    customer: card.customer,
-    card: { brand: card.brand, last4: card.last4, exp_month: 12, exp_year: 2034, country: 'US' },
-    metadata: {},
+const sessionJson = (state: CardState, session: TestSetupSession, expand: boolean) => {
+  const intent = {
+    id: session.setupIntent.id,
+    object: 'setup_intent',
+    status: session.setupIntent.status,
+    customer: session.customer,
+    payment_method: session.setupIntent.paymentMethod,
+    metadata: session.setupIntent.metadata,
+    usage: 'off_session',
+    last_setup_error: session.setupIntent.lastSetupError ?? null,
     livemode: false,
-  });
-  const cardOf = (id: string): TestCard | undefined =>
-    cards.get(id) ??
-    (BRANDS[id]
-      ? { customer: null, ...BRANDS[id] }
-      : id.startsWith('pm_card_')
-        ? { customer: null, brand: 'visa', last4: '4242' }
-        : undefined);
+  };
+  return {
+    id: session.id,
+    object: 'checkout.session',
+    mode: 'setup',
+    status: session.status,
+    customer: session.customer,
+    currency: session.currency,
+    metadata: session.metadata,
+    success_url: session.successUrl,
+    cancel_url: session.cancelUrl,
+    url: session.status === 'open' ? `${state.publicUrl()}/checkout/pay/${session.id}` : null,
+    setup_intent: expand ? intent : intent.id,
+    livemode: false,
+  };
+};
 
-  const sessionJson = (session: TestSetupSession, expand: boolean) => {
-    const intent = {
-      id: session.setupIntent.id,
-      object: 'setup_intent',
-      status: session.setupIntent.status,
-      customer: session.customer,
-      payment_method: session.setupIntent.paymentMethod,
-      metadata: session.setupIntent.metadata,
-      usage: 'off_session',
-      last_setup_error: session.setupIntent.lastSetupError ?? null,
-      livemode: false,
+/** The card routes of Stripe's API, after stripe-mock checked the request. */
+const cardApi = async (
+  state: CardState,
+  forward: Forward,
+  req: IncomingMessage,
+  body: Buffer,
+  path: string,
+): Promise<{ status: number; body: string }> => {
+  const method = req.method ?? 'GET';
+  const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+  const form = new URLSearchParams(body.toString('utf8'));
+  // stripe-mock first: it refuses what Stripe would.
+  const checked = await forward(req, body);
+  if (checked.status !== 200) return checked;
+  let match: RegExpExecArray | null;
+  if (method === 'POST' && path === '/v1/customers') {
+    const metadata = formRecord(form, 'metadata');
+    const id = metadata.tenantId
+      ? `cus_${metadata.tenantId.replace(/[^A-Za-z0-9_]/g, '_')}`
+      : `cus_proxy_${state.customers.size + 1}`;
+    state.customers.set(id, metadata);
+    return { status: 200, body: JSON.stringify({ ...JSON.parse(checked.body), id, metadata }) };
+  }
+  if ((match = /^\/v1\/payment_methods\/([^/]+)\/attach$/.exec(path)) && method === 'POST') {
+    const card = cardOf(state, match[1]!);
+    if (!card)
+      return stripeError(404, 'invalid_request_error', `No such PaymentMethod: '${match[1]}'`, {
+        code: 'resource_missing',
+      });
+    state.cards.set(match[1]!, { ...card, customer: form.get('customer') });
+    return { status: 200, body: JSON.stringify(paymentMethodJson(match[1]!, state.cards.get(match[1]!)!)) };
+  }
+  if ((match = /^\/v1\/payment_methods\/([^/]+)$/.exec(path)) && method === 'GET') {
+    const card = cardOf(state, match[1]!);
+    if (!card)
+      return stripeError(404, 'invalid_request_error', `No such PaymentMethod: '${match[1]}'`, {
+        code: 'resource_missing',
+      });
+    return { status: 200, body: JSON.stringify(paymentMethodJson(match[1]!, card)) };
+  }
+  if (method === 'POST' && path === '/v1/checkout/sessions' && form.get('mode') === 'setup') {
+    const n = state.sessions.size + 1;
+    const session: TestSetupSession = {
+      id: `cs_test_proxy_${n}`,
+      customer: form.get('customer'),
+      currency: form.get('currency') ?? '',
+      metadata: formRecord(form, 'metadata'),
+      successUrl: form.get('success_url') ?? '',
+      cancelUrl: form.get('cancel_url') ?? '',
+      status: 'open',
+      setupIntent: {
+        id: `seti_proxy_${n}`,
+        status: 'requires_payment_method',
+        paymentMethod: null,
+        metadata: formRecord(form, 'setup_intent_data[metadata]'),
+      },
     };
+    state.sessions.set(session.id, session);
+    return { status: 200, body: JSON.stringify(sessionJson(state, session, false)) };
+  }
+  if ((match = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(path)) && method === 'GET') {
+    const session = state.sessions.get(match[1]!);
+    if (!session)
+      return stripeError(404, 'invalid_request_error', `No such checkout.session: '${match[1]}'`, {
+        code: 'resource_missing',
+      });
     return {
-      id: session.id,
-      object: 'checkout.session',
-      mode: 'setup',
-      status: session.status,
-      customer: session.customer,
-      currency: session.currency,
-      metadata: session.metadata,
-      success_url: session.successUrl,
-      cancel_url: session.cancelUrl,
-      url: session.status === 'open' ? `${publicUrl()}/checkout/pay/${session.id}` : null,
-      setup_intent: expand ? intent : intent.id,
-      livemode: false,
-    };
-  };
-
-  const api = async (
-    req: IncomingMessage,
-    body: Buffer,
-    path: string,
-  ): Promise<{ status: number; body: string }> => {
-    const method = req.method ?? 'GET';
-    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
-    const form = new URLSearchParams(body.toString('utf8'));
-    // stripe-mock first: it refuses what Stripe would.
-    const checked = await forward(req, body);
-    if (checked.status !== 200) return checked;
-    let match: RegExpExecArray | null;
-    if (method === 'POST' && path === '/v1/customers') {
-      const metadata = formRecord(form, 'metadata');
-      const id = metadata.tenantId
-        ? `cus_${metadata.tenantId.replace(/[^A-Za-z0-9_]/g, '_')}`
-        : `cus_proxy_${customers.size + 1}`;
-      customers.set(id, metadata);
-      return { status: 200, body: JSON.stringify({ ...JSON.parse(checked.body), id, metadata }) };
-    }
-    if ((match = /^\/v1\/payment_methods\/([^/]+)\/attach$/.exec(path)) && method === 'POST') {
-      const card = cardOf(match[1]!);
-      if (!card)
-        return stripeError(404, 'invalid_request_error', `No such PaymentMethod: '${match[1]}'`, {
-          code: 'resource_missing',
-        });
-      cards.set(match[1]!, { ...card, customer: form.get('customer') });
-      return { status: 200, body: JSON.stringify(paymentMethodJson(match[1]!, cards.get(match[1]!)!)) };
-    }
-    if ((match = /^\/v1\/payment_methods\/([^/]+)$/.exec(path)) && method === 'GET') {
-      const card = cardOf(match[1]!);
-      if (!card)
-        return stripeError(404, 'invalid_request_error', `No such PaymentMethod: '${match[1]}'`, {
-          code: 'resource_missing',
-        });
-      return { status: 200, body: JSON.stringify(paymentMethodJson(match[1]!, card)) };
-    }
-    if (method === 'POST' && path === '/v1/checkout/sessions' && form.get('mode') === 'setup') {
-      const n = sessions.size + 1;
-      const session: TestSetupSession = {
-        id: `cs_test_proxy_${n}`,
-        customer: form.get('customer'),
-        currency: form.get('currency') ?? '',
-        metadata: formRecord(form, 'metadata'),
-        successUrl: form.get('success_url') ?? '',
-        cancelUrl: form.get('cancel_url') ?? '',
-        status: 'open',
-        setupIntent: {
-          id: `seti_proxy_${n}`,
-          status: 'requires_payment_method',
-          paymentMethod: null,
-          metadata: formRecord(form, 'setup_intent_data[metadata]'),
-        },
-      };
-      sessions.set(session.id, session);
-      return { status: 200, body: JSON.stringify(sessionJson(session, false)) };
-    }
-    if ((match = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(path)) && method === 'GET') {
-      const session = sessions.get(match[1]!);
-      if (!session)
-        return stripeError(404, 'invalid_request_error', `No such checkout.session: '${match[1]}'`, {
-          code: 'resource_missing',
-        });
-      return {
-        status: 200,
-        body: JSON.stringify(
-          sessionJson(
-            session,
-            [...query.entries()].some(([k, v]) => k.startsWith('expand') && v === 'setup_intent'),
-          ),
+      status: 200,
+      body: JSON.stringify(
+        sessionJson(
+          state,
+          session,
+          [...query.entries()].some(([k, v]) => k.startsWith('expand') && v === 'setup_intent'),
         ),
-      };
-    }
-    return checked;
-  };
+      ),
+    };
+  }
+  return checked;
+};
 
-  const finishSetup = (id: string, outcome: 'save' | 'decline' | 'cancel'): string => {
-    const session = sessions.get(id);
-    if (!session || session.status !== 'open') throw new Error(`no open setup session ${id}`);
-    if (outcome === 'cancel') return session.cancelUrl;
-    if (outcome === 'decline') {
-      session.setupIntent.lastSetupError = {
-        code: 'card_declined',
-        decline_code: 'generic_decline',
-        message: 'Your card was declined.',
-      };
-      return `${publicUrl()}/checkout/pay/${id}?declined=1`;
-    }
-    savedCards += 1;
-    const paymentMethod = `pm_proxy_card_${savedCards}`;
-    cards.set(paymentMethod, { customer: session.customer, brand: 'visa', last4: '4242' });
-    session.setupIntent = { ...session.setupIntent, status: 'succeeded', paymentMethod };
-    delete session.setupIntent.lastSetupError;
-    session.status = 'complete';
-    return session.successUrl.replace('{CHECKOUT_SESSION_ID}', id);
-  };
+const finishSetup = (state: CardState, id: string, outcome: 'save' | 'decline' | 'cancel'): string => {
+  const session = state.sessions.get(id);
+  if (!session || session.status !== 'open') throw new Error(`no open setup session ${id}`);
+  if (outcome === 'cancel') return session.cancelUrl;
+  if (outcome === 'decline') {
+    session.setupIntent.lastSetupError = {
+      code: 'card_declined',
+      decline_code: 'generic_decline',
+      message: 'Your card was declined.',
+    };
+    return `${state.publicUrl()}/checkout/pay/${id}?declined=1`;
+  }
+  state.savedCards += 1;
+  const paymentMethod = `pm_proxy_card_${state.savedCards}`;
+  state.cards.set(paymentMethod, { customer: session.customer, brand: 'visa', last4: '4242' });
+  session.setupIntent = { ...session.setupIntent, status: 'succeeded', paymentMethod };
+  delete session.setupIntent.lastSetupError;
+  session.status = 'complete';
+  return session.successUrl.replace('{CHECKOUT_SESSION_ID}', id);
+};
 
-  const hostedPage = (res: ServerResponse, id: string, declined: boolean) => {
-    const session = sessions.get(id);
-    if (!session || session.status !== 'open') {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('This card page has expired.');
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(`<!doctype html><html lang="en"><head><title>Save a card (test)</title></head><body><main>
+const hostedPage = (state: CardState, res: ServerResponse, id: string, declined: boolean) => {
+  const session = state.sessions.get(id);
+  if (!session || session.status !== 'open') {
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('This card page has expired.');
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+  res.end(`<!doctype html><html lang="en"><head><title>Save a card (test)</title></head><body><main>
 <h1>Save a card for ${escapeHtml(session.customer ?? '')}</h1>
 ${declined ? '<p role="alert">Your card was declined.</p>' : ''}
 <form method="post" action="/checkout/pay/${id}">
@@ -246,27 +252,36 @@ ${declined ? '<p role="alert">Your card was declined.</p>' : ''}
 <button name="action" value="decline">Use a card that is declined</button>
 <button name="action" value="cancel">Cancel</button>
 </form></main></body></html>`);
-  };
+};
 
+export function stripeTestCards(forward: Forward, publicUrl: () => string): StripeTestCards {
+  const state: CardState = {
+    customers: new Map(),
+    cards: new Map(),
+    sessions: new Map(),
+    savedCards: 0,
+    publicUrl,
+  };
   return {
     attach(paymentMethod, customer, card = BRANDS[paymentMethod] ?? { brand: 'visa', last4: '4242' }) {
-      cards.set(paymentMethod, { customer, ...card });
+      state.cards.set(paymentMethod, { customer, ...card });
     },
-    customers: () => new Map(customers),
-    setupSession: (id) => sessions.get(id),
-    finishSetup,
+    customers: () => new Map(state.customers),
+    setupSession: (id) => state.sessions.get(id),
+    finishSetup: (id, outcome) => finishSetup(state, id, outcome),
     expire(id) {
-      const session = sessions.get(id);
+      const session = state.sessions.get(id);
       if (session) session.status = 'expired';
     },
     handle(req, res, body) {
       const path = (req.url ?? '').split('?')[0]!;
       const page = /^\/checkout\/pay\/([A-Za-z0-9_]+)$/.exec(path);
       if (page) {
-        if (req.method === 'GET') hostedPage(res, page[1]!, (req.url ?? '').includes('declined=1'));
+        if (req.method === 'GET') hostedPage(state, res, page[1]!, (req.url ?? '').includes('declined=1'));
         else {
           const action = new URLSearchParams(body.toString('utf8')).get('action');
           const to = finishSetup(
+            state,
             page[1]!,
             action === 'decline' ? 'decline' : action === 'cancel' ? 'cancel' : 'save',
           );
@@ -276,7 +291,7 @@ ${declined ? '<p role="alert">Your card was declined.</p>' : ''}
         return true;
       }
       if (!/^\/v1\/(customers|payment_methods|checkout\/sessions)(\/|$)/.test(path)) return false;
-      api(req, body, path)
+      cardApi(state, forward, req, body, path)
         .then((answer) => {
           res.writeHead(answer.status, {
             'content-type': 'application/json',
