@@ -13,15 +13,14 @@ import { operatorViewsOf } from './api/console/operator-views';
 import { ConsoleSessions } from './ledger/console-sessions';
 import { metricsRoute } from './api/metrics-route';
 import { refuseQueryCredentials } from './api/query-credentials';
-import { stripeKeyProblem, type Config, type Role } from './config';
+import type { Config, Role } from './config';
 import { subscribeToEvents } from './kafka/event-subscriber';
 import { ExpirySweeper } from './workers/expiry-sweeper';
 import { PipelineInstrumentation } from './kafka/instrumentation';
 import { Notifier } from './workers/notifier';
 import { OutboxRelay } from './kafka/outbox-relay';
-import { SimulatedGateway } from './payments/gateway';
 import { PaymentGateway } from './settlement/ports';
-import { StripeGateway } from './payments/stripe-gateway';
+import { cardGatewayOf, paymentGateway, serveGatewayWebhooks } from './app-payments';
 import type { UsagePricer } from './settlement/ports';
 import { RechargeWorker } from './workers/recharge-worker';
 import { ensureTopics } from './kafka/topics';
@@ -126,27 +125,6 @@ function paymentFacts(config: Config): { paymentGateway: string; payments?: stri
     : { paymentGateway: gateway };
 }
 
-/** The gateway PAYMENT_GATEWAY names; loadConfig has checked that the roles have what they need. */
-export function paymentGateway(config: Config): PaymentGateway | undefined {
-  const { gateway, stripeApiKey, stripeApiKeyFile, stripeApiBase } = config.payments;
-  if (gateway === 'simulated') return new SimulatedGateway();
-  if (gateway !== 'stripe') return undefined;
-  let apiKey = stripeApiKey;
-  if (!apiKey) {
-    try {
-      apiKey = readFileSync(stripeApiKeyFile!, 'utf8').trim();
-    } catch (error) {
-      throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (!apiKey) throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile} is empty`);
-    const problem = stripeKeyProblem(apiKey);
-    if (problem) throw new Error(`STRIPE_API_KEY_FILE ${stripeApiKeyFile}: the key ${problem}`);
-  }
-  return new StripeGateway({ apiKey, apiBase: stripeApiBase });
-}
-
 /**
  * The console's secret (CONSOLE_SECRET or CONSOLE_SECRET_FILE): without one, a random one for
  * this process, which is right for one instance only (the log says so).
@@ -175,6 +153,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   const logger = dependencies.logger ?? createLogger(config.logLevel);
   const has = (role: Role) => config.roles.includes(role);
   const gateway = dependencies.gateway ?? paymentGateway(config);
+  const cards = cardGatewayOf(gateway);
   if (config.payments.gateway === 'simulated')
     logger.warn(
       { paymentGateway: 'simulated' },
@@ -397,6 +376,8 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       book: dependencies.book,
       operatorTokenSha256: config.api.operatorTokenSha256,
       gateway,
+      cards,
+      publicUrl: config.http.publicUrl,
       ...(dependencies.book
         ? {
             rerate: periodRerate(
@@ -408,6 +389,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
           }
         : {}),
     });
+    serveGatewayWebhooks(http, config, ledger, cards, logger);
     if (config.console.enabled) {
       const secure = config.console.secureCookies;
       await http.register(consoleRoutes, {
@@ -415,6 +397,8 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
         ledger,
         sessions: new ConsoleSessions(redis, config.redis.keyPrefix),
         gateway,
+        cards,
+        publicUrl: config.http.publicUrl,
         operatorTokenSha256: config.api.operatorTokenSha256,
         secret: consoleSecret(config, logger),
         sessionTtlMs: config.console.sessionTtlMinutes * 60_000,

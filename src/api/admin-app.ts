@@ -4,7 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fasti
 import type { Ledger } from '../ledger/open-ledger';
 import type { RateBook } from '../rating';
 import type { UsagePricer } from '../settlement/ports';
-import type { PaymentGateway } from '../settlement/ports';
+import type { CardGateway, PaymentGateway } from '../settlement/ports';
 import type { PeriodRerate } from '../settlement/rerate-period';
 import type { Guards } from './guard';
 
@@ -25,6 +25,10 @@ export interface AdminApiOptions {
   operatorTokenSha256?: string;
   /** Charges purchases; without one (PAYMENT_GATEWAY=none) purchases are answered 503. */
   gateway?: PaymentGateway;
+  /** Checks and sets up tenants' cards; without one a payment method cannot be set (503). */
+  cards?: CardGateway;
+  /** PUBLIC_URL: where the hosted card page sends the admin back (default: the request's address). */
+  publicUrl?: string;
   /** Re-rates a period (POST /v1/rerates); without it the route answers 503. */
   rerate?: Pick<PeriodRerate, 'run'>;
 }

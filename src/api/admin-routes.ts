@@ -10,6 +10,7 @@ import { authorizeRoutes } from './routes/authorize';
 import { forecastRoutes } from './routes/forecast';
 import { fundsRoutes } from './routes/funds';
 import { keyRoutes } from './routes/keys';
+import { paymentMethodRoutes } from './routes/payment-methods';
 import { rerateRoutes } from './routes/rerates';
 import { tenantRoutes } from './routes/tenants';
 import { usageRoutes } from './routes/usage';
@@ -81,6 +82,7 @@ export function adminRoutes<L extends FastifyBaseLogger>(
 
   const resource = { ...options, guards: guards(options.ledger.apiKeys, options.operatorTokenSha256) };
   tenantRoutes(app, resource);
+  paymentMethodRoutes(app, resource);
   keyRoutes(app, resource);
   fundsRoutes(app, resource);
   forecastRoutes(app, resource);

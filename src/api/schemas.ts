@@ -101,6 +101,7 @@ const ERROR_DESCRIPTIONS = {
   404: 'no account for this tenant',
   402: "the payment failed: the gateway's decline code and message; nothing was created",
   409: "refused by the ledger: another currency or billing mode than the tenant's, a change of them while money is held or owed, a setting the stored settings do not allow (settings_conflict), a total past the ledger's limit (balance_limit), or a reference (purchase or adjustment id) reused with another amount or currency (payment_ref_conflict)",
+  422: "the payment method is not the tenant's own: the gateway has no such payment method, or it is attached to another customer than the tenant's",
   412: 'If-Match names a settings version that is no longer the stored one (version_mismatch)',
   413: 'the body is over 64 KiB',
   415: 'the body is not JSON',

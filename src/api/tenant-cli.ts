@@ -25,7 +25,7 @@ export function tenantCommand(): Command {
     .option('--mode <mode>', 'prepaid or postpaid', 'prepaid')
     .option('--low-balance <amount>', 'low-balance threshold')
     .option('--contact <email...>', 'admin contacts')
-    .option('--payment-method <ref>', 'payment method reference')
+    .option('--payment-method <ref>', "a payment method attached to the tenant's customer (pm_...)")
     .option('--licence <capability:country:users...>', 'licences, e.g. MCOPSTN1:US:25')
     .action(async (id: string, o: Record<string, string | string[] | undefined>) => {
       const licences = ((o.licence as string[] | undefined) ?? []).map((l) => {
@@ -41,6 +41,13 @@ export function tenantCommand(): Command {
         ...(licences.length ? { licences } : {}),
       });
     });
+
+  tenant
+    .command('add-card <tenantId>')
+    .description("start the payment provider's hosted page where the tenant's admin adds a card")
+    .action((id: string) =>
+      request('POST', `/v1/tenants/${encodeURIComponent(id)}/payment-method/setup`, {}),
+    );
 
   tenant
     .command('show <tenantId>')

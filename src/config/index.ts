@@ -127,6 +127,11 @@ const fieldsSchema = z.object({
   http: z.object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(8080),
+    /**
+     * The address the service is reached at from browsers (`https://rater.example.com`): where
+     * the payment provider's hosted card page sends the admin back. Default: the request's own.
+     */
+    publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   }),
   rates: z.object({ dir: z.string().min(1).default('rates') }),
   ledger: z.object({ idempotencyRetentionDays: z.coerce.number().int().min(1).max(3650).default(35) }),
@@ -194,6 +199,11 @@ const fieldsSchema = z.object({
     reconcileGraceSeconds: z.coerce.number().int().min(1).max(3600).default(60),
     /** How often the reconciler role looks at the pending payments. */
     reconcileIntervalSeconds: seconds.default(30),
+    /**
+     * The signing secret of the Stripe webhook endpoint (`whsec_...`) that POST /webhooks/stripe
+     * verifies events with; without it the endpoint is not served.
+     */
+    stripeWebhookSecret: z.string().min(1).optional(),
   }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -289,6 +299,7 @@ export const ENV_NAMES = {
   'schemaRegistry.password': 'SCHEMA_REGISTRY_PASSWORD',
   'http.host': 'HTTP_HOST',
   'http.port': 'HTTP_PORT',
+  'http.publicUrl': 'PUBLIC_URL',
   'rates.dir': 'RATES_DIR',
   'ledger.idempotencyRetentionDays': 'IDEMPOTENCY_RETENTION_DAYS',
   'cdr.maxRecordBytes': 'CDR_MAX_RECORD_BYTES',
@@ -314,6 +325,7 @@ export const ENV_NAMES = {
   'payments.stripeApiBase': 'STRIPE_API_BASE',
   'payments.reconcileGraceSeconds': 'PAYMENTS_RECONCILE_GRACE_SECONDS',
   'payments.reconcileIntervalSeconds': 'PAYMENTS_RECONCILE_INTERVAL_SECONDS',
+  'payments.stripeWebhookSecret': 'STRIPE_WEBHOOK_SECRET',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -342,6 +354,12 @@ function checkPayments(config: z.infer<typeof configSchema>, context: z.Refineme
         path: ['payments', 'gateway'],
         message: `none cannot serve the ${role} role: ${role === 'recharge' ? 'auto-recharge charges cards' : 'settling payments asks the gateway'} (stripe, or simulated in tests)`,
       });
+  if (config.payments.stripeWebhookSecret && gateway !== 'stripe')
+    context.addIssue({
+      code: 'custom',
+      path: ['payments', 'stripeWebhookSecret'],
+      message: 'needs PAYMENT_GATEWAY=stripe: the webhook records what Stripe says of cards and payments',
+    });
   if (gateway === 'stripe' && !stripeApiKey === !stripeApiKeyFile)
     context.addIssue({
       code: 'custom',

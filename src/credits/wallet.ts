@@ -232,4 +232,8 @@ export interface AccountView {
   owed: Record<string, MinorUnits>;
   createdAt: string;
   updatedAt: string;
+  /** The tenant's customer at the payment gateway ('' for none: postpaid, or no card yet). */
+  paymentCustomer?: string;
+  /** What to show for the payment method on file (`visa •••• 4242`), '' when the gateway said nothing. */
+  paymentMethodLabel?: string;
 }

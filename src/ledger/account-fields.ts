@@ -26,6 +26,11 @@ export const AccountField = {
   /** JSON list of admin e-mail addresses. */
   contacts: 'contacts',
   settingsVersion: 'settingsVersion',
+  // The tenant's own card (recordCustomer-1.lua, recordPaymentMethod-1.lua).
+  /** The tenant's customer at the payment gateway, stored once ('' or absent: none yet). */
+  paymentCustomer: 'paymentCustomer',
+  /** JSON {ref, label}: what to show for the card, while `ref` is the payment method on file. */
+  paymentMethodLabel: 'paymentMethodLabel',
   // State the money scripts keep.
   balance: 'balance',
   debt: 'debt',
@@ -146,7 +151,16 @@ export function decodeAccount(hash: Record<string, string>): DecodedAccount | un
     owed,
     createdAt: hash[f.createdAt] ?? '',
     updatedAt: hash[f.updatedAt] ?? '',
+    paymentCustomer: hash[f.paymentCustomer] ?? '',
+    paymentMethodLabel: cardLabel(hash[f.paymentMethodLabel], hash[f.paymentMethodRef] ?? ''),
   };
+}
+
+/** The card's label, while the reference it was recorded with is still the one on file. */
+function cardLabel(json: string | undefined, ref: string): string {
+  if (!json || !ref) return '';
+  const stored = JSON.parse(json) as { ref?: string; label?: string };
+  return stored.ref === ref ? (stored.label ?? '') : '';
 }
 
 /** The `blocked` flag as stored ('1' or '0'). */

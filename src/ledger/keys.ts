@@ -140,6 +140,13 @@ export function indexKeys(shardTag: string, prefix = ''): IndexKeys {
  */
 export const outboxPendingChannel = (prefix = '') => `${prefix}outbox:pending`;
 
+/**
+ * String: a payment gateway's webhook event (`source`: stripe) claimed or handled, by its id,
+ * with an expiry (src/ledger/webhook-events.ts). Not slot-bound: no tenant's script touches it.
+ */
+export const webhookEventKey = (source: string, eventId: string, prefix = '') =>
+  `${prefix}webhook:${source}:${eventId}`;
+
 /** A console session, by the SHA-256 (hex) of its id (src/ledger/console-sessions.ts). */
 export const consoleSessionKey = (idDigest: string, prefix = '') => `${prefix}console:session:${idDigest}`;
 

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { LedgerReads } from './account-reads';
 import { ApiKeyStore } from './api-key-store';
+import { CardStore } from './card-store';
 import { DeadLetterLog } from './dead-letter-log';
 import { tenantKeys, TenantKeys } from './keys';
 import { Leases } from './leases';
@@ -10,6 +11,7 @@ import { OutboxStore } from './outbox-store';
 import { PaymentReads } from './payment-reads';
 import { RerateCheckpoints } from './rerate-checkpoints';
 import { TenantRegistry } from './tenant-registry';
+import { WebhookEvents } from './webhook-events';
 
 /** The Redis ledger's parts, over one client and one key namespace. */
 export interface Ledger {
@@ -29,6 +31,10 @@ export interface Ledger {
   rerates: RerateCheckpoints;
   /** Purchases and auto-recharge requests with the lots they bought (the reconciler, the payments report). */
   payments: PaymentReads;
+  /** The tenant's own card: its gateway customer, stored once, and the card recorded against it. */
+  cards: CardStore;
+  /** The payment gateway's webhook events handled, so that a replayed one changes nothing. */
+  webhookEvents: WebhookEvents;
   /** The tenant's keys in this namespace (for tools and tests that look at the raw state). */
   keys(tenantId: string): TenantKeys;
 }
@@ -48,6 +54,8 @@ export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}):
     deadLetters: new DeadLetterLog(redis, prefix),
     rerates: new RerateCheckpoints(redis, prefix),
     payments: new PaymentReads(redis, prefix),
+    cards: new CardStore(redis, prefix, options.clock),
+    webhookEvents: new WebhookEvents(redis, prefix),
     keys: (tenantId) => tenantKeys(tenantId, prefix),
   };
 }

@@ -3,7 +3,15 @@
  * src/settlement/ports.ts): Stripe in production (stripe-gateway.ts), the simulated one only
  * when chosen explicitly.
  */
-import type { ChargeRequest, ChargeResult, GatewayPayment, PaymentGateway } from '../settlement/ports';
+import type {
+  CardGateway,
+  CardSetupState,
+  ChargeRequest,
+  ChargeResult,
+  GatewayPayment,
+  GatewayPaymentMethod,
+  PaymentGateway,
+} from '../settlement/ports';
 
 /** No answer (a timeout or a refused connection): worth retrying with the same idempotency key. */
 export class GatewayUnavailableError extends Error {
@@ -24,9 +32,19 @@ export class GatewayUnavailableError extends Error {
  *   anything else        approved
  * Repeating a key returns the first answer without charging again. `lookup` and
  * `listPayments` answer from what was charged or declined (a timeout leaves nothing).
+ *
+ * Cards, as simulated:
+ *   customers            `cus_sim_<tenant id>`, one per tenant
+ *   references           the payment method id alone (`pm_...`); `cus_.../pm_...` is read too
+ *   pm_sim_foreign       attached to another customer (refused as not the tenant's)
+ *   a hosted setup       its page approves at once: the URL is the success URL, and the card
+ *                        saved is `pm_sim_card_<n>` (`visa •••• 4242`) of the session's customer
+ *   any other pm_...     attached to the customer that asks (the tenant's own)
  */
-export class SimulatedGateway implements PaymentGateway {
+export class SimulatedGateway implements PaymentGateway, CardGateway {
   private readonly answers = new Map<string, ChargeResult>();
+  private readonly setups = new Map<string, CardSetupState>();
+  private readonly setUpCards = new Map<string, string>();
   private readonly attempts = new Map<string, number>();
   private readonly payments = new Map<string, GatewayPayment>();
   /** Every successful charge, for tests and the demo. */
@@ -88,5 +106,48 @@ export class SimulatedGateway implements PaymentGateway {
   async *listPayments(window: { from: Date; to: Date }): AsyncIterable<GatewayPayment> {
     for (const payment of this.payments.values())
       if (payment.createdAt >= window.from && payment.createdAt < window.to) yield payment;
+  }
+
+  async ensureCustomer(tenantId: string): Promise<string> {
+    return `cus_sim_${tenantId}`;
+  }
+
+  async paymentMethod(id: string, forCustomer: string): Promise<GatewayPaymentMethod | undefined> {
+    if (id === 'pm_sim_foreign') return { id, customer: 'cus_sim_someone_else' };
+    const setUp = this.setUpCards.get(id);
+    if (setUp) return { id, customer: setUp, label: 'visa •••• 4242' };
+    return { id, customer: forCustomer };
+  }
+
+  methodRef(_customer: string, paymentMethod: string): string {
+    return paymentMethod;
+  }
+
+  parseMethodRef(ref: string): { customer?: string; paymentMethod: string } | undefined {
+    const match = /^(?:(cus_[A-Za-z0-9_.-]+)\/)?(pm_[A-Za-z0-9_]+)$/.exec(ref);
+    if (!match) return undefined;
+    return { ...(match[1] ? { customer: match[1] } : {}), paymentMethod: match[2]! };
+  }
+
+  async startCardSetup(request: {
+    tenantId: string;
+    customer: string;
+    successUrl: string;
+  }): Promise<{ sessionId: string; url: string }> {
+    const n = this.setups.size + 1;
+    const sessionId = `cs_sim_${n}`;
+    const paymentMethod = `pm_sim_card_${n}`;
+    this.setUpCards.set(paymentMethod, request.customer);
+    this.setups.set(sessionId, {
+      tenantId: request.tenantId,
+      customer: request.customer,
+      status: 'succeeded',
+      paymentMethod,
+    });
+    return { sessionId, url: request.successUrl.replace('{CHECKOUT_SESSION_ID}', sessionId) };
+  }
+
+  async cardSetup(sessionId: string): Promise<CardSetupState | undefined> {
+    return this.setups.get(sessionId);
   }
 }

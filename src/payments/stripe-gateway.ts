@@ -1,6 +1,14 @@
 import Stripe from 'stripe';
 import { GatewayUnavailableError } from './gateway';
-import { ChargeRequest, ChargeResult, GatewayPayment, PaymentGateway } from '../settlement/ports';
+import type {
+  CardGateway,
+  CardSetupState,
+  ChargeRequest,
+  ChargeResult,
+  GatewayPayment,
+  GatewayPaymentMethod,
+  PaymentGateway,
+} from '../settlement/ports';
 
 /** How far before a payment began its PaymentIntent is looked for (clocks differ). */
 const LOOKUP_MARGIN_S = 3600;
@@ -92,7 +100,7 @@ export function parseStripeMethodRef(ref: string): { customer: string; paymentMe
  * - Anything else (an invalid request, a bad API key) is a bug or a misconfiguration: thrown
  *   as it is, never taken for a decline.
  */
-export class StripeGateway implements PaymentGateway {
+export class StripeGateway implements PaymentGateway, CardGateway {
   private readonly stripe: Stripe;
 
   constructor(options: StripeGatewayOptions) {
@@ -201,4 +209,120 @@ export class StripeGateway implements PaymentGateway {
       throw unavailable(error, 'the PaymentIntents list') ?? refused(error, 'the PaymentIntents list');
     }
   }
+
+  /**
+   * The tenant's Stripe customer: created with the tenant in its metadata, the idempotency key
+   * naming the tenant, so that two concurrent first uses get the same customer (within the
+   * 24 hours Stripe keeps a key; the ledger keeps the first one stored in any case).
+   */
+  async ensureCustomer(tenantId: string): Promise<string> {
+    const customer = await this.call(`customer of ${tenantId}`, () =>
+      this.stripe.customers.create(
+        { description: `Communications credits: ${tenantId}`, metadata: { tenantId } },
+        { idempotencyKey: `customer:${tenantId}` },
+      ),
+    );
+    return customer.id;
+  }
+
+  async paymentMethod(id: string): Promise<GatewayPaymentMethod | undefined> {
+    try {
+      const method = await this.call(`payment method ${id}`, () => this.stripe.paymentMethods.retrieve(id));
+      const customer = typeof method.customer === 'string' ? method.customer : (method.customer?.id ?? null);
+      const card = method.card;
+      return { id: method.id, customer, ...(card ? { label: `${card.brand} •••• ${card.last4}` } : {}) };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  methodRef(customer: string, paymentMethod: string): string {
+    return `${customer}/${paymentMethod}`;
+  }
+
+  parseMethodRef(ref: string): { customer?: string; paymentMethod: string } | undefined {
+    if (/^pm_[A-Za-z0-9_]+$/.test(ref)) return { paymentMethod: ref };
+    return parseStripeMethodRef(ref);
+  }
+
+  /** A Checkout Session in setup mode for the tenant's customer: Stripe's hosted page saves the card. */
+  async startCardSetup(request: {
+    tenantId: string;
+    customer: string;
+    currency: string;
+    successUrl: string;
+    cancelUrl: string;
+  }): Promise<{ sessionId: string; url: string }> {
+    const metadata = { tenantId: request.tenantId };
+    const session = await this.call(`card setup of ${request.tenantId}`, () =>
+      this.stripe.checkout.sessions.create({
+        mode: 'setup',
+        customer: request.customer,
+        currency: request.currency.toLowerCase(),
+        success_url: request.successUrl,
+        cancel_url: request.cancelUrl,
+        metadata,
+        setup_intent_data: { metadata },
+      }),
+    );
+    if (!session.url) throw new Error(`Stripe gave the setup session ${session.id} no URL`);
+    return { sessionId: session.id, url: session.url };
+  }
+
+  /** The Checkout Session with its SetupIntent: succeeded only when the SetupIntent did. */
+  async cardSetup(sessionId: string): Promise<CardSetupState | undefined> {
+    let session;
+    try {
+      session = await this.call(`card setup ${sessionId}`, () =>
+        this.stripe.checkout.sessions.retrieve(sessionId, { expand: ['setup_intent'] }),
+      );
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    if (session.mode !== 'setup') return undefined;
+    const id = (value: string | { id: string } | null | undefined) =>
+      typeof value === 'string' ? value : (value?.id ?? null);
+    const intent = typeof session.setup_intent === 'object' ? session.setup_intent : null;
+    const succeeded = intent?.status === 'succeeded';
+    const paymentMethod = id(intent?.payment_method);
+    return {
+      ...(session.metadata?.tenantId ? { tenantId: session.metadata.tenantId } : {}),
+      customer: id(session.customer),
+      status: succeeded
+        ? 'succeeded'
+        : session.status === 'expired' || intent?.status === 'canceled'
+          ? 'failed'
+          : 'open',
+      ...(succeeded && paymentMethod ? { paymentMethod } : {}),
+    };
+  }
+
+  /** A card call: no answer (or a retriable one) is GatewayUnavailableError, the rest as charge's. */
+  private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      if (isMissing(error)) throw error;
+      if (
+        error instanceof Stripe.errors.StripeConnectionError ||
+        error instanceof Stripe.errors.StripeAPIError ||
+        error instanceof Stripe.errors.StripeRateLimitError ||
+        (error instanceof Stripe.errors.StripeError && (error.statusCode ?? 0) >= 500) ||
+        (error instanceof Stripe.errors.StripeError && error.code === 'idempotency_key_in_use')
+      )
+        throw new GatewayUnavailableError(`Stripe did not answer (${what}): ${error.message}`, {
+          cause: error,
+        });
+      if (error instanceof Stripe.errors.StripeError)
+        throw new Error(`Stripe refused ${what} (${error.type} ${error.statusCode}): ${error.message}`);
+      throw error;
+    }
+  }
 }
+
+/** Stripe's 404 for an id it does not know. */
+const isMissing = (error: unknown) =>
+  error instanceof Stripe.errors.StripeError &&
+  (error.code === 'resource_missing' || error.statusCode === 404);

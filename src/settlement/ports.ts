@@ -255,3 +255,90 @@ export interface RerateCheckpointStore {
 export interface RatedRecordSink {
   publish(records: { tenantId: string; value: string }[]): Promise<void>;
 }
+
+/** A saved payment method as the gateway knows it: whose it is, and what to show for it. */
+export interface GatewayPaymentMethod {
+  id: string;
+  /** The customer it is attached to; null when it is attached to none. */
+  customer: string | null;
+  /** `visa •••• 4242`, when the gateway says what card it is. */
+  label?: string;
+}
+
+/** Where a hosted card setup stands, as the gateway tells it. */
+export interface CardSetupState {
+  /** The tenant the setup was made for (the gateway's metadata), when it names one. */
+  tenantId?: string;
+  customer: string | null;
+  /** `succeeded`: the card was saved; `open`: not finished yet; `failed`: declined, abandoned or expired. */
+  status: 'succeeded' | 'open' | 'failed';
+  paymentMethod?: string;
+}
+
+/**
+ * A tenant's own card at the payment gateway (src/payments implements it): one customer per
+ * prepaid tenant, cards added through the gateway's hosted page, and who owns a payment method.
+ * Each call throws GatewayUnavailableError when the gateway did not answer.
+ */
+export interface CardGateway {
+  /** The tenant's customer, created once per tenant (the gateway's idempotency key names the tenant). */
+  ensureCustomer(tenantId: string): Promise<string>;
+  /** The payment method, or undefined when the gateway has none by that id. */
+  paymentMethod(id: string, forCustomer: string): Promise<GatewayPaymentMethod | undefined>;
+  /** The reference the account stores and charges use (`cus_.../pm_...` for Stripe). */
+  methodRef(customer: string, paymentMethod: string): string;
+  /** A reference as a caller wrote it: the payment method, and the customer when it names one. */
+  parseMethodRef(ref: string): { customer?: string; paymentMethod: string } | undefined;
+  /** Starts the hosted page where the tenant's admin adds a card for `customer`. */
+  startCardSetup(request: {
+    tenantId: string;
+    customer: string;
+    currency: string;
+    /** Where the page sends the admin back; `{CHECKOUT_SESSION_ID}` is replaced by the session id. */
+    successUrl: string;
+    cancelUrl: string;
+  }): Promise<{ sessionId: string; url: string }>;
+  /** Where a setup begun by startCardSetup stands; undefined when the gateway has no such session. */
+  cardSetup(sessionId: string): Promise<CardSetupState | undefined>;
+}
+
+/** The ledger as a tenant's card needs it: the customer, stored once, and the card recorded. */
+export interface CardLedger {
+  /** The stored customer ('' for none), the mode and the currency; undefined when there is no account. */
+  paymentAccount(
+    tenantId: string,
+  ): Promise<
+    { mode: 'prepaid' | 'postpaid'; currency: string; customer: string; paymentMethodRef: string } | undefined
+  >;
+  /** Stores the customer unless one is stored: the stored one comes back either way. */
+  recordCustomer(tenantId: string, customer: string): Promise<{ customer: string } | LedgerRefusal>;
+  /**
+   * Records the card as the tenant's payment method, only when `customer` is the stored one
+   * (or none is stored: then it is stored too) and the tenant is prepaid.
+   */
+  recordPaymentMethod(
+    tenantId: string,
+    card: { customer: string; ref: string; label: string; ifVersion?: number },
+  ): Promise<{ version: number } | LedgerRefusal>;
+}
+
+/** A verified webhook event of the payment gateway: its id, type and the object it is about. */
+export interface GatewayEvent {
+  id: string;
+  type: string;
+  object: Record<string, unknown>;
+}
+
+/**
+ * Handles one event type, at least once per event id (a retry after a throw comes again):
+ * resolves with what it did, for the log; throws to have the gateway send the event again later.
+ */
+export type GatewayEventHandler = (event: GatewayEvent) => Promise<string | void>;
+
+/** The webhook events handled, by id, so that a replayed one changes nothing (src/ledger implements it). */
+export interface GatewayEventLog {
+  /** A claim token when the event is new; undefined when it was handled (or is being handled). */
+  claim(source: string, eventId: string, ttlMs: number): Promise<string | undefined>;
+  /** Gives a claim back after a failed handler, so the gateway's retry is handled. */
+  release(source: string, eventId: string, token: string): Promise<void>;
+}

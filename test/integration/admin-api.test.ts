@@ -10,7 +10,11 @@ describe('admin API /v1 on the running service', () => {
   let app: App;
 
   beforeAll(async () => {
-    app = await startApiApp({ operatorToken: OPERATOR, keyPrefix: `${uniqueName('api')}:` });
+    app = await startApiApp({
+      operatorToken: OPERATOR,
+      keyPrefix: `${uniqueName('api')}:`,
+      env: { PAYMENT_GATEWAY: 'simulated' },
+    });
   });
   afterAll(() => app.stop());
 

@@ -51,6 +51,8 @@ describe('the admin console, in Chromium', () => {
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
+  /** The Stripe customer the test proxy makes for a tenant. */
+  const customerOf = (id: string) => `cus_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const tenant = async (id: string, body: Record<string, unknown>) => {
     expect((await call('PUT', `/v1/tenants/${id}`, body)).status).toBe(201);
     return String((await call('POST', `/v1/tenants/${id}/api-keys`)).body.apiKey);
@@ -110,10 +112,14 @@ describe('the admin console, in Chromium', () => {
     acmeKey = await tenant(acme, {
       billingMode: 'prepaid',
       currency: 'USD',
-      paymentMethodRef: 'cus_acme/pm_card_visa',
       lowBalanceThreshold: '5.00',
       adminContacts: ['admin@acme.example'],
     });
+    // acme's card: Stripe's test card, attached to acme's own customer.
+    stripe.cards.attach('pm_card_visa', customerOf(acme));
+    expect(
+      (await call('PUT', `/v1/tenants/${acme}/payment-method`, { paymentMethodRef: 'pm_card_visa' })).status,
+    ).toBe(200);
     otherKey = await tenant(other, { billingMode: 'prepaid', currency: 'USD' });
     laterKey = await tenant(later, { billingMode: 'postpaid', currency: 'USD' });
     expect(
@@ -296,6 +302,46 @@ describe('the admin console, in Chromium', () => {
     await context.close();
   });
 
+  it("adds a card on the payment provider's hosted page, and shows it when back", async () => {
+    const { context, page } = await signIn(otherKey);
+    await page.goto(`${app.url}/console/t/${other}/auto-recharge`);
+    expect(await page.getByTestId('payment-method').textContent()).toBe('none on file');
+    const hostedPage = new RegExp(`^${stripe.url}/checkout/pay/cs_test_proxy_\\d+$`);
+    // Cancelled on the hosted page: back on this page, and nothing changed.
+    await page.getByRole('button', { name: 'Add or replace card' }).click();
+    await page.waitForURL(hostedPage);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL(`${app.url}/console/t/${other}/auto-recharge?setup=cancelled`);
+    await expect(page.getByRole('alert').textContent()).resolves.toBe(
+      'The card setup was cancelled: nothing was changed.',
+    );
+    expect((await account(other)).settings.paymentMethodRef).toBe('');
+    // Saved on the hosted page: the return page records it and shows it.
+    await page.getByRole('button', { name: 'Add or replace card' }).click();
+    await page.waitForURL(hostedPage);
+    const sessionId = page.url().split('/').pop()!;
+    await page.getByRole('button', { name: 'Save card' }).click();
+    await page.waitForURL(
+      `${app.url}/console/t/${other}/payment-method/setup/return?session_id=${sessionId}`,
+    );
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Card saved: visa •••• 4242.');
+    expect(await page.getByTestId('payment-method').textContent()).toBe('visa •••• 4242');
+    const card = stripe.cards.setupSession(sessionId)!.setupIntent.paymentMethod;
+    expect((await account(other)).settings.paymentMethodRef).toBe(`${customerOf(other)}/${card}`);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'card-saved');
+    // Another tenant's setup, returned to on this tenant's page: refused, nothing changed.
+    const theirs = await call('POST', `/v1/tenants/${acme}/payment-method/setup`, {});
+    stripe.cards.finishSetup(String(theirs.body.sessionId), 'save');
+    const response = await page.goto(
+      `${app.url}/console/t/${other}/payment-method/setup/return?session_id=${String(theirs.body.sessionId)}`,
+    );
+    expect(response!.status()).toBe(409);
+    expect((await account(other)).settings.paymentMethodRef).toBe(`${customerOf(other)}/${card}`);
+    expect((await account(acme)).settings.paymentMethodRef).toBe(`${customerOf(acme)}/pm_card_visa`);
+    await context.close();
+  });
+
   it('refuses a form posted without its CSRF token, and changes nothing', async () => {
     const { context, page } = await signIn(acmeKey);
     const before = await account(acme);
@@ -315,6 +361,10 @@ describe('the admin console, in Chromium', () => {
       form: { purchaseId: 'csrf-less', amount: '500.00' },
     });
     expect(buy.status()).toBe(403);
+    const setup = await context.request.post(`${app.url}/console/t/${acme}/payment-method/setup`, {
+      form: {},
+    });
+    expect(setup.status()).toBe(403);
     const after = await account(acme);
     expect(after.settings.autoRecharge).toEqual(before.settings.autoRecharge);
     expect(after.lots).toHaveLength(before.lots.length);

@@ -43,10 +43,19 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
-  const tenant = async (id: string, paymentMethodRef: string, billingMode = 'prepaid') => {
-    expect(
-      (await call('PUT', `/v1/tenants/${id}`, { billingMode, currency: 'USD', paymentMethodRef })).status,
-    ).toBe(201);
+  /**
+   * A tenant, and its card when `paymentMethod` names one (prepaid only): the test payment
+   * method attached to the tenant's own customer, then recorded as the payment method.
+   */
+  const tenant = async (id: string, paymentMethod: string, billingMode = 'prepaid') => {
+    expect((await call('PUT', `/v1/tenants/${id}`, { billingMode, currency: 'USD' })).status).toBe(201);
+    if (paymentMethod && billingMode === 'prepaid') {
+      stripe.cards.attach(paymentMethod, `cus_${id.replace(/[^A-Za-z0-9_]/g, '_')}`);
+      const recorded = await call('PUT', `/v1/tenants/${id}/payment-method`, {
+        paymentMethodRef: paymentMethod,
+      });
+      expect(recorded.status).toBe(200);
+    }
     const key = await call('POST', `/v1/tenants/${id}/api-keys`);
     return String(key.body.apiKey);
   };
@@ -72,7 +81,7 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
     stripe.paymentIntents().filter((pi) => pi.idempotencyKey.startsWith(`${id}:`));
 
   beforeAll(async () => {
-    tenantKey = await tenant('contoso', 'cus_contoso/pm_card_visa');
+    tenantKey = await tenant('contoso', 'pm_card_visa');
   });
 
   it('charges the card once and credits one lot; the same purchase id again is the stored result', async () => {
@@ -150,7 +159,7 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
   });
 
   it('creates nothing for a declined card and answers 402 with the decline code', async () => {
-    const key = await tenant('declined', 'cus_declined/pm_card_chargeDeclinedInsufficientFunds');
+    const key = await tenant('declined', 'pm_card_chargeDeclinedInsufficientFunds');
     const purchase = { purchaseId: 'order-1', amount: '50.00', currency: 'USD' };
     const declined = {
       status: 402,
@@ -195,7 +204,7 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
     ],
   ])('maps %s to the decline code %s', async (paymentMethod, declineCode, message) => {
     const id = uniqueName('card');
-    const key = await tenant(id, `cus_x/${paymentMethod}`);
+    const key = await tenant(id, paymentMethod);
     expect(
       await call(
         'POST',
@@ -247,7 +256,7 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
 
   it('credits one lot when two requests with the same purchase id race', async () => {
     const id = uniqueName('race');
-    const key = await tenant(id, 'cus_race/pm_card_visa');
+    const key = await tenant(id, 'pm_card_visa');
     const purchase = { purchaseId: 'same', amount: '3.00', currency: 'USD' };
     const answers = await Promise.all(
       [1, 2, 3].map(() => call('POST', `/v1/tenants/${id}/purchases`, purchase, key)),
@@ -264,7 +273,7 @@ describe('purchases through Stripe (stripe-mock) and operator adjustments', () =
 
   it('refuses purchases of postpaid tenants and of tenants without a payment method', async () => {
     const postId = uniqueName('post');
-    const postpaid = await tenant(postId, 'cus_p/pm_card_visa', 'postpaid');
+    const postpaid = await tenant(postId, '', 'postpaid');
     const refusal = await call(
       'POST',
       `/v1/tenants/${postId}/purchases`,

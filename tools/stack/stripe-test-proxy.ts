@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RememberedIntents } from './stripe-intents';
+import { stripeTestCards, StripeTestCards } from './stripe-test-cards';
 
 /**
  * What a test card does when an off-session PaymentIntent is confirmed with it: Stripe's test
@@ -69,6 +70,8 @@ export interface StripeTestProxy {
    * `settle` changes one as Stripe does when a payment completes later.
    */
   intents: RememberedIntents;
+  /** Customers, payment methods and hosted card setups (stripe-test-cards.ts). */
+  cards: StripeTestCards;
   close(): Promise<void>;
 }
 
@@ -92,6 +95,8 @@ interface Stored {
  *   the PaymentIntent with its `last_payment_error`);
  * - it counts PaymentIntent creations by key, and can fail the next ones in transit;
  * - it remembers the PaymentIntents and answers retrieve, list and search for them.
+ * - customers, who owns a payment method, and card setups with their hosted page
+ *   (stripe-test-cards.ts).
  *
  * Every request still goes to stripe-mock first, which validates it against Stripe's OpenAPI
  * document and answers a 400 for what Stripe would refuse. Tests and the demo only.
@@ -266,11 +271,14 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
     }
   };
 
+  let publicUrl = '';
+  const cards = stripeTestCards(forward, () => publicUrl);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
+      if (cards.handle(req, res, body)) return;
       const path = (req.url ?? '').split('?')[0];
       if (intents.answer(req, res)) return;
       const handled =
@@ -288,6 +296,7 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  publicUrl = `http://127.0.0.1:${port}`;
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -297,6 +306,7 @@ export async function startStripeTestProxy(upstream: string): Promise<StripeTest
     failNext(count, mode) {
       failures = { count, mode };
     },
+    cards,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

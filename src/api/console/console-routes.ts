@@ -10,12 +10,13 @@ import { decimalToMinor } from '../../credits/money';
 import type { AccountView } from '../../credits/wallet';
 import type { ConsoleSession, ConsoleSessions } from '../../ledger/console-sessions';
 import type { Ledger } from '../../ledger/open-ledger';
-import type { PaymentGateway } from '../../settlement/ports';
+import type { CardGateway, PaymentGateway } from '../../settlement/ports';
 import { purchaseCredits } from '../../settlement/purchase-credits';
 import { credentialChecker } from '../guard';
 import { tooPrecise } from '../money';
 import { formatAmount } from './format';
-import { autoRechargeForm, formProblem, paymentMethodForm, posted, purchaseForm, signInForm } from './forms';
+import { autoRechargeForm, formProblem, posted, purchaseForm, signInForm } from './forms';
+import { cardViews } from './card-views';
 import { AutoRechargePage } from './pages/auto-recharge';
 import { ErrorPage } from './pages/error';
 import { FundsPage } from './pages/funds';
@@ -34,6 +35,10 @@ export interface ConsoleOptions {
   ledger: Ledger;
   sessions: ConsoleSessions;
   gateway?: PaymentGateway;
+  /** Adds tenants' cards through the payment provider's hosted page; without one, no card can be added. */
+  cards?: CardGateway;
+  /** PUBLIC_URL: where the hosted card page sends the admin back (default: the request's address). */
+  publicUrl?: string;
   operatorTokenSha256?: string;
   /** Signs the CSRF cookie and keys its tokens: the same on every instance behind one address. */
   secret: string;
@@ -371,6 +376,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
         frame: tabFrame(v, account, 'Auto-recharge and payment', 'auto-recharge'),
         account,
         lastFailure: account.autoRecharge.lastFailure ?? null,
+        canAddCard: options.cards !== undefined,
         ...extra,
       }),
       status,
@@ -380,7 +386,16 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const opened = await openTenant(request, reply);
     if (!opened) return reply;
     const { v, account } = opened;
-    return rechargePage(reply, v, account);
+    // The payment provider's hosted card page sends the admin back here when cancelled.
+    const cancelled = (request.query as { setup?: string }).setup === 'cancelled';
+    return rechargePage(
+      reply,
+      v,
+      account,
+      cancelled
+        ? { result: { kind: 'error', message: 'The card setup was cancelled: nothing was changed.' } }
+        : {},
+    );
   });
 
   /**
@@ -433,32 +448,14 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     return rechargePage(reply, v, after, { result: { kind: 'ok', message: 'Auto-recharge saved.' } });
   });
 
-  app.post('/t/:tenantId/payment-method', protect, async (request, reply) => {
-    const opened = await openTenant(request, reply);
-    if (!opened) return reply;
-    const { tenantId, v, account } = opened;
-    const form = paymentMethodForm.safeParse(request.body);
-    if (!form.success)
-      return rechargePage(
-        reply,
-        v,
-        account,
-        { result: { kind: 'error', message: formProblem(form.error) }, posted: posted(request.body) },
-        400,
-      );
-    const result = await ledger.writes.updateSettings(tenantId, {
-      paymentMethodRef: form.data.paymentMethodRef,
-    });
-    if ('refused' in result)
-      return rechargePage(
-        reply,
-        v,
-        account,
-        { result: { kind: 'error', message: `Not saved: ${result.detail}` } },
-        409,
-      );
-    const after = (await ledger.reads.readAccount(tenantId)) ?? account;
-    return rechargePage(reply, v, after, { result: { kind: 'ok', message: 'Payment method saved.' } });
+  cardViews(app, {
+    ledger,
+    ...(options.cards ? { cards: options.cards } : {}),
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    openTenant,
+    protect,
+    sessionCookie: SESSION_COOKIE,
+    rechargePage,
   });
 
   app.get('/t/:tenantId/statements', async (request, reply) => {

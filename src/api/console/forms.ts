@@ -31,11 +31,6 @@ export const autoRechargeForm = z.object({
     .refine((cap) => cap <= 100, 'must be 100 at most'),
 });
 
-export const paymentMethodForm = z.object({
-  _csrf: z.string().optional(),
-  paymentMethodRef: z.string().trim().min(1, 'is required').max(128, 'is too long'),
-});
-
 /** The default spend limit: saved with an amount, or removed (no default). */
 export const defaultLimitForm = z.discriminatedUnion('action', [
   z.object({ _csrf: z.string().optional(), action: z.literal('save'), default: amount }),

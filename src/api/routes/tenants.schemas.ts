@@ -44,19 +44,12 @@ export const tenantBody = {
   },
 } as const;
 
-export const paymentMethodBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['paymentMethodRef'],
-  properties: { paymentMethodRef: { type: 'string', minLength: 1, maxLength: 128 } },
-} as const;
-
 export const upsertTenantResponses = replies(
   {
     200: { description: 'updated', ...tenantStatus(['updated']), headers: etagHeader },
     201: { description: 'created', ...tenantStatus(['created']), headers: etagHeader },
   },
-  [...BODY_ERRORS, 403, 409, 412],
+  [...BODY_ERRORS, 403, 404, 409, 412, 422, 503],
 );
 
 export const settingsResponses = replies(

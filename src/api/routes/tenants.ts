@@ -8,13 +8,9 @@ import { tooPrecise } from '../money';
 import { badRequest, noAccount, settingsRefused } from '../refusals';
 import { tenantParams } from '../schemas';
 import { etag, ifMatch, ifMatchHeaders } from '../settings-version';
-import {
-  autoRechargeBody,
-  paymentMethodBody,
-  settingsResponses,
-  tenantBody,
-  upsertTenantResponses,
-} from './tenants.schemas';
+import { checkPaymentMethod, recordCard, type CardProblem, type CheckedCard } from '../../settlement/cards';
+import { cardRefused, gatewayUnavailable, noGateway } from './payment-methods';
+import { autoRechargeBody, settingsResponses, tenantBody, upsertTenantResponses } from './tenants.schemas';
 
 /**
  * A tenant's account: the operator creates or updates it; the tenant's admin changes its own
@@ -23,13 +19,15 @@ import {
  */
 export function tenantRoutes<L extends FastifyBaseLogger>(
   app: AdminApp<L>,
-  { ledger, book, guards }: ResourceOptions,
+  { ledger, book, guards, cards }: ResourceOptions,
 ): void {
   /**
    * The operator's create-or-update. Creating, what the body leaves out takes its default;
    * updating, only what the body names changes (one script, so nothing a tenant changed
    * meanwhile is undone): `autoRecharge` changes the fields it names, `licences` replaces every
-   * pool size, and a field left out keeps its stored value.
+   * pool size, and a field left out keeps its stored value. A payment method named is checked
+   * with the gateway first (the tenant's own card, or a 422 and nothing changed), and recorded
+   * after the settings, in its own script.
    */
   app.put(
     '/v1/tenants/:tenantId',
@@ -71,6 +69,21 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
           reply,
           'body/autoRecharge/rechargeAmount must be more than zero to enable auto-recharge',
         );
+      const ref = body.paymentMethodRef;
+      let card: CheckedCard | undefined;
+      if (ref) {
+        if (body.billingMode !== 'prepaid')
+          return cardRefused(reply, tenant, { problem: 'postpaid' }, 'body/paymentMethodRef');
+        if (!cards) return noGateway(reply);
+        let checked: CheckedCard | CardProblem;
+        try {
+          checked = await checkPaymentMethod(ledger.cards, cards, tenant, ref);
+        } catch (error) {
+          return gatewayUnavailable(reply, error);
+        }
+        if ('problem' in checked) return cardRefused(reply, tenant, checked, 'body/paymentMethodRef');
+        card = checked;
+      }
       const change: SettingsChange = {
         mode: body.billingMode,
         currency: body.currency,
@@ -82,7 +95,8 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
           monthlyCap: ar.monthlyCap,
           maxConsecutiveFailures: ar.maxConsecutiveFailures,
         },
-        paymentMethodRef: body.paymentMethodRef,
+        // A card is recorded by its own script (below); '' clears the payment method here.
+        paymentMethodRef: ref === '' ? '' : undefined,
         adminContacts: body.adminContacts,
         poolCapacities: body.licences && (book ? poolCapacities(book, body.licences) : {}),
       };
@@ -100,9 +114,15 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
           arAmount: 'body/autoRecharge/rechargeAmount',
         });
       }
+      let stored = result.version;
+      if (card) {
+        const recorded = await recordCard(ledger.cards, tenant, card);
+        if (!('recorded' in recorded)) return cardRefused(reply, tenant, recorded, 'body/paymentMethodRef');
+        stored = recorded.version ?? stored;
+      }
       return reply
         .code(result.status === 'created' ? 201 : 200)
-        .header('etag', etag(result.version))
+        .header('etag', etag(stored))
         .send({ tenantId: tenant, status: result.status });
     },
   );
@@ -161,28 +181,5 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
         currency,
       );
     },
-  );
-
-  app.put(
-    '/v1/tenants/:tenantId/payment-method',
-    {
-      ...guards.forTenant,
-      schema: {
-        operationId: 'updatePaymentMethod',
-        tags: ['tenants'],
-        params: tenantParams,
-        headers: ifMatchHeaders,
-        body: paymentMethodBody,
-        response: settingsResponses,
-      },
-    },
-    async (request, reply) =>
-      updateSettings(
-        request.params.tenantId,
-        ifMatch(request.headers['if-match']),
-        reply,
-        { paymentMethodRef: request.body.paymentMethodRef },
-        {},
-      ),
   );
 }

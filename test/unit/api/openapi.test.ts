@@ -32,6 +32,8 @@ describe('the admin API OpenAPI document', () => {
       'POST /v1/rerates',
       'POST /v1/tenants/{tenantId}/adjustments',
       'POST /v1/tenants/{tenantId}/api-keys',
+      'POST /v1/tenants/{tenantId}/payment-method/setup',
+      'POST /v1/tenants/{tenantId}/payment-method/setup/{sessionId}/complete',
       'POST /v1/tenants/{tenantId}/purchases',
       'PUT /v1/tenants/{tenantId}',
       'PUT /v1/tenants/{tenantId}/auto-recharge',

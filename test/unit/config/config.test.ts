@@ -203,6 +203,27 @@ describe('loadConfig', () => {
       expect(problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: 'rk_live_51Habc' })).toBe('accepted');
       expect(problem({ PAYMENT_GATEWAY: 'stripe', STRIPE_API_KEY: 'sk_test_stripemock' })).toBe('accepted');
     });
+
+    it('takes the Stripe webhook secret from the environment or a file, only for the Stripe gateway', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rater-webhook-'));
+      const secretFile = join(dir, 'whsec');
+      writeFileSync(secretFile, 'whsec_from_file\n');
+      expect(loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET: 'whsec_x' }).payments.stripeWebhookSecret).toBe(
+        'whsec_x',
+      );
+      expect(
+        loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET_FILE: secretFile }).payments.stripeWebhookSecret,
+      ).toBe('whsec_from_file');
+      expect(problem({ PAYMENT_GATEWAY: 'simulated', STRIPE_WEBHOOK_SECRET: 'whsec_x' })).toContain(
+        'STRIPE_WEBHOOK_SECRET: needs PAYMENT_GATEWAY=stripe',
+      );
+      expect(problem({ STRIPE_WEBHOOK_SECRET: 'whsec_x', STRIPE_WEBHOOK_SECRET_FILE: secretFile })).toContain(
+        'STRIPE_WEBHOOK_SECRET: set either STRIPE_WEBHOOK_SECRET or STRIPE_WEBHOOK_SECRET_FILE, not both',
+      );
+      expect(problem({ PUBLIC_URL: 'rater.example.com' })).toContain(
+        'PUBLIC_URL: must be an http:// or https:// URL',
+      );
+    });
   });
 
   describe('managed Kafka, Redis and registry', () => {

@@ -46,6 +46,8 @@ describe('ledger scripts', () => {
       ['lookupApplied', 2, 'lookupAppliedV7'],
       ['readAppliedDay', 1, 'readAppliedDayV7'],
       ['rechargeResult', 12, 'rechargeResultV7'],
+      ['recordCustomer', 1, 'recordCustomerV7'],
+      ['recordPaymentMethod', 1, 'recordPaymentMethodV7'],
       ['recordPurchase', 12, 'recordPurchaseV7'],
       ['reindex', 10, 'reindexV7'],
       ['releaseLease', 1, 'releaseLeaseV7'],

@@ -11,10 +11,26 @@ export interface AutoRechargeProps {
   result?: { kind: 'ok' | 'error'; message: string };
   /** What was posted, shown again when it was refused. */
   posted?: Record<string, string>;
+  /** A payment gateway is there to add a card with. */
+  canAddCard?: boolean;
+}
+
+/** The card on file: what the gateway said it is, or its payment method id. */
+export function cardOnFile(account: AccountView): string {
+  const ref = account.settings.paymentMethodRef;
+  if (!ref) return 'none on file';
+  return account.paymentMethodLabel || ref.slice(ref.lastIndexOf('/') + 1);
 }
 
 /** Auto-recharge (trigger, amount, monthly cap), the payment method, failures and contacts. */
-export function AutoRechargePage({ frame, account, lastFailure, result, posted }: AutoRechargeProps) {
+export function AutoRechargePage({
+  frame,
+  account,
+  lastFailure,
+  result,
+  posted,
+  canAddCard,
+}: AutoRechargeProps) {
   const s = account.settings;
   const c = s.currency;
   const ar = s.autoRecharge;
@@ -28,8 +44,8 @@ export function AutoRechargePage({ frame, account, lastFailure, result, posted }
       <dl class="facts" data-testid="recharge-state">
         <dt>Auto-recharge</dt>
         <dd data-testid="ar-enabled">{ar.enabled ? 'On' : 'Off'}</dd>
-        <dt>Payment method</dt>
-        <dd data-testid="payment-method">{s.paymentMethodRef || 'none on file'}</dd>
+        <dt>Card</dt>
+        <dd data-testid="payment-method">{cardOnFile(account)}</dd>
         <dt>Consecutive failures</dt>
         <dd data-testid="failures">
           {`${account.autoRecharge.consecutiveFailures} (paused at ${ar.maxConsecutiveFailures})`}
@@ -99,23 +115,24 @@ export function AutoRechargePage({ frame, account, lastFailure, result, posted }
             </label>
             <button type="submit">Save auto-recharge</button>
           </form>
-          <h2 id="pm-h">Payment method</h2>
-          <form
-            class="stack"
-            method="post"
-            action={tenantPath(account.tenantId, '/payment-method')}
-            aria-labelledby="pm-h"
-          >
-            <Csrf token={frame.csrf} />
-            <label>
-              Payment method reference
-              <input name="paymentMethodRef" required value={value('paymentMethodRef', s.paymentMethodRef)} />
-              <span class="hint">
-                The payment gateway's reference for the card or account (for Stripe, pm_…).
-              </span>
-            </label>
-            <button type="submit">Save payment method</button>
-          </form>
+          <h2 id="pm-h">Card</h2>
+          {canAddCard ? (
+            <form
+              class="stack"
+              method="post"
+              action={tenantPath(account.tenantId, '/payment-method/setup')}
+              aria-labelledby="pm-h"
+            >
+              <Csrf token={frame.csrf} />
+              <p class="hint">
+                You add the card on the payment provider's secure page (this console never sees the card
+                number); it brings you back here once the card is saved.
+              </p>
+              <button type="submit">Add or replace card</button>
+            </form>
+          ) : (
+            <p>Cards cannot be added: this service has no payment gateway.</p>
+          )}
           <p class="hint">{`Current trigger ${formatAmount(ar.trigger, c)}, amount ${formatAmount(ar.amount, c)}.`}</p>
         </>
       )}

@@ -22,6 +22,8 @@ export interface PageFrame {
   tenant?: { tenantId: string; tab: TenantTab; postpaid?: boolean };
   operatorTab?: 'tenants';
   csrf?: string;
+  /** Sends the browser on to this address at once (the payment provider's hosted page). */
+  refreshTo?: string;
 }
 
 /** Every page's frame: skip link, header with navigation and sign-out, one main landmark. */
@@ -34,6 +36,7 @@ export function Layout({ frame, children }: { frame: PageFrame; children: Compon
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${frame.title} · Communications credits`}</title>
         <link rel="stylesheet" href="/console/assets/console.css" />
+        {frame.refreshTo && <meta http-equiv="refresh" content={`0;url=${frame.refreshTo}`} />}
       </head>
       <body>
         <a class="skip" href="#main">
