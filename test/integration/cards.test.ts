@@ -343,6 +343,58 @@ describe("cards: the tenant's own, through the hosted page and the webhook", () 
       );
     });
 
+    it('settles a purchase whose answers were lost from payment_intent.succeeded once; a replay and a late payment_failed change nothing', async () => {
+      const { id, key } = await tenant('pi-webhook');
+      stripe.cards.attach('pm_card_visa', customerOf(id));
+      expect(
+        (await call('PUT', `/v1/tenants/${id}/payment-method`, { paymentMethodRef: 'pm_card_visa' }, key))
+          .status,
+      ).toBe(200);
+      // Stripe charges the card; every answer is lost on the way back: the purchase stays pending.
+      stripe.failNext(100, 'drop');
+      const bought = await call(
+        'POST',
+        `/v1/tenants/${id}/purchases`,
+        { purchaseId: 'order-1', amount: '12.50', currency: 'USD' },
+        key,
+      );
+      stripe.failNext(0, 'drop');
+      expect(bought.status).toBe(503);
+      const intent = stripe.intents
+        .all()
+        .find((pi) => (pi.metadata as Record<string, string>).tenantId === id)!;
+      expect(intent).toMatchObject({ status: 'succeeded', amount: 1250 });
+      const balance = async () => (await call('GET', `/v1/tenants/${id}/balance`, undefined, key)).body;
+      expect((await balance()).balance).toEqual({ amount: '0.00', currency: 'USD' });
+
+      const succeeded = event('payment_intent.succeeded', intent);
+      expect(await post(succeeded, sign(succeeded))).toEqual({
+        status: 200,
+        body: { received: true, handled: true },
+      });
+      const after = await balance();
+      expect(after.balance).toEqual({ amount: '12.50', currency: 'USD' });
+      expect(after.lots).toEqual([
+        expect.objectContaining({ lotId: 'p:order-1', remaining: { amount: '12.50', currency: 'USD' } }),
+      ]);
+
+      // Stripe sends events again, under new ids too: nothing more is credited.
+      const again = event('payment_intent.succeeded', intent);
+      expect((await post(again, sign(again))).status).toBe(200);
+      const failed = event('payment_intent.payment_failed', { ...intent, status: 'requires_payment_method' });
+      expect((await post(failed, sign(failed))).status).toBe(200);
+      expect((await balance()).balance).toEqual({ amount: '12.50', currency: 'USD' });
+      // The client's retry gets the settled purchase, not a second charge.
+      const retried = await call(
+        'POST',
+        `/v1/tenants/${id}/purchases`,
+        { purchaseId: 'order-1', amount: '12.50', currency: 'USD' },
+        key,
+      );
+      expect(retried.status).toBe(200);
+      expect(retried.body).toMatchObject({ duplicate: true, lotId: 'p:order-1' });
+    });
+
     it("ignores another customer's setup and event types it has no handler for", async () => {
       const { id } = await tenant('webhook-other');
       stripe.cards.attach('pm_card_mastercard', 'cus_someone_else');
