@@ -92,6 +92,18 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
     expect((await f.ledger.reads.readAccount('acme'))!.blockedSince).toEqual(again);
   });
 
+  it('forgets when the balance fell to zero once a switch to postpaid lifts the block', async () => {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await fund('acme', 'p1', 100n);
+    await applyPaid(f, 'acme', [paid('u1', 100n)]); // exactly zero: blocked
+    expect((await f.ledger.reads.readAccount('acme'))!.blockedSince).toEqual(f.clock.now);
+    expect(await f.ledger.writes.updateSettings('acme', { mode: 'postpaid' })).toMatchObject({
+      status: 'updated',
+    });
+    expect(await f.ledger.reads.readAccount('acme')).toMatchObject({ blocked: false });
+    expect(await f.redis.hget(tenantKeys('acme', f.prefix).account, 'blockedSince')).toBe('');
+  });
+
   it('requests one recharge below the trigger, and no second one while it is pending', async () => {
     await f.ledger.writes.upsertAccount('acme', withAutoRecharge());
     await fund('acme', 'p1', 1000n);
