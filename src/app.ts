@@ -405,6 +405,8 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
         secureCookies: secure === 'auto' ? 'auto' : secure === 'true',
         operator: operatorViewsOf(ledger),
       });
+      // The service's address opens the console (303: the browser follows with a GET).
+      http.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console', 303));
     }
   }
   healthRoutes(

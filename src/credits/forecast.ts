@@ -122,6 +122,11 @@ export interface RunwayForecast {
   rechargeExpectedAt: Date | null;
   /** Whole days from now to depletesAt (rounded down). */
   runwayDays: number | null;
+  /**
+   * With auto-recharge able: the month (`yyyy-mm`, UTC) whose cap of recharges is used up when
+   * the balance reaches zero at depletesAt (a recharge would otherwise lift it); null otherwise.
+   */
+  depletedByCap: string | null;
   autoRecharge: AutoRechargeState;
   /** Recharges projected until depletesAt (or the end of the projection). */
   projectedRecharges: number;
@@ -252,6 +257,7 @@ export function forecastRunway(input: {
       depletesAt: null,
       rechargeExpectedAt: null,
       runwayDays: null,
+      depletedByCap: null,
       autoRecharge: 'off',
       projectedRecharges: 0,
       projectedForfeits: 0n,
@@ -278,6 +284,7 @@ export function forecastRunway(input: {
     depletesAt,
     rechargeExpectedAt,
     runwayDays,
+    depletedByCap: p.depletedByCap,
     autoRecharge: state,
     projectedRecharges: p.recharges,
     projectedForfeits: p.forfeited,
@@ -296,6 +303,8 @@ interface ProjectedLot {
 
 interface Projection {
   depletedAt: bigint | null;
+  /** The month whose used-up cap let the balance reach zero at depletedAt. */
+  depletedByCap: string | null;
   firstRecharge: bigint | null;
   recharges: number;
   forfeited: bigint;
@@ -332,6 +341,7 @@ function project(
   let pending = able && account.autoRecharge.pendingRequestId !== '';
   const out: Projection = {
     depletedAt: null,
+    depletedByCap: null,
     firstRecharge: null,
     recharges: 0,
     forfeited: 0n,
@@ -372,6 +382,7 @@ function project(
       // lifts it once paid.
       if (!canRecharge) {
         out.depletedAt = t;
+        if (able && capLeft <= 0) out.depletedByCap = month;
         return done();
       }
       out.momentaryZero ??= t;

@@ -217,6 +217,11 @@ export interface AccountView {
   balance: MinorUnits;
   debt: MinorUnits;
   blocked: boolean;
+  /**
+   * While blocked: when the balance fell to or below zero (kept by the ledger from the moment
+   * it crossed; absent for a block older than that record, and when not blocked).
+   */
+  blockedSince?: Date;
   autoRecharge: {
     pendingRequestId: string;
     consecutiveFailures: number;

@@ -36,6 +36,8 @@ export const AccountField = {
   debt: 'debt',
   lowNotified: 'lowNotified',
   blocked: 'blocked',
+  /** When the balance last fell to or below zero (ms), while blocked; '' otherwise. */
+  blockedSince: 'blockedSince',
   arFailures: 'arFailures',
   arPending: 'arPending',
   arPendingSince: 'arPendingSince',
@@ -139,6 +141,9 @@ export function decodeAccount(hash: Record<string, string>): DecodedAccount | un
     balance: BigInt(hash[f.balance] ?? '0'),
     debt: BigInt(hash[f.debt] ?? '0'),
     blocked: isBlocked(hash[f.blocked]),
+    ...(isBlocked(hash[f.blocked]) && hash[f.blockedSince]
+      ? { blockedSince: new Date(Number(hash[f.blockedSince])) }
+      : {}),
     autoRecharge: {
       pendingRequestId: hash[f.arPending] ?? '',
       consecutiveFailures: Number(hash[f.arFailures] ?? 0),

@@ -13,6 +13,7 @@ import { CALL_TYPES, SOURCES, UsagePage, UsageQuery } from './pages/usage';
 import type { ReportRow } from './usage-report';
 import { filterRows, reportCsv } from './usage-report';
 import { formatAmount } from './format';
+import { poolUse } from './overview-facts';
 
 /** What the burn rate is, in words and money. */
 export function describeBurn(basis: BurnBasis, currency: string): string {
@@ -163,7 +164,9 @@ export function tenantViews(app: FastifyInstance, { ledger, openTenant, tabFrame
           beyondHorizon: forecast.beyondHorizon,
           method: describeMethod(forecast),
           projectedOwed: forecast.owedAtMonthEnd ?? undefined,
+          depletedByCap: forecast.depletedByCap,
         },
+        pools: poolUse(account, period),
       }),
     );
   });

@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { minorToDecimal } from '../../credits/money';
 import type { UsageSource } from '../../credits/wallet';
+import { sortNatural } from './words';
 
 /** One applied usage as the usage report shows it: the ledger's outcome and the call's fields. */
 export interface ReportRow {
@@ -74,6 +75,26 @@ export function totalsOf(rows: ReportRow[]) {
     poolSeconds += row.poolSeconds;
   }
   return { calls: rows.length, charge, connection, seconds, poolSeconds };
+}
+
+/** The name a report shows for a row's user: the principal name, else the display name, else the id. */
+export const userLabel = (row: ReportRow) => row.userPrincipalName || row.userDisplayName || row.userId;
+
+/** The filtered rows' totals for each user, in the natural order of their names (user2 before user10). */
+export function totalsByUser(
+  rows: ReportRow[],
+): { user: string; calls: number; seconds: number; charge: bigint }[] {
+  const by = new Map<string, ReportRow[]>();
+  for (const row of rows) {
+    const user = userLabel(row);
+    const list = by.get(user);
+    if (list) list.push(row);
+    else by.set(user, [row]);
+  }
+  return sortNatural([...by.keys()], (user) => user).map((user) => {
+    const { calls, seconds, charge } = totalsOf(by.get(user)!);
+    return { user, calls, seconds, charge };
+  });
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   UserLimitsRequest,
   userLimitsChange,
 } from '../user-limits';
+import { sortNatural } from './words';
 
 /** Users a page lists; more are paged (`?offset=`). */
 export const USER_LIMITS_PAGE_SIZE = 50;
@@ -69,7 +70,8 @@ export function userLimitsViews(
     const currency = account.settings.currency;
     const month = utcMonth(new Date());
     const limits = await ledger.reads.userLimits(account.tenantId, month, currency);
-    const rows = userLimitRows(limits);
+    // In the natural order of the user keys (user2 before user10), as a person looks for them.
+    const rows = sortNatural(userLimitRows(limits), (row) => row.user);
     const offset = Math.min(extra.offset ?? 0, Math.max(0, rows.length - 1));
     return html(
       reply,
@@ -81,9 +83,10 @@ export function userLimitsViews(
         ...(limits.default !== undefined ? { defaultLimit: limits.default } : {}),
         rows,
         ...(limits.burstGuard ? { burstGuard: limits.burstGuard } : {}),
-        blocked: [...limits.blocked.entries()]
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(([user, block]) => ({ user, ...block })),
+        blocked: sortNatural([...limits.blocked.entries()], ([user]) => user).map(([user, block]) => ({
+          user,
+          ...block,
+        })),
         offset: offset - (offset % USER_LIMITS_PAGE_SIZE),
         pageSize: USER_LIMITS_PAGE_SIZE,
         postpaid: account.settings.mode === 'postpaid',

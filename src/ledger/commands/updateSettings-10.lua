@@ -128,6 +128,8 @@ end
 if after.mode ~= 'prepaid' and num(existing.blocked) == 1 then
   fields[#fields + 1] = 'blocked'
   fields[#fields + 1] = '0'
+  fields[#fields + 1] = 'blockedSince'
+  fields[#fields + 1] = ''
 end
 -- Re-enabling auto-recharge starts a fresh count of consecutive failures.
 if not created and after.arEnabled == '1' and existing.arEnabled ~= '1' then

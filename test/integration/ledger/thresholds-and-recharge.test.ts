@@ -1,4 +1,5 @@
 import { AccountSettings } from '../../../src/credits/wallet';
+import { tenantKeys } from '../../../src/ledger/keys';
 import { applyPaid, eventTypes, ledgerFixture, LedgerFixture, paid, prepaid } from '../../support/ledger';
 
 const withAutoRecharge = (overrides: Partial<AccountSettings['autoRecharge']> = {}) =>
@@ -65,6 +66,42 @@ describe('ledger: thresholds, blocking and auto-recharge', () => {
       balance: 0n,
       blocked: true,
     });
+  });
+
+  it('keeps when the balance fell to zero while blocked, and forgets it when restored', async () => {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await fund('acme', 'p1', 100n);
+    await applyPaid(f, 'acme', [paid('u1', 60n)]); // 40: not blocked
+    expect((await f.ledger.reads.readAccount('acme'))!.blockedSince).toBeUndefined();
+    f.clock.advance(60_000);
+    const crossed = f.clock.now;
+    await applyPaid(f, 'acme', [paid('u2', 70n)]); // -30: blocked now
+    f.clock.advance(3_600_000);
+    await applyPaid(f, 'acme', [paid('u3', 10n)]); // -40: still blocked since the crossing
+    expect(await f.ledger.reads.readAccount('acme')).toMatchObject({
+      balance: -40n,
+      blocked: true,
+      blockedSince: crossed,
+    });
+    await fund('acme', 'p2', 100n); // 60: restored
+    expect((await f.ledger.reads.readAccount('acme'))!.blockedSince).toBeUndefined();
+    expect(await f.redis.hget(tenantKeys('acme', f.prefix).account, 'blockedSince')).toBe('');
+    f.clock.advance(60_000);
+    const again = f.clock.now;
+    await applyPaid(f, 'acme', [paid('u4', 60n)]); // exactly zero: blocked again, from now
+    expect((await f.ledger.reads.readAccount('acme'))!.blockedSince).toEqual(again);
+  });
+
+  it('forgets when the balance fell to zero once a switch to postpaid lifts the block', async () => {
+    await f.ledger.writes.upsertAccount('acme', prepaid());
+    await fund('acme', 'p1', 100n);
+    await applyPaid(f, 'acme', [paid('u1', 100n)]); // exactly zero: blocked
+    expect((await f.ledger.reads.readAccount('acme'))!.blockedSince).toEqual(f.clock.now);
+    expect(await f.ledger.writes.updateSettings('acme', { mode: 'postpaid' })).toMatchObject({
+      status: 'updated',
+    });
+    expect(await f.ledger.reads.readAccount('acme')).toMatchObject({ blocked: false });
+    expect(await f.redis.hget(tenantKeys('acme', f.prefix).account, 'blockedSince')).toBe('');
   });
 
   it('requests one recharge below the trigger, and no second one while it is pending', async () => {

@@ -190,6 +190,7 @@ describe('the runway forecast', () => {
       depletesAt: at('2026-03-23T00:00:00.000Z'),
       projectedRecharges: 1,
       runwayDays: 7,
+      depletedByCap: '2026-03',
     });
   });
 
@@ -211,6 +212,7 @@ describe('the runway forecast', () => {
       rechargeExpectedAt: at('2026-04-01T00:00:00.000Z'),
       projectedRecharges: 2,
       depletesAt: at('2026-04-24T12:00:00.000Z'),
+      depletedByCap: '2026-04',
     });
   });
 
@@ -226,6 +228,7 @@ describe('the runway forecast', () => {
       autoRecharge: 'stopped_by_failures',
       rechargeExpectedAt: null,
       depletesAt: at('2026-03-29T18:51:25.715Z'),
+      depletedByCap: null,
     });
   });
 

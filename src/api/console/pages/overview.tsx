@@ -1,5 +1,7 @@
+import type { ComponentChildren } from 'preact';
 import type { AccountView } from '../../../credits/wallet';
 import { formatAmount, formatTime } from '../format';
+import { belowZero, capReason, PoolUse, poolName, rechargeFailure } from '../overview-facts';
 import { BarChart, DayPoint, LineChart } from './charts';
 import type { PageFrame } from './layout';
 import { Layout } from './layout';
@@ -14,6 +16,8 @@ export interface RunwayView {
   beyondHorizon: boolean;
   method: string;
   projectedOwed?: bigint;
+  /** The month whose used-up auto-recharge cap lets the balance reach zero (forecast). */
+  depletedByCap: string | null;
 }
 
 export interface OverviewProps {
@@ -24,9 +28,21 @@ export interface OverviewProps {
   balanceHistory: DayPoint[];
   dailySpend: DayPoint[];
   runway: RunwayView;
+  /** This month's minute pools. */
+  pools: PoolUse[];
 }
 
-const Card = ({ label, value, id }: { label: string; value: string; id: string }) => (
+const Card = ({
+  label,
+  value,
+  id,
+  children,
+}: {
+  label: string;
+  value: string;
+  id: string;
+  children?: ComponentChildren;
+}) => (
   <div class="card">
     <div class="label" id={id}>
       {label}
@@ -34,12 +50,45 @@ const Card = ({ label, value, id }: { label: string; value: string; id: string }
     <div class="value" aria-labelledby={id} data-testid={id}>
       {value}
     </div>
+    {children}
   </div>
 );
+
+/** This month's minute pools: used and left, by pool. */
+function Pools({ pools, period }: { pools: PoolUse[]; period: string }) {
+  if (pools.length === 0) return null;
+  return (
+    <section aria-labelledby="pools-h">
+      <h2 id="pools-h">{`Minute pools in ${period}`}</h2>
+      <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="pools-h">
+        <table data-testid="pools">
+          <thead>
+            <tr>
+              <th scope="col">Pool (licence, country)</th>
+              <th scope="col">Used</th>
+              <th scope="col">Left</th>
+            </tr>
+          </thead>
+          <tbody>
+            {pools.map((p) => (
+              <tr key={p.pool} data-pool={p.pool}>
+                <th scope="row">{poolName(p.pool)}</th>
+                <td class={p.usedSeconds >= p.capacitySeconds ? 'status-bad' : ''}>{p.used}</td>
+                <td>{p.left}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
 
 function Runway({ runway, account }: { runway: RunwayView; account: AccountView }) {
   const c = account.settings.currency;
   const postpaid = account.settings.mode === 'postpaid';
+  const zero = belowZero(account);
+  const capped = capReason(runway.depletedByCap, account.settings.autoRecharge.monthlyCap);
   return (
     <section aria-labelledby="runway-h">
       <h2 id="runway-h">Runway forecast</h2>
@@ -53,6 +102,13 @@ function Runway({ runway, account }: { runway: RunwayView; account: AccountView 
             <dt>Projected owed at month end</dt>
             <dd>{formatAmount(runway.projectedOwed ?? 0n, c)}</dd>
           </>
+        ) : zero ? (
+          <>
+            <dt>Balance</dt>
+            <dd data-testid="depletes-at" class="status-bad">
+              {zero}
+            </dd>
+          </>
         ) : (
           <>
             <dt>Balance reaches zero</dt>
@@ -65,6 +121,14 @@ function Runway({ runway, account }: { runway: RunwayView; account: AccountView 
                     ? 'not expected while auto-recharge succeeds'
                     : 'not expected at this rate'}
             </dd>
+            {capped && runway.depletesAt && (
+              <>
+                <dt>Why</dt>
+                <dd data-testid="depletes-why" class="status-warn">
+                  {capped}
+                </dd>
+              </>
+            )}
             {account.settings.autoRecharge.enabled && (
               <>
                 <dt>Auto-recharge expected</dt>
@@ -87,6 +151,7 @@ export function OverviewPage(props: OverviewProps) {
   const s = account.settings;
   const c = s.currency;
   const postpaid = s.mode === 'postpaid';
+  const failure = rechargeFailure(account);
   return (
     <Layout frame={frame}>
       <h1>{`${account.tenantId}: overview`}</h1>
@@ -131,11 +196,18 @@ export function OverviewPage(props: OverviewProps) {
                 ? `On: ${formatAmount(s.autoRecharge.amount, c)} below ${formatAmount(s.autoRecharge.trigger, c)}`
                 : 'Off'
             }
-          />
+          >
+            {failure && (
+              <p class="status-bad card-note" data-testid="recharge-failure">
+                {failure}
+              </p>
+            )}
+          </Card>
         )}
         <Card id="month-spend" label={`Spent in ${props.period}`} value={formatAmount(props.monthSpend, c)} />
       </div>
       <Runway runway={props.runway} account={account} />
+      <Pools pools={props.pools} period={props.period} />
       <h2>The last 30 days</h2>
       {!postpaid && (
         <LineChart points={props.balanceHistory} currency={c} caption="Balance at the end of each day" />

@@ -1,7 +1,8 @@
 import { CALL_TYPES as RATING_CALL_TYPES } from '../../../rating';
 import { formatAmount, formatTime } from '../format';
 import type { ReportFilter, ReportRow } from '../usage-report';
-import { totalsOf } from '../usage-report';
+import { totalsByUser, totalsOf, userLabel } from '../usage-report';
+import { callTypeWords } from '../words';
 import type { PageFrame } from './layout';
 import { Layout, Notice, tenantPath } from './layout';
 
@@ -41,11 +42,14 @@ function Select({
   label,
   options,
   value,
+  words = (option) => option,
 }: {
   name: string;
   label: string;
   options: readonly string[];
   value?: string;
+  /** What an option says (its value is the code). */
+  words?: (option: string) => string;
 }) {
   return (
     <label>
@@ -56,11 +60,52 @@ function Select({
         </option>
         {options.map((option) => (
           <option key={option} value={option} selected={value === option}>
-            {option}
+            {words(option)}
           </option>
         ))}
       </select>
     </label>
+  );
+}
+
+/** The filtered calls' totals by user, in natural order. */
+function ByUser({ rows, currency }: { rows: ReportRow[]; currency: string }) {
+  const users = totalsByUser(rows);
+  if (users.length === 0) return null;
+  return (
+    <>
+      <h2 id="by-user-h">By user</h2>
+      <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="by-user-h">
+        <table aria-labelledby="by-user-h" data-testid="usage-by-user">
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col" class="num">
+                Calls
+              </th>
+              <th scope="col" class="num">
+                Seconds
+              </th>
+              <th scope="col" class="num">
+                Charge
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.user}>
+                <th scope="row" class="wrap">
+                  {u.user}
+                </th>
+                <td class="num">{String(u.calls)}</td>
+                <td class="num">{String(u.seconds)}</td>
+                <td class="num">{formatAmount(u.charge, currency)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }
 
@@ -86,7 +131,13 @@ export function UsagePage({ frame, tenantId, currency, query, rows, pageSize, er
           User
           <input name="user" value={query.user} placeholder="name or id" />
         </label>
-        <Select name="callType" label="Call type" options={CALL_TYPES} value={query.callType} />
+        <Select
+          name="callType"
+          label="Call type"
+          options={CALL_TYPES}
+          value={query.callType}
+          words={(code) => callTypeWords(code)}
+        />
         <label>
           Destination
           <input name="destination" value={query.destination} placeholder="country or number" />
@@ -110,6 +161,7 @@ export function UsagePage({ frame, tenantId, currency, query, rows, pageSize, er
         <dt>of which connection fees</dt>
         <dd>{formatAmount(totals.connection, currency)}</dd>
       </dl>
+      <ByUser rows={rows} currency={currency} />
       <h2 id="rows-h">Calls</h2>
       <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="rows-h">
         <table aria-labelledby="rows-h" data-testid="usage-rows">
@@ -139,16 +191,16 @@ export function UsagePage({ frame, tenantId, currency, query, rows, pageSize, er
             )}
             {page.map((row) => (
               <tr key={row.usageId} data-usage={row.usageId}>
-                <td>{formatTime(row.startedAt)}</td>
-                <td>{row.userPrincipalName || row.userDisplayName || row.userId}</td>
-                <td>{row.callType}</td>
+                <td class="wrap">{formatTime(row.startedAt)}</td>
+                <td class="wrap">{userLabel(row)}</td>
+                <td class="wrap">{callTypeWords(row.callType, row.numberType)}</td>
                 <td>{row.callerNumber}</td>
                 <td>{row.calleeNumber}</td>
-                <td>{row.destinationName}</td>
+                <td class="wrap">{row.destinationName}</td>
                 <td class="num">{row.duration === undefined ? '' : String(row.duration)}</td>
                 <td class="num">{formatAmount(row.charge, currency)}</td>
                 <td>{row.source}</td>
-                <td>{row.usageId}</td>
+                <td class="wrap">{row.usageId}</td>
               </tr>
             ))}
           </tbody>

@@ -15,6 +15,7 @@ local function loadAccount(ctx)
     lowThreshold = num(h.lowThreshold),
     lowNotified = num(h.lowNotified),
     blocked = num(h.blocked),
+    blockedSince = h.blockedSince or '',
     arEnabled = num(h.arEnabled),
     arTrigger = num(h.arTrigger),
     arAmount = num(h.arAmount),
@@ -34,7 +35,7 @@ local function saveAccount(ctx, a)
   flushLots(ctx)
   redis.call('HSET', ctx.keys.account,
     'balance', fmt(a.balance), 'debt', fmt(a.debt),
-    'lowNotified', fmt(a.lowNotified), 'blocked', fmt(a.blocked),
+    'lowNotified', fmt(a.lowNotified), 'blocked', fmt(a.blocked), 'blockedSince', a.blockedSince,
     'arEnabled', fmt(a.arEnabled), 'arFailures', fmt(a.arFailures),
     'arPending', a.arPending, 'arPendingSince', a.arPendingSince,
     'arSeq', fmt(a.arSeq), 'arMonth', a.arMonth, 'arMonthCount', fmt(a.arMonthCount))
@@ -86,8 +87,8 @@ end
 
 --[[
   Called after every change of a prepaid balance. Emits each crossing once: below the
-  low-balance threshold; at or below zero (depleted, credit-paid calls blocked); back above
-  zero (restored); below the auto-recharge trigger (one request, none while one is pending,
+  low-balance threshold; at or below zero (depleted, credit-paid calls blocked; the moment is
+  kept in blockedSince); back above zero (restored); below the auto-recharge trigger (one request, none while one is pending,
   at most arMonthlyCap a calendar month). `cause` names what changed the balance.
 ]]
 local function afterBalanceChange(ctx, a, cause, allowRecharge)
@@ -106,10 +107,12 @@ local function afterBalanceChange(ctx, a, cause, allowRecharge)
   end
   if b <= 0 and a.blocked == 0 then
     a.blocked = 1
+    a.blockedSince = fmt(ctx.now)
     emit(ctx, 'credits.balance.depleted', cause, { balance = money(a, b) })
     emit(ctx, 'credits.service.blocked', cause, { balance = money(a, b), reason = 'balance_depleted' })
   elseif b > 0 and a.blocked == 1 then
     a.blocked = 0
+    a.blockedSince = ''
     emit(ctx, 'credits.service.restored', cause, { balance = money(a, b) })
   end
   if allowRecharge and a.arEnabled == 1 and a.arPending == '' and b < a.arTrigger and a.arAmount > 0

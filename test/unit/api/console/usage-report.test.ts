@@ -6,6 +6,7 @@ import {
   filterRows,
   ReportRow,
   reportCsv,
+  totalsByUser,
   totalsOf,
 } from '../../../../src/api/console/usage-report';
 
@@ -172,5 +173,27 @@ describe("the usage report's rows, filters and CSV", () => {
         'USD',
       ),
     ).toBe('the average of the 14 full days 2026-11-17 to 2026-11-30 (USD 14.00 in all)');
+  });
+
+  it("totals each user's calls, in the natural order of their names", () => {
+    const rows = [
+      row({ usageId: 'a', userPrincipalName: 'user10@x', charge: 100n, duration: 60 }),
+      row({ usageId: 'b', userPrincipalName: 'user2@x', charge: 7n, duration: 5 }),
+      row({ usageId: 'c', userPrincipalName: 'user10@x', charge: 1n, duration: 1 }),
+      row({
+        usageId: 'd',
+        userPrincipalName: '',
+        userDisplayName: '',
+        userId: 'user1',
+        charge: 0n,
+        duration: 2,
+      }),
+    ];
+    expect(totalsByUser(rows)).toEqual([
+      { user: 'user1', calls: 1, seconds: 2, charge: 0n },
+      { user: 'user2@x', calls: 1, seconds: 5, charge: 7n },
+      { user: 'user10@x', calls: 2, seconds: 61, charge: 101n },
+    ]);
+    expect(totalsByUser([])).toEqual([]);
   });
 });
