@@ -6,6 +6,7 @@ import { KafkaRatedRecordSink } from './kafka/rated-record-sink';
 import type { RerateReport } from './settlement/rerate-period';
 import { tenantCommand } from './api/tenant-cli';
 import { keysCommand, tokenCommand } from './api/keys-cli';
+import { cdrCommand } from './kafka/cdr-cli';
 import { replayDeadLetters } from './kafka/dead-letter-replay';
 import { periodRerate, startApp } from './app';
 import { paymentGateway } from './app-payments';
@@ -75,6 +76,7 @@ program.addCommand(ratesCommand());
 program.addCommand(tenantCommand());
 program.addCommand(keysCommand());
 program.addCommand(tokenCommand());
+program.addCommand(cdrCommand(commandConfig));
 
 program
   .command('dlq')
