@@ -54,7 +54,7 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
 
-/** The fields of a usage as applyUsage-18.lua takes them (FIELDS a usage, in this order). */
+/** The fields of a usage as applyUsage-19.lua takes them (FIELDS a usage, in this order). */
 function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
   const { day, second, month } = startDay(u.start);
   if (month !== u.period) {
@@ -392,6 +392,7 @@ export class CreditLedger {
         k.userLimits,
         k.userSpend,
         k.burst,
+        k.sessions,
       ],
       args,
     );

@@ -40,7 +40,7 @@ describe('ledger scripts', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
       ['ackOutbox', 4, 'ackOutboxV6'],
       ['addFunds', 11, 'addFundsV6'],
-      ['applyUsage', 18, 'applyUsageV6'],
+      ['applyUsage', 19, 'applyUsageV6'],
       ['authorize', 6, 'authorizeV6'],
       ['beginPurchase', 2, 'beginPurchaseV6'],
       ['clearUserBlock', 3, 'clearUserBlockV6'],
