@@ -18,7 +18,10 @@ import type {
 import {
   isBurstGuardOn,
   packBurstGuard,
+  packConcurrentCalls,
+  unpackConcurrentCalls,
   type BlockReason,
+  type ConcurrentCalls,
   type BurstGuard,
   type UserLimit,
 } from '../credits/user-limits';
@@ -603,6 +606,8 @@ export class CreditLedger {
       default?: MinorUnits | null;
       users?: Record<string, UserLimit | null>;
       burstGuard?: BurstGuard | null;
+      /** The caps on live credit-paid call sessions; null or none set: no caps. */
+      concurrentCalls?: ConcurrentCalls | null;
     },
   ): Promise<{ status: 'updated' } | Refusal> {
     const k = this.keys(tenantId);
@@ -623,6 +628,12 @@ export class CreditLedger {
           : isBurstGuardOn(change.burstGuard)
             ? packBurstGuard(change.burstGuard)
             : 'none',
+        change.concurrentCalls === undefined
+          ? ''
+          : change.concurrentCalls === null ||
+              !unpackConcurrentCalls(packConcurrentCalls(change.concurrentCalls))
+            ? 'none'
+            : packConcurrentCalls(change.concurrentCalls),
       ],
     );
     if ('refused' in result) return result;

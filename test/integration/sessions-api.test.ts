@@ -115,6 +115,37 @@ describe('call sessions on the admin API', () => {
     expect((await report('x1', 'end', 1, otherKey)).status).toBe(403);
   });
 
+  it('caps concurrent credit-paid calls by the user limits setting (concurrent_calls)', async () => {
+    const { tenant: capped, key: cappedKey } = await fundedTenant(app, call, 'capped');
+    const put = await call(
+      'PUT',
+      `/v1/tenants/${capped}/user-limits`,
+      { concurrentCalls: { perTenant: 3, perUser: 1 } },
+      cappedKey,
+    );
+    expect(put).toMatchObject({ status: 200, body: { concurrentCalls: { perTenant: 3, perUser: 1 } } });
+    const startFor = (usageId: string, userId: string) =>
+      start(usageId, { tenantId: capped, userId }, cappedKey);
+    expect((await startFor('k1', 'alice')).body).toMatchObject({ allowed: true });
+    expect((await startFor('k2', 'alice')).body).toMatchObject({
+      allowed: false,
+      reason: 'concurrent_calls',
+    });
+    expect((await startFor('k3', 'bob')).body).toMatchObject({ allowed: true });
+    const removed = await call(
+      'PUT',
+      `/v1/tenants/${capped}/user-limits`,
+      { concurrentCalls: null },
+      cappedKey,
+    );
+    expect(removed.body).toMatchObject({ concurrentCalls: null });
+    expect((await startFor('k4', 'alice')).body).toMatchObject({ allowed: true });
+    expect(
+      (await call('PUT', `/v1/tenants/${capped}/user-limits`, { concurrentCalls: { perUser: 0 } }, cappedKey))
+        .body,
+    ).toMatchObject({ message: expect.stringContaining('concurrentCalls/perUser') });
+  });
+
   it('always allows an emergency call and reserves nothing', async () => {
     expect((await start('sos', { callType: 'emergency', calleeNumber: '+1911' })).body).toMatchObject({
       allowed: true,
