@@ -92,4 +92,13 @@ describe('call sessions reserve credit', () => {
     expect(await s.update(T, 'c1', 70)).toEqual({ problem: 'conflict', conflict: 'session_ended' });
     expect(await sessionHold(f, T)).toBe(25n);
   });
+
+  it('lets what sessions hold pass the balance by the overdraft setting, no further', async () => {
+    await f.ledger.writes.updateSettings(T, { sessionOverdraft: 20n });
+    const answers = [await s.start(call('c1')), await s.start(call('c2')), await s.start(call('c3'))];
+    // 55, then 45 + 20 = 65 pays 5 minutes and the fee (55), then 10 is less than a minute.
+    expect(answers.map((a) => ('reserved' in a ? a.reserved : -1n))).toEqual([55n, 55n, 0n]);
+    expect(answers[2]).toMatchObject({ allowed: false, reason: 'balance_depleted' });
+    expect(await sessionHold(f, T)).toBe(110n);
+  });
 });
