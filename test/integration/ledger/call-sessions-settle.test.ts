@@ -156,4 +156,29 @@ describe('the CDR settles a call session once', () => {
     expect(sums).toMatchObject({ n: '1', s: '25' });
     expect(await f.redis.zrange(burstKeys(f.ledger.keys(T), 'alice').window, 0, -1)).toEqual(['25|1|a1']);
   });
+
+  it('reserves pool minutes as money, and the CDR draws them and releases the hold', async () => {
+    await f.ledger.writes.updateSettings(T, { poolCapacities: { 'MCOPSTN1:US': 120 } });
+    const pooled = (id: string) => ({ ...call(id), licenseCapability: 'MCOPSTN1' });
+    // 300 s: 120 from the pool, 3 minutes paid (35); the next call finds the pool held.
+    expect(await s.start(pooled('c1'))).toMatchObject({ allowed: true, reserved: 35n });
+    expect(await s.start(pooled('c2'))).toMatchObject({ allowed: true, reserved: 55n });
+    const pools = f.ledger.keys(T).pools;
+    expect(await f.redis.hget(pools, 'held:MCOPSTN1:US:2026-11')).toBe('120');
+    // 61 s: 2 minutes, both from the pool: nothing paid, the pool seconds stay held.
+    expect(await s.end(T, 'c1', 61)).toEqual({ usageId: 'c1', released: 35n, held: 0n, currency: 'USD' });
+    expect(await f.redis.hget(pools, 'held:MCOPSTN1:US:2026-11')).toBe('120');
+    const usage: LedgerUsage = { ...cdr('c1', 0n), source: 'bundle', pool: 'MCOPSTN1:US', poolSeconds: 120 };
+    const applied = await f.ledger.writes.applyUsage(T, {
+      currency: 'USD',
+      usages: [usage],
+      poolUse: { 'MCOPSTN1:US:2026-11': 0 },
+    });
+    expect(applied).toMatchObject({ applied: [{ duplicate: false }] });
+    expect(await f.redis.hmget(pools, 'used:MCOPSTN1:US:2026-11', 'held:MCOPSTN1:US:2026-11')).toEqual([
+      '120',
+      '0',
+    ]);
+    expect(await sessionHold(f, T)).toBe(55n);
+  });
 });
