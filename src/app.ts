@@ -333,6 +333,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       intervalMs: config.sessions.sweepIntervalSeconds * 1000,
       onSwept: (tenantId, counts) => {
         logger.info({ tenantId, ...counts }, 'call sessions expired or dropped');
+        instrumentation.emit('sessionsSwept', counts);
       },
       onError: (error) => logger.error({ err: error }, 'session sweep failed'),
     });
@@ -380,6 +381,8 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       operatorTokenSha256: config.api.operatorTokenSha256,
       gateway,
       sessions: { grantSeconds: config.sessions.grantSeconds, graceSeconds: config.sessions.graceSeconds },
+      onSessionAnswer: (request, answer) =>
+        instrumentation.emit('sessionAnswer', { request, reason: answer.reason }),
       ...(dependencies.book
         ? {
             rerate: periodRerate(

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { EVENT_TYPES, RECORD_RESULTS, REJECTION_CODES } from '../credits/codes';
+import { EVENT_TYPES, RECORD_RESULTS, REJECTION_CODES, SESSION_REASONS } from '../credits/codes';
 import type { PipelineInstrumentation } from '../kafka/instrumentation';
 import type { PartitionProgress } from '../kafka/partition-progress';
 
@@ -107,6 +107,27 @@ export function createMetrics(
   });
   ['succeeded', 'failed'].forEach((outcome) => recharges.inc({ outcome }, 0));
   instrumentation.on('recharge', ({ outcome }) => recharges.inc({ outcome }));
+
+  const sessionAnswers = new Counter({
+    name: 'rater_session_answers_total',
+    help: 'Call session starts and renewals answered, by request and reason (refused: balance_depleted, user_spend_limit, user_blocked, concurrent_calls, unrated_destination, unknown_tenant).',
+    labelNames: ['request', 'reason'],
+    registers: [registry],
+  });
+  for (const request of ['start', 'update'])
+    SESSION_REASONS.forEach((reason) => sessionAnswers.inc({ request, reason }, 0));
+  instrumentation.on('sessionAnswer', (answer) => sessionAnswers.inc(answer));
+  const swept = new Counter({
+    name: 'rater_sessions_swept_total',
+    help: 'Call sessions the sweeper expired (not renewed in time, no end) or dropped (no CDR within the retention).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  ['expired', 'dropped'].forEach((outcome) => swept.inc({ outcome }, 0));
+  instrumentation.on('sessionsSwept', ({ expired, dropped }) => {
+    if (expired > 0) swept.inc({ outcome: 'expired' }, expired);
+    if (dropped > 0) swept.inc({ outcome: 'dropped' }, dropped);
+  });
 
   if (ledgerGauges) {
     const gauge = (name: string, help: string, read: (g: LedgerGaugeValues) => number) =>

@@ -57,6 +57,8 @@ export interface SessionDeps {
   ledger: SessionLedger;
   pricer: UsagePricer;
   settings: SessionSettings;
+  /** Told of every start and renewal answered (metrics subscribe). */
+  onAnswer?: (request: 'start' | 'update', answer: SessionAnswer) => void;
 }
 
 /** The fingerprint of a start request: its fields in name order, hashed. */
@@ -199,6 +201,28 @@ const restore = (stored: StoredAnswer): SessionAnswer => ({
 export class CallSessions {
   constructor(private readonly deps: SessionDeps) {}
 
+  /** POST /v1/sessions: a grant for a call about to connect, once per usage id. */
+  async start(
+    call: CallToStart,
+    fingerprint: string,
+    now = new Date(),
+  ): Promise<SessionAnswer | SessionProblem> {
+    const answer = await this.startSession(call, fingerprint, now);
+    if (!('problem' in answer)) this.deps.onAnswer?.('start', answer);
+    return answer;
+  }
+
+  private async updateSession(
+    tenantId: string,
+    usageId: string,
+    usedSeconds: number,
+    now = new Date(),
+  ): Promise<SessionAnswer | SessionProblem> {
+    const answer = await this.updateSession(tenantId, usageId, usedSeconds, now);
+    if (!('problem' in answer)) this.deps.onAnswer?.('update', answer);
+    return answer;
+  }
+
   private snapshot(call: CallToAuthorize, usageId: string, now: Date) {
     const pool = this.deps.pricer.poolFor({ ...call, id: usageId, duration: 0 });
     const month = this.deps.pricer.periodOf({ ...call, id: usageId, duration: 0 });
@@ -206,8 +230,7 @@ export class CallSessions {
     return { query, read: () => this.deps.ledger.sessionSnapshot(call.tenantId, query, now) };
   }
 
-  /** POST /v1/sessions: a grant for a call about to connect, once per usage id. */
-  async start(
+  private async startSession(
     call: CallToStart,
     fingerprint: string,
     now = new Date(),

@@ -140,6 +140,8 @@ describe('call sessions on the admin API', () => {
     );
     expect(removed.body).toMatchObject({ concurrentCalls: null });
     expect((await startFor('k4', 'alice')).body).toMatchObject({ allowed: true });
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toContain('rater_session_answers_total{request="start",reason="concurrent_calls"} 1');
     expect(
       (await call('PUT', `/v1/tenants/${capped}/user-limits`, { concurrentCalls: { perUser: 0 } }, cappedKey))
         .body,

@@ -1,3 +1,4 @@
+import { SESSION_REASONS } from '../../credits/codes';
 import { BODY_ERRORS, count, replies, tenantId, tenantParams } from '../schemas';
 import { authorizeBody } from './authorize.schemas';
 
@@ -9,18 +10,6 @@ export const usageId = {
   description: "the id the call's CDR will carry (printable ASCII, no spaces, at most 128)",
 } as const;
 
-export const SESSION_REASONS = [
-  'emergency',
-  'free',
-  'postpaid',
-  'covered',
-  'unknown_tenant',
-  'unrated_destination',
-  'balance_depleted',
-  'user_blocked',
-  'user_spend_limit',
-  'concurrent_calls',
-] as const;
 
 const decimal = { type: 'string', pattern: '^\\d+(\\.\\d+)?$' } as const;
 

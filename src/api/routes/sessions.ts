@@ -73,12 +73,13 @@ const bodyTenant = (guard: Guard) => ({
  */
 export function sessionRoutes<L extends FastifyBaseLogger>(
   app: AdminApp<L>,
-  { ledger, pricer, guards, sessions: settings }: ResourceOptions,
+  { ledger, pricer, guards, sessions: settings, onSessionAnswer }: ResourceOptions,
 ): void {
   const sessions = new CallSessions({
     ledger: ledger.sessions,
     pricer,
     settings: settings ?? DEFAULT_SESSION_SETTINGS,
+    ...(onSessionAnswer ? { onAnswer: onSessionAnswer } : {}),
   });
   const inBody = bodyTenant(guards.forTenantInBody);
 
