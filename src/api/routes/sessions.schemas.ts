@@ -10,7 +10,6 @@ export const usageId = {
   description: "the id the call's CDR will carry (printable ASCII, no spaces, at most 128)",
 } as const;
 
-
 const decimal = { type: 'string', pattern: '^\\d+(\\.\\d+)?$' } as const;
 
 export const startSessionBody = {
