@@ -348,6 +348,10 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     maxAgeMs: LEDGER_GAUGES_MAX_AGE_MS,
     waitMs: LEDGER_GAUGES_WAIT_MS,
   });
+  const sessionGauges = new CachedQuery(() => ledger.indexes.sessionGauges(), {
+    maxAgeMs: LEDGER_GAUGES_MAX_AGE_MS,
+    waitMs: LEDGER_GAUGES_WAIT_MS,
+  });
   const metrics = createMetrics(
     instrumentation,
     async () => {
@@ -356,6 +360,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       return { ...cached.value, ageSeconds: (Date.now() - cached.at) / 1000 };
     },
     consumer ? () => consumer!.partitions() : undefined,
+    async () => (await sessionGauges.get())?.value ?? { live: NaN, held: {} },
   );
 
   const http = Fastify({

@@ -12,6 +12,13 @@ export interface LedgerGaugeValues {
   ageSeconds: number;
 }
 
+/** The call sessions' gauges as a scrape sees them (from the index shards' counters). */
+export interface SessionGaugeValues {
+  live: number;
+  /** Money sessions hold, in minor units, by currency. */
+  held: Record<string, number>;
+}
+
 /** Bucket boundaries, in seconds. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 export const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -29,6 +36,8 @@ export function createMetrics(
   ledgerGauges?: () => Promise<LedgerGaugeValues>,
   /** The consumer's partitions (with the consumer role): read on each scrape, no I/O. */
   partitions?: () => PartitionProgress,
+  /** Read on each scrape (cached by the caller): the call sessions' gauges, NaN when unknown. */
+  sessionGauges?: () => Promise<SessionGaugeValues>,
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'rater_' });
@@ -155,6 +164,28 @@ export function createMetrics(
       'How old the ledger-wide gauges are (they are read from Redis, cached; NaN: never read).',
       (g) => g.ageSeconds,
     );
+  }
+
+  if (sessionGauges) {
+    new Gauge({
+      name: 'rater_call_sessions_live',
+      help: 'Call sessions in progress (started, neither ended nor expired nor settled).',
+      registers: [registry],
+      async collect() {
+        this.set((await sessionGauges()).live);
+      },
+    });
+    new Gauge({
+      name: 'rater_call_sessions_held_minor_units',
+      help: 'Money call sessions hold (reserved for calls in progress, held until their CDRs), in minor units, by currency.',
+      labelNames: ['currency'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [currency, amount] of Object.entries((await sessionGauges()).held))
+          this.set({ currency }, amount);
+      },
+    });
   }
 
   if (partitions) {

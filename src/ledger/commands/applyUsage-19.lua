@@ -296,6 +296,7 @@ for i, u in ipairs(usages) do
   end
   if u.session and u.session.st ~= 'settled' and not repeatOf[i] then
     local s = readSession(keys.sessions, u.id)
+    countSessionsIn(keys.gauges, a.currency)
     if settleSession(keys, s, now) then
       writeSession(keys.sessions, u.id, s)
     end

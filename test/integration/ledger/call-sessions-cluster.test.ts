@@ -74,5 +74,6 @@ describe('call sessions on a real 3-master Redis Cluster', () => {
     f.clock.advance(25 * 3600 * 1000);
     expect(await sweeper.sweep()).toEqual({ expired: 0, dropped: 24 });
     for (const tenant of tenants) expect(await sessionHold(f, tenant)).toBe(0n);
+    expect(await f.ledger.indexes.sessionGauges()).toEqual({ live: 0, held: { USD: 0 } });
   });
 });

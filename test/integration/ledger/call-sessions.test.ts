@@ -43,6 +43,7 @@ describe('call sessions reserve credit', () => {
       Array(8).fill('balance_depleted'),
     );
     expect(await sessionHold(f, T)).toBe(100n);
+    expect(await f.ledger.indexes.sessionGauges()).toEqual({ live: 2, held: { USD: 100 } });
   });
 
   it('answers a repeated start as the first time, a start with other content 409', async () => {

@@ -21,6 +21,22 @@
   dropped), and the shard index `ixSessions` scores the tenant by its earliest entry.
 ]]
 
+-- The index shard's gauges (includes/indexes.lua) count live sessions (`sessionsLive`) and
+-- the money sessions hold by currency (`sessionsHeld:<currency>`), by the changes the scripts
+-- make: a script that changes sessions names the gauges key and the tenant's currency first.
+local SESSION_GAUGES = {}
+
+local function countSessionsIn(gaugesKey, currency)
+  SESSION_GAUGES.key = gaugesKey
+  SESSION_GAUGES.currency = currency
+end
+
+local function gaugeLive(delta)
+  if SESSION_GAUGES.key then
+    redis.call('HINCRBY', SESSION_GAUGES.key, 'sessionsLive', delta)
+  end
+end
+
 local function sessionField(id)
   return 's:' .. id
 end
@@ -58,6 +74,9 @@ end
 local function addHold(accountKey, sessionsKey, user, amount)
   if amount ~= 0 then
     redis.call('HINCRBY', accountKey, 'sessHold', amount)
+    if SESSION_GAUGES.key then
+      redis.call('HINCRBY', SESSION_GAUGES.key, 'sessionsHeld:' .. SESSION_GAUGES.currency, amount)
+    end
     if user ~= '' and redis.call('HINCRBY', sessionsKey, 'm:' .. user, amount) == 0 then
       redis.call('HDEL', sessionsKey, 'm:' .. user)
     end
@@ -90,6 +109,7 @@ end
 -- Leaves a live session: its reservation down to `keep` (minor units) and `keepPool` pool
 -- seconds, out of the live counts. The caller writes the session.
 local function leaveLive(keys, s, keep, keepPool)
+  gaugeLive(-1)
   addHold(keys.account, keys.sessions, s.u, keep - s.r)
   s.r = keep
   addPoolHeld(keys.pools, s.pk, keepPool - s.p)
