@@ -246,7 +246,6 @@ export class SessionStore {
     end: { usageId: string; usedSeconds: number; usedCost: bigint; usedPoolSeconds: number },
     at: Date,
   ): Promise<{ repeat: boolean; released: bigint; held: bigint } | Refusal> {
-    const k = this.keys(tenantId);
     const result = await runScript(this.redis, 'endSession', this.scheduleKeys(tenantId), [
       tenantId,
       at.getTime(),
@@ -266,7 +265,6 @@ export class SessionStore {
 
   /** Expires and drops the tenant's sessions that are due (all of them, a bounded number a call). */
   async expireSessions(tenantId: string, at: Date): Promise<{ expired: number; dropped: number }> {
-    const k = this.keys(tenantId);
     const totals = { expired: 0, dropped: 0 };
     for (;;) {
       const result = await runScript(this.redis, 'expireSessions', this.scheduleKeys(tenantId), [
