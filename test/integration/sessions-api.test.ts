@@ -76,7 +76,7 @@ describe('call sessions on the admin API', () => {
       reserved: { amount: '0.35', currency: 'USD' },
       available: { amount: '99.65', currency: 'USD' },
     });
-    const listed = await call('GET', `/v1/tenants/${tenant}/sessions`, undefined, key);
+    const listed = await call('GET', `/v1/tenants/${tenant}/sessions?limit=50`, undefined, key);
     expect(listed.body).toMatchObject({
       cursor: '0',
       sessions: [

@@ -89,8 +89,12 @@ export const sessionListQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    cursor: { type: 'string', pattern: '^\\d{1,20}$', default: '0', description: "'0' for the first page" },
-    limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    cursor: { type: 'string', pattern: '^\\d{1,19}$', description: "'0' (the default) for the first page" },
+    limit: {
+      type: 'string',
+      pattern: '^(?:[1-9]\\d?|[1-4]\\d\\d|500)$',
+      description: '1 to 500 (default 100)',
+    },
   },
 } as const;
 
@@ -123,7 +127,7 @@ export const sessionListResponses = replies(
       },
     },
   },
-  [401, 403, 404],
+  [400, 401, 403, 404],
 );
 
 export { tenantParams };

@@ -185,7 +185,7 @@ export function sessionRoutes<L extends FastifyBaseLogger>(
       const currency = account.settings.currency;
       const page = await ledger.sessions.listSessions(tenant, {
         cursor: request.query.cursor ?? '0',
-        count: request.query.limit ?? 100,
+        count: Number(request.query.limit ?? '100'),
       });
       return reply.send({
         tenantId: tenant,

@@ -119,6 +119,32 @@ local function leaveLive(keys, s, keep, keepPool)
   end
 end
 
+-- The sessions of a batch's usages (`u.session`, decoded), in one HMGET: not for a usage too late.
+local function lookupSessions(sessionsKey, usages, late)
+  local fields = {}
+  for i, u in ipairs(usages) do
+    fields[i] = sessionField(u.id)
+  end
+  local found = redis.call('HMGET', sessionsKey, unpack(fields))
+  for i, u in ipairs(usages) do
+    if found[i] and not late[i] then
+      u.session = cjson.decode(found[i])
+    end
+  end
+end
+
+-- A burst window's entry of a session's start (`<reservation>|<0 or 1>|<id>`) leaves the
+-- window and its sums (`st`: applyUsage's state of the user's window), once: the CDR's
+-- charge replaces it.
+local function dropSessionMember(st, member)
+  if redis.call('ZREM', st.window, member) == 1 then
+    local charge, wasIntl = string.match(member, '^(%d+)|([01])|')
+    st.s = st.s - tonumber(charge)
+    st.n = st.n - tonumber(wasIntl)
+    st.dirty = true
+  end
+end
+
 -- The session is settled by its CDR: whatever it still holds is released, once.
 local function settleSession(keys, s, now)
   if s.st == 'settled' then
@@ -136,4 +162,18 @@ local function settleSession(keys, s, now)
   s.st = 'settled'
   s.at = now
   return true
+end
+
+-- Settles the session of usage `u` (looked up by lookupSessions); `appliedNow`: the usage is
+-- applied by this call, so the session's burst window entry is replaced by its charge.
+local function settleUsageSession(keys, u, appliedNow, currency, now)
+  if u.session.st == 'settled' then
+    return
+  end
+  local s = readSession(keys.sessions, u.id)
+  countSessionsIn(keys.gauges, currency)
+  if settleSession(keys, s, now) then
+    writeSession(keys.sessions, u.id, s)
+  end
+  u.sessionMember = appliedNow and s.bm ~= '' and s.bm or nil
 end
