@@ -102,4 +102,21 @@ describe('call sessions reserve credit', () => {
     expect(answers[2]).toMatchObject({ allowed: false, reason: 'balance_depleted' });
     expect(await sessionHold(f, T)).toBe(110n);
   });
+
+  it('makes the authorization answer from what is available: the balance less what sessions hold', async () => {
+    await s.start(call('c1'));
+    const pricer = new FlatPricer();
+    // 100 less 55: 4 minutes and the fee (45).
+    expect(await authorizeCall(f.ledger.writes, pricer, call('x'), f.clock.now)).toMatchObject({
+      allowed: true,
+      maxSeconds: 240,
+      balance: { amountMinor: 45n, currency: 'USD' },
+    });
+    await s.start(call('c2'));
+    expect(await authorizeCall(f.ledger.writes, pricer, call('x'), f.clock.now)).toMatchObject({
+      allowed: false,
+      reason: 'balance_depleted',
+      maxSeconds: 0,
+    });
+  });
 });
