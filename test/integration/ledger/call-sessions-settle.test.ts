@@ -140,6 +140,14 @@ describe('the CDR settles a call session once', () => {
     expect(await s.start(call('a3'))).toMatchObject({ allowed: false, reason: 'user_spend_limit' });
   });
 
+  it("never lets concurrent starts reserve past the user's spend limit", async () => {
+    await f.ledger.writes.setUserLimits(T, { currency: 'USD', users: { alice: 70n } });
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => s.start(call(`a${i}`))));
+    const reserved = answers.reduce((sum, a) => sum + ('reserved' in a ? a.reserved : 0n), 0n);
+    expect(reserved).toBe(70n); // 55, then 15 (a minute and the fee)
+    expect(answers.filter((a) => 'reason' in a && a.reason === 'user_spend_limit')).toHaveLength(4);
+  });
+
   it('blocks a user at the start that crosses the burst guard; the CDR does not count the call twice', async () => {
     await f.ledger.writes.setUserLimits(T, {
       currency: 'USD',
