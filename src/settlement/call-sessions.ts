@@ -35,7 +35,10 @@ export interface SessionAnswer {
   reserved: bigint;
   /** The tenant's currency; null for an unknown tenant. */
   currency: string | null;
-  /** When the session expires unless renewed; null when nothing was granted at the start. */
+  /**
+   * When the session expires unless renewed: the end of its grant plus the grace; null when
+   * nothing was granted at the start.
+   */
   validUntil: Date | null;
 }
 
@@ -171,7 +174,7 @@ export class CallSessions {
         grantedSeconds: grant.grantedSeconds,
         reserved: grant.amount,
         currency: snapshot.currency,
-        validUntil,
+        validUntil: this.expiresAt(validUntil),
       };
       const started: Started = { answer: store(answer), call: pricedCall(call) };
       const written = await this.deps.ledger.startSession(
@@ -251,7 +254,7 @@ export class CallSessions {
         grantedSeconds: grant.allowed ? grant.grantedSeconds : 0,
         reserved: grant.allowed ? grant.amount : session.held,
         currency: snapshot.currency,
-        validUntil,
+        validUntil: this.expiresAt(validUntil),
       };
       const written = await this.deps.ledger.updateSession(
         tenantId,
