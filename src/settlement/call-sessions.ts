@@ -128,6 +128,7 @@ export class CallSessions {
     const { usageId } = call;
     const { query, read } = this.snapshot(call, usageId, now);
     const chunk = this.deps.settings.grantSeconds;
+    let currency: string | null = null;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const snapshot = await read();
       if ('refused' in snapshot) {
@@ -151,6 +152,7 @@ export class CallSessions {
           validUntil: null,
         };
       }
+      currency = snapshot.currency;
       if (snapshot.session) return this.repeatedStart(snapshot.session, fingerprint);
       const grant =
         call.callType === 'emergency'
@@ -208,7 +210,7 @@ export class CallSessions {
       reason: 'balance_depleted',
       grantedSeconds: 0,
       reserved: 0n,
-      currency: null,
+      currency,
       validUntil: null,
     };
   }
@@ -229,6 +231,7 @@ export class CallSessions {
     usedSeconds: number,
     now = new Date(),
   ): Promise<SessionAnswer | SessionProblem> {
+    let last: SessionAnswer | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const known = await this.deps.ledger.readSession(tenantId, usageId);
       if (!known) return { problem: 'unknown' };
@@ -275,8 +278,18 @@ export class CallSessions {
       if ('refused' in written) return problemOf(written);
       if (written.status === 'done') return answer;
       if (written.status === 'repeat') return restore(JSON.parse(written.answer) as StoredAnswer);
+      last = {
+        ...answer,
+        allowed: false,
+        reason: 'balance_depleted',
+        grantedSeconds: 0,
+        reserved: own.held,
+        validUntil: this.expiresAt(session.validUntil),
+      };
     }
-    throw new Error(`session ${usageId}: the grant moved ${MAX_ATTEMPTS} times in a row`);
+    // Other calls kept taking the room priced: nothing more now (nothing written; the switch
+    // may ask again before the current grant runs out).
+    return last!;
   }
 
   /** POST /v1/sessions/{usageId}/end: what the used seconds cost stays held, the rest is released. */
