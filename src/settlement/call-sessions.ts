@@ -102,7 +102,8 @@ export class CallSessions {
     return answer;
   }
 
-  private async updateSession(
+  /** POST /v1/sessions/{usageId}/update: the seconds used so far, and the next grant. */
+  async update(
     tenantId: string,
     usageId: string,
     usedSeconds: number,
@@ -224,12 +225,11 @@ export class CallSessions {
     return new Date(validUntil.getTime() + this.deps.settings.graceSeconds * 1000);
   }
 
-  /** POST /v1/sessions/{usageId}/update: the seconds used so far, and the next grant. */
-  async update(
+  private async updateSession(
     tenantId: string,
     usageId: string,
     usedSeconds: number,
-    now = new Date(),
+    now: Date,
   ): Promise<SessionAnswer | SessionProblem> {
     let last: SessionAnswer | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

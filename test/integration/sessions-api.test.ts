@@ -142,6 +142,8 @@ describe('call sessions on the admin API', () => {
     expect((await startFor('k4', 'alice')).body).toMatchObject({ allowed: true });
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toContain('rater_session_answers_total{request="start",reason="concurrent_calls"} 1');
+    // The first test's renewal.
+    expect(metrics).toMatch(/rater_session_answers_total\{request="update",reason="covered"\} [1-9]/);
     // Gauges of the whole namespace (the other tests' tenants count too).
     expect(metrics).toMatch(/rater_call_sessions_held_minor_units\{currency="USD"\} \d+/);
     expect(metrics).toMatch(/rater_call_sessions_live \d+/);
