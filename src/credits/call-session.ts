@@ -54,3 +54,27 @@ export type SessionWrite =
   | { status: 'retry'; why: string }
   | { status: 'refused'; reason: 'concurrent_calls' | 'user_blocked' }
   | { refused: string; detail: string };
+
+/** A start the use case priced, as the ledger's start script takes it. */
+export type SessionStart = SessionGrant & {
+  usageId: string;
+  fingerprint: string;
+  creditPaid: boolean;
+  pool: string;
+  month: string;
+  user: string;
+  international: boolean;
+  callStart: Date;
+  /** The answer and the call, kept for repeats and renewals (JSON). */
+  started: string;
+};
+
+/** A renewal the use case priced, as the ledger's update script takes it. */
+export type SessionUpdate = SessionGrant & {
+  usageId: string;
+  month: string;
+  usedSeconds: number;
+  /** What the session held in the snapshot the grant was priced from. */
+  expected: { held: MinorUnits; poolSeconds: number };
+  answer: string;
+};

@@ -79,8 +79,8 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** What became of a consumed record (the metrics' `result`). */
 export const RECORD_RESULTS = ['rated', 'duplicate', 'dead_letter'] as const;
 
-/** Why a call session's start or renewal was answered as it was (CONTRACTS.md section 7). */
-export const SESSION_REASONS = [
+/** Why a call authorization was answered as it was. */
+export const AUTHORIZATION_REASONS = [
   'emergency',
   'free',
   'postpaid',
@@ -90,5 +90,7 @@ export const SESSION_REASONS = [
   'balance_depleted',
   'user_blocked',
   'user_spend_limit',
-  'concurrent_calls',
 ] as const;
+
+/** Why a call session's start or renewal was answered as it was (CONTRACTS.md section 7). */
+export const SESSION_REASONS = [...AUTHORIZATION_REASONS, 'concurrent_calls'] as const;

@@ -1,5 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { SessionGrant, SessionSnapshot, SessionState, SessionWrite } from '../credits/call-session';
+import type {
+  SessionSnapshot,
+  SessionStart,
+  SessionState,
+  SessionUpdate,
+  SessionWrite,
+} from '../credits/call-session';
 import type { IndexShards } from './index-shards';
 import { indexKeys, tenantKeys } from './keys';
 import { guarded, Refusal, ResultCode } from './result-codes';
@@ -133,21 +139,7 @@ export class SessionStore {
     }
   }
 
-  async startSession(
-    tenantId: string,
-    start: SessionGrant & {
-      usageId: string;
-      fingerprint: string;
-      creditPaid: boolean;
-      pool: string;
-      month: string;
-      user: string;
-      international: boolean;
-      callStart: Date;
-      started: string;
-    },
-    at: Date,
-  ): Promise<SessionWrite> {
+  async startSession(tenantId: string, start: SessionStart, at: Date): Promise<SessionWrite> {
     const k = this.keys(tenantId);
     const ix = this.index(tenantId);
     const result = await runScript(
@@ -195,17 +187,7 @@ export class SessionStore {
     return this.written(result);
   }
 
-  async updateSession(
-    tenantId: string,
-    update: SessionGrant & {
-      usageId: string;
-      month: string;
-      usedSeconds: number;
-      expected: { held: bigint; poolSeconds: number };
-      answer: string;
-    },
-    at: Date,
-  ): Promise<SessionWrite> {
+  async updateSession(tenantId: string, update: SessionUpdate, at: Date): Promise<SessionWrite> {
     const k = this.keys(tenantId);
     const result = await runScript(
       this.redis,

@@ -9,7 +9,14 @@ import type {
   UsageState,
 } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
-import type { SessionGrant, SessionSnapshot, SessionState, SessionWrite } from '../credits/call-session';
+import type {
+  SessionGrant,
+  SessionSnapshot,
+  SessionStart,
+  SessionState,
+  SessionUpdate,
+  SessionWrite,
+} from '../credits/call-session';
 
 /**
  * What the use cases need from rating and from the ledger, in the ledger's terms (integer
@@ -233,34 +240,8 @@ export interface SessionLedger {
     query: { pool: string; month: string; user: string; usageId: string },
     at: Date,
   ): Promise<SessionSnapshot | LedgerRefusal>;
-  startSession(
-    tenantId: string,
-    start: SessionGrant & {
-      usageId: string;
-      fingerprint: string;
-      creditPaid: boolean;
-      pool: string;
-      month: string;
-      user: string;
-      international: boolean;
-      callStart: Date;
-      /** The answer and the call, kept for repeats and renewals (JSON). */
-      started: string;
-    },
-    at: Date,
-  ): Promise<SessionWrite>;
-  updateSession(
-    tenantId: string,
-    update: SessionGrant & {
-      usageId: string;
-      month: string;
-      usedSeconds: number;
-      /** What the session held in the snapshot the grant was priced from. */
-      expected: { held: MinorUnits; poolSeconds: number };
-      answer: string;
-    },
-    at: Date,
-  ): Promise<SessionWrite>;
+  startSession(tenantId: string, start: SessionStart, at: Date): Promise<SessionWrite>;
+  updateSession(tenantId: string, update: SessionUpdate, at: Date): Promise<SessionWrite>;
   endSession(
     tenantId: string,
     end: { usageId: string; usedSeconds: number; usedCost: MinorUnits; usedPoolSeconds: number },
@@ -268,4 +249,4 @@ export interface SessionLedger {
   ): Promise<{ repeat: boolean; released: MinorUnits; held: MinorUnits } | LedgerRefusal>;
 }
 
-export type { SessionGrant, SessionSnapshot, SessionState, SessionWrite };
+export type { SessionGrant, SessionSnapshot, SessionStart, SessionState, SessionUpdate, SessionWrite };

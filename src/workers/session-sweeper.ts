@@ -1,7 +1,13 @@
-import type { Ledger } from '../ledger/open-ledger';
+import { Periodic } from './periodic';
+
+/** What the sweeper needs of the ledger: the sessions index and the expiry of a tenant's sessions. */
+export interface SessionSweepLedger {
+  indexes: { dueSessions(now: Date, pageSize?: number): AsyncIterable<string[]> };
+  sessions: { expireSessions(tenantId: string, at: Date): Promise<{ expired: number; dropped: number }> };
+}
 
 export interface SessionSweeperOptions {
-  ledger: Pick<Ledger, 'indexes' | 'sessions'>;
+  ledger: SessionSweepLedger;
   /** Tenants read from an index shard per round trip (default 500). */
   pageSize?: number;
   intervalMs?: number;
@@ -18,28 +24,18 @@ export interface SessionSweeperOptions {
  * instances: each session's expiry is one script, and a session expires once.
  */
 export class SessionSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly schedule: Periodic;
 
-  constructor(private readonly options: SessionSweeperOptions) {}
-
-  start(): void {
-    const tick = () => {
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.options.onError?.(error))
-        .finally(() => {
-          this.running = undefined;
-          if (this.timer) this.timer = setTimeout(tick, this.options.intervalMs ?? 10_000);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+  constructor(private readonly options: SessionSweeperOptions) {
+    this.schedule = new Periodic(() => this.sweep(), options.intervalMs ?? 10_000, options.onError);
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  start(): void {
+    this.schedule.start();
+  }
+
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   /** One pass over the tenants with a session due; returns the sessions expired and dropped. */

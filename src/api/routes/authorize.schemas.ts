@@ -1,3 +1,4 @@
+import { AUTHORIZATION_REASONS } from '../../credits/codes';
 import { MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
 import { CALL_TYPES } from '../../rating';
 import { BODY_ERRORS, capability, country, dateTime, money, replies, tenantId } from '../schemas';
@@ -45,19 +46,7 @@ export const authorizeResponses = replies(
       required: ['allowed', 'reason', 'maxSeconds'],
       properties: {
         allowed: { type: 'boolean' },
-        reason: {
-          enum: [
-            'emergency',
-            'free',
-            'postpaid',
-            'covered',
-            'unknown_tenant',
-            'unrated_destination',
-            'balance_depleted',
-            'user_blocked',
-            'user_spend_limit',
-          ],
-        },
+        reason: { enum: [...AUTHORIZATION_REASONS] },
         maxSeconds: {
           type: ['integer', 'null'],
           minimum: 0,

@@ -1,6 +1,5 @@
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import { minorToDecimal } from '../../credits/money';
-import { TENANT_ID_PATTERN } from '../../credits/tenant';
 import {
   CallSessions,
   DEFAULT_SESSION_SETTINGS,
@@ -9,7 +8,7 @@ import {
   type SessionProblem,
 } from '../../settlement/call-sessions';
 import type { AdminApp, ResourceOptions } from '../admin-app';
-import { bindToLog, tenantInBody, type Guard } from '../guard';
+import { bodyTenantHooks } from '../guard';
 import { noAccount } from '../refusals';
 import {
   endResponses,
@@ -54,18 +53,6 @@ function problem(reply: FastifyReply, tenantId: string, usageId: string, p: Sess
     .send({ error: p.conflict, message: CONFLICTS[p.conflict] ?? `usageId: ${p.conflict}` });
 }
 
-/** The tenant named in the body is bound to the request's log lines, then the guard runs. */
-const bodyTenant = (guard: Guard) => ({
-  logLevel: 'warn' as const,
-  onRequest: guard.onRequest,
-  preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
-    const tenant = tenantInBody(request);
-    if (typeof tenant === 'string' && TENANT_ID_PATTERN.test(tenant))
-      bindToLog(request, { tenantId: tenant });
-    return guard.preValidation(request, reply);
-  },
-});
-
 /**
  * Call sessions (CONTRACTS.md section 7): a switch starts one before it connects a call,
  * renews it while the call runs and ends it; each answer grants seconds the tenant's credit
@@ -81,7 +68,7 @@ export function sessionRoutes<L extends FastifyBaseLogger>(
     settings: settings ?? DEFAULT_SESSION_SETTINGS,
     ...(onSessionAnswer ? { onAnswer: onSessionAnswer } : {}),
   });
-  const inBody = bodyTenant(guards.forTenantInBody);
+  const inBody = { logLevel: 'warn' as const, ...bodyTenantHooks(guards.forTenantInBody) };
 
   app.post(
     '/v1/sessions',
