@@ -16,6 +16,7 @@ import { refuseQueryCredentials } from './api/query-credentials';
 import type { Config, Role } from './config';
 import { subscribeToEvents } from './kafka/event-subscriber';
 import { ExpirySweeper } from './workers/expiry-sweeper';
+import { SessionSweeper } from './workers/session-sweeper';
 import { PipelineInstrumentation } from './kafka/instrumentation';
 import { Notifier } from './workers/notifier';
 import { OutboxRelay } from './kafka/outbox-relay';
@@ -180,6 +181,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   const ledger = openLedger(redis, {
     prefix: config.redis.keyPrefix,
     idempotencyRetentionMs: config.ledger.idempotencyRetentionDays * 24 * 3600 * 1000,
+    sessionRetentionMs: config.sessions.retentionHours * 3600 * 1000,
   });
 
   const kafka = kafkaClient(config.kafka);
@@ -335,12 +337,27 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     });
     sweeper.start();
     stops.unshift(() => sweeper.stop());
+    const sessionSweeper = new SessionSweeper({
+      ledger,
+      intervalMs: config.sessions.sweepIntervalSeconds * 1000,
+      onSwept: (tenantId, counts) => {
+        logger.info({ tenantId, ...counts }, 'call sessions expired or dropped');
+        instrumentation.emit('sessionsSwept', counts);
+      },
+      onError: (error) => logger.error({ err: error }, 'session sweep failed'),
+    });
+    sessionSweeper.start();
+    stops.unshift(() => sessionSweeper.stop());
   }
 
   // The gauges are the index shards' counters (one command on standalone Redis, one per slot
   // on a Cluster), never a walk over the tenants. With Redis away or slow a scrape answers the
   // last values within 0.5 s (NaN if never read), with their age: it never fails with the store.
   const ledgerGauges = new CachedQuery(ledgerGaugeReader(ledger), {
+    maxAgeMs: LEDGER_GAUGES_MAX_AGE_MS,
+    waitMs: LEDGER_GAUGES_WAIT_MS,
+  });
+  const sessionGauges = new CachedQuery(() => ledger.indexes.sessionGauges(), {
     maxAgeMs: LEDGER_GAUGES_MAX_AGE_MS,
     waitMs: LEDGER_GAUGES_WAIT_MS,
   });
@@ -352,6 +369,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       return { ...cached.value, ageSeconds: (Date.now() - cached.at) / 1000 };
     },
     consumer ? () => consumer!.partitions() : undefined,
+    async () => (await sessionGauges.get())?.value ?? { live: NaN, held: {} },
   );
 
   const http = Fastify({
@@ -378,6 +396,9 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       gateway,
       cards,
       publicUrl: config.http.publicUrl,
+      sessions: { grantSeconds: config.sessions.grantSeconds, graceSeconds: config.sessions.graceSeconds },
+      onSessionAnswer: (request, answer) =>
+        instrumentation.emit('sessionAnswer', { request, reason: answer.reason }),
       ...(dependencies.book
         ? {
             rerate: periodRerate(

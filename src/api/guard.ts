@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyStore } from '../ledger/api-key-store';
+import { TENANT_ID_PATTERN } from '../credits/tenant';
 import { parseApiKey, Principal, sameDigest, sha256 } from './auth';
 
 /** A route's credential hooks, spread into its options. */
@@ -17,6 +18,20 @@ export const bindToLog = (request: FastifyRequest, bindings: Record<string, stri
 const tenantInPath = (request: FastifyRequest) => (request.params as { tenantId?: unknown }).tenantId;
 export const tenantInBody = (request: FastifyRequest) =>
   (request.body as { tenantId?: unknown } | null)?.tenantId;
+
+/**
+ * The hooks of a route whose tenant is in its body (the authorization, call sessions): the
+ * tenant is named in the request's log lines once the body is parsed, then the guard runs.
+ */
+export const bodyTenantHooks = (guard: Guard) => ({
+  onRequest: guard.onRequest,
+  preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
+    const tenant = tenantInBody(request);
+    if (typeof tenant === 'string' && TENANT_ID_PATTERN.test(tenant))
+      bindToLog(request, { tenantId: tenant });
+    return guard.preValidation(request, reply);
+  },
+});
 
 const principalFields = (principal: Principal | undefined): Record<string, string> =>
   !principal

@@ -27,6 +27,8 @@ export interface AccountSettings {
   adminContacts: string[];
   /** Seconds a month in each minute pool, by pool id (`<pool kind>:<country>`). */
   poolCapacities: Record<string, number>;
+  /** How far what call sessions hold may pass the balance (0 when absent). */
+  sessionOverdraft?: MinorUnits;
 }
 
 /** Settings an update names; what it leaves out keeps its stored value. */
@@ -48,6 +50,7 @@ export function accountSettings(
     paymentMethodRef: '',
     adminContacts: [],
     poolCapacities: {},
+    sessionOverdraft: 0n,
     ...overrides,
   };
 }
@@ -235,6 +238,8 @@ export interface AccountView {
   poolUsed: Record<string, number>;
   /** Postpaid: amount owed by `yyyy-mm` period. */
   owed: Record<string, MinorUnits>;
+  /** What the tenant's call sessions hold (reserved for calls in progress, held until their CDRs). */
+  sessionsHold: MinorUnits;
   createdAt: string;
   updatedAt: string;
   /** The tenant's customer at the payment gateway ('' for none: postpaid, or no card yet). */

@@ -66,6 +66,10 @@ export interface PipelineEvents {
   paymentSettled: [
     { outcome: 'succeeded' | 'failed' | 'already_settled' | 'pending' | 'mismatch' | 'ignored' },
   ];
+  /** A call session's start or renewal answered (allowed or not, why). */
+  sessionAnswer: [{ request: 'start' | 'update'; reason: string }];
+  /** Call sessions the sweeper expired (not renewed, no end) and dropped (no CDR in time). */
+  sessionsSwept: [{ expired: number; dropped: number }];
 }
 
 export type RecordResult =

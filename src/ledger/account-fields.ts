@@ -57,6 +57,15 @@ export const AccountField = {
   ixBacklog: 'ixBacklog',
   /** '1' while the tenant is in its shard's low-balance index. */
   ixLow: 'ixLow',
+  // Call sessions (includes/sessions.lua keeps them).
+  /** Money the tenant's sessions hold (reserved and held), minor units. */
+  sessHold: 'sessHold',
+  /** Sessions not yet settled by their CDR (the CDR path looks sessions up only when not 0). */
+  sessOpen: 'sessOpen',
+  /** Live credit-paid sessions (the tenant's concurrency cap counts them). */
+  sessLive: 'sessLive',
+  /** How far what sessions hold may pass the balance (minor units; 0 when absent). */
+  sessionOverdraft: 'sessionOverdraft',
 } as const;
 export type AccountFieldName = (typeof AccountField)[keyof typeof AccountField];
 
@@ -82,6 +91,7 @@ export const SETTINGS_FIELDS = [
   AccountField.arMaxFailures,
   AccountField.paymentMethodRef,
   AccountField.contacts,
+  AccountField.sessionOverdraft,
 ] as const;
 
 /** The field the script takes pool capacities in (written to the pools hash, not the account). */
@@ -105,6 +115,7 @@ export function settingsChangeFields(
     ...named(AccountField.arMaxFailures, ar.maxConsecutiveFailures?.toString()),
     ...named(AccountField.paymentMethodRef, change.paymentMethodRef),
     ...named(AccountField.contacts, change.adminContacts && JSON.stringify(change.adminContacts)),
+    ...named(AccountField.sessionOverdraft, change.sessionOverdraft?.toString()),
     // cjson decodes {} and [] alike; capacities are an object, so an empty one is fine.
     ...(change.poolCapacities ? { [POOL_CAPACITIES_CHANGE]: change.poolCapacities } : {}),
   };
@@ -136,6 +147,7 @@ export function decodeAccount(hash: Record<string, string>): DecodedAccount | un
       },
       paymentMethodRef: hash[f.paymentMethodRef] ?? '',
       adminContacts: JSON.parse(hash[f.contacts] ?? '[]') as string[],
+      sessionOverdraft: BigInt(hash[f.sessionOverdraft] ?? '0'),
     },
     settingsVersion: Number(hash[f.settingsVersion] ?? 0),
     balance: BigInt(hash[f.balance] ?? '0'),
@@ -154,6 +166,7 @@ export function decodeAccount(hash: Record<string, string>): DecodedAccount | un
         : null,
     },
     owed,
+    sessionsHold: BigInt(hash[f.sessHold] ?? '0'),
     createdAt: hash[f.createdAt] ?? '',
     updatedAt: hash[f.updatedAt] ?? '',
     paymentCustomer: hash[f.paymentCustomer] ?? '',

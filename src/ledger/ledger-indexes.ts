@@ -122,14 +122,23 @@ export class LedgerIndexes {
    * only such tenants is left for the next sweep.
    */
   async *dueForExpiry(now: Date, pageSize = 500): AsyncGenerator<string[]> {
+    yield* this.due('expiry', now, pageSize);
+  }
+
+  /** The tenants with a call session due (to expire or to drop), in pages, each tenant once. */
+  async *dueSessions(now: Date, pageSize = 500): AsyncGenerator<string[]> {
+    yield* this.due('sessions', now, pageSize);
+  }
+
+  private async *due(index: 'expiry' | 'sessions', now: Date, pageSize: number): AsyncGenerator<string[]> {
     const seen = new Set<string>();
     let shards = this.shards.all();
     while (shards.length > 0) {
       const pages = await this.perShard(
-        'dueForExpiry',
+        index === 'expiry' ? 'dueForExpiry' : 'dueSessions',
         shards,
-        (p, k) => p.zrangebyscore(k.expiry, '-inf', now.getTime(), 'LIMIT', 0, pageSize),
-        (k) => this.redis.zrangebyscore(k.expiry, '-inf', now.getTime(), 'LIMIT', 0, pageSize),
+        (p, k) => p.zrangebyscore(k[index], '-inf', now.getTime(), 'LIMIT', 0, pageSize),
+        (k) => this.redis.zrangebyscore(k[index], '-inf', now.getTime(), 'LIMIT', 0, pageSize),
       );
       const fresh = pages.map((page) => page.filter((tenant) => !seen.has(tenant)));
       const tenants = fresh.flat();
@@ -137,6 +146,29 @@ export class LedgerIndexes {
       if (tenants.length > 0) yield tenants;
       shards = shards.filter((_, i) => pages[i]!.length === pageSize && fresh[i]!.length > 0);
     }
+  }
+
+  /**
+   * The call sessions' gauges, summed over the shards: live sessions, and the money sessions
+   * hold by currency (minor units), as the session scripts count them.
+   */
+  async sessionGauges(): Promise<{ live: number; held: Record<string, number> }> {
+    const replies = await this.perShard(
+      'sessionGauges',
+      this.shards.all(),
+      (p, k) => p.hgetall(k.gauges),
+      (k) => this.redis.hgetall(k.gauges),
+    );
+    const totals = { live: 0, held: {} as Record<string, number> };
+    for (const fields of replies) {
+      totals.live += Number(fields.sessionsLive ?? 0);
+      for (const [field, value] of Object.entries(fields))
+        if (field.startsWith('sessionsHeld:')) {
+          const currency = field.slice('sessionsHeld:'.length);
+          totals.held[currency] = (totals.held[currency] ?? 0) + Number(value);
+        }
+    }
+    return totals;
   }
 
   /** The gauges, summed over the shards. */

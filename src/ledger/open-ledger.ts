@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { LedgerReads } from './account-reads';
 import { ApiKeyStore } from './api-key-store';
 import { CardStore } from './card-store';
+import { SessionStore } from './call-sessions';
 import { DeadLetterLog } from './dead-letter-log';
 import { tenantKeys, TenantKeys } from './keys';
 import { Leases } from './leases';
@@ -35,11 +36,19 @@ export interface Ledger {
   cards: CardStore;
   /** The payment gateway's webhook events handled, so that a replayed one changes nothing. */
   webhookEvents: WebhookEvents;
+  /** Call sessions: credit reserved while calls run. */
+  sessions: SessionStore;
   /** The tenant's keys in this namespace (for tools and tests that look at the raw state). */
   keys(tenantId: string): TenantKeys;
 }
 
-export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}): Ledger {
+/** How long a session that ended or expired waits for its CDR by default: a day. */
+export const DEFAULT_SESSION_RETENTION_MS = 24 * 3600 * 1000;
+
+export function openLedger(
+  redis: Redis | Cluster,
+  options: LedgerOptions & { sessionRetentionMs?: number } = {},
+): Ledger {
   const prefix = options.prefix ?? '';
   const shards = indexShardsFor(redis, options);
   const outbox = new OutboxStore(redis, shards, prefix);
@@ -56,6 +65,10 @@ export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}):
     payments: new PaymentReads(redis, prefix),
     cards: new CardStore(redis, prefix, options.clock),
     webhookEvents: new WebhookEvents(redis, prefix),
+    sessions: new SessionStore(redis, shards, {
+      prefix,
+      retentionMs: options.sessionRetentionMs ?? DEFAULT_SESSION_RETENTION_MS,
+    }),
     keys: (tenantId) => tenantKeys(tenantId, prefix),
   };
 }

@@ -9,6 +9,14 @@ import type {
   UsageState,
 } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
+import type {
+  SessionGrant,
+  SessionSnapshot,
+  SessionStart,
+  SessionState,
+  SessionUpdate,
+  SessionWrite,
+} from '../credits/call-session';
 
 /**
  * What the use cases need from rating and from the ledger, in the ledger's terms (integer
@@ -342,3 +350,21 @@ export interface GatewayEventLog {
   /** Gives a claim back after a failed handler, so the gateway's retry is handled. */
   release(source: string, eventId: string, token: string): Promise<void>;
 }
+/** The ledger as call sessions need it (src/ledger/call-sessions.ts implements it). */
+export interface SessionLedger {
+  readSession(tenantId: string, usageId: string): Promise<SessionState | undefined>;
+  sessionSnapshot(
+    tenantId: string,
+    query: { pool: string; month: string; user: string; usageId: string },
+    at: Date,
+  ): Promise<SessionSnapshot | LedgerRefusal>;
+  startSession(tenantId: string, start: SessionStart, at: Date): Promise<SessionWrite>;
+  updateSession(tenantId: string, update: SessionUpdate, at: Date): Promise<SessionWrite>;
+  endSession(
+    tenantId: string,
+    end: { usageId: string; usedSeconds: number; usedCost: MinorUnits; usedPoolSeconds: number },
+    at: Date,
+  ): Promise<{ repeat: boolean; released: MinorUnits; held: MinorUnits } | LedgerRefusal>;
+}
+
+export type { SessionGrant, SessionSnapshot, SessionStart, SessionState, SessionUpdate, SessionWrite };

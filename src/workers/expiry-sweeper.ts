@@ -1,4 +1,5 @@
 import type { Ledger } from '../ledger/open-ledger';
+import { Periodic } from './periodic';
 
 export interface ExpirySweeperOptions {
   ledger: Pick<Ledger, 'indexes' | 'writes'>;
@@ -17,28 +18,18 @@ export interface ExpirySweeperOptions {
  * Safe with several instances: expiring is idempotent, so two sweeps of one tenant forfeit once.
  */
 export class ExpirySweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly schedule: Periodic;
 
-  constructor(private readonly options: ExpirySweeperOptions) {}
-
-  start(): void {
-    const tick = () => {
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.options.onError?.(error))
-        .finally(() => {
-          this.running = undefined;
-          if (this.timer) this.timer = setTimeout(tick, this.options.intervalMs ?? 60_000);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+  constructor(private readonly options: ExpirySweeperOptions) {
+    this.schedule = new Periodic(() => this.sweep(), options.intervalMs ?? 60_000, options.onError);
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  start(): void {
+    this.schedule.start();
+  }
+
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   /** One pass over the tenants with a lot due; returns the number of lots expired. */

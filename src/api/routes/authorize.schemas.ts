@@ -1,3 +1,4 @@
+import { AUTHORIZATION_REASONS } from '../../credits/codes';
 import { CALL_TYPES } from '../../rating';
 import { BODY_ERRORS, capability, country, dateTime, money, replies, tenantId, userKey } from '../schemas';
 
@@ -40,19 +41,7 @@ export const authorizeResponses = replies(
       required: ['allowed', 'reason', 'maxSeconds'],
       properties: {
         allowed: { type: 'boolean' },
-        reason: {
-          enum: [
-            'emergency',
-            'free',
-            'postpaid',
-            'covered',
-            'unknown_tenant',
-            'unrated_destination',
-            'balance_depleted',
-            'user_blocked',
-            'user_spend_limit',
-          ],
-        },
+        reason: { enum: [...AUTHORIZATION_REASONS] },
         maxSeconds: {
           type: ['integer', 'null'],
           minimum: 0,

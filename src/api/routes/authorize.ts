@@ -1,9 +1,8 @@
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { TENANT_ID_PATTERN } from '../../credits/tenant';
+import type { FastifyBaseLogger } from 'fastify';
 import { hasLoneSurrogate } from '../../credits/user-limits';
 import { authorizeCall } from '../../settlement/authorize-call';
 import type { AdminApp, ResourceOptions } from '../admin-app';
-import { bindToLog, tenantInBody } from '../guard';
+import { bodyTenantHooks } from '../guard';
 import { presentMoney } from '../money';
 import { badRequest } from '../refusals';
 import { authorizeBody, authorizeResponses } from './authorize.schemas';
@@ -19,13 +18,7 @@ export function authorizeRoutes<L extends FastifyBaseLogger>(
     {
       logLevel: 'warn',
       // The tenant comes from the body: it is named in the request's log lines once parsed.
-      onRequest: guard.onRequest,
-      preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
-        const tenant = tenantInBody(request);
-        if (typeof tenant === 'string' && TENANT_ID_PATTERN.test(tenant))
-          bindToLog(request, { tenantId: tenant });
-        return guard.preValidation(request, reply);
-      },
+      ...bodyTenantHooks(guard),
       schema: {
         operationId: 'authorizeCall',
         tags: ['authorization'],

@@ -47,6 +47,7 @@ describe('index shards', () => {
       low: 'p:{ix:all}:ix:low',
       rechargeFailed: 'p:{ix:all}:ix:recharge-failed',
       pendingPayments: 'p:{ix:all}:ix:pending-payments',
+      sessions: 'p:{ix:all}:ix:sessions',
     });
   });
 });

@@ -20,6 +20,8 @@ describe('tenant keys', () => {
       userLimits: 'p:{t:acme-1}:user-limits',
       userSpend: 'p:{t:acme-1}:user-spend',
       burst: 'p:{t:acme-1}:burst',
+      sessions: 'p:{t:acme-1}:sessions',
+      sessionsByExpiry: 'p:{t:acme-1}:sessions:by-expiry',
     });
   });
 
@@ -38,11 +40,13 @@ describe('ledger scripts', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
       ['ackOutbox', 4, 'ackOutboxV7'],
       ['addFunds', 12, 'addFundsV7'],
-      ['applyUsage', 19, 'applyUsageV7'],
+      ['applyUsage', 20, 'applyUsageV7'],
       ['authorize', 6, 'authorizeV7'],
       ['beginPurchase', 3, 'beginPurchaseV7'],
       ['clearUserBlock', 3, 'clearUserBlockV7'],
+      ['endSession', 6, 'endSessionV7'],
       ['expireLots', 11, 'expireLotsV7'],
+      ['expireSessions', 6, 'expireSessionsV7'],
       ['lookupApplied', 2, 'lookupAppliedV7'],
       ['readAppliedDay', 1, 'readAppliedDayV7'],
       ['rechargeResult', 12, 'rechargeResultV7'],
@@ -53,7 +57,10 @@ describe('ledger scripts', () => {
       ['releaseLease', 1, 'releaseLeaseV7'],
       ['rerate', 17, 'rerateV7'],
       ['rerateNotice', 10, 'rerateNoticeV7'],
+      ['sessionSnapshot', 7, 'sessionSnapshotV7'],
       ['setUserLimits', 2, 'setUserLimitsV7'],
+      ['startSession', 17, 'startSessionV7'],
+      ['updateSession', 10, 'updateSessionV7'],
       ['updateSettings', 10, 'updateSettingsV7'],
     ]);
   });

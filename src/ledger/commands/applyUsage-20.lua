@@ -10,6 +10,7 @@
           (includes/user-limits.lua: `<base>:<yyyy-mm>`)
   KEYS[18] the base of the users' burst windows (includes/user-limits.lua)
   KEYS[19] index: pending payments
+  KEYS[20] call sessions (includes/sessions.lua)
   ARGV[1] tenant id
   ARGV[2] now (epoch ms)  ARGV[3] now (ISO 8601)  ARGV[4] now's month (yyyy-mm, UTC)
   ARGV[5] idempotency retention (ms)
@@ -53,6 +54,10 @@
   or more spend than the guard allows, the user is blocked (`b:<user>`) and
   credits.user.blocked goes out once per block (the usage is still applied). A blocked user's
   usages are not counted until the block is cleared (clearUserBlock-3.lua).
+
+  Call sessions (includes/sessions.lua): while the account has some not settled (`sessOpen`),
+  the session of each usage (applied now or before) is settled once: what it holds is released;
+  its burst window entry from the start is replaced by the usage's charge (counted once).
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -62,6 +67,7 @@
 --- @include "includes/totals"
 --- @include "includes/applied"
 --- @include "includes/user-limits"
+--- @include "includes/sessions"
 
 local FIELDS = 14
 local keys = {
@@ -70,6 +76,7 @@ local keys = {
   ixOutbox = KEYS[10], ixExpiry = KEYS[11], gauges = KEYS[12],
   ixBlocked = KEYS[13], ixLow = KEYS[14], ixRechargeFailed = KEYS[15],
   userLimits = KEYS[16], userSpend = KEYS[17], burst = KEYS[18], ixPending = KEYS[19],
+  sessions = KEYS[20],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local retention = tonumber(ARGV[5])
@@ -216,6 +223,7 @@ local refused = checkPools(ctx, expected, draws, capacities)
 if refused then
   return refused
 end
+if num(a.loaded.sessOpen) > 0 then lookupSessions(keys.sessions, usages, late) end
 
 -- Second pass: apply. Sums (pool use, amounts owed, totals) are written once each at the end.
 expireDue(ctx, a)
@@ -281,6 +289,9 @@ for i, u in ipairs(usages) do
       afterBalanceChange(ctx, a, 'usage:' .. u.id, true)
     end
   end
+  if u.session and not repeatOf[i] then
+    settleUsageSession(keys, u, status == 0, a.currency, now)
+  end
   reply[n + 1] = status
   reply[n + 2] = payload
   n = n + 2
@@ -332,6 +343,9 @@ if #userPaid > 0 then
           order[#order + 1] = st
         end
         state[user] = st
+      end
+      if st and u.sessionMember then
+        dropSessionMember(st, u.sessionMember)
       end
       local t = tonumber(u.day) * 86400 + tonumber(u.sod)
       if st and (st.l == nil or t > st.l - W) then
