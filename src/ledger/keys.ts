@@ -43,6 +43,13 @@ export interface TenantKeys {
    * of the credit-paid usages in the user's window, and `<burst>:t:<user>`, a hash of their sums.
    */
   burst: string;
+  /**
+   * String: when the rater last waited for the tenant's writes to reach the replicas
+   * (replica-sync.ts). Written just before `WAIT`, on the master of the tenant's slot, so that
+   * the wait covers everything that master holds, a replay's writes (made by another
+   * connection) included.
+   */
+  replicated: string;
 }
 
 /** The hash tag every key of the tenant starts with (after the namespace prefix). */
@@ -68,6 +75,7 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
     userLimits: `${tag}:user-limits`,
     userSpend: `${tag}:user-spend`,
     burst: `${tag}:burst`,
+    replicated: `${tag}:replicated`,
   };
 }
 

@@ -28,7 +28,8 @@ interface RechargeRequested {
 /**
  * Answers `credits.recharge.requested`: charges the payment method through the gateway (the
  * request id is the idempotency key, so a redelivered request never charges twice) and
- * records the result in the ledger, which is idempotent by request id as well.
+ * records the result in the ledger, which is idempotent by request id as well; with
+ * REDIS_WAIT_REPLICAS, a result the replicas did not acknowledge throws (the event comes again).
  */
 export class RechargeWorker {
   constructor(private readonly options: RechargeWorkerOptions) {}
@@ -57,6 +58,9 @@ export class RechargeWorker {
           }
         : { requestId, status: 'failed', reason: result.reason },
     );
+    // Not done (the event's offset is not committed) until the replicas hold the result: the
+    // redelivered request charges the same idempotency key and records again after a failover.
+    await this.options.ledger.writes.awaitReplicas([tenantId]);
     // A request no longer pending was answered before: this is a redelivery.
     if ('refused' in recorded) {
       if (recorded.refused === 'unknown_recharge') return;

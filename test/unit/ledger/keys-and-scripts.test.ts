@@ -20,6 +20,7 @@ describe('tenant keys', () => {
       userLimits: 'p:{t:acme-1}:user-limits',
       userSpend: 'p:{t:acme-1}:user-spend',
       burst: 'p:{t:acme-1}:burst',
+      replicated: 'p:{t:acme-1}:replicated',
     });
   });
 
