@@ -112,7 +112,8 @@ export class ReplicaSync {
   /** The mark, then WAIT, on the master of the tenant's slot: undefined when enough replicas acknowledged. */
   private async waitOn(tenantId: string, timeoutMs: number): Promise<ReplicasLaggingError | undefined> {
     const { replicas } = this.wait;
-    const where = this.nodeOf(tenantId);
+    // Named once the pipeline went (a fresh client learns the slot map on its way).
+    const where = () => this.nodeOf(tenantId);
     let replies: [Error | null, unknown][] | null;
     try {
       replies = await this.redis
@@ -121,19 +122,19 @@ export class ReplicaSync {
         .call('WAIT', replicas, timeoutMs)
         .exec();
     } catch (error) {
-      return new ReplicasLaggingError(`waiting for replicas of ${where} failed: ${messageOf(error)}`, {
+      return new ReplicasLaggingError(`waiting for replicas of ${where()} failed: ${messageOf(error)}`, {
         cause: error,
       });
     }
     const failed = replies?.find(([error]) => error)?.[0];
     if (!replies || failed)
-      return new ReplicasLaggingError(`waiting for replicas of ${where} failed: ${messageOf(failed)}`, {
+      return new ReplicasLaggingError(`waiting for replicas of ${where()} failed: ${messageOf(failed)}`, {
         cause: failed,
       });
     const acknowledged = Number(replies[1]![1]);
     if (acknowledged >= replicas) return undefined;
     return new ReplicasLaggingError(
-      `${acknowledged} of ${replicas} replicas of ${where} acknowledged the writes in ${timeoutMs} ms`,
+      `${acknowledged} of ${replicas} replicas of ${where()} acknowledged the writes in ${timeoutMs} ms`,
     );
   }
 
