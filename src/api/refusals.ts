@@ -17,10 +17,13 @@ export const noAccount = (reply: FastifyReply, tenant: string) =>
  * client retries it, and the retry answers the stored outcome once the replicas have it.
  */
 export const replicasLagging = (reply: FastifyReply, what: 'purchase' | 'adjustment') =>
-  reply.code(503).header('retry-after', '1').send({
-    error: 'redis_replicas_lagging',
-    message: `the ${what} is recorded but not yet replicated; retry the same request`,
-  });
+  reply
+    .code(503)
+    .header('retry-after', '1')
+    .send({
+      error: 'redis_replicas_lagging',
+      message: `the ${what} is recorded but not yet replicated; retry the same request`,
+    });
 
 /** A ledger refusal: 404 without an account, 409 for anything else. */
 export const refused = (reply: FastifyReply, refusal: { refused: string; detail: string }) =>

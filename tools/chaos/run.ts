@@ -320,7 +320,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       } else if (!redisCluster && restarts.redis === 0 && committed >= redisAt) {
         log(options.redisKill ? 'killing Redis (SIGKILL) and starting it again' : 'restarting Redis');
         await restart('redis', options.stack.dir, { kill: options.redisKill === true });
-            restarts.redis += 1;
+        restarts.redis += 1;
       } else if (restarts.kafka === 0 && committed >= kafkaAt) {
         log(
           options.brokerKill ? 'killing the broker (SIGKILL) and starting it again' : 'restarting the broker',
