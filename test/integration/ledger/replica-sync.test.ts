@@ -1,5 +1,4 @@
 import calculateSlot from 'cluster-key-slot';
-import type { Cluster } from 'ioredis';
 import { join } from 'node:path';
 import { openLedger } from '../../../src/ledger/open-ledger';
 import { connectRedis } from '../../../src/ledger/redis-connection';
@@ -14,7 +13,8 @@ import {
 import { withNode } from '../../../tools/stack/servers';
 import { projectRoot } from '../../../tools/stack/toolchain';
 import { prepaid } from '../../support/ledger';
-import { uniqueName } from '../../support/stack';
+import Redis, { Cluster } from 'ioredis';
+import { testStack, uniqueName } from '../../support/stack';
 import { eventually } from '../../support/wait';
 
 jest.setTimeout(90_000);
@@ -131,5 +131,22 @@ describe('waiting for the replicas of the masters that took the writes', () => {
     const ttl = await writer.pttl(ledger.keys(tenant).replicated);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(3_600_000);
+  });
+
+  it('on one server without replicas, says that none acknowledged', async () => {
+    const redis = new Redis(testStack().redis.url);
+    const standalone = `${uniqueName('solo')}:`;
+    try {
+      const sync = new ReplicaSync(redis, standalone, { replicas: 1, timeoutMs: 50 });
+      await expect(sync.awaitReplicas(['solo-1', 'solo-2'])).rejects.toMatchObject({
+        reason: 'redis_replicas_lagging',
+        message: '0 of 1 replicas of redis acknowledged the writes in 50 ms',
+      });
+      expect(await redis.exists(`${standalone}{t:solo-1}:replicated`)).toBe(1);
+      // One server: one mark and one WAIT for the batch's tenants.
+      expect(await redis.exists(`${standalone}{t:solo-2}:replicated`)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
