@@ -5,6 +5,7 @@
  * `--redis-cluster`, whose masters have a replica each).
  */
 import type { Cluster, Redis } from 'ioredis';
+import { once } from 'node:events';
 
 export const APPENDFSYNC = ['always', 'everysec'] as const;
 export type Appendfsync = (typeof APPENDFSYNC)[number];
@@ -37,6 +38,8 @@ export function durabilityOptions(argv: string[] = process.argv): Durability {
  * what the nodes say they run with, read back.
  */
 export async function applyAppendfsync(redis: Redis | Cluster, mode: Appendfsync): Promise<string> {
+  // A Cluster client knows its nodes once it has the slot map.
+  if (redis.isCluster && redis.status !== 'ready') await once(redis, 'ready');
   const nodes: Redis[] = redis.isCluster ? (redis as Cluster).nodes('all') : [redis as Redis];
   const modes = await Promise.all(
     nodes.map(async (node) => {
