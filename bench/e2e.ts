@@ -22,6 +22,9 @@
  * prints the figures beside their goals. BENCH_E2E_COUNT sets the backlog size (default
  * 300,000). `--redis-cluster` (or REDIS_CLUSTER=true) puts the ledger on the stack's Redis
  * Cluster, 3 masters with a replica each, for the rater and the baselines alike.
+ * `--appendfsync always|everysec` sets Redis's fsync (default always, as the stack starts it;
+ * everysec writes e2e-everysec.*) and `--wait-replicas N` makes the rater wait for N replicas
+ * (REDIS_WAIT_REPLICAS) before it commits a batch; both are printed with the figures.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -36,6 +39,7 @@ import { down, StackInfo, stackProcesses, stackRedis, up } from '../tools/stack/
 import { projectRoot } from '../tools/stack/toolchain';
 import { drawChart } from './chart';
 import { CPU_GOALS_US, cpuUsPerCdr } from './cpu-budget';
+import { applyAppendfsync, durabilityOptions } from './durability';
 import { onInterrupt } from './interrupt';
 import { LatencyPoint, LatencyProbe } from './latency';
 import { applyAll, makeUsages, oneCallPerUsage, openBenchTenants } from './ledger-paths';
@@ -80,8 +84,12 @@ const GOALS = {
 };
 const RUN = `e2e-${Date.now()}`;
 const REDIS_CLUSTER = process.argv.includes('--redis-cluster') || process.env.REDIS_CLUSTER === 'true';
+const DURABILITY = durabilityOptions();
 /** bench-results/<OUT>.json and .svg: the cluster's figures beside the single server's. */
-const OUT = REDIS_CLUSTER ? 'e2e-cluster' : 'e2e';
+const OUT =
+  (REDIS_CLUSTER ? 'e2e-cluster' : 'e2e') +
+  (DURABILITY.appendfsync === 'always' ? '' : `-${DURABILITY.appendfsync}`) +
+  (DURABILITY.waitReplicas > 0 ? `-wait${DURABILITY.waitReplicas}` : '');
 const topics = {
   usageIn: `${RUN}.cdr`,
   ratedOut: `${RUN}.rated`,
@@ -162,6 +170,8 @@ async function main(): Promise<void> {
       await admin.disconnect().catch(() => {});
       redis.disconnect();
     };
+    const appendfsync = await applyAppendfsync(redis, DURABILITY.appendfsync);
+    console.log(`Redis appendfsync ${appendfsync}; the rater waits for ${DURABILITY.waitReplicas} replicas`);
     await admin.connect();
     await admin.createTopics({
       topics: [...Object.values(topics), PASSTHROUGH_TOPIC].map((topic) => ({
@@ -214,9 +224,10 @@ async function main(): Promise<void> {
 
     console.log(`the rater drains the backlog (node: ${raterNodeOptionsText()})`);
     const groupId = `${RUN}-rater`;
-    rater = await startRater(
-      raterEnv(stack, { topics, groupId, keyPrefix: `${RUN}:`, redisCluster: REDIS_CLUSTER }),
-    );
+    rater = await startRater({
+      ...raterEnv(stack, { topics, groupId, keyPrefix: `${RUN}:`, redisCluster: REDIS_CLUSTER }),
+      REDIS_WAIT_REPLICAS: String(DURABILITY.waitReplicas),
+    });
     // What each process spends while the rater drains the backlog: where the cores go.
     const meter = cpuMeter([
       { name: 'rater', pid: rater.child.pid! },
@@ -307,6 +318,8 @@ async function main(): Promise<void> {
       cpuMsPerThousandCdrs,
       redisCommandsPerCdr,
       redis: REDIS_CLUSTER ? 'cluster: 3 masters, a replica each' : 'one server',
+      appendfsync,
+      waitReplicas: DURABILITY.waitReplicas,
       cores: cpus().length,
       node: process.version,
     };
@@ -343,8 +356,11 @@ function printTables(r: {
   latencyCurve: (LatencyPoint & { point: string })[];
   cpuMsPerThousandCdrs: Record<string, number>;
   redisCommandsPerCdr: unknown[];
+  appendfsync: string;
+  waitReplicas: number;
 }): void {
   const cpu = r.cpuUsPerCdr;
+  console.log(`Redis appendfsync ${r.appendfsync}; the rater waited for ${r.waitReplicas} replicas`);
   const missing = r.latencyMissing > 0 ? ` (${r.latencyMissing} missing)` : '';
   console.table([
     {

@@ -67,6 +67,7 @@ export function rerateLedgerOf(ledger: Ledger): RerateLedger {
       ledger.writes.readUsageState(tenantId, usages, poolMonths),
     listUsage: (tenantId, range) => ledger.reads.listUsage(tenantId, range),
     rerate: (tenantId, change) => ledger.writes.rerate(tenantId, change),
+    awaitReplicas: (tenantIds) => ledger.writes.awaitReplicas(tenantIds),
     rerateNotice: (tenantId, notice) => ledger.writes.rerateNotice(tenantId, notice),
   };
 }
@@ -182,6 +183,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     prefix: config.redis.keyPrefix,
     idempotencyRetentionMs: config.ledger.idempotencyRetentionDays * 24 * 3600 * 1000,
     sessionRetentionMs: config.sessions.retentionHours * 3600 * 1000,
+    replicas: { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs },
   });
 
   const kafka = kafkaClient(config.kafka);
@@ -435,6 +437,18 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     [
       { name: 'redis', check: async () => (await withTimeout(redis.ping(), 'redis')) === 'PONG' },
       { name: 'kafka', check: async () => (await withTimeout(admin.listTopics(), 'kafka'), true) },
+      // With REDIS_WAIT_REPLICAS: the replicas did not acknowledge the last writes in time.
+      ...(ledger.writes.replicas.enabled
+        ? [
+            {
+              name: 'redis_replicas',
+              check: async () => {
+                const lag = await ledger.writes.replicas.lagging();
+                return lag === undefined || `redis_replicas_lagging: ${lag}`;
+              },
+            },
+          ]
+        : []),
       ...(consumer
         ? [
             { name: 'consumer', check: async () => consumer!.isConsuming() },

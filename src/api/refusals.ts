@@ -11,6 +11,20 @@ export const badRequest = (reply: FastifyReply, message: string) =>
 export const noAccount = (reply: FastifyReply, tenant: string) =>
   reply.code(404).send({ error: 'no_account', message: tenant });
 
+/**
+ * Money recorded but not yet confirmed by the Redis replicas (REDIS_WAIT_REPLICAS): a failover
+ * could lose it, so it is not answered as done. The request is idempotent by its id: the
+ * client retries it, and the retry answers the stored outcome once the replicas have it.
+ */
+export const replicasLagging = (reply: FastifyReply, what: 'purchase' | 'adjustment') =>
+  reply
+    .code(503)
+    .header('retry-after', '1')
+    .send({
+      error: 'redis_replicas_lagging',
+      message: `the ${what} is recorded but not yet replicated; retry the same request`,
+    });
+
 /** A ledger refusal: 404 without an account, 409 for anything else. */
 export const refused = (reply: FastifyReply, refusal: { refused: string; detail: string }) =>
   reply

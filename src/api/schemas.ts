@@ -105,7 +105,7 @@ const ERROR_DESCRIPTIONS = {
   412: 'If-Match names a settings version that is no longer the stored one (version_mismatch)',
   413: 'the body is over 64 KiB',
   415: 'the body is not JSON',
-  503: 'no payment gateway answered (the purchase stays pending: retry the same request), or purchases are disabled; for a re-rating, this instance has no rate decks',
+  503: 'no payment gateway answered (the purchase stays pending: retry the same request), or purchases are disabled; the money is recorded but Redis replicas did not confirm it in time (redis_replicas_lagging: retry the same request); for a re-rating, this instance has no rate decks',
 } as const;
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 

@@ -117,6 +117,21 @@ const fieldsSchema = z.object({
     /** An ACL user (Redis 6+), on every node of a Cluster too. */
     username: secret.optional(),
     password: secret.optional(),
+    /**
+     * Replicas that must acknowledge a batch's (or a purchase's) writes before its offsets are
+     * committed (or it is answered): `WAIT n` on the masters that took them. 0: never wait.
+     */
+    waitReplicas: z.coerce.number().int().min(0).max(16).default(0),
+    /**
+     * How long one WAIT waits. The connection it is sent on serves nothing else meanwhile,
+     * so it stays below the ledger's 5 s command timeout.
+     */
+    waitTimeoutMs: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(4_000, 'must be at most 4000 (below the 5 s Redis command timeout)')
+      .default(1_000),
   }),
   schemaRegistry: z.object({
     url: z.url().optional(),
@@ -310,6 +325,8 @@ export const ENV_NAMES = {
   'redis.tlsKey': 'REDIS_TLS_KEY_FILE',
   'redis.username': 'REDIS_USERNAME',
   'redis.password': 'REDIS_PASSWORD',
+  'redis.waitReplicas': 'REDIS_WAIT_REPLICAS',
+  'redis.waitTimeoutMs': 'REDIS_WAIT_TIMEOUT_MS',
   'schemaRegistry.url': 'SCHEMA_REGISTRY_URL',
   'schemaRegistry.username': 'SCHEMA_REGISTRY_USERNAME',
   'schemaRegistry.password': 'SCHEMA_REGISTRY_PASSWORD',

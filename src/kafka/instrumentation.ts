@@ -50,7 +50,9 @@ export interface PipelineEvents {
   /** From the end of the call to its debit (or accrual). */
   debitLag: [{ seconds: number }];
   /** A transient failure, retried; the ledger's for one tenant. */
-  retry: [{ stage: 'ledger' | 'produce' | 'commit' | 'registry'; error: unknown; tenantId?: string }];
+  retry: [
+    { stage: 'ledger' | 'produce' | 'commit' | 'registry' | 'replicas'; error: unknown; tenantId?: string },
+  ];
   /**
    * Settling usages failed with what is not transient (a bug, or a record that makes the
    * code fail): they are settled again one by one, and those that fail alone are set aside

@@ -11,7 +11,7 @@ export interface PartitionState {
   waiting: boolean;
   /** Since the last completed batch, or since the partition was assigned. */
   secondsSinceProgress: number;
-  /** The stage a batch in hand is retrying (`ledger`, `produce`, `commit`, `registry`). */
+  /** The stage a batch in hand is retrying (`ledger`, `produce`, `commit`, `registry`, `replicas`). */
   stage?: string;
   lastError?: string;
   /** Seconds since that stage's first failure of this batch. */

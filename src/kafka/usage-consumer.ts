@@ -7,7 +7,7 @@ import type { CreditLedger } from '../ledger/ledger';
 import { MAX_BATCH } from '../ledger/ledger';
 import type { UsagePricer } from '../settlement/ports';
 import { fingerprint, serialiseRecord } from '../settlement/rated-record';
-import { errorMessage, isTransient, retry } from '../settlement/retry';
+import { errorMessage, isReplicaLag, isTransient, retry } from '../settlement/retry';
 import { TenantSettlement } from '../settlement/settle-tenant';
 import { TenantMemory } from '../settlement/tenant-memory';
 import { CdrRules, decodeCdrs, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
@@ -197,14 +197,16 @@ export class UsageConsumer {
         try {
           await this.batches.run(context, async () => {
             // A record whose schema the registry could not be asked for fails the whole
-            // decode before anything else happened: the batch waits and decodes again.
+            // decode before anything else happened: the batch waits and decodes again. Replicas
+            // that did not acknowledge the batch's writes make it settle again (what a failover
+            // lost is applied anew, the rest replays) and wait again.
             const { rated, duplicates, deadLettered, tenants } = await this.untilDone(
               'registry',
               guardedHeartbeat,
               keepGoing,
               () => this.processBatch(incoming, guardedHeartbeat, keepGoing),
               undefined,
-              (error) => error instanceof RegistryUnavailableError,
+              (error) => error instanceof RegistryUnavailableError || isReplicaLag(error),
             );
             resolveOffset(batch.lastOffset());
             const next = (BigInt(batch.lastOffset()) + 1n).toString();
@@ -339,6 +341,10 @@ export class UsageConsumer {
         }
       }),
     );
+
+    // Nothing goes out and no offset is committed before the replicas hold the batch's writes
+    // (REDIS_WAIT_REPLICAS; at once when off): a lag throws, and the batch is settled again.
+    if (byTenant.size > 0) await this.options.ledger.awaitReplicas(byTenant.keys());
 
     // Every record ends in one message: its rated record, or its dead letter. What cannot be
     // written or sent after the debit is dead-lettered too (x-charged: true), alone.
@@ -498,8 +504,9 @@ export class UsageConsumer {
       },
       onRetry: (error) => {
         if (stage === 'ledger') this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId });
-        this.events.emit('retry', { stage, error, tenantId });
-        if (context) this.progress.retrying(context.topic, context.partition, stage, error);
+        const at = isReplicaLag(error) ? 'replicas' : stage;
+        this.events.emit('retry', { stage: at, error, tenantId });
+        if (context) this.progress.retrying(context.topic, context.partition, at, error);
       },
       keepGoing,
       afterWait: heartbeat,

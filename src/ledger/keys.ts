@@ -50,6 +50,13 @@ export interface TenantKeys {
   sessions: string;
   /** Sorted set: usage id -> when the sweeper must look at the session (ms). */
   sessionsByExpiry: string;
+  /**
+   * String: when the rater last waited for the tenant's writes to reach the replicas
+   * (replica-sync.ts). Written just before `WAIT`, on the master of the tenant's slot, so that
+   * the wait covers everything that master holds, a replay's writes (made by another
+   * connection) included.
+   */
+  replicated: string;
 }
 
 /** The hash tag every key of the tenant starts with (after the namespace prefix). */
@@ -77,6 +84,7 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
     burst: `${tag}:burst`,
     sessions: `${tag}:sessions`,
     sessionsByExpiry: `${tag}:sessions:by-expiry`,
+    replicated: `${tag}:replicated`,
   };
 }
 

@@ -29,6 +29,7 @@ import { AccountField, settingsChangeFields } from './account-fields';
 import { IndexShards } from './index-shards';
 import { burstKeys, indexKeys, tenantKeys, TenantKeys, tenantRegistryKey } from './keys';
 import { guarded, LedgerError, Refusal, ResultCode } from './result-codes';
+import { ReplicaSync, ReplicaWait } from './replica-sync';
 import { registerScripts, runScript, scriptCommand } from './script-loader';
 import { lookupArgs, parseRecord, startDay, storedIfOther } from './usage-outcome';
 
@@ -46,6 +47,8 @@ export interface LedgerOptions {
    * Cluster (default: from the client, `isCluster`).
    */
   indexLayout?: 'standalone' | 'cluster';
+  /** Replicas that must acknowledge writes before `awaitReplicas` resolves (default: none). */
+  replicas?: ReplicaWait;
 }
 
 /** The index layout for this client, unless the options name one. */
@@ -114,6 +117,8 @@ export class CreditLedger {
   private readonly retentionMs: number;
   private readonly clock: () => Date;
   readonly shards: IndexShards;
+  /** `WAIT` for the replicas of the masters that took the writes (REDIS_WAIT_REPLICAS). */
+  readonly replicas: ReplicaSync;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -123,7 +128,16 @@ export class CreditLedger {
     this.retentionMs = options.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
     this.clock = options.clock ?? (() => new Date());
     this.shards = indexShardsFor(redis, options);
+    this.replicas = new ReplicaSync(redis, this.prefix, options.replicas, this.clock);
     registerScripts(redis);
+  }
+
+  /**
+   * Resolves once the configured replicas hold every write so far on the tenants' masters (at
+   * once when waiting is off); throws ReplicasLaggingError (transient) when they do not.
+   */
+  awaitReplicas(tenantIds: Iterable<string>): Promise<void> {
+    return this.replicas.awaitReplicas(tenantIds);
   }
 
   keys(tenantId: string): TenantKeys {

@@ -255,7 +255,7 @@ export function createMetrics(
     labelNames: ['stage'],
     registers: [registry],
   });
-  ['ledger', 'produce', 'commit', 'registry'].forEach((s) => retries.inc({ stage: s }, 0));
+  ['ledger', 'produce', 'commit', 'registry', 'replicas'].forEach((s) => retries.inc({ stage: s }, 0));
   instrumentation.on('retry', ({ stage: s }) => retries.inc({ stage: s }));
 
   return registry;

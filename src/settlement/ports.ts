@@ -127,8 +127,20 @@ export interface AuthorizationLedger {
   >;
 }
 
+/**
+ * The ledger's writes made durable on replicas (REDIS_WAIT_REPLICAS): before a use case acts
+ * on what it wrote (commits offsets, answers a purchase), it waits for the replicas of the
+ * masters that took the tenants' writes. Resolves at once when waiting is off; throws an error
+ * with `reason: 'redis_replicas_lagging'` and `retriable: true` (see `isReplicaLag`) when the
+ * replicas did not acknowledge in time: the writes may be lost in a failover, so the caller
+ * makes them again (idempotent by id) before it waits again.
+ */
+export interface ReplicaBarrier {
+  awaitReplicas(tenantIds: Iterable<string>): Promise<void>;
+}
+
 /** The ledger as buying credits needs it: a purchase begun before the charge, recorded after it. */
-export interface PurchaseLedger {
+export interface PurchaseLedger extends ReplicaBarrier {
   /** Pending with its amount and currency, or the stored purchase (`settled`) when begun before. */
   beginPurchase(
     tenantId: string,
@@ -204,7 +216,7 @@ export interface AppliedUsageRecord {
 }
 
 /** The ledger as re-rating a past period needs it (src/ledger implements it). */
-export interface RerateLedger extends Pick<SettlementLedger, 'readUsageState'> {
+export interface RerateLedger extends Pick<SettlementLedger, 'readUsageState'>, ReplicaBarrier {
   /** Every tenant id, in pages, in no particular order. */
   tenantPages(): AsyncIterable<string[]>;
   /** Applied usages whose calls started in [from, to), by start then id, `limit` from `offset`. */

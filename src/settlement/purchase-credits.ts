@@ -1,6 +1,6 @@
 import type { MinorUnits, PurchaseRecord } from '../credits/wallet';
 import type { ChargeResult, LedgerRefusal, PaymentGateway, PurchaseLedger } from './ports';
-import { isRetriable, retry, RetriesExhaustedError } from './retry';
+import { isReplicaLag, isRetriable, retry, RetriesExhaustedError } from './retry';
 
 export type PurchaseOutcome =
   /** Paid and credited: a new lot, or the stored outcome of this purchase id (`duplicate`). */
@@ -9,6 +9,11 @@ export type PurchaseOutcome =
   | { outcome: 'failed'; purchase: PurchaseRecord }
   /** The gateway did not answer: the purchase stays pending; the same request may be retried. */
   | { outcome: 'unavailable'; message: string }
+  /**
+   * Recorded, but the replicas did not acknowledge it in time (REDIS_WAIT_REPLICAS): a failover
+   * could still lose it, so it is not answered as done; the same request may be retried.
+   */
+  | { outcome: 'not_replicated'; message: string }
   | LedgerRefusal;
 
 /** Stripe's idempotency keys are per Stripe account, purchase ids per tenant: the key names both. */
@@ -27,6 +32,8 @@ export const purchaseIdempotencyKey = (tenantId: string, purchaseId: string) =>
  *    a timeout, a crash before step 3, or a concurrent request with the same id, is one payment.
  * 3. `recordPurchase` records the answer in one script: success creates the lot, failure
  *    nothing; a purchase settled meanwhile (the racing request) returns its stored outcome.
+ * 4. The outcome is answered only once the replicas have it (`awaitReplicas`, when the ledger
+ *    waits for replicas): otherwise `not_replicated`, and the retry finds it settled and waits again.
  */
 export async function purchaseCredits(
   ledger: PurchaseLedger,
@@ -37,7 +44,7 @@ export async function purchaseCredits(
 ): Promise<PurchaseOutcome> {
   const begun = await ledger.beginPurchase(tenantId, request);
   if ('refused' in begun) return begun;
-  if (begun.settled) return settled(begun.purchase, true);
+  if (begun.settled) return replicated(ledger, tenantId, settled(begun.purchase, true));
   const { purchase } = begun;
   let result: ChargeResult;
   try {
@@ -73,7 +80,22 @@ export async function purchaseCredits(
         },
   );
   if ('refused' in recorded) return recorded;
-  return settled(recorded.purchase, recorded.duplicate);
+  return replicated(ledger, tenantId, settled(recorded.purchase, recorded.duplicate));
+}
+
+/** The outcome once the replicas hold the tenant's writes; `not_replicated` when they lag. */
+async function replicated(
+  ledger: PurchaseLedger,
+  tenantId: string,
+  outcome: PurchaseOutcome,
+): Promise<PurchaseOutcome> {
+  try {
+    await ledger.awaitReplicas([tenantId]);
+  } catch (error) {
+    if (isReplicaLag(error)) return { outcome: 'not_replicated', message: (error as Error).message };
+    throw error;
+  }
+  return outcome;
 }
 
 function settled(purchase: PurchaseRecord, duplicate: boolean): PurchaseOutcome {

@@ -214,6 +214,8 @@ export class PeriodRerate {
       // the next run finds with this revision, counts and sends again.
       const keep = async () => {
         if (request.dryRun || !cursor) return;
+        // The page's changes are on the replicas before anything says they were made.
+        await ledger.awaitReplicas([tenantId]);
         await this.send();
         await checkpoints.save(revision, tenantId, {
           after: cursor,
@@ -251,6 +253,7 @@ export class PeriodRerate {
         if ('refused' in told)
           throw new Error(`the notice of ${tenantId} was refused: ${told.refused} ${told.detail}`);
       }
+      await ledger.awaitReplicas([tenantId]);
       await checkpoints.save(revision, tenantId, {
         ...(cursor ? { after: cursor } : {}),
         calls: result.calls,

@@ -78,3 +78,13 @@ export function isTransient(error: unknown): boolean {
 
 export const errorMessage = (error: unknown): string =>
   error instanceof Error ? error.message : String(error);
+
+/** What a ledger's `awaitReplicas` throws when the replicas lag (ports.ts, ReplicaBarrier). */
+export const REPLICAS_LAGGING = 'redis_replicas_lagging';
+
+/** The replicas did not acknowledge the writes in time: transient, and the writes are made again. */
+export const isReplicaLag = (error: unknown): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  (error as { reason?: unknown }).reason === REPLICAS_LAGGING &&
+  isRetriable(error);

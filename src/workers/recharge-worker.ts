@@ -36,7 +36,8 @@ interface RechargeRequested {
  * records the result in the ledger, which is idempotent by request id as well. Only the
  * gateway's answer is recorded: when no answer came back after the retries, the outcome is
  * unknown (the charge may have gone through) and the request stays pending for the
- * reconciler, never recorded as failed.
+ * reconciler, never recorded as failed. With REDIS_WAIT_REPLICAS, a result the replicas did not
+ * acknowledge throws (the event comes again).
  */
 export class RechargeWorker {
   constructor(private readonly options: RechargeWorkerOptions) {}
@@ -69,6 +70,9 @@ export class RechargeWorker {
           }
         : { requestId, status: 'failed', reason: result.reason },
     );
+    // Not done (the event's offset is not committed) until the replicas hold the result: the
+    // redelivered request charges the same idempotency key and records again after a failover.
+    await this.options.ledger.writes.awaitReplicas([tenantId]);
     // A request no longer pending was answered before: this is a redelivery.
     if ('refused' in recorded) {
       if (recorded.refused === 'unknown_recharge') return;

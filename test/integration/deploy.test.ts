@@ -16,7 +16,7 @@ describe('deploy/: alert rules, dashboard and a live scrape, checked by promtool
     const check = spawnSync('promtool', ['check', 'rules', join(deploy, 'prometheus', 'alerts.yml')], {
       encoding: 'utf8',
     });
-    expect(check.stdout + check.stderr).toContain('SUCCESS: 10 rules found');
+    expect(check.stdout + check.stderr).toContain('SUCCESS: 11 rules found');
     expect(check.status).toBe(0);
     const rules = readFileSync(join(deploy, 'prometheus', 'alerts.yml'), 'utf8');
     for (const metric of [
@@ -27,6 +27,7 @@ describe('deploy/: alert rules, dashboard and a live scrape, checked by promtool
       'rater_outbox_backlog_events',
       'rater_stuck_partitions',
       'rater_payments_pending_oldest_age_seconds',
+      'rater_retries_total{stage="replicas"}',
     ]) {
       expect(rules).toContain(metric);
     }

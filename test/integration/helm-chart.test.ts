@@ -75,7 +75,7 @@ describe('the Helm chart (deploy/helm/rater), checked by helm lint, helm templat
     const { objects } = rendered;
     const deployments = objects.filter((o) => o.kind === 'Deployment');
     expect(deployments.map((d) => d.metadata.name).sort()).toEqual(
-      ['api', 'consumer', 'notifier', 'recharge', 'relay', 'sweeper'].map((role) => `rater-${role}`),
+      ['api', 'consumer', 'notifier', 'recharge', 'reconciler', 'relay', 'sweeper'].map((role) => `rater-${role}`),
     );
     for (const deployment of deployments) {
       const role = deployment.metadata.name.replace('rater-', '');
@@ -138,7 +138,7 @@ describe('the Helm chart (deploy/helm/rater), checked by helm lint, helm templat
     // The Prometheus Operator's kinds are custom resources, outside the Kubernetes schemas.
     const core = objects.filter((o) => !o.apiVersion.startsWith('monitoring.coreos.com/'));
     expect(core.map((o) => o.kind).sort()).toEqual([
-      ...Array(6).fill('Deployment'),
+      ...Array(7).fill('Deployment'),
       'PodDisruptionBudget',
       'PodDisruptionBudget',
       'Secret',

@@ -113,6 +113,8 @@ describe('the local stack', () => {
         ['applied:u1', 'applied:u2', 'balance'].map((key) => prefix + key),
       );
       expect(await redis.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      // Every acknowledged write is on disk (README, "Durability").
+      expect(await redis.config('GET', 'appendfsync')).toEqual(['appendfsync', 'always']);
     } finally {
       redis.disconnect();
     }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Cluster } from 'ioredis';
 import { Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -38,7 +37,7 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Restart a rater that made no progress for this long while records wait (ms). */
   stallMs?: number;
-  /** The one Redis restart is a SIGKILL (a crash; Redis then fsyncs every write, see README). */
+  /** The one Redis restart is a SIGKILL (a crash; the stack's Redis fsyncs every write, see README). */
   redisKill?: boolean;
   /**
    * The ledger on the stack's Redis Cluster: the rater gets REDIS_CLUSTER=true and a node, and
@@ -107,16 +106,6 @@ export function chaosNames(runId: string) {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * A SIGKILLed Redis keeps what its AOF holds; `appendfsync always` (what money in production
- * should use, README) makes that every write it acknowledged. Set before the kill and again
- * on the restarted server.
- */
-async function fsyncEveryWrite(redis: ReturnType<typeof stackRedis>): Promise<void> {
-  if (redis instanceof Cluster) return; // a cluster's durability is its replicas (README, "Scaling out")
-  await redis.config('SET', 'appendfsync', 'always');
-}
 
 /** Sends until the broker takes it: the broker is restarted under the writer. */
 function persistentProducer(producer: Producer, log: (line: string) => void): Producer {
@@ -230,7 +219,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
 
   try {
-    if (options.redisKill) await fsyncEveryWrite(redis);
     await provisionTenants(ledger, loadRateBook(join(projectRoot, 'rates')), profiles, funds, new Date(), {
       lowBalanceThreshold,
     });
@@ -332,7 +320,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       } else if (!redisCluster && restarts.redis === 0 && committed >= redisAt) {
         log(options.redisKill ? 'killing Redis (SIGKILL) and starting it again' : 'restarting Redis');
         await restart('redis', options.stack.dir, { kill: options.redisKill === true });
-        if (options.redisKill) await fsyncEveryWrite(redis);
         restarts.redis += 1;
       } else if (restarts.kafka === 0 && committed >= kafkaAt) {
         log(

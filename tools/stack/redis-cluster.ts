@@ -140,7 +140,7 @@ function nodeConfig(home: string, port: number, busPort: number, security?: Clus
     'repl-diskless-sync-delay 0',
     `dir ${home}`,
     'appendonly yes',
-    'appendfsync everysec',
+    'appendfsync always',
     'save ""',
     'daemonize no',
     'logfile ""',

@@ -234,7 +234,7 @@ export async function startRedis(dir: string, security?: StackSecurity): Promise
       'protected-mode yes',
       `dir ${join(home, 'data')}`,
       'appendonly yes',
-      'appendfsync everysec',
+      'appendfsync always',
       'save ""',
       'daemonize no',
       'logfile ""',

@@ -351,6 +351,11 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
         `The payment failed: ${result.purchase.message || result.purchase.reason}. No credits were added.`,
         402,
       );
+    if (result.outcome === 'not_replicated')
+      return error(
+        'The purchase is recorded but not yet confirmed by every copy of the ledger. Try again in a moment: the same purchase is not charged twice.',
+        503,
+      );
     const after = (await ledger.reads.readAccount(tenantId)) ?? account;
     const lot = result.purchase.lotId ?? '';
     return fundsPage(reply, v, after, {

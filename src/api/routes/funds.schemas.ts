@@ -101,7 +101,7 @@ export const adjustmentResponses = replies(
     200: adjustmentAdded('this adjustment id was credited before: the same lot, nothing added again'),
     201: adjustmentAdded('credited as a new lot'),
   },
-  [...BODY_ERRORS, 403, 404, 409],
+  [...BODY_ERRORS, 403, 404, 409, 503],
 );
 
 export const balanceResponses = replies(

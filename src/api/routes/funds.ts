@@ -5,7 +5,8 @@ import { usersAtLimit } from '../../credits/user-limits';
 import type { AdminApp, ResourceOptions } from '../admin-app';
 import { presentMoney, tooPrecise } from '../money';
 import { purchaseCredits } from '../../settlement/purchase-credits';
-import { badRequest, noAccount, refusedPayment } from '../refusals';
+import { isReplicaLag } from '../../settlement/retry';
+import { badRequest, noAccount, refusedPayment, replicasLagging } from '../refusals';
 import { tenantParams } from '../schemas';
 import { etag } from '../settings-version';
 import {
@@ -66,6 +67,10 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
       if ('refused' in result) return refusedPayment(reply, 'body/purchaseId', body.purchaseId, result);
       if (result.outcome === 'unavailable')
         return reply.code(503).send({ error: 'payment_gateway_unavailable', message: result.message });
+      if (result.outcome === 'not_replicated') {
+        request.log.warn({ tenantId: tenant, detail: result.message }, 'purchase not yet on the replicas');
+        return replicasLagging(reply, 'purchase');
+      }
       const { purchase } = result;
       if (result.outcome === 'failed')
         return reply.code(402).send({
@@ -129,6 +134,13 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
         migration,
       });
       if ('refused' in result) return refusedPayment(reply, 'body/adjustmentId', body.adjustmentId, result);
+      try {
+        await ledger.writes.awaitReplicas([tenant]);
+      } catch (error) {
+        if (!isReplicaLag(error)) throw error;
+        request.log.warn({ tenantId: tenant, err: error }, 'adjustment not yet on the replicas');
+        return replicasLagging(reply, 'adjustment');
+      }
       return reply.code(result.duplicate ? 200 : 201).send({
         adjustmentId: body.adjustmentId,
         lotId: result.lotId,

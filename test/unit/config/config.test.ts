@@ -30,7 +30,13 @@ describe('loadConfig', () => {
           deadLetter: 'usage.cdr.dlq.v1',
         },
       },
-      redis: { url: 'redis://127.0.0.1:6379', cluster: false, keyPrefix: '' },
+      redis: {
+        url: 'redis://127.0.0.1:6379',
+        cluster: false,
+        keyPrefix: '',
+        waitReplicas: 0,
+        waitTimeoutMs: 1000,
+      },
       schemaRegistry: { url: undefined },
       http: { host: '127.0.0.1', port: 8080 },
       rates: { dir: 'rates' },
@@ -121,6 +127,17 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/HTTP_PORT: /);
     expect(attempt).toThrow(/RATER_ROLES\[1\]: must be all or a list of consumer, relay/);
     expect(attempt).toThrow(/REDIS_CLUSTER: must be true or false/);
+  });
+
+  it('takes the replicas to wait for, and refuses a wait longer than a Redis command may take', () => {
+    const config = loadConfig({ ...valid, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '250' });
+    expect(config.redis).toMatchObject({ waitReplicas: 1, waitTimeoutMs: 250 });
+    expect(() => loadConfig({ ...valid, REDIS_WAIT_TIMEOUT_MS: '5000' })).toThrow(
+      /REDIS_WAIT_TIMEOUT_MS: must be at most 4000 \(below the 5 s Redis command timeout\)/,
+    );
+    expect(() => loadConfig({ ...valid, REDIS_WAIT_REPLICAS: '-1' })).toThrow(/REDIS_WAIT_REPLICAS: /);
+    expect(() => loadConfig({ ...valid, REDIS_WAIT_REPLICAS: 'one' })).toThrow(/REDIS_WAIT_REPLICAS: /);
+    expect(() => loadConfig({ ...valid, REDIS_WAIT_TIMEOUT_MS: '0' })).toThrow(/REDIS_WAIT_TIMEOUT_MS: /);
   });
 
   it('refuses a Redis URL of another scheme', () => {

@@ -22,6 +22,7 @@ describe('tenant keys', () => {
       burst: 'p:{t:acme-1}:burst',
       sessions: 'p:{t:acme-1}:sessions',
       sessionsByExpiry: 'p:{t:acme-1}:sessions:by-expiry',
+      replicated: 'p:{t:acme-1}:replicated',
     });
   });
 

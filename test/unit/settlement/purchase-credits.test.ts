@@ -7,7 +7,19 @@ import { purchaseCredits } from '../../../src/settlement/purchase-credits';
 class MemoryPurchases implements PurchaseLedger {
   readonly purchases = new Map<string, PurchaseRecord>();
   lots = 0;
+  /** Whether the replicas acknowledge (REDIS_WAIT_REPLICAS); the waits asked for, by tenant. */
+  replicasAcknowledge = true;
+  readonly waits: string[][] = [];
   constructor(private readonly paymentMethodRef: string) {}
+
+  async awaitReplicas(tenantIds: Iterable<string>) {
+    this.waits.push([...tenantIds]);
+    if (!this.replicasAcknowledge)
+      throw Object.assign(new Error('0 of 1 replicas of redis acknowledged the writes in 100 ms'), {
+        reason: 'redis_replicas_lagging',
+        retriable: true,
+      });
+  }
 
   async beginPurchase(_tenantId: string, p: { purchaseId: string; amount: bigint; currency: string }) {
     const stored = this.purchases.get(p.purchaseId);
@@ -75,5 +87,23 @@ describe('buying credits', () => {
     expect(await buy(ledger, new SimulatedGateway())).toMatchObject({ outcome: 'unavailable' });
     expect(ledger.purchases.get('p1')!.status).toBe('pending');
     expect(ledger.lots).toBe(0);
+  });
+
+  it('answers a purchase only once the replicas hold it, and the retry of one that lagged as its stored outcome', async () => {
+    const ledger = new MemoryPurchases('pm_card_visa');
+    const gateway = new SimulatedGateway();
+    ledger.replicasAcknowledge = false;
+    expect(await buy(ledger, gateway)).toEqual({
+      outcome: 'not_replicated',
+      message: '0 of 1 replicas of redis acknowledged the writes in 100 ms',
+    });
+    // Recorded (the lot exists on the master) but not answered as done.
+    expect(ledger.lots).toBe(1);
+    expect(ledger.waits).toEqual([['acme']]);
+    ledger.replicasAcknowledge = true;
+    expect(await buy(ledger, gateway)).toMatchObject({ outcome: 'succeeded', duplicate: true });
+    expect(ledger.waits).toEqual([['acme'], ['acme']]);
+    expect(ledger.lots).toBe(1);
+    expect(gateway.charges).toHaveLength(1);
   });
 });
