@@ -186,6 +186,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
   const ledger = openLedger(redis, {
     prefix: config.redis.keyPrefix,
     idempotencyRetentionMs: config.ledger.idempotencyRetentionDays * 24 * 3600 * 1000,
+    sessionRetentionMs: config.sessions.retentionHours * 3600 * 1000,
   });
 
   const kafka = kafkaClient(config.kafka);
@@ -367,6 +368,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       book: dependencies.book,
       operatorTokenSha256: config.api.operatorTokenSha256,
       gateway,
+      sessions: { grantSeconds: config.sessions.grantSeconds, graceSeconds: config.sessions.graceSeconds },
       ...(dependencies.book
         ? {
             rerate: periodRerate(

@@ -6,6 +6,7 @@ import type { RateBook } from '../rating';
 import type { UsagePricer } from '../settlement/ports';
 import type { PaymentGateway } from '../settlement/ports';
 import type { PeriodRerate } from '../settlement/rerate-period';
+import type { SessionSettings } from '../settlement/call-sessions';
 import type { Guards } from './guard';
 
 /** The server the admin routes are added to: its requests are typed from the routes' schemas. */
@@ -27,6 +28,8 @@ export interface AdminApiOptions {
   gateway?: PaymentGateway;
   /** Re-rates a period (POST /v1/rerates); without it the route answers 503. */
   rerate?: Pick<PeriodRerate, 'run'>;
+  /** Call sessions' grants (default: DEFAULT_SESSION_SETTINGS). */
+  sessions?: SessionSettings;
 }
 
 /** What a resource's routes are given: the API's options and the credential hooks. */

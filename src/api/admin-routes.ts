@@ -10,6 +10,7 @@ import { forecastRoutes } from './routes/forecast';
 import { fundsRoutes } from './routes/funds';
 import { keyRoutes } from './routes/keys';
 import { rerateRoutes } from './routes/rerates';
+import { sessionRoutes } from './routes/sessions';
 import { tenantRoutes } from './routes/tenants';
 import { usageRoutes } from './routes/usage';
 import { userLimitsRoutes } from './routes/user-limits';
@@ -44,6 +45,11 @@ export const OPENAPI_OPTIONS: FastifyDynamicSwaggerOptions = {
         description: "a tenant's rated usage and a period's statement; the operator's re-rating of a period",
       },
       { name: 'authorization', description: 'may a call start, and for how long' },
+      {
+        name: 'sessions',
+        description:
+          "calls in progress: each grant of seconds reserves the tenant's credit until the call ends",
+      },
     ],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
@@ -85,5 +91,6 @@ export function adminRoutes<L extends FastifyBaseLogger>(
   usageRoutes(app, resource);
   userLimitsRoutes(app, resource);
   authorizeRoutes(app, resource);
+  sessionRoutes(app, resource);
   rerateRoutes(app, resource);
 }

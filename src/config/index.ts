@@ -130,6 +130,22 @@ const fieldsSchema = z.object({
     eventsSource: z.string().min(1).default('/rater/credits'),
   }),
   expiry: z.object({ sweepIntervalSeconds: seconds.default(300) }),
+  /** Call sessions (README, "Call sessions"). */
+  sessions: z.object({
+    /** Seconds one grant gives: the switch renews before they run out (at least 60: one increment). */
+    grantSeconds: z.coerce.number().int().min(60).max(86_400).default(300),
+    /** A session not renewed this long after its grant ended is expired. */
+    graceSeconds: z.coerce.number().int().min(0).max(3600).default(30),
+    /** How long an ended or expired session holds its used seconds' cost waiting for its CDR. */
+    retentionHours: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 35)
+      .default(24),
+    /** How often the sweeper expires sessions that are due (sweeper role). */
+    sweepIntervalSeconds: seconds.max(3600).default(10),
+  }),
   mail: z.object({
     /** SMTP server for notices (smtp://user:pass@host:port); without it no mail is sent. */
     smtpUrl: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
@@ -271,6 +287,10 @@ export const ENV_NAMES = {
   'outbox.sweepIntervalMs': 'OUTBOX_SWEEP_INTERVAL_MS',
   'outbox.eventsSource': 'EVENTS_SOURCE',
   'expiry.sweepIntervalSeconds': 'EXPIRY_SWEEP_INTERVAL_SECONDS',
+  'sessions.grantSeconds': 'SESSION_GRANT_SECONDS',
+  'sessions.graceSeconds': 'SESSION_GRACE_SECONDS',
+  'sessions.retentionHours': 'SESSION_RETENTION_HOURS',
+  'sessions.sweepIntervalSeconds': 'SESSION_SWEEP_INTERVAL_SECONDS',
   'mail.smtpUrl': 'SMTP_URL',
   'mail.from': 'MAIL_FROM',
   'mail.notifyLowBalance': 'NOTIFY_LOW_BALANCE',

@@ -43,6 +43,13 @@ export interface TenantKeys {
    * of the credit-paid usages in the user's window, and `<burst>:t:<user>`, a hash of their sums.
    */
   burst: string;
+  /**
+   * Hash: the tenant's call sessions, `s:<usage id>` -> JSON state, and per user `u:<user>`
+   * (live credit-paid sessions) and `m:<user>` (money they hold) (includes/sessions.lua).
+   */
+  sessions: string;
+  /** Sorted set: usage id -> when the sweeper must look at the session (ms). */
+  sessionsByExpiry: string;
 }
 
 /** The hash tag every key of the tenant starts with (after the namespace prefix). */
@@ -68,6 +75,8 @@ export function tenantKeys(tenantId: string, prefix = ''): TenantKeys {
     userLimits: `${tag}:user-limits`,
     userSpend: `${tag}:user-spend`,
     burst: `${tag}:burst`,
+    sessions: `${tag}:sessions`,
+    sessionsByExpiry: `${tag}:sessions:by-expiry`,
   };
 }
 
@@ -114,6 +123,8 @@ export interface IndexKeys {
   low: string;
   /** Sorted set: tenant id -> when its last auto-recharge failed (ms), until one succeeds. */
   rechargeFailed: string;
+  /** Sorted set: tenant id -> the earliest time one of its call sessions is due (ms). */
+  sessions: string;
 }
 
 export function indexKeys(shardTag: string, prefix = ''): IndexKeys {
@@ -125,6 +136,7 @@ export function indexKeys(shardTag: string, prefix = ''): IndexKeys {
     blocked: `${tag}:ix:blocked`,
     low: `${tag}:ix:low`,
     rechargeFailed: `${tag}:ix:recharge-failed`,
+    sessions: `${tag}:ix:sessions`,
   };
 }
 

@@ -114,14 +114,23 @@ export class LedgerIndexes {
    * only such tenants is left for the next sweep.
    */
   async *dueForExpiry(now: Date, pageSize = 500): AsyncGenerator<string[]> {
+    yield* this.due('expiry', now, pageSize);
+  }
+
+  /** The tenants with a call session due (to expire or to drop), in pages, each tenant once. */
+  async *dueSessions(now: Date, pageSize = 500): AsyncGenerator<string[]> {
+    yield* this.due('sessions', now, pageSize);
+  }
+
+  private async *due(index: 'expiry' | 'sessions', now: Date, pageSize: number): AsyncGenerator<string[]> {
     const seen = new Set<string>();
     let shards = this.shards.all();
     while (shards.length > 0) {
       const pages = await this.perShard(
-        'dueForExpiry',
+        index === 'expiry' ? 'dueForExpiry' : 'dueSessions',
         shards,
-        (p, k) => p.zrangebyscore(k.expiry, '-inf', now.getTime(), 'LIMIT', 0, pageSize),
-        (k) => this.redis.zrangebyscore(k.expiry, '-inf', now.getTime(), 'LIMIT', 0, pageSize),
+        (p, k) => p.zrangebyscore(k[index], '-inf', now.getTime(), 'LIMIT', 0, pageSize),
+        (k) => this.redis.zrangebyscore(k[index], '-inf', now.getTime(), 'LIMIT', 0, pageSize),
       );
       const fresh = pages.map((page) => page.filter((tenant) => !seen.has(tenant)));
       const tenants = fresh.flat();

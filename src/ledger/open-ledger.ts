@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { LedgerReads } from './account-reads';
 import { ApiKeyStore } from './api-key-store';
+import { SessionStore } from './call-sessions';
 import { DeadLetterLog } from './dead-letter-log';
 import { tenantKeys, TenantKeys } from './keys';
 import { Leases } from './leases';
@@ -26,11 +27,19 @@ export interface Ledger {
   deadLetters: DeadLetterLog;
   /** Re-rating runs' checkpoints, so that a stopped run resumes where it was. */
   rerates: RerateCheckpoints;
+  /** Call sessions: credit reserved while calls run. */
+  sessions: SessionStore;
   /** The tenant's keys in this namespace (for tools and tests that look at the raw state). */
   keys(tenantId: string): TenantKeys;
 }
 
-export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}): Ledger {
+/** How long a session that ended or expired waits for its CDR by default: a day. */
+export const DEFAULT_SESSION_RETENTION_MS = 24 * 3600 * 1000;
+
+export function openLedger(
+  redis: Redis | Cluster,
+  options: LedgerOptions & { sessionRetentionMs?: number } = {},
+): Ledger {
   const prefix = options.prefix ?? '';
   const shards = indexShardsFor(redis, options);
   const outbox = new OutboxStore(redis, shards, prefix);
@@ -44,6 +53,10 @@ export function openLedger(redis: Redis | Cluster, options: LedgerOptions = {}):
     indexes: new LedgerIndexes(redis, shards, prefix),
     deadLetters: new DeadLetterLog(redis, prefix),
     rerates: new RerateCheckpoints(redis, prefix),
+    sessions: new SessionStore(redis, shards, {
+      prefix,
+      retentionMs: options.sessionRetentionMs ?? DEFAULT_SESSION_RETENTION_MS,
+    }),
     keys: (tenantId) => tenantKeys(tenantId, prefix),
   };
 }

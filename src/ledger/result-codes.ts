@@ -18,6 +18,10 @@ export const ResultCode = {
   SETTINGS_CONFLICT: -21,
   BALANCE_LIMIT: -22,
   STALE_READ: -23,
+  SESSION_CONFLICT: -30,
+  SESSION_UNKNOWN: -31,
+  SESSION_RETRY: -32,
+  SESSION_REFUSED: -33,
 } as const;
 
 /** Expected refusals: business outcomes the caller handles, returned as values. */
@@ -37,7 +41,11 @@ export type Refusal =
   /** A settings rule that depends on the stored settings; detail: `<account field>: <why>`. */
   | { refused: 'settings_conflict'; detail: string }
   /** A total (balance, debt, amount owed, usage charge) would pass MAX_TOTAL_MINOR. */
-  | { refused: 'balance_limit'; detail: string };
+  | { refused: 'balance_limit'; detail: string }
+  /** A call session's request its state does not allow (detail: the conflict's name). */
+  | { refused: 'session_conflict'; detail: string }
+  /** No call session under this usage id. */
+  | { refused: 'session_unknown'; detail: string };
 
 const REFUSALS: Record<number, Refusal['refused']> = {
   [ResultCode.NO_ACCOUNT]: 'no_account',
@@ -52,7 +60,17 @@ const REFUSALS: Record<number, Refusal['refused']> = {
   [ResultCode.VERSION_MISMATCH]: 'version_mismatch',
   [ResultCode.SETTINGS_CONFLICT]: 'settings_conflict',
   [ResultCode.BALANCE_LIMIT]: 'balance_limit',
+  [ResultCode.SESSION_CONFLICT]: 'session_conflict',
+  [ResultCode.SESSION_UNKNOWN]: 'session_unknown',
 };
+
+/** Codes that are neither a refusal nor the unexpected: the caller reads the reply. */
+const PASSED_ON = new Set<number>([
+  ResultCode.POOL_CONFLICT,
+  ResultCode.STALE_READ,
+  ResultCode.SESSION_RETRY,
+  ResultCode.SESSION_REFUSED,
+]);
 
 /** The unexpected: a script refused its arguments or found its state inconsistent. A bug, never retried. */
 export class LedgerError extends Error {
@@ -75,8 +93,7 @@ export function interpret(operation: string, reply: unknown[]): { code: number; 
   const code = Number(reply[0]);
   const refusal = REFUSALS[code];
   if (refusal) return { refused: refusal, detail: String(reply[1] ?? '') };
-  if (code < 0 && code !== ResultCode.POOL_CONFLICT && code !== ResultCode.STALE_READ)
-    throw new LedgerError(operation, code, String(reply[1] ?? ''));
+  if (code < 0 && !PASSED_ON.has(code)) throw new LedgerError(operation, code, String(reply[1] ?? ''));
   return { code, reply };
 }
 

@@ -9,6 +9,7 @@ import type {
   UsageState,
 } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
+import type { SessionGrant, SessionSnapshot, SessionState, SessionWrite } from '../credits/call-session';
 
 /**
  * What the use cases need from rating and from the ledger, in the ledger's terms (integer
@@ -223,3 +224,48 @@ export interface RerateCheckpointStore {
 export interface RatedRecordSink {
   publish(records: { tenantId: string; value: string }[]): Promise<void>;
 }
+
+/** The ledger as call sessions need it (src/ledger/call-sessions.ts implements it). */
+export interface SessionLedger {
+  readSession(tenantId: string, usageId: string): Promise<SessionState | undefined>;
+  sessionSnapshot(
+    tenantId: string,
+    query: { pool: string; month: string; user: string; usageId: string },
+    at: Date,
+  ): Promise<SessionSnapshot | LedgerRefusal>;
+  startSession(
+    tenantId: string,
+    start: SessionGrant & {
+      usageId: string;
+      fingerprint: string;
+      creditPaid: boolean;
+      pool: string;
+      month: string;
+      user: string;
+      international: boolean;
+      callStart: Date;
+      /** The answer and the call, kept for repeats and renewals (JSON). */
+      started: string;
+    },
+    at: Date,
+  ): Promise<SessionWrite>;
+  updateSession(
+    tenantId: string,
+    update: SessionGrant & {
+      usageId: string;
+      month: string;
+      usedSeconds: number;
+      /** What the session held in the snapshot the grant was priced from. */
+      expected: { held: MinorUnits; poolSeconds: number };
+      answer: string;
+    },
+    at: Date,
+  ): Promise<SessionWrite>;
+  endSession(
+    tenantId: string,
+    end: { usageId: string; usedSeconds: number; usedCost: MinorUnits; usedPoolSeconds: number },
+    at: Date,
+  ): Promise<{ repeat: boolean; released: MinorUnits; held: MinorUnits } | LedgerRefusal>;
+}
+
+export type { SessionGrant, SessionSnapshot, SessionState, SessionWrite };

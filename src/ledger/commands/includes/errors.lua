@@ -18,6 +18,14 @@ local ERR = {
   BALANCE_LIMIT = -22,
   -- The batch was rated without reading which usages were applied, and that mattered.
   STALE_READ = -23,
+  -- From -30: call sessions. Other content under the session's usage id, a request its state
+  -- does not allow, or used seconds going back (detail: the conflict).
+  SESSION_CONFLICT = -30,
+  SESSION_UNKNOWN = -31,
+  -- The grant proposed no longer fits (detail: balance, user_limit or pool): price it again.
+  SESSION_RETRY = -32,
+  -- A start refused by a limit checked in the script (detail: the reason).
+  SESSION_REFUSED = -33,
 }
 local OK = 0
 local DUPLICATE = 1
