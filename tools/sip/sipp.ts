@@ -8,7 +8,7 @@ import { canBind, freeUdpPort } from './udp';
 /**
  * SIPp on loopback with the scenarios of test/sip/: the callee that answers every call
  * (uas.xml) and callers that wait for the switch to cut them (uac-cut.xml), hang up after a
- * pause (uac-hangup.xml) or expect a refusal (uac-refused.xml). Each run writes its <log>
+ * pause (uac-hangup.xml); both take a refusal. Each run writes its <log>
  * actions to a file in its directory, read back as call events.
  */
 
@@ -71,7 +71,7 @@ export async function startCallee(dir: string): Promise<Callee> {
 
 export interface Calls {
   /** The caller's scenario. */
-  scenario: 'uac-cut' | 'uac-hangup' | 'uac-refused';
+  scenario: 'uac-cut' | 'uac-hangup';
   /** The switch's UDP port on 127.0.0.1. */
   switchPort: number;
   tenant: string;
