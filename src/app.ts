@@ -16,6 +16,7 @@ import { refuseQueryCredentials } from './api/query-credentials';
 import type { Config, Role } from './config';
 import { subscribeToEvents } from './kafka/event-subscriber';
 import { ExpirySweeper } from './workers/expiry-sweeper';
+import { SessionSweeper } from './workers/session-sweeper';
 import { PipelineInstrumentation } from './kafka/instrumentation';
 import { Notifier } from './workers/notifier';
 import { OutboxRelay } from './kafka/outbox-relay';
@@ -327,6 +328,16 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     });
     sweeper.start();
     stops.unshift(() => sweeper.stop());
+    const sessionSweeper = new SessionSweeper({
+      ledger,
+      intervalMs: config.sessions.sweepIntervalSeconds * 1000,
+      onSwept: (tenantId, counts) => {
+        logger.info({ tenantId, ...counts }, 'call sessions expired or dropped');
+      },
+      onError: (error) => logger.error({ err: error }, 'session sweep failed'),
+    });
+    sessionSweeper.start();
+    stops.unshift(() => sessionSweeper.stop());
   }
 
   // The gauges are the index shards' counters (one command on standalone Redis, one per slot

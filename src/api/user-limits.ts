@@ -6,8 +6,17 @@ import {
   limitLeft,
   MAX_USER_KEY_LENGTH,
   type BurstGuard,
+  type ConcurrentCalls,
   type UserLimit,
 } from '../credits/user-limits';
+
+const caps = (asked: UserLimitsRequest['concurrentCalls']): ConcurrentCalls | null =>
+  asked
+    ? {
+        ...(typeof asked.perTenant === 'number' ? { perTenant: asked.perTenant } : {}),
+        ...(typeof asked.perUser === 'number' ? { perUser: asked.perUser } : {}),
+      }
+    : null;
 import type { MinorUnits } from '../credits/wallet';
 import type { UserLimitsView } from '../ledger/account-reads';
 import { tooPrecise } from './money';
@@ -27,6 +36,8 @@ export interface UserLimitsRequest {
     maxInternationalCalls?: number | null;
     maxSpend?: string | null;
   } | null;
+  /** The caps on live credit-paid call sessions: null removes them, a cap null or absent is none. */
+  concurrentCalls?: { perTenant?: number | null; perUser?: number | null } | null;
 }
 
 /** The change the ledger's setUserLimits takes: minor units of the currency. */
@@ -35,6 +46,7 @@ export interface UserLimitsChange {
   default?: MinorUnits | null;
   users: Record<string, UserLimit | null>;
   burstGuard?: BurstGuard | null;
+  concurrentCalls?: ConcurrentCalls | null;
 }
 
 /** How the asker names its fields in a refusal (`body/default`, or a form's `default`). */
@@ -91,6 +103,7 @@ export function userLimitsChange(
         : {}),
       users: Object.fromEntries(users.map(([user, value]) => [user, limit(value)])),
       ...(burstGuard !== undefined ? { burstGuard } : {}),
+      ...(request.concurrentCalls !== undefined ? { concurrentCalls: caps(request.concurrentCalls) } : {}),
     },
   };
 }

@@ -73,6 +73,28 @@ export interface BurstGuard {
 }
 
 export const MAX_BURST_WINDOW_MINUTES = 1440;
+
+/**
+ * The most live credit-paid call sessions the tenant and each of its users may have at once
+ * (a call past either is refused `concurrent_calls` at its start); absent: no cap.
+ */
+export interface ConcurrentCalls {
+  perTenant?: number;
+  perUser?: number;
+}
+export const MAX_CONCURRENT_CALLS = 1_000_000;
+
+/** As the user limits hash keeps it (`calls`): `<per tenant>|<per user>`, '' for no cap. */
+export const packConcurrentCalls = (caps: ConcurrentCalls) => `${caps.perTenant ?? ''}|${caps.perUser ?? ''}`;
+
+export function unpackConcurrentCalls(value: string | undefined): ConcurrentCalls | undefined {
+  const match = /^(\d*)\|(\d*)$/.exec(value ?? '');
+  if (!match || (!Number(match[1]) && !Number(match[2]))) return undefined;
+  return {
+    ...(Number(match[1]) ? { perTenant: Number(match[1]) } : {}),
+    ...(Number(match[2]) ? { perUser: Number(match[2]) } : {}),
+  };
+}
 /** The most international calls a guard may allow (the ledger keeps it in 9 digits). */
 export const MAX_BURST_CALLS = 999_999_999;
 

@@ -230,6 +230,8 @@ export interface AccountView {
   poolUsed: Record<string, number>;
   /** Postpaid: amount owed by `yyyy-mm` period. */
   owed: Record<string, MinorUnits>;
+  /** What the tenant's call sessions hold (reserved for calls in progress, held until their CDRs). */
+  sessionsHold: MinorUnits;
   createdAt: string;
   updatedAt: string;
 }

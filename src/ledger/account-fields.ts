@@ -50,6 +50,15 @@ export const AccountField = {
   ixBacklog: 'ixBacklog',
   /** '1' while the tenant is in its shard's low-balance index. */
   ixLow: 'ixLow',
+  // Call sessions (includes/sessions.lua keeps them).
+  /** Money the tenant's sessions hold (reserved and held), minor units. */
+  sessHold: 'sessHold',
+  /** Sessions not yet settled by their CDR (the CDR path looks sessions up only when not 0). */
+  sessOpen: 'sessOpen',
+  /** Live credit-paid sessions (the tenant's concurrency cap counts them). */
+  sessLive: 'sessLive',
+  /** How far what sessions hold may pass the balance (minor units; 0 when absent). */
+  sessionOverdraft: 'sessionOverdraft',
 } as const;
 export type AccountFieldName = (typeof AccountField)[keyof typeof AccountField];
 
@@ -139,6 +148,7 @@ export function decodeAccount(hash: Record<string, string>): DecodedAccount | un
         : null,
     },
     owed,
+    sessionsHold: BigInt(hash[f.sessHold] ?? '0'),
     createdAt: hash[f.createdAt] ?? '',
     updatedAt: hash[f.updatedAt] ?? '',
   };

@@ -1,8 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
 import {
   unpackBurstGuard,
+  unpackConcurrentCalls,
   unpackUserBlock,
   type BurstGuard,
+  type ConcurrentCalls,
   type UserBlock,
   type UserLimit,
 } from '../credits/user-limits';
@@ -30,6 +32,8 @@ export interface UserLimitsView {
   burstGuard?: BurstGuard;
   /** The users the burst guard blocked, until an admin clears them. */
   blocked: Map<string, UserBlock>;
+  /** The caps on live credit-paid call sessions, when set. */
+  concurrentCalls?: ConcurrentCalls;
 }
 
 /** An applied usage's id and its stored outcome. */
@@ -154,6 +158,7 @@ export class LedgerReads {
     for (const [field, value] of Object.entries(current ? limits : {}))
       if (field.startsWith('u:')) user(field.slice(2)).own = value === 'none' ? 'none' : BigInt(value);
     const burstGuard = current ? unpackBurstGuard(limits.burst) : undefined;
+    const concurrentCalls = unpackConcurrentCalls(limits.calls);
     for (const [field, value] of Object.entries(spend)) {
       if (field.startsWith('s:')) user(field.slice(2)).spent = BigInt(value);
       else if (field.startsWith('r:')) user(field.slice(2)).reached = true;
@@ -164,6 +169,7 @@ export class LedgerReads {
       users,
       ...(burstGuard ? { burstGuard } : {}),
       blocked,
+      ...(concurrentCalls ? { concurrentCalls } : {}),
     };
   }
 

@@ -18,7 +18,10 @@ import type {
 import {
   isBurstGuardOn,
   packBurstGuard,
+  packConcurrentCalls,
+  unpackConcurrentCalls,
   type BlockReason,
+  type ConcurrentCalls,
   type BurstGuard,
   type UserLimit,
 } from '../credits/user-limits';
@@ -54,7 +57,7 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
 
-/** The fields of a usage as applyUsage-18.lua takes them (FIELDS a usage, in this order). */
+/** The fields of a usage as applyUsage-19.lua takes them (FIELDS a usage, in this order). */
 function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
   const { day, second, month } = startDay(u.start);
   if (month !== u.period) {
@@ -392,6 +395,7 @@ export class CreditLedger {
         k.userLimits,
         k.userSpend,
         k.burst,
+        k.sessions,
       ],
       args,
     );
@@ -602,6 +606,8 @@ export class CreditLedger {
       default?: MinorUnits | null;
       users?: Record<string, UserLimit | null>;
       burstGuard?: BurstGuard | null;
+      /** The caps on live credit-paid call sessions; null or none set: no caps. */
+      concurrentCalls?: ConcurrentCalls | null;
     },
   ): Promise<{ status: 'updated' } | Refusal> {
     const k = this.keys(tenantId);
@@ -622,6 +628,12 @@ export class CreditLedger {
           : isBurstGuardOn(change.burstGuard)
             ? packBurstGuard(change.burstGuard)
             : 'none',
+        change.concurrentCalls === undefined
+          ? ''
+          : change.concurrentCalls === null ||
+              !unpackConcurrentCalls(packConcurrentCalls(change.concurrentCalls))
+            ? 'none'
+            : packConcurrentCalls(change.concurrentCalls),
       ],
     );
     if ('refused' in result) return result;

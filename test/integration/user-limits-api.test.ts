@@ -65,6 +65,7 @@ describe('per-user spend limits on the admin API', () => {
         ],
         burstGuard: null,
         blocked: [],
+        concurrentCalls: null,
       },
     });
 

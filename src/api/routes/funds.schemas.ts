@@ -115,6 +115,8 @@ export const balanceResponses = replies(
         'tenantId',
         'billingMode',
         'balance',
+        'reserved',
+        'available',
         'blocked',
         'lowBalanceThreshold',
         'autoRecharge',
@@ -127,6 +129,12 @@ export const balanceResponses = replies(
         tenantId,
         billingMode: { enum: ['prepaid', 'postpaid'] },
         balance: money,
+        reserved: {
+          ...money,
+          description:
+            "what the tenant's call sessions hold: reserved for calls in progress, held until their CDRs",
+        },
+        available: { ...money, description: 'the balance less what call sessions hold' },
         blocked: { type: 'boolean' },
         lowBalanceThreshold: money,
         autoRecharge: {

@@ -162,6 +162,8 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
         tenantId: tenant,
         billingMode: account.settings.mode,
         balance: money(account.balance),
+        reserved: money(account.sessionsHold),
+        available: money(account.balance - account.sessionsHold),
         blocked: account.blocked,
         lowBalanceThreshold: money(account.settings.lowBalanceThreshold),
         autoRecharge: {

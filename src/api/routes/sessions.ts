@@ -39,7 +39,8 @@ const present = (answer: SessionAnswer) => ({
   allowed: answer.allowed,
   reason: answer.reason,
   grantedSeconds: answer.grantedSeconds,
-  reserved: decimal(answer.reserved, answer.currency),
+  // An emergency call holds nothing, whatever the currency: "0" (CONTRACTS.md section 7).
+  reserved: answer.reason === 'emergency' ? '0' : decimal(answer.reserved, answer.currency),
   currency: answer.currency,
   validUntil: answer.validUntil?.toISOString() ?? null,
 });

@@ -1,4 +1,13 @@
-import { MAX_BURST_CALLS, MAX_BURST_WINDOW_MINUTES, MAX_USER_KEY_LENGTH } from '../../credits/user-limits';
+import {
+  MAX_BURST_CALLS,
+  MAX_BURST_WINDOW_MINUTES,
+  MAX_CONCURRENT_CALLS,
+  MAX_USER_KEY_LENGTH,
+} from '../../credits/user-limits';
+
+const callCap = {
+  anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_CONCURRENT_CALLS }, { type: 'null' }],
+} as const;
 import { amount, BODY_ERRORS, currency, dateTime, money, month, replies, tenantId } from '../schemas';
 
 /** Schemas of the per-user monthly spend limits (routes/user-limits.ts). */
@@ -49,8 +58,33 @@ export const userLimitsBody = {
       description:
         'the burst (toll-fraud) guard: a user whose credit-paid calls started in the last windowMinutes hold more international calls or more spend than allowed is blocked until an admin clears it; null, or neither threshold: off',
     },
+    concurrentCalls: concurrentCallsBody(),
   },
 } as const;
+
+function concurrentCallsBody() {
+  return {
+    anyOf: [
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          perTenant: {
+            ...callCap,
+            description: "the tenant's live credit-paid call sessions at most; null: no cap",
+          },
+          perUser: {
+            ...callCap,
+            description: "each user's live credit-paid call sessions at most; null: no cap",
+          },
+        },
+      },
+      { type: 'null' },
+    ],
+    description:
+      'caps on credit-paid calls in progress (call sessions): a start past either is refused with concurrent_calls; null: no caps',
+  } as const;
+}
 
 const nullableMoney = { anyOf: [money, { type: 'null' }] } as const;
 
@@ -91,7 +125,7 @@ const userLimitsView = {
     "the default, and every user with a limit of their own or a credit-paid spend this month (UTC), with the limit that applies and what they spent of the tenant's credits",
   type: 'object',
   additionalProperties: false,
-  required: ['tenantId', 'month', 'currency', 'default', 'users', 'burstGuard', 'blocked'],
+  required: ['tenantId', 'month', 'currency', 'default', 'users', 'burstGuard', 'blocked', 'concurrentCalls'],
   properties: {
     tenantId,
     month,
@@ -118,6 +152,21 @@ const userLimitsView = {
     },
     burstGuard: burstGuardView,
     blocked: blockedView,
+    concurrentCalls: {
+      anyOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['perTenant', 'perUser'],
+          properties: {
+            perTenant: { anyOf: [{ type: 'integer' }, { type: 'null' }] },
+            perUser: { anyOf: [{ type: 'integer' }, { type: 'null' }] },
+          },
+        },
+        { type: 'null' },
+      ],
+      description: 'the caps on live credit-paid call sessions; null: none',
+    },
   },
 } as const;
 

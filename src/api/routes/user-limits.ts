@@ -48,7 +48,20 @@ export function userLimitsRoutes<L extends FastifyBaseLogger>(
     const blocked = [...limits.blocked.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([user, block]) => ({ user, at: block.at.toISOString(), reason: block.reason }));
-    return { tenantId: tenant, month, currency, default: money(limits.default), users, burstGuard, blocked };
+    const caps = limits.concurrentCalls;
+    const concurrentCalls = caps
+      ? { perTenant: caps.perTenant ?? null, perUser: caps.perUser ?? null }
+      : null;
+    return {
+      tenantId: tenant,
+      month,
+      currency,
+      default: money(limits.default),
+      users,
+      burstGuard,
+      blocked,
+      concurrentCalls,
+    };
   };
 
   app.get(

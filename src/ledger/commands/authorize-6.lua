@@ -1,7 +1,8 @@
 #!lua flags=no-writes
 --[[
-  Read-only snapshot for a call authorization: what the balance is at `now` (lots whose
-  expiry has come count as gone even before the sweeper forfeits them) and what the pool has
+  Read-only snapshot for a call authorization: what is available at `now`: the balance (lots
+  whose expiry has come count as gone even before the sweeper forfeits them) less what the
+  tenant's call sessions hold (includes/sessions.lua) and what the pool has
   left, the user's spend limit with what the user spent of it in the call's month, and whether
   the burst guard blocked the user. The decision and the affordable seconds are computed by the caller from this.
 
@@ -22,7 +23,7 @@ if h.mode == nil then
   return { ERR.NO_ACCOUNT, '' }
 end
 local now = tonumber(ARGV[1])
-local balance = num(h.balance)
+local balance = num(h.balance) - num(h.sessHold)
 for _, lotId in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
   balance = balance - num(cjson.decode(redis.call('HGET', KEYS[2], lotId)).remaining)
 end

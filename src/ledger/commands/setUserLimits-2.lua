@@ -11,6 +11,9 @@
           '' (the user's own limit removed: the default applies)}
   ARGV[4] the burst guard: `<window minutes>|<max international calls>|<max spend, minor
           units>` ('' for a threshold not set), 'none' (off), or '' (left as it is)
+  ARGV[5] the caps on live credit-paid call sessions (`calls`, read by startSession-17.lua):
+          `<per tenant>|<per user>` ('' for no cap), 'none' (no caps), or '' (left as it is);
+          they hold no money, so a currency change keeps them
 
   Output: {0} or {code, detail}.
 ]]
@@ -44,9 +47,22 @@ for user, value in pairs(users) do
     return { ERR.BAD_ARGUMENT, 'bad limit for user ' .. tostring(user) }
   end
 end
+local calls = ARGV[5] or ''
+if calls ~= '' and calls ~= 'none' and not string.find(calls, '^%d?%d?%d?%d?%d?%d?%d?|%d?%d?%d?%d?%d?%d?%d?$') then
+  return { ERR.BAD_ARGUMENT, 'bad concurrent calls' }
+end
 if redis.call('HGET', KEYS[2], 'currency') ~= currency then
+  local kept = redis.call('HGET', KEYS[2], 'calls')
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], 'currency', currency)
+  if kept then
+    redis.call('HSET', KEYS[2], 'calls', kept)
+  end
+end
+if calls == 'none' then
+  redis.call('HDEL', KEYS[2], 'calls')
+elseif calls ~= '' then
+  redis.call('HSET', KEYS[2], 'calls', calls)
 end
 if ARGV[2] == 'none' then
   redis.call('HDEL', KEYS[2], 'default')

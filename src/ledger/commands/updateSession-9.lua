@@ -35,6 +35,9 @@ local s = readSession(keys.sessions, id)
 if not s then
   return { ERR.SESSION_UNKNOWN, id }
 end
+if s.ea then
+  return { ERR.SESSION_CONFLICT, 'session_ended' }
+end
 if s.st ~= 'live' then
   return { ERR.SESSION_CONFLICT, 'session_' .. s.st }
 end

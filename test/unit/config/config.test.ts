@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       roles: ['consumer', 'relay', 'recharge', 'notifier', 'sweeper', 'api'],
       outbox: { eventsSource: '/rater/credits' },
       expiry: { sweepIntervalSeconds: 300 },
+      sessions: { grantSeconds: 300, graceSeconds: 30, retentionHours: 24, sweepIntervalSeconds: 10 },
       mail: {
         smtpUrl: undefined,
         from: 'Communications credits <credits@rater.invalid>',

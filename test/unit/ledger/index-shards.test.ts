@@ -46,6 +46,7 @@ describe('index shards', () => {
       blocked: 'p:{ix:all}:ix:blocked',
       low: 'p:{ix:all}:ix:low',
       rechargeFailed: 'p:{ix:all}:ix:recharge-failed',
+      sessions: 'p:{ix:all}:ix:sessions',
     });
   });
 });

@@ -20,6 +20,8 @@ describe('tenant keys', () => {
       userLimits: 'p:{t:acme-1}:user-limits',
       userSpend: 'p:{t:acme-1}:user-spend',
       burst: 'p:{t:acme-1}:burst',
+      sessions: 'p:{t:acme-1}:sessions',
+      sessionsByExpiry: 'p:{t:acme-1}:sessions:by-expiry',
     });
   });
 
@@ -38,11 +40,13 @@ describe('ledger scripts', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
       ['ackOutbox', 4, 'ackOutboxV6'],
       ['addFunds', 11, 'addFundsV6'],
-      ['applyUsage', 18, 'applyUsageV6'],
+      ['applyUsage', 19, 'applyUsageV6'],
       ['authorize', 6, 'authorizeV6'],
       ['beginPurchase', 2, 'beginPurchaseV6'],
       ['clearUserBlock', 3, 'clearUserBlockV6'],
+      ['endSession', 5, 'endSessionV6'],
       ['expireLots', 10, 'expireLotsV6'],
+      ['expireSessions', 5, 'expireSessionsV6'],
       ['lookupApplied', 2, 'lookupAppliedV6'],
       ['readAppliedDay', 1, 'readAppliedDayV6'],
       ['rechargeResult', 11, 'rechargeResultV6'],
@@ -51,7 +55,10 @@ describe('ledger scripts', () => {
       ['releaseLease', 1, 'releaseLeaseV6'],
       ['rerate', 16, 'rerateV6'],
       ['rerateNotice', 10, 'rerateNoticeV6'],
+      ['sessionSnapshot', 7, 'sessionSnapshotV6'],
       ['setUserLimits', 2, 'setUserLimitsV6'],
+      ['startSession', 17, 'startSessionV6'],
+      ['updateSession', 9, 'updateSessionV6'],
       ['updateSettings', 10, 'updateSettingsV6'],
     ]);
   });

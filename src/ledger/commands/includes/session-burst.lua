@@ -3,7 +3,7 @@
   credit-paid call enters the user's window when it starts, by its reservation, so the call
   that crosses a threshold is refused and the user is blocked before any CDR arrives. The
   member is kept on the session (`bm`), and its CDR replaces it by the charge
-  (applyUsage-18.lua), so a call is counted once.
+  (applyUsage-19.lua), so a call is counted once.
 
   Returns the member added (nil when the guard is off or the call starts before the window),
   or false and the reason when the call crosses a threshold (the user is blocked: the caller

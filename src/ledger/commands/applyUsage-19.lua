@@ -9,6 +9,7 @@
   KEYS[16] user spend limits  KEYS[17] the base of the users' monthly spend keys
           (includes/user-limits.lua: `<base>:<yyyy-mm>`)
   KEYS[18] the base of the users' burst windows (includes/user-limits.lua)
+  KEYS[19] call sessions (includes/sessions.lua)
   ARGV[1] tenant id
   ARGV[2] now (epoch ms)  ARGV[3] now (ISO 8601)  ARGV[4] now's month (yyyy-mm, UTC)
   ARGV[5] idempotency retention (ms)
@@ -52,6 +53,12 @@
   or more spend than the guard allows, the user is blocked (`b:<user>`) and
   credits.user.blocked goes out once per block (the usage is still applied). A blocked user's
   usages are not counted until the block is cleared (clearUserBlock-3.lua).
+
+  Call sessions: while the account has sessions not settled (`sessOpen`), the usages' ids are
+  looked up in the sessions hash (one HMGET), and the session of a usage applied now, or
+  applied before (a session started after its CDR), is settled: what it still holds is
+  released, once. A session counted in the burst window at its start has its member there
+  replaced by the usage's charge (the call is counted once).
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -61,6 +68,7 @@
 --- @include "includes/totals"
 --- @include "includes/applied"
 --- @include "includes/user-limits"
+--- @include "includes/sessions"
 
 local FIELDS = 14
 local keys = {
@@ -68,7 +76,7 @@ local keys = {
   applied = KEYS[5], legacy = KEYS[6], legacyIndex = KEYS[7], outbox = KEYS[8], totals = KEYS[9],
   ixOutbox = KEYS[10], ixExpiry = KEYS[11], gauges = KEYS[12],
   ixBlocked = KEYS[13], ixLow = KEYS[14], ixRechargeFailed = KEYS[15],
-  userLimits = KEYS[16], userSpend = KEYS[17], burst = KEYS[18],
+  userLimits = KEYS[16], userSpend = KEYS[17], burst = KEYS[18], sessions = KEYS[19],
 }
 local ctx = newContext(keys, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local retention = tonumber(ARGV[5])
@@ -215,6 +223,19 @@ local refused = checkPools(ctx, expected, draws, capacities)
 if refused then
   return refused
 end
+-- The usages' sessions, looked up only while the tenant has sessions not settled.
+if num(a.loaded.sessOpen) > 0 then
+  local fields = {}
+  for i, u in ipairs(usages) do
+    fields[i] = sessionField(u.id)
+  end
+  local found = redis.call('HMGET', keys.sessions, unpack(fields))
+  for i, u in ipairs(usages) do
+    if found[i] and not late[i] then
+      u.session = cjson.decode(found[i])
+    end
+  end
+end
 
 -- Second pass: apply. Sums (pool use, amounts owed, totals) are written once each at the end.
 expireDue(ctx, a)
@@ -273,6 +294,13 @@ for i, u in ipairs(usages) do
       afterBalanceChange(ctx, a, 'usage:' .. u.id, true)
     end
   end
+  if u.session and u.session.st ~= 'settled' and not repeatOf[i] then
+    local s = readSession(keys.sessions, u.id)
+    if settleSession(keys, s, now) then
+      writeSession(keys.sessions, u.id, s)
+    end
+    u.sessionMember = status == 0 and s.bm ~= '' and s.bm or nil
+  end
   reply[n + 1] = status
   reply[n + 2] = payload
   n = n + 2
@@ -324,6 +352,13 @@ if #userPaid > 0 then
           order[#order + 1] = st
         end
         state[user] = st
+      end
+      if st and u.sessionMember and redis.call('ZREM', st.window, u.sessionMember) == 1 then
+        -- The session entered the window at its start by its reservation: the charge replaces it.
+        local charge, wasIntl = string.match(u.sessionMember, '^(%d+)|([01])|')
+        st.s = st.s - tonumber(charge)
+        st.n = st.n - tonumber(wasIntl)
+        st.dirty = true
       end
       local t = tonumber(u.day) * 86400 + tonumber(u.sod)
       if st and (st.l == nil or t > st.l - W) then
