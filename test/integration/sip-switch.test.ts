@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, Partitioners, Producer } from 'kafkajs';
 import type { App } from '../../src/app';
-import { utcMonth } from '../../src/credits/calendar';
 import { RatingPricer } from '../../src/settlement/rating-pricer';
 import { CallEvent, callLengths, Callee, placeCalls, startCallee } from '../../tools/sip/sipp';
 import { SipSwitch, startSwitch, switchLogTail } from '../../tools/sip/switch';
@@ -120,15 +119,15 @@ describe('the Kamailio switch on the call sessions', () => {
     });
     return Number(answer.body.maxSeconds);
   };
-  /** What `tenant`'s sessions hold (minor units), and its balance. */
+  /** `tenant`'s balance and what its sessions hold (reserved), in cents, as the API shows them. */
   const holding = async (tenant: string) => {
-    const snapshot = await app.ledger.sessions.sessionSnapshot(
-      tenant,
-      { pool: '', month: utcMonth(new Date()), user: '', usageId: '' },
-      new Date(),
-    );
-    if (!('held' in snapshot)) throw new Error(`no snapshot for ${tenant}`);
-    return { held: snapshot.held, balance: snapshot.balance };
+    const { status, body } = await call('GET', `/v1/tenants/${tenant}/balance`);
+    if (status !== 200) throw new Error(`balance of ${tenant}: ${status} ${JSON.stringify(body)}`);
+    const cents = (money: unknown) => {
+      const [whole = '0', fraction = ''] = String((money as { amount: string }).amount).split('.');
+      return BigInt(whole) * 100n + BigInt(`${fraction}00`.slice(0, 2));
+    };
+    return { held: cents(body.reserved), balance: cents(body.balance) };
   };
 
   /** Places calls from `user` of `tenant` to a Nigerian mobile; remembers the answered ones. */
@@ -203,7 +202,7 @@ describe('the Kamailio switch on the call sessions', () => {
     );
   }, 45_000);
 
-  it('never grants concurrent calls more than the balance', async () => {
+  it('never grants concurrent calls more than the balance, nor more calls than the cap', async () => {
     // 0.75: the first call's grant of 60 s holds 0.48, the second gets what 0.27 pays (33 s),
     // the third nothing.
     const tenant = await tenantWith('shared', 75);
@@ -227,6 +226,16 @@ describe('the Kamailio switch on the call sessions', () => {
     expect(events.filter((e) => e.kind === 'hangup')).toHaveLength(2);
     expect(refusals(events)).toEqual([{ code: 402, reason: 'balance_depleted' }]);
     expect(most).toBe(75n);
+
+    // A cap of two calls in progress for the tenant: the third is busy.
+    const capped = await tenantWith('capped', 100);
+    const caps = await call('PUT', `/v1/tenants/${capped}/user-limits`, {
+      concurrentCalls: { perTenant: 2 },
+    });
+    expect(caps.status).toBe(200);
+    const busy = await dial('uac-hangup', capped, 'erin', { calls: 3, concurrent: 3, holdMs: 2_000 });
+    expect(busy.filter((e) => e.kind === 'answered')).toHaveLength(2);
+    expect(refusals(busy)).toEqual([{ code: 486, reason: 'concurrent_calls' }]);
   }, 30_000);
 
   it('stops a user mid-burst (the burst guard), other users still call', async () => {
