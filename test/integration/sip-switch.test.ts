@@ -131,31 +131,39 @@ describe('the Kamailio switch on the call sessions', () => {
   };
 
   /** Places calls from `user` of `tenant` to a Nigerian mobile; remembers the answered ones. */
-  const dial = async (
+  const dial = (
     scenario: 'uac-cut' | 'uac-hangup',
     tenant: string,
     user: string,
     options: { calls?: number; concurrent?: number; holdMs?: number; ratePerSecond?: number } = {},
+  ) => dialFrom(scenario, [{ tenant, user }], options);
+  /** Calls from each of `callers` in turn (call n from callers[(n - 1) % length]). */
+  const dialFrom = async (
+    scenario: 'uac-cut' | 'uac-hangup',
+    callers: { tenant: string; user: string }[],
+    options: { calls?: number; concurrent?: number; holdMs?: number; ratePerSecond?: number } = {},
   ) => {
     const start = new Date();
+    const prefix = uniqueName('call');
     const result = await placeCalls({
       scenario,
       switchPort: sipSwitch.port,
-      tenant,
-      user,
+      callers,
       callee: MOBILE,
       calls: options.calls ?? 1,
       concurrent: options.concurrent,
       holdMs: options.holdMs,
       ratePerSecond: options.ratePerSecond,
-      callIdPrefix: uniqueName('call'),
+      callIdPrefix: prefix,
       dir,
       timeoutSeconds: 45,
     });
     if (result.exitCode !== 0)
       throw new Error(`sipp exited ${result.exitCode}\n${result.output}\n${switchLogTail(sipSwitch)}`);
-    for (const [id, seconds] of callLengths(result.events))
-      answered.push({ id, tenant, user, start, seconds });
+    for (const [id, seconds] of callLengths(result.events)) {
+      const caller = callers[(Number(id.slice(prefix.length + 1)) - 1) % callers.length]!;
+      answered.push({ id, ...caller, start, seconds });
+    }
     return result.events;
   };
   const refusals = (events: CallEvent[]) =>
@@ -201,6 +209,24 @@ describe('the Kamailio switch on the call sessions', () => {
       3_000,
     );
   }, 45_000);
+
+  it('cuts thirty calls at once, each caller and each callee getting its BYE', async () => {
+    // Thirty tenants with 3 cents each (a few seconds): the dialog module's BYE race shows
+    // when many calls are cut together.
+    const callers = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => ({ tenant: await tenantWith('many', 3), user: `u${i}` })),
+    );
+    const affordable = await affords(callers[0]!.tenant);
+    expect(affordable).toBeGreaterThanOrEqual(2);
+    const events = await dialFrom('uac-cut', callers, { calls: 30, concurrent: 30, ratePerSecond: 30 });
+    const lengths = callLengths(events);
+    expect(lengths.size).toBe(30);
+    for (const seconds of lengths.values()) expect(Math.abs(seconds - affordable)).toBeLessThanOrEqual(1);
+    for (const id of lengths.keys()) expect(byes(events, id)).toHaveLength(1);
+    await eventually(() => {
+      for (const id of lengths.keys()) expect(byes(callee.events(), id)).toHaveLength(1);
+    }, 3_000);
+  }, 30_000);
 
   it('never grants concurrent calls more than the balance, nor more calls than the cap', async () => {
     // 0.75: the first call's grant of 60 s holds 0.48, the second gets what 0.27 pays (33 s),

@@ -89,8 +89,7 @@ export function sipCommand(): Command {
         const result = await placeCalls({
           scenario: options.holdMs ? 'uac-hangup' : 'uac-cut',
           switchPort: Number(options.switchPort),
-          tenant: options.tenant,
-          user: options.user,
+          callers: [{ tenant: options.tenant, user: options.user }],
           callee: options.callee,
           license: options.license,
           country: options.country,

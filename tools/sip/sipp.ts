@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../stack/toolchain';
 import { ManagedProcess, startDaemon, stopProcess, waitUntil } from '../stack/processes';
@@ -74,8 +74,8 @@ export interface Calls {
   scenario: 'uac-cut' | 'uac-hangup';
   /** The switch's UDP port on 127.0.0.1. */
   switchPort: number;
-  tenant: string;
-  user: string;
+  /** Who calls: the calls take these in turn (the X-Tenant header and the From user). */
+  callers: { tenant: string; user: string }[];
   /** The dialled number (E.164). */
   callee: string;
   license?: string;
@@ -105,9 +105,15 @@ export interface CallsResult {
 export async function placeCalls(options: Calls): Promise<CallsResult> {
   mkdirSync(options.dir, { recursive: true });
   const events = join(options.dir, `${options.callIdPrefix}-events.log`);
+  const injection = join(options.dir, `${options.callIdPrefix}-callers.csv`);
+  if (options.callers.length === 0) throw new Error('no callers');
+  for (const { tenant, user } of options.callers)
+    if (/[;\s]/.test(tenant + user)) throw new Error(`a caller may hold no ';' nor space: ${tenant} ${user}`);
+  writeFileSync(
+    injection,
+    ['SEQUENTIAL', ...options.callers.map(({ tenant, user }) => `${tenant};${user};`)].join('\n') + '\n',
+  );
   const keys = {
-    tenant: options.tenant,
-    user: options.user,
     callee: options.callee,
     license: options.license ?? 'MCOPSTNPP',
     country: options.country ?? 'US',
@@ -117,7 +123,7 @@ export async function placeCalls(options: Calls): Promise<CallsResult> {
     ...['-sf', join(SCENARIOS, `${options.scenario}.xml`), '-i', '127.0.0.1', '-nostdin'],
     ...['-m', String(options.calls), '-l', String(options.concurrent ?? options.calls)],
     ...['-r', String(options.ratePerSecond ?? 10), '-d', String(options.holdMs ?? 1000)],
-    ...['-cid_str', `${options.callIdPrefix}-%u`, '-trace_logs', '-log_file', events],
+    ...['-cid_str', `${options.callIdPrefix}-%u`, '-trace_logs', '-log_file', events, '-inf', injection],
     ...['-timeout', `${options.timeoutSeconds ?? 60}s`, '-timeout_error'],
     ...Object.entries(keys).flatMap(([key, value]) => ['-key', key, value]),
   ];
