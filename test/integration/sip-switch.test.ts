@@ -124,8 +124,10 @@ describe('the Kamailio switch on the call sessions', () => {
     const { status, body } = await call('GET', `/v1/tenants/${tenant}/balance`);
     if (status !== 200) throw new Error(`balance of ${tenant}: ${status} ${JSON.stringify(body)}`);
     const cents = (money: unknown) => {
-      const [whole = '0', fraction = ''] = String((money as { amount: string }).amount).split('.');
-      return BigInt(whole) * 100n + BigInt(`${fraction}00`.slice(0, 2));
+      const amount = String((money as { amount: string }).amount);
+      const [whole = '0', fraction = ''] = amount.replace('-', '').split('.');
+      const value = BigInt(whole) * 100n + BigInt(`${fraction}00`.slice(0, 2));
+      return amount.startsWith('-') ? -value : value;
     };
     return { held: cents(body.reserved), balance: cents(body.balance) };
   };
@@ -317,8 +319,16 @@ describe('the Kamailio switch on the call sessions', () => {
           return price.charge;
         });
       const expected = funded.get(tenant)! - charges.reduce((a, b) => a + b, 0n);
+      // The tenant and its calls are in both sides, so that a failure names them.
+      const calls = cdrs.filter((c) => c.tenantId === tenant).map((c) => `${c.id} ${c.duration} s`);
       await eventually(
-        async () => expect(await holding(tenant)).toEqual({ held: 0n, balance: expected }),
+        async () =>
+          expect({ tenant, calls, ...(await holding(tenant)) }).toEqual({
+            tenant,
+            calls,
+            held: 0n,
+            balance: expected,
+          }),
         10_000,
       );
     }
