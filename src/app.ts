@@ -333,6 +333,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       intervalMs: config.sessions.sweepIntervalSeconds * 1000,
       onSwept: (tenantId, counts) => {
         logger.info({ tenantId, ...counts }, 'call sessions expired or dropped');
+        instrumentation.emit('sessionsSwept', counts);
       },
       onError: (error) => logger.error({ err: error }, 'session sweep failed'),
     });
@@ -347,6 +348,10 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     maxAgeMs: LEDGER_GAUGES_MAX_AGE_MS,
     waitMs: LEDGER_GAUGES_WAIT_MS,
   });
+  const sessionGauges = new CachedQuery(() => ledger.indexes.sessionGauges(), {
+    maxAgeMs: LEDGER_GAUGES_MAX_AGE_MS,
+    waitMs: LEDGER_GAUGES_WAIT_MS,
+  });
   const metrics = createMetrics(
     instrumentation,
     async () => {
@@ -355,6 +360,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       return { ...cached.value, ageSeconds: (Date.now() - cached.at) / 1000 };
     },
     consumer ? () => consumer!.partitions() : undefined,
+    async () => (await sessionGauges.get())?.value ?? { live: NaN, held: {} },
   );
 
   const http = Fastify({
@@ -380,6 +386,8 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       operatorTokenSha256: config.api.operatorTokenSha256,
       gateway,
       sessions: { grantSeconds: config.sessions.grantSeconds, graceSeconds: config.sessions.graceSeconds },
+      onSessionAnswer: (request, answer) =>
+        instrumentation.emit('sessionAnswer', { request, reason: answer.reason }),
       ...(dependencies.book
         ? {
             rerate: periodRerate(

@@ -6,7 +6,7 @@ import type { RateBook } from '../rating';
 import type { UsagePricer } from '../settlement/ports';
 import type { PaymentGateway } from '../settlement/ports';
 import type { PeriodRerate } from '../settlement/rerate-period';
-import type { SessionSettings } from '../settlement/call-sessions';
+import type { SessionDeps, SessionSettings } from '../settlement/call-sessions';
 import type { Guards } from './guard';
 
 /** The server the admin routes are added to: its requests are typed from the routes' schemas. */
@@ -30,6 +30,8 @@ export interface AdminApiOptions {
   rerate?: Pick<PeriodRerate, 'run'>;
   /** Call sessions' grants (default: DEFAULT_SESSION_SETTINGS). */
   sessions?: SessionSettings;
+  /** Told of every call session start and renewal answered (metrics). */
+  onSessionAnswer?: SessionDeps['onAnswer'];
 }
 
 /** What a resource's routes are given: the API's options and the credential hooks. */

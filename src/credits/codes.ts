@@ -78,3 +78,17 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 /** What became of a consumed record (the metrics' `result`). */
 export const RECORD_RESULTS = ['rated', 'duplicate', 'dead_letter'] as const;
+
+/** Why a call session's start or renewal was answered as it was (CONTRACTS.md section 7). */
+export const SESSION_REASONS = [
+  'emergency',
+  'free',
+  'postpaid',
+  'covered',
+  'unknown_tenant',
+  'unrated_destination',
+  'balance_depleted',
+  'user_blocked',
+  'user_spend_limit',
+  'concurrent_calls',
+] as const;

@@ -27,6 +27,8 @@ export interface AccountSettings {
   adminContacts: string[];
   /** Seconds a month in each minute pool, by pool id (`<pool kind>:<country>`). */
   poolCapacities: Record<string, number>;
+  /** How far what call sessions hold may pass the balance (0 when absent). */
+  sessionOverdraft?: MinorUnits;
 }
 
 /** Settings an update names; what it leaves out keeps its stored value. */
@@ -48,6 +50,7 @@ export function accountSettings(
     paymentMethodRef: '',
     adminContacts: [],
     poolCapacities: {},
+    sessionOverdraft: 0n,
     ...overrides,
   };
 }

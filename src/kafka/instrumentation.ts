@@ -62,6 +62,10 @@ export interface PipelineEvents {
   consumerLag: [{ topic: string; partition: number; lag: number }];
   eventsPublished: [{ type: string; count: number }];
   recharge: [{ outcome: 'succeeded' | 'failed' }];
+  /** A call session's start or renewal answered (allowed or not, why). */
+  sessionAnswer: [{ request: 'start' | 'update'; reason: string }];
+  /** Call sessions the sweeper expired (not renewed, no end) and dropped (no CDR in time). */
+  sessionsSwept: [{ expired: number; dropped: number }];
 }
 
 export type RecordResult =

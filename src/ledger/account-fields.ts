@@ -79,6 +79,7 @@ export const SETTINGS_FIELDS = [
   AccountField.arMaxFailures,
   AccountField.paymentMethodRef,
   AccountField.contacts,
+  AccountField.sessionOverdraft,
 ] as const;
 
 /** The field the script takes pool capacities in (written to the pools hash, not the account). */
@@ -102,6 +103,7 @@ export function settingsChangeFields(
     ...named(AccountField.arMaxFailures, ar.maxConsecutiveFailures?.toString()),
     ...named(AccountField.paymentMethodRef, change.paymentMethodRef),
     ...named(AccountField.contacts, change.adminContacts && JSON.stringify(change.adminContacts)),
+    ...named(AccountField.sessionOverdraft, change.sessionOverdraft?.toString()),
     // cjson decodes {} and [] alike; capacities are an object, so an empty one is fine.
     ...(change.poolCapacities ? { [POOL_CAPACITIES_CHANGE]: change.poolCapacities } : {}),
   };
@@ -133,6 +135,7 @@ export function decodeAccount(hash: Record<string, string>): DecodedAccount | un
       },
       paymentMethodRef: hash[f.paymentMethodRef] ?? '',
       adminContacts: JSON.parse(hash[f.contacts] ?? '[]') as string[],
+      sessionOverdraft: BigInt(hash[f.sessionOverdraft] ?? '0'),
     },
     settingsVersion: Number(hash[f.settingsVersion] ?? 0),
     balance: BigInt(hash[f.balance] ?? '0'),

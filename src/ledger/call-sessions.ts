@@ -76,6 +76,13 @@ export class SessionStore {
     return indexKeys(this.shards.tag(this.shards.shardOf(tenantId)), this.prefix);
   }
 
+  /** The keys of the scripts that end and expire sessions. */
+  private scheduleKeys(tenantId: string): string[] {
+    const k = this.keys(tenantId);
+    const ix = this.index(tenantId);
+    return [k.account, k.pools, k.sessions, k.sessionsByExpiry, ix.sessions, ix.gauges];
+  }
+
   async readSession(tenantId: string, usageId: string): Promise<SessionState | undefined> {
     const raw = await guarded('readSession', () =>
       this.redis.hget(this.keys(tenantId).sessions, `s:${usageId}`),
@@ -213,6 +220,7 @@ export class SessionStore {
         this.index(tenantId).sessions,
         k.userLimits,
         k.userSpend,
+        this.index(tenantId).gauges,
       ],
       [
         tenantId,
@@ -238,21 +246,15 @@ export class SessionStore {
     end: { usageId: string; usedSeconds: number; usedCost: bigint; usedPoolSeconds: number },
     at: Date,
   ): Promise<{ repeat: boolean; released: bigint; held: bigint } | Refusal> {
-    const k = this.keys(tenantId);
-    const result = await runScript(
-      this.redis,
-      'endSession',
-      [k.account, k.pools, k.sessions, k.sessionsByExpiry, this.index(tenantId).sessions],
-      [
-        tenantId,
-        at.getTime(),
-        end.usageId,
-        end.usedSeconds,
-        end.usedCost.toString(),
-        end.usedPoolSeconds,
-        this.options.retentionMs,
-      ],
-    );
+    const result = await runScript(this.redis, 'endSession', this.scheduleKeys(tenantId), [
+      tenantId,
+      at.getTime(),
+      end.usageId,
+      end.usedSeconds,
+      end.usedCost.toString(),
+      end.usedPoolSeconds,
+      this.options.retentionMs,
+    ]);
     if ('refused' in result) return result;
     return {
       repeat: result.code === ResultCode.DUPLICATE,
@@ -263,15 +265,14 @@ export class SessionStore {
 
   /** Expires and drops the tenant's sessions that are due (all of them, a bounded number a call). */
   async expireSessions(tenantId: string, at: Date): Promise<{ expired: number; dropped: number }> {
-    const k = this.keys(tenantId);
     const totals = { expired: 0, dropped: 0 };
     for (;;) {
-      const result = await runScript(
-        this.redis,
-        'expireSessions',
-        [k.account, k.pools, k.sessions, k.sessionsByExpiry, this.index(tenantId).sessions],
-        [tenantId, at.getTime(), this.options.retentionMs, SESSIONS_PER_SWEEP_CALL],
-      );
+      const result = await runScript(this.redis, 'expireSessions', this.scheduleKeys(tenantId), [
+        tenantId,
+        at.getTime(),
+        this.options.retentionMs,
+        SESSIONS_PER_SWEEP_CALL,
+      ]);
       if ('refused' in result) return totals;
       totals.expired += Number(result.reply[1]);
       totals.dropped += Number(result.reply[2]);

@@ -140,6 +140,29 @@ export class LedgerIndexes {
     }
   }
 
+  /**
+   * The call sessions' gauges, summed over the shards: live sessions, and the money sessions
+   * hold by currency (minor units), as the session scripts count them.
+   */
+  async sessionGauges(): Promise<{ live: number; held: Record<string, number> }> {
+    const replies = await this.perShard(
+      'sessionGauges',
+      this.shards.all(),
+      (p, k) => p.hgetall(k.gauges),
+      (k) => this.redis.hgetall(k.gauges),
+    );
+    const totals = { live: 0, held: {} as Record<string, number> };
+    for (const fields of replies) {
+      totals.live += Number(fields.sessionsLive ?? 0);
+      for (const [field, value] of Object.entries(fields))
+        if (field.startsWith('sessionsHeld:')) {
+          const currency = field.slice('sessionsHeld:'.length);
+          totals.held[currency] = (totals.held[currency] ?? 0) + Number(value);
+        }
+    }
+    return totals;
+  }
+
   /** The gauges, summed over the shards. */
   async gauges(): Promise<LedgerGauges> {
     const fields = ['tenants', 'depleted', 'backlog'] as const;

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { EVENT_TYPES, RECORD_RESULTS, REJECTION_CODES } from '../credits/codes';
+import { EVENT_TYPES, RECORD_RESULTS, REJECTION_CODES, SESSION_REASONS } from '../credits/codes';
 import type { PipelineInstrumentation } from '../kafka/instrumentation';
 import type { PartitionProgress } from '../kafka/partition-progress';
 
@@ -10,6 +10,13 @@ export interface LedgerGaugeValues {
   backlog: number;
   /** Seconds since they were read from Redis. */
   ageSeconds: number;
+}
+
+/** The call sessions' gauges as a scrape sees them (from the index shards' counters). */
+export interface SessionGaugeValues {
+  live: number;
+  /** Money sessions hold, in minor units, by currency. */
+  held: Record<string, number>;
 }
 
 /** Bucket boundaries, in seconds. */
@@ -29,6 +36,8 @@ export function createMetrics(
   ledgerGauges?: () => Promise<LedgerGaugeValues>,
   /** The consumer's partitions (with the consumer role): read on each scrape, no I/O. */
   partitions?: () => PartitionProgress,
+  /** Read on each scrape (cached by the caller): the call sessions' gauges, NaN when unknown. */
+  sessionGauges?: () => Promise<SessionGaugeValues>,
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'rater_' });
@@ -108,6 +117,27 @@ export function createMetrics(
   ['succeeded', 'failed'].forEach((outcome) => recharges.inc({ outcome }, 0));
   instrumentation.on('recharge', ({ outcome }) => recharges.inc({ outcome }));
 
+  const sessionAnswers = new Counter({
+    name: 'rater_session_answers_total',
+    help: 'Call session starts and renewals answered, by request and reason (refused: balance_depleted, user_spend_limit, user_blocked, concurrent_calls, unrated_destination, unknown_tenant).',
+    labelNames: ['request', 'reason'],
+    registers: [registry],
+  });
+  for (const request of ['start', 'update'])
+    SESSION_REASONS.forEach((reason) => sessionAnswers.inc({ request, reason }, 0));
+  instrumentation.on('sessionAnswer', (answer) => sessionAnswers.inc(answer));
+  const swept = new Counter({
+    name: 'rater_sessions_swept_total',
+    help: 'Call sessions the sweeper expired (not renewed in time, no end) or dropped (no CDR within the retention).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  ['expired', 'dropped'].forEach((outcome) => swept.inc({ outcome }, 0));
+  instrumentation.on('sessionsSwept', ({ expired, dropped }) => {
+    if (expired > 0) swept.inc({ outcome: 'expired' }, expired);
+    if (dropped > 0) swept.inc({ outcome: 'dropped' }, dropped);
+  });
+
   if (ledgerGauges) {
     const gauge = (name: string, help: string, read: (g: LedgerGaugeValues) => number) =>
       new Gauge({
@@ -134,6 +164,28 @@ export function createMetrics(
       'How old the ledger-wide gauges are (they are read from Redis, cached; NaN: never read).',
       (g) => g.ageSeconds,
     );
+  }
+
+  if (sessionGauges) {
+    new Gauge({
+      name: 'rater_call_sessions_live',
+      help: 'Call sessions in progress (started, neither ended nor expired nor settled).',
+      registers: [registry],
+      async collect() {
+        this.set((await sessionGauges()).live);
+      },
+    });
+    new Gauge({
+      name: 'rater_call_sessions_held_minor_units',
+      help: 'Money call sessions hold (reserved for calls in progress, held until their CDRs), in minor units, by currency.',
+      labelNames: ['currency'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [currency, amount] of Object.entries((await sessionGauges()).held))
+          this.set({ currency }, amount);
+      },
+    });
   }
 
   if (partitions) {

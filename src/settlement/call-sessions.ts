@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { SessionSnapshot, SessionState } from '../credits/call-session';
+import type { SessionState } from '../credits/call-session';
 import { userKeyOf } from '../credits/user-limits';
-import type { UsageRecord } from '../rating';
-import {
-  longestAffordable,
-  type AuthorizationReason,
-  type CallToAuthorize,
-  type Quote,
-} from './authorize-call';
+import type { CallToAuthorize } from './authorize-call';
 import type { SessionLedger, UsagePricer } from './ports';
+import { emergencyGrant, priceGrant, type SessionReason } from './session-grant';
 
 /**
  * Call sessions (CONTRACTS.md section 7): a switch asks before it connects a call and while
@@ -29,7 +24,7 @@ export interface SessionSettings {
 
 export const DEFAULT_SESSION_SETTINGS: SessionSettings = { grantSeconds: 300, graceSeconds: 30 };
 
-export type SessionReason = AuthorizationReason | 'concurrent_calls';
+export type { SessionReason };
 
 export interface SessionAnswer {
   usageId: string;
@@ -57,6 +52,8 @@ export interface SessionDeps {
   ledger: SessionLedger;
   pricer: UsagePricer;
   settings: SessionSettings;
+  /** Told of every start and renewal answered (metrics subscribe). */
+  onAnswer?: (request: 'start' | 'update', answer: SessionAnswer) => void;
 }
 
 /** The fingerprint of a start request: its fields in name order, hashed. */
@@ -65,114 +62,6 @@ export function fingerprintOf(body: Record<string, unknown>): string {
     .sort()
     .map((key) => [key, body[key]]);
   return createHash('sha256').update(JSON.stringify(sorted)).digest('base64url').slice(0, 22);
-}
-
-interface Grant {
-  allowed: boolean;
-  reason: SessionReason;
-  grantedSeconds: number;
-  amount: bigint;
-  poolSeconds: number;
-  creditPaid: boolean;
-  usedCost: bigint;
-  usedPoolSeconds: number;
-  international: boolean;
-}
-
-const affordable = (quote: Quote, budget: bigint) => quote.payment !== 'paid' || quote.charge <= budget;
-
-/**
- * The next grant of a call that has used `used` seconds and holds `own` (its reservation and
- * pool seconds): the whole call so far plus the grant is priced as one call, so increments,
- * connection fee, minimum charge and pool minutes count as the CDR will count them. A
- * credit-paid call reserves the price; where the budget (the balance plus the overdraft less
- * what the other sessions hold, and less when the user's spend limit leaves less) does not
- * pay a whole chunk, the grant is the longest the budget pays for. Postpaid, free and
- * pool-covered calls hold no money (pool seconds only).
- */
-export function priceGrant(
-  pricer: UsagePricer,
-  call: CallToAuthorize,
-  snapshot: SessionSnapshot,
-  used: number,
-  own: { held: bigint; poolSeconds: number },
-  chunk: number,
-): Grant {
-  const probe = (duration: number): UsageRecord => ({ ...call, id: 'session', duration });
-  const poolLeft = Math.max(
-    0,
-    snapshot.pool.capacity - snapshot.pool.used - snapshot.pool.held + own.poolSeconds,
-  );
-  const price = (duration: number) => pricer.price(probe(duration), snapshot.currency, poolLeft);
-  const total = used + chunk;
-  const whole = price(total);
-  const none = { grantedSeconds: 0, amount: own.held, poolSeconds: own.poolSeconds, creditPaid: false };
-  if (whole.kind === 'unrated')
-    return {
-      ...none,
-      allowed: false,
-      reason: 'unrated_destination',
-      usedCost: 0n,
-      usedPoolSeconds: 0,
-      international: false,
-    };
-  const international = (call.destinationContext ?? whole.destinationContext) === 'International';
-  const usedPrice = price(used);
-  const usedCost =
-    usedPrice.kind === 'priced' && usedPrice.payment === 'paid' && snapshot.mode === 'prepaid'
-      ? usedPrice.charge
-      : 0n;
-  const usedPoolSeconds = usedPrice.kind === 'priced' ? usedPrice.poolSeconds : 0;
-  const base = { usedCost, usedPoolSeconds, international };
-  const free = (reason: SessionReason) => ({
-    ...base,
-    allowed: true,
-    reason,
-    grantedSeconds: chunk,
-    amount: 0n,
-    poolSeconds: whole.poolSeconds,
-    creditPaid: false,
-  });
-  if (whole.payment === 'free') return free('free');
-  if (snapshot.mode === 'postpaid') return free('postpaid');
-  if (whole.payment === 'bundle') return free('covered');
-  const refuse = (reason: SessionReason): Grant => ({
-    ...none,
-    ...base,
-    allowed: false,
-    reason,
-    creditPaid: true,
-  });
-  if (snapshot.userBlocked !== undefined) return refuse('user_blocked');
-  let budget = snapshot.balance + snapshot.overdraft - (snapshot.held - own.held);
-  let limitedBy: SessionReason = 'balance_depleted';
-  if (snapshot.userLimit) {
-    const left = snapshot.userLimit.limit - snapshot.userLimit.spent - (snapshot.userHeld - own.held);
-    if (left < budget) {
-      budget = left;
-      limitedBy = 'user_spend_limit';
-    }
-  }
-  const grant = (duration: number, quote: Quote & { poolSeconds: number }): Grant => ({
-    ...base,
-    allowed: true,
-    reason: 'covered',
-    grantedSeconds: duration - used,
-    amount: quote.payment === 'paid' ? quote.charge : 0n,
-    poolSeconds: quote.poolSeconds,
-    creditPaid: true,
-  });
-  if (affordable(whole, budget)) return grant(total, whole);
-  const quote = (duration: number) => {
-    const q = price(duration);
-    if (q.kind === 'unrated') throw new Error(`unrated at ${duration} s: ${q.reason}`);
-    return q;
-  };
-  const shortest = quote(1);
-  if (!affordable(shortest, budget)) return refuse(limitedBy);
-  const longest = longestAffordable(quote, budget, shortest, whole, total);
-  if (longest <= used) return refuse(limitedBy);
-  return grant(longest, quote(longest));
 }
 
 /** The session's stored start: its answer and the call it priced. */
@@ -199,6 +88,28 @@ const restore = (stored: StoredAnswer): SessionAnswer => ({
 export class CallSessions {
   constructor(private readonly deps: SessionDeps) {}
 
+  /** POST /v1/sessions: a grant for a call about to connect, once per usage id. */
+  async start(
+    call: CallToStart,
+    fingerprint: string,
+    now = new Date(),
+  ): Promise<SessionAnswer | SessionProblem> {
+    const answer = await this.startSession(call, fingerprint, now);
+    if (!('problem' in answer)) this.deps.onAnswer?.('start', answer);
+    return answer;
+  }
+
+  private async updateSession(
+    tenantId: string,
+    usageId: string,
+    usedSeconds: number,
+    now = new Date(),
+  ): Promise<SessionAnswer | SessionProblem> {
+    const answer = await this.updateSession(tenantId, usageId, usedSeconds, now);
+    if (!('problem' in answer)) this.deps.onAnswer?.('update', answer);
+    return answer;
+  }
+
   private snapshot(call: CallToAuthorize, usageId: string, now: Date) {
     const pool = this.deps.pricer.poolFor({ ...call, id: usageId, duration: 0 });
     const month = this.deps.pricer.periodOf({ ...call, id: usageId, duration: 0 });
@@ -206,8 +117,7 @@ export class CallSessions {
     return { query, read: () => this.deps.ledger.sessionSnapshot(call.tenantId, query, now) };
   }
 
-  /** POST /v1/sessions: a grant for a call about to connect, once per usage id. */
-  async start(
+  private async startSession(
     call: CallToStart,
     fingerprint: string,
     now = new Date(),
@@ -392,20 +302,6 @@ export class CallSessions {
     if ('refused' in ended) return problemOf(ended);
     return { usageId, released: ended.released, held: ended.held, currency: snapshot.currency };
   }
-}
-
-function emergencyGrant(chunk: number): Grant {
-  return {
-    allowed: true,
-    reason: 'emergency',
-    grantedSeconds: chunk,
-    amount: 0n,
-    poolSeconds: 0,
-    creditPaid: false,
-    usedCost: 0n,
-    usedPoolSeconds: 0,
-    international: false,
-  };
 }
 
 /** The fields of the call that rating reads, kept to price its renewals. */

@@ -250,6 +250,7 @@ describe('settings on the API: what a PUT names, versions, and the rules of the 
       paymentMethodRef: 'pm_tenant_card',
       adminContacts: ['admin@acme.example'],
       poolCapacities: poolCapacities(shippedBook, [{ capability: 'MCOPSTN1', country: 'US', users: 2 }]),
+      sessionOverdraft: 0n,
     });
     // Named empty, a field is cleared.
     await call('PUT', '/v1/tenants/acme', {

@@ -76,7 +76,7 @@ describe('call sessions on the admin API', () => {
       reserved: { amount: '0.35', currency: 'USD' },
       available: { amount: '99.65', currency: 'USD' },
     });
-    const listed = await call('GET', `/v1/tenants/${tenant}/sessions`, undefined, key);
+    const listed = await call('GET', `/v1/tenants/${tenant}/sessions?limit=50`, undefined, key);
     expect(listed.body).toMatchObject({
       cursor: '0',
       sessions: [
@@ -140,6 +140,11 @@ describe('call sessions on the admin API', () => {
     );
     expect(removed.body).toMatchObject({ concurrentCalls: null });
     expect((await startFor('k4', 'alice')).body).toMatchObject({ allowed: true });
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toContain('rater_session_answers_total{request="start",reason="concurrent_calls"} 1');
+    // Gauges of the whole namespace (the other tests' tenants count too).
+    expect(metrics).toMatch(/rater_call_sessions_held_minor_units\{currency="USD"\} \d+/);
+    expect(metrics).toMatch(/rater_call_sessions_live \d+/);
     expect(
       (await call('PUT', `/v1/tenants/${capped}/user-limits`, { concurrentCalls: { perUser: 0 } }, cappedKey))
         .body,

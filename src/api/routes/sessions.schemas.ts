@@ -1,3 +1,4 @@
+import { SESSION_REASONS } from '../../credits/codes';
 import { BODY_ERRORS, count, replies, tenantId, tenantParams } from '../schemas';
 import { authorizeBody } from './authorize.schemas';
 
@@ -8,19 +9,6 @@ export const usageId = {
   pattern: '^[!-~]{1,128}$',
   description: "the id the call's CDR will carry (printable ASCII, no spaces, at most 128)",
 } as const;
-
-export const SESSION_REASONS = [
-  'emergency',
-  'free',
-  'postpaid',
-  'covered',
-  'unknown_tenant',
-  'unrated_destination',
-  'balance_depleted',
-  'user_blocked',
-  'user_spend_limit',
-  'concurrent_calls',
-] as const;
 
 const decimal = { type: 'string', pattern: '^\\d+(\\.\\d+)?$' } as const;
 
@@ -101,8 +89,12 @@ export const sessionListQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    cursor: { type: 'string', pattern: '^\\d{1,20}$', default: '0', description: "'0' for the first page" },
-    limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    cursor: { type: 'string', pattern: '^\\d{1,19}$', description: "'0' (the default) for the first page" },
+    limit: {
+      type: 'string',
+      pattern: '^(?:[1-9]\\d?|[1-4]\\d\\d|500)$',
+      description: '1 to 500 (default 100)',
+    },
   },
 } as const;
 
@@ -135,7 +127,7 @@ export const sessionListResponses = replies(
       },
     },
   },
-  [401, 403, 404],
+  [400, 401, 403, 404],
 );
 
 export { tenantParams };

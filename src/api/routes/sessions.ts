@@ -73,12 +73,13 @@ const bodyTenant = (guard: Guard) => ({
  */
 export function sessionRoutes<L extends FastifyBaseLogger>(
   app: AdminApp<L>,
-  { ledger, pricer, guards, sessions: settings }: ResourceOptions,
+  { ledger, pricer, guards, sessions: settings, onSessionAnswer }: ResourceOptions,
 ): void {
   const sessions = new CallSessions({
     ledger: ledger.sessions,
     pricer,
     settings: settings ?? DEFAULT_SESSION_SETTINGS,
+    ...(onSessionAnswer ? { onAnswer: onSessionAnswer } : {}),
   });
   const inBody = bodyTenant(guards.forTenantInBody);
 
@@ -184,7 +185,7 @@ export function sessionRoutes<L extends FastifyBaseLogger>(
       const currency = account.settings.currency;
       const page = await ledger.sessions.listSessions(tenant, {
         cursor: request.query.cursor ?? '0',
-        count: request.query.limit ?? 100,
+        count: Number(request.query.limit ?? '100'),
       });
       return reply.send({
         tenantId: tenant,

@@ -24,6 +24,10 @@ export const tenantBody = {
     billingMode: { enum: ['prepaid', 'postpaid'] },
     currency,
     lowBalanceThreshold: amount,
+    sessionOverdraft: {
+      ...amount,
+      description: `${amount.description}. How far what call sessions hold may pass the balance (default 0)`,
+    },
     autoRecharge: autoRechargeBody,
     paymentMethodRef: { type: 'string', maxLength: 128 },
     adminContacts: {

@@ -57,6 +57,7 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
         );
       const imprecise = tooPrecise(body.currency, {
         'body/lowBalanceThreshold': body.lowBalanceThreshold,
+        'body/sessionOverdraft': body.sessionOverdraft,
         'body/autoRecharge/triggerAmount': body.autoRecharge?.triggerAmount,
         'body/autoRecharge/rechargeAmount': body.autoRecharge?.rechargeAmount,
       });
@@ -75,6 +76,7 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
         mode: body.billingMode,
         currency: body.currency,
         lowBalanceThreshold: minor(body.lowBalanceThreshold),
+        sessionOverdraft: minor(body.sessionOverdraft),
         autoRecharge: ar && {
           enabled: ar.enabled,
           trigger: minor(ar.triggerAmount),

@@ -54,11 +54,9 @@
   credits.user.blocked goes out once per block (the usage is still applied). A blocked user's
   usages are not counted until the block is cleared (clearUserBlock-3.lua).
 
-  Call sessions: while the account has sessions not settled (`sessOpen`), the usages' ids are
-  looked up in the sessions hash (one HMGET), and the session of a usage applied now, or
-  applied before (a session started after its CDR), is settled: what it still holds is
-  released, once. A session counted in the burst window at its start has its member there
-  replaced by the usage's charge (the call is counted once).
+  Call sessions (includes/sessions.lua): while the account has some not settled (`sessOpen`),
+  the session of each usage (applied now or before) is settled once: what it holds is released;
+  its burst window entry from the start is replaced by the usage's charge (counted once).
 ]]
 --- @include "includes/errors"
 --- @include "includes/common"
@@ -223,19 +221,7 @@ local refused = checkPools(ctx, expected, draws, capacities)
 if refused then
   return refused
 end
--- The usages' sessions, looked up only while the tenant has sessions not settled.
-if num(a.loaded.sessOpen) > 0 then
-  local fields = {}
-  for i, u in ipairs(usages) do
-    fields[i] = sessionField(u.id)
-  end
-  local found = redis.call('HMGET', keys.sessions, unpack(fields))
-  for i, u in ipairs(usages) do
-    if found[i] and not late[i] then
-      u.session = cjson.decode(found[i])
-    end
-  end
-end
+if num(a.loaded.sessOpen) > 0 then lookupSessions(keys.sessions, usages, late) end
 
 -- Second pass: apply. Sums (pool use, amounts owed, totals) are written once each at the end.
 expireDue(ctx, a)
@@ -294,12 +280,8 @@ for i, u in ipairs(usages) do
       afterBalanceChange(ctx, a, 'usage:' .. u.id, true)
     end
   end
-  if u.session and u.session.st ~= 'settled' and not repeatOf[i] then
-    local s = readSession(keys.sessions, u.id)
-    if settleSession(keys, s, now) then
-      writeSession(keys.sessions, u.id, s)
-    end
-    u.sessionMember = status == 0 and s.bm ~= '' and s.bm or nil
+  if u.session and not repeatOf[i] then
+    settleUsageSession(keys, u, status == 0, a.currency, now)
   end
   reply[n + 1] = status
   reply[n + 2] = payload
@@ -353,12 +335,8 @@ if #userPaid > 0 then
         end
         state[user] = st
       end
-      if st and u.sessionMember and redis.call('ZREM', st.window, u.sessionMember) == 1 then
-        -- The session entered the window at its start by its reservation: the charge replaces it.
-        local charge, wasIntl = string.match(u.sessionMember, '^(%d+)|([01])|')
-        st.s = st.s - tonumber(charge)
-        st.n = st.n - tonumber(wasIntl)
-        st.dirty = true
+      if st and u.sessionMember then
+        dropSessionMember(st, u.sessionMember)
       end
       local t = tonumber(u.day) * 86400 + tonumber(u.sod)
       if st and (st.l == nil or t > st.l - W) then

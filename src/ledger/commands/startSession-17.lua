@@ -116,6 +116,8 @@ if paid == 1 and user ~= '' then
   end
 end
 
+countSessionsIn(keys.gauges, h.currency)
+gaugeLive(1)
 local pk = poolName ~= '' and (poolName .. ':' .. month) or ''
 local s = {
   st = 'live', r = 0, p = 0, pk = pk, paid = paid, u = user, f = ARGV[6], used = 0,

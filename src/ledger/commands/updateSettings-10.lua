@@ -20,7 +20,8 @@
           'update': NO_ACCOUNT when there is none
   ARGV[6] changes: JSON of the named fields only, string values: mode, currency, lowThreshold,
           arEnabled ('0' | '1'), arTrigger, arAmount, arMonthlyCap, arMaxFailures,
-          paymentMethodRef, contacts (a JSON list); and caps: {"<pool>": seconds a month},
+          paymentMethodRef, contacts (a JSON list), sessionOverdraft (minor units: how far
+          what call sessions hold may pass the balance); and caps: {"<pool>": seconds a month},
           which replaces every pool capacity when named
   ARGV[7] preconditions: JSON {currency?, version?}
 
@@ -56,10 +57,10 @@ if expect.currency ~= nil and not created and existing.currency ~= expect.curren
 end
 
 local SETTINGS = { 'mode', 'currency', 'lowThreshold', 'arEnabled', 'arTrigger', 'arAmount', 'arMonthlyCap',
-  'arMaxFailures', 'paymentMethodRef', 'contacts' }
+  'arMaxFailures', 'paymentMethodRef', 'contacts', 'sessionOverdraft' }
 -- A new account's settings where the request names none (the API's defaults).
 local DEFAULTS = { lowThreshold = '0', arEnabled = '0', arTrigger = '0', arAmount = '0', arMonthlyCap = '5',
-  arMaxFailures = '3', paymentMethodRef = '', contacts = '[]' }
+  arMaxFailures = '3', paymentMethodRef = '', contacts = '[]', sessionOverdraft = '0' }
 local known = { caps = true }
 for _, field in ipairs(SETTINGS) do
   known[field] = true
@@ -88,7 +89,7 @@ if not created and (after.currency ~= existing.currency or after.mode ~= existin
 end
 -- Amounts not named were minor units of the old currency: they do not carry over.
 if not created and after.currency ~= existing.currency then
-  for _, field in ipairs({ 'lowThreshold', 'arTrigger', 'arAmount' }) do
+  for _, field in ipairs({ 'lowThreshold', 'arTrigger', 'arAmount', 'sessionOverdraft' }) do
     if changes[field] == nil then
       after[field] = '0'
     end

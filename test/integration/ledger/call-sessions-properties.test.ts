@@ -142,6 +142,10 @@ describe('call sessions, whatever the interleaving', () => {
     const end = await check(T, funded, charged);
     expect(end.held).toBe(0n);
     expect(Number((await f.redis.hget(f.ledger.keys(T).account, 'sessLive')) ?? 0)).toBe(0);
+    // The shard's gauges (every earlier sequence settled too): nothing live, nothing held.
+    const gauges = await f.ledger.indexes.sessionGauges();
+    expect(gauges.live).toBe(0);
+    expect(gauges.held.USD ?? 0).toBe(0);
   }
 
   it('keeps the rule and the money, step by step (100 sequences)', async () => {

@@ -140,6 +140,14 @@ describe('the CDR settles a call session once', () => {
     expect(await s.start(call('a3'))).toMatchObject({ allowed: false, reason: 'user_spend_limit' });
   });
 
+  it("never lets concurrent starts reserve past the user's spend limit", async () => {
+    await f.ledger.writes.setUserLimits(T, { currency: 'USD', users: { alice: 70n } });
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => s.start(call(`a${i}`))));
+    const reserved = answers.reduce((sum, a) => sum + ('reserved' in a ? a.reserved : 0n), 0n);
+    expect(reserved).toBe(70n); // 55, then 15 (a minute and the fee)
+    expect(answers.filter((a) => 'reason' in a && a.reason === 'user_spend_limit')).toHaveLength(4);
+  });
+
   it('blocks a user at the start that crosses the burst guard; the CDR does not count the call twice', async () => {
     await f.ledger.writes.setUserLimits(T, {
       currency: 'USD',
@@ -155,5 +163,30 @@ describe('the CDR settles a call session once', () => {
     const sums = await f.redis.hgetall(burstKeys(f.ledger.keys(T), 'alice').sums);
     expect(sums).toMatchObject({ n: '1', s: '25' });
     expect(await f.redis.zrange(burstKeys(f.ledger.keys(T), 'alice').window, 0, -1)).toEqual(['25|1|a1']);
+  });
+
+  it('reserves pool minutes as money, and the CDR draws them and releases the hold', async () => {
+    await f.ledger.writes.updateSettings(T, { poolCapacities: { 'MCOPSTN1:US': 120 } });
+    const pooled = (id: string) => ({ ...call(id), licenseCapability: 'MCOPSTN1' });
+    // 300 s: 120 from the pool, 3 minutes paid (35); the next call finds the pool held.
+    expect(await s.start(pooled('c1'))).toMatchObject({ allowed: true, reserved: 35n });
+    expect(await s.start(pooled('c2'))).toMatchObject({ allowed: true, reserved: 55n });
+    const pools = f.ledger.keys(T).pools;
+    expect(await f.redis.hget(pools, 'held:MCOPSTN1:US:2026-11')).toBe('120');
+    // 61 s: 2 minutes, both from the pool: nothing paid, the pool seconds stay held.
+    expect(await s.end(T, 'c1', 61)).toEqual({ usageId: 'c1', released: 35n, held: 0n, currency: 'USD' });
+    expect(await f.redis.hget(pools, 'held:MCOPSTN1:US:2026-11')).toBe('120');
+    const usage: LedgerUsage = { ...cdr('c1', 0n), source: 'bundle', pool: 'MCOPSTN1:US', poolSeconds: 120 };
+    const applied = await f.ledger.writes.applyUsage(T, {
+      currency: 'USD',
+      usages: [usage],
+      poolUse: { 'MCOPSTN1:US:2026-11': 0 },
+    });
+    expect(applied).toMatchObject({ applied: [{ duplicate: false }] });
+    expect(await f.redis.hmget(pools, 'used:MCOPSTN1:US:2026-11', 'held:MCOPSTN1:US:2026-11')).toEqual([
+      '120',
+      '0',
+    ]);
+    expect(await sessionHold(f, T)).toBe(55n);
   });
 });

@@ -43,6 +43,7 @@ describe('call sessions reserve credit', () => {
       Array(8).fill('balance_depleted'),
     );
     expect(await sessionHold(f, T)).toBe(100n);
+    expect(await f.ledger.indexes.sessionGauges()).toEqual({ live: 2, held: { USD: 100 } });
   });
 
   it('answers a repeated start as the first time, a start with other content 409', async () => {
@@ -91,5 +92,31 @@ describe('call sessions reserve credit', () => {
     expect(await s.end(T, 'c1', 62)).toEqual({ problem: 'conflict', conflict: 'session_ended' });
     expect(await s.update(T, 'c1', 70)).toEqual({ problem: 'conflict', conflict: 'session_ended' });
     expect(await sessionHold(f, T)).toBe(25n);
+  });
+
+  it('lets what sessions hold pass the balance by the overdraft setting, no further', async () => {
+    await f.ledger.writes.updateSettings(T, { sessionOverdraft: 20n });
+    const answers = [await s.start(call('c1')), await s.start(call('c2')), await s.start(call('c3'))];
+    // 55, then 45 + 20 = 65 pays 5 minutes and the fee (55), then 10 is less than a minute.
+    expect(answers.map((a) => ('reserved' in a ? a.reserved : -1n))).toEqual([55n, 55n, 0n]);
+    expect(answers[2]).toMatchObject({ allowed: false, reason: 'balance_depleted' });
+    expect(await sessionHold(f, T)).toBe(110n);
+  });
+
+  it('makes the authorization answer from what is available: the balance less what sessions hold', async () => {
+    await s.start(call('c1'));
+    const pricer = new FlatPricer();
+    // 100 less 55: 4 minutes and the fee (45).
+    expect(await authorizeCall(f.ledger.writes, pricer, call('x'), f.clock.now)).toMatchObject({
+      allowed: true,
+      maxSeconds: 240,
+      balance: { amountMinor: 45n, currency: 'USD' },
+    });
+    await s.start(call('c2'));
+    expect(await authorizeCall(f.ledger.writes, pricer, call('x'), f.clock.now)).toMatchObject({
+      allowed: false,
+      reason: 'balance_depleted',
+      maxSeconds: 0,
+    });
   });
 });

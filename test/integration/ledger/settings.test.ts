@@ -67,6 +67,7 @@ describe('ledger: settings updates', () => {
       paymentMethodRef: '',
       adminContacts: [],
       poolCapacities: {},
+      sessionOverdraft: 0n,
     });
   });
 

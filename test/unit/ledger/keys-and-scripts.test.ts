@@ -44,9 +44,9 @@ describe('ledger scripts', () => {
       ['authorize', 6, 'authorizeV6'],
       ['beginPurchase', 2, 'beginPurchaseV6'],
       ['clearUserBlock', 3, 'clearUserBlockV6'],
-      ['endSession', 5, 'endSessionV6'],
+      ['endSession', 6, 'endSessionV6'],
       ['expireLots', 10, 'expireLotsV6'],
-      ['expireSessions', 5, 'expireSessionsV6'],
+      ['expireSessions', 6, 'expireSessionsV6'],
       ['lookupApplied', 2, 'lookupAppliedV6'],
       ['readAppliedDay', 1, 'readAppliedDayV6'],
       ['rechargeResult', 11, 'rechargeResultV6'],
@@ -58,7 +58,7 @@ describe('ledger scripts', () => {
       ['sessionSnapshot', 7, 'sessionSnapshotV6'],
       ['setUserLimits', 2, 'setUserLimitsV6'],
       ['startSession', 17, 'startSessionV6'],
-      ['updateSession', 9, 'updateSessionV6'],
+      ['updateSession', 10, 'updateSessionV6'],
       ['updateSettings', 10, 'updateSettingsV6'],
     ]);
   });

@@ -21,6 +21,22 @@
   dropped), and the shard index `ixSessions` scores the tenant by its earliest entry.
 ]]
 
+-- The index shard's gauges (includes/indexes.lua) count live sessions (`sessionsLive`) and
+-- the money sessions hold by currency (`sessionsHeld:<currency>`), by the changes the scripts
+-- make: a script that changes sessions names the gauges key and the tenant's currency first.
+local SESSION_GAUGES = {}
+
+local function countSessionsIn(gaugesKey, currency)
+  SESSION_GAUGES.key = gaugesKey
+  SESSION_GAUGES.currency = currency
+end
+
+local function gaugeLive(delta)
+  if SESSION_GAUGES.key then
+    redis.call('HINCRBY', SESSION_GAUGES.key, 'sessionsLive', delta)
+  end
+end
+
 local function sessionField(id)
   return 's:' .. id
 end
@@ -58,6 +74,9 @@ end
 local function addHold(accountKey, sessionsKey, user, amount)
   if amount ~= 0 then
     redis.call('HINCRBY', accountKey, 'sessHold', amount)
+    if SESSION_GAUGES.key then
+      redis.call('HINCRBY', SESSION_GAUGES.key, 'sessionsHeld:' .. SESSION_GAUGES.currency, amount)
+    end
     if user ~= '' and redis.call('HINCRBY', sessionsKey, 'm:' .. user, amount) == 0 then
       redis.call('HDEL', sessionsKey, 'm:' .. user)
     end
@@ -90,12 +109,39 @@ end
 -- Leaves a live session: its reservation down to `keep` (minor units) and `keepPool` pool
 -- seconds, out of the live counts. The caller writes the session.
 local function leaveLive(keys, s, keep, keepPool)
+  gaugeLive(-1)
   addHold(keys.account, keys.sessions, s.u, keep - s.r)
   s.r = keep
   addPoolHeld(keys.pools, s.pk, keepPool - s.p)
   s.p = keepPool
   if s.paid == 1 then
     addLive(keys.account, keys.sessions, s.u, -1)
+  end
+end
+
+-- The sessions of a batch's usages (`u.session`, decoded), in one HMGET: not for a usage too late.
+local function lookupSessions(sessionsKey, usages, late)
+  local fields = {}
+  for i, u in ipairs(usages) do
+    fields[i] = sessionField(u.id)
+  end
+  local found = redis.call('HMGET', sessionsKey, unpack(fields))
+  for i, u in ipairs(usages) do
+    if found[i] and not late[i] then
+      u.session = cjson.decode(found[i])
+    end
+  end
+end
+
+-- A burst window's entry of a session's start (`<reservation>|<0 or 1>|<id>`) leaves the
+-- window and its sums (`st`: applyUsage's state of the user's window), once: the CDR's
+-- charge replaces it.
+local function dropSessionMember(st, member)
+  if redis.call('ZREM', st.window, member) == 1 then
+    local charge, wasIntl = string.match(member, '^(%d+)|([01])|')
+    st.s = st.s - tonumber(charge)
+    st.n = st.n - tonumber(wasIntl)
+    st.dirty = true
   end
 end
 
@@ -116,4 +162,18 @@ local function settleSession(keys, s, now)
   s.st = 'settled'
   s.at = now
   return true
+end
+
+-- Settles the session of usage `u` (looked up by lookupSessions); `appliedNow`: the usage is
+-- applied by this call, so the session's burst window entry is replaced by its charge.
+local function settleUsageSession(keys, u, appliedNow, currency, now)
+  if u.session.st == 'settled' then
+    return
+  end
+  local s = readSession(keys.sessions, u.id)
+  countSessionsIn(keys.gauges, currency)
+  if settleSession(keys, s, now) then
+    writeSession(keys.sessions, u.id, s)
+  end
+  u.sessionMember = appliedNow and s.bm ~= '' and s.bm or nil
 end

@@ -6,7 +6,7 @@
   the same answer; other used seconds are a conflict.
 
   KEYS[1] account  KEYS[2] pools  KEYS[3] sessions  KEYS[4] sessions by expiry
-  KEYS[5] index: sessions
+  KEYS[5] index: sessions  KEYS[6] index: gauges
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] usage id  ARGV[4] used seconds
   ARGV[5] what they cost (minor units)  ARGV[6] the pool seconds they draw
   ARGV[7] how long an ended session is kept for its CDR (ms)
@@ -18,7 +18,8 @@
 --- @include "includes/common"
 --- @include "includes/sessions"
 
-local keys = { account = KEYS[1], pools = KEYS[2], sessions = KEYS[3], byExpiry = KEYS[4], ixSessions = KEYS[5] }
+local keys = { account = KEYS[1], pools = KEYS[2], sessions = KEYS[3], byExpiry = KEYS[4], ixSessions = KEYS[5],
+  gauges = KEYS[6] }
 local tenant, now, id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local used = tonumber(ARGV[4])
 local s = readSession(keys.sessions, id)
@@ -37,6 +38,7 @@ if used < s.used then
 end
 local released, held = 0, 0
 if s.st ~= 'settled' then
+  countSessionsIn(keys.gauges, redis.call('HGET', keys.account, 'currency'))
   local keep = math.min(tonumber(ARGV[5]), s.r)
   local keepPool = math.min(tonumber(ARGV[6]), s.p)
   released = s.r - keep

@@ -9,7 +9,7 @@
 
   KEYS[1] account  KEYS[2] lots  KEYS[3] lot expiry  KEYS[4] pools  KEYS[5] sessions
   KEYS[6] sessions by expiry  KEYS[7] index: sessions  KEYS[8] user spend limits
-  KEYS[9] the base of the users' monthly spend keys
+  KEYS[9] the base of the users' monthly spend keys  KEYS[10] index: gauges
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] the call's month (yyyy-mm)  ARGV[4] usage id
   ARGV[5] used seconds  ARGV[6] money the session held in the snapshot  ARGV[7] pool seconds it
   held  ARGV[8] money it holds now  ARGV[9] pool seconds it holds now  ARGV[10] valid until (ms)
@@ -27,7 +27,7 @@
 
 local keys = {
   account = KEYS[1], lots = KEYS[2], lotExpiry = KEYS[3], pools = KEYS[4], sessions = KEYS[5],
-  byExpiry = KEYS[6], ixSessions = KEYS[7], userLimits = KEYS[8], userSpend = KEYS[9],
+  byExpiry = KEYS[6], ixSessions = KEYS[7], userLimits = KEYS[8], userSpend = KEYS[9], gauges = KEYS[10],
 }
 local tenant, now, month, id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local used = tonumber(ARGV[5])
@@ -79,6 +79,7 @@ if poolDelta > 0 then
     return { ERR.SESSION_RETRY, 'pool' }
   end
 end
+countSessionsIn(keys.gauges, h.currency)
 addHold(keys.account, keys.sessions, s.u, delta)
 s.r = amount
 addPoolHeld(keys.pools, s.pk, poolDelta)

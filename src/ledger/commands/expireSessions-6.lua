@@ -7,7 +7,7 @@
   tenant's entry in the shard index follows its earliest entry left.
 
   KEYS[1] account  KEYS[2] pools  KEYS[3] sessions  KEYS[4] sessions by expiry
-  KEYS[5] index: sessions
+  KEYS[5] index: sessions  KEYS[6] index: gauges
   ARGV[1] tenant id  ARGV[2] now (ms)  ARGV[3] retention of sessions without a CDR (ms)
   ARGV[4] limit
 
@@ -17,7 +17,8 @@
 --- @include "includes/common"
 --- @include "includes/sessions"
 
-local keys = { account = KEYS[1], pools = KEYS[2], sessions = KEYS[3], byExpiry = KEYS[4], ixSessions = KEYS[5] }
+local keys = { account = KEYS[1], pools = KEYS[2], sessions = KEYS[3], byExpiry = KEYS[4], ixSessions = KEYS[5],
+  gauges = KEYS[6] }
 local tenant, now, retention, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local due = redis.call('ZRANGEBYSCORE', keys.byExpiry, '-inf', now, 'LIMIT', 0, limit + 1)
 local more = 0
@@ -26,6 +27,9 @@ if #due > limit then
   due[#due] = nil
 end
 local expired, dropped = 0, 0
+if #due > 0 then
+  countSessionsIn(keys.gauges, redis.call('HGET', keys.account, 'currency') or '')
+end
 for _, id in ipairs(due) do
   local s = readSession(keys.sessions, id)
   if not s then
