@@ -38,6 +38,7 @@ import {
   setBurstGuard,
   setUserLimits,
 } from './scenes';
+import { sipCalls } from './sip-calls';
 
 const dollars = (minor: bigint, currency: string) =>
   `${minorToDecimal(minor.toString(), currency)} ${currency}`;
@@ -258,6 +259,7 @@ async function main(): Promise<void> {
       `   contoso's admin looks into it and clears ${BURST_USER}'s block: DELETE .../user-blocks/${BURST_USER} answers ${cleared}`,
     );
     await dryRunRerate(env, yesterday);
+    await sipCalls(app.url, DEMO_OPERATOR_TOKEN, join(dir, 'sip'));
     await serveConsole(app.url, keys);
   } finally {
     await app.stop();
