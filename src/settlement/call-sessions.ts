@@ -35,7 +35,10 @@ export interface SessionAnswer {
   reserved: bigint;
   /** The tenant's currency; null for an unknown tenant. */
   currency: string | null;
-  /** When the session expires unless renewed; null when nothing was granted at the start. */
+  /**
+   * When the session expires unless renewed: the end of its grant plus the grace; null when
+   * nothing was granted at the start.
+   */
   validUntil: Date | null;
 }
 
@@ -125,6 +128,7 @@ export class CallSessions {
     const { usageId } = call;
     const { query, read } = this.snapshot(call, usageId, now);
     const chunk = this.deps.settings.grantSeconds;
+    let currency: string | null = null;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const snapshot = await read();
       if ('refused' in snapshot) {
@@ -148,6 +152,7 @@ export class CallSessions {
           validUntil: null,
         };
       }
+      currency = snapshot.currency;
       if (snapshot.session) return this.repeatedStart(snapshot.session, fingerprint);
       const grant =
         call.callType === 'emergency'
@@ -171,7 +176,7 @@ export class CallSessions {
         grantedSeconds: grant.grantedSeconds,
         reserved: grant.amount,
         currency: snapshot.currency,
-        validUntil,
+        validUntil: this.expiresAt(validUntil),
       };
       const started: Started = { answer: store(answer), call: pricedCall(call) };
       const written = await this.deps.ledger.startSession(
@@ -205,7 +210,7 @@ export class CallSessions {
       reason: 'balance_depleted',
       grantedSeconds: 0,
       reserved: 0n,
-      currency: null,
+      currency,
       validUntil: null,
     };
   }
@@ -226,6 +231,7 @@ export class CallSessions {
     usedSeconds: number,
     now = new Date(),
   ): Promise<SessionAnswer | SessionProblem> {
+    let last: SessionAnswer | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const known = await this.deps.ledger.readSession(tenantId, usageId);
       if (!known) return { problem: 'unknown' };
@@ -251,7 +257,7 @@ export class CallSessions {
         grantedSeconds: grant.allowed ? grant.grantedSeconds : 0,
         reserved: grant.allowed ? grant.amount : session.held,
         currency: snapshot.currency,
-        validUntil,
+        validUntil: this.expiresAt(validUntil),
       };
       const written = await this.deps.ledger.updateSession(
         tenantId,
@@ -272,8 +278,18 @@ export class CallSessions {
       if ('refused' in written) return problemOf(written);
       if (written.status === 'done') return answer;
       if (written.status === 'repeat') return restore(JSON.parse(written.answer) as StoredAnswer);
+      last = {
+        ...answer,
+        allowed: false,
+        reason: 'balance_depleted',
+        grantedSeconds: 0,
+        reserved: own.held,
+        validUntil: this.expiresAt(session.validUntil),
+      };
     }
-    throw new Error(`session ${usageId}: the grant moved ${MAX_ATTEMPTS} times in a row`);
+    // Other calls kept taking the room priced: nothing more now (nothing written; the switch
+    // may ask again before the current grant runs out).
+    return last!;
   }
 
   /** POST /v1/sessions/{usageId}/end: what the used seconds cost stays held, the rest is released. */

@@ -59,7 +59,8 @@ export const grantResponses = replies(
         validUntil: {
           type: ['string', 'null'],
           format: 'date-time',
-          description: 'when the session expires unless renewed; null when nothing was granted',
+          description:
+            'when the session expires unless renewed (the end of the grant plus a grace); null when nothing was granted',
         },
       },
     },

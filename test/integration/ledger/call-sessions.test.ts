@@ -54,6 +54,8 @@ describe('call sessions reserve credit', () => {
       grantedSeconds: 300,
       reserved: 55n,
       currency: 'USD',
+      // The grant's end (300 s) plus the grace (30 s): when it expires unless renewed.
+      validUntil: new Date('2026-11-01T10:05:30.000Z'),
     });
     expect(await s.start(call('c1'))).toEqual(first);
     expect(await s.start({ ...call('c1'), calleeNumber: '+33123456789' })).toEqual({
