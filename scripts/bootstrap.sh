@@ -5,6 +5,8 @@
 #   - redis-server, promtool and prometheus (Debian's redis-server and prometheus packages)
 #     when missing (the alert test runs a real Prometheus);
 #   - Chromium (Debian's chromium package) when missing: the console's browser tests drive it;
+#   - Kamailio and SIPp (Debian's kamailio, kamailio-utils-modules, kamailio-json-modules and
+#     sip-tester packages) when missing: the SIP switch's test places real calls;
 #   - Java and Maven present (Kafka and the schema registry are fetched by the stack itself);
 #   - schemathesis for the admin API's fuzz test, in a virtualenv under .cache/fuzz-venv,
 #     installed from test/fuzz/requirements.txt when missing or when that file changed;
@@ -53,6 +55,21 @@ if ! command -v "${CHROMIUM_PATH:-chromium}" >/dev/null 2>&1; then
   [ "$(id -u)" = 0 ] || _sudo="sudo"
   { $_sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $_sudo apt-get install -y -qq chromium; } >&2 ||
     { echo "bootstrap: could not install chromium; install it with apt-get install chromium (or set CHROMIUM_PATH)" >&2; return 1 2>/dev/null || exit 1; }
+fi
+
+# The SIP switch's end-to-end test runs Kamailio (deploy/kamailio/kamailio.cfg: http_client is
+# in the utils modules, json in the json modules) and SIPp (Debian's sip-tester).
+if ! command -v "${KAMAILIO_PATH:-kamailio}" >/dev/null 2>&1 || ! command -v "${SIPP_PATH:-sipp}" >/dev/null 2>&1 ||
+  ! compgen -G '/usr/lib/*/kamailio/modules/http_client.so' >/dev/null ||
+  ! compgen -G '/usr/lib/*/kamailio/modules/json.so' >/dev/null; then
+  echo "bootstrap: kamailio or sipp is missing; installing Debian's packages (the SIP switch test)" >&2
+  _sudo=""
+  [ "$(id -u)" = 0 ] || _sudo="sudo"
+  { $_sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $_sudo apt-get install -y -qq --no-install-recommends \
+    kamailio kamailio-utils-modules kamailio-json-modules sip-tester; } >&2 ||
+    { echo "bootstrap: could not install kamailio; install kamailio kamailio-utils-modules kamailio-json-modules sip-tester with apt-get" >&2; return 1 2>/dev/null || exit 1; }
+  # The package enables a system-wide proxy on port 5060; the tests start their own.
+  { $_sudo systemctl disable --now kamailio || $_sudo service kamailio stop; } >/dev/null 2>&1 || true
 fi
 
 for _tool in java mvn; do

@@ -40,6 +40,7 @@ import {
   setBurstGuard,
   setUserLimits,
 } from './scenes';
+import { sipCalls } from './sip-calls';
 
 const dollars = (minor: bigint, currency: string) =>
   `${minorToDecimal(minor.toString(), currency)} ${currency}`;
@@ -269,6 +270,7 @@ async function main(): Promise<void> {
     );
     await dryRunRerate(env, yesterday);
     await lostRechargeAnswer(app.ledger, gateway, env);
+    await sipCalls(app.url, DEMO_OPERATOR_TOKEN, join(dir, 'sip'));
     await serveConsole(app.url, keys);
   } finally {
     await app.stop();
