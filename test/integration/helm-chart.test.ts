@@ -75,7 +75,9 @@ describe('the Helm chart (deploy/helm/rater), checked by helm lint, helm templat
     const { objects } = rendered;
     const deployments = objects.filter((o) => o.kind === 'Deployment');
     expect(deployments.map((d) => d.metadata.name).sort()).toEqual(
-      ['api', 'consumer', 'notifier', 'recharge', 'reconciler', 'relay', 'sweeper'].map((role) => `rater-${role}`),
+      ['api', 'consumer', 'notifier', 'recharge', 'reconciler', 'relay', 'sweeper'].map(
+        (role) => `rater-${role}`,
+      ),
     );
     for (const deployment of deployments) {
       const role = deployment.metadata.name.replace('rater-', '');
