@@ -12,7 +12,7 @@ COPY src ./src
 RUN npm run build
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-# The old generation is capped at 256 MB (README, the end-to-end benchmark): without a cap
+# The old generation is capped at 256 MB (docs/benchmarks.md, the end-to-end benchmark): without a cap
 # V8 sizes it by the host and lets garbage pile up to several hundred MB.
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=256 \

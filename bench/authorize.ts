@@ -9,7 +9,7 @@
  * The service runs the `api` role only, as an authorization front would be deployed.
  * BENCH_AUTHORIZE_PIN=1 pins the service to CPU 0 and the load generator to CPU 1.
  *
- * Profile findings (README, "The authorization benchmark"): the tail was young-generation GC
+ * Profile findings (docs/benchmarks.md, "The authorization benchmark"): the tail was young-generation GC
  * (10-50 ms scavenges: pricing's result objects had a getter, and their garbage survived)
  * and the 19 pricings of the bisection; both fixed. What remains on a shared 2-core machine
  * is the process waiting for a core, and autocannon's -R, which sends each second's requests

@@ -62,7 +62,7 @@ export interface Rater {
 
 /**
  * The node options the rater runs with in production: what the Dockerfile and compose.yaml
- * set (README, the end-to-end benchmark: a heap of 256 MB at most, so that V8 collects
+ * set (docs/benchmarks.md, the end-to-end benchmark: a heap of 256 MB at most, so that V8 collects
  * before it grows to the machine's size). The benchmarks pass them as NODE_OPTIONS, so that
  * what they measure is what is shipped; change them there and here together.
  */

@@ -186,7 +186,7 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     replicas: { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs },
   });
 
-  const kafka = kafkaClient(config.kafka);
+  const kafka = kafkaClient(config.kafka, { logSink: logger });
   const admin = kafka.admin();
   try {
     await admin.connect();

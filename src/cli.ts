@@ -14,6 +14,7 @@ import { paymentsCommand } from './payment-roles';
 import { connectRedis } from './ledger/redis-connection';
 import { kafkaClient } from './kafka/kafka-client';
 import { loadConfig } from './config';
+import { settingsHelp } from './config/settings-help';
 import { openLedger } from './ledger/open-ledger';
 import { reindexTenants } from './ledger/reindex';
 import { RatingPricer } from './settlement/rating-pricer';
@@ -57,7 +58,10 @@ const program = new Command('rater').description(
 
 program
   .command('serve')
-  .description('run the service with the configuration from the environment (see README)')
+  .description(
+    'run the service with the configuration from the environment (docs/operating.md, the configuration table)',
+  )
+  .addHelpText('after', () => `\n${settingsHelp()}`)
   .action(async () => {
     const config = loadConfig();
     const book = ratesOf(config.rates.dir);

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { adminRequest, printAnswer, withAdminApi } from './cli-requests';
+import { adminRequest, printAnswer, table, withAdminApi } from './cli-requests';
 
 /** `rater tenant ...`: the admin API from the command line (RATER_URL, RATER_TOKEN). */
 export function tenantCommand(): Command {
@@ -52,7 +52,13 @@ export function tenantCommand(): Command {
   tenant
     .command('show <tenantId>')
     .description('balance, lots, expiries, auto-recharge and blocked state')
-    .action((id: string) => request('GET', `/v1/tenants/${encodeURIComponent(id)}/balance`));
+    .action(async (id: string) =>
+      printAnswer(
+        tenant,
+        await adminRequest(tenant, 'GET', `/v1/tenants/${encodeURIComponent(id)}/balance`),
+        describeBalance,
+      ),
+    );
 
   tenant
     .command('buy <tenantId>')
@@ -184,4 +190,51 @@ export function tenantCommand(): Command {
       request('DELETE', `/v1/tenants/${encodeURIComponent(id)}/user-blocks/${encodeURIComponent(user)}`),
     );
   return tenant;
+}
+
+type Money = { amount: string; currency: string };
+interface BalanceView {
+  tenantId: string;
+  billingMode: string;
+  balance: Money;
+  reserved: Money;
+  available: Money;
+  blocked: boolean;
+  autoRecharge: {
+    enabled: boolean;
+    triggerAmount: Money;
+    rechargeAmount: Money;
+    pendingRequestId: string | null;
+    lastFailure: { at: string; reason: string } | null;
+  };
+  lots: { lotId: string; source: string; remaining: Money; expiresAt: string; status: string }[];
+}
+
+/** `rater tenant show` for people: the balance and its lots (`--json` prints the API's answer). */
+export function describeBalance(view: BalanceView): string[] {
+  const money = (m: Money) => `${m.amount} ${m.currency}`;
+  const recharge = view.autoRecharge;
+  return [
+    `${view.tenantId} (${view.billingMode})${view.blocked ? ': BLOCKED, credit-paid calls are refused' : ''}`,
+    `balance    ${money(view.balance)}`,
+    `reserved   ${money(view.reserved)} by calls in progress; available ${money(view.available)}`,
+    `recharge   ${
+      recharge.enabled
+        ? `on: ${money(recharge.rechargeAmount)} below ${money(recharge.triggerAmount)}${recharge.pendingRequestId ? ` (pending ${recharge.pendingRequestId})` : ''}`
+        : 'off'
+    }${recharge.lastFailure ? `; last failed ${recharge.lastFailure.at}: ${recharge.lastFailure.reason}` : ''}`,
+    '',
+    ...(view.lots.length === 0
+      ? ['no lots']
+      : table(
+          ['LOT', 'SOURCE', 'REMAINING', 'EXPIRES', 'STATUS'],
+          view.lots.map((lot) => [
+            lot.lotId,
+            lot.source,
+            money(lot.remaining),
+            lot.expiresAt.slice(0, 10),
+            lot.status,
+          ]),
+        )),
+  ];
 }

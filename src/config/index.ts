@@ -150,7 +150,7 @@ const fieldsSchema = z.object({
   }),
   rates: z.object({ dir: z.string().min(1).default('rates') }),
   ledger: z.object({ idempotencyRetentionDays: z.coerce.number().int().min(1).max(3650).default(35) }),
-  /** Limits on usage records in (README, "Records set aside"). */
+  /** Limits on usage records in (docs/pipeline.md, "Records set aside"). */
   cdr: z.object({
     /** Largest record accepted (`record_too_large`); default KAFKA_MAX_MESSAGE_BYTES. */
     maxRecordBytes: z.coerce.number().int().min(1024).optional(),
@@ -168,7 +168,7 @@ const fieldsSchema = z.object({
     eventsSource: z.string().min(1).default('/rater/credits'),
   }),
   expiry: z.object({ sweepIntervalSeconds: seconds.default(300) }),
-  /** Call sessions (README, "Call sessions"). */
+  /** Call sessions (docs/sessions.md). */
   sessions: z.object({
     /** Seconds one grant gives: the switch renews before they run out (at least 60: one increment). */
     grantSeconds: z.coerce.number().int().min(60).max(86_400).default(300),
@@ -197,7 +197,7 @@ const fieldsSchema = z.object({
       .regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the token (sha256sum)')
       .optional(),
   }),
-  /** The admin console (/console), served with the api role (README, "The admin console"). */
+  /** The admin console (/console), served with the api role (docs/console.md). */
   console: z.object({
     enabled: flag.default(true),
     /** How long a sign-in lasts; nothing extends it. */
@@ -226,7 +226,7 @@ const fieldsSchema = z.object({
     stripeApiKeyFile: z.string().min(1).optional(),
     /** Another API base URL than Stripe's (stripe-mock). */
     stripeApiBase: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-    /** The reconciler settles payments pending longer than this (README, "Reconciliation"). */
+    /** The reconciler settles payments pending longer than this (docs/payments.md, "Reconciliation"). */
     reconcileGraceSeconds: z.coerce.number().int().min(1).max(3600).default(60),
     /** How often the reconciler role looks at the pending payments. */
     reconcileIntervalSeconds: seconds.default(30),
@@ -371,7 +371,7 @@ export class ConfigError extends Error {
 }
 
 /**
- * The payment rules (README, "Payments"): the recharge role charges cards, so it needs a real
+ * The payment rules (docs/payments.md): the recharge role charges cards, so it needs a real
  * gateway choice (`stripe`, or `simulated` on purpose); the api role takes purchases, so it
  * needs a choice too, where `none` runs it without purchases (an authorization-only front).
  */

@@ -27,7 +27,7 @@ export type RejectionCode =
   | 'unserializable'
   | 'internal_error';
 
-/** Every rejection code, in the order of the README's table (metrics create each at zero). */
+/** Every rejection code, in the order of docs/pipeline.md's table (metrics create each at zero). */
 export const REJECTION_CODES: readonly RejectionCode[] = [
   'empty_value',
   'record_too_large',

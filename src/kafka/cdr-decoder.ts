@@ -118,7 +118,7 @@ function rejectedWithIds(raw: Record<string, unknown>, rejected: Rejection): Rej
   return { rejected, ...(usageId ? { usageId } : {}), ...(tenantId ? { tenantId } : {}) };
 }
 
-/** The limits a record must keep to be charged (README, "Records that are set aside"). */
+/** The limits a record must keep to be charged (docs/pipeline.md, "Records set aside"). */
 export interface CdrRules {
   /** Largest value accepted, in bytes (`record_too_large`). */
   maxRecordBytes: number;

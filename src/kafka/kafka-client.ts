@@ -1,4 +1,4 @@
-import { Kafka, KafkaConfig, logLevel, SASLOptions } from 'kafkajs';
+import { Kafka, KafkaConfig, logCreator, logLevel, SASLOptions } from 'kafkajs';
 
 /** How the service reaches the brokers: the connection part of the configuration (KAFKA_*). */
 export interface KafkaConnection {
@@ -29,15 +29,41 @@ export function kafkaSecurity(connection: KafkaConnection): Pick<KafkaConfig, 's
  */
 const TLS_CONNECTION_TIMEOUT_MS = 5_000;
 
+/** What kafkajs's log lines go to: the service's own logger (pino's methods), not the console. */
+export interface KafkaLogSink {
+  error(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  debug(fields: object, message: string): void;
+}
+
+/**
+ * kafkajs's log entries as lines of the service's log (`logger: kafkajs` and the entry's own
+ * fields), at their level: a refused connection is one warn or error line in the service's format,
+ * and a logger that is off (the tests') keeps them off the console.
+ */
+export function kafkaLogCreator(sink: KafkaLogSink): logCreator {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...fields } = log;
+      const line = { logger: 'kafkajs', ...fields };
+      if (level === logLevel.ERROR) sink.error(line, message);
+      else if (level === logLevel.WARN) sink.warn(line, message);
+      else if (level === logLevel.INFO) sink.info(line, message);
+      else sink.debug(line, message);
+    };
+}
+
 /** A kafkajs client of the configured brokers, with their TLS and SASL settings. */
 export function kafkaClient(
   connection: KafkaConnection,
-  options: { clientId?: string; logLevel?: logLevel } = {},
+  options: { clientId?: string; logLevel?: logLevel; logSink?: KafkaLogSink } = {},
 ): Kafka {
   return new Kafka({
     clientId: options.clientId ?? connection.clientId,
     brokers: connection.brokers,
     logLevel: options.logLevel ?? logLevel.WARN,
+    ...(options.logSink ? { logCreator: kafkaLogCreator(options.logSink) } : {}),
     ...(connection.ssl ? { connectionTimeout: TLS_CONNECTION_TIMEOUT_MS } : {}),
     ...kafkaSecurity(connection),
   });

@@ -8,7 +8,7 @@ import { fitsMessageLimit, messageBytes } from './grouped-sender';
 
 /**
  * The messages a usage record ends in (CONTRACTS.md section 2 and the dead-letter headers of
- * the README): its rated record on the rated topic, or its dead letter, each within the
+ * docs/pipeline.md): its rated record on the rated topic, or its dead letter, each within the
  * broker's message size limit.
  */
 

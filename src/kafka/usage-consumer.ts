@@ -43,7 +43,7 @@ export interface UsageConsumerOptions {
   /** The broker's message.max.bytes (KAFKA_MAX_MESSAGE_BYTES): no message out is larger. */
   maxMessageBytes?: number;
   /**
-   * Limits on input (README, "Records set aside"); the largest record defaults to
+   * Limits on input (docs/pipeline.md, "Records set aside"); the largest record defaults to
    * `maxMessageBytes`, the time window is read on `clock`.
    */
   cdrRules?: Partial<Omit<CdrRules, 'now'>>;

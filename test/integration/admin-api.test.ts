@@ -378,7 +378,7 @@ describe('admin API /v1 on the running service', () => {
     );
     expect(funded.status).toBe(0);
     expect(JSON.parse(funded.stdout)).toMatchObject({ lotId: 'm:cli-1', duplicate: false });
-    const shown = await cli('show', 'contoso');
+    const shown = await cli('show', 'contoso', '--json');
     expect(JSON.parse(shown.stdout)).toMatchObject({
       tenantId: 'contoso',
       balance: { amount: '26.75', currency: 'USD' },

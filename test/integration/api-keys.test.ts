@@ -166,6 +166,15 @@ describe('API keys: issued, listed and revoked by the operator, from the API and
       amount: '2.50',
       currency: 'USD',
     });
+    const shown = await run(tenantCommand(), ['--url', app.url, '--token', OPERATOR, 'show', tenant]);
+    expect(shown.out.slice(0, 3)).toEqual([
+      `${tenant} (prepaid)`,
+      'balance    2.50 USD',
+      'reserved   0.00 USD by calls in progress; available 2.50 USD',
+    ]);
+    expect(shown.out).toContainEqual(
+      expect.stringMatching(/^m:goodwill-1 +manual +2\.50 USD +\d{4}-\d\d-\d\d +active$/),
+    );
   });
 
   it('rater token new prints a token whose SHA-256 it writes into an env file', async () => {

@@ -38,6 +38,7 @@ describe('health endpoints of the running service', () => {
       status: 'ready',
       checks: { redis: 'ok', kafka: 'ok' },
       paymentGateway: 'none',
+      payments: expect.stringContaining('disabled: no payment gateway (PAYMENT_GATEWAY=none)'),
     });
   });
 

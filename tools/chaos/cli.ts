@@ -49,7 +49,7 @@ export function verdict(report: ChaosReport): { pass: boolean; text: string } {
 
 const program = new Command('chaos')
   .description(
-    'a long crash-and-replay run on a local stack of its own: SIGKILLs and restarts of the rater, one Redis and one broker restart, then a reconciliation (see README)',
+    'a long crash-and-replay run on a local stack of its own: SIGKILLs and restarts of the rater, one Redis and one broker restart, then a reconciliation (docs/development.md)',
   )
   .option('--count <n>', 'CDRs to generate', whole, 1_000_000)
   .option('--kills <n>', 'SIGKILLs of the rater', whole, 50)

@@ -13,7 +13,7 @@ export interface RaterProcess {
 }
 
 export interface RaterLaunch {
-  /** Environment on top of this process's own: the service's configuration (README). */
+  /** Environment on top of this process's own: the service's configuration (docs/operating.md). */
   env: Record<string, string>;
   /** Name of the instance: its log file is `<logDir>/<name>.log`. */
   name: string;

@@ -37,7 +37,7 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Restart a rater that made no progress for this long while records wait (ms). */
   stallMs?: number;
-  /** The one Redis restart is a SIGKILL (a crash; the stack's Redis fsyncs every write, see README). */
+  /** The one Redis restart is a SIGKILL (a crash; the stack's Redis fsyncs every write, docs/operating.md). */
   redisKill?: boolean;
   /**
    * The ledger on the stack's Redis Cluster: the rater gets REDIS_CLUSTER=true and a node, and

@@ -18,7 +18,7 @@ const whole = (v: string) => {
 /** `rater loadgen`: a seeded stream of realistic CDRs to the usage topic of the configuration. */
 export function loadgenCommand(): Command {
   return new Command('loadgen')
-    .description('write a reproducible stream of realistic CDRs to the usage topic (see README)')
+    .description('write a reproducible stream of realistic CDRs to the usage topic (docs/development.md)')
     .option('--count <n>', 'records to write', whole, 100_000)
     .option('--rate <n>', 'records a second (0: as fast as the broker takes them)', whole, 0)
     .option('--seed <n>', 'seed of the stream', whole, DEFAULT_STREAM.seed)

@@ -7,7 +7,7 @@ import { startSwitch } from './switch';
 
 /**
  * `sip switch|call`: the prepaid SIP switch (Kamailio) in front of a running rater, and SIPp
- * calls through it (README, "The SIP switch (Kamailio)").
+ * calls through it (docs/kamailio.md).
  */
 export function sipCommand(): Command {
   const sip = new Command('sip').description('the Kamailio switch on the rater, and SIPp calls through it');

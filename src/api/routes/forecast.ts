@@ -11,7 +11,7 @@ const SPEND_DAYS = 16;
 
 /**
  * A tenant's runway: the burn rate from its recent spend and when the balance is projected to
- * reach zero, or auto-recharge to trigger (src/credits/forecast.ts says how; the README too).
+ * reach zero, or auto-recharge to trigger (src/credits/forecast.ts says how; docs/ledger.md too).
  */
 export function forecastRoutes<L extends FastifyBaseLogger>(
   app: AdminApp<L>,

@@ -113,7 +113,7 @@ async function withGateway(
 }
 
 /**
- * A tenant's card (README, "Cards"): recorded only when the payment gateway says its payment
+ * A tenant's card (docs/payments.md, "Cards"): recorded only when the payment gateway says its payment
  * method is attached to the tenant's own customer, whoever names it. The tenant's admin adds
  * one through the gateway's hosted page (setup, then complete, or the gateway's webhook).
  */

@@ -5,7 +5,7 @@ import { badRequest } from '../refusals';
 import { rerateBody, rerateResponses } from './rerates.schemas';
 
 /**
- * The operator's re-rating of a period (README, "Re-rating"): a dry run reports what the
+ * The operator's re-rating of a period (docs/rerating.md): a dry run reports what the
  * decks now in force change, a real run applies it, once per revision. The request waits for
  * the run; a run cut short (the connection lost, the process stopped) is resumed by the same
  * request again.

@@ -22,9 +22,9 @@ describe('the one list of names', () => {
     expect([...emitted].sort()).toEqual([...EVENT_TYPES].sort());
   });
 
-  it('lists every rejection code once, and every code the README documents', () => {
+  it('lists every rejection code once, and every code the pipeline guide documents', () => {
     expect(new Set(REJECTION_CODES).size).toBe(REJECTION_CODES.length);
-    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
-    for (const code of REJECTION_CODES) expect(readme).toContain(`\`${code}\``);
+    const guide = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'pipeline.md'), 'utf8');
+    for (const code of REJECTION_CODES) expect(guide).toContain(`\`${code}\``);
   });
 });
