@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uniqueName } from '../support/stack';
 import { apiCaller, startApiApp } from '../support/api-app';
+import { consoleSignIn } from '../support/console-sign-in';
 
 const OPERATOR = 'operator-secret-token-for-keys';
 
@@ -29,22 +30,6 @@ async function run(
     log.mockRestore();
     error.mockRestore();
   }
-}
-
-/** Signs in to the console with a credential, as the sign-in form does: the session cookie. */
-async function consoleSignIn(url: string, credential: string): Promise<string> {
-  const page = await fetch(`${url}/console/sign-in`);
-  const csrfCookie = page.headers.getSetCookie().map((cookie) => cookie.split(';')[0]!);
-  const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
-  const signedIn = await fetch(`${url}/console/sign-in`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie.join('; ') },
-    body: new URLSearchParams({ _csrf: token, credential, next: '/console' }).toString(),
-  });
-  expect(signedIn.status).toBe(303);
-  const session = signedIn.headers.getSetCookie().find((cookie) => cookie.startsWith('rater_session='));
-  return [...csrfCookie, session!.split(';')[0]!].join('; ');
 }
 
 describe('API keys: issued, listed and revoked by the operator, from the API and the command line', () => {

@@ -10,6 +10,7 @@ import { cdrCommand } from '../../src/kafka/cdr-cli';
 import { RatingPricer } from '../../src/settlement/rating-pricer';
 import { startMailbox } from '../../tools/demo/mailbox';
 import { apiCaller, shippedBook } from '../support/api-app';
+import { consoleSignIn } from '../support/console-sign-in';
 import { testStack, uniqueName } from '../support/stack';
 import { eventually } from '../support/wait';
 
@@ -166,6 +167,13 @@ describe('compose.yaml as shipped', () => {
         paymentGateway: 'none',
         payments: expect.stringContaining('disabled: no payment gateway (PAYMENT_GATEWAY=none)'),
       });
+    });
+
+    it('signs the operator in to the console with the token from .env', async () => {
+      const cookie = await consoleSignIn(app.url, token);
+      const page = await fetch(`${app.url}/console/operator`, { headers: { cookie }, redirect: 'manual' });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('action="/console/sign-out"');
     });
 
     it('takes the operator token from .env, and rates a CDR sent with `rater cdr send`', async () => {

@@ -26,6 +26,7 @@ import { down, stackEnv, stripeEnv, up } from '../stack/stack';
 import { startStripeTestProxy, StripeTestProxy } from '../stack/stripe-test-proxy';
 import { projectRoot } from '../stack/toolchain';
 import { generateDay } from './day';
+import { replaceCardOnHostedPage } from './card-setup';
 import { lostRechargeAnswer } from './lost-answer';
 import { startMailbox } from './mailbox';
 import {
@@ -114,11 +115,17 @@ async function issueKey(url: string, tenant: string): Promise<string> {
 }
 
 /** A tenant admin's purchase through the admin API, with the tenant's API key. */
-async function buyCredits(url: string, tenant: string, key: string, amount: string): Promise<string> {
+async function buyCredits(
+  url: string,
+  tenant: string,
+  key: string,
+  amount: string,
+  purchaseId = `${tenant}-order-1`,
+): Promise<string> {
   const response = await fetch(`${url}/v1/tenants/${tenant}/purchases`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ purchaseId: `${tenant}-order-1`, amount, currency: 'USD' }),
+    body: JSON.stringify({ purchaseId, amount, currency: 'USD' }),
   });
   const bought = { status: response.status, body: (await response.json()) as Record<string, unknown> };
   return bought.status === 201
@@ -270,6 +277,10 @@ async function main(): Promise<void> {
     );
     await dryRunRerate(env, yesterday);
     await lostRechargeAnswer(app.ledger, gateway, env);
+    // After the day's failed recharges on the expired card: the admin replaces it.
+    await replaceCardOnHostedPage(app.url, 'northwind', keys.get('northwind')!, gateway, () =>
+      buyCredits(app.url, 'northwind', keys.get('northwind')!, '5.00', 'northwind-order-2'),
+    );
     await sipCalls(app.url, DEMO_OPERATOR_TOKEN, join(dir, 'sip'));
     await serveConsole(app.url, keys);
   } finally {
