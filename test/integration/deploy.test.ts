@@ -16,7 +16,7 @@ describe('deploy/: alert rules, dashboard and a live scrape, checked by promtool
     const check = spawnSync('promtool', ['check', 'rules', join(deploy, 'prometheus', 'alerts.yml')], {
       encoding: 'utf8',
     });
-    expect(check.stdout + check.stderr).toContain('SUCCESS: 11 rules found');
+    expect(check.stdout + check.stderr).toContain('SUCCESS: 12 rules found');
     expect(check.status).toBe(0);
     const rules = readFileSync(join(deploy, 'prometheus', 'alerts.yml'), 'utf8');
     for (const metric of [
@@ -28,6 +28,7 @@ describe('deploy/: alert rules, dashboard and a live scrape, checked by promtool
       'rater_stuck_partitions',
       'rater_payments_pending_oldest_age_seconds',
       'rater_retries_total{stage="replicas"}',
+      'rater_sessions_swept_total{outcome="expired"}',
     ]) {
       expect(rules).toContain(metric);
     }
@@ -71,6 +72,59 @@ describe('deploy/: alert rules, dashboard and a live scrape, checked by promtool
             interval: '1m',
             input_series: series('0 60 0 60 0 60 0 60 0 60 0 60 0 60 0 60 0 60 0 60'),
             alert_rule_test: [{ eval_time: '19m', alertname: 'RaterPaymentPendingTooLong', exp_alerts: [] }],
+          },
+        ],
+      };
+      writeFileSync(join(dir, 'test.yml'), JSON.stringify(test));
+      const run = spawnSync('promtool', ['test', 'rules', join(dir, 'test.yml')], { encoding: 'utf8' });
+      expect([run.status, run.stdout + run.stderr]).toEqual([0, expect.stringContaining('SUCCESS')]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('warns when call sessions keep expiring without an end (a switch stopped talking), not for one now and then', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rater-rules-'));
+    const expired = (instance: string, values: string) => ({
+      series: `rater_sessions_swept_total{outcome="expired",instance="${instance}"}`,
+      values,
+    });
+    try {
+      const test = {
+        rule_files: [join(deploy, 'prometheus', 'alerts.yml')],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            // A switch stops at 11m: its 20 sessions expire together on instance a. Over the
+            // threshold from 11m (2 a minute over 10 minutes), held 5 minutes, gone once the
+            // burst has left the 10-minute window.
+            interval: '1m',
+            input_series: [expired('a', '3x10 23x30'), expired('b', '3x40')],
+            alert_rule_test: [
+              { eval_time: '10m', alertname: 'RaterSessionsExpiring', exp_alerts: [] },
+              { eval_time: '14m', alertname: 'RaterSessionsExpiring', exp_alerts: [] },
+              {
+                eval_time: '17m',
+                alertname: 'RaterSessionsExpiring',
+                exp_alerts: [
+                  {
+                    exp_labels: { severity: 'warning' },
+                    exp_annotations: {
+                      summary: '2.0 call sessions a minute expire without an end',
+                      description:
+                        'A switch stopped renewing or ending its call sessions (down, cut off from the API, or its credentials refused). Check the switches and the API; look at GET /v1/tenants/{id}/sessions of the tenants concerned.',
+                    },
+                  },
+                ],
+              },
+              { eval_time: '25m', alertname: 'RaterSessionsExpiring', exp_alerts: [] },
+            ],
+          },
+          {
+            // A call dropped without its end every 5 minutes: never warns.
+            interval: '1m',
+            input_series: [expired('a', '0+0.2x60')],
+            alert_rule_test: [{ eval_time: '60m', alertname: 'RaterSessionsExpiring', exp_alerts: [] }],
           },
         ],
       };
