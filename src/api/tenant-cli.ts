@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { adminRequest, printAnswer, table, withAdminApi } from './cli-requests';
+import { addCallCommands } from './tenant-calls-cli';
 
 /** `rater tenant ...`: the admin API from the command line (RATER_URL, RATER_TOKEN). */
 export function tenantCommand(): Command {
@@ -189,6 +190,7 @@ export function tenantCommand(): Command {
     .action((id: string, user: string) =>
       request('DELETE', `/v1/tenants/${encodeURIComponent(id)}/user-blocks/${encodeURIComponent(user)}`),
     );
+  addCallCommands(tenant);
   return tenant;
 }
 

@@ -22,6 +22,10 @@ export interface LiveSession {
   usedSeconds: number;
   validUntil: Date;
   user: string;
+  /** The start's stored answer and call (JSON, as the use case stored it). */
+  started: string;
+  /** The last update's stored answer (JSON) and the used seconds it answered; none before one. */
+  lastUpdate?: { answer: string; usedSeconds: number };
 }
 
 export interface SessionStoreOptions {
@@ -41,10 +45,15 @@ interface StoredSession {
   used: number;
   vu: number;
   sa: string;
+  la?: string;
+  lu?: number;
 }
 
 export function parseSession(json: string): SessionState {
-  const s = JSON.parse(json) as StoredSession;
+  return fromStored(JSON.parse(json) as StoredSession);
+}
+
+function fromStored(s: StoredSession): SessionState {
   return {
     status: s.st,
     held: BigInt(s.r),
@@ -272,7 +281,8 @@ export class SessionStore {
     );
     const sessions: LiveSession[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const s = parseSession(flat[i + 1]!);
+      const stored = JSON.parse(flat[i + 1]!) as StoredSession;
+      const s = fromStored(stored);
       if (s.status !== 'live') continue;
       sessions.push({
         usageId: flat[i]!.slice(2),
@@ -281,6 +291,10 @@ export class SessionStore {
         usedSeconds: s.usedSeconds,
         validUntil: s.validUntil,
         user: s.user,
+        started: s.started,
+        ...(stored.la !== undefined && Number(stored.lu) >= 0
+          ? { lastUpdate: { answer: stored.la, usedSeconds: Number(stored.lu) } }
+          : {}),
       });
     }
     return { sessions, cursor };

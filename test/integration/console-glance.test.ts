@@ -70,7 +70,9 @@ describe('the admin console at a glance, in Chromium', () => {
   const capped = uniqueName('capped');
   const broke = uniqueName('broke');
   const later = uniqueName('later');
+  const live = uniqueName('live');
   let acmeKey: string;
+  const liveStart = new Date(Date.now() - 60_000);
 
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${app.url}${path}`, {
@@ -190,6 +192,24 @@ describe('the admin console at a glance, in Chromium', () => {
     await tenant(broke, prepaid, '1.00');
     await spend(broke, `${broke}-u1`, 300n);
     await tenant(later, { billingMode: 'postpaid', currency: 'USD' });
+    // Two calls in progress: one just started (300 s granted, 0.17 held), one renewed at 280 s
+    // (580 s as one call: 0.35 held).
+    await tenant(live, prepaid, '10.00');
+    const startCall = async (usageId: string, userId: string, calleeNumber: string) => {
+      const body = { usageId, tenantId: live, callType: 'user_out', calleeNumber, userId };
+      const answer = await call('POST', '/v1/sessions', {
+        ...body,
+        licenseCapability: 'MCOPSTNPP',
+        usageCountryCode: 'US',
+        startDateTime: liveStart.toISOString(),
+      });
+      expect(answer).toMatchObject({ status: 200, body: { allowed: true, grantedSeconds: 300 } });
+    };
+    await startCall('call-1@pbx', 'alice', '+442071234567');
+    await startCall('call-2@pbx', 'bob', '+442071234568');
+    expect(
+      await call('POST', '/v1/sessions/call-2@pbx/update', { tenantId: live, usedSeconds: 280 }),
+    ).toMatchObject({ status: 200, body: { reserved: '0.35' } });
 
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
@@ -289,6 +309,7 @@ describe('the admin console at a glance, in Chromium', () => {
         ...tabs(later),
         `/console/t/${capped}`,
         `/console/t/${broke}`,
+        `/console/t/${live}`,
         `/console/t/${capped}/auto-recharge`,
       ];
       for (const path of operatorPages) await visit(operator.page, path);
@@ -337,6 +358,37 @@ describe('the admin console at a glance, in Chromium', () => {
       `Below zero since ${formatTime(brokeAccount.blockedSince!)}`,
     );
     expect(await page.getByTestId('state').textContent()).toBe('Blocked: add funds');
+    await context.close();
+  });
+
+  it('shows on the overview what sessions reserve, what is available, and the calls in progress', async () => {
+    const { context, page } = await signedIn(OPERATOR, DESKTOP);
+    await page.goto(`${app.url}/console/t/${live}`);
+    expect(await page.getByTestId('balance').textContent()).toBe('USD 10.00');
+    expect(await page.getByTestId('reserved').textContent()).toBe('USD 0.52');
+    expect(await page.getByTestId('available').textContent()).toBe('USD 9.48');
+    const rows = await page
+      .locator('[data-testid="live-calls"] tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => Array.from(tr.children).map((cell) => cell.textContent)));
+    const started = formatTime(liveStart);
+    expect(rows.sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([
+      ['call-1@pbx', 'alice', '+442071234567', started, '300', 'USD 0.17'],
+      ['call-2@pbx', 'bob', '+442071234568', started, '580', 'USD 0.35'],
+    ]);
+    await shot(page, 'overview-live-calls');
+    // Ended, a call leaves the table; what its used seconds cost stays held until its CDR (280 s:
+    // 5 started minutes at 0.0349 = 0.1745 -> 0.17).
+    for (const [id, usedSeconds] of [
+      ['call-1@pbx', 0],
+      ['call-2@pbx', 280],
+    ] as const)
+      expect((await call('POST', `/v1/sessions/${id}/end`, { tenantId: live, usedSeconds })).status).toBe(
+        200,
+      );
+    await page.goto(`${app.url}/console/t/${live}`);
+    expect(await page.getByTestId('reserved').textContent()).toBe('USD 0.17');
+    expect(await page.getByTestId('available').textContent()).toBe('USD 9.83');
+    expect(await page.getByTestId('no-live-calls').textContent()).toBe('No call holds credit now.');
     await context.close();
   });
 

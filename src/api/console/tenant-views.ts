@@ -3,6 +3,7 @@ import { balanceHistory, BurnBasis, forecastRunway, RunwayForecast } from '../..
 import type { AccountView } from '../../credits/wallet';
 import type { AppliedRecord } from '../../ledger/account-reads';
 import type { Ledger } from '../../ledger/open-ledger';
+import { liveCalls, type LiveCall } from '../../settlement/live-calls';
 import { storedDetails } from '../../settlement/rated-record';
 import { unpackReport } from '../../settlement/usage-report';
 import type { Visit, OpenTenant } from './render';
@@ -116,6 +117,28 @@ export function usageQuery(raw: Record<string, string | undefined>, now = new Da
   };
 }
 
+/** Calls the overview lists at most, and hash entries scanned to find them (bounds a page's work). */
+export const LIVE_CALLS_SHOWN = 50;
+const LIVE_SCAN_PAGES = 10;
+const LIVE_SCAN_COUNT = 100;
+
+/** The tenant's calls in progress, as the sessions route reads them (at most LIVE_CALLS_SHOWN). */
+async function readLiveCalls(
+  ledger: Ledger,
+  tenantId: string,
+): Promise<{ calls: LiveCall[]; more: boolean }> {
+  const found: Parameters<typeof liveCalls>[0] = [];
+  let cursor = '0';
+  for (let page = 0; page < LIVE_SCAN_PAGES; page++) {
+    const read = await ledger.sessions.listSessions(tenantId, { cursor, count: LIVE_SCAN_COUNT });
+    found.push(...read.sessions);
+    cursor = read.cursor;
+    if (cursor === '0' || found.length > LIVE_CALLS_SHOWN) break;
+  }
+  const calls = liveCalls(found);
+  return { calls: calls.slice(0, LIVE_CALLS_SHOWN), more: cursor !== '0' || calls.length > LIVE_CALLS_SHOWN };
+}
+
 interface TenantViewOptions {
   ledger: Ledger;
   openTenant: OpenTenant;
@@ -146,6 +169,7 @@ export function tenantViews(app: FastifyInstance, { ledger, openTenant, tabFrame
       days: 30,
     });
     const forecast = forecastRunway({ now, account, dailySpend: spend });
+    const live = await readLiveCalls(ledger, tenantId);
     return html(
       reply,
       OverviewPage({
@@ -167,6 +191,8 @@ export function tenantViews(app: FastifyInstance, { ledger, openTenant, tabFrame
           depletedByCap: forecast.depletedByCap,
         },
         pools: poolUse(account, period),
+        liveCalls: live.calls,
+        moreLiveCalls: live.more,
       }),
     );
   });

@@ -114,14 +114,29 @@ export const sessionListResponses = replies(
           items: {
             type: 'object',
             additionalProperties: false,
-            required: ['usageId', 'reserved', 'currency', 'usedSeconds', 'validUntil'],
+            required: [
+              'usageId',
+              'reserved',
+              'currency',
+              'usedSeconds',
+              'grantedSeconds',
+              'startDateTime',
+              'validUntil',
+            ],
             properties: {
               usageId: { type: 'string' },
               reserved: decimal,
               currency: { type: 'string' },
               usedSeconds: count,
+              grantedSeconds: {
+                ...count,
+                description:
+                  'seconds of the call granted so far: those used at the last renewal plus its grant',
+              },
+              startDateTime: { type: 'string', format: 'date-time', description: 'when the call started' },
               validUntil: { type: 'string', format: 'date-time' },
               user: { type: 'string' },
+              calleeNumber: { type: 'string' },
             },
           },
         },

@@ -9,6 +9,7 @@ import {
 } from '../../settlement/call-sessions';
 import type { AdminApp, ResourceOptions } from '../admin-app';
 import { bodyTenantHooks } from '../guard';
+import { liveCall } from '../../settlement/live-calls';
 import { noAccount } from '../refusals';
 import {
   endResponses,
@@ -177,13 +178,16 @@ export function sessionRoutes<L extends FastifyBaseLogger>(
       return reply.send({
         tenantId: tenant,
         cursor: page.cursor,
-        sessions: page.sessions.map((s) => ({
+        sessions: page.sessions.map(liveCall).map((s) => ({
           usageId: s.usageId,
           reserved: minorToDecimal(s.held.toString(), currency),
           currency,
           usedSeconds: s.usedSeconds,
+          grantedSeconds: s.grantedSeconds,
+          startDateTime: s.startedAt.toISOString(),
           validUntil: s.validUntil.toISOString(),
           ...(s.user ? { user: s.user } : {}),
+          ...(s.callee ? { calleeNumber: s.callee } : {}),
         })),
       });
     },

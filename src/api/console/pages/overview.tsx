@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import type { AccountView } from '../../../credits/wallet';
+import type { LiveCall } from '../../../settlement/live-calls';
 import { formatAmount, formatTime } from '../format';
 import { belowZero, capReason, PoolUse, poolName, rechargeFailure } from '../overview-facts';
 import { BarChart, DayPoint, LineChart } from './charts';
@@ -30,6 +31,9 @@ export interface OverviewProps {
   runway: RunwayView;
   /** This month's minute pools. */
   pools: PoolUse[];
+  /** The tenant's call sessions in progress (the oldest first), and whether there are more. */
+  liveCalls: LiveCall[];
+  moreLiveCalls: boolean;
 }
 
 const Card = ({
@@ -80,6 +84,48 @@ function Pools({ pools, period }: { pools: PoolUse[]; period: string }) {
           </tbody>
         </table>
       </div>
+    </section>
+  );
+}
+
+/** Calls in progress: what each live call session was granted and holds. */
+function LiveCalls({ calls, more, currency }: { calls: LiveCall[]; more: boolean; currency: string }) {
+  return (
+    <section aria-labelledby="live-calls-h">
+      <h2 id="live-calls-h">Calls in progress</h2>
+      {calls.length === 0 ? (
+        <p class="hint" data-testid="no-live-calls">
+          No call holds credit now.
+        </p>
+      ) : (
+        <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="live-calls-h">
+          <table data-testid="live-calls">
+            <thead>
+              <tr>
+                <th scope="col">Usage id</th>
+                <th scope="col">User</th>
+                <th scope="col">Callee</th>
+                <th scope="col">Started</th>
+                <th scope="col">Seconds granted</th>
+                <th scope="col">Money held</th>
+              </tr>
+            </thead>
+            <tbody>
+              {calls.map((call) => (
+                <tr key={call.usageId} data-usage-id={call.usageId}>
+                  <th scope="row">{call.usageId}</th>
+                  <td>{call.user || '—'}</td>
+                  <td>{call.callee || '—'}</td>
+                  <td>{formatTime(call.startedAt)}</td>
+                  <td>{String(call.grantedSeconds)}</td>
+                  <td>{formatAmount(call.held, currency)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {more && <p class="hint">{`The ${calls.length} oldest calls shown; more are in progress.`}</p>}
     </section>
   );
 }
@@ -163,7 +209,15 @@ export function OverviewPage(props: OverviewProps) {
             value={formatAmount(account.owed[props.period] ?? 0n, c)}
           />
         ) : (
-          <Card id="balance" label="Balance" value={formatAmount(account.balance, c)} />
+          <>
+            <Card id="balance" label="Balance" value={formatAmount(account.balance, c)} />
+            <Card id="reserved" label="Reserved for calls" value={formatAmount(account.sessionsHold, c)} />
+            <Card
+              id="available"
+              label="Available"
+              value={formatAmount(account.balance - account.sessionsHold, c)}
+            />
+          </>
         )}
         <Card
           id="mode"
@@ -206,6 +260,7 @@ export function OverviewPage(props: OverviewProps) {
         )}
         <Card id="month-spend" label={`Spent in ${props.period}`} value={formatAmount(props.monthSpend, c)} />
       </div>
+      <LiveCalls calls={props.liveCalls} more={props.moreLiveCalls} currency={c} />
       <Runway runway={props.runway} account={account} />
       <Pools pools={props.pools} period={props.period} />
       <h2>The last 30 days</h2>
