@@ -5,7 +5,7 @@ import { startSwitch } from '../sip/switch';
 /**
  * The demo's SIP calls: Kamailio (deploy/kamailio/kamailio.cfg) in front of the rater's call
  * sessions, a SIPp callee behind it, and SIPp callers: one of contoso's users calls a UK mobile
- * and hangs up after two seconds, and tailspin (a tenant without credit) is refused. Skipped
+ * and hangs up after two seconds, and litware (a tenant without credit) is refused. Skipped
  * when Kamailio or SIPp is not installed.
  */
 
@@ -18,12 +18,12 @@ export async function sipCalls(url: string, operatorToken: string, dir: string):
     );
     return;
   }
-  const created = await fetch(`${url}/v1/tenants/tailspin`, {
+  const created = await fetch(`${url}/v1/tenants/litware`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ billingMode: 'prepaid', currency: 'USD' }),
   });
-  if (created.status !== 201 && created.status !== 200) throw new Error(`tailspin: ${created.status}`);
+  if (created.status !== 201 && created.status !== 200) throw new Error(`litware: ${created.status}`);
   const callee = await startCallee(dir);
   const sipSwitch = await startSwitch({
     raterUrl: url,
@@ -38,7 +38,7 @@ export async function sipCalls(url: string, operatorToken: string, dir: string):
     console.log(`== SIP calls through Kamailio (udp 127.0.0.1:${sipSwitch.port}) on the call sessions`);
     for (const [tenant, user] of [
       ['contoso', 'bob'],
-      ['tailspin', 'ann'],
+      ['litware', 'ann'],
     ] as const) {
       const result = await placeCalls({
         scenario: 'uac-hangup',
