@@ -1,36 +1,16 @@
 import type { App } from '../../src/app';
 import { keysCommand, tokenCommand } from '../../src/api/keys-cli';
 import { tenantCommand } from '../../src/api/tenant-cli';
-import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCommand as run } from '../support/cli-run';
 import { uniqueName } from '../support/stack';
 import { apiCaller, startApiApp } from '../support/api-app';
 import { consoleSignIn } from '../support/console-sign-in';
 
 const OPERATOR = 'operator-secret-token-for-keys';
-
-/** Runs a command line in-process against the app: what it printed, and its exit code. */
-async function run(
-  command: Command,
-  args: string[],
-): Promise<{ out: string[]; err: string[]; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void out.push(text));
-  const error = jest.spyOn(console, 'error').mockImplementation((text: string) => void err.push(text));
-  try {
-    process.exitCode = undefined;
-    await command.parseAsync(['node', 'rater', ...args]);
-    return { out, err, code: Number(process.exitCode ?? 0) };
-  } finally {
-    process.exitCode = undefined;
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 describe('API keys: issued, listed and revoked by the operator, from the API and the command line', () => {
   let app: App;

@@ -1,30 +1,11 @@
-import type { Command } from 'commander';
 import type { App } from '../../src/app';
 import { tenantCommand } from '../../src/api/tenant-cli';
 import { apiCaller, startApiApp } from '../support/api-app';
+import { runCommand as run } from '../support/cli-run';
+import { consoleSignIn } from '../support/console-sign-in';
 import { uniqueName } from '../support/stack';
 
 const OPERATOR = 'operator-secret-token-for-call-sessions-cli';
-
-/** Runs a command line in-process against the app: what it printed, and its exit code. */
-async function run(
-  command: Command,
-  args: string[],
-): Promise<{ out: string[]; err: string[]; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void out.push(text));
-  const error = jest.spyOn(console, 'error').mockImplementation((text: string) => void err.push(text));
-  try {
-    process.exitCode = undefined;
-    await command.parseAsync(['node', 'rater', ...args]);
-    return { out, err, code: Number(process.exitCode ?? 0) };
-  } finally {
-    process.exitCode = undefined;
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 /** `rater tenant call-caps` and `rater tenant sessions`, in-process against the admin API. */
 describe('calls in progress from the command line: the caps, and the live sessions', () => {
@@ -141,5 +122,42 @@ describe('calls in progress from the command line: the caps, and the live sessio
     const stranger = await run(tenantCommand(), ['--url', app.url, '--token', 'wrong', 'sessions', tenant]);
     expect(stranger.code).toBe(1);
     expect(stranger.err.join('\n')).toContain('the token was refused');
+  });
+
+  it("sets the caps on the console's Spend limits page, by the API's conversion, and names a bad field", async () => {
+    const cookie = await consoleSignIn(app.url, OPERATOR);
+    const page = `${app.url}/console/t/${tenant}/user-limits`;
+    const csrf = async () =>
+      /action="[^"]*call-caps"[^>]*>\s*<input type="hidden" name="_csrf" value="([^"]+)"/.exec(
+        await (await fetch(page, { headers: { cookie } })).text(),
+      )![1]!;
+    const post = async (perTenant: string, perUser: string) => {
+      const response = await fetch(`${page}/call-caps`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          _csrf: await csrf(),
+          'concurrentCalls/perTenant': perTenant,
+          'concurrentCalls/perUser': perUser,
+        }).toString(),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    const saved = await post('3', '');
+    expect(saved.status).toBe(200);
+    expect(saved.text).toContain('Calls at once saved: 3 for the tenant, no cap for each user.');
+    expect((await call('GET', `/v1/tenants/${tenant}/user-limits`)).body.concurrentCalls).toEqual({
+      perTenant: 3,
+      perUser: null,
+    });
+    const refused = await post('3', '0');
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('concurrentCalls/perUser: from 1 to 1000000, or empty for no cap');
+    expect((await call('GET', `/v1/tenants/${tenant}/user-limits`)).body.concurrentCalls).toEqual({
+      perTenant: 3,
+      perUser: null,
+    });
+    expect((await post('', '')).status).toBe(200);
+    expect((await call('GET', `/v1/tenants/${tenant}/user-limits`)).body.concurrentCalls).toBeNull();
   });
 });

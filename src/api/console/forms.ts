@@ -80,6 +80,13 @@ export const burstGuardForm = z.discriminatedUnion('action', [
   z.object({ _csrf: z.string().optional(), action: z.literal('off') }),
 ]);
 
+/** The most calls in progress, for the tenant and for each user: a whole number, or empty for no cap. */
+export const callCapsForm = z.object({
+  _csrf: z.string().optional(),
+  'concurrentCalls/perTenant': wholeOrEmpty,
+  'concurrentCalls/perUser': wholeOrEmpty,
+});
+
 /** A blocked user's block to clear: the user key exactly as the page lists it (not trimmed). */
 export const clearBlockForm = z.object({
   _csrf: z.string().optional(),

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { utcMonth } from '../../credits/calendar';
-import { isBurstGuardOn, userKeyProblem } from '../../credits/user-limits';
+import { isBurstGuardOn, MAX_CONCURRENT_CALLS, userKeyProblem } from '../../credits/user-limits';
 import type { AccountView } from '../../credits/wallet';
 import type { Ledger } from '../../ledger/open-ledger';
 import { formatAmount } from './format';
 import {
   burstGuardForm,
+  callCapsForm,
   clearBlockForm,
   defaultLimitForm,
   formProblem,
@@ -83,6 +84,7 @@ export function userLimitsViews(
         ...(limits.default !== undefined ? { defaultLimit: limits.default } : {}),
         rows,
         ...(limits.burstGuard ? { burstGuard: limits.burstGuard } : {}),
+        ...(limits.concurrentCalls ? { concurrentCalls: limits.concurrentCalls } : {}),
         blocked: sortNatural([...limits.blocked.entries()], ([user]) => user).map(([user, block]) => ({
           user,
           ...block,
@@ -200,6 +202,26 @@ export function userLimitsViews(
   );
 
   /** Clears a block as the API's DELETE does: one script, and a user not blocked is 404. */
+  app.post('/t/:tenantId/user-limits/call-caps', protect, async (request, reply) =>
+    change(request, reply, (body) => {
+      const form = callCapsForm.safeParse(body);
+      if (!form.success) return { problem: formProblem(form.error) };
+      const perTenant = form.data['concurrentCalls/perTenant'];
+      const perUser = form.data['concurrentCalls/perUser'];
+      for (const [name, cap] of [
+        ['concurrentCalls/perTenant', perTenant],
+        ['concurrentCalls/perUser', perUser],
+      ] as const)
+        if (cap !== null && (cap < 1 || cap > MAX_CONCURRENT_CALLS))
+          return { problem: `${name}: from 1 to ${MAX_CONCURRENT_CALLS}, or empty for no cap` };
+      return {
+        request: { concurrentCalls: perTenant === null && perUser === null ? null : { perTenant, perUser } },
+        done: () =>
+          `Calls at once saved: ${perTenant ?? 'no cap'} for the tenant, ${perUser ?? 'no cap'} for each user.`,
+      };
+    }),
+  );
+
   app.post('/t/:tenantId/user-limits/clear-block', protect, async (request, reply) => {
     const opened = await openTenant(request, reply);
     if (!opened) return reply;

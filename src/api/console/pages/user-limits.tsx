@@ -1,10 +1,11 @@
 import { minorToDecimal } from '../../../credits/money';
-import type { BlockReason, BurstGuard, UserBlock } from '../../../credits/user-limits';
+import type { BlockReason, BurstGuard, ConcurrentCalls, UserBlock } from '../../../credits/user-limits';
 import { MAX_BURST_WINDOW_MINUTES } from '../../../credits/user-limits';
 import type { MinorUnits } from '../../../credits/wallet';
 import type { UserLimitRow } from '../../user-limits';
 import { formatAmount, formatTime } from '../format';
 import type { PageFrame } from './layout';
+import { CallCapsSection } from './call-caps';
 import { Csrf, Layout, Notice, tenantPath } from './layout';
 
 export interface UserLimitsProps {
@@ -20,6 +21,8 @@ export interface UserLimitsProps {
   postpaid: boolean;
   /** The burst guard, when on. */
   burstGuard?: BurstGuard;
+  /** The most calls in progress at once, when capped. */
+  concurrentCalls?: ConcurrentCalls;
   /** The users the guard blocked, by user key. */
   blocked: (UserBlock & { user: string })[];
   result?: { kind: 'ok' | 'error'; message: string };
@@ -49,6 +52,12 @@ export function UserLimitsPage(props: UserLimitsProps) {
       <DefaultSection {...props} />
       <UserSection {...props} />
       <BurstGuardSection {...props} />
+      <CallCapsSection
+        frame={props.frame}
+        tenantId={tenantId}
+        {...(props.concurrentCalls ? { caps: props.concurrentCalls } : {})}
+        {...(props.posted ? { posted: props.posted } : {})}
+      />
       <BlockedSection {...props} />
     </Layout>
   );
