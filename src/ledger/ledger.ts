@@ -154,6 +154,20 @@ export class CreditLedger {
   }
 
   /** The tenant's shard's index of pending payments: the last KEYS of the scripts that begin or settle one. */
+  /** The keys of the scripts that credit a payment's lot: addFunds, recordPurchase, rechargeResult. */
+  private paymentKeys(tenantId: string): string[] {
+    const k = this.keys(tenantId);
+    return [
+      k.account,
+      k.lots,
+      k.lotExpiry,
+      k.payments,
+      k.outbox,
+      ...this.indexKeys(tenantId),
+      this.pendingKey(tenantId),
+    ];
+  }
+
   private pendingKey(tenantId: string): string {
     return indexKeys(this.shards.tag(this.shards.shardOf(tenantId)), this.prefix).pendingPayments;
   }
@@ -234,33 +248,20 @@ export class CreditLedger {
       migration?: boolean;
     },
   ): Promise<{ duplicate: boolean; lotId: string; balance: MinorUnits; paidDebt: MinorUnits } | Refusal> {
-    const k = this.keys(tenantId);
     const now = this.clock();
     const purchasedAt = funds.purchasedAt ?? now;
-    const result = await this.run(
-      'addFunds',
-      [
-        k.account,
-        k.lots,
-        k.lotExpiry,
-        k.payments,
-        k.outbox,
-        ...this.indexKeys(tenantId),
-        this.pendingKey(tenantId),
-      ],
-      [
-        tenantId,
-        ...this.clockArgs(now),
-        funds.paymentRef,
-        funds.amount.toString(),
-        funds.currency,
-        purchasedAt.getTime(),
-        lotExpiry(purchasedAt).getTime(),
-        funds.reason ?? 'provisioning',
-        funds.madeBy ?? 'system',
-        funds.migration ? '1' : '0',
-      ],
-    );
+    const result = await this.run('addFunds', this.paymentKeys(tenantId), [
+      tenantId,
+      ...this.clockArgs(now),
+      funds.paymentRef,
+      funds.amount.toString(),
+      funds.currency,
+      purchasedAt.getTime(),
+      lotExpiry(purchasedAt).getTime(),
+      funds.reason ?? 'provisioning',
+      funds.madeBy ?? 'system',
+      funds.migration ? '1' : '0',
+    ]);
     if ('refused' in result) return result;
     const outcome = JSON.parse(String(result.reply[1])) as Record<string, string>;
     return {
@@ -300,32 +301,19 @@ export class CreditLedger {
       | { purchaseId: string; status: 'succeeded'; gatewayRef: string }
       | { purchaseId: string; status: 'failed'; reason: string; message: string },
   ): Promise<{ duplicate: boolean; purchase: PurchaseRecord } | Refusal> {
-    const k = this.keys(tenantId);
     const now = this.clock();
     const succeeded = result.status === 'succeeded';
-    const reply = await this.run(
-      'recordPurchase',
-      [
-        k.account,
-        k.lots,
-        k.lotExpiry,
-        k.payments,
-        k.outbox,
-        ...this.indexKeys(tenantId),
-        this.pendingKey(tenantId),
-      ],
-      [
-        tenantId,
-        ...this.clockArgs(now),
-        result.purchaseId,
-        result.status,
-        now.getTime(),
-        lotExpiry(now).getTime(),
-        succeeded ? result.gatewayRef : '',
-        succeeded ? '' : result.reason,
-        succeeded ? '' : result.message,
-      ],
-    );
+    const reply = await this.run('recordPurchase', this.paymentKeys(tenantId), [
+      tenantId,
+      ...this.clockArgs(now),
+      result.purchaseId,
+      result.status,
+      now.getTime(),
+      lotExpiry(now).getTime(),
+      succeeded ? result.gatewayRef : '',
+      succeeded ? '' : result.reason,
+      succeeded ? '' : result.message,
+    ]);
     if ('refused' in reply) return reply;
     return {
       duplicate: reply.code === ResultCode.DUPLICATE,
@@ -516,33 +504,20 @@ export class CreditLedger {
       }
     | Refusal
   > {
-    const k = this.keys(tenantId);
     const now = this.clock();
     const succeeded = result.status === 'succeeded';
-    const reply = await this.run(
-      'rechargeResult',
-      [
-        k.account,
-        k.lots,
-        k.lotExpiry,
-        k.payments,
-        k.outbox,
-        ...this.indexKeys(tenantId),
-        this.pendingKey(tenantId),
-      ],
-      [
-        tenantId,
-        ...this.clockArgs(now),
-        result.requestId,
-        result.status,
-        succeeded ? result.amount.toString() : '0',
-        succeeded ? result.currency : '',
-        now.getTime(),
-        lotExpiry(now).getTime(),
-        succeeded ? result.gatewayRef : '',
-        succeeded ? '' : result.reason,
-      ],
-    );
+    const reply = await this.run('rechargeResult', this.paymentKeys(tenantId), [
+      tenantId,
+      ...this.clockArgs(now),
+      result.requestId,
+      result.status,
+      succeeded ? result.amount.toString() : '0',
+      succeeded ? result.currency : '',
+      now.getTime(),
+      lotExpiry(now).getTime(),
+      succeeded ? result.gatewayRef : '',
+      succeeded ? '' : result.reason,
+    ]);
     if ('refused' in reply) return reply;
     const outcome = JSON.parse(String(reply.reply[1])) as {
       status: 'succeeded' | 'failed';

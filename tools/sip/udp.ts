@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { pickPort } from '../stack/processes';
 
 /** UDP on loopback for the SIP tools: free ports and the OPTIONS probe of a SIP server. */
 
@@ -16,30 +16,12 @@ export function canBind(port: number): Promise<boolean> {
   });
 }
 
-function ephemeralLow(): number {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-  } catch {
-    return 32768;
-  }
-}
-
-const handedOut = new Set<number>();
-
 /**
  * A free UDP port on 127.0.0.1 below the kernel's ephemeral range (as the stack's TCP ports
  * are), never handed out twice by this process, so that two runs never collide.
  */
-export async function freeUdpPort(): Promise<number> {
-  const high = Math.min(ephemeralLow(), 65536) - 1;
-  const low = Math.max(1024, high - 20_000);
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = low + Math.floor(Math.random() * (high - low + 1));
-    if (handedOut.has(port) || !(await canBind(port))) continue;
-    handedOut.add(port);
-    return port;
-  }
-  throw new Error(`no free UDP port found in ${low}-${high}`);
+export function freeUdpPort(): Promise<number> {
+  return pickPort(canBind, 'UDP');
 }
 
 /**

@@ -42,16 +42,21 @@ const handedOut = new Set<number>();
  * another bind(0), in the seconds before a slow server (a JVM) binds it. A random pick below
  * it, checked free, never handed out twice by this process.
  */
-export async function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
+  return pickPort(canListen, 'TCP');
+}
+
+/** A port below the ephemeral range that `usable` says is free, never handed out twice (TCP or UDP). */
+export async function pickPort(usable: (port: number) => Promise<boolean>, what: string): Promise<number> {
   const high = Math.min(ephemeralLow(), 65536) - 1;
   const low = Math.max(1024, high - 20_000);
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low + 1));
-    if (handedOut.has(port) || !(await canListen(port))) continue;
+    if (handedOut.has(port) || !(await usable(port))) continue;
     handedOut.add(port);
     return port;
   }
-  throw new Error(`no free port found in ${low}-${high}`);
+  throw new Error(`no free ${what} port found in ${low}-${high}`);
 }
 
 /** Starts a long-lived server in its own process group, detached from ours, output to a file. */
