@@ -10,6 +10,9 @@ const NETWORK_OR_PROCESS_IO =
 
 /** The pure layers, and the one file of rating that is a command line (`rater rates`). */
 const PURE = '^src/(rating|credits)/';
+
+/** The adapters: each adapts one technology and imports none of the others. */
+const ADAPTERS = '(kafka|ledger|api|workers|payments|observability)';
 const PURE_EXCEPT = '^src/rating/cli\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -68,7 +71,37 @@ module.exports = {
         'The Redis ledger is called by the use cases, consumers and the API, never the other way round.',
       severity: 'error',
       from: { path: '^src/ledger/' },
-      to: { path: '^src/(kafka|api|workers|payments|settlement|observability|config)/' },
+      to: { path: '^src/(kafka|api|workers|payments|observability|config)/' },
+    },
+    {
+      name: 'ledger-implements-ports-only',
+      comment:
+        'The ledger implements the ports src/settlement declares (type-only imports); it runs no use case.',
+      severity: 'error',
+      from: { path: '^src/ledger/' },
+      to: { path: '^src/settlement/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'adapters-do-not-import-adapters',
+      comment:
+        'An adapter (kafka, ledger, api, workers, payments, observability) imports no other adapter: what two of them share is a port in settlement, a pure type in credits, or src/shared; only the composition (src/app*.ts, src/cli.ts, src/payment-roles.ts, src/config) wires them together.',
+      severity: 'error',
+      from: { path: `^src/${ADAPTERS}/` },
+      to: { path: `^src/${ADAPTERS}/`, pathNot: '^src/$1/' },
+    },
+    {
+      name: 'shared-is-below-the-adapters',
+      comment:
+        'src/shared holds what several adapters share that is neither a port nor pure domain (the pipeline events they emit and observe, redacting credentials from URLs): it imports only itself and the pure layers.',
+      severity: 'error',
+      from: { path: '^src/shared/' },
+      to: { pathNot: '^src/(shared|credits|rating)/', dependencyTypesNot: ['core', 'npm'] },
+    },
+    {
+      name: 'shared-imports-no-adapter-package',
+      severity: 'error',
+      from: { path: '^src/shared/' },
+      to: { path: `^node_modules/${ADAPTER_PACKAGES}/` },
     },
     {
       name: 'api-is-not-kafka',
@@ -89,7 +122,7 @@ module.exports = {
       comment: 'Only the composition root (app.ts, cli.ts) wires adapters together from the configuration.',
       severity: 'error',
       from: {
-        path: '^src/(rating|credits|settlement|kafka|ledger|api|workers|payments|observability)/',
+        path: '^src/(rating|credits|settlement|shared|kafka|ledger|api|workers|payments|observability)/',
         pathNot: PURE_EXCEPT,
       },
       to: { path: '^src/(app|cli)\\.ts$' },

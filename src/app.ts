@@ -17,7 +17,7 @@ import type { Config, Role } from './config';
 import { subscribeToEvents } from './kafka/event-subscriber';
 import { ExpirySweeper } from './workers/expiry-sweeper';
 import { SessionSweeper } from './workers/session-sweeper';
-import { PipelineInstrumentation } from './kafka/instrumentation';
+import { PipelineInstrumentation } from './shared/instrumentation';
 import { Notifier } from './workers/notifier';
 import { OutboxRelay } from './kafka/outbox-relay';
 import { PaymentGateway } from './settlement/ports';
@@ -301,8 +301,6 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
       transport,
       from: config.mail.from,
       notifyLowBalance: config.mail.notifyLowBalance,
-      redis,
-      keyPrefix: config.redis.keyPrefix,
       onSent: (event, to) =>
         logger.info(
           { tenantId: event.subject, eventId: event.id, type: event.type, recipients: to.length },

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { Config } from './config';
-import type { PipelineInstrumentation } from './kafka/instrumentation';
+import type { PipelineInstrumentation } from './shared/instrumentation';
 import type { Ledger } from './ledger/open-ledger';
 import { paymentLedgerOf } from './ledger/open-ledger';
 import { CachedQuery } from './observability/cached-query';

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CREDENTIAL_PARAMETER, redactUrl } from '../observability/logs';
+import { CREDENTIAL_PARAMETER, redactUrl } from '../shared/redact';
 
 /**
  * Credentials belong in the `Authorization` header: a token in the query string is written

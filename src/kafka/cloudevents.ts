@@ -1,17 +1,5 @@
-import type { OutboxEvent } from '../ledger/outbox-store';
+import type { CloudEvent, OutboxEvent } from '../settlement/event-ports';
 import { minorToDecimal } from '../credits/money';
-
-/** A CloudEvents 1.0 event in JSON structured mode (CONTRACTS.md section 3). */
-export interface CloudEvent {
-  specversion: '1.0';
-  id: string;
-  source: string;
-  type: string;
-  subject: string;
-  time: string;
-  datacontenttype: 'application/json';
-  data: Record<string, unknown>;
-}
 
 const TIME_FIELDS = new Set(['purchasedAt', 'expiresAt']);
 

@@ -1,5 +1,5 @@
 import type { Consumer, Kafka } from 'kafkajs';
-import type { CloudEvent } from './cloudevents';
+import type { CloudEvent } from '../settlement/event-ports';
 
 export interface EventSubscriberOptions {
   kafka: Kafka;

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import type { Unsubscribe } from '../ledger/ledger-indexes';
-import type { Ledger } from '../ledger/open-ledger';
+import type { OutboxLedger, Unsubscribe } from '../settlement/event-ports';
 import { toCloudEvent } from './cloudevents';
 
 export interface OutboxRelayOptions {
-  ledger: Pick<Ledger, 'indexes' | 'outbox' | 'leases'>;
+  ledger: OutboxLedger;
   producer: Producer;
   topic: string;
   /** CloudEvents `source` of the events published. */

@@ -1,22 +1,4 @@
-/**
- * Progress of each partition the consumer has been assigned: when a batch last completed
- * (committed), whether work is waiting (a batch in hand, or the last batch left a lag), and
- * what a waiting batch is retrying. A partition with work waiting and no progress for
- * `stuckAfterMs` is stuck: the service is not ready, and the metrics say so.
- */
-export interface PartitionState {
-  topic: string;
-  partition: number;
-  /** A batch in hand, or records behind it after the last batch. */
-  waiting: boolean;
-  /** Since the last completed batch, or since the partition was assigned. */
-  secondsSinceProgress: number;
-  /** The stage a batch in hand is retrying (`ledger`, `produce`, `commit`, `registry`, `replicas`). */
-  stage?: string;
-  lastError?: string;
-  /** Seconds since that stage's first failure of this batch. */
-  retryingSeconds?: number;
-}
+import type { PartitionState, PartitionsReport } from '../shared/instrumentation';
 
 interface Entry {
   topic: string;
@@ -29,7 +11,13 @@ interface Entry {
 
 const key = (topic: string, partition: number) => `${topic}/${partition}`;
 
-export class PartitionProgress {
+/**
+ * Progress of each partition the consumer has been assigned: when a batch last completed
+ * (committed), whether work is waiting (a batch in hand, or the last batch left a lag), and
+ * what a waiting batch is retrying. A partition with work waiting and no progress for
+ * `stuckAfterMs` is stuck: the service is not ready, and the metrics say so.
+ */
+export class PartitionProgress implements PartitionsReport {
   private readonly entries = new Map<string, Entry>();
 
   constructor(

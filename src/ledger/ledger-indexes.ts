@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
+import type { OutboxIndex, Unsubscribe } from '../settlement/event-ports';
 import type { IndexShards } from './index-shards';
 import { indexKeys, IndexKeys, outboxPendingChannel } from './keys';
 import { guarded } from './result-codes';
@@ -41,15 +42,12 @@ function assertLimit(limit: number): void {
     throw new RangeError(`limit must be a positive integer, not ${limit}`);
 }
 
-/** Stops listening for hints. */
-export type Unsubscribe = () => Promise<void>;
-
 /**
  * Reads of the index shards the scripts keep: the tenants with something to do and the
  * gauges. Each read costs one command per shard, whatever the number of tenants: one on
  * standalone Redis, 16,384 on a Cluster (sent as one pipeline per node).
  */
-export class LedgerIndexes {
+export class LedgerIndexes implements OutboxIndex {
   constructor(
     private readonly redis: Redis | Cluster,
     readonly shards: IndexShards,

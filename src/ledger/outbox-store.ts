@@ -1,25 +1,16 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { OutboxEvent, OutboxReader } from '../settlement/event-ports';
 import type { IndexShards } from './index-shards';
 import { indexKeys, tenantKeys } from './keys';
 import { guarded, LedgerError, ResultCode } from './result-codes';
 import { registerScripts, runScript } from './script-loader';
-
-export interface OutboxEvent {
-  /** Position in the tenant's outbox stream. */
-  streamId: string;
-  id: string;
-  type: string;
-  time: string;
-  tenantId: string;
-  data: Record<string, unknown>;
-}
 
 /**
  * The tenants' outbox streams, as the relay drains them: the scripts append an event in the
  * same step as the state change that caused it; this reads them and removes what the broker
  * has acknowledged.
  */
-export class OutboxStore {
+export class OutboxStore implements OutboxReader {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly shards: IndexShards,

@@ -1,7 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_TYPES, RECORD_RESULTS, REJECTION_CODES, SESSION_REASONS } from '../credits/codes';
-import type { PipelineInstrumentation } from '../kafka/instrumentation';
-import type { PartitionProgress } from '../kafka/partition-progress';
+import type { PartitionsReport, PipelineInstrumentation } from '../shared/instrumentation';
 
 /** The ledger-wide gauges as a scrape sees them (from the index shards' counters). */
 export interface LedgerGaugeValues {
@@ -42,7 +41,7 @@ export function createMetrics(
   /** Read on each scrape (cached by the caller): the ledger-wide gauges, NaN when unknown. */
   ledgerGauges?: () => Promise<LedgerGaugeValues>,
   /** The consumer's partitions (with the consumer role): read on each scrape, no I/O. */
-  partitions?: () => PartitionProgress,
+  partitions?: () => PartitionsReport,
   /** Read on each scrape (cached by the caller): the call sessions' gauges, NaN when unknown. */
   sessionGauges?: () => Promise<SessionGaugeValues>,
 ): Registry {

@@ -1,8 +1,8 @@
-import type { Ledger } from '../ledger/open-ledger';
+import type { ExpiryLedger } from '../settlement/worker-ports';
 import { Periodic } from './periodic';
 
 export interface ExpirySweeperOptions {
-  ledger: Pick<Ledger, 'indexes' | 'writes'>;
+  ledger: ExpiryLedger;
   /** Tenants expired per round trip (default 500). */
   pageSize?: number;
   intervalMs?: number;

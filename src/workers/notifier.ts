@@ -1,8 +1,7 @@
-import type { Redis, Cluster } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
-import { noticeSentKey } from '../ledger/keys';
-import type { Ledger } from '../ledger/open-ledger';
-import type { CloudEvent } from '../kafka/cloudevents';
+import type { CloudEvent } from '../settlement/event-ports';
+import type { NoticeLedger } from '../settlement/worker-ports';
 
 type Amount = { amount: string; currency: string };
 const money = (value: unknown) => {
@@ -71,20 +70,21 @@ const MAILS: Record<string, (data: Record<string, unknown>) => { subject: string
 };
 
 export interface NotifierOptions {
-  ledger: Pick<Ledger, 'reads'>;
+  /** The admin contacts, and the notices' leases that make a redelivered event mail once. */
+  ledger: NoticeLedger;
   transport: Transporter;
   from: string;
   /** Mail on low balance too (the other notices always go out). */
   notifyLowBalance: boolean;
-  /** Where sent notices are remembered, so a redelivered event mails once. */
-  redis: Redis | Cluster;
-  keyPrefix?: string;
   onSent?: (event: CloudEvent, to: string[]) => void;
+  /** How long a delivery may take to send its mail before another delivery may (default a minute). */
+  claimMs?: number;
 }
 
-const REMEMBER_SECONDS = 35 * 24 * 3600;
+/** How long a notice mailed is remembered: a redelivery within it mails no more. */
+const REMEMBER_MS = 35 * 24 * 3600 * 1000;
 /** How long a delivery may take to send its mail before another delivery may (after a crash). */
-const SENDING_CLAIM_MS = 60_000;
+const DEFAULT_CLAIM_MS = 60_000;
 
 /** Another delivery of the event is sending its mail now: try again later. */
 export class NoticeInFlightError extends Error {
@@ -102,23 +102,29 @@ export class Notifier {
   async handle(event: CloudEvent): Promise<void> {
     const mail = MAILS[event.type];
     if (!mail || (event.type === 'credits.balance.low' && !this.options.notifyLowBalance)) return;
-    const { redis } = this.options;
-    const sentKey = noticeSentKey(event.subject, event.id, this.options.keyPrefix);
-    // Claimed in one step (SET NX): of two deliveries of the same event, only one mails. The
-    // claim is short until the mail went out, then it is the long "sent" marker: a crash
-    // between the claim and the send lets the claim lapse, and the redelivery mails (at least
-    // once, never twice at the same time). A delivery that finds another one sending waits
-    // for it by failing (the subscriber delivers the event again).
-    const claimed = await redis.set(sentKey, 'sending', 'PX', SENDING_CLAIM_MS, 'NX');
-    if (claimed !== 'OK') {
-      if ((await redis.get(sentKey)) === 'sent') return;
+    const { ledger } = this.options;
+    const tenantId = event.subject;
+    // Claimed under this delivery's own token: of two deliveries of the same event, only one
+    // mails. The claim is short until the mail went out, then the notice is marked sent for
+    // long: a crash between the claim and the send lets the claim lapse, and the redelivery
+    // mails (at least once, never twice at the same time). A delivery that finds another one
+    // sending waits for it by failing (the subscriber delivers the event again). A failed
+    // delivery gives back only its own claim: one that lapsed and was taken stays the taker's.
+    const holder = `sending:${randomUUID()}`;
+    const claim = await ledger.leases.claimNotice(
+      tenantId,
+      event.id,
+      holder,
+      this.options.claimMs ?? DEFAULT_CLAIM_MS,
+    );
+    if (claim === 'sent') return;
+    if (claim === 'busy')
       throw new NoticeInFlightError(`notice ${event.id} is being sent by another delivery`);
-    }
     try {
-      const account = await this.options.ledger.reads.readAccount(event.subject);
+      const account = await ledger.reads.readAccount(tenantId);
       const to = account?.settings.adminContacts ?? [];
       if (to.length === 0) {
-        await redis.set(sentKey, 'sent', 'EX', REMEMBER_SECONDS);
+        await ledger.leases.markNoticeSent(tenantId, event.id, REMEMBER_MS);
         return;
       }
       const { subject, text } = mail(event.data);
@@ -127,12 +133,12 @@ export class Notifier {
         to,
         subject,
         text,
-        headers: { 'X-Rater-Event-Id': event.id, 'X-Rater-Tenant': event.subject },
+        headers: { 'X-Rater-Event-Id': event.id, 'X-Rater-Tenant': tenantId },
       });
-      await redis.set(sentKey, 'sent', 'EX', REMEMBER_SECONDS);
+      await ledger.leases.markNoticeSent(tenantId, event.id, REMEMBER_MS);
       this.options.onSent?.(event, to);
     } catch (error) {
-      await redis.del(sentKey);
+      await ledger.leases.releaseNotice(tenantId, event.id, holder);
       throw error;
     }
   }

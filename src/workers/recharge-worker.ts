@@ -1,11 +1,11 @@
-import type { Ledger } from '../ledger/open-ledger';
-import { CloudEvent } from '../kafka/cloudevents';
 import { decimalToMinor } from '../credits/money';
+import type { CloudEvent } from '../settlement/event-ports';
 import { ChargeResult, PaymentGateway } from '../settlement/ports';
 import { isRetriable, retry, RetriesExhaustedError } from '../settlement/retry';
+import type { RechargeLedger } from '../settlement/worker-ports';
 
 export interface RechargeWorkerOptions {
-  ledger: Pick<Ledger, 'writes'>;
+  ledger: RechargeLedger;
   gateway: PaymentGateway;
   /** Attempts at the gateway per request before it counts as failed. */
   attempts?: number;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Consumer, Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
 import { decimalToMinor } from '../../../src/credits/money';
-import { PipelineInstrumentation } from '../../../src/kafka/instrumentation';
+import { PipelineInstrumentation } from '../../../src/shared/instrumentation';
 import { UsageConsumer } from '../../../src/kafka/usage-consumer';
 import { FlatPricer } from '../../support/flat-pricer';
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';

@@ -1,5 +1,5 @@
 import { Kafka, Partitioners, Producer } from 'kafkajs';
-import { PipelineInstrumentation } from '../../../src/kafka/instrumentation';
+import { PipelineInstrumentation } from '../../../src/shared/instrumentation';
 import { UsageConsumer } from '../../../src/kafka/usage-consumer';
 import { createLogger, logPipelineEvents } from '../../../src/observability/logs';
 import { FlatPricer } from '../../support/flat-pricer';

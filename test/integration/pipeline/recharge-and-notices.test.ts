@@ -51,8 +51,6 @@ describe('recharge worker, notifier and expiry sweeper on the real stack', () =>
       transport: mailbox.transport,
       from: 'credits@rater.example',
       notifyLowBalance: false,
-      redis: f.redis,
-      keyPrefix: f.prefix,
     });
     for (const [group, handler] of [
       ['recharge', worker],

@@ -1,5 +1,5 @@
 import { Consumer, Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
-import { PipelineInstrumentation } from '../../../src/kafka/instrumentation';
+import { PipelineInstrumentation } from '../../../src/shared/instrumentation';
 import type { DecodedUsageRecord } from '../../../src/kafka/cdr-decoder';
 import type { PricedUsage, Unrated } from '../../../src/settlement/ports';
 import { fingerprint } from '../../../src/settlement/rated-record';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
-import { PipelineInstrumentation } from '../../../src/kafka/instrumentation';
+import { PipelineInstrumentation } from '../../../src/shared/instrumentation';
 import { UsageConsumer } from '../../../src/kafka/usage-consumer';
 import { MAX_TOTAL_MINOR } from '../../../src/credits/wallet';
 import { FlatPricer } from '../../support/flat-pricer';

@@ -1,5 +1,5 @@
 import type { Ledger } from '../../../src/ledger/open-ledger';
-import type { CloudEvent } from '../../../src/kafka/cloudevents';
+import type { CloudEvent } from '../../../src/settlement/event-ports';
 import { SimulatedGateway } from '../../../src/payments/gateway';
 import { RechargeWorker } from '../../../src/workers/recharge-worker';
 
