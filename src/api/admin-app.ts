@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
-import type { Ledger } from '../ledger/open-ledger';
+import type { AdminLedger } from '../settlement/admin-ports';
 import type { RateBook } from '../rating';
 import type { UsagePricer } from '../settlement/ports';
 import type { CardGateway, PaymentGateway } from '../settlement/ports';
@@ -19,7 +19,7 @@ export type AdminApp<L extends FastifyBaseLogger = FastifyBaseLogger> = FastifyI
 >;
 
 export interface AdminApiOptions {
-  ledger: Ledger;
+  ledger: AdminLedger;
   pricer: UsagePricer;
   book?: RateBook;
   /** SHA-256 (hex) of the operator's bearer token; without it only tenant keys work. */

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiKeyStore } from '../ledger/api-key-store';
+import type { ApiKeys } from '../settlement/admin-ports';
 import { TENANT_ID_PATTERN } from '../credits/tenant';
 import { parseApiKey, Principal, sameDigest, sha256 } from './auth';
 
@@ -52,7 +52,7 @@ const unauthorized = (reply: FastifyReply) =>
  * bearer tokens and the console's sign-in.
  */
 export function credentialChecker(
-  apiKeys: Pick<ApiKeyStore, 'apiKeyDigest'>,
+  apiKeys: Pick<ApiKeys, 'apiKeyDigest'>,
   operatorTokenSha256?: string,
 ): (token: string) => Promise<Principal | undefined> {
   const operatorDigest = operatorTokenSha256 ? Buffer.from(operatorTokenSha256, 'hex') : undefined;
@@ -73,7 +73,7 @@ export function credentialChecker(
  * tenant only, 403 for another). `operatorTokenSha256` is the SHA-256 (hex) of the operator's
  * token; without it only tenant keys work.
  */
-export function guards(apiKeys: Pick<ApiKeyStore, 'apiKeyDigest'>, operatorTokenSha256?: string) {
+export function guards(apiKeys: Pick<ApiKeys, 'apiKeyDigest'>, operatorTokenSha256?: string) {
   const check = credentialChecker(apiKeys, operatorTokenSha256);
   const authenticate = async (request: FastifyRequest): Promise<Principal | undefined> => {
     // The scheme is case-insensitive (RFC 9110 section 11.1): Bearer, bearer, BEARER.

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
 import type { UsagePricer } from '../settlement/ports';
-import type { Ledger } from '../ledger/open-ledger';
+import type { AdminLedger } from '../settlement/admin-ports';
 import { adminRoutes, OPENAPI_OPTIONS } from './admin-routes';
 
 /**
@@ -12,7 +12,7 @@ export async function adminApiDocument(): Promise<string> {
   const app = Fastify({ logger: false });
   await app.register(swagger, OPENAPI_OPTIONS);
   // The handlers never run here: only the route schemas are read.
-  adminRoutes(app, { ledger: {} as Ledger, pricer: {} as UsagePricer });
+  adminRoutes(app, { ledger: {} as AdminLedger, pricer: {} as UsagePricer });
   await app.ready();
   const yaml = app.swagger({ yaml: true });
   await app.close();

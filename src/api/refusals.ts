@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { minorToDecimal } from '../credits/money';
-import type { Refusal } from '../ledger/result-codes';
+import type { Refusal } from '../credits/codes';
 import { etag } from './settings-version';
 
 /** How the admin API answers what it refuses: one `{ error, message }` body per case. */

@@ -8,6 +8,7 @@ import {
   type BurstGuard,
   type ConcurrentCalls,
   type UserLimit,
+  type UserLimitsView,
 } from '../credits/user-limits';
 
 const caps = (asked: UserLimitsRequest['concurrentCalls']): ConcurrentCalls | null =>
@@ -18,7 +19,6 @@ const caps = (asked: UserLimitsRequest['concurrentCalls']): ConcurrentCalls | nu
       }
     : null;
 import type { MinorUnits } from '../credits/wallet';
-import type { UserLimitsView } from '../ledger/account-reads';
 import { tooPrecise } from './money';
 
 /**

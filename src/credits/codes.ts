@@ -94,3 +94,29 @@ export const AUTHORIZATION_REASONS = [
 
 /** Why a call session's start or renewal was answered as it was (CONTRACTS.md section 7). */
 export const SESSION_REASONS = [...AUTHORIZATION_REASONS, 'concurrent_calls'] as const;
+
+/**
+ * The ledger's expected refusals: business outcomes its callers handle, returned as values
+ * (the API answers each with its status).
+ */
+export type Refusal =
+  | { refused: 'no_account'; detail: string }
+  | { refused: 'mode_mismatch'; detail: string }
+  | { refused: 'currency_mismatch'; detail: string }
+  | { refused: 'unknown_recharge'; detail: string }
+  | { refused: 'lot_already_expired'; detail: string }
+  | { refused: 'not_applied'; detail: string }
+  | { refused: 'account_locked'; detail: string }
+  /** A payment reference (purchase or adjustment id) reused with another amount or currency. */
+  | { refused: 'payment_ref_conflict'; detail: string }
+  | { refused: 'no_payment_method'; detail: string }
+  /** The settings version the caller read is no longer the stored one (detail: the stored one). */
+  | { refused: 'version_mismatch'; detail: string }
+  /** A settings rule that depends on the stored settings; detail: `<account field>: <why>`. */
+  | { refused: 'settings_conflict'; detail: string }
+  /** A total (balance, debt, amount owed, usage charge) would pass MAX_TOTAL_MINOR. */
+  | { refused: 'balance_limit'; detail: string }
+  /** A call session's request its state does not allow (detail: the conflict's name). */
+  | { refused: 'session_conflict'; detail: string }
+  /** No call session under this usage id. */
+  | { refused: 'session_unknown'; detail: string };

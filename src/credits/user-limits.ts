@@ -159,3 +159,23 @@ export function unpackUserBlock(stored: string | undefined): UserBlock | undefin
   const match = /^(\d+)\|(international_calls|spend)$/.exec(stored ?? '');
   return match ? { at: new Date(Number(match[1])), reason: match[2] as BlockReason } : undefined;
 }
+
+/** A user's limit of their own (none: the default applies) and spend in a month. */
+export interface UserSpendView {
+  own?: UserLimit;
+  spent: MinorUnits;
+  /** The limit was reached this month (credits.user.limit_reached went out). */
+  reached: boolean;
+}
+
+export interface UserLimitsView {
+  month: string;
+  default?: MinorUnits;
+  users: Map<string, UserSpendView>;
+  /** The burst guard, when on. */
+  burstGuard?: BurstGuard;
+  /** The users the burst guard blocked, until an admin clears them. */
+  blocked: Map<string, UserBlock>;
+  /** The caps on live credit-paid call sessions, when set. */
+  concurrentCalls?: ConcurrentCalls;
+}

@@ -247,3 +247,9 @@ export interface AccountView {
   /** What to show for the payment method on file (`visa •••• 4242`), '' when the gateway said nothing. */
   paymentMethodLabel?: string;
 }
+
+/** An applied usage's id and its stored outcome. */
+export interface AppliedRecord {
+  usageId: string;
+  outcome: UsageOutcome;
+}

@@ -6,9 +6,18 @@ import {
   type BurstGuard,
   type ConcurrentCalls,
   type UserBlock,
-  type UserLimit,
+  type UserLimitsView,
+  type UserSpendView,
 } from '../credits/user-limits';
-import type { AccountView, LotView, MinorUnits, UsageOutcome, UsageTotal } from '../credits/wallet';
+import type {
+  AccountView,
+  AppliedRecord,
+  LotView,
+  MinorUnits,
+  UsageOutcome,
+  UsageTotal,
+} from '../credits/wallet';
+import type { AccountReads } from '../settlement/admin-ports';
 import { decodeAccount } from './account-fields';
 import { DailySpend, isDailyField, spendDays, spendFields, spendSeries } from './daily-spend';
 import { tenantKeys, TenantKeys, userSpendKey } from './keys';
@@ -16,37 +25,11 @@ import { guarded } from './result-codes';
 import { runScript } from './script-loader';
 import { DAY_MS, monthOfDay, parseLegacyOutcome, parseRecord, usageIdOf } from './usage-outcome';
 
-/** A user's limit of their own (none: the default applies) and spend in a month. */
-export interface UserSpendView {
-  own?: UserLimit;
-  spent: MinorUnits;
-  /** The limit was reached this month (credits.user.limit_reached went out). */
-  reached: boolean;
-}
-
-export interface UserLimitsView {
-  month: string;
-  default?: MinorUnits;
-  users: Map<string, UserSpendView>;
-  /** The burst guard, when on. */
-  burstGuard?: BurstGuard;
-  /** The users the burst guard blocked, until an admin clears them. */
-  blocked: Map<string, UserBlock>;
-  /** The caps on live credit-paid call sessions, when set. */
-  concurrentCalls?: ConcurrentCalls;
-}
-
-/** An applied usage's id and its stored outcome. */
-export interface AppliedRecord {
-  usageId: string;
-  outcome: UsageOutcome;
-}
-
 /**
  * The read models of a tenant's wallet: the account with its lots and pools, usage totals and
  * the applied usages. Plain reads, no script: what they show may be a moment old, never wrong.
  */
-export class LedgerReads {
+export class LedgerReads implements AccountReads {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix = '',

@@ -1,16 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { ApiKeyEntry, ApiKeys } from '../settlement/admin-ports';
 import { API_KEY_CREATED_PREFIX, API_KEY_PREFIX, apiKeyCreatedField, apiKeyField } from './account-fields';
 import { tenantKeys } from './keys';
 import { guarded } from './result-codes';
 
-/** A tenant's API key as listed: its id and when it was issued (unknown for keys issued before). */
-export interface ApiKeyEntry {
-  keyId: string;
-  createdAt: string | null;
-}
-
 /** Tenants' API keys, as SHA-256 digests (never the key itself), in the tenant's account hash. */
-export class ApiKeyStore {
+export class ApiKeyStore implements ApiKeys {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix = '',

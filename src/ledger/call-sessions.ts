@@ -6,6 +6,7 @@ import type {
   SessionUpdate,
   SessionWrite,
 } from '../credits/call-session';
+import type { AdminSessions, LiveSession } from '../settlement/admin-ports';
 import type { IndexShards } from './index-shards';
 import { indexKeys, tenantKeys } from './keys';
 import { guarded, Refusal, ResultCode } from './result-codes';
@@ -13,20 +14,6 @@ import { registerScripts, runScript } from './script-loader';
 
 /** Sessions looked at per script call by the sweeper (bounds a script's run time). */
 export const SESSIONS_PER_SWEEP_CALL = 200;
-
-/** A live session as the tenant's list shows it. */
-export interface LiveSession {
-  usageId: string;
-  status: SessionState['status'];
-  held: bigint;
-  usedSeconds: number;
-  validUntil: Date;
-  user: string;
-  /** The start's stored answer and call (JSON, as the use case stored it). */
-  started: string;
-  /** The last update's stored answer (JSON) and the used seconds it answered; none before one. */
-  lastUpdate?: { answer: string; usedSeconds: number };
-}
 
 export interface SessionStoreOptions {
   prefix?: string;
@@ -71,7 +58,7 @@ function fromStored(s: StoredSession): SessionState {
  * Call sessions in Redis (src/ledger/commands/*Session*.lua): each request one script in the
  * tenant's slot, that checks the grant the use case priced against the state it finds.
  */
-export class SessionStore {
+export class SessionStore implements AdminSessions {
   private readonly prefix: string;
 
   constructor(

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { CardLedger } from '../settlement/ports';
 import { AccountField } from './account-fields';
 import { tenantKeys } from './keys';
 import { guarded, type Refusal } from './result-codes';
@@ -9,7 +10,7 @@ import { registerScripts, runScript } from './script-loader';
  * (recordCustomer-1.lua), and the card recorded against it (recordPaymentMethod-1.lua). The
  * ledger side of settlement's CardLedger port.
  */
-export class CardStore {
+export class CardStore implements CardLedger {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix = '',

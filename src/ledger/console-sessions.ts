@@ -1,12 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import type { ConsoleSession, ConsoleSessionStore } from '../settlement/admin-ports';
 import { consoleSessionKey } from './keys';
 import { guarded } from './result-codes';
-
-/** Who a console session is for: the operator, or one tenant's admin (signed in with its key). */
-export type ConsoleSession =
-  | { kind: 'operator'; expiresAt: number }
-  | { kind: 'tenant'; tenantId: string; keyId: string; expiresAt: number };
 
 const digest = (id: string) => createHash('sha256').update(id, 'utf8').digest('hex');
 
@@ -15,14 +11,14 @@ const digest = (id: string) => createHash('sha256').update(id, 'utf8').digest('h
  * its SHA-256, with who signed in and until when, expiring with the session, so a copy of the
  * store cannot be replayed as cookies. Signing out deletes it; nothing extends a session.
  */
-export class ConsoleSessions {
+export class ConsoleSessions implements ConsoleSessionStore {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix = '',
   ) {}
 
   /** A new session for `who`, lasting `ttlMs`; returns the id the cookie carries. */
-  async create(who: DistributiveOmit<ConsoleSession, 'expiresAt'>, ttlMs: number, now = Date.now()) {
+  async create(who: Parameters<ConsoleSessionStore['create']>[0], ttlMs: number, now = Date.now()) {
     const id = randomBytes(32).toString('base64url');
     const session = { ...who, expiresAt: now + ttlMs } as ConsoleSession;
     await guarded('createSession', () =>
@@ -47,5 +43,3 @@ export class ConsoleSessions {
     await guarded('deleteSession', () => this.redis.del(consoleSessionKey(digest(id), this.prefix)));
   }
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,29 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { DeadLetterEntry, DeadLetterReads, DeadLetterSummary } from '../settlement/admin-ports';
 import { deadLetterKeys } from './keys';
 import { guarded } from './result-codes';
 
-/** One record sent to the dead-letter topic, as the log keeps it. */
-export interface DeadLetterEntry {
-  /** The `x-error-code` it was sent with. */
-  reason: string;
-  /** The `x-error-message` (kept to its first MAX_MESSAGE_CHARS characters). */
-  message: string;
-  /** Where the record was read. */
-  topic: string;
-  partition: number;
-  offset: string;
-  /** The tenant the record named, when it could be read. */
-  tenantId?: string;
-  /** When it was sent (the consumer's clock). */
-  at: Date;
-}
-
-export interface DeadLetterSummary {
-  /** Dead letters sent, by reason, since the log began. */
-  byReason: Record<string, number>;
-  /** The latest, newest first. */
-  recent: DeadLetterEntry[];
-}
+export type { DeadLetterEntry, DeadLetterSummary };
 
 /** How many of the latest dead letters the log keeps. */
 export const DEAD_LETTERS_KEPT = 100;
@@ -45,7 +25,7 @@ interface StoredEntry {
  * is a summary that costs one pipeline a batch, so it is best effort: the consumer records what
  * it sent after sending it and carries on whether or not this succeeds.
  */
-export class DeadLetterLog {
+export class DeadLetterLog implements DeadLetterReads {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix = '',

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
+import type { AttentionIndex, RechargeFailure, TenantsNeedingAttention } from '../settlement/admin-ports';
 import type { OutboxIndex, Unsubscribe } from '../settlement/event-ports';
 import type { IndexShards } from './index-shards';
 import { indexKeys, IndexKeys, outboxPendingChannel } from './keys';
@@ -13,20 +14,6 @@ export interface LedgerGauges {
   depleted: number;
   /** Events waiting in the tenants' outboxes for the relay. */
   backlog: number;
-}
-
-/** The tenants an operator should look at, per list in name order (LedgerIndexes.attention). */
-export interface TenantsNeedingAttention {
-  /** Prepaid tenants whose credit-paid calls are blocked (balance at or below zero). */
-  blocked: string[];
-  /** Prepaid tenants whose balance is below their low-balance threshold. */
-  low: string[];
-}
-
-/** A tenant whose last auto-recharge failed, and when (the account has the reason and count). */
-export interface RechargeFailure {
-  tenantId: string;
-  at: Date;
 }
 
 /** A payment begun and not settled, as the index lists it. */
@@ -47,7 +34,7 @@ function assertLimit(limit: number): void {
  * gauges. Each read costs one command per shard, whatever the number of tenants: one on
  * standalone Redis, 16,384 on a Cluster (sent as one pipeline per node).
  */
-export class LedgerIndexes implements OutboxIndex {
+export class LedgerIndexes implements OutboxIndex, AttentionIndex {
   constructor(
     private readonly redis: Redis | Cluster,
     readonly shards: IndexShards,

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { TenantSearch } from '../settlement/admin-ports';
 import { AccountField, isBlocked } from './account-fields';
 import { tenantKeys, tenantRegistryKey } from './keys';
 import type { OutboxStore } from './outbox-store';
@@ -11,7 +12,7 @@ export const MAX_SEARCH_COUNT = 1000;
  * Every tenant with an account (updateSettings registers it), for the walks an operator asks
  * for (`rater ledger reindex`, listings): the timers and scrapes read the index shards instead.
  */
-export class TenantRegistry {
+export class TenantRegistry implements TenantSearch {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly outbox: OutboxStore,

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify';
 import type { AccountView } from '../../credits/wallet';
-import type { Ledger } from '../../ledger/open-ledger';
+import type { AdminLedger } from '../../settlement/admin-ports';
 import { completeCardSetup, startCardSetup, type CardOutcome } from '../../settlement/cards';
 import type { CardGateway } from '../../settlement/ports';
 import { isRetriable } from '../../settlement/retry';
@@ -18,7 +18,7 @@ type RechargePage = (
 ) => Promise<unknown>;
 
 interface CardViewOptions {
-  ledger: Ledger;
+  ledger: AdminLedger;
   cards?: CardGateway;
   publicUrl?: string;
   openTenant: OpenTenant;

@@ -8,8 +8,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decimalToMinor } from '../../credits/money';
 import type { AccountView } from '../../credits/wallet';
-import type { ConsoleSession, ConsoleSessions } from '../../ledger/console-sessions';
-import type { Ledger } from '../../ledger/open-ledger';
+import type { AdminLedger, ConsoleSession, ConsoleSessionStore } from '../../settlement/admin-ports';
 import type { CardGateway, PaymentGateway } from '../../settlement/ports';
 import { purchaseCredits } from '../../settlement/purchase-credits';
 import { credentialChecker } from '../guard';
@@ -32,8 +31,8 @@ import { userLimitsViews } from './user-limits-views';
 import { CONSOLE_HOME, consoleNext } from './next-path';
 
 export interface ConsoleOptions {
-  ledger: Ledger;
-  sessions: ConsoleSessions;
+  ledger: AdminLedger;
+  sessions: ConsoleSessionStore;
   gateway?: PaymentGateway;
   /** Adds tenants' cards through the payment provider's hosted page; without one, no card can be added. */
   cards?: CardGateway;

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Ledger } from '../../ledger/open-ledger';
+import type { AdminLedger, OperatorLedger } from '../../settlement/admin-ports';
 import { ErrorPage } from './pages/error';
 import { OperatorPage, TenantLine } from './pages/operator';
 import type { Visit } from './render';
@@ -30,7 +30,7 @@ export function operatorRoutes(
     operator,
     visit,
   }: {
-    ledger: Ledger;
+    ledger: AdminLedger;
     operator: OperatorViews;
     visit: (request: FastifyRequest, reply: FastifyReply) => Visit | undefined;
   },
@@ -101,7 +101,7 @@ export function operatorRoutes(
 }
 
 /** The operator's reads from the ledger: the registry, the index shards, the dead-letter log. */
-export const operatorViewsOf = (ledger: Ledger): OperatorViews => ({
+export const operatorViewsOf = (ledger: OperatorLedger): OperatorViews => ({
   search: (options) => ledger.tenants.search(options),
   attention: (options) => ledger.indexes.attention(options),
   recentRechargeFailures: (options) => ledger.indexes.recentRechargeFailures(options),

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountView } from '../../credits/wallet';
 import type { VNode } from 'preact';
 import { render } from 'preact-render-to-string';
-import type { ConsoleSession } from '../../ledger/console-sessions';
+import type { ConsoleSession } from '../../settlement/admin-ports';
 import type { PageFrame, TenantTab } from './pages/layout';
 
 /** What a console handler knows of its request once signed in. */

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { balanceHistory, BurnBasis, forecastRunway, RunwayForecast } from '../../credits/forecast';
-import type { AccountView } from '../../credits/wallet';
-import type { AppliedRecord } from '../../ledger/account-reads';
-import type { Ledger } from '../../ledger/open-ledger';
+import type { AccountView, AppliedRecord } from '../../credits/wallet';
+import type { AdminLedger } from '../../settlement/admin-ports';
 import { liveCalls, type LiveCall } from '../../settlement/live-calls';
 import { storedDetails } from '../../settlement/rated-record';
 import { unpackReport } from '../../settlement/usage-report';
@@ -124,7 +123,7 @@ const LIVE_SCAN_COUNT = 100;
 
 /** The tenant's calls in progress, as the sessions route reads them (at most LIVE_CALLS_SHOWN). */
 async function readLiveCalls(
-  ledger: Ledger,
+  ledger: AdminLedger,
   tenantId: string,
 ): Promise<{ calls: LiveCall[]; more: boolean }> {
   const found: Parameters<typeof liveCalls>[0] = [];
@@ -140,7 +139,7 @@ async function readLiveCalls(
 }
 
 interface TenantViewOptions {
-  ledger: Ledger;
+  ledger: AdminLedger;
   openTenant: OpenTenant;
   tabFrame: (v: Visit, account: AccountView, title: string, tab: TenantTab) => PageFrame;
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandl
 import { utcMonth } from '../../credits/calendar';
 import { isBurstGuardOn, MAX_CONCURRENT_CALLS, userKeyProblem } from '../../credits/user-limits';
 import type { AccountView } from '../../credits/wallet';
-import type { Ledger } from '../../ledger/open-ledger';
+import type { AdminLedger } from '../../settlement/admin-ports';
 import { formatAmount } from './format';
 import {
   burstGuardForm,
@@ -41,7 +41,7 @@ const FIELDS: UserLimitsFields = {
 const STILL_BLOCKED = ': no user is blocked from now on; users already blocked stay so until cleared.';
 
 interface UserLimitsViewOptions {
-  ledger: Ledger;
+  ledger: AdminLedger;
   openTenant: OpenTenant;
   tabFrame: (v: Visit, account: AccountView, title: string, tab: TenantTab) => PageFrame;
   protect: { preHandler: preHandlerHookHandler };

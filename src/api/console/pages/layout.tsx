@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import type { ConsoleSession } from '../../../ledger/console-sessions';
+import type { ConsoleSession } from '../../../settlement/admin-ports';
 
 export type TenantTab = 'overview' | 'funds' | 'auto-recharge' | 'user-limits' | 'usage' | 'statements';
 
