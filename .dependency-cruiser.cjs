@@ -1,7 +1,9 @@
 /**
- * The architecture, checked (README, "Layout"): pure rating and credits -> settlement (use
- * cases, ports only) -> adapters (kafka, ledger, api, workers, payments, observability) ->
- * composition (config, app.ts, cli.ts). Tools (tools/) sit outside the service.
+ * The architecture, checked (docs/development.md, "Layout"): pure rating and credits ->
+ * settlement (use cases, and the ports the adapters meet through) -> adapters (kafka, ledger,
+ * api, workers, payments, observability), which import none of each other, with src/shared
+ * below them -> composition (config, app*.ts, cli.ts, payment-roles.ts). Tools (tools/) sit
+ * outside the service.
  */
 const ADAPTER_PACKAGES =
   '(kafkajs|@kafkajs/[^/]+|ioredis|prom-client|pino|fastify|@fastify/[^/]+|nodemailer|commander|stripe)';
@@ -118,6 +120,12 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/shared/' },
       to: { path: `^node_modules/${ADAPTER_PACKAGES}/` },
+    },
+    {
+      name: 'shared-does-no-network-io',
+      severity: 'error',
+      from: { path: '^src/shared/' },
+      to: { dependencyTypes: ['core'], path: NETWORK_OR_PROCESS_IO },
     },
     {
       name: 'api-is-not-kafka',

@@ -3,20 +3,11 @@ import {
   unpackBurstGuard,
   unpackConcurrentCalls,
   unpackUserBlock,
-  type BurstGuard,
-  type ConcurrentCalls,
   type UserBlock,
   type UserLimitsView,
   type UserSpendView,
 } from '../credits/user-limits';
-import type {
-  AccountView,
-  AppliedRecord,
-  LotView,
-  MinorUnits,
-  UsageOutcome,
-  UsageTotal,
-} from '../credits/wallet';
+import type { AccountView, AppliedRecord, LotView, UsageTotal } from '../credits/wallet';
 import type { AccountReads } from '../settlement/admin-ports';
 import { decodeAccount } from './account-fields';
 import { DailySpend, isDailyField, spendDays, spendFields, spendSeries } from './daily-spend';
