@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { ReportFields } from '../credits/usage-details';
 import { lotExpiry, utcMonth } from '../credits/calendar';
 import type {
   AccountSettings,
@@ -31,6 +32,8 @@ import { burstKeys, indexKeys, tenantKeys, TenantKeys, tenantRegistryKey } from 
 import { guarded, LedgerError, Refusal, ResultCode } from './result-codes';
 import { ReplicaSync, ReplicaWait } from './replica-sync';
 import { registerScripts, runScript, scriptCommand } from './script-loader';
+import { packReport, unpackReport } from './report-encoding';
+import { ratedArgs } from './usage-encoding';
 import { lookupArgs, parseRecord, startDay, storedIfOther } from './usage-outcome';
 
 export interface LedgerOptions {
@@ -60,8 +63,12 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * 24 * 3600 * 1000;
 /** Usages per applyUsage call: bounds a script's run time (Redis serves nothing else meanwhile). */
 export const MAX_BATCH = 1000;
 
-/** The fields of a usage as applyUsage-20.lua takes them (FIELDS a usage, in this order). */
-function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
+/**
+ * The fields of a usage as applyUsage-20.lua takes them (FIELDS a usage, in this order), its
+ * details and report in their storage encodings; returns the call's start day and the packed
+ * report.
+ */
+function pushUsageArgs(args: (string | number)[], u: LedgerUsage): { day: number; report: string } {
   const { day, second, month } = startDay(u.start);
   if (month !== u.period) {
     throw new LedgerError(
@@ -80,13 +87,11 @@ function pushUsageArgs(args: (string | number)[], u: LedgerUsage): number {
     u.period,
     day,
     second,
-    u.rated ?? '',
-    u.ratedShared ?? '',
-    u.report ?? '',
-    u.user ?? '',
-    u.international ? '1' : '0',
   );
-  return day;
+  const { own, shared } = ratedArgs(u.details);
+  const report = u.report ? packReport(u.report, u.derivedContext) : '';
+  args.push(own, shared, report, u.user ?? '', u.international ? '1' : '0');
+  return { day, report };
 }
 
 function parsePurchase(purchaseId: string, json: string): PurchaseRecord {
@@ -119,6 +124,8 @@ export class CreditLedger {
   readonly shards: IndexShards;
   /** `WAIT` for the replicas of the masters that took the writes (REDIS_WAIT_REPLICAS). */
   readonly replicas: ReplicaSync;
+  /** Usages one applyUsage call takes at most. */
+  readonly maxUsagesPerApply = MAX_BATCH;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -401,7 +408,8 @@ export class CreditLedger {
       batch.poolCapacity ? JSON.stringify(batch.poolCapacity) : '',
       batch.unread ? '1' : '0',
     ];
-    const days = batch.usages.map((u) => pushUsageArgs(args, u));
+    const packed = batch.usages.map((u) => pushUsageArgs(args, u));
+    const days = packed.map((p) => p.day);
     const result = await this.run(
       'applyUsage',
       [
@@ -465,6 +473,8 @@ export class CreditLedger {
       const lots: LotDraw[] = [];
       for (let i = 0; i < payload.length; i += 2)
         lots.push({ lotId: payload[i]!, amount: BigInt(payload[i + 1]!) });
+      const packedReport = packed[n]!.report;
+      let report: ReportFields | undefined;
       applied.push({
         usageId: usage.id,
         duplicate: false,
@@ -479,9 +489,11 @@ export class CreditLedger {
           start: new Date(Math.floor(usage.start.getTime() / 1000) * 1000),
           appliedAt: now,
           revision: '',
-          rated: usage.rated && usage.rated !== '||' ? usage.rated : '',
-          ratedShared: usage.ratedShared ?? '',
-          report: usage.report ?? '',
+          ...(usage.details ? { details: usage.details } : {}),
+          // As a read gives it, unpacked when read (settling reads only the details).
+          get report() {
+            return (report ??= unpackReport(packedReport));
+          },
         },
       });
     });

@@ -4,8 +4,6 @@ import type { AccountView } from '../../credits/wallet';
 import type { AppliedRecord } from '../../ledger/account-reads';
 import type { Ledger } from '../../ledger/open-ledger';
 import { liveCalls, type LiveCall } from '../../settlement/live-calls';
-import { storedDetails } from '../../settlement/rated-record';
-import { unpackReport } from '../../settlement/usage-report';
 import type { Visit, OpenTenant } from './render';
 import { html } from './render';
 import type { TenantTab, PageFrame } from './pages/layout';
@@ -55,8 +53,7 @@ const DAY_MS = 86_400_000;
 /** An applied usage as a report row: the ledger's outcome, its rated details, the call's fields. */
 export function reportRow(record: AppliedRecord, currency: string): ReportRow {
   const { outcome } = record;
-  const details = storedDetails(outcome);
-  const call = unpackReport(outcome.report);
+  const { details, report: call } = outcome;
   return {
     usageId: record.usageId,
     callId: call.callId ?? '',
