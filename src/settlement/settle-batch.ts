@@ -82,7 +82,8 @@ const TENANTS_IN_FLIGHT = 32;
  */
 export class SettleBatch<U extends BatchUsage> {
   private readonly tenant: TenantSettlement;
-  private readonly check: ((usage: U, details: RatedDetails, applied: AppliedCharge) => Rejection | undefined) | undefined;
+  private readonly check:
+    ((usage: U, details: RatedDetails, applied: AppliedCharge) => Rejection | undefined) | undefined;
 
   constructor(private readonly options: SettleBatchOptions<U>) {
     this.tenant = new TenantSettlement({
@@ -99,7 +100,8 @@ export class SettleBatch<U extends BatchUsage> {
 
   /** One outcome per usage, in order. */
   async settle(usages: U[], waits: BatchWaits): Promise<BatchOutcome[]> {
-    const outcomes: (BatchOutcome | undefined)[] = new Array(usages.length);
+    // Filled (not sparse): a record not settled is still mapped to its outcome, waiting.
+    const outcomes: (BatchOutcome | undefined)[] = new Array(usages.length).fill(undefined);
     const byTenant = new Map<string, number[]>();
     usages.forEach((usage, i) => {
       usage.fingerprint ??= fingerprint(usage.record);
