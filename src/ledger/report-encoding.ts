@@ -7,7 +7,6 @@ import { CALL_TYPES, CallType } from '../rating';
  * reports were kept: data written before still reads.
  */
 
-
 /**
  * The longest text each field keeps, in code points. The display name is free text and is cut
  * to its bound; any other field longer than its bound (an identifier, a number or a time, which
