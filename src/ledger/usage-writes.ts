@@ -158,70 +158,90 @@ export class UsageWrites extends FundsWrites {
     );
     if ('refused' in result) return result;
     const { code, reply } = result;
-    if (code === ResultCode.POOL_CONFLICT) {
-      const numbers = (json: unknown) =>
-        Object.fromEntries(
-          Object.entries(JSON.parse(String(json ?? '{}')) as Record<string, string>).map(([key, value]) => [
-            key,
-            Number(value),
-          ]),
-        );
+    if (code === ResultCode.POOL_CONFLICT)
       return { conflict: numbers(reply[1]), capacity: numbers(reply[2]) };
+    if (code === ResultCode.STALE_READ) return staleRead(batch, days, reply);
+    return appliedOf(batch, packed, reply, now);
+  }
+}
+
+/** A JSON object of numbers as the script replies it (strings), as numbers. */
+const numbers = (json: unknown) =>
+  Object.fromEntries(
+    Object.entries(JSON.parse(String(json ?? '{}')) as Record<string, string>).map(([key, value]) => [
+      key,
+      Number(value),
+    ]),
+  );
+
+/** A batch rated without a read that had usages applied before: their stored outcomes. */
+function staleRead(batch: RatedBatch, days: number[], reply: unknown[]) {
+  const startOf = new Map(batch.usages.map((u, n) => [u.id, { start: u.start, day: days[n]! }]));
+  const appliedBefore = new Map<string, UsageOutcome>();
+  for (let i = 2; i + 1 < reply.length; i += 2) {
+    const id = String(reply[i]);
+    const { start, day } = startOf.get(id)!;
+    appliedBefore.set(id, parseRecord(reply[i + 1], day, start));
+  }
+  return { conflict: {}, capacity: {}, staleRead: true as const, appliedBefore };
+}
+
+/**
+ * Each usage's outcome from the script's reply (`status`, payload per usage): too late, applied
+ * before (its stored record), or applied now (what was sent, with the lots it drew on).
+ */
+function appliedOf(
+  batch: RatedBatch,
+  packed: { day: number; report: string }[],
+  reply: unknown[],
+  now: Date,
+): { applied: AppliedUsage[]; tooLate: string[]; balance: MinorUnits } {
+  const applied: AppliedUsage[] = [];
+  const tooLate: string[] = [];
+  batch.usages.forEach((usage, n) => {
+    const status = Number(reply[3 + 2 * n]);
+    const payload = reply[4 + 2 * n] as string[];
+    if (status === 2) {
+      tooLate.push(usage.id);
+      return;
     }
-    if (code === ResultCode.STALE_READ) {
-      const startOf = new Map(batch.usages.map((u, n) => [u.id, { start: u.start, day: days[n]! }]));
-      const appliedBefore = new Map<string, UsageOutcome>();
-      for (let i = 2; i + 1 < reply.length; i += 2) {
-        const id = String(reply[i]);
-        const { start, day } = startOf.get(id)!;
-        appliedBefore.set(id, parseRecord(reply[i + 1], day, start));
-      }
-      return { conflict: {}, capacity: {}, staleRead: true, appliedBefore };
-    }
-    const applied: AppliedUsage[] = [];
-    const tooLate: string[] = [];
-    batch.usages.forEach((usage, n) => {
-      const status = Number(reply[3 + 2 * n]);
-      const payload = reply[4 + 2 * n] as string[];
-      if (status === 2) {
-        tooLate.push(usage.id);
-        return;
-      }
-      if (status === 1) {
-        applied.push({
-          usageId: usage.id,
-          duplicate: true,
-          outcome: parseRecord(payload, days[n]!, usage.start),
-        });
-        return;
-      }
-      const lots: LotDraw[] = [];
-      for (let i = 0; i < payload.length; i += 2)
-        lots.push({ lotId: payload[i]!, amount: BigInt(payload[i + 1]!) });
-      const packedReport = packed[n]!.report;
-      let report: ReportFields | undefined;
+    if (status === 1) {
       applied.push({
         usageId: usage.id,
-        duplicate: false,
-        // Applied now: the stored record is what was sent, at the time the script was given.
-        outcome: {
-          source: usage.source,
-          charge: usage.charge,
-          pool: usage.pool,
-          poolSeconds: usage.poolSeconds,
-          period: usage.period,
-          lots,
-          start: new Date(Math.floor(usage.start.getTime() / 1000) * 1000),
-          appliedAt: now,
-          revision: '',
-          ...(usage.details ? { details: usage.details } : {}),
-          // As a read gives it, unpacked when read (settling reads only the details).
-          get report() {
-            return (report ??= unpackReport(packedReport));
-          },
-        },
+        duplicate: true,
+        outcome: parseRecord(payload, packed[n]!.day, usage.start),
       });
+      return;
+    }
+    applied.push({
+      usageId: usage.id,
+      duplicate: false,
+      outcome: appliedNow(usage, payload, packed[n]!.report, now),
     });
-    return { applied, tooLate, balance: BigInt(String(reply[1])) };
-  }
+  });
+  return { applied, tooLate, balance: BigInt(String(reply[1])) };
+}
+
+/** Applied now: the stored record is what was sent, at the time the script was given. */
+function appliedNow(usage: LedgerUsage, payload: string[], packedReport: string, now: Date): UsageOutcome {
+  const lots: LotDraw[] = [];
+  for (let i = 0; i < payload.length; i += 2)
+    lots.push({ lotId: payload[i]!, amount: BigInt(payload[i + 1]!) });
+  let report: ReportFields | undefined;
+  return {
+    source: usage.source,
+    charge: usage.charge,
+    pool: usage.pool,
+    poolSeconds: usage.poolSeconds,
+    period: usage.period,
+    lots,
+    start: new Date(Math.floor(usage.start.getTime() / 1000) * 1000),
+    appliedAt: now,
+    revision: '',
+    ...(usage.details ? { details: usage.details } : {}),
+    // As a read gives it, unpacked when read (settling reads only the details).
+    get report() {
+      return (report ??= unpackReport(packedReport));
+    },
+  };
 }
