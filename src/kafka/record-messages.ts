@@ -127,11 +127,7 @@ export class RecordMessages implements RatedRecordFit<Settling> {
   }
 
   /** Why the rated record of a usage could not go out (asked before it is charged), if it could not. */
-  check(
-    { record, body }: Settling,
-    details: RatedDetails,
-    applied: AppliedCharge,
-  ): Rejection | undefined {
+  check({ record, body }: Settling, details: RatedDetails, applied: AppliedCharge): Rejection | undefined {
     try {
       // Most records are far below the limit: a bound of the message's size says so without
       // building it; only a record the bound puts over the limit is measured exactly.

@@ -40,4 +40,3 @@ export const detailsOf = (fp: string, priced: PricedUsage): RatedDetails => ({
   destinationName: priced.destinationName,
   rate: priced.rate,
 });
-

@@ -65,7 +65,10 @@ export const tooLate = (record: UsageRecord): RefusedUsage => ({
 });
 
 /** A usage not applied because it was not priced (or its rated record could not go out). */
-export function notPriced(price: Unrated | { kind: 'priced' } | undefined, refusal?: Rejection): RefusedUsage {
+export function notPriced(
+  price: Unrated | { kind: 'priced' } | undefined,
+  refusal?: Rejection,
+): RefusedUsage {
   const rejection: Rejection =
     refusal ??
     (price?.kind === 'unrated'

@@ -140,7 +140,11 @@ export class TenantSettlement {
     let result: Applied | undefined;
     if (remembered) {
       const attempt = () =>
-        ledger.applyUsage(tenant, { ...rate(remembered), poolCapacity: remembered.poolCapacity, unread: true });
+        ledger.applyUsage(tenant, {
+          ...rate(remembered),
+          poolCapacity: remembered.poolCapacity,
+          unread: true,
+        });
       let applied = await attempt();
       // A repeat in a pooled batch: rated again without it, from the records the refusal carries.
       if ('staleRead' in applied && applied.appliedBefore) {
@@ -186,7 +190,9 @@ export class TenantSettlement {
         (stored.details ?? storedOnly(fingerprint, state.currency));
       if (details.fingerprint !== fingerprint) return conflicting(record, fingerprint, details, stored);
       if (!duplicate && record.endDateTime) {
-        this.options.observer?.debitLag?.(Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000));
+        this.options.observer?.debitLag?.(
+          Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000),
+        );
       }
       return { kind: 'rated', record, details, applied: stored, duplicate };
     });

@@ -52,7 +52,10 @@ export class TenantMemory {
  * The state a remembered tenant is rated against, when the memory holds every pool month the
  * batch draws on (with nothing read of which usages were applied); undefined otherwise.
  */
-export function rememberedState(known: KnownTenant | undefined, poolMonths: string[]): UsageState | undefined {
+export function rememberedState(
+  known: KnownTenant | undefined,
+  poolMonths: string[],
+): UsageState | undefined {
   if (!known || !poolMonths.every((key) => known.poolUsed.has(key) && known.poolCapacity.has(poolOfKey(key))))
     return undefined;
   return {
