@@ -37,7 +37,8 @@ export async function decodeBatch(
     }
     const { record } = result;
     try {
-      settling.push({ item, record, body: serialiseRecord(record) });
+      // The fingerprint is the use case's to set: declared here, so the object keeps its shape.
+      settling.push({ item, record, body: serialiseRecord(record), fingerprint: undefined });
     } catch (error) {
       outcomes.set(item, {
         kind: 'rejected',
