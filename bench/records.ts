@@ -161,7 +161,7 @@ async function main(): Promise<void> {
 
   const messages = new RecordMessages(DEFAULT_MAX_MESSAGE_BYTES);
   results.push([
-    'unsendable (size probe)',
+    'check (size probe)',
     await measure(() => settling.map((s, i) => messages.check(s, details[i]!, applied[i]!))),
   ]);
   results.push([
