@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Ledger } from '../src/ledger/open-ledger';
+import type { ReportSource } from '../src/credits/usage-details';
 import { accountSettings, LedgerUsage } from '../src/credits/wallet';
 
 export const TENANTS = 100;
@@ -28,9 +29,9 @@ export async function openBenchTenants(ledger: Ledger, tenants = TENANTS): Promi
   );
 }
 
-export function makeUsages(label: string, count: number, report = ''): LedgerUsage[] {
+export function makeUsages(label: string, count: number, report?: ReportSource): LedgerUsage[] {
   return Array.from({ length: count }, (_, i) => ({
-    ...(report ? { report } : {}),
+    ...(report ? { report, derivedContext: 'International' as const } : {}),
     id: `${label}-${randomUUID()}`,
     start: new Date(),
     source: 'credits' as const,

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Ledger, openLedger } from '../src/ledger/open-ledger';
-import { packReport } from '../src/settlement/usage-report';
+import type { ReportFields } from '../src/credits/usage-details';
+import { packReport } from '../src/ledger/report-encoding';
 import { stopProcess } from '../tools/stack/processes';
 import { startRedis } from '../tools/stack/servers';
 import {
@@ -28,25 +29,22 @@ const USAGES = Number(process.env.BENCH_LEDGER_USAGES ?? 40_000);
  * BENCH_LEDGER_REPORT=1: each usage carries a Teams-like usage report (148 bytes packed), as
  * the consumer sends it; by default none, the money path alone.
  */
-const REPORT =
+const REPORT: ReportFields | undefined =
   process.env.BENCH_LEDGER_REPORT === '1'
-    ? packReport(
-        {
-          callId: '9f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b',
-          userId: '4c7f2a1e-0b3d-4e5f-9a8b-7c6d5e4f3a2b',
-          userPrincipalName: 'ann.smith@contoso.com',
-          userDisplayName: 'Ann Smith',
-          callerNumber: '+14255550100',
-          calleeNumber: '+442071234567',
-          callType: 'user_out',
-          numberType: 'subscriber',
-          endDateTime: '2026-11-24T09:02:05Z',
-          duration: 125,
-          licenseCapability: 'MCOPSTNPP',
-        },
-        'International',
-      )
-    : '';
+    ? {
+        callId: '9f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b',
+        userId: '4c7f2a1e-0b3d-4e5f-9a8b-7c6d5e4f3a2b',
+        userPrincipalName: 'ann.smith@contoso.com',
+        userDisplayName: 'Ann Smith',
+        callerNumber: '+14255550100',
+        calleeNumber: '+442071234567',
+        callType: 'user_out',
+        numberType: 'subscriber',
+        endDateTime: '2026-11-24T09:02:05Z',
+        duration: 125,
+        licenseCapability: 'MCOPSTNPP',
+      }
+    : undefined;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rater-bench-ledger-'));
@@ -68,7 +66,7 @@ async function main(): Promise<void> {
 
     const result = {
       usages: USAGES,
-      reportBytes: Buffer.byteLength(REPORT),
+      reportBytes: REPORT ? Buffer.byteLength(packReport(REPORT, 'International')) : 0,
       tenants: TENANTS,
       batchSize: BATCH,
       inFlight: IN_FLIGHT,

@@ -8,8 +8,9 @@
 import { decodeCdr } from '../src/kafka/cdr-decoder';
 import type { RateBook } from '../src/rating';
 import { RatingPricer } from '../src/settlement/rating-pricer';
-import { detailsOf, fingerprint, ratedValue, serialiseRecord } from '../src/settlement/rated-record';
-import { sourceOf } from '../src/settlement/settle-tenant';
+import { ratedValue, serialiseRecord } from '../src/kafka/rated-record-format';
+import { sourceOf } from '../src/settlement/batch-rating';
+import { detailsOf, fingerprint } from '../src/settlement/rated-details';
 import type { GeneratedCdr, TenantProfile } from '../tools/loadgen/cdr-stream';
 
 /** The headers every rated record carries (CONTRACTS.md section 2). */

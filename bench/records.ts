@@ -2,7 +2,7 @@
  * npm run bench:records: the CPU the rater spends on one CDR outside the ledger, step by step.
  * Pure (no Kafka, no Redis): generated CDRs (tools/loadgen/cdr-stream.ts) are decoded,
  * fingerprinted and serialised, then their rated details and usage report fields packed and
- * unpacked, their size probed before the debit (RecordMessages.unsendable) and their rated
+ * unpacked, their size probed before the debit (RecordMessages.check) and their rated
  * message built (RecordMessages.messageFor), as the consumer does. Prints microseconds per record of each
  * step, CPU (process.cpuUsage, user + system) and wall clock, and their total.
  *
@@ -19,15 +19,12 @@ import {
 } from '../src/kafka/cdr-decoder';
 import { Incoming, RecordMessages, Settling } from '../src/kafka/record-messages';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/kafka/grouped-sender';
-import {
-  fingerprint,
-  packRated,
-  RatedDetails,
-  serialiseRecord,
-  unpackRated,
-} from '../src/settlement/rated-record';
-import type { AppliedCharge } from '../src/settlement/settle-tenant';
-import { packReport, unpackReport } from '../src/settlement/usage-report';
+import type { RatedDetails } from '../src/credits/usage-details';
+import { serialiseRecord } from '../src/kafka/rated-record-format';
+import { packReport, unpackReport } from '../src/ledger/report-encoding';
+import { packRated, unpackRated } from '../src/ledger/usage-encoding';
+import { fingerprint } from '../src/settlement/rated-details';
+import type { AppliedCharge } from '../src/settlement/settle-outcomes';
 import { cdrStream } from '../tools/loadgen/cdr-stream';
 
 const COUNT = Number(process.env.BENCH_RECORDS_COUNT ?? 200_000);
@@ -128,7 +125,7 @@ async function main(): Promise<void> {
     fingerprint: fingerprints[i]!,
   }));
   const details: RatedDetails[] = settling.map((s, i) => ({
-    fingerprint: s.fingerprint,
+    fingerprint: s.fingerprint!,
     billedSeconds: 60 * Math.ceil(s.record.duration / 60),
     connectionCharge: BigInt(i % 7),
     currency: i % 3 === 0 ? 'EUR' : 'USD',
@@ -164,8 +161,8 @@ async function main(): Promise<void> {
 
   const messages = new RecordMessages(DEFAULT_MAX_MESSAGE_BYTES);
   results.push([
-    'unsendable (size probe)',
-    await measure(() => settling.map((s, i) => messages.unsendable(s, details[i]!, applied[i]!))),
+    'check (size probe)',
+    await measure(() => settling.map((s, i) => messages.check(s, details[i]!, applied[i]!))),
   ]);
   results.push([
     'messageFor (rated message)',

@@ -47,11 +47,11 @@ export interface IdsPoint {
  */
 /** Destinations as the consumer's rated records name them (interned by the ledger once a month). */
 const DESTINATIONS = [
-  'USD|pstn-out|2026-11|+44|United Kingdom',
-  'USD|pstn-out|2026-11|+1212|United States - New York',
-  'USD|pstn-out|2026-11|+4930|Germany - Berlin',
-  'USD|pstn-out|2026-11|+33|France',
-];
+  ['+44', 'United Kingdom'],
+  ['+1212', 'United States - New York'],
+  ['+4930', 'Germany - Berlin'],
+  ['+33', 'France'],
+] as const;
 
 /**
  * A credit-paid usage as the consumer applies it: its rated record's own details (a
@@ -67,8 +67,14 @@ export function usageOf(_tenant: string, id: string, start: Date, charge: bigint
     pool: '',
     poolSeconds: 0,
     period: start.toISOString().slice(0, 7),
-    rated: `${id.replace(/-/g, '').slice(0, 12)}|${60 * (1 + (n % 10))}|0`,
-    ratedShared: DESTINATIONS[n % DESTINATIONS.length]!,
+    details: {
+      fingerprint: id.replace(/-/g, '').slice(0, 12),
+      billedSeconds: 60 * (1 + (n % 10)),
+      connectionCharge: 0n,
+      currency: 'USD',
+      rate: { deck: 'pstn-out', version: '2026-11', prefix: DESTINATIONS[n % DESTINATIONS.length]![0] },
+      destinationName: DESTINATIONS[n % DESTINATIONS.length]![1],
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 /** The wallet of a tenant: its settings, usages, lots and purchases, in integer minor units. */
+import type { DestinationContext, RatedDetails, ReportFields, ReportSource } from './usage-details';
 
 /** Money in the ledger: integer minor units of the account's currency (cents for USD). */
 export type MinorUnits = bigint;
@@ -75,18 +76,15 @@ export interface LedgerUsage extends UsageKey {
   poolSeconds: number;
   /** `yyyy-mm` of the call: the pool month and the postpaid period. */
   period: string;
+  /** What its rated record says beyond the outcome: kept with the outcome (none: kept without). */
+  details?: RatedDetails;
   /**
-   * Kept with the outcome as given: the rater's packed details of its rated record that are
-   * particular to this usage, three `|`-separated fields ('' for none).
+   * Where the usage report's fields are read from (the usage record itself, not copied): kept
+   * with the outcome, each field within its bound (src/ledger/report-encoding.ts); none: kept without.
    */
-  rated?: string;
-  /** Kept with the outcome too: the details many usages share, stored once a month (interned). */
-  ratedShared?: string;
-  /**
-   * Kept with the outcome as given: the usage report's fields of the input record, packed
-   * (src/settlement/usage-report.ts: no '|', at most MAX_REPORT_BYTES), '' or absent for none.
-   */
-  report?: string;
+  report?: ReportSource;
+  /** The destination context the rater derived, kept in the report for a record without one. */
+  derivedContext?: DestinationContext;
   /**
    * The user the usage's credit-paid charge counts for against the per-user spend limits
    * (src/credits/user-limits.ts userKeyOf), '' or absent for none.
@@ -116,12 +114,10 @@ export interface UsageOutcome {
   revision: string;
   /** The charge the last re-rate replaced (present with a revision). */
   previousCharge?: MinorUnits;
-  /** What the usage was applied with as `rated` ('' when stored without). */
-  rated: string;
-  /** What the usage was applied with as `ratedShared` ('' when stored without). */
-  ratedShared: string;
-  /** What the usage was applied with as `report` ('' when stored without: unpackReport reads it). */
-  report: string;
+  /** What its rated record says beyond the outcome (none: stored without, before they were kept). */
+  details?: RatedDetails;
+  /** The usage report's fields kept with it ({} when stored without). */
+  report: ReportFields;
 }
 
 export interface UsageTotal {

@@ -1,5 +1,6 @@
 import type { Producer } from 'kafkajs';
-import type { RatedRecordSink } from '../settlement/ports';
+import type { RatedRecordSink, RerateRecord } from '../settlement/ports';
+import { rerateValue } from './rated-record-format';
 
 /**
  * Re-rated records onto the rated topic (CONTRACTS.md section 2), keyed by tenant, with
@@ -11,14 +12,14 @@ export class KafkaRatedRecordSink implements RatedRecordSink {
     private readonly topic: string,
   ) {}
 
-  async publish(records: { tenantId: string; value: string }[]): Promise<void> {
+  async publish(records: RerateRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.producer.send({
       topic: this.topic,
       acks: -1,
-      messages: records.map(({ tenantId, value }) => ({
-        key: tenantId,
-        value,
+      messages: records.map((record) => ({
+        key: record.tenantId,
+        value: rerateValue(record),
         headers: { 'content-type': 'application/json', 'x-rerate': 'true' },
       })),
     });

@@ -1,10 +1,13 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { Rejection } from '../credits/codes';
-import { RatedDetails, ratedValue, ratedValueBound } from '../settlement/rated-record';
+import { formatMoney } from '../credits/money';
+import type { RatedDetails } from '../credits/usage-details';
 import { errorMessage } from '../settlement/retry';
-import type { AppliedCharge, Settlement } from '../settlement/settle-tenant';
+import type { RatedRecordFit } from '../settlement/settle-batch';
+import type { AppliedCharge, ConflictingCharge, Settlement } from '../settlement/settle-outcomes';
 import type { DecodedUsageRecord } from './cdr-decoder';
 import { fitsMessageLimit, messageBytes } from './grouped-sender';
+import { ratedValue, ratedValueBound } from './rated-record-format';
 
 /**
  * The messages a usage record ends in (CONTRACTS.md section 2 and the dead-letter headers of
@@ -42,12 +45,25 @@ export interface Rejected {
 
 export type Outcome = Rated | Rejected;
 
-/** A valid record on its way to the ledger. */
+/** A valid record on its way to the ledger (its fingerprint set by the use case). */
 export interface Settling {
   item: Incoming;
   record: DecodedUsageRecord;
+  /** The record serialised before its debit (serialiseRecord). */
   body: string;
-  fingerprint: string;
+  fingerprint?: string;
+}
+
+/** The headers a conflicting duplicate's dead letter carries: the first charge of its id. */
+export function conflictHeaders(conflict: ConflictingCharge): IHeaders {
+  return {
+    'x-conflict-first-fingerprint': conflict.firstFingerprint,
+    'x-conflict-fingerprint': conflict.fingerprint,
+    'x-conflict-first-charge': formatMoney({ minor: conflict.firstCharge, currency: conflict.firstCurrency }),
+    'x-conflict-first-currency': conflict.firstCurrency,
+    'x-conflict-first-source': conflict.firstSource,
+    'x-conflict-first-applied-at': conflict.firstAppliedAt.toISOString(),
+  };
 }
 
 /** What the last-resort dead letter (original headers dropped) may weigh. */
@@ -66,7 +82,7 @@ export function ratedMessage({ record, body, details, applied, duplicate }: Omit
 }
 
 /** Builds each record's one message, none larger than `maxMessageBytes`. */
-export class RecordMessages {
+export class RecordMessages implements RatedRecordFit<Settling> {
   constructor(readonly maxMessageBytes: number) {}
 
   /** The one message a record ends in; a rated record that cannot be sent becomes a dead letter. */
@@ -98,15 +114,20 @@ export class RecordMessages {
   /** A settlement as the consumer carries it to its message. */
   outcomeOf({ record, body }: Settling, settled: Settlement): Outcome {
     if (settled.kind === 'rated') return { ...settled, body };
-    return { ...settled, usageId: record.id, tenantId: record.tenantId };
+    const { rejection, stage, charged, conflict } = settled;
+    return {
+      kind: 'rejected',
+      rejection,
+      stage,
+      charged,
+      usageId: record.id,
+      tenantId: record.tenantId,
+      ...(conflict ? { headers: conflictHeaders(conflict) } : {}),
+    };
   }
 
   /** Why the rated record of a usage could not go out (asked before it is charged), if it could not. */
-  unsendable(
-    { record, body }: Settling,
-    details: RatedDetails,
-    applied: AppliedCharge,
-  ): Rejection | undefined {
+  check({ record, body }: Settling, details: RatedDetails, applied: AppliedCharge): Rejection | undefined {
     try {
       // Most records are far below the limit: a bound of the message's size says so without
       // building it; only a record the bound puts over the limit is measured exactly.

@@ -1,28 +1,27 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Consumer, Kafka, Producer, TopicPartitionOffsetAndMetadata } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { formatMoney } from '../credits/money';
-import type { DeadLetterEntry } from '../ledger/dead-letter-log';
-import type { CreditLedger } from '../ledger/ledger';
-import { MAX_BATCH } from '../ledger/ledger';
 import type { UsagePricer } from '../settlement/ports';
-import { fingerprint, serialiseRecord } from '../settlement/rated-record';
-import { errorMessage, isReplicaLag, isTransient, retry } from '../settlement/retry';
-import { TenantSettlement } from '../settlement/settle-tenant';
+import { isReplicaLag, isTransient, retry } from '../settlement/retry';
+import { BatchLedger, BatchWaits, SettleBatch } from '../settlement/settle-batch';
+import type { Settlement } from '../settlement/settle-outcomes';
 import { TenantMemory } from '../settlement/tenant-memory';
-import { CdrRules, decodeCdrs, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
+import { decodeBatch } from './batch-input';
+import { CdrRules, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
+import { BatchOutput, tellOutcomes } from './batch-output';
+import { DeadLetterLogPort, DeadLetterRecorder } from './dead-letter-recorder';
 import { Grouped } from './grouped';
-import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES, messageBytes } from './grouped-sender';
+import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES } from './grouped-sender';
 import type { PipelineInstrumentation } from './instrumentation';
 import { PartitionProgress } from './partition-progress';
 import { sessionErrorIn } from './session-errors';
-import { Incoming, MINIMAL_DEAD_LETTER_BYTES, Outcome, RecordMessages, Settling } from './record-messages';
+import { Incoming, RecordMessages, Settling } from './record-messages';
 
 export interface UsageConsumerOptions {
   kafka: Kafka;
   producer: Producer;
-  /** What the use case "settle a tenant's batch" (src/settlement) settles with. */
-  ledger: CreditLedger;
+  /** What the use case "settle a batch" (src/settlement) settles with. */
+  ledger: BatchLedger;
   pricer: UsagePricer;
   registry?: SchemaRegistry;
   groupId: string;
@@ -34,7 +33,7 @@ export interface UsageConsumerOptions {
    * each batch's are sent, without waiting; a failure is told (`deadLetterLogFailed`), never
    * held against the batch.
    */
-  deadLetterLog?: { record(entries: DeadLetterEntry[]): Promise<void> };
+  deadLetterLog?: DeadLetterLogPort;
   /** Tenants whose outbox got events (the relay is poked with them). */
   onTenantsChanged?: (tenants: string[]) => void;
   retryDelayMs?: { initial: number; max: number };
@@ -55,12 +54,6 @@ export interface UsageConsumerOptions {
    */
   rememberedTenants?: number;
 }
-
-/** Dead-letter log writes that may wait for Redis at once (best effort: more are given up). */
-const DEAD_LETTER_LOGS_IN_FLIGHT = 64;
-
-/** Tenant groups of one batch settled at once (each is one or two Redis round trips). */
-const TENANTS_IN_FLIGHT = 32;
 
 const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
 
@@ -97,9 +90,10 @@ export class UsageConsumer {
   private sessionLost: { generation: number; error: Error } | undefined;
   private readonly progress: PartitionProgress;
   private readonly batches = new AsyncLocalStorage<BatchContext>();
-  private readonly settlement: TenantSettlement;
+  private readonly settlement: SettleBatch<Settling>;
   private readonly messages: RecordMessages;
-  private deadLetterLogsInFlight = 0;
+  private readonly deadLetters: DeadLetterRecorder;
+  private readonly output: BatchOutput;
 
   constructor(private readonly options: UsageConsumerOptions) {
     this.events = options.instrumentation;
@@ -117,18 +111,27 @@ export class UsageConsumer {
     );
     this.progress = new PartitionProgress(options.stuckPartitionMs ?? 60_000);
     this.messages = new RecordMessages(this.maxMessageBytes);
-    this.settlement = new TenantSettlement({
+    this.settlement = new SettleBatch<Settling>({
       ledger: options.ledger,
       pricer: options.pricer,
-      maxUsagesPerApply: MAX_BATCH,
+      // Asked before each debit whether the rated record would go out (the wire format is here).
+      records: this.messages,
       clock: this.clock,
       ...(options.rememberedTenants === 0 ? {} : { memory: new TenantMemory(options.rememberedTenants) }),
       observer: {
         rated: (seconds, records) => this.events.emit('rating', { seconds, records }),
         applied: (seconds, usages) => this.events.emit('ledger', { seconds, usages }),
         debitLag: (seconds) => this.events.emit('debitLag', { seconds }),
+        failed: (error, tenantId, usageIds) => {
+          this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId });
+          this.events.emit('settlementFailed', { error, tenantId, usageIds });
+        },
       },
     });
+    this.output = new BatchOutput(this.sender, this.messages, options.topics);
+    this.deadLetters = new DeadLetterRecorder(options.deadLetterLog, this.clock, (error, deadLetters) =>
+      this.events.emit('deadLetterLogFailed', { error, deadLetters }),
+    );
   }
 
   async start(): Promise<void> {
@@ -171,72 +174,80 @@ export class UsageConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 16,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-        if (batch.messages.length === 0) return;
-        const started = process.hrtime.bigint();
-        const { topic, partition } = batch;
-        const incoming = batch.messages.map((message) => ({ topic, partition, message }));
-        const context: BatchContext = { topic, partition, generation: this.generation };
-        const waiting = Number(
-          BigInt(batch.highWatermark) - BigInt(batch.firstOffset() ?? batch.lastOffset()),
-        );
-        this.progress.batchStarted(topic, partition, waiting);
-        // The lag is told as the batch starts too: a partition stuck on its batch shows it.
-        this.events.emit('consumerLag', { topic, partition, lag: Math.max(0, waiting) });
-        const keepGoing = () =>
-          isRunning() && !isStale() && this.generation === context.generation && !this.lostSession(context);
-        // Heartbeats go out while the batch waits for Redis, the registry or the broker, so
-        // the group keeps this member; a heartbeat that finds the session gone ends the wait.
-        const guardedHeartbeat = () =>
-          heartbeat().catch((error: unknown) => {
-            const lost = sessionErrorIn(error);
-            if (lost) this.sessionLost = { generation: context.generation, error: lost };
-            throw error;
-          });
-        const ticker = setInterval(() => void guardedHeartbeat().catch(() => undefined), heartbeatInterval);
-        try {
-          await this.batches.run(context, async () => {
-            // A record whose schema the registry could not be asked for fails the whole
-            // decode before anything else happened: the batch waits and decodes again. Replicas
-            // that did not acknowledge the batch's writes make it settle again (what a failover
-            // lost is applied anew, the rest replays) and wait again.
-            const { rated, duplicates, deadLettered, tenants } = await this.untilDone(
-              'registry',
-              guardedHeartbeat,
-              keepGoing,
-              () => this.processBatch(incoming, guardedHeartbeat, keepGoing),
-              undefined,
-              (error) => error instanceof RegistryUnavailableError || isReplicaLag(error),
-            );
-            resolveOffset(batch.lastOffset());
-            const next = (BigInt(batch.lastOffset()) + 1n).toString();
-            await this.untilDone('commit', guardedHeartbeat, keepGoing, () =>
-              commits.add({ topic, partition, offset: next }),
-            );
-            this.options.onTenantsChanged?.(tenants);
-            const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next)));
-            this.progress.progressed(topic, partition, lag);
-            this.events.emit('consumerLag', { topic, partition, lag });
-            this.events.emit('batch', {
-              topic,
-              partition,
-              firstOffset: batch.firstOffset() ?? batch.lastOffset(),
-              lastOffset: batch.lastOffset(),
-              records: incoming.length,
-              rated,
-              duplicates,
-              deadLettered,
-              seconds: seconds(started),
-            });
-          });
-        } catch (error) {
-          this.progress.abandoned(topic, partition, error);
-          throw error;
-        } finally {
-          clearInterval(ticker);
-        }
-      },
+      eachBatch: (payload) => this.consumeBatch(payload, heartbeatInterval, commits),
     });
+  }
+
+  /**
+   * One fetched batch of a partition: settled and produced (processBatch), then its offset
+   * committed; heartbeats go on meanwhile, and the partition's progress and lag are told.
+   */
+  private async consumeBatch(
+    { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload,
+    heartbeatInterval: number,
+    commits: Grouped<TopicPartitionOffsetAndMetadata>,
+  ): Promise<void> {
+    if (batch.messages.length === 0) return;
+    const started = process.hrtime.bigint();
+    const { topic, partition } = batch;
+    const incoming = batch.messages.map((message) => ({ topic, partition, message }));
+    const context: BatchContext = { topic, partition, generation: this.generation };
+    const waiting = Number(BigInt(batch.highWatermark) - BigInt(batch.firstOffset() ?? batch.lastOffset()));
+    this.progress.batchStarted(topic, partition, waiting);
+    // The lag is told as the batch starts too: a partition stuck on its batch shows it.
+    this.events.emit('consumerLag', { topic, partition, lag: Math.max(0, waiting) });
+    const keepGoing = () =>
+      isRunning() && !isStale() && this.generation === context.generation && !this.lostSession(context);
+    // Heartbeats go out while the batch waits for Redis, the registry or the broker, so
+    // the group keeps this member; a heartbeat that finds the session gone ends the wait.
+    const guardedHeartbeat = () =>
+      heartbeat().catch((error: unknown) => {
+        const lost = sessionErrorIn(error);
+        if (lost) this.sessionLost = { generation: context.generation, error: lost };
+        throw error;
+      });
+    const ticker = setInterval(() => void guardedHeartbeat().catch(() => undefined), heartbeatInterval);
+    try {
+      await this.batches.run(context, async () => {
+        // A record whose schema the registry could not be asked for fails the whole
+        // decode before anything else happened: the batch waits and decodes again. Replicas
+        // that did not acknowledge the batch's writes make it settle again (what a failover
+        // lost is applied anew, the rest replays) and wait again.
+        const { rated, duplicates, deadLettered, tenants } = await this.untilDone(
+          'registry',
+          guardedHeartbeat,
+          keepGoing,
+          () => this.processBatch(incoming, guardedHeartbeat, keepGoing),
+          undefined,
+          (error) => error instanceof RegistryUnavailableError || isReplicaLag(error),
+        );
+        resolveOffset(batch.lastOffset());
+        const next = (BigInt(batch.lastOffset()) + 1n).toString();
+        await this.untilDone('commit', guardedHeartbeat, keepGoing, () =>
+          commits.add({ topic, partition, offset: next }),
+        );
+        this.options.onTenantsChanged?.(tenants);
+        const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next)));
+        this.progress.progressed(topic, partition, lag);
+        this.events.emit('consumerLag', { topic, partition, lag });
+        this.events.emit('batch', {
+          topic,
+          partition,
+          firstOffset: batch.firstOffset() ?? batch.lastOffset(),
+          lastOffset: batch.lastOffset(),
+          records: incoming.length,
+          rated,
+          duplicates,
+          deadLettered,
+          seconds: seconds(started),
+        });
+      });
+    } catch (error) {
+      this.progress.abandoned(topic, partition, error);
+      throw error;
+    } finally {
+      clearInterval(ticker);
+    }
   }
 
   /** Consuming: a member of its group with partitions assigned (or waiting for them). */
@@ -263,88 +274,22 @@ export class UsageConsumer {
     return this.sessionLost?.generation === context.generation;
   }
 
-  /** Rates, applies and produces one batch; everything before the offset commit. */
+  /**
+   * Decodes, settles, produces one batch; everything before the offset commit. The bytes are
+   * decoded (and each valid record serialised) here, the decoded records settled by the use
+   * case "settle a batch", and what comes back written and sent: the records go one way.
+   */
   async processBatch(
     incoming: Incoming[],
     heartbeat: () => Promise<void> = async () => undefined,
     keepGoing: () => boolean = () => true,
   ): Promise<{ rated: number; duplicates: number; deadLettered: number; tenants: string[] }> {
-    // JSON values decode without a promise each; only Avro values wait for the registry.
-    const decoded = await decodeCdrs(
-      incoming.map(({ message }) => ({ value: message.value, key: message.key?.toString() })),
-      this.options.registry,
-      this.rules,
-    );
-    const outcomes = new Map<Incoming, Outcome>();
-    const byTenant = new Map<string, Settling[]>();
-    decoded.forEach((result, i) => {
-      const item = incoming[i]!;
-      if ('rejected' in result) {
-        outcomes.set(item, {
-          kind: 'rejected',
-          rejection: result.rejected,
-          stage: 'decode',
-          usageId: result.usageId,
-          tenantId: result.tenantId,
-          charged: false,
-        });
-        return;
-      }
-      const { record } = result;
-      let body: string;
-      try {
-        // Before the debit: a record whose rated record cannot be written is never charged.
-        body = serialiseRecord(record);
-      } catch (error) {
-        outcomes.set(item, {
-          kind: 'rejected',
-          rejection: { code: 'unserializable', message: errorMessage(error) },
-          stage: 'decode',
-          usageId: record.id,
-          tenantId: record.tenantId,
-          charged: false,
-        });
-        return;
-      }
-      const group = byTenant.get(record.tenantId) ?? [];
-      group.push({ item, record, body, fingerprint: fingerprint(record) });
-      byTenant.set(record.tenantId, group);
-    });
-
-    // Tenants are independent (each script touches one tenant's keys), so their groups settle
-    // concurrently; one tenant's slices go in order, each rated against the pool use the
-    // previous one left.
-    const tenants = [...byTenant];
-    await Promise.all(
-      Array.from({ length: Math.min(TENANTS_IN_FLIGHT, tenants.length) }, async () => {
-        for (let next = tenants.shift(); next; next = tenants.shift()) {
-          const [tenant, group] = next;
-          const limit = this.settlement.maxUsagesPerApply;
-          for (let start = 0; start < group.length; start += limit) {
-            const slice = group.slice(start, start + limit);
-            const results = await this.settlement.settleIsolating(
-              tenant,
-              slice,
-              (step) => this.untilDone('ledger', heartbeat, keepGoing, step, tenant),
-              (usage, details, applied) => this.messages.unsendable(usage, details, applied),
-              (error, usageIds) => {
-                this.events.emit('scriptError', { operation: 'applyUsage', error, tenantId: tenant });
-                this.events.emit('settlementFailed', { error, tenantId: tenant, usageIds });
-              },
-              // A wait given up (stopping, the session lost) is no verdict on the records.
-              (error) => !isTransient(error) && !sessionErrorIn(error) && keepGoing(),
-            );
-            slice.forEach((settling, i) =>
-              outcomes.set(settling.item, this.messages.outcomeOf(settling, results[i]!)),
-            );
-          }
-        }
-      }),
-    );
-
-    // Nothing goes out and no offset is committed before the replicas hold the batch's writes
-    // (REDIS_WAIT_REPLICAS; at once when off): a lag throws, and the batch is settled again.
-    if (byTenant.size > 0) await this.options.ledger.awaitReplicas(byTenant.keys());
+    const { outcomes, settling } = await decodeBatch(incoming, this.options.registry, this.rules);
+    const settled = await this.settlement.settle(settling, this.waits(heartbeat, keepGoing));
+    // A record waiting on a transient cause (Redis, its replicas): nothing of the batch goes
+    // out and no offset is committed; the batch is settled again (what was applied repeats).
+    for (const result of settled) if (result.kind === 'waiting') throw result.cause;
+    settling.forEach((s, i) => outcomes.set(s.item, this.messages.outcomeOf(s, settled[i] as Settlement)));
 
     // Every record ends in one message: its rated record, or its dead letter. What cannot be
     // written or sent after the debit is dead-lettered too (x-charged: true), alone.
@@ -354,122 +299,19 @@ export class UsageConsumer {
       if (outcome.kind === 'rated' && !outcome.duplicate) changedTenants.add(outcome.record.tenantId);
       return this.messages.messageFor(item, outcome);
     });
-    // Sent with the other partitions' batches in as few requests as possible, each well under
-    // the broker's message size limit (GroupedSender); what the broker refuses as too large
-    // comes back, and goes again as a dead letter (truncated, then without its extras).
-    let pending = out;
-    for (let round = 1; pending.length > 0; round++) {
-      const sending = pending;
-      const refused = new Set(
-        await this.untilDone('produce', heartbeat, keepGoing, () =>
-          this.sender.send([
-            {
-              topic: this.options.topics.ratedOut,
-              messages: sending.filter((o) => o.outcome.kind === 'rated').map((o) => o.message),
-            },
-            {
-              topic: this.options.topics.deadLetter,
-              messages: sending.filter((o) => o.outcome.kind === 'rejected').map((o) => o.message),
-            },
-          ]),
-        ),
-      );
-      pending = sending.filter((o) => refused.has(o.message));
-      if (pending.length > 0 && round === 3) {
-        throw new Error(`the broker refused ${pending.length} minimal dead letters as too large`);
-      }
-      for (const entry of pending) {
-        if (entry.outcome.kind === 'rated') {
-          const { record } = entry.outcome;
-          entry.outcome = {
-            kind: 'rejected',
-            rejection: {
-              code: 'too_large',
-              message: `the broker refused the rated record (${messageBytes(entry.message)} bytes) as too large`,
-            },
-            stage: 'produce',
-            usageId: record.id,
-            tenantId: record.tenantId,
-            charged: true,
-          };
-          entry.message = this.messages.deadLetter(entry.item, entry.outcome);
-        } else {
-          entry.message = this.messages.deadLetter(entry.item, entry.outcome, MINIMAL_DEAD_LETTER_BYTES);
-        }
-      }
-    }
-
-    this.logDeadLetters(out);
-
-    let rated = 0;
-    let duplicates = 0;
-    // Each record is told to those who listen (the debug log, tests); the metrics count batches.
-    const tellRecords = this.events.listenerCount('record') > 0;
-    for (const { item, outcome } of out) {
-      if (outcome.kind === 'rejected') {
-        this.events.emit('deadLetter', {
-          reason: outcome.rejection.code,
-          message: outcome.rejection.message,
-          stage: outcome.stage,
-          charged: outcome.charged,
-          tenantId: outcome.tenantId ?? item.message.key?.toString(),
-          usageId: outcome.usageId,
-          origin: `${item.topic}/${item.partition}/${item.message.offset}`,
-        });
-        if (tellRecords) this.events.emit('record', { result: 'dead_letter' });
-      } else {
-        rated += 1;
-        if (outcome.duplicate) duplicates += 1;
-        if (!tellRecords) continue;
-        this.events.emit('record', {
-          result: outcome.duplicate ? 'duplicate' : 'rated',
-          tenantId: outcome.record.tenantId,
-          usageId: outcome.record.id,
-          source: outcome.applied.source,
-          charge: formatMoney({ minor: outcome.applied.charge, currency: outcome.details.currency }),
-          currency: outcome.details.currency,
-          poolSeconds: outcome.applied.poolSeconds,
-        });
-      }
-    }
+    await this.output.send(out, (send) => this.untilDone('produce', heartbeat, keepGoing, send));
+    this.deadLetters.record(out);
+    const { rated, duplicates } = tellOutcomes(this.events, out);
     return { rated, duplicates, deadLettered: out.length - rated, tenants: [...changedTenants] };
   }
 
-  /** Records the batch's dead letters, all sent by now, in the dead-letter log: best effort. */
-  private logDeadLetters(out: { item: Incoming; outcome: Outcome }[]): void {
-    const log = this.options.deadLetterLog;
-    if (!log) return;
-    const at = this.clock();
-    const entries: DeadLetterEntry[] = [];
-    for (const { item, outcome } of out) {
-      if (outcome.kind !== 'rejected') continue;
-      entries.push({
-        reason: outcome.rejection.code,
-        message: outcome.rejection.message,
-        topic: item.topic,
-        partition: item.partition,
-        offset: item.message.offset,
-        ...(outcome.tenantId === undefined ? {} : { tenantId: outcome.tenantId }),
-        at,
-      });
-    }
-    if (entries.length === 0) return;
-    const failed = (error: unknown) =>
-      this.events.emit('deadLetterLogFailed', { error, deadLetters: entries.length });
-    // Not awaited: with Redis away, writes wait in the client; past a few batches' worth,
-    // the next are given up rather than held in memory.
-    if (this.deadLetterLogsInFlight >= DEAD_LETTER_LOGS_IN_FLIGHT) {
-      failed(new Error(`${DEAD_LETTER_LOGS_IN_FLIGHT} dead-letter log writes are waiting already`));
-      return;
-    }
-    this.deadLetterLogsInFlight += 1;
-    let recording: Promise<void>;
-    try {
-      recording = log.record(entries);
-    } catch (error) {
-      recording = Promise.reject(error);
-    }
-    void recording.catch(failed).finally(() => (this.deadLetterLogsInFlight -= 1));
+  /** How the use case waits for the ledger: with the one retrier, heartbeating, while the batch is ours. */
+  private waits(heartbeat: () => Promise<void>, keepGoing: () => boolean): BatchWaits {
+    return {
+      until: (step, tenantId) => this.untilDone('ledger', heartbeat, keepGoing, step, tenantId),
+      // A wait given up (stopping, the session lost) is no verdict on the records.
+      isPermanent: (error) => !isTransient(error) && !sessionErrorIn(error) && keepGoing(),
+    };
   }
 
   /**

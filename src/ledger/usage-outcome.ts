@@ -1,4 +1,7 @@
+import type { ReportFields } from '../credits/usage-details';
 import type { LotDraw, UsageKey, UsageOutcome, UsageSource } from '../credits/wallet';
+import { unpackReport } from './report-encoding';
+import { storedDetails, unpackRated } from './usage-encoding';
 
 /**
  * Applied usages' idempotency records as the scripts keep and reply them
@@ -92,6 +95,8 @@ export function parseLegacyOutcome(json: string, start: Date): UsageOutcome {
   const raw = JSON.parse(json) as LegacyOutcome;
   // Lua's cjson encodes an empty list as {}.
   const lots = Array.isArray(raw.lots) ? raw.lots : [];
+  // Packed whole then: the eight fields as one.
+  const details = raw.r ? unpackRated(raw.r) : undefined;
   return {
     source: raw.src,
     charge: BigInt(raw.charge),
@@ -102,10 +107,8 @@ export function parseLegacyOutcome(json: string, start: Date): UsageOutcome {
     start,
     appliedAt: new Date(Number(raw.at)),
     revision: raw.rv,
-    // Packed whole then: the settlement layer reads the eight fields as one.
-    rated: raw.r ?? '',
-    ratedShared: '',
-    report: '',
+    ...(details ? { details } : {}),
+    report: {},
   };
 }
 
@@ -123,6 +126,10 @@ export function parseRecord(reply: unknown, day: number, start?: Date): UsageOut
   const draws: LotDraw[] = [];
   for (let i = 0; i < lots.length; i += 2) draws.push({ lotId: lots[i]!, amount: BigInt(lots[i + 1]!) });
   const own = parts.slice(7, 10).join('|');
+  const details = own === '||' ? undefined : storedDetails(own, bar < 0 ? '' : shared.slice(bar + 1));
+  // After the revision and previous charge ('' until re-rated); none in a record stored before.
+  const packedReport = parts[12] ?? '';
+  let report: ReportFields | undefined;
   return {
     source: SOURCES[parts[0]!]!,
     charge: BigInt(parts[1]!),
@@ -134,9 +141,10 @@ export function parseRecord(reply: unknown, day: number, start?: Date): UsageOut
     appliedAt: new Date(started + Number(parts[5])),
     revision: parts[10] ?? '',
     ...(parts[10] ? { previousCharge: BigInt(parts[11] || '0') } : {}),
-    rated: own === '||' ? '' : own,
-    ratedShared: bar < 0 ? '' : shared.slice(bar + 1),
-    // After the revision and previous charge ('' until re-rated); none in a record stored before.
-    report: parts[12] ?? '',
+    ...(details ? { details } : {}),
+    // Unpacked when read: settling a repeat needs only the details.
+    get report() {
+      return (report ??= unpackReport(packedReport));
+    },
   };
 }

@@ -9,6 +9,7 @@ import type {
   UsageState,
 } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
+import type { RatedDetails } from '../credits/usage-details';
 import type {
   SessionGrant,
   SessionSnapshot,
@@ -271,9 +272,20 @@ export interface RerateCheckpointStore {
   save(revision: string, tenantId: string, checkpoint: RerateCheckpoint): Promise<void>;
 }
 
-/** Where re-rated records go (the rated topic): keyed by tenant, the value JSON. */
+/** A re-rated call: its record as the ledger kept it, what its rated record says, what changed. */
+export interface RerateRecord {
+  tenantId: string;
+  record: UsageRecord;
+  details: RatedDetails;
+  applied: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>;
+  revision: string;
+  /** The charge the re-rate replaced. */
+  previousCharge: MinorUnits;
+}
+
+/** Where re-rated records go (the rated topic, keyed by tenant: the Kafka adapter writes them). */
 export interface RatedRecordSink {
-  publish(records: { tenantId: string; value: string }[]): Promise<void>;
+  publish(records: RerateRecord[]): Promise<void>;
 }
 
 /** A saved payment method as the gateway knows it: whose it is, and what to show for it. */

@@ -1,6 +1,5 @@
 import { userKeyOf } from '../credits/user-limits';
 import { hash } from 'node:crypto';
-import { minorToDecimal } from '../credits/money';
 import type { MinorUnits, UsageOutcome, UsageSource, UsageState } from '../credits/wallet';
 import type { UsageRecord } from '../rating';
 import type {
@@ -8,13 +7,13 @@ import type {
   PricedUsage,
   RatedRecordSink,
   RerateCheckpoint,
+  RerateRecord,
   RerateCheckpointStore,
   RerateLedger,
   UsagePricer,
 } from './ports';
-import { detailsOf, fingerprint, ratedValue, storedDetails } from './rated-record';
-import { sourceOf } from './settle-tenant';
-import { unpackReport } from './usage-report';
+import { detailsOf, fingerprint } from './rated-details';
+import { sourceOf } from './batch-rating';
 
 /** A period to re-rate, [from, to), for one tenant or all. */
 export interface RerateRequest {
@@ -98,7 +97,7 @@ export function rerateRevision(
 
 /** The usage record as the ledger kept it: the report's fields and the call's start. */
 export function recordOf(tenantId: string, usage: AppliedUsageRecord): UsageRecord | undefined {
-  const report = unpackReport(usage.outcome.report);
+  const { report } = usage.outcome;
   if (!report.callType || report.duration === undefined) return undefined;
   const fields = Object.fromEntries(Object.entries(report).filter(([, value]) => value !== undefined));
   return {
@@ -139,7 +138,7 @@ export class PeriodRerate {
   private readonly maxAttempts: number;
   private rerated = 0;
   /** Re-rated records not yet sent: sent a page at a time, before the page's checkpoint. */
-  private unsent: { tenantId: string; value: string }[] = [];
+  private unsent: RerateRecord[] = [];
 
   constructor(private readonly options: RerateOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -396,19 +395,20 @@ export class PeriodRerate {
     previousCharge: MinorUnits,
   ): void {
     if (!this.options.records) return;
-    const fp = storedDetails(usage.outcome)?.fingerprint ?? fingerprint(record);
-    const details = detailsOf(fp, price);
-    const value = ratedValue(JSON.stringify(record), details, {
-      charge: outcome.charge,
-      poolSeconds: outcome.poolSeconds,
-      source: outcome.source,
-      appliedAt: this.clock(),
-    });
-    const extra = JSON.stringify({
+    const fp = usage.outcome.details?.fingerprint ?? fingerprint(record);
+    this.unsent.push({
+      tenantId,
+      record,
+      details: detailsOf(fp, price),
+      applied: {
+        charge: outcome.charge,
+        poolSeconds: outcome.poolSeconds,
+        source: outcome.source,
+        appliedAt: this.clock(),
+      },
       revision,
-      previousCharge: minorToDecimal(previousCharge.toString(), details.currency),
+      previousCharge,
     });
-    this.unsent.push({ tenantId, value: `${value.slice(0, -1)},${extra.slice(1)}` });
   }
 }
 

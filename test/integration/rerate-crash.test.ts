@@ -5,7 +5,7 @@ import { toCloudEvent } from '../../src/kafka/cloudevents';
 import { openLedger, Ledger } from '../../src/ledger/open-ledger';
 import { connectRedis } from '../../src/ledger/redis-connection';
 import type { UsageRecord } from '../../src/rating';
-import { fingerprint } from '../../src/settlement/rated-record';
+import { fingerprint } from '../../src/settlement/rated-details';
 import { RatingPricer } from '../../src/settlement/rating-pricer';
 import { TenantSettlement } from '../../src/settlement/settle-tenant';
 import { stackEnv } from '../../tools/stack/stack';

@@ -1,5 +1,5 @@
 import type { App } from '../../src/app';
-import { fingerprint } from '../../src/settlement/rated-record';
+import { fingerprint } from '../../src/settlement/rated-details';
 import { RatingPricer } from '../../src/settlement/rating-pricer';
 import { TenantSettlement } from '../../src/settlement/settle-tenant';
 import type { UsageRecord } from '../../src/rating';

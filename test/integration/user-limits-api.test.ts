@@ -1,6 +1,5 @@
 import type { App } from '../../src/app';
 import { utcMonth } from '../../src/credits/calendar';
-import { packReport } from '../../src/settlement/usage-report';
 import { tenantCommand } from '../../src/api/tenant-cli';
 import { apiCaller, fundedTenant, startApiApp } from '../support/api-app';
 import { applyPaid, LedgerFixture, paid } from '../support/ledger';
@@ -120,12 +119,12 @@ describe('per-user spend limits on the admin API', () => {
     const start = new Date(Date.now() - 60_000);
     const period = utcMonth(start);
     await applyPaid({ ledger: app.ledger } as LedgerFixture, other, [
-      { ...paid('u1', 30n, period), start, user: 'erin', report: packReport({ userId: 'erin' }) },
+      { ...paid('u1', 30n, period), start, user: 'erin', report: { userId: 'erin' } },
       {
         ...paid('u2', 29n, period),
         start,
         user: 'frank',
-        report: packReport({ userPrincipalName: 'frank' }),
+        report: { userPrincipalName: 'frank' },
       },
       { ...paid('u3', 500n, period), start, user: 'dave' },
       { ...paid('u4', 40n, period), start, user: 'ann' },

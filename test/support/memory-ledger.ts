@@ -6,6 +6,7 @@ import type {
   UsageOutcome,
   UsageState,
 } from '../../src/credits/wallet';
+import { packReport, unpackReport } from '../../src/ledger/report-encoding';
 import { DAY_MS } from '../../src/ledger/usage-outcome';
 import type { LedgerRefusal, SettlementLedger } from '../../src/settlement/ports';
 
@@ -116,9 +117,9 @@ export class MemoryLedger implements SettlementLedger {
         start: usage.start,
         appliedAt: this.now(),
         revision: '',
-        rated: usage.rated ?? '',
-        ratedShared: usage.ratedShared ?? '',
-        report: usage.report ?? '',
+        ...(usage.details ? { details: usage.details } : {}),
+        // As the Redis ledger reads it back: the fields its encoding keeps.
+        report: usage.report ? unpackReport(packReport(usage.report, usage.derivedContext)) : {},
       };
       this.applied.set(usage.id, outcome);
       applied.push({ usageId: usage.id, duplicate: false, outcome });

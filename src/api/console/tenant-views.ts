@@ -3,8 +3,6 @@ import { balanceHistory, BurnBasis, forecastRunway, RunwayForecast } from '../..
 import type { AccountView, AppliedRecord } from '../../credits/wallet';
 import type { AdminLedger } from '../../settlement/admin-ports';
 import { liveCalls, type LiveCall } from '../../settlement/live-calls';
-import { storedDetails } from '../../settlement/rated-record';
-import { unpackReport } from '../../settlement/usage-report';
 import type { Visit, OpenTenant } from './render';
 import { html } from './render';
 import type { TenantTab, PageFrame } from './pages/layout';
@@ -54,8 +52,7 @@ const DAY_MS = 86_400_000;
 /** An applied usage as a report row: the ledger's outcome, its rated details, the call's fields. */
 export function reportRow(record: AppliedRecord, currency: string): ReportRow {
   const { outcome } = record;
-  const details = storedDetails(outcome);
-  const call = unpackReport(outcome.report);
+  const { details, report: call } = outcome;
   return {
     usageId: record.usageId,
     callId: call.callId ?? '',

@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { userKeyOf } from '../../credits/user-limits';
-import { unpackReport } from '../../settlement/usage-report';
 import type { AdminApp, ResourceOptions } from '../admin-app';
 import { presentMoney } from '../money';
 import { badRequest, noAccount } from '../refusals';
@@ -68,7 +67,7 @@ export function usageRoutes<L extends FastifyBaseLogger>(
           charge: presentMoney(outcome.charge, c),
           poolSeconds: outcome.poolSeconds,
           revision: outcome.revision || null,
-          user: userKeyOf(unpackReport(outcome.report)) || null,
+          user: userKeyOf(outcome.report) || null,
         })),
         nextCursor: page.length === limit ? String(offset + limit) : null,
         totalsByPeriod: Object.fromEntries(

@@ -220,6 +220,16 @@ describe('ledger: the strings idempotency records share', () => {
   });
 });
 
+/** The details a record stored as `fp0123456789|60|0|USD|flat|1|+|Flatland` holds. */
+const flatDetails = {
+  fingerprint: 'fp0123456789',
+  billedSeconds: 60,
+  connectionCharge: 0n,
+  currency: 'USD',
+  destinationName: 'Flatland',
+  rate: { deck: 'flat', version: '1', prefix: '+' },
+};
+
 describe('ledger: idempotency records kept before they were packed by day', () => {
   it('are still found, so nothing is charged twice across the upgrade, and a re-rate moves one to its day', async () => {
     const f = ledgerFixture();
@@ -250,7 +260,7 @@ describe('ledger: idempotency records kept before they were packed by day', () =
       ]);
       expect(again.applied[0]!.outcome).toMatchObject({
         charge: 40n,
-        rated: 'fp0123456789|60|0|USD|flat|1|+|Flatland',
+        details: flatDetails,
       });
       expect(again.balance).toBe(990n);
 
@@ -274,8 +284,7 @@ describe('ledger: idempotency records kept before they were packed by day', () =
       expect('applied' in state && state.applied.get('old-1')).toMatchObject({
         charge: 30n,
         revision: 'r1',
-        rated: 'fp0123456789|60|0',
-        ratedShared: 'USD|flat|1|+|Flatland',
+        details: flatDetails,
       });
     } finally {
       f.close();

@@ -5,8 +5,9 @@ import addFormats from 'ajv-formats';
 import { periodRerate } from '../../../src/app';
 import { toCloudEvent } from '../../../src/kafka/cloudevents';
 import type { RateBook, UsageRecord } from '../../../src/rating';
-import type { RatedRecordSink, RerateCheckpointStore } from '../../../src/settlement/ports';
-import { fingerprint } from '../../../src/settlement/rated-record';
+import { rerateValue } from '../../../src/kafka/rated-record-format';
+import type { RatedRecordSink, RerateCheckpointStore, RerateRecord } from '../../../src/settlement/ports';
+import { fingerprint } from '../../../src/settlement/rated-details';
 import { RatingPricer } from '../../../src/settlement/rating-pricer';
 import type { RerateOptions, RerateReport } from '../../../src/settlement/rerate-period';
 import { TenantSettlement } from '../../../src/settlement/settle-tenant';
@@ -32,8 +33,8 @@ const call = (tenantId: string, id: string, extra: Partial<UsageRecord> = {}): U
 /** Published re-rated records, parsed. */
 class RecordingSink implements RatedRecordSink {
   records: Record<string, unknown>[] = [];
-  async publish(records: { tenantId: string; value: string }[]) {
-    for (const r of records) this.records.push({ key: r.tenantId, ...JSON.parse(r.value) });
+  async publish(records: RerateRecord[]) {
+    for (const r of records) this.records.push({ key: r.tenantId, ...JSON.parse(rerateValue(r)) });
   }
 }
 

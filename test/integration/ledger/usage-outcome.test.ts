@@ -1,4 +1,5 @@
 import { LedgerError } from '../../../src/ledger/result-codes';
+import type { RatedDetails } from '../../../src/credits/usage-details';
 import type { LedgerUsage } from '../../../src/credits/wallet';
 import {
   applyPaid,
@@ -24,13 +25,23 @@ describe('ledger: what an applied usage keeps for its rated record', () => {
   });
   afterEach(() => f.close());
 
-  const details = { rated: 'Qk3x9aB2cD1e|180|5', ratedShared: 'USD|flat|1|+|Flatland' };
+  const rated: RatedDetails = {
+    fingerprint: 'Qk3x9aB2cD1e',
+    billedSeconds: 180,
+    connectionCharge: 5n,
+    currency: 'USD',
+    destinationName: 'Flat|land 100%',
+    rate: { deck: 'flat', version: '1', prefix: '+' },
+  };
+  const details = { details: rated };
 
-  it('keeps the strings given with the outcome, returns them on a repeat and keeps them through a re-rate', async () => {
+  it('keeps the details given with the outcome, returns them on a repeat and keeps them through a re-rate', async () => {
     const first = await applyPaid(f, 'acme', [{ ...paid('u1', 35n), ...details }]);
     expect(first.applied[0]!.outcome).toMatchObject(details);
     // A repeat with other details changes nothing: the first outcome comes back.
-    const again = await applyPaid(f, 'acme', [{ ...paid('u1', 99n), rated: 'other' }]);
+    const again = await applyPaid(f, 'acme', [
+      { ...paid('u1', 99n), details: { ...rated, fingerprint: 'other', rate: null } },
+    ]);
     expect(again.applied[0]).toMatchObject({ duplicate: true, outcome: { charge: 35n, ...details } });
     const state = await f.ledger.writes.readUsageState('acme', keysIn('2026-11', 'u1'), []);
     expect('applied' in state && state.applied.get('u1')).toMatchObject(details);
@@ -52,22 +63,25 @@ describe('ledger: what an applied usage keeps for its rated record', () => {
       limit: 10,
     });
     expect(listed!.outcome).toMatchObject({ charge: 20n, revision: 'r1', ...details });
-    // Stored without: ''.
+    // Stored without: none, also when read back.
     const bare = await applyPaid(f, 'acme', [paid('u2', 10n)]);
-    expect(bare.applied[0]!.outcome).toMatchObject({ rated: '', ratedShared: '' });
+    expect(bare.applied[0]!.outcome.details).toBeUndefined();
+    const stored = await f.ledger.writes.readUsageState('acme', keysIn('2026-11', 'u2'), []);
+    expect('applied' in stored && stored.applied.get('u2')!.details).toBeUndefined();
   });
 
-  it('refuses shared details longer than 256 bytes, or own details not of three fields, before any write', async () => {
+  it('refuses shared details longer than 256 bytes packed, before any write', async () => {
     const refused = async (usage: Partial<LedgerUsage>) => {
       await expect(applyPaid(f, 'acme', [paid('ok', 10n), { ...paid('u3', 10n), ...usage }])).rejects.toThrow(
         LedgerError,
       );
       expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(1000n);
     };
-    await refused({ ratedShared: 'x'.repeat(257) });
-    await refused({ rated: 'a|b' });
-    await refused({ rated: 'a|b|c|d' });
-    await applyPaid(f, 'acme', [{ ...paid('u4', 10n), rated: 'a|b|c', ratedShared: 'x'.repeat(256) }]);
+    // `USD|flat|1|+|` and the name: 13 bytes and the name's.
+    await refused({ details: { ...rated, destinationName: 'x'.repeat(244) } });
+    await applyPaid(f, 'acme', [
+      { ...paid('u4', 10n), details: { ...rated, destinationName: 'x'.repeat(243) } },
+    ]);
     expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(990n);
   });
 });

@@ -1,6 +1,5 @@
-import { LedgerError } from '../../../src/ledger/result-codes';
-import type { LedgerUsage } from '../../../src/credits/wallet';
-import { packReport, unpackReport } from '../../../src/settlement/usage-report';
+import type { RatedDetails, ReportFields } from '../../../src/credits/usage-details';
+import { packReport, REPORT_BOUNDS } from '../../../src/ledger/report-encoding';
 import {
   applyPaid,
   keysIn,
@@ -25,7 +24,15 @@ const fields = {
   duration: 125,
   licenseCapability: 'MCOPSTNPP',
 };
-const report = packReport(fields);
+const report: ReportFields = fields;
+const details: RatedDetails = {
+  fingerprint: 'fp',
+  billedSeconds: 60,
+  connectionCharge: 5n,
+  currency: 'USD',
+  destinationName: 'Flatland',
+  rate: { deck: 'flat', version: '1', prefix: '+' },
+};
 
 describe("ledger: the usage report's fields kept with each applied usage", () => {
   let f: LedgerFixture;
@@ -46,44 +53,43 @@ describe("ledger: the usage report's fields kept with each applied usage", () =>
 
   it('lists them back exactly; a usage stored without them (as before they were kept) lists with none', async () => {
     const applied = await applyPaid(f, 'acme', [
-      { ...paid('with', 35n), rated: 'fp|60|5', ratedShared: 'USD|flat|1|+|Flatland', report },
+      { ...paid('with', 35n), details, report },
       paid('without', 10n),
     ]);
-    expect(applied.applied.map((a) => a.outcome.report)).toEqual([report, '']);
+    expect(applied.applied.map((a) => a.outcome.report)).toEqual([report, {}]);
     // The one without is stored as every record was before: ten fields.
     const bucket = `${f.ledger.keys('acme').applied}:${Math.floor(startIn('2026-11').getTime() / 86_400_000)}:1:0`;
     expect((await f.redis.hget(bucket, 'without'))!.split('|')).toHaveLength(10);
+    // The one with them, in the storage format kept since they were: the details' own fields
+    // (the shared ones interned), no revision, and the packed report.
+    const stored = (await f.redis.hget(bucket, 'with'))!.split('|');
+    expect(stored.slice(7)).toEqual(['fp', '60', '5', '', '', packReport(fields)]);
 
     const listed = new Map((await list()).map((r) => [r.usageId, r.outcome]));
-    expect(listed.get('with')!.report).toBe(report);
-    expect(unpackReport(listed.get('with')!.report)).toEqual(fields);
-    expect(listed.get('with')).toMatchObject({
-      rated: 'fp|60|5',
-      ratedShared: 'USD|flat|1|+|Flatland',
-      revision: '',
-    });
-    expect(listed.get('without')!.report).toBe('');
+    expect(listed.get('with')!.report).toEqual(fields);
+    expect(listed.get('with')).toMatchObject({ details, revision: '' });
+    expect(listed.get('without')!.report).toEqual({});
     const all = [];
     for await (const page of f.ledger.reads.appliedUsages('acme')) all.push(...page);
     expect(new Map(all.map((r) => [r.usageId, r.outcome.report]))).toEqual(
-      new Map([
+      new Map<string, ReportFields>([
         ['with', report],
-        ['without', ''],
+        ['without', {}],
       ]),
     );
 
     // A repeat, the read of the settlement layer and a stale read reply the stored record.
-    const again = await applyPaid(f, 'acme', [{ ...paid('with', 35n), report: 'other' }]);
+    const again = await applyPaid(f, 'acme', [{ ...paid('with', 35n), report: { callId: 'other' } }]);
     expect(again.applied[0]).toMatchObject({ duplicate: true, outcome: { report } });
     const state = await f.ledger.writes.readUsageState('acme', keysIn('2026-11', 'with', 'without'), []);
-    expect('applied' in state && [...state.applied.values()].map((o) => o.report)).toEqual([report, '']);
+    expect('applied' in state && [...state.applied.values()].map((o) => o.report)).toEqual([report, {}]);
     const stale = await f.ledger.writes.applyUsage('acme', {
       currency: 'USD',
       usages: [{ ...paid('with', 35n), pool: 'MCOPSTN1:US', poolSeconds: 60 }],
       poolUse: { 'MCOPSTN1:US:2026-11': 0 },
       unread: true,
     });
-    expect('staleRead' in stale && stale.appliedBefore!.get('with')!.report).toBe(report);
+    expect('staleRead' in stale && stale.appliedBefore!.get('with')!.report).toEqual(report);
   });
 
   it('keeps them through a re-rate, and a record without them stays without', async () => {
@@ -103,7 +109,7 @@ describe("ledger: the usage report's fields kept with each applied usage", () =>
     }
     const listed = new Map((await list()).map((r) => [r.usageId, r.outcome]));
     expect(listed.get('with')).toMatchObject({ revision: 'r1', charge: 20n, report });
-    expect(listed.get('without')).toMatchObject({ revision: 'r1', charge: 20n, report: '' });
+    expect(listed.get('without')).toMatchObject({ revision: 'r1', charge: 20n, report: {} });
     // A second revision keeps it too.
     await f.ledger.writes.rerate('acme', {
       usageId: 'with',
@@ -121,16 +127,11 @@ describe("ledger: the usage report's fields kept with each applied usage", () =>
     });
   });
 
-  it('refuses a report holding | or longer than 2560 bytes, before any write', async () => {
-    const refused = async (usage: Partial<LedgerUsage>) => {
-      await expect(applyPaid(f, 'acme', [paid('ok', 10n), { ...paid('u3', 10n), ...usage }])).rejects.toThrow(
-        LedgerError,
-      );
-      expect((await f.ledger.reads.readAccount('acme'))!.balance).toBe(1000n);
-    };
-    await refused({ report: 'a|b' });
-    await refused({ report: 'x'.repeat(2561) });
-    await applyPaid(f, 'acme', [{ ...paid('u4', 10n), report: 'é'.repeat(1280) }]);
-    expect((await list())[0]!.outcome.report).toBe('é'.repeat(1280));
+  it('keeps the widest report the bounds allow exactly, escaped in storage', async () => {
+    const widest = Object.fromEntries(
+      Object.entries(REPORT_BOUNDS).map(([name, max]) => [name, 'é|~%'.repeat(max / 4)]),
+    ) as ReportFields;
+    await applyPaid(f, 'acme', [{ ...paid('u4', 10n), report: widest }]);
+    expect((await list())[0]!.outcome.report).toEqual(widest);
   });
 });

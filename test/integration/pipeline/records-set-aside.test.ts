@@ -2,7 +2,7 @@ import { Consumer, Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
 import { PipelineInstrumentation } from '../../../src/shared/instrumentation';
 import type { DecodedUsageRecord } from '../../../src/kafka/cdr-decoder';
 import type { PricedUsage, Unrated } from '../../../src/settlement/ports';
-import { fingerprint } from '../../../src/settlement/rated-record';
+import { fingerprint } from '../../../src/settlement/rated-details';
 import { UsageConsumer } from '../../../src/kafka/usage-consumer';
 import { ChangedPricer, FlatPricer } from '../../support/flat-pricer';
 import { ledgerFixture, LedgerFixture, prepaid } from '../../support/ledger';

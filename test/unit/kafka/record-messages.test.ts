@@ -2,7 +2,8 @@ import type { KafkaMessage } from 'kafkajs';
 import { fitsMessageLimit, messageBytes } from '../../../src/kafka/grouped-sender';
 import { ratedMessage, RecordMessages, Settling } from '../../../src/kafka/record-messages';
 import type { DecodedUsageRecord } from '../../../src/kafka/cdr-decoder';
-import { RatedDetails, serialiseRecord } from '../../../src/settlement/rated-record';
+import type { RatedDetails } from '../../../src/credits/usage-details';
+import { serialiseRecord } from '../../../src/kafka/rated-record-format';
 
 const record = {
   id: 'u-1',
@@ -39,18 +40,68 @@ describe('the size probe before the debit', () => {
             code: 'too_large',
             message: `the rated record would be ${size} bytes, more than the broker's ${limit}`,
           };
-      expect(new RecordMessages(limit).unsendable(settling, details, applied)).toEqual(exact);
+      expect(new RecordMessages(limit).check(settling, details, applied)).toEqual(exact);
     }
   });
 
   it('refuses what cannot be written, as before', () => {
     const messages = new RecordMessages(1024 * 1024);
-    expect(messages.unsendable(settling, { ...details, currency: 'XXX' }, applied)).toMatchObject({
+    expect(messages.check(settling, { ...details, currency: 'XXX' }, applied)).toMatchObject({
       code: 'unserializable',
     });
-    expect(messages.unsendable(settling, details, { ...applied, appliedAt: new Date(NaN) })).toMatchObject({
+    expect(messages.check(settling, details, { ...applied, appliedAt: new Date(NaN) })).toMatchObject({
       code: 'unserializable',
     });
-    expect(messages.unsendable(settling, details, applied)).toBeUndefined();
+    expect(messages.check(settling, details, applied)).toBeUndefined();
+  });
+});
+
+describe("a conflicting duplicate's dead letter", () => {
+  it('carries the first charge of its id as the x-conflict headers, with the usual ones', () => {
+    const messages = new RecordMessages(1024 * 1024);
+    const item = {
+      topic: 'usage',
+      partition: 3,
+      message: {
+        offset: '17',
+        timestamp: '1700000000000',
+        key: Buffer.from('acmé'),
+        value: Buffer.from('{}'),
+      },
+    } as unknown as Settling['item'];
+    const outcome = messages.outcomeOf(
+      { ...settling, item },
+      {
+        kind: 'rejected',
+        rejection: { code: 'conflicting_duplicate', message: 'other content' },
+        stage: 'ledger',
+        charged: false,
+        conflict: {
+          firstFingerprint: 'AAAAAAAAAAAA',
+          fingerprint: 'abcdefghijkl',
+          firstCharge: 1234n,
+          firstCurrency: 'JPY',
+          firstSource: 'credits',
+          firstAppliedAt: new Date('2026-11-24T09:03:00.123Z'),
+        },
+      },
+    );
+    expect(outcome).toMatchObject({ kind: 'rejected', usageId: 'u-1', tenantId: 'acmé', charged: false });
+    const { headers } = messages.messageFor(item, outcome).message;
+    expect(headers).toEqual({
+      'x-error-code': 'conflicting_duplicate',
+      'x-error-message': 'other content',
+      'x-origin-topic': 'usage',
+      'x-origin-partition': '3',
+      'x-origin-offset': '17',
+      'x-origin-timestamp': '1700000000000',
+      'x-charged': 'false',
+      'x-conflict-first-fingerprint': 'AAAAAAAAAAAA',
+      'x-conflict-fingerprint': 'abcdefghijkl',
+      'x-conflict-first-charge': '1234',
+      'x-conflict-first-currency': 'JPY',
+      'x-conflict-first-source': 'credits',
+      'x-conflict-first-applied-at': '2026-11-24T09:03:00.123Z',
+    });
   });
 });

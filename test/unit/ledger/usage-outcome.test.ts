@@ -72,32 +72,33 @@ describe('records as the scripts reply them', () => {
       appliedAt: new Date('2026-11-30T01:00:02.500Z'),
       revision: 'r1',
       previousCharge: 300n,
-      rated: 'fp0123456789|120|5',
-      ratedShared: 'USD|d|1|+44|UK',
+      details: {
+        fingerprint: 'fp0123456789',
+        billedSeconds: 120,
+        connectionCharge: 5n,
+        currency: 'USD',
+        rate: { deck: 'd', version: '1', prefix: '+44' },
+        destinationName: 'UK',
+      },
       // Stored before reports were kept.
-      report: '',
+      report: {},
     });
-    expect(parseRecord(['v2', 'f|0|0||0|0||||', '', []], day)).toMatchObject({
-      source: 'free',
-      pool: '',
-      rated: '',
-      ratedShared: '',
-      revision: '',
-      report: '',
-    });
+    const bare = parseRecord(['v2', 'f|0|0||0|0||||', '', []], day);
+    expect(bare).toMatchObject({ source: 'free', pool: '', revision: '', report: {} });
+    expect(bare.details).toBeUndefined();
   });
 
   it('reads the report after the revision and previous charge, empty both until re-rated', () => {
     const day = 20787;
-    expect(parseRecord(['v2', 'f|0|0||0|0|||||||c-1~~~~~~~~b', '', []], day)).toMatchObject({
+    expect(parseRecord(['v2', 'f|0|0||0|0|||||||c-1~~~~~~~b', '', []], day)).toMatchObject({
       revision: '',
-      report: 'c-1~~~~~~~~b',
+      report: { callId: 'c-1', callType: 'user_out' },
     });
     expect(parseRecord(['v2', 'c|9|0||0|0|-|fp|60|0|r2|7|c-1', '', ['', '9']], day)).toMatchObject({
       revision: 'r2',
       charge: 9n,
       previousCharge: 7n,
-      report: 'c-1',
+      report: { callId: 'c-1' },
     });
   });
 });

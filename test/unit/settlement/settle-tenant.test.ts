@@ -1,7 +1,7 @@
 import type { RatedBatch } from '../../../src/credits/wallet';
 import type { UsageRecord } from '../../../src/rating';
 import type { PricedUsage, Unrated } from '../../../src/settlement/ports';
-import { fingerprint } from '../../../src/settlement/rated-record';
+import { fingerprint } from '../../../src/settlement/rated-details';
 import { isTransient } from '../../../src/settlement/retry';
 import {
   PoolContentionError,
@@ -11,7 +11,6 @@ import {
   UsageToSettle,
 } from '../../../src/settlement/settle-tenant';
 import { TenantMemory } from '../../../src/settlement/tenant-memory';
-import { unpackReport } from '../../../src/settlement/usage-report';
 import { ChangedPricer, FlatPricer } from '../../support/flat-pricer';
 import { MemoryLedger } from '../../support/memory-ledger';
 
@@ -93,7 +92,7 @@ describe('settling a tenant batch', () => {
     })();
     const [result] = await settlementOf(ledger, derived).settle('acme', [withReport]);
     expect(result).toMatchObject({ kind: 'rated', duplicate: false });
-    expect(unpackReport(ledger.applied.get('r1')!.report)).toEqual({
+    expect(ledger.applied.get('r1')!.report).toEqual({
       callId: 'call-1',
       userPrincipalName: 'ann@contoso.com',
       userDisplayName: 'Ann | Sales',
@@ -177,7 +176,8 @@ describe('settling a tenant batch', () => {
   it('does not price an outcome stored without its details again: the money is the stored one', async () => {
     const ledger = new MemoryLedger('acme', 'prepaid', 'USD');
     await settlementOf(ledger).settle('acme', [call('old')]);
-    ledger.applied.set('old', { ...ledger.applied.get('old')!, rated: '' });
+    const { details: _, ...stored } = ledger.applied.get('old')!;
+    ledger.applied.set('old', stored);
     const pricer = new CountingPricer();
     const [result] = await settlementOf(ledger, pricer).settle('acme', [call('old')]);
     expect(pricer.priced).toBe(0);
@@ -259,7 +259,12 @@ describe('settling a tenant batch', () => {
       stage: 'ledger',
       charged: false,
       rejection: { code: 'conflicting_duplicate' },
-      headers: { 'x-conflict-first-charge': '0.25', 'x-conflict-first-source': 'credits' },
+      conflict: {
+        firstCharge: 25n,
+        firstCurrency: 'USD',
+        firstSource: 'credits',
+        fingerprint: fingerprint(call('u1', { duration: 900 }).record),
+      },
     });
     expect(ledger.balance).toBe(-25n);
   });

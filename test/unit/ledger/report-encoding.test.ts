@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { CALL_TYPES } from '../../../src/rating';
+import type { ReportFields } from '../../../src/credits/usage-details';
 import {
   MAX_REPORT_BYTES,
   packReport,
   REPORT_BOUNDS,
-  ReportFields,
   unpackReport,
-} from '../../../src/settlement/usage-report';
+} from '../../../src/ledger/report-encoding';
 
 const full: ReportFields = {
   callId: '9f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b',

@@ -1,35 +1,11 @@
+import type { DestinationContext, NumberType, ReportFields, ReportSource } from '../credits/usage-details';
 import { CALL_TYPES, CallType } from '../rating';
 
 /**
- * The usage report's fields of a usage (the Teams PSTN usage report's columns that the ledger's
- * outcome does not already hold), kept with its idempotency record: the tenant admin's report
- * lists and filters usages by them. Absent fields are undefined.
+ * The storage encoding of a usage's report fields (ReportFields) in its idempotency record:
+ * packed by applyUsage, unpacked by the reads. The packed text is the format stored since
+ * reports were kept: data written before still reads.
  */
-export interface ReportFields {
-  callId?: string;
-  conferenceId?: string;
-  userId?: string;
-  userPrincipalName?: string;
-  userDisplayName?: string;
-  callerNumber?: string;
-  calleeNumber?: string;
-  callType?: CallType;
-  numberType?: NumberType;
-  /** As the record gave it, or as the rater derived it. */
-  destinationContext?: DestinationContext;
-  endDateTime?: string;
-  /** Connected seconds. */
-  duration?: number;
-  licenseCapability?: string;
-  /** The user's usage country (ISO 3166-1 alpha-2): the report's "User Location". */
-  usageCountryCode?: string;
-}
-
-type NumberType = 'subscriber' | 'service' | 'tollFree';
-type DestinationContext = 'Domestic' | 'International';
-
-/** What a report is packed from: a usage record (its carried fields are not typed) or the fields. */
-export type ReportSource = { readonly [K in keyof ReportFields]?: unknown };
 
 /**
  * The longest text each field keeps, in code points. The display name is free text and is cut

@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto';
 import { decodeCdrSync, DecodedUsageRecord, defaultCdrRules } from '../../../src/kafka/cdr-decoder';
-import {
-  fingerprint,
-  packRated,
-  RatedDetails,
-  ratedValue,
-  serialiseRecord,
-  unpackRated,
-} from '../../../src/settlement/rated-record';
+import type { RatedDetails } from '../../../src/credits/usage-details';
+import { ratedValue, serialiseRecord } from '../../../src/kafka/rated-record-format';
+import { packRated, unpackRated } from '../../../src/ledger/usage-encoding';
+import { fingerprint } from '../../../src/settlement/rated-details';
 import { cdrStream } from '../../../tools/loadgen/cdr-stream';
 
 const record = {
