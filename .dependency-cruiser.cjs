@@ -15,14 +15,6 @@ const PURE = '^src/(rating|credits)/';
 
 /** The adapters: each adapts one technology and imports none of the others. */
 const ADAPTERS = '(kafka|ledger|api|workers|payments|observability)';
-/**
- * TEMPORARY, to be removed: the one adapter-to-adapter import left, the usage consumer's of the
- * ledger's CreditLedger and MAX_BATCH (ledger.ts) and DeadLetterEntry (dead-letter-log.ts).
- */
-const CDR_PATH_EXCEPTION = {
-  from: '^src/kafka/usage-consumer\\.ts$',
-  to: '^src/ledger/(ledger|dead-letter-log)\\.ts$',
-};
 const PURE_EXCEPT = '^src/rating/cli\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -96,16 +88,8 @@ module.exports = {
       comment:
         'An adapter (kafka, ledger, api, workers, payments, observability) imports no other adapter: what two of them share is a port in settlement, a pure type in credits, or src/shared; only the composition (src/app*.ts, src/cli.ts, src/payment-roles.ts, src/config) wires them together.',
       severity: 'error',
-      from: { path: `^src/${ADAPTERS}/`, pathNot: CDR_PATH_EXCEPTION.from },
+      from: { path: `^src/${ADAPTERS}/` },
       to: { path: `^src/${ADAPTERS}/`, pathNot: '^src/$1/' },
-    },
-    {
-      name: 'adapters-do-not-import-adapters-cdr-path',
-      comment:
-        'TEMPORARY: the usage consumer still imports the ledger (CreditLedger, MAX_BATCH, DeadLetterEntry) until the CDR path settles through a settlement port; it may import nothing else of another adapter. Remove with CDR_PATH_EXCEPTION.',
-      severity: 'error',
-      from: { path: CDR_PATH_EXCEPTION.from },
-      to: { path: `^src/${ADAPTERS}/`, pathNot: ['^src/kafka/', CDR_PATH_EXCEPTION.to] },
     },
     {
       name: 'shared-is-below-the-adapters',

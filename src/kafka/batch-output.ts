@@ -1,7 +1,7 @@
 import type { Message } from 'kafkajs';
 import { formatMoney } from '../credits/money';
 import { GroupedSender, messageBytes } from './grouped-sender';
-import type { PipelineInstrumentation } from './instrumentation';
+import type { PipelineInstrumentation } from '../shared/instrumentation';
 import { Incoming, MINIMAL_DEAD_LETTER_BYTES, Outcome, RecordMessages } from './record-messages';
 
 /** A record of the batch with its outcome and the one message it ends in. */

@@ -12,7 +12,7 @@ import { BatchOutput, tellOutcomes } from './batch-output';
 import { DeadLetterLogPort, DeadLetterRecorder } from './dead-letter-recorder';
 import { Grouped } from './grouped';
 import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES } from './grouped-sender';
-import type { PipelineInstrumentation } from './instrumentation';
+import type { PipelineInstrumentation } from '../shared/instrumentation';
 import { PartitionProgress } from './partition-progress';
 import { sessionErrorIn } from './session-errors';
 import { Incoming, RecordMessages, Settling } from './record-messages';
