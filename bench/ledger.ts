@@ -11,6 +11,7 @@ import Redis from 'ioredis';
 import { Ledger, openLedger } from '../src/ledger/open-ledger';
 import { packReport } from '../src/settlement/usage-report';
 import { stopProcess } from '../tools/stack/processes';
+import { commandStats, statsDelta } from './redis-stats';
 import { startRedis } from '../tools/stack/servers';
 import {
   applyAll,
@@ -60,10 +61,14 @@ async function main(): Promise<void> {
     // Warm up both paths (script cache, JIT), then measure.
     await applyAll(ledger, batchesPerTenant(makeUsages('warm', USAGES, REPORT).slice(0, 2000), BATCH));
     const single = makeUsages('single', USAGES, REPORT);
+    const singleStats = await commandStats(redis);
     const singleSeconds = await applyAll(ledger, oneCallPerUsage(single));
+    const singleScript = scriptCost(statsDelta(singleStats, await commandStats(redis), USAGES));
     const before = Number((await redis.info('memory')).match(/used_memory:(\d+)/)![1]);
     const batched = makeUsages('batched', USAGES, REPORT);
+    const batchedStats = await commandStats(redis);
     const batchedSeconds = await applyAll(ledger, batchesPerTenant(batched, BATCH));
+    const batchedScript = scriptCost(statsDelta(batchedStats, await commandStats(redis), USAGES));
     const after = Number((await redis.info('memory')).match(/used_memory:(\d+)/)![1]);
 
     const result = {
@@ -75,6 +80,11 @@ async function main(): Promise<void> {
       batchedPerSecond: Math.round(USAGES / batchedSeconds),
       singleCallPerSecond: Math.round(USAGES / singleSeconds),
       ratio: Number((singleSeconds / batchedSeconds).toFixed(2)),
+      // Redis's own account (INFO commandstats) of the script calls: CPU µs a call and a usage.
+      scriptCommand: batchedScript.command,
+      batchedUsecPerCall: batchedScript.usecPerCall,
+      batchedUsecPerUsage: batchedScript.usecPer,
+      singleUsecPerCall: singleScript.usecPerCall,
       bytesPerUsageId: Math.round((after - before) / USAGES),
       bytesPerTenantAccount: perTenantBytes,
       redis: (await redis.info('server')).match(/redis_version:(\S+)/)![1],
@@ -87,6 +97,16 @@ async function main(): Promise<void> {
     await stopProcess(server.proc);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The script command's row (EVALSHA or FCALL): the one that cost the most. */
+function scriptCost(rows: ReturnType<typeof statsDelta>): {
+  command: string;
+  usecPerCall: number;
+  usecPer: number;
+} {
+  const row = rows.find((r) => /^(evalsha|eval|fcall|fcall_ro)$/.test(r.command));
+  return row ?? { command: 'none', usecPerCall: 0, usecPer: 0 };
 }
 
 /** Memory of one tenant's account, lot and pool keys (before usage ids accumulate). */
