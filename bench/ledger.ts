@@ -11,6 +11,7 @@ import Redis from 'ioredis';
 import { Ledger, openLedger } from '../src/ledger/open-ledger';
 import { packReport } from '../src/settlement/usage-report';
 import { stopProcess } from '../tools/stack/processes';
+import { cpuSeconds } from './measure';
 import { commandStats, statsDelta } from './redis-stats';
 import { startRedis } from '../tools/stack/servers';
 import {
@@ -62,13 +63,18 @@ async function main(): Promise<void> {
     await applyAll(ledger, batchesPerTenant(makeUsages('warm', USAGES, REPORT).slice(0, 2000), BATCH));
     const single = makeUsages('single', USAGES, REPORT);
     const singleStats = await commandStats(redis);
+    const singleCpu = cpuSeconds(server.proc.pid);
     const singleSeconds = await applyAll(ledger, oneCallPerUsage(single));
+    const singleRedisCpu = cpuSeconds(server.proc.pid) - singleCpu;
     const singleScript = scriptCost(statsDelta(singleStats, await commandStats(redis), USAGES));
     const before = Number((await redis.info('memory')).match(/used_memory:(\d+)/)![1]);
     const batched = makeUsages('batched', USAGES, REPORT);
     const batchedStats = await commandStats(redis);
+    const batchedCpu = cpuSeconds(server.proc.pid);
     const batchedSeconds = await applyAll(ledger, batchesPerTenant(batched, BATCH));
-    const batchedScript = scriptCost(statsDelta(batchedStats, await commandStats(redis), USAGES));
+    const batchedRedisCpu = cpuSeconds(server.proc.pid) - batchedCpu;
+    const batchedRows = statsDelta(batchedStats, await commandStats(redis), USAGES);
+    const batchedScript = scriptCost(batchedRows);
     const after = Number((await redis.info('memory')).match(/used_memory:(\d+)/)![1]);
 
     const result = {
@@ -85,6 +91,10 @@ async function main(): Promise<void> {
       batchedUsecPerCall: batchedScript.usecPerCall,
       batchedUsecPerUsage: batchedScript.usecPer,
       singleUsecPerCall: singleScript.usecPerCall,
+      // The redis-server process's CPU (user + system, /proc: 10 ms ticks) a usage: steadier
+      // than the wall time above on a busy machine.
+      batchedRedisCpuUsPerUsage: Number(((batchedRedisCpu * 1e6) / USAGES).toFixed(1)),
+      singleRedisCpuUsPerUsage: Number(((singleRedisCpu * 1e6) / USAGES).toFixed(1)),
       bytesPerUsageId: Math.round((after - before) / USAGES),
       bytesPerTenantAccount: perTenantBytes,
       redis: (await redis.info('server')).match(/redis_version:(\S+)/)![1],
@@ -92,6 +102,8 @@ async function main(): Promise<void> {
     mkdirSync('bench-results', { recursive: true });
     writeFileSync('bench-results/ledger.json', `${JSON.stringify(result, null, 2)}\n`);
     console.table(result);
+    // The commands the scripts ran, per usage (their time is part of the script's).
+    console.table(batchedRows.slice(0, 12));
   } finally {
     redis.disconnect();
     await stopProcess(server.proc);
