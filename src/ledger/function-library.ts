@@ -58,7 +58,12 @@ function withoutDirectives(text: string): string {
 }
 
 /** `names` and what they include, each once, every include after the ones it uses. */
-function includeOrder(names: string[], dir: string, order: string[] = [], seen = new Set<string>()): string[] {
+function includeOrder(
+  names: string[],
+  dir: string,
+  order: string[] = [],
+  seen = new Set<string>(),
+): string[] {
   for (const name of names) {
     if (seen.has(name)) continue;
     seen.add(name);
@@ -87,7 +92,13 @@ function readSources(dir: string): SourceFile[] {
       const readOnly = text.split('\n', 1)[0] === READ_ONLY;
       return [
         {
-          definition: { operation, command: scriptCommand(operation), numberOfKeys: Number(match[2]), readOnly, lua },
+          definition: {
+            operation,
+            command: scriptCommand(operation),
+            numberOfKeys: Number(match[2]),
+            readOnly,
+            lua,
+          },
           includes,
           body: withoutDirectives(text),
         },

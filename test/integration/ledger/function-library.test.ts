@@ -12,7 +12,14 @@ import { eventually } from '../../support/wait';
 
 jest.setTimeout(120_000);
 
-type FunctionList = [string, string, string, string, string, [string, string, string, unknown, string, string[]][]][];
+type FunctionList = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  [string, string, string, unknown, string, string[]][],
+][];
 
 /** The ledger library's functions on a node: name -> flags; undefined when it has no library. */
 async function libraryOn(node: Redis): Promise<Map<string, string[]> | undefined> {
@@ -26,7 +33,12 @@ const commandCalls = async (node: Redis, command: string) =>
 
 async function openFunded(f: LedgerFixture, tenant: string, amount: bigint): Promise<void> {
   await f.ledger.writes.upsertAccount(tenant, prepaid());
-  await f.ledger.writes.addFunds(tenant, { paymentRef: 'p1', amount, currency: 'USD', purchasedAt: f.clock.now });
+  await f.ledger.writes.addFunds(tenant, {
+    paymentRef: 'p1',
+    amount,
+    currency: 'USD',
+    purchasedAt: f.clock.now,
+  });
 }
 
 /** Redis's server on its own: restarted empty (no AOF, no snapshot) by the tests. */
@@ -102,7 +114,11 @@ describe('ledger functions: one library, loaded where the client connects', () =
     await stopProcess(proc);
     rmSync(join(dir, 'redis', 'data'), { recursive: true, force: true });
     mkdirSync(join(dir, 'redis', 'data'));
-    proc = startDaemon(proc.name, proc.command, proc.args, { cwd: proc.cwd, log: proc.log, marker: proc.marker });
+    proc = startDaemon(proc.name, proc.command, proc.args, {
+      cwd: proc.cwd,
+      log: proc.log,
+      marker: proc.marker,
+    });
     await waitForRedis(redis.options.host!, redis.options.port!, proc);
 
     await eventually(async () => expect(await libraryOn(redis)).toBeDefined());
