@@ -126,9 +126,9 @@ for i = 1, count do
     pool = ARGV[at + 5], poolSec = ARGV[at + 6], period = ARGV[at + 7], day = day, sod = sod,
     r = ARGV[at + 10], d = ARGV[at + 11], report = ARGV[at + 12], user = ARGV[at + 13],
     intl = ARGV[at + 14],
-    -- Set by the first pass (the charge and pool seconds as numbers), and for a usage with a
-    -- session; named here so that the table is made at its full size once.
-    chargeN = 0, poolSecN = 0, session = false, sessionMember = false,
+    -- Set by the first pass (the charge and pool seconds as numbers); named here so that the
+    -- table is made at its full size (16 fields) once.
+    chargeN = 0, poolSecN = 0,
   }
   if usages[i].intl ~= '0' and usages[i].intl ~= '1' then
     return { ERR.BAD_ARGUMENT, 'usage ' .. id .. ': international is not 0 or 1' }

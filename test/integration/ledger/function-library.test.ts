@@ -88,6 +88,17 @@ describe('ledger functions: one library, loaded where the client connects', () =
     expect(await commandCalls(redis, 'evalsha')).toBe(evals);
   });
 
+  it('keeps the amounts of a lot as decimal text after the debits of a batch', async () => {
+    await openFunded(f, 'acme', 9_999_999_999_999n);
+    await applyPaid(f, 'acme', [paid('u1', 100n), paid('u2', 250n), paid('u3', 1n)]);
+    const lot = JSON.parse((await redis.hget(f.ledger.keys('acme').lots, 'm:p1'))!) as Record<
+      string,
+      unknown
+    >;
+    expect([lot.amount, lot.remaining]).toEqual(['9999999999999', '9999999999648']);
+    expect((await f.ledger.reads.readAccount('acme'))?.balance).toBe(9_999_999_999_648n);
+  });
+
   it('loads the library again and retries once when a function is missing (library flushed)', async () => {
     await openFunded(f, 'acme', 1000n);
     await redis.call('FUNCTION', 'FLUSH');
