@@ -10,6 +10,10 @@ import { join } from 'node:path';
  * as a function whose body is the file's text: its helpers are made once when the library
  * loads, not on every call as a script's are.
  *
+ * Lua 5.1's limits apply to the whole: the top level holds every include's locals (at most 200;
+ * about 105 now) and a function may use at most 60 of them as upvalues (applyUsage about 45):
+ * past that, group helpers in a table. FUNCTION LOAD says which function broke a limit.
+ *
  * Bump SCRIPTS_VERSION whenever a script's arguments or behaviour change: the library and its
  * functions are named by it, so old and new code never share a name.
  */

@@ -100,6 +100,14 @@ describe('ledger scripts', () => {
       const script = scripts.find((s) => s.command === name)!;
       expect([name, flags!.trim()]).toEqual([name, script.readOnly ? "'no-writes'" : '']);
     }
+    // Lua 5.1 allows a function (the library's top level too) 200 locals: the includes' helpers
+    // and constants are the top level's (a function may use 60 of them, checked by FUNCTION LOAD).
+    const top = library.slice(0, library.indexOf('redis.register_function{'));
+    const locals = [...top.matchAll(/^local (?:function )?([\w, ]+?)(?:\(| =)/gm)].flatMap((m) =>
+      m[1]!.split(','),
+    );
+    expect(locals.length).toBeGreaterThan(50);
+    expect(locals.length).toBeLessThan(180);
     // Each function starts by resetting what a call may leave in the library's tables.
     expect(library.match(/callback = function\(KEYS, ARGV\)\nbeginCall\(\)/g)).toHaveLength(scripts.length);
   });
