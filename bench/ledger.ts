@@ -12,6 +12,8 @@ import { Ledger, openLedger } from '../src/ledger/open-ledger';
 import type { ReportFields } from '../src/credits/usage-details';
 import { packReport } from '../src/ledger/report-encoding';
 import { stopProcess } from '../tools/stack/processes';
+import { cpuSeconds } from './measure';
+import { commandStats, statsDelta } from './redis-stats';
 import { startRedis } from '../tools/stack/servers';
 import {
   applyAll,
@@ -58,10 +60,19 @@ async function main(): Promise<void> {
     // Warm up both paths (script cache, JIT), then measure.
     await applyAll(ledger, batchesPerTenant(makeUsages('warm', USAGES, REPORT).slice(0, 2000), BATCH));
     const single = makeUsages('single', USAGES, REPORT);
+    const singleStats = await commandStats(redis);
+    const singleCpu = cpuSeconds(server.proc.pid);
     const singleSeconds = await applyAll(ledger, oneCallPerUsage(single));
+    const singleRedisCpu = cpuSeconds(server.proc.pid) - singleCpu;
+    const singleScript = scriptCost(statsDelta(singleStats, await commandStats(redis), USAGES));
     const before = Number((await redis.info('memory')).match(/used_memory:(\d+)/)![1]);
     const batched = makeUsages('batched', USAGES, REPORT);
+    const batchedStats = await commandStats(redis);
+    const batchedCpu = cpuSeconds(server.proc.pid);
     const batchedSeconds = await applyAll(ledger, batchesPerTenant(batched, BATCH));
+    const batchedRedisCpu = cpuSeconds(server.proc.pid) - batchedCpu;
+    const batchedRows = statsDelta(batchedStats, await commandStats(redis), USAGES);
+    const batchedScript = scriptCost(batchedRows);
     const after = Number((await redis.info('memory')).match(/used_memory:(\d+)/)![1]);
 
     const result = {
@@ -73,6 +84,15 @@ async function main(): Promise<void> {
       batchedPerSecond: Math.round(USAGES / batchedSeconds),
       singleCallPerSecond: Math.round(USAGES / singleSeconds),
       ratio: Number((singleSeconds / batchedSeconds).toFixed(2)),
+      // Redis's own account (INFO commandstats) of the script calls: CPU µs a call and a usage.
+      scriptCommand: batchedScript.command,
+      batchedUsecPerCall: batchedScript.usecPerCall,
+      batchedUsecPerUsage: batchedScript.usecPer,
+      singleUsecPerCall: singleScript.usecPerCall,
+      // The redis-server process's CPU (user + system, /proc: 10 ms ticks) a usage: steadier
+      // than the wall time above on a busy machine.
+      batchedRedisCpuUsPerUsage: Number(((batchedRedisCpu * 1e6) / USAGES).toFixed(1)),
+      singleRedisCpuUsPerUsage: Number(((singleRedisCpu * 1e6) / USAGES).toFixed(1)),
       bytesPerUsageId: Math.round((after - before) / USAGES),
       bytesPerTenantAccount: perTenantBytes,
       redis: (await redis.info('server')).match(/redis_version:(\S+)/)![1],
@@ -80,11 +100,23 @@ async function main(): Promise<void> {
     mkdirSync('bench-results', { recursive: true });
     writeFileSync('bench-results/ledger.json', `${JSON.stringify(result, null, 2)}\n`);
     console.table(result);
+    // The commands the scripts ran, per usage (their time is part of the script's).
+    console.table(batchedRows.slice(0, 12));
   } finally {
     redis.disconnect();
     await stopProcess(server.proc);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The script command's row (EVALSHA or FCALL): the one that cost the most. */
+function scriptCost(rows: ReturnType<typeof statsDelta>): {
+  command: string;
+  usecPerCall: number;
+  usecPer: number;
+} {
+  const row = rows.find((r) => /^(evalsha|eval|fcall|fcall_ro)$/.test(r.command));
+  return row ?? { command: 'none', usecPerCall: 0, usecPer: 0 };
 }
 
 /** Memory of one tenant's account, lot and pool keys (before usage ids accumulate). */

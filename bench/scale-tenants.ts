@@ -50,12 +50,12 @@ const usedMemory = async (redis: Redis) => Number(/used_memory:(\d+)/.exec(await
 const commandsProcessed = async (redis: Redis) =>
   Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))![1]);
 
-/** Script calls so far (EVALSHA, how ioredis runs the ledger's scripts; EVAL when not cached). */
+/** Script calls so far: the ledger's functions (FCALL, FCALL_RO; EVALSHA and EVAL of older builds). */
 const scriptCalls = async (redis: Redis) => {
   const stats = await redis.info('commandstats');
   const calls = (command: string) =>
     Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
-  return calls('evalsha') + calls('eval');
+  return calls('fcall') + calls('fcall_ro') + calls('evalsha') + calls('eval');
 };
 
 /**

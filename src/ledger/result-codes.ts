@@ -141,6 +141,9 @@ export function isTransientRedisError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && TRANSIENT_ERRNOS.has(code)) return true;
   const message = error.message;
+  // A ledger function missing (a Redis restarted empty, the library flushed): the client
+  // loads the library again when it sees this (script-loader.ts), so the call may succeed.
+  if (error.name === 'ReplyError' && /^ERR Function not found/.test(message)) return true;
   if (error.name === 'ReplyError') return TRANSIENT_REPLIES.has(message.split(/[\s:]/, 1)[0]!);
   return TRANSIENT_CLIENT_MESSAGES.some((pattern) => pattern.test(message));
 }

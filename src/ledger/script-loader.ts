@@ -1,86 +1,172 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import { buildLibrary, loadScripts, type ScriptDefinition } from './function-library';
 import { guarded, interpret, LedgerError, Refusal, ResultCode } from './result-codes';
 
+export {
+  buildLibrary,
+  COMMANDS_DIR,
+  LIBRARY_NAME,
+  loadScripts,
+  SCRIPTS_VERSION,
+  scriptCommand,
+  type ScriptDefinition,
+} from './function-library';
+
 /**
- * Ledger scripts: one `.lua` file per atomic operation, named `<operation>-<key count>.lua`.
- * `--- @include "includes/<name>"` lines are replaced by that file (each included once).
- * They are registered once with ioredis under a versioned name; bump the version whenever a
- * script's arguments or behaviour change, so old and new code never share a name.
+ * The ledger's operations run as Redis Functions (function-library.ts): one library, loaded
+ * with FUNCTION LOAD REPLACE on every master the client reaches, each time its connection to
+ * it becomes ready (at start, after a restart or a reconnection); the AOF and the replicas
+ * carry it. A call that finds its function missing (a Redis restarted empty, a library
+ * flushed) loads the library and is tried once more, as EVALSHA's NOSCRIPT was answered.
  */
-export const SCRIPTS_VERSION = 7;
-export const COMMANDS_DIR = join(__dirname, 'commands');
+type Client = Redis | Cluster;
+type Send = (...args: (string | number)[]) => Promise<unknown>;
 
-/** The name a script is registered under on the client (and its pipelines). */
-export const scriptCommand = (operation: string) => `${operation}V${SCRIPTS_VERSION}`;
-
-export interface ScriptDefinition {
-  operation: string;
-  command: string;
-  numberOfKeys: number;
-  lua: string;
+interface Registration {
+  library: string;
+  byOperation: Map<string, ScriptDefinition>;
+  /** The load under way, shared by the calls that found their function missing meanwhile. */
+  loading?: Promise<void>;
 }
 
-const INCLUDE = /^--- @include "([\w/-]+)"\s*$/;
-const SCRIPT_FILE = /^(\w+)-(\d+)\.lua$/;
+const registered = new WeakMap<Client, Registration>();
+let sources: { library: string; scripts: ScriptDefinition[] } | undefined;
 
-function resolveIncludes(file: string, dir: string, seen: Set<string>): string {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .map((line) => {
-      const include = INCLUDE.exec(line);
-      if (!include) return line;
-      const name = include[1]!;
-      if (seen.has(name)) return `-- (${name} already included)`;
-      seen.add(name);
-      return resolveIncludes(join(dir, `${name}.lua`), dir, seen);
-    })
-    .join('\n');
+function defaultSources() {
+  sources ??= { library: buildLibrary(), scripts: loadScripts() };
+  return sources;
 }
 
-export function loadScripts(dir = COMMANDS_DIR): ScriptDefinition[] {
-  return readdirSync(dir)
-    .flatMap((file) => {
-      const match = SCRIPT_FILE.exec(file);
-      return match ? [{ file, operation: match[1]!, numberOfKeys: Number(match[2]) }] : [];
-    })
-    .map(({ file, operation, numberOfKeys }) => ({
-      operation,
-      command: scriptCommand(operation),
-      numberOfKeys,
-      lua: resolveIncludes(join(dir, file), dir, new Set()),
-    }));
+/** True for the reply of an FCALL whose function the server does not have. */
+export function isFunctionMissing(error: unknown): boolean {
+  return error instanceof Error && /^ERR Function not found/.test(error.message);
 }
 
-/** Registers every script on the client (and, for a cluster, on each node it talks to). */
-export function registerScripts(
-  redis: Redis | Cluster,
-  scripts = loadScripts(),
-): Map<string, ScriptDefinition> {
-  const byOperation = new Map<string, ScriptDefinition>();
-  for (const script of scripts) {
-    redis.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
-    byOperation.set(script.operation, script);
-  }
-  return byOperation;
+const isCluster = (redis: Client): redis is Cluster => 'nodes' in redis && typeof redis.nodes === 'function';
+
+async function loadOn(node: Redis, library: string): Promise<void> {
+  await node.call('FUNCTION', 'LOAD', 'REPLACE', library);
 }
 
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown[]>;
+/** Loads the library on the server, or on every master of a cluster. */
+async function loadLibrary(redis: Client, registration: Registration): Promise<void> {
+  registration.loading ??= (async () => {
+    try {
+      const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
+      await Promise.all(nodes.map((node) => loadOn(node, registration.library)));
+    } finally {
+      registration.loading = undefined;
+    }
+  })();
+  return registration.loading;
+}
 
 /**
- * Every script call goes through here: keys first, then arguments; the reply's code
+ * Each connection that becomes ready loads the library before the commands queued meanwhile
+ * go out (ioredis sends them after its `ready` listeners ran). A replica refuses the load
+ * (READONLY): its master's library reaches it by replication.
+ */
+function loadWhenReady(node: Redis, library: string): void {
+  const load = () => void loadOn(node, library).catch(() => undefined);
+  node.on('ready', load);
+  if (node.status === 'ready') load();
+}
+
+/**
+ * The client's command for an operation (`<operation>V<version>`), on the client and on its
+ * pipelines (ioredis copies the commands in `addedBuiltinSet` onto each pipeline): keys
+ * first, then arguments, as FCALL (FCALL_RO for a read-only operation). A pipeline whose
+ * reply says the function is missing has the library loaded again (its caller retries).
+ */
+function addCommand(redis: Client, registration: Registration, script: ScriptDefinition): void {
+  const call = script.readOnly ? 'fcall_ro' : 'fcall';
+  const target = redis as unknown as Record<string, unknown> & { addedBuiltinSet: Set<string> };
+  const watched = new WeakSet<object>();
+  target[script.command] = function (this: PipelineLike, ...args: (string | number)[]) {
+    if (this.isPipeline && this.promise && !watched.has(this)) {
+      watched.add(this);
+      this.promise.then(
+        (replies) => {
+          if (replies?.some(([error]) => isFunctionMissing(error)))
+            loadLibrary(redis, registration).catch(() => undefined);
+        },
+        () => undefined,
+      );
+    }
+    return this[call]!(script.command, script.numberOfKeys, ...args);
+  };
+  target.addedBuiltinSet.add(script.command);
+}
+
+type PipelineLike = Record<string, Send> & {
+  isPipeline?: boolean;
+  promise?: Promise<[Error | null, unknown][] | null>;
+};
+
+/** Registers every operation on the client, and loads the library where it connects. */
+export function registerScripts(redis: Client): Map<string, ScriptDefinition> {
+  const existing = registered.get(redis);
+  if (existing) return existing.byOperation;
+  const { library, scripts } = defaultSources();
+  const registration: Registration = {
+    library,
+    byOperation: new Map(scripts.map((script) => [script.operation, script])),
+  };
+  registered.set(redis, registration);
+  for (const script of scripts) addCommand(redis, registration, script);
+  if (isCluster(redis)) {
+    for (const node of redis.nodes('all')) loadWhenReady(node, registration.library);
+    redis.on('+node', (node: Redis) => loadWhenReady(node, registration.library));
+  } else {
+    loadWhenReady(redis, registration.library);
+  }
+  return registration.byOperation;
+}
+
+async function callFunction(
+  redis: Client,
+  registration: Registration,
+  script: ScriptDefinition,
+  keys: string[],
+  args: (string | number)[],
+): Promise<unknown[]> {
+  const send = () =>
+    (script.readOnly ? redis.fcall_ro : redis.fcall).call(
+      redis,
+      script.command,
+      script.numberOfKeys,
+      ...keys,
+      ...args,
+    ) as Promise<unknown[]>;
+  try {
+    return await send();
+  } catch (error) {
+    if (!isFunctionMissing(error)) throw error;
+    await loadLibrary(redis, registration);
+    return send();
+  }
+}
+
+/**
+ * Every ledger operation goes through here: keys first, then arguments; the reply's code
  * interpreted (refusals as values, the unexpected thrown), a transient Redis failure thrown
  * as LedgerUnavailableError.
  */
 export async function runScript(
-  redis: Redis | Cluster,
+  redis: Client,
   operation: string,
   keys: string[],
   args: (string | number)[],
 ): Promise<{ code: number; reply: unknown[] } | Refusal> {
-  const call = (redis as unknown as Record<string, ScriptCall>)[scriptCommand(operation)];
-  if (!call) throw new LedgerError(operation, ResultCode.BAD_ARGUMENT, 'no such script');
-  const reply = await guarded(operation, () => call.call(redis, ...keys, ...args));
+  const registration = registered.get(redis);
+  const script = registration?.byOperation.get(operation);
+  if (!registration || !script) throw new LedgerError(operation, ResultCode.BAD_ARGUMENT, 'no such script');
+  const reply = await guarded(operation, () => callFunction(redis, registration, script, keys, args));
   return interpret(operation, reply);
+}
+
+/** Loads the library now (on every master of a cluster): for a caller that must know it is there. */
+export async function ensureLibrary(redis: Client): Promise<void> {
+  registerScripts(redis);
+  await loadLibrary(redis, registered.get(redis)!);
 }

@@ -111,7 +111,7 @@ local totalsFields = {}
 -- The usages, read from ARGV once. Whole numbers are taken in decimal digits only, so that
 -- the text given is the text kept (a key's day, a record's fields).
 local function whole(text)
-  return string.find(text, '^%d+$') ~= nil and (text == '0' or string.byte(text, 1) ~= 48)
+  return text == '0' or string.find(text, '^[1-9]%d*$') ~= nil
 end
 local usages = {}
 for i = 1, count do
@@ -126,6 +126,9 @@ for i = 1, count do
     pool = ARGV[at + 5], poolSec = ARGV[at + 6], period = ARGV[at + 7], day = day, sod = sod,
     r = ARGV[at + 10], d = ARGV[at + 11], report = ARGV[at + 12], user = ARGV[at + 13],
     intl = ARGV[at + 14],
+    -- Set by the first pass (the charge and pool seconds as numbers); named here so that the
+    -- table is made at its full size (16 fields) once.
+    chargeN = 0, poolSecN = 0,
   }
   if usages[i].intl ~= '0' and usages[i].intl ~= '1' then
     return { ERR.BAD_ARGUMENT, 'usage ' .. id .. ': international is not 0 or 1' }
@@ -255,11 +258,15 @@ for i, u in ipairs(usages) do
     local lots = NO_LOTS
     payload = NO_LOTS
     if u.src == 'credits' and charge > 0 then
-      lots = debitLots(ctx, a, charge)
-      payload = {}
-      for j, draw in ipairs(lots) do
-        payload[2 * j - 1] = draw[1]
-        payload[2 * j] = draw[2]
+      lots = debitLots(ctx, a, charge, u.charge)
+      if #lots == 1 then
+        payload = { lots[1][1], lots[1][2] }
+      else
+        payload = {}
+        for j, draw in ipairs(lots) do
+          payload[2 * j - 1] = draw[1]
+          payload[2 * j] = draw[2]
+        end
       end
     elseif u.src == 'postpaid' and charge > 0 then
       owed[u.period] = (owed[u.period] or 0) + charge

@@ -1,7 +1,7 @@
 import { addUtcMonths, lotExpiry, utcMonth } from '../../../src/credits/calendar';
 import { tenantKeys } from '../../../src/ledger/keys';
 import { InvalidIdError } from '../../../src/credits/tenant';
-import { loadScripts } from '../../../src/ledger/script-loader';
+import { buildLibrary, LIBRARY_NAME, loadScripts } from '../../../src/ledger/script-loader';
 
 describe('tenant keys', () => {
   it('share one hash tag per tenant, under the prefix', () => {
@@ -39,30 +39,30 @@ describe('ledger scripts', () => {
 
   it('are one per operation, named with their key count and a version', () => {
     expect(scripts.map((s) => [s.operation, s.numberOfKeys, s.command]).sort()).toEqual([
-      ['ackOutbox', 4, 'ackOutboxV7'],
-      ['addFunds', 12, 'addFundsV7'],
-      ['applyUsage', 20, 'applyUsageV7'],
-      ['authorize', 6, 'authorizeV7'],
-      ['beginPurchase', 3, 'beginPurchaseV7'],
-      ['clearUserBlock', 3, 'clearUserBlockV7'],
-      ['endSession', 6, 'endSessionV7'],
-      ['expireLots', 11, 'expireLotsV7'],
-      ['expireSessions', 6, 'expireSessionsV7'],
-      ['lookupApplied', 2, 'lookupAppliedV7'],
-      ['readAppliedDay', 1, 'readAppliedDayV7'],
-      ['rechargeResult', 12, 'rechargeResultV7'],
-      ['recordCustomer', 1, 'recordCustomerV7'],
-      ['recordPaymentMethod', 1, 'recordPaymentMethodV7'],
-      ['recordPurchase', 12, 'recordPurchaseV7'],
-      ['reindex', 10, 'reindexV7'],
-      ['releaseLease', 1, 'releaseLeaseV7'],
-      ['rerate', 17, 'rerateV7'],
-      ['rerateNotice', 10, 'rerateNoticeV7'],
-      ['sessionSnapshot', 7, 'sessionSnapshotV7'],
-      ['setUserLimits', 2, 'setUserLimitsV7'],
-      ['startSession', 17, 'startSessionV7'],
-      ['updateSession', 10, 'updateSessionV7'],
-      ['updateSettings', 10, 'updateSettingsV7'],
+      ['ackOutbox', 4, 'ackOutboxV8'],
+      ['addFunds', 12, 'addFundsV8'],
+      ['applyUsage', 20, 'applyUsageV8'],
+      ['authorize', 6, 'authorizeV8'],
+      ['beginPurchase', 3, 'beginPurchaseV8'],
+      ['clearUserBlock', 3, 'clearUserBlockV8'],
+      ['endSession', 6, 'endSessionV8'],
+      ['expireLots', 11, 'expireLotsV8'],
+      ['expireSessions', 6, 'expireSessionsV8'],
+      ['lookupApplied', 2, 'lookupAppliedV8'],
+      ['readAppliedDay', 1, 'readAppliedDayV8'],
+      ['rechargeResult', 12, 'rechargeResultV8'],
+      ['recordCustomer', 1, 'recordCustomerV8'],
+      ['recordPaymentMethod', 1, 'recordPaymentMethodV8'],
+      ['recordPurchase', 12, 'recordPurchaseV8'],
+      ['reindex', 10, 'reindexV8'],
+      ['releaseLease', 1, 'releaseLeaseV8'],
+      ['rerate', 17, 'rerateV8'],
+      ['rerateNotice', 10, 'rerateNoticeV8'],
+      ['sessionSnapshot', 7, 'sessionSnapshotV8'],
+      ['setUserLimits', 2, 'setUserLimitsV8'],
+      ['startSession', 17, 'startSessionV8'],
+      ['updateSession', 10, 'updateSessionV8'],
+      ['updateSettings', 10, 'updateSettingsV8'],
     ]);
   });
 
@@ -77,14 +77,40 @@ describe('ledger scripts', () => {
     }
   });
 
-  it.each(['authorize', 'lookupApplied', 'readAppliedDay'])(
-    'keep the read-only flag of %s on its first line',
-    (operation) => {
-      expect(scripts.find((s) => s.operation === operation)!.lua.split('\n')[0]).toBe(
-        '#!lua flags=no-writes',
-      );
-    },
-  );
+  it('mark only the operations that read alone as no-writes (FCALL_RO)', () => {
+    expect(scripts.filter((s) => s.readOnly).map((s) => s.operation)).toEqual([
+      'authorize',
+      'lookupApplied',
+      'readAppliedDay',
+      'sessionSnapshot',
+    ]);
+  });
+
+  it('make one function library: its head, each include once, a function per operation', () => {
+    const library = buildLibrary();
+    expect(LIBRARY_NAME).toBe('rater_v8');
+    expect(library.split('\n')[0]).toBe('#!lua name=rater_v8');
+    expect(library).not.toMatch(/^--- @include/m);
+    expect(library).not.toMatch(/^#!lua flags/m);
+    expect(library.match(/^local function fmt\(/gm)).toHaveLength(1);
+    expect(library.match(/^local function beginCall\(/gm)).toHaveLength(1);
+    const registered = [...library.matchAll(/function_name = '(\w+)',\n {2}flags = \{ ([^}]*)\}/g)];
+    expect(registered.map((m) => m[1]).sort()).toEqual(scripts.map((s) => s.command).sort());
+    for (const [, name, flags] of registered) {
+      const script = scripts.find((s) => s.command === name)!;
+      expect([name, flags!.trim()]).toEqual([name, script.readOnly ? "'no-writes'" : '']);
+    }
+    // Lua 5.1 allows a function (the library's top level too) 200 locals: the includes' helpers
+    // and constants are the top level's (a function may use 60 of them, checked by FUNCTION LOAD).
+    const top = library.slice(0, library.indexOf('redis.register_function{'));
+    const locals = [...top.matchAll(/^local (?:function )?([\w, ]+?)(?:\(| =)/gm)].flatMap((m) =>
+      m[1]!.split(','),
+    );
+    expect(locals.length).toBeGreaterThan(50);
+    expect(locals.length).toBeLessThan(180);
+    // Each function starts by resetting what a call may leave in the library's tables.
+    expect(library.match(/callback = function\(KEYS, ARGV\)\nbeginCall\(\)/g)).toHaveLength(scripts.length);
+  });
 });
 
 describe('calendar', () => {

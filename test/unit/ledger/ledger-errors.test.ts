@@ -42,6 +42,8 @@ describe('telling a transient Redis failure from a bug', () => {
     ['MASTERDOWN', reply('MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no')],
     ['MOVED', reply('MOVED 3999 127.0.0.1:6381')],
     ['ASK', reply('ASK 3999 127.0.0.1:6381')],
+    // The ledger's library missing (a Redis restarted empty): the client loads it again.
+    ['a ledger function missing', reply('ERR Function not found')],
     [
       'OOM',
       reply("OOM command not allowed when used memory > 'maxmemory'. script: abc, on @user_script:12."),
@@ -55,6 +57,7 @@ describe('telling a transient Redis failure from a bug', () => {
 
   it.each([
     ['a script error', reply('ERR user_script:12: attempt to compare nil with number script: abc')],
+    ['a function error', reply('ERR user_function:40: attempt to compare nil with number')],
     ['a wrong type', reply('WRONGTYPE Operation against a key holding the wrong kind of value')],
     ['a busy key (not a busy server)', reply('BUSYKEY Target key name already exists.')],
     ['no script', reply('NOSCRIPT No matching script. Please use EVAL.')],

@@ -31,22 +31,50 @@ local function loadAccount(ctx)
   }
 end
 
+-- The account fields a script keeps in `a` (numbers, then texts), written back by saveAccount.
+local SAVED_NUMBERS = { 'balance', 'debt', 'lowNotified', 'blocked', 'arEnabled', 'arFailures', 'arSeq', 'arMonthCount' }
+local SAVED_TEXTS = { 'blockedSince', 'arPending', 'arPendingSince', 'arMonth' }
+
+-- Writes the fields whose text differs from the hash as loaded (or as last saved): one HSET
+-- of what changed (usually the balance), not of every field.
+local function writeChanged(ctx, a, h)
+  local args = {}
+  for _, field in ipairs(SAVED_NUMBERS) do
+    local text = fmt(a[field])
+    if not h or h[field] ~= text then
+      args[#args + 1] = field
+      args[#args + 1] = text
+    end
+  end
+  for _, field in ipairs(SAVED_TEXTS) do
+    local text = a[field]
+    if not h or h[field] ~= text then
+      args[#args + 1] = field
+      args[#args + 1] = text
+    end
+  end
+  if #args > 0 then
+    redis.call('HSET', ctx.keys.account, unpack(args))
+  end
+  if h then
+    for i = 1, #args, 2 do
+      h[args[i]] = args[i + 1]
+    end
+  end
+end
+
 local function saveAccount(ctx, a)
   flushLots(ctx)
-  redis.call('HSET', ctx.keys.account,
-    'balance', fmt(a.balance), 'debt', fmt(a.debt),
-    'lowNotified', fmt(a.lowNotified), 'blocked', fmt(a.blocked), 'blockedSince', a.blockedSince,
-    'arEnabled', fmt(a.arEnabled), 'arFailures', fmt(a.arFailures),
-    'arPending', a.arPending, 'arPendingSince', a.arPendingSince,
-    'arSeq', fmt(a.arSeq), 'arMonth', a.arMonth, 'arMonthCount', fmt(a.arMonthCount))
   -- The index entries follow the outbox, the live lots, whether the tenant is depleted and
   -- whether it is below its low-balance threshold: a script that changed none of them (no
   -- event, no lot emptied or added, the same block, on the same side of the threshold) on an
   -- account already counted under this gauges key leaves them as they are.
   local h = a.loaded
-  if h and not ctx.emitted and not ctx.lotsTouched and fmt(a.blocked) == (h.blocked or '0')
+  local indexesAsThey = h and not ctx.emitted and not ctx.lotsTouched and fmt(a.blocked) == (h.blocked or '0')
       and fmt(isLowBalance(a.mode, a.balance, a.lowThreshold)) == (h.ixLow or '0')
-      and h.ixGauges == ctx.keys.gauges and h.ixCounted == '1' then
+      and h.ixGauges == ctx.keys.gauges and h.ixCounted == '1'
+  writeChanged(ctx, a, h)
+  if indexesAsThey then
     return
   end
   syncIndexes(ctx.keys, ctx.tenant)

@@ -51,6 +51,7 @@ local function newApplied(base, legacy, retention, now)
   return {
     base = base, legacy = legacy, retention = retention, now = now,
     meta = {}, dicts = {}, touched = {}, hashes = {}, writes = {}, sharedRefs = {}, lotRefs = {}, latestOpened = 0,
+    bucketKeys = {},
     metaKey = base .. ':meta',
   }
 end
@@ -99,9 +100,17 @@ local function tooLate(A, day)
   return keptUntil(A, day) <= A.now
 end
 
--- The bucket of `id` in the generation of `k` buckets (`hash`: the id's, computed once).
+-- The bucket of `id` in the generation of `k` buckets (`hash`: the id's, computed once). A
+-- bucket's key is made once per call: most ids of a batch share a few buckets.
 local function bucketKey(A, day, k, hash)
-  return A.base .. ':' .. day .. ':' .. k .. ':' .. (hash % k)
+  local index = hash % k
+  local keys = child(child(A.bucketKeys, day), k)
+  local key = keys[index]
+  if not key then
+    key = A.base .. ':' .. day .. ':' .. k .. ':' .. index
+    keys[index] = key
+  end
+  return key
 end
 
 -- The hash that places an id in its bucket, computed once per id and script (the lookup and

@@ -68,7 +68,11 @@ end
 
 local function flushLots(ctx)
   for lotId in pairs(ctx.dirtyLots) do
-    redis.call('HSET', ctx.keys.lots, lotId, cjson.encode(ctx.lots[lotId]))
+    local lot = ctx.lots[lotId]
+    if type(lot.remaining) == 'number' then
+      lot.remaining = fmt(lot.remaining)
+    end
+    redis.call('HSET', ctx.keys.lots, lotId, cjson.encode(lot))
   end
   ctx.dirtyLots = {}
 end

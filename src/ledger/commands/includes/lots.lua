@@ -55,9 +55,11 @@ end
 --[[
   Debits `amount` from live lots, earliest expiry first; what no lot covers becomes debt, so
   usage that already happened is always recorded. Returns the draws: {lotId, amount} pairs,
-  lotId '' for the part that went into debt.
+  lotId '' for the part that went into debt. `amountText`: `amount` in decimal, when the
+  caller has it (a draw of the whole amount reuses it).
 ]]
-local function debitLots(ctx, a, amount)
+local function debitLots(ctx, a, amount, amountText)
+  amountText = amountText or fmt(amount)
   local draws = {}
   local left = amount
   while left > 0 do
@@ -78,14 +80,15 @@ local function debitLots(ctx, a, amount)
     local take = math.min(remaining, left)
     remaining = remaining - take
     left = left - take
-    lot.remaining = fmt(remaining)
+    -- Kept as a number until flushLots writes the lot: one text per lot and call, not per usage.
+    lot.remaining = remaining
     putLot(ctx, lotId, lot)
     if remaining == 0 then
       redis.call('ZREM', ctx.keys.lotExpiry, lotId)
       queue.at = queue.at + 1
       ctx.lotsTouched = true
     end
-    draws[#draws + 1] = { lotId, fmt(take) }
+    draws[#draws + 1] = { lotId, take == amount and amountText or fmt(take) }
   end
   if left > 0 then
     a.debt = a.debt + left

@@ -25,6 +25,10 @@
 -- the money sessions hold by currency (`sessionsHeld:<currency>`), by the changes the scripts
 -- make: a script that changes sessions names the gauges key and the tenant's currency first.
 local SESSION_GAUGES = {}
+onEachCall(function()
+  SESSION_GAUGES.key = nil
+  SESSION_GAUGES.currency = nil
+end)
 
 local function countSessionsIn(gaugesKey, currency)
   SESSION_GAUGES.key = gaugesKey
