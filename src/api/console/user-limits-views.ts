@@ -135,17 +135,9 @@ function askCallCaps(body: unknown): AskResult {
   };
 }
 
-/**
- * The spend limits page: the default and each user's limit and spend this month, and the
- * burst guard, changed by the same conversion and checks as `PUT /v1/tenants/{id}/user-limits`,
- * in its one script; and the users the guard blocked, cleared as
- * `DELETE /v1/tenants/{id}/user-blocks/{user}` clears them.
- */
-export function userLimitsViews(
-  app: FastifyInstance,
-  { ledger, openTenant, tabFrame, protect }: UserLimitsViewOptions,
-) {
-  const page = async (
+/** The page, as the ledger has the limits now, with a result and the posted fields when there are. */
+function userLimitsPage(ledger: Ledger, tabFrame: UserLimitsViewOptions['tabFrame']) {
+  return async (
     reply: FastifyReply,
     v: Visit,
     account: AccountView,
@@ -186,6 +178,19 @@ export function userLimitsViews(
       status,
     );
   };
+}
+
+/**
+ * The spend limits page: the default and each user's limit and spend this month, and the
+ * burst guard, changed by the same conversion and checks as `PUT /v1/tenants/{id}/user-limits`,
+ * in its one script; and the users the guard blocked, cleared as
+ * `DELETE /v1/tenants/{id}/user-blocks/{user}` clears them.
+ */
+export function userLimitsViews(
+  app: FastifyInstance,
+  { ledger, openTenant, tabFrame, protect }: UserLimitsViewOptions,
+) {
+  const page = userLimitsPage(ledger, tabFrame);
 
   app.get('/t/:tenantId/user-limits', async (request, reply) => {
     const opened = await openTenant(request, reply);
