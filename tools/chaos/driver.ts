@@ -4,7 +4,7 @@
  * the broker, and restarts a rater that exited or stalled, until everything is committed.
  */
 import type { Admin } from 'kafkajs';
-import { killMaster, startClusterNode, waitForFailover } from '../stack/redis-cluster';
+import { killMaster, startClusterNode, waitForFailover } from '../stack/redis-cluster-faults';
 import { clusterSeedPort, pauseService, restart } from '../stack/stack';
 import type { ChaosOptions, ChaosReport } from './chaos-types';
 import { isAlive, RaterProcess, startRater, stopRater } from './rater-process';

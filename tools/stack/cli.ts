@@ -11,14 +11,8 @@ import {
   stackEnv,
   up,
 } from './stack';
-import {
-  clusterTopology,
-  killMaster,
-  readCluster,
-  startClusterNode,
-  waitForClusterHealthy,
-  waitForFailover,
-} from './redis-cluster';
+import { clusterTopology, readCluster, waitForClusterHealthy } from './redis-cluster';
+import { killMaster, startClusterNode, waitForFailover } from './redis-cluster-faults';
 
 /** `stack up|down|status|restart`: the local Kafka + Redis + schema registry. */
 export function stackCommand(): Command {
