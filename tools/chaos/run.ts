@@ -15,7 +15,7 @@ import { projectRoot } from '../stack/toolchain';
 import type { ChaosOptions, ChaosReport } from './chaos-types';
 import { ChaosDriver, sleep, type FaultSchedule } from './driver';
 import { stopRater } from './rater-process';
-import { reconcile } from './reconcile';
+import { reconcile, type Reconciliation } from './reconcile';
 
 export type { ChaosOptions, ChaosReport } from './chaos-types';
 
@@ -131,6 +131,44 @@ function produceStream(
   return { producing, produced: () => produced, writeError: () => writeError };
 }
 
+/** What the run did: its names, plan, faults, unplanned restarts and timings. */
+function chaosFacts(
+  options: ChaosOptions,
+  run: {
+    runId: string;
+    funds: MinorUnits;
+    lowBalanceThreshold: MinorUnits;
+    schedule: FaultSchedule;
+    driver: ChaosDriver;
+    started: number;
+    produceSeconds: number;
+  },
+): Omit<ChaosReport, keyof Reconciliation> {
+  const { runId, funds, lowBalanceThreshold, schedule, driver, started, produceSeconds } = run;
+  const redisCluster = options.redisCluster === true;
+  return {
+    runId,
+    seed: options.seed,
+    tenantCount: options.tenants,
+    rate: options.rate,
+    funds: funds.toString(),
+    lowBalanceThreshold: lowBalanceThreshold.toString(),
+    killsPlanned: schedule.killAt.length,
+    kills: driver.kills,
+    restarts: driver.restarts,
+    faults: {
+      redis: redisCluster ? 'failover' : options.redisKill ? 'kill' : 'restart',
+      kafka: options.brokerKill ? 'kill' : 'restart',
+      redisFreezeSeconds: schedule.freezeSeconds,
+      freezes: driver.freezes,
+    },
+    ...(driver.failover ? { failover: driver.failover } : {}),
+    unplanned: driver.unplanned,
+    durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+    produceSeconds: Math.round(produceSeconds * 10) / 10,
+  };
+}
+
 /**
  * A crash-and-replay run: provisions the stream's tenants, writes the stream at a steady
  * rate, SIGKILLs the rater at seeded moments spread over its progress and restarts it each
@@ -214,25 +252,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       lowBalanceThreshold,
     });
     return {
-      runId,
-      seed: options.seed,
-      tenantCount: options.tenants,
-      rate: options.rate,
-      funds: funds.toString(),
-      lowBalanceThreshold: lowBalanceThreshold.toString(),
-      killsPlanned: schedule.killAt.length,
-      kills: driver.kills,
-      restarts: driver.restarts,
-      faults: {
-        redis: redisCluster ? 'failover' : options.redisKill ? 'kill' : 'restart',
-        kafka: options.brokerKill ? 'kill' : 'restart',
-        redisFreezeSeconds: schedule.freezeSeconds,
-        freezes: driver.freezes,
-      },
-      ...(driver.failover ? { failover: driver.failover } : {}),
-      unplanned: driver.unplanned,
-      durationSeconds: Math.round((Date.now() - started) / 100) / 10,
-      produceSeconds: Math.round(produceSeconds * 10) / 10,
+      ...chaosFacts(options, {
+        runId,
+        funds,
+        lowBalanceThreshold,
+        schedule,
+        driver,
+        started,
+        produceSeconds,
+      }),
       ...reconciliation,
     };
   } finally {
