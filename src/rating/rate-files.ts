@@ -77,26 +77,12 @@ export function* csvRows(
 const YAML_1_1_BOOLEAN =
   /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
 
-export function parsePlans(
-  text: string,
-  plans: Map<string, Plan>,
-  zoneA: Set<string>,
-  knownCountries: Set<string>,
-  fail: Fail,
-) {
-  const lines = new LineCounter();
-  const document = parseDocument(text, { lineCounter: lines });
-  if (document.errors.length > 0) {
-    for (const error of document.errors)
-      fail('plans.yaml', error.linePos?.[0]?.line ?? 0, `not YAML: ${error.message.split('\n')[0]}`);
-    return;
-  }
-  const lineOfNode = (node: unknown) => (isNode(node) && node.range ? lines.linePos(node.range[0]).line : 1);
-  /**
-   * A country code where one belongs: two capital letters, quoted if YAML 1.1 would read it
-   * as a boolean (Norway's NO is false there), and a country of countries.csv.
-   */
-  const countryCode = (node: unknown, where: string): string | undefined => {
+/**
+ * A country code where one belongs: two capital letters, quoted if YAML 1.1 would read it
+ * as a boolean (Norway's NO is false there), and a country of countries.csv.
+ */
+function countryCodeReader(lineOfNode: (node: unknown) => number, knownCountries: Set<string>, fail: Fail) {
+  return (node: unknown, where: string): string | undefined => {
     const line = lineOfNode(node);
     if (!isScalar(node)) {
       fail('plans.yaml', line, `${where}: expected a country code`);
@@ -117,6 +103,24 @@ export function parsePlans(
     }
     return value;
   };
+}
+
+export function parsePlans(
+  text: string,
+  plans: Map<string, Plan>,
+  zoneA: Set<string>,
+  knownCountries: Set<string>,
+  fail: Fail,
+) {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines });
+  if (document.errors.length > 0) {
+    for (const error of document.errors)
+      fail('plans.yaml', error.linePos?.[0]?.line ?? 0, `not YAML: ${error.message.split('\n')[0]}`);
+    return;
+  }
+  const lineOfNode = (node: unknown) => (isNode(node) && node.range ? lines.linePos(node.range[0]).line : 1);
+  const countryCode = countryCodeReader(lineOfNode, knownCountries, fail);
 
   const covers = ['domestic', 'international', 'conference_dialout_zone_a'];
   const planMap = document.get('plans', true);
