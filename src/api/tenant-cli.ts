@@ -2,6 +2,11 @@ import { Command } from 'commander';
 import { adminRequest, printAnswer, table, withAdminApi } from './cli-requests';
 import { addCallCommands } from './tenant-calls-cli';
 
+/** Calls the API and prints its answer as JSON. */
+type Request = (method: string, path: string, body?: unknown) => Promise<void>;
+/** The tenant's own currency, when a command is not told one. */
+type CurrencyOf = (id: string, given?: string) => Promise<string | undefined>;
+
 /** `rater tenant ...`: the admin API from the command line (RATER_URL, RATER_TOKEN). */
 export function tenantCommand(): Command {
   const tenant = withAdminApi(new Command('tenant')).description(
@@ -19,6 +24,15 @@ export function tenantCommand(): Command {
     return balance.ok ? (balance.body as { balance?: { currency?: string } }).balance?.currency : undefined;
   };
 
+  accountCommands(tenant, request);
+  fundsCommands(tenant, request, currencyOf);
+  limitsCommands(tenant, request);
+  addCallCommands(tenant);
+  return tenant;
+}
+
+/** `create`, `add-card`, `show`: the account itself. */
+function accountCommands(tenant: Command, request: Request): void {
   tenant
     .command('create <tenantId>')
     .description('create or update a tenant account')
@@ -60,7 +74,10 @@ export function tenantCommand(): Command {
         describeBalance,
       ),
     );
+}
 
+/** `buy`, `adjust`, `set-auto-recharge`: money in, and how it is topped up. */
+function fundsCommands(tenant: Command, request: Request, currencyOf: CurrencyOf): void {
   tenant
     .command('buy <tenantId>')
     .description("buy credits: charged to the tenant's payment method first, credited only when paid")
@@ -126,7 +143,10 @@ export function tenantCommand(): Command {
         ...(o.monthlyCap ? { monthlyCap: Number(o.monthlyCap) } : {}),
       }),
     );
+}
 
+/** `user-limits`, `set-user-limits`, `burst-guard`, `clear-block`: spend limits and the burst guard. */
+function limitsCommands(tenant: Command, request: Request): void {
   tenant
     .command('user-limits <tenantId>')
     .description("per-user spend limits, each user's spend this month, the burst guard and the blocked users")
@@ -190,8 +210,6 @@ export function tenantCommand(): Command {
     .action((id: string, user: string) =>
       request('DELETE', `/v1/tenants/${encodeURIComponent(id)}/user-blocks/${encodeURIComponent(user)}`),
     );
-  addCallCommands(tenant);
-  return tenant;
 }
 
 type Money = { amount: string; currency: string };

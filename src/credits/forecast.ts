@@ -3,9 +3,18 @@
  * reach zero. Pure: the caller reads the account and the daily spend and passes the clock.
  * Money is integer minor units; time is integer milliseconds (bigint in the arithmetic).
  */
-import { lotExpiry, utcMonth } from './calendar';
+import { utcMonth } from './calendar';
 import { formatMinor } from '../rating';
-import type { AccountView, BillingMode, LotView, MinorUnits } from './wallet';
+import {
+  ceilDiv,
+  project,
+  type AutoRechargeState,
+  type ForecastAccount,
+  type Projection,
+} from './runway-projection';
+import type { BillingMode, LotView, MinorUnits } from './wallet';
+
+export type { AutoRechargeState, ForecastAccount } from './runway-projection';
 
 export const DAY_MS = 86_400_000;
 const DAY = BigInt(DAY_MS);
@@ -103,13 +112,6 @@ export type BurnBasis =
     }
   | { kind: 'no_spend_history' };
 
-export type AutoRechargeState =
-  | 'off'
-  /** Enabled and counted on to recharge, as its monthly cap permits. */
-  | 'able'
-  /** Enabled, but it has failed as many times in a row as it is allowed: it turns itself off. */
-  | 'stopped_by_failures';
-
 export interface RunwayForecast {
   mode: BillingMode;
   currency: string;
@@ -154,8 +156,6 @@ export interface RunwayForecast {
 export const FORECAST_HORIZON_DAYS = 400;
 /** The full days the burn is the mean of: two weeks, so every weekday counts twice. */
 export const BURN_WINDOW_DAYS = 14;
-/** A projection makes at most this many steps (a recharge, an expiry, a month): a bound of work. */
-const MAX_STEPS = 4_000;
 
 /** A daily burn rate: the mean of the last full days, rounded up. */
 export function burnRate(
@@ -192,8 +192,6 @@ export function burnRate(
   return { rate, basis: { kind: 'mean_of_full_days', from, to, days, total } };
 }
 
-const ceilDiv = (a: bigint, b: bigint): bigint => (a > 0n ? (a + b - 1n) / b : a / b);
-
 function autoRechargeState(account: ForecastAccount): AutoRechargeState {
   const ar = account.settings.autoRecharge;
   if (account.settings.mode !== 'prepaid' || !ar.enabled || ar.amount <= 0n) return 'off';
@@ -205,8 +203,6 @@ function autoRechargeState(account: ForecastAccount): AutoRechargeState {
   }
   return 'able';
 }
-
-export type ForecastAccount = Pick<AccountView, 'settings' | 'balance' | 'autoRecharge' | 'lots' | 'owed'>;
 
 /**
  * When the balance is projected to reach zero, spending the burn rate (`burnRate`: the plain
@@ -294,164 +290,6 @@ export function forecastRunway(input: {
     owedAtMonthEnd: null,
     method: describeMethod(basisText, state, account, horizonDays, p),
   };
-}
-
-interface ProjectedLot {
-  remaining: bigint;
-  expiresAt: bigint;
-}
-
-interface Projection {
-  depletedAt: bigint | null;
-  /** The month whose used-up cap let the balance reach zero at depletedAt. */
-  depletedByCap: string | null;
-  firstRecharge: bigint | null;
-  recharges: number;
-  forfeited: bigint;
-  momentaryZero: bigint | null;
-  /** Where the projection stopped without a depletion: the horizon or the step bound (null: nothing left to happen). */
-  stoppedAt: bigint | null;
-  end: bigint;
-}
-
-function project(
-  now: Date,
-  account: ForecastAccount,
-  rate: bigint,
-  state: AutoRechargeState,
-  end: bigint,
-): Projection {
-  const t0 = BigInt(now.getTime());
-  const ar = account.settings.autoRecharge;
-  const able = state === 'able';
-  // Money is counted in 1/DAY_MS minor units, so the spend at any millisecond, rate x elapsed, is
-  // exact: a fraction spent before a lot's expiry is not forfeited again with it.
-  const lots: ProjectedLot[] = account.lots
-    .filter((l) => l.remaining > 0n)
-    .map((l) => ({ remaining: l.remaining * DAY, expiresAt: BigInt(l.expiresAt.getTime()) }))
-    .sort((a, b) => (a.expiresAt < b.expiresAt ? -1 : a.expiresAt > b.expiresAt ? 1 : 0));
-  let b = account.balance * DAY;
-  let t = t0;
-  const trigger = ar.trigger * DAY;
-  const amount = ar.amount * DAY;
-  let forfeited = 0n;
-  let spent = 0n; // cumulative since t0
-  let month = utcMonth(now);
-  let monthCount = account.autoRecharge.month === month ? account.autoRecharge.rechargesThisMonth : 0;
-  let pending = able && account.autoRecharge.pendingRequestId !== '';
-  const out: Projection = {
-    depletedAt: null,
-    depletedByCap: null,
-    firstRecharge: null,
-    recharges: 0,
-    forfeited: 0n,
-    momentaryZero: null,
-    stoppedAt: null,
-    end,
-  };
-  const spendAt = (at: bigint) => rate * (at - t0);
-  // The first moment at which the cumulative spend reaches `total`.
-  const whenSpent = (total: bigint) => t0 + ceilDiv(total, rate);
-  // What is reported forfeited: whole minor units, rounded down.
-  const done = (): Projection => {
-    out.forfeited = forfeited / DAY;
-    return out;
-  };
-
-  if (b <= 0n) {
-    out.depletedAt = t0; // there already, whatever a recharge does next
-    return out;
-  }
-  for (let step = 0; step < MAX_STEPS; step++) {
-    // Lots whose expiry has come (at t0: not yet swept) forfeit what is left: the ledger's order
-    // is the forfeit, then the depletion check, then the recharge request.
-    while (lots.length > 0 && lots[0]!.expiresAt <= t) {
-      const lot = lots.shift()!;
-      b -= lot.remaining;
-      forfeited += lot.remaining;
-    }
-    const m = utcMonth(new Date(Number(t)));
-    if (m !== month) {
-      month = m;
-      monthCount = 0;
-    }
-    const capLeft = ar.monthlyCap === 0 ? Infinity : ar.monthlyCap - monthCount;
-    const canRecharge = pending || (able && capLeft > 0);
-    if (b <= 0n) {
-      // No recharge can lift it: depleted. Otherwise the recharge requested at this moment
-      // lifts it once paid.
-      if (!canRecharge) {
-        out.depletedAt = t;
-        if (able && capLeft <= 0) out.depletedByCap = month;
-        return done();
-      }
-      out.momentaryZero ??= t;
-    }
-    // Below the trigger: a whole minor unit below it, as the ledger's whole-unit balance is.
-    if (canRecharge && (pending || b <= trigger - DAY || b <= 0n)) {
-      // Requests follow one another while the balance stays below the trigger (above zero at least).
-      let n = 1n;
-      if (pending) pending = false;
-      else {
-        n = ceilDiv((trigger > 0n ? trigger : 1n) - b, amount);
-        if (capLeft !== Infinity && n > BigInt(capLeft)) n = BigInt(capLeft);
-        monthCount += Number(n);
-      }
-      out.recharges += Number(n);
-      out.firstRecharge ??= t;
-      b += n * amount;
-      insertLot(lots, {
-        remaining: n * amount,
-        expiresAt: BigInt(lotExpiry(new Date(Number(t))).getTime()),
-      });
-      continue;
-    }
-
-    // The next moment something happens: an expiry, the zero, the trigger, a new month's cap.
-    let next = end;
-    if (lots.length > 0 && lots[0]!.expiresAt < next) next = lots[0]!.expiresAt;
-    if (rate > 0n) {
-      const zero = whenSpent(spent + b);
-      if (zero < next) next = zero;
-      if (able && b > trigger - DAY && capLeft > 0) {
-        const below = whenSpent(spent + b - trigger + DAY);
-        if (below < next) next = below;
-      }
-    }
-    if (able && capLeft <= 0) {
-      const nextMonth = new Date(Date.parse(`${month}-01T00:00:00.000Z`));
-      nextMonth.setUTCMonth(nextMonth.getUTCMonth() + 1);
-      if (BigInt(nextMonth.getTime()) < next) next = BigInt(nextMonth.getTime());
-    }
-    if (next === end && rate === 0n && lots.length === 0) return done(); // nothing will ever change
-    if (next <= t) next = t + 1n; // defensive: always move on
-
-    const s = spendAt(next);
-    let draw = s - spent;
-    spent = s;
-    b -= draw;
-    while (draw > 0n && lots.length > 0) {
-      const lot = lots[0]!;
-      const take = lot.remaining < draw ? lot.remaining : draw;
-      lot.remaining -= take;
-      draw -= take;
-      if (lot.remaining === 0n) lots.shift();
-    }
-    t = next;
-    if (t >= end) {
-      if (b <= 0n) out.depletedAt = t;
-      else out.stoppedAt = end;
-      return done();
-    }
-  }
-  out.stoppedAt = t;
-  return done();
-}
-
-function insertLot(lots: ProjectedLot[], lot: ProjectedLot): void {
-  const at = lots.findIndex((l) => l.expiresAt > lot.expiresAt);
-  if (at < 0) lots.push(lot);
-  else lots.splice(at, 0, lot);
 }
 
 function describeBasis(basis: BurnBasis, rate: bigint, currency: string): string {

@@ -52,6 +52,17 @@ export function createMetrics(
   for (const name of ['handles', 'requests', 'resources'])
     registry.removeSingleMetric(`rater_nodejs_active_${name}_total`);
 
+  pipelineCollectors(registry, instrumentation);
+  workerCollectors(registry, instrumentation);
+  if (ledgerGauges) ledgerGaugeCollectors(registry, ledgerGauges);
+  if (sessionGauges) sessionGaugeCollectors(registry, sessionGauges);
+  if (partitions) partitionCollectors(registry, partitions);
+  errorCollectors(registry, instrumentation);
+  return registry;
+}
+
+/** The CDR path: records by result, dead letters by reason, stage latencies, debit and consumer lag. */
+function pipelineCollectors(registry: Registry, instrumentation: PipelineInstrumentation): void {
   const records = new Counter({
     name: 'rater_records_consumed_total',
     help: 'Usage records consumed, by result.',
@@ -104,7 +115,10 @@ export function createMetrics(
   instrumentation.on('consumerLag', ({ topic, partition, lag }) =>
     consumerLag.set({ topic, partition: String(partition) }, lag),
   );
+}
 
+/** Events published, recharges, payments reconciled, call session answers and sweeps. */
+function workerCollectors(registry: Registry, instrumentation: PipelineInstrumentation): void {
   const events = new Counter({
     name: 'rater_events_published_total',
     help: 'Balance events published to the events topic, by type.',
@@ -151,94 +165,97 @@ export function createMetrics(
     if (expired > 0) swept.inc({ outcome: 'expired' }, expired);
     if (dropped > 0) swept.inc({ outcome: 'dropped' }, dropped);
   });
+}
 
-  if (ledgerGauges) {
-    const gauge = (name: string, help: string, read: (g: LedgerGaugeValues) => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        async collect() {
-          this.set(read(await ledgerGauges()));
-        },
-      });
-    gauge(
-      'rater_outbox_backlog_events',
-      'Events waiting in the tenants\u2019 outboxes for the relay.',
-      (g) => g.backlog,
-    );
-    gauge(
-      'rater_depleted_tenants',
-      'Prepaid tenants whose credit-paid calls are blocked at zero balance.',
-      (g) => g.depleted,
-    );
-    gauge('rater_tenants', 'Tenants with an account.', (g) => g.tenants);
-    gauge(
-      'rater_payments_pending',
-      'Purchases and auto-recharges begun and not settled (the reconciler settles them).',
-      (g) => g.pendingPayments,
-    );
-    gauge(
-      'rater_payments_pending_oldest_age_seconds',
-      'Seconds since the oldest pending purchase or auto-recharge began (0 when none is pending).',
-      (g) => g.oldestPendingPaymentSeconds,
-    );
-    gauge(
-      'rater_ledger_gauges_age_seconds',
-      'How old the ledger-wide gauges are (they are read from Redis, cached; NaN: never read).',
-      (g) => g.ageSeconds,
-    );
-  }
-
-  if (sessionGauges) {
+/** The ledger-wide gauges, read on each scrape. */
+function ledgerGaugeCollectors(registry: Registry, ledgerGauges: () => Promise<LedgerGaugeValues>): void {
+  const gauge = (name: string, help: string, read: (g: LedgerGaugeValues) => number) =>
     new Gauge({
-      name: 'rater_call_sessions_live',
-      help: 'Call sessions in progress (started, neither ended nor expired nor settled).',
+      name,
+      help,
       registers: [registry],
       async collect() {
-        this.set((await sessionGauges()).live);
+        this.set(read(await ledgerGauges()));
       },
     });
-    new Gauge({
-      name: 'rater_call_sessions_held_minor_units',
-      help: 'Money call sessions hold (reserved for calls in progress, held until their CDRs), in minor units, by currency.',
-      labelNames: ['currency'],
-      registers: [registry],
-      async collect() {
-        this.reset();
-        for (const [currency, amount] of Object.entries((await sessionGauges()).held))
-          this.set({ currency }, amount);
-      },
-    });
-  }
+  gauge(
+    'rater_outbox_backlog_events',
+    'Events waiting in the tenants\u2019 outboxes for the relay.',
+    (g) => g.backlog,
+  );
+  gauge(
+    'rater_depleted_tenants',
+    'Prepaid tenants whose credit-paid calls are blocked at zero balance.',
+    (g) => g.depleted,
+  );
+  gauge('rater_tenants', 'Tenants with an account.', (g) => g.tenants);
+  gauge(
+    'rater_payments_pending',
+    'Purchases and auto-recharges begun and not settled (the reconciler settles them).',
+    (g) => g.pendingPayments,
+  );
+  gauge(
+    'rater_payments_pending_oldest_age_seconds',
+    'Seconds since the oldest pending purchase or auto-recharge began (0 when none is pending).',
+    (g) => g.oldestPendingPaymentSeconds,
+  );
+  gauge(
+    'rater_ledger_gauges_age_seconds',
+    'How old the ledger-wide gauges are (they are read from Redis, cached; NaN: never read).',
+    (g) => g.ageSeconds,
+  );
+}
 
-  if (partitions) {
-    new Gauge({
-      name: 'rater_stuck_partitions',
-      help: 'Assigned partitions with records waiting and no batch committed for STUCK_PARTITION_SECONDS.',
-      registers: [registry],
-      collect() {
-        this.set(partitions().stuck().length);
-      },
-    });
-    const since = new Gauge({
-      name: 'rater_partition_seconds_since_progress',
-      help: 'Seconds since the partition last committed a batch, for assigned partitions with records waiting (0 when none wait).',
-      labelNames: ['topic', 'partition'],
-      registers: [registry],
-      collect() {
-        // Only the partitions assigned now: a partition that moved away drops its series.
-        this.reset();
-        for (const p of partitions().states()) {
-          since.set(
-            { topic: p.topic, partition: String(p.partition) },
-            p.waiting ? p.secondsSinceProgress : 0,
-          );
-        }
-      },
-    });
-  }
+/** The call sessions live and the money they hold, read on each scrape. */
+function sessionGaugeCollectors(registry: Registry, sessionGauges: () => Promise<SessionGaugeValues>): void {
+  new Gauge({
+    name: 'rater_call_sessions_live',
+    help: 'Call sessions in progress (started, neither ended nor expired nor settled).',
+    registers: [registry],
+    async collect() {
+      this.set((await sessionGauges()).live);
+    },
+  });
+  new Gauge({
+    name: 'rater_call_sessions_held_minor_units',
+    help: 'Money call sessions hold (reserved for calls in progress, held until their CDRs), in minor units, by currency.',
+    labelNames: ['currency'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [currency, amount] of Object.entries((await sessionGauges()).held))
+        this.set({ currency }, amount);
+    },
+  });
+}
 
+/** The consumer's partitions: stuck ones, and the seconds since each one's progress. */
+function partitionCollectors(registry: Registry, partitions: () => PartitionsReport): void {
+  new Gauge({
+    name: 'rater_stuck_partitions',
+    help: 'Assigned partitions with records waiting and no batch committed for STUCK_PARTITION_SECONDS.',
+    registers: [registry],
+    collect() {
+      this.set(partitions().stuck().length);
+    },
+  });
+  const since = new Gauge({
+    name: 'rater_partition_seconds_since_progress',
+    help: 'Seconds since the partition last committed a batch, for assigned partitions with records waiting (0 when none wait).',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+    collect() {
+      // Only the partitions assigned now: a partition that moved away drops its series.
+      this.reset();
+      for (const p of partitions().states()) {
+        since.set({ topic: p.topic, partition: String(p.partition) }, p.waiting ? p.secondsSinceProgress : 0);
+      }
+    },
+  });
+}
+
+/** Ledger script errors by operation, and transient failures retried by stage. */
+function errorCollectors(registry: Registry, instrumentation: PipelineInstrumentation): void {
   const scriptErrors = new Counter({
     name: 'rater_script_errors_total',
     help: 'Ledger script calls that failed, by operation.',
@@ -256,6 +273,4 @@ export function createMetrics(
   });
   ['ledger', 'produce', 'commit', 'registry', 'replicas'].forEach((s) => retries.inc({ stage: s }, 0));
   instrumentation.on('retry', ({ stage: s }) => retries.inc({ stage: s }));
-
-  return registry;
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseRateBook, RateBook } from './rate-book';
+import { parseRateBook } from './parse-rate-book';
+import type { RateBook } from './rate-book';
 
 /** The one place the rating core touches the file system: reads every file of the rates folder. */
 export function loadRateBook(dir: string): RateBook {

@@ -10,13 +10,8 @@ import { kafkaClient } from '../../src/kafka/kafka-client';
 import { tenantKeys } from '../../src/ledger/keys';
 import { openLedger } from '../../src/ledger/open-ledger';
 import { connectRedis } from '../../src/ledger/redis-connection';
-import {
-  clusterTopology,
-  killMaster,
-  readCluster,
-  startClusterNode,
-  waitForFailover,
-} from '../../tools/stack/redis-cluster';
+import { clusterTopology, readCluster } from '../../tools/stack/redis-cluster';
+import { killMaster, startClusterNode, waitForFailover } from '../../tools/stack/redis-cluster-faults';
 import { withNode } from '../../tools/stack/servers';
 import { down, securedStackEnv, StackInfo, up } from '../../tools/stack/stack';
 import { makeCertificates } from '../../tools/stack/tls';

@@ -10,20 +10,14 @@
  * auto-recharge whose answers are lost, left pending and settled by the reconciler.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { authorizeCall } from '../../src/settlement/authorize-call';
 import { startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { minorToDecimal } from '../../src/credits/money';
 import { RatingPricer } from '../../src/settlement/rating-pricer';
-import type { Ledger } from '../../src/ledger/open-ledger';
 import { accountSettings, AccountSettings } from '../../src/credits/wallet';
 import { loadRateBook, poolCapacities, RateBook } from '../../src/rating';
 import { down, stackEnv, stripeEnv, up } from '../stack/stack';
-import { startStripeTestProxy, StripeTestProxy } from '../stack/stripe-test-proxy';
+import { startStripeTestProxy } from '../stack/stripe-test-proxy';
 import { projectRoot } from '../stack/toolchain';
 import { generateDay } from './day';
 import { replaceCardOnHostedPage } from './card-setup';
@@ -31,20 +25,17 @@ import { lostRechargeAnswer } from './lost-answer';
 import { startMailbox } from './mailbox';
 import {
   BURST_USER,
-  burstCalls,
   clearBlock,
   dryRunRerate,
   LIMIT,
   LIMITED_USER,
-  limitedUserCalls,
   printUserLimits,
   setBurstGuard,
   setUserLimits,
 } from './scenes';
+import { report } from './report';
+import { streamDay, waitUntilSettled } from './stream';
 import { sipCalls } from './sip-calls';
-
-const dollars = (minor: bigint, currency: string) =>
-  `${minorToDecimal(minor.toString(), currency)} ${currency}`;
 
 function tenants(book: RateBook): [string, AccountSettings, bigint][] {
   return [
@@ -149,12 +140,11 @@ async function serveConsole(url: string, keys: Map<string, string>): Promise<voi
   });
 }
 
-async function main(): Promise<void> {
-  const keep = process.argv.includes('--keep');
-  // The ledger on a Redis Cluster (3 masters, a replica each), as an operator switches it on.
-  const redisCluster = process.argv.includes('--redis-cluster') || process.env.REDIS_CLUSTER === 'true';
-  const dir = join(projectRoot, '.stack', 'demo');
-  let started = Date.now();
+type DemoApp = Awaited<ReturnType<typeof startApp>>;
+
+/** The local stack, the mailbox, the Stripe test proxy, and the rater with every role over them. */
+async function startDemo(dir: string, redisCluster: boolean) {
+  const started = Date.now();
   console.log(
     `== Starting the local stack (Kafka 4 in KRaft mode, ${redisCluster ? 'a Redis Cluster of 3 masters with a replica each' : 'Redis'}, Apicurio Registry)`,
   );
@@ -181,108 +171,118 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, ...env });
   const app = await startApp(config, { pricer: new RatingPricer(book) });
   console.log(`== The rater is running at ${app.url} (roles: ${config.roles.join(', ')})`);
+  return { app, env, config, book, mailbox, gateway };
+}
+
+/**
+ * The four tenants with their welcome credit and API keys; contoso's spend limits and burst
+ * guard; two purchases through Stripe; a lot of last year about to expire. Returns the keys.
+ */
+async function openTenants(app: DemoApp, book: RateBook, now: Date): Promise<Map<string, string>> {
+  for (const [tenant, settings, funds] of tenants(book)) {
+    await app.ledger.writes.upsertAccount(tenant, settings);
+    if (funds > 0n)
+      await app.ledger.writes.addFunds(tenant, {
+        paymentRef: `welcome-${tenant}`,
+        amount: funds,
+        currency: settings.currency,
+        purchasedAt: now,
+        reason: 'welcome credit',
+        madeBy: 'demo',
+      });
+  }
+  const keys = new Map<string, string>();
+  for (const [tenant] of tenants(book)) keys.set(tenant, await issueKey(app.url, tenant));
+  await setUserLimits(app.url, keys.get('contoso')!);
+  await setBurstGuard(app.url, keys.get('contoso')!);
+  console.log(
+    `== contoso's admin limits each user to 25.00 USD a month, and ${LIMITED_USER} to ${LIMIT} USD;`,
+  );
+  console.log(
+    '   its burst guard blocks a user with more than 5 international calls (or 20.00 USD) in 60 minutes',
+  );
+  // Tenant admins buy credits with their own API keys: charged through Stripe first.
+  for (const [tenant, amount] of [
+    ['contoso', '10.00'],
+    ['northwind', '5.00'],
+  ] as const) {
+    const bought = await buyCredits(app.url, tenant, keys.get(tenant)!, amount);
+    console.log(`== ${tenant} buys ${amount} USD: ${bought}`);
+  }
+  // A purchase from a year ago whose last second is running out: the sweeper forfeits what
+  // is left of it before the day's usage arrives.
+  await app.ledger.writes.addFunds('contoso', {
+    paymentRef: 'last-year',
+    amount: 700n,
+    currency: 'USD',
+    purchasedAt: new Date(Date.now() - 365 * 24 * 3600 * 1000 + 1000),
+    reason: 'migrated from the previous billing system',
+    madeBy: 'demo',
+    migration: true,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  console.log(
+    '== Tenants: contoso (prepaid USD, auto-recharge, 240-minute pool), fabrikam (prepaid EUR, no auto-recharge),',
+  );
+  console.log('   northwind (prepaid USD, auto-recharge on an expired card), adatum (postpaid USD)');
+  return keys;
+}
+
+/** Yesterday's CDRs streamed and settled, the report, then the scenes that follow the day. */
+async function runDay(
+  demo: Awaited<ReturnType<typeof startDemo>>,
+  keys: Map<string, string>,
+  now: Date,
+  dir: string,
+) {
+  const { app, env, config, book, mailbox, gateway } = demo;
+  // Yesterday's calls: a CDR comes after its call ended, and the rater sets aside any that
+  // has not (future_start).
+  const yesterday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1));
+  const day = generateDay(yesterday);
+  const { kafka, sent, sentAt } = await streamDay(config, day);
+  const started = sentAt;
+  console.log(
+    `== Streamed ${sent.total} CDRs: one day's (${day.avro} as Avro, ${day.duplicates} duplicates, ${day.malformed} malformed, ${day.strays} for an unknown tenant or destination)`,
+  );
+  console.log(`   and ${sent.eve} calls ${LIMITED_USER} made this month to UK mobiles, credit-paid,`);
+  console.log(`   and ${sent.mallory} calls ${BURST_USER} made within the hour to Nigerian mobiles`);
+
+  await waitUntilSettled(
+    kafka,
+    config.kafka.groupId,
+    config.kafka.topics.usageIn,
+    app.ledger,
+    () => mailbox.mails.length,
+  );
+  console.log(`   all consumed, rated, debited and published in ${Date.now() - started} ms`);
+  await report(app.ledger, kafka, config, mailbox.mails, gateway, book);
+  await printUserLimits(app.url, keys.get('contoso')!);
+  const cleared = await clearBlock(app.url, keys.get('contoso')!, BURST_USER);
+  console.log(
+    `   contoso's admin looks into it and clears ${BURST_USER}'s block: DELETE .../user-blocks/${BURST_USER} answers ${cleared}`,
+  );
+  await dryRunRerate(env, yesterday);
+  await lostRechargeAnswer(app.ledger, gateway, env);
+  // After the day's failed recharges on the expired card: the admin replaces it.
+  await replaceCardOnHostedPage(app.url, 'northwind', keys.get('northwind')!, gateway, () =>
+    buyCredits(app.url, 'northwind', keys.get('northwind')!, '5.00', 'northwind-order-2'),
+  );
+  await sipCalls(app.url, DEMO_OPERATOR_TOKEN, join(dir, 'sip'));
+  await serveConsole(app.url, keys);
+}
+
+async function main(): Promise<void> {
+  const keep = process.argv.includes('--keep');
+  // The ledger on a Redis Cluster (3 masters, a replica each), as an operator switches it on.
+  const redisCluster = process.argv.includes('--redis-cluster') || process.env.REDIS_CLUSTER === 'true';
+  const dir = join(projectRoot, '.stack', 'demo');
+  const demo = await startDemo(dir, redisCluster);
+  const { app, gateway, mailbox } = demo;
   try {
     const now = new Date();
-    for (const [tenant, settings, funds] of tenants(book)) {
-      await app.ledger.writes.upsertAccount(tenant, settings);
-      if (funds > 0n)
-        await app.ledger.writes.addFunds(tenant, {
-          paymentRef: `welcome-${tenant}`,
-          amount: funds,
-          currency: settings.currency,
-          purchasedAt: now,
-          reason: 'welcome credit',
-          madeBy: 'demo',
-        });
-    }
-    const keys = new Map<string, string>();
-    for (const [tenant] of tenants(book)) keys.set(tenant, await issueKey(app.url, tenant));
-    await setUserLimits(app.url, keys.get('contoso')!);
-    await setBurstGuard(app.url, keys.get('contoso')!);
-    console.log(
-      `== contoso's admin limits each user to 25.00 USD a month, and ${LIMITED_USER} to ${LIMIT} USD;`,
-    );
-    console.log(
-      '   its burst guard blocks a user with more than 5 international calls (or 20.00 USD) in 60 minutes',
-    );
-    // Tenant admins buy credits with their own API keys: charged through Stripe first.
-    for (const [tenant, amount] of [
-      ['contoso', '10.00'],
-      ['northwind', '5.00'],
-    ] as const) {
-      const bought = await buyCredits(app.url, tenant, keys.get(tenant)!, amount);
-      console.log(`== ${tenant} buys ${amount} USD: ${bought}`);
-    }
-    // A purchase from a year ago whose last second is running out: the sweeper forfeits what
-    // is left of it before the day's usage arrives.
-    await app.ledger.writes.addFunds('contoso', {
-      paymentRef: 'last-year',
-      amount: 700n,
-      currency: 'USD',
-      purchasedAt: new Date(Date.now() - 365 * 24 * 3600 * 1000 + 1000),
-      reason: 'migrated from the previous billing system',
-      madeBy: 'demo',
-      migration: true,
-    });
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    console.log(
-      '== Tenants: contoso (prepaid USD, auto-recharge, 240-minute pool), fabrikam (prepaid EUR, no auto-recharge),',
-    );
-    console.log('   northwind (prepaid USD, auto-recharge on an expired card), adatum (postpaid USD)');
-
-    // Yesterday's calls: a CDR comes after its call ended, and the rater sets aside any that
-    // has not (future_start).
-    const yesterday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1));
-    const day = generateDay(yesterday);
-    const kafka = new Kafka({ clientId: 'demo', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
-    const registry = new SchemaRegistry({ host: config.schemaRegistry.url! });
-    const schema = readFileSync(join(projectRoot, 'schemas', 'usage-cdr.v1.avsc'), 'utf8');
-    const { id: schemaId } = await registry.register(
-      { type: SchemaType.AVRO, schema },
-      { subject: `${config.kafka.topics.usageIn}-value` },
-    );
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    const messages = await Promise.all(
-      day.records.map(async (r) => ({
-        key: r.key,
-        value: r.avro ? await registry.encode(schemaId, r.avro) : r.json!,
-      })),
-    );
-    const eve = limitedUserCalls(new Date());
-    const mallory = burstCalls(new Date());
-    messages.push(...[...eve, ...mallory].map((r) => ({ key: r.key, value: r.json })));
-    started = Date.now();
-    await producer.send({ topic: config.kafka.topics.usageIn, messages });
-    await producer.disconnect();
-    console.log(
-      `== Streamed ${messages.length} CDRs: one day's (${day.avro} as Avro, ${day.duplicates} duplicates, ${day.malformed} malformed, ${day.strays} for an unknown tenant or destination)`,
-    );
-    console.log(`   and ${eve.length} calls ${LIMITED_USER} made this month to UK mobiles, credit-paid,`);
-    console.log(`   and ${mallory.length} calls ${BURST_USER} made within the hour to Nigerian mobiles`);
-
-    await waitUntilSettled(
-      kafka,
-      config.kafka.groupId,
-      config.kafka.topics.usageIn,
-      app.ledger,
-      () => mailbox.mails.length,
-    );
-    console.log(`   all consumed, rated, debited and published in ${Date.now() - started} ms`);
-    await report(app.ledger, kafka, config, mailbox.mails, gateway, book);
-    await printUserLimits(app.url, keys.get('contoso')!);
-    const cleared = await clearBlock(app.url, keys.get('contoso')!, BURST_USER);
-    console.log(
-      `   contoso's admin looks into it and clears ${BURST_USER}'s block: DELETE .../user-blocks/${BURST_USER} answers ${cleared}`,
-    );
-    await dryRunRerate(env, yesterday);
-    await lostRechargeAnswer(app.ledger, gateway, env);
-    // After the day's failed recharges on the expired card: the admin replaces it.
-    await replaceCardOnHostedPage(app.url, 'northwind', keys.get('northwind')!, gateway, () =>
-      buyCredits(app.url, 'northwind', keys.get('northwind')!, '5.00', 'northwind-order-2'),
-    );
-    await sipCalls(app.url, DEMO_OPERATOR_TOKEN, join(dir, 'sip'));
-    await serveConsole(app.url, keys);
+    const keys = await openTenants(app, demo.book, now);
+    await runDay(demo, keys, now, dir);
   } finally {
     await app.stop();
     await gateway.close();
@@ -291,212 +291,6 @@ async function main(): Promise<void> {
       console.log(`\nThe stack keeps running in ${dir}; stop it with: npm run stack -- down --dir ${dir}`);
     else await down(dir);
   }
-}
-
-async function waitUntilSettled(
-  kafka: Kafka,
-  groupId: string,
-  topic: string,
-  ledger: Ledger,
-  mails: () => number,
-) {
-  const admin = kafka.admin();
-  await admin.connect();
-  const deadline = Date.now() + 120_000;
-  let quiet = 0;
-  let lastMails = -1;
-  while (Date.now() < deadline) {
-    const [ends, committed] = await Promise.all([
-      admin.fetchTopicOffsets(topic),
-      admin.fetchOffsets({ groupId, topics: [topic] }),
-    ]);
-    const done = new Map(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
-    const consumed = ends.every((e) => done.get(e.partition) === e.high);
-    const { backlog: outboxBacklog } = await ledger.indexes.gauges();
-    quiet = consumed && outboxBacklog === 0 && mails() === lastMails ? quiet + 1 : 0;
-    lastMails = mails();
-    if (quiet >= 6) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  await admin.disconnect();
-}
-
-async function readTopic(kafka: Kafka, topic: string) {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const total = ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  const found: { value: string; headers: Record<string, string> }[] = [];
-  if (total === 0) return found;
-  const consumer = kafka.consumer({ groupId: `demo-report-${Date.now()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        const headers = Object.fromEntries(
-          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-        );
-        found.push({ value: message.value?.toString() ?? '', headers });
-        if (found.length >= total) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return found;
-}
-
-async function report(
-  ledger: Ledger,
-  kafka: Kafka,
-  config: ReturnType<typeof loadConfig>,
-  mails: { to: string[]; subject: string }[],
-  gateway: StripeTestProxy,
-  book: RateBook,
-) {
-  const rated = (await readTopic(kafka, config.kafka.topics.ratedOut)).map(
-    (m) => JSON.parse(m.value) as Record<string, string | number>,
-  );
-  const events = (await readTopic(kafka, config.kafka.topics.eventsOut)).map(
-    (m) => JSON.parse(m.value) as { type: string; subject: string },
-  );
-  const dead = await readTopic(kafka, config.kafka.topics.deadLetter);
-
-  console.log('\n== Balances');
-  for (const tenant of ['contoso', 'fabrikam', 'northwind', 'adatum']) {
-    const account = (await ledger.reads.readAccount(tenant))!;
-    const { currency } = account.settings;
-    const mine = rated.filter((r) => r.tenantId === tenant);
-    const distinct = new Map(mine.map((r) => [r.id, r]));
-    const bySource = new Map<string, number>();
-    for (const r of distinct.values())
-      bySource.set(String(r.source), (bySource.get(String(r.source)) ?? 0) + 1);
-    console.log(`\n${tenant} (${account.settings.mode}, ${currency})`);
-    if (account.settings.mode === 'prepaid') {
-      console.log(
-        `  balance ${dollars(account.balance, currency)}${account.blocked ? '  BLOCKED: credit-paid calls refused' : ''}`,
-      );
-      const ar = account.settings.autoRecharge;
-      if (ar.enabled || account.autoRecharge.consecutiveFailures > 0) {
-        console.log(
-          `  auto-recharge ${ar.enabled ? 'on' : 'OFF'}: below ${dollars(ar.trigger, currency)} add ${dollars(ar.amount, currency)}; ${account.autoRecharge.rechargesThisMonth} requested this month, ${account.autoRecharge.consecutiveFailures} failures in a row`,
-        );
-      }
-      for (const lot of account.lots) {
-        console.log(
-          `  lot ${lot.lotId.padEnd(26)} ${lot.source.padEnd(8)} ${dollars(lot.amount, currency).padStart(11)}  left ${dollars(lot.remaining, currency).padStart(11)}  expires ${lot.expiresAt.toISOString()}  ${lot.status}${lot.expired > 0n ? ` (${dollars(lot.expired, currency)} forfeited)` : ''}`,
-        );
-      }
-    } else {
-      for (const [period, owed] of Object.entries(account.owed))
-        console.log(`  owed for ${period}: ${dollars(owed, currency)}`);
-    }
-    for (const [pool, used] of Object.entries(account.poolUsed)) {
-      const capacity = account.settings.poolCapacities[pool.slice(0, pool.lastIndexOf(':'))] ?? 0;
-      console.log(`  pool ${pool}: ${used / 60} of ${capacity / 60} minutes used`);
-    }
-    console.log(
-      `  usage rated: ${distinct.size} calls (${[...bySource].map(([s, n]) => `${n} ${s}`).join(', ')})`,
-    );
-  }
-
-  console.log('\n== Events published to credits.events.v1');
-  const counts = new Map<string, number>();
-  for (const e of events)
-    counts.set(`${e.subject} ${e.type}`, (counts.get(`${e.subject} ${e.type}`) ?? 0) + 1);
-  for (const [key, n] of [...counts].sort()) console.log(`  ${key.padEnd(45)} ${n}`);
-
-  console.log(`\n== Mails sent (${mails.length})`);
-  for (const mail of mails) console.log(`  to ${mail.to.join(', ').padEnd(28)} ${mail.subject}`);
-  console.log(
-    `\n== Stripe PaymentIntents (stripe-mock): ${
-      gateway
-        .paymentIntents()
-        .map(
-          (pi) =>
-            `${pi.idempotencyKey} ${minorToDecimal(String(pi.amount), pi.currency.toUpperCase())} ${pi.currency.toUpperCase()} ${pi.status}`,
-        )
-        .join(', ') || 'none'
-    }`,
-  );
-
-  console.log(`\n== Dead letters (${dead.length}) on ${config.kafka.topics.deadLetter}`);
-  const reasons = new Map<string, number>();
-  for (const d of dead)
-    reasons.set(d.headers['x-error-code']!, (reasons.get(d.headers['x-error-code']!) ?? 0) + 1);
-  for (const [reason, n] of reasons) {
-    const example = dead.find((d) => d.headers['x-error-code'] === reason)!;
-    console.log(`  ${reason.padEnd(20)} ${n}  e.g. ${example.headers['x-error-message']}`);
-  }
-
-  console.log('\n== Call authorizations (what a switch asks before connecting)');
-  const pricer = new RatingPricer(book);
-  const startDateTime = new Date().toISOString();
-  const ask = async (label: string, call: Parameters<typeof authorizeCall>[2]) => {
-    const answer = await authorizeCall(ledger.writes, pricer, call);
-    console.log(
-      `  ${label.padEnd(58)} ${answer.allowed ? 'allowed' : 'REFUSED'} (${answer.reason})${answer.maxSeconds === null ? '' : `, up to ${answer.maxSeconds} s`}`,
-    );
-  };
-  await ask('contoso: user in the US calls a UK mobile', {
-    tenantId: 'contoso',
-    callType: 'user_out',
-    startDateTime,
-    calleeNumber: '+447911123456',
-    licenseCapability: 'MCOPSTNPP',
-    usageCountryCode: 'US',
-  });
-  await ask(`contoso: ${LIMITED_USER}, past her limit, calls a UK mobile`, {
-    tenantId: 'contoso',
-    callType: 'user_out',
-    startDateTime,
-    calleeNumber: '+447911123456',
-    licenseCapability: 'MCOPSTNPP',
-    usageCountryCode: 'US',
-    userPrincipalName: LIMITED_USER,
-  });
-  await ask(`contoso: ${BURST_USER}, blocked by the burst guard, calls Nigeria`, {
-    tenantId: 'contoso',
-    callType: 'user_out',
-    startDateTime,
-    calleeNumber: '+2348031234567',
-    licenseCapability: 'MCOPSTNPP',
-    usageCountryCode: 'US',
-    userPrincipalName: BURST_USER,
-  });
-  await ask('contoso: user3 calls a UK mobile (25.00 USD limit)', {
-    tenantId: 'contoso',
-    callType: 'user_out',
-    startDateTime,
-    calleeNumber: '+447911123456',
-    licenseCapability: 'MCOPSTNPP',
-    usageCountryCode: 'US',
-    userPrincipalName: 'user3@contoso.example',
-  });
-  await ask('fabrikam: user in Germany calls Nigeria', {
-    tenantId: 'fabrikam',
-    callType: 'user_out',
-    startDateTime,
-    calleeNumber: '+2348031234567',
-    licenseCapability: 'MCOPSTNPP',
-    usageCountryCode: 'DE',
-  });
-  await ask('fabrikam: emergency call', {
-    tenantId: 'fabrikam',
-    callType: 'emergency',
-    startDateTime,
-    calleeNumber: '+49112',
-    usageCountryCode: 'DE',
-  });
-  await ask('adatum (postpaid): calls Japan', {
-    tenantId: 'adatum',
-    callType: 'user_out',
-    startDateTime,
-    calleeNumber: '+81312345678',
-    licenseCapability: 'MCOPSTNPP',
-    usageCountryCode: 'US',
-  });
 }
 
 main().catch((error: unknown) => {

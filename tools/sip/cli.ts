@@ -22,45 +22,7 @@ export function sipCommand(): Command {
     .option('--port <port>', 'UDP port (default: a free one)')
     .option('--gateway <uri>', 'where answered calls go (default: a SIPp callee started here)')
     .option('--dir <path>', 'pid file, run directory and logs (default: a new temporary directory)')
-    .action(
-      async (options: {
-        raterUrl: string;
-        token?: string;
-        port?: string;
-        gateway?: string;
-        dir?: string;
-      }) => {
-        if (!options.token) throw new Error('--token or RATER_TOKEN: the operator token is required');
-        const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rater-sip-'));
-        const callee = options.gateway ? undefined : await startCallee(dir);
-        const sipSwitch = await startSwitch({
-          raterUrl: options.raterUrl,
-          token: options.token,
-          gateway: options.gateway ?? `sip:127.0.0.1:${callee!.port}`,
-          port: options.port ? Number(options.port) : undefined,
-          dir,
-        }).catch(async (error: unknown) => {
-          await callee?.stop();
-          throw error;
-        });
-        console.log(
-          JSON.stringify(
-            { port: sipSwitch.port, log: sipSwitch.log, calleePort: callee?.port, dir },
-            null,
-            2,
-          ),
-        );
-        // Signal listeners alone do not keep Node running: the timer does, until a signal.
-        const alive = setInterval(() => undefined, 60_000);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        clearInterval(alive);
-        await sipSwitch.stop();
-        await callee?.stop();
-      },
-    );
+    .action(runSwitch);
 
   sip
     .command('call')
@@ -110,4 +72,39 @@ export function sipCommand(): Command {
       },
     );
   return sip;
+}
+
+/** `sip switch`: Kamailio (and a SIPp callee) until a signal, then both stopped. */
+async function runSwitch(options: {
+  raterUrl: string;
+  token?: string;
+  port?: string;
+  gateway?: string;
+  dir?: string;
+}): Promise<void> {
+  if (!options.token) throw new Error('--token or RATER_TOKEN: the operator token is required');
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rater-sip-'));
+  const callee = options.gateway ? undefined : await startCallee(dir);
+  const sipSwitch = await startSwitch({
+    raterUrl: options.raterUrl,
+    token: options.token,
+    gateway: options.gateway ?? `sip:127.0.0.1:${callee!.port}`,
+    port: options.port ? Number(options.port) : undefined,
+    dir,
+  }).catch(async (error: unknown) => {
+    await callee?.stop();
+    throw error;
+  });
+  console.log(
+    JSON.stringify({ port: sipSwitch.port, log: sipSwitch.log, calleePort: callee?.port, dir }, null, 2),
+  );
+  // Signal listeners alone do not keep Node running: the timer does, until a signal.
+  const alive = setInterval(() => undefined, 60_000);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(alive);
+  await sipSwitch.stop();
+  await callee?.stop();
 }

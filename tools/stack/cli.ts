@@ -11,14 +11,8 @@ import {
   stackEnv,
   up,
 } from './stack';
-import {
-  clusterTopology,
-  killMaster,
-  readCluster,
-  startClusterNode,
-  waitForClusterHealthy,
-  waitForFailover,
-} from './redis-cluster';
+import { clusterTopology, readCluster, waitForClusterHealthy } from './redis-cluster';
+import { killMaster, startClusterNode, waitForFailover } from './redis-cluster-faults';
 
 /** `stack up|down|status|restart`: the local Kafka + Redis + schema registry. */
 export function stackCommand(): Command {
@@ -77,6 +71,39 @@ export function stackCommand(): Command {
       if (!isStackRunning(info)) process.exitCode = 1;
     });
 
+  clusterCommands(stack, dirOption);
+
+  stack
+    .command('restart <service>')
+    .description('restart kafka, redis, schema-registry or stripe-mock on the same port with the same data')
+    .option(...dirOption)
+    .option('--kill', 'SIGKILL it (a crash) instead of a graceful stop')
+    .action(async (service: string, { dir, kill }: { dir: string; kill?: boolean }) => {
+      if (!['kafka', 'redis', 'schema-registry', 'stripe-mock'].includes(service)) {
+        throw new Error(
+          `unknown service "${service}": expected kafka, redis, schema-registry or stripe-mock`,
+        );
+      }
+      await restart(service as ServiceName, dir, { kill: kill === true });
+      console.log(`${service} ${kill ? 'killed and started again' : 'restarted'}`);
+    });
+  return stack;
+}
+
+if (require.main === module) {
+  stackCommand()
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(1);
+    });
+}
+
+/** The `--dir` option every command takes. */
+type DirOption = readonly [string, string, string];
+
+/** `stack cluster nodes|kill-master|start-node|wait-healthy`: the stack's Redis Cluster. */
+function clusterCommands(stack: Command, dirOption: DirOption): void {
   const clusterDir = (dir: string) => {
     const cluster = readStack(dir)?.redisCluster?.dir ?? (readCluster(dir) ? dir : undefined);
     if (!cluster) throw new Error(`no Redis Cluster in ${dir}: start the stack with --redis-cluster`);
@@ -120,30 +147,5 @@ export function stackCommand(): Command {
     .action(async ({ dir }: { dir: string }) => {
       await waitForClusterHealthy(clusterDir(dir));
       console.log('healthy');
-    });
-
-  stack
-    .command('restart <service>')
-    .description('restart kafka, redis, schema-registry or stripe-mock on the same port with the same data')
-    .option(...dirOption)
-    .option('--kill', 'SIGKILL it (a crash) instead of a graceful stop')
-    .action(async (service: string, { dir, kill }: { dir: string; kill?: boolean }) => {
-      if (!['kafka', 'redis', 'schema-registry', 'stripe-mock'].includes(service)) {
-        throw new Error(
-          `unknown service "${service}": expected kafka, redis, schema-registry or stripe-mock`,
-        );
-      }
-      await restart(service as ServiceName, dir, { kill: kill === true });
-      console.log(`${service} ${kill ? 'killed and started again' : 'restarted'}`);
-    });
-  return stack;
-}
-
-if (require.main === module) {
-  stackCommand()
-    .parseAsync(process.argv)
-    .catch((error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
     });
 }

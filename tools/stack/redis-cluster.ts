@@ -1,15 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  freePort,
-  isRunning,
-  killProcess,
-  ManagedProcess,
-  startDaemon,
-  stopProcess,
-  waitUntil,
-} from './processes';
+import { freePort, isRunning, ManagedProcess, startDaemon, stopProcess, waitUntil } from './processes';
 import { redisServer } from './toolchain';
 import { RedisLogin, withNode } from './servers';
 
@@ -94,7 +86,7 @@ export function readCluster(dir: string): RedisClusterInfo | undefined {
   return JSON.parse(readFileSync(file, 'utf8')) as RedisClusterInfo;
 }
 
-function writeCluster(info: RedisClusterInfo): void {
+export function writeCluster(info: RedisClusterInfo): void {
   writeFileSync(clusterFile(info.dir), `${JSON.stringify(info, null, 2)}\n`);
 }
 
@@ -278,13 +270,13 @@ export async function waitForClusterHealthy(
   return refreshRoles(info);
 }
 
-function requireCluster(dir: string): RedisClusterInfo {
+export function requireCluster(dir: string): RedisClusterInfo {
   const info = readCluster(dir);
   if (!info) throw new Error(`no Redis Cluster in ${resolve(dir)}`);
   return info;
 }
 
-async function refreshRoles(info: RedisClusterInfo): Promise<RedisClusterInfo> {
+export async function refreshRoles(info: RedisClusterInfo): Promise<RedisClusterInfo> {
   info.nodes = await clusterTopology(info);
   writeCluster(info);
   return info;
@@ -389,75 +381,4 @@ export async function stopRedisCluster(dir: string): Promise<void> {
   const info = readCluster(dir);
   if (info) await Promise.all(info.processes.map((proc) => stopProcess(proc)));
   rmSync(resolve(dir), { recursive: true, force: true });
-}
-
-/**
- * SIGKILLs a master (a crash: no shutdown, no last write), by default the last one of the
- * start order that is a master now, or the one on `port`; returns it as it was.
- */
-export async function killMaster(
-  dir: string,
-  options: { port?: number; except?: number[] } = {},
-): Promise<ClusterNode> {
-  const info = await refreshRoles(requireCluster(dir));
-  const masters = info.nodes.filter((n) => n.role === 'master' && (n.slots?.length ?? 0) > 0);
-  const victim =
-    options.port !== undefined
-      ? masters.find((n) => n.port === options.port)
-      : masters.filter((n) => !(options.except ?? []).includes(n.port)).at(-1);
-  if (!victim) throw new Error(`no master to kill${options.port ? ` on port ${options.port}` : ''}`);
-  await killProcess(info.processes.find((p) => p.name === victim.name)!);
-  return victim;
-}
-
-/**
- * Waits until the slots `killed` served have a master that runs: its replica, promoted.
- * Returns the promoted node and how long that took from now.
- */
-export async function waitForFailover(
-  dir: string,
-  killed: ClusterNode,
-  timeoutMs = 30_000,
-): Promise<{ promoted: ClusterNode; waitedMs: number }> {
-  const started = Date.now();
-  const info = requireCluster(dir);
-  const alive = () => ({ ...info, nodes: info.nodes.filter((n) => n.name !== killed.name) });
-  let promoted: ClusterNode | undefined;
-  await waitUntil(
-    'failover',
-    async () => {
-      const nodes = await clusterTopology(alive());
-      promoted = nodes.find(
-        (n) =>
-          n.role === 'master' &&
-          n.name !== killed.name &&
-          (n.slots ?? []).join() === (killed.slots ?? []).join(),
-      );
-      return promoted !== undefined;
-    },
-    { timeoutMs },
-  );
-  await refreshRoles({ ...info, nodes: info.nodes }).catch(() => info);
-  return { promoted: promoted!, waitedMs: Date.now() - started };
-}
-
-/**
- * Starts a stopped node again, the same way (same port, same nodes.conf and data); a master
- * that was failed over rejoins as a replica of the promoted one. Waits for the cluster to be
- * healthy again: all slots covered, every master with its replica in sync.
- */
-export async function startClusterNode(dir: string, name: string): Promise<RedisClusterInfo> {
-  const info = requireCluster(dir);
-  const index = info.processes.findIndex((p) => p.name === name);
-  const old = info.processes[index];
-  if (!old) throw new Error(`the Redis Cluster has no node ${name}`);
-  if (!isRunning(old)) {
-    info.processes[index] = startDaemon(old.name, old.command, old.args, {
-      cwd: old.cwd,
-      log: old.log,
-      marker: old.marker,
-    });
-    writeCluster(info);
-  }
-  return waitForClusterHealthy(dir);
 }

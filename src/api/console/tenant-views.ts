@@ -142,7 +142,13 @@ interface TenantViewOptions {
 }
 
 /** The overview, with its charts and runway, and the usage report with its CSV. */
-export function tenantViews(app: FastifyInstance, { ledger, openTenant, tabFrame }: TenantViewOptions) {
+export function tenantViews(app: FastifyInstance, options: TenantViewOptions) {
+  overviewView(app, options);
+  usageViews(app, options);
+}
+
+/** The overview: this month's spend, the balance's history, the runway, pools and live calls. */
+function overviewView(app: FastifyInstance, { ledger, openTenant, tabFrame }: TenantViewOptions) {
   app.get('/t/:tenantId', async (request, reply) => {
     const opened = await openTenant(request, reply);
     if (!opened) return reply;
@@ -192,7 +198,10 @@ export function tenantViews(app: FastifyInstance, { ledger, openTenant, tabFrame
       }),
     );
   });
+}
 
+/** The usage report, as a page and as CSV. */
+function usageViews(app: FastifyInstance, { ledger, openTenant, tabFrame }: TenantViewOptions) {
   const reportRows = async (tenantId: string, currency: string, query: UsageQuery) => {
     const records = await ledger.reads.listUsage(tenantId, {
       from: new Date(`${query.from}T00:00:00Z`),

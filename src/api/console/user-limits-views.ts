@@ -47,17 +47,97 @@ interface UserLimitsViewOptions {
   protect: { preHandler: preHandlerHookHandler };
 }
 
-/**
- * The spend limits page: the default and each user's limit and spend this month, and the
- * burst guard, changed by the same conversion and checks as `PUT /v1/tenants/{id}/user-limits`,
- * in its one script; and the users the guard blocked, cleared as
- * `DELETE /v1/tenants/{id}/user-blocks/{user}` clears them.
- */
-export function userLimitsViews(
-  app: FastifyInstance,
-  { ledger, openTenant, tabFrame, protect }: UserLimitsViewOptions,
-) {
-  const page = async (
+/** A form's change as the API's request, and what the page says once it is saved; or its problem. */
+type AskResult =
+  { request: UserLimitsRequest; done: (change: UserLimitsChange) => string } | { problem: string };
+
+/** The default limit set or removed. */
+function askDefault(body: unknown): AskResult {
+  const form = defaultLimitForm.safeParse(body);
+  if (!form.success) return { problem: formProblem(form.error) };
+  return form.data.action === 'remove'
+    ? {
+        request: { default: null },
+        done: () => 'Default limit removed: users without a limit of their own have none.',
+      }
+    : {
+        request: { default: form.data.default },
+        done: (c) => `Default limit saved: ${formatAmount(c.default ?? 0n, c.currency)}.`,
+      };
+}
+
+/** A user's own limit: an amount, none whatever the default, or removed. */
+function askUserLimit(body: unknown): AskResult {
+  const form = userLimitForm.safeParse(body);
+  if (!form.success) return { problem: formProblem(form.error) };
+  const { user } = form.data;
+  if (form.data.kind === 'limit')
+    return {
+      request: { users: { [user]: form.data.limit } },
+      done: (c) => `Limit of ${user} saved: ${formatAmount(BigInt(c.users[user] ?? 0n), c.currency)}.`,
+    };
+  return form.data.kind === 'none'
+    ? {
+        request: { users: { [user]: 'none' } },
+        done: () => `${user} has no limit now, whatever the default.`,
+      }
+    : {
+        request: { users: { [user]: null } },
+        done: () => `${user}'s own limit removed: the default applies.`,
+      };
+}
+
+/** The burst guard on (its window and thresholds) or off. */
+function askBurstGuard(body: unknown): AskResult {
+  const form = burstGuardForm.safeParse(body);
+  if (!form.success) return { problem: formProblem(form.error) };
+  if (form.data.action === 'off')
+    return { request: { burstGuard: null }, done: () => `Burst guard turned off${STILL_BLOCKED}` };
+  const windowMinutes = form.data['burstGuard/windowMinutes'];
+  return {
+    request: {
+      burstGuard: {
+        windowMinutes,
+        maxInternationalCalls: form.data['burstGuard/maxInternationalCalls'],
+        maxSpend: form.data['burstGuard/maxSpend'],
+      },
+    },
+    done: (c) => {
+      const guard = c.burstGuard;
+      if (!isBurstGuardOn(guard)) return `Burst guard off, neither threshold was given${STILL_BLOCKED}`;
+      const over = [
+        ...(guard.maxInternationalCalls !== undefined
+          ? [`more than ${guard.maxInternationalCalls} international calls`]
+          : []),
+        ...(guard.maxSpend !== undefined ? [`more than ${formatAmount(guard.maxSpend, c.currency)}`] : []),
+      ];
+      return `Burst guard saved: a user with ${over.join(' or ')} in ${windowMinutes} minutes is blocked.`;
+    },
+  };
+}
+
+/** The calls-at-once caps, for the tenant and each user; empty for no cap. */
+function askCallCaps(body: unknown): AskResult {
+  const form = callCapsForm.safeParse(body);
+  if (!form.success) return { problem: formProblem(form.error) };
+  const perTenant = form.data['concurrentCalls/perTenant'];
+  const perUser = form.data['concurrentCalls/perUser'];
+  for (const [name, cap] of [
+    ['concurrentCalls/perTenant', perTenant],
+    ['concurrentCalls/perUser', perUser],
+  ] as const)
+    if (cap !== null && (cap < 1 || cap > MAX_CONCURRENT_CALLS))
+      return { problem: `${name}: from 1 to ${MAX_CONCURRENT_CALLS}, or empty for no cap` };
+  return {
+    request: { concurrentCalls: perTenant === null && perUser === null ? null : { perTenant, perUser } },
+    done: () =>
+      `Calls at once saved: ${perTenant ?? 'no cap'} for the tenant, ${perUser ?? 'no cap'} for each user.`,
+  };
+}
+
+/** The page, as the ledger has the limits now, with a result and the posted fields when there are. */
+function userLimitsPage(ledger: AdminLedger, tabFrame: UserLimitsViewOptions['tabFrame']) {
+  return async (
     reply: FastifyReply,
     v: Visit,
     account: AccountView,
@@ -98,6 +178,19 @@ export function userLimitsViews(
       status,
     );
   };
+}
+
+/**
+ * The spend limits page: the default and each user's limit and spend this month, and the
+ * burst guard, changed by the same conversion and checks as `PUT /v1/tenants/{id}/user-limits`,
+ * in its one script; and the users the guard blocked, cleared as
+ * `DELETE /v1/tenants/{id}/user-blocks/{user}` clears them.
+ */
+export function userLimitsViews(
+  app: FastifyInstance,
+  { ledger, openTenant, tabFrame, protect }: UserLimitsViewOptions,
+) {
+  const page = userLimitsPage(ledger, tabFrame);
 
   app.get('/t/:tenantId/user-limits', async (request, reply) => {
     const opened = await openTenant(request, reply);
@@ -110,13 +203,7 @@ export function userLimitsViews(
   });
 
   /** One change, as the API's PUT makes it: checked and converted by userLimitsChange, then one script. */
-  const change = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    ask: (
-      body: unknown,
-    ) => { request: UserLimitsRequest; done: (change: UserLimitsChange) => string } | { problem: string },
-  ) => {
+  const change = async (request: FastifyRequest, reply: FastifyReply, ask: (body: unknown) => AskResult) => {
     const opened = await openTenant(request, reply);
     if (!opened) return reply;
     const { tenantId, v, account } = opened;
@@ -132,96 +219,22 @@ export function userLimitsViews(
   };
 
   app.post('/t/:tenantId/user-limits/default', protect, async (request, reply) =>
-    change(request, reply, (body) => {
-      const form = defaultLimitForm.safeParse(body);
-      if (!form.success) return { problem: formProblem(form.error) };
-      return form.data.action === 'remove'
-        ? {
-            request: { default: null },
-            done: () => 'Default limit removed: users without a limit of their own have none.',
-          }
-        : {
-            request: { default: form.data.default },
-            done: (c) => `Default limit saved: ${formatAmount(c.default ?? 0n, c.currency)}.`,
-          };
-    }),
+    change(request, reply, askDefault),
   );
 
   app.post('/t/:tenantId/user-limits/user', protect, async (request, reply) =>
-    change(request, reply, (body) => {
-      const form = userLimitForm.safeParse(body);
-      if (!form.success) return { problem: formProblem(form.error) };
-      const { user } = form.data;
-      if (form.data.kind === 'limit')
-        return {
-          request: { users: { [user]: form.data.limit } },
-          done: (c) => `Limit of ${user} saved: ${formatAmount(BigInt(c.users[user] ?? 0n), c.currency)}.`,
-        };
-      return form.data.kind === 'none'
-        ? {
-            request: { users: { [user]: 'none' } },
-            done: () => `${user} has no limit now, whatever the default.`,
-          }
-        : {
-            request: { users: { [user]: null } },
-            done: () => `${user}'s own limit removed: the default applies.`,
-          };
-    }),
+    change(request, reply, askUserLimit),
   );
 
   app.post('/t/:tenantId/user-limits/burst-guard', protect, async (request, reply) =>
-    change(request, reply, (body) => {
-      const form = burstGuardForm.safeParse(body);
-      if (!form.success) return { problem: formProblem(form.error) };
-      if (form.data.action === 'off')
-        return { request: { burstGuard: null }, done: () => `Burst guard turned off${STILL_BLOCKED}` };
-      const windowMinutes = form.data['burstGuard/windowMinutes'];
-      return {
-        request: {
-          burstGuard: {
-            windowMinutes,
-            maxInternationalCalls: form.data['burstGuard/maxInternationalCalls'],
-            maxSpend: form.data['burstGuard/maxSpend'],
-          },
-        },
-        done: (c) => {
-          const guard = c.burstGuard;
-          if (!isBurstGuardOn(guard)) return `Burst guard off, neither threshold was given${STILL_BLOCKED}`;
-          const over = [
-            ...(guard.maxInternationalCalls !== undefined
-              ? [`more than ${guard.maxInternationalCalls} international calls`]
-              : []),
-            ...(guard.maxSpend !== undefined
-              ? [`more than ${formatAmount(guard.maxSpend, c.currency)}`]
-              : []),
-          ];
-          return `Burst guard saved: a user with ${over.join(' or ')} in ${windowMinutes} minutes is blocked.`;
-        },
-      };
-    }),
+    change(request, reply, askBurstGuard),
+  );
+
+  app.post('/t/:tenantId/user-limits/call-caps', protect, async (request, reply) =>
+    change(request, reply, askCallCaps),
   );
 
   /** Clears a block as the API's DELETE does: one script, and a user not blocked is 404. */
-  app.post('/t/:tenantId/user-limits/call-caps', protect, async (request, reply) =>
-    change(request, reply, (body) => {
-      const form = callCapsForm.safeParse(body);
-      if (!form.success) return { problem: formProblem(form.error) };
-      const perTenant = form.data['concurrentCalls/perTenant'];
-      const perUser = form.data['concurrentCalls/perUser'];
-      for (const [name, cap] of [
-        ['concurrentCalls/perTenant', perTenant],
-        ['concurrentCalls/perUser', perUser],
-      ] as const)
-        if (cap !== null && (cap < 1 || cap > MAX_CONCURRENT_CALLS))
-          return { problem: `${name}: from 1 to ${MAX_CONCURRENT_CALLS}, or empty for no cap` };
-      return {
-        request: { concurrentCalls: perTenant === null && perUser === null ? null : { perTenant, perUser } },
-        done: () =>
-          `Calls at once saved: ${perTenant ?? 'no cap'} for the tenant, ${perUser ?? 'no cap'} for each user.`,
-      };
-    }),
-  );
-
   app.post('/t/:tenantId/user-limits/clear-block', protect, async (request, reply) => {
     const opened = await openTenant(request, reply);
     if (!opened) return reply;

@@ -27,7 +27,14 @@ const PURCHASE_CLOCK_SKEW_MS = 5 * 60_000;
  * A tenant's funds: lots bought through the payment gateway or added by the operator, and the
  * balance they make, with their expiries.
  */
-export function fundsRoutes<L extends FastifyBaseLogger>(
+export function fundsRoutes<L extends FastifyBaseLogger>(app: AdminApp<L>, options: ResourceOptions): void {
+  purchaseRoute(app, options);
+  adjustmentRoute(app, options);
+  balanceRoute(app, options);
+}
+
+/** POST .../purchases: a tenant admin buys credits. */
+function purchaseRoute<L extends FastifyBaseLogger>(
   app: AdminApp<L>,
   { ledger, gateway, guards }: ResourceOptions,
 ): void {
@@ -90,7 +97,13 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
       });
     },
   );
+}
 
+/** POST .../adjustments: the operator adds or removes money without a payment. */
+function adjustmentRoute<L extends FastifyBaseLogger>(
+  app: AdminApp<L>,
+  { ledger, guards }: ResourceOptions,
+): void {
   /**
    * An operator's adjustment: money without a payment (goodwill, a correction, a migration),
    * with its reason and who made it. Only a migration may be back-dated.
@@ -149,7 +162,13 @@ export function fundsRoutes<L extends FastifyBaseLogger>(
       });
     },
   );
+}
 
+/** GET .../balance: the balance, its lots, and the users at their spend limit. */
+function balanceRoute<L extends FastifyBaseLogger>(
+  app: AdminApp<L>,
+  { ledger, guards }: ResourceOptions,
+): void {
   app.get(
     '/v1/tenants/:tenantId/balance',
     {

@@ -153,7 +153,14 @@ export function sessionRoutes<L extends FastifyBaseLogger>(
       });
     },
   );
+  listSessionsRoute(app, { ledger, guards });
+}
 
+/** GET .../sessions: the tenant's calls in progress, a page at a time. */
+function listSessionsRoute<L extends FastifyBaseLogger>(
+  app: AdminApp<L>,
+  { ledger, guards }: Pick<ResourceOptions, 'ledger' | 'guards'>,
+): void {
   app.get(
     '/v1/tenants/:tenantId/sessions',
     {

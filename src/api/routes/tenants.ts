@@ -12,12 +12,55 @@ import { checkPaymentMethod, recordCard, type CardProblem, type CheckedCard } fr
 import { cardRefused, gatewayUnavailable, noGateway } from './payment-methods';
 import { autoRechargeBody, settingsResponses, tenantBody, upsertTenantResponses } from './tenants.schemas';
 
+/** The fields of PUT /v1/tenants/{id} the checks below read. */
+interface TenantFields {
+  billingMode: string;
+  currency: string;
+  lowBalanceThreshold?: string;
+  sessionOverdraft?: string;
+  autoRecharge?: { enabled?: boolean; triggerAmount?: string; rechargeAmount?: string };
+}
+
+/**
+ * What is wrong with a tenant's settings on their own, naming the field: a currency that is not
+ * one or that no deck prices, an amount too precise for it, auto-recharge that cannot work.
+ */
+function tenantBodyProblem(body: TenantFields, book: ResourceOptions['book']): string | undefined {
+  if (!isCurrency(body.currency)) return `body/currency ${body.currency} is not an ISO 4217 currency`;
+  const missing = book ? missingDeckKinds(book, body.currency) : [];
+  if (missing.length > 0)
+    return `body/currency ${body.currency} has no ${missing.join(', ')} deck: its calls could not be rated`;
+  const imprecise = tooPrecise(body.currency, {
+    'body/lowBalanceThreshold': body.lowBalanceThreshold,
+    'body/sessionOverdraft': body.sessionOverdraft,
+    'body/autoRecharge/triggerAmount': body.autoRecharge?.triggerAmount,
+    'body/autoRecharge/rechargeAmount': body.autoRecharge?.rechargeAmount,
+  });
+  if (imprecise) return imprecise;
+  const ar = body.autoRecharge;
+  if (ar?.enabled && body.billingMode !== 'prepaid')
+    return 'body/autoRecharge/enabled: auto-recharge is for prepaid tenants only';
+  if (
+    ar?.enabled &&
+    ar.rechargeAmount !== undefined &&
+    decimalToMinor(ar.rechargeAmount, body.currency) <= 0n
+  )
+    return 'body/autoRecharge/rechargeAmount must be more than zero to enable auto-recharge';
+  return undefined;
+}
+
 /**
  * A tenant's account: the operator creates or updates it; the tenant's admin changes its own
  * payment settings. Every change is one ledger script that changes only the fields named, so
  * concurrent changes never undo each other.
  */
-export function tenantRoutes<L extends FastifyBaseLogger>(
+export function tenantRoutes<L extends FastifyBaseLogger>(app: AdminApp<L>, options: ResourceOptions): void {
+  upsertTenantRoute(app, options);
+  autoRechargeRoute(app, options);
+}
+
+/** PUT /v1/tenants/{id}: the operator creates or updates a tenant. */
+function upsertTenantRoute<L extends FastifyBaseLogger>(
   app: AdminApp<L>,
   { ledger, book, guards, cards }: ResourceOptions,
 ): void {
@@ -45,31 +88,11 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
     async (request, reply) => {
       const tenant = request.params.tenantId;
       const body = request.body;
-      if (!isCurrency(body.currency))
-        return badRequest(reply, `body/currency ${body.currency} is not an ISO 4217 currency`);
-      const missing = book ? missingDeckKinds(book, body.currency) : [];
-      if (missing.length > 0)
-        return badRequest(
-          reply,
-          `body/currency ${body.currency} has no ${missing.join(', ')} deck: its calls could not be rated`,
-        );
-      const imprecise = tooPrecise(body.currency, {
-        'body/lowBalanceThreshold': body.lowBalanceThreshold,
-        'body/sessionOverdraft': body.sessionOverdraft,
-        'body/autoRecharge/triggerAmount': body.autoRecharge?.triggerAmount,
-        'body/autoRecharge/rechargeAmount': body.autoRecharge?.rechargeAmount,
-      });
-      if (imprecise) return badRequest(reply, imprecise);
+      const problem = tenantBodyProblem(body, book);
+      if (problem) return badRequest(reply, problem);
       const minor = (value: string | undefined) =>
         value === undefined ? undefined : decimalToMinor(value, body.currency);
       const ar = body.autoRecharge;
-      if (ar?.enabled && body.billingMode !== 'prepaid')
-        return badRequest(reply, 'body/autoRecharge/enabled: auto-recharge is for prepaid tenants only');
-      if (ar?.enabled && ar.rechargeAmount !== undefined && minor(ar.rechargeAmount)! <= 0n)
-        return badRequest(
-          reply,
-          'body/autoRecharge/rechargeAmount must be more than zero to enable auto-recharge',
-        );
       const ref = body.paymentMethodRef;
       let card: CheckedCard | undefined;
       if (ref) {
@@ -128,7 +151,13 @@ export function tenantRoutes<L extends FastifyBaseLogger>(
         .send({ tenantId: tenant, status: result.status });
     },
   );
+}
 
+/** PUT .../auto-recharge: a tenant admin changes its auto-recharge. */
+function autoRechargeRoute<L extends FastifyBaseLogger>(
+  app: AdminApp<L>,
+  { ledger, guards }: ResourceOptions,
+): void {
   /**
    * Settings a tenant admin changes on its own: one script that changes the fields named and
    * checks the rules that depend on the stored settings (ledger.updateSettings).

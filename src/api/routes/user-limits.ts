@@ -15,6 +15,45 @@ import {
   userLimitsBody,
 } from './user-limits.schemas';
 
+/** The limits as GET .../user-limits answers them: each user's spend this month, the guard, the blocks. */
+async function limitsView(ledger: ResourceOptions['ledger'], tenant: string, currency: string) {
+  const month = utcMonth(new Date());
+  const limits = await ledger.reads.userLimits(tenant, month, currency);
+  const money = (minor: MinorUnits | undefined) =>
+    minor === undefined ? null : presentMoney(minor, currency);
+  const users = userLimitRows(limits).map((row) => ({
+    user: row.user,
+    limit: money(row.limit),
+    limitFrom: row.limitFrom,
+    spent: presentMoney(row.spent, currency),
+    left: money(row.left),
+    reached: row.reached,
+  }));
+  const guard = limits.burstGuard;
+  const burstGuard = guard
+    ? {
+        windowMinutes: guard.windowMinutes,
+        maxInternationalCalls: guard.maxInternationalCalls ?? null,
+        maxSpend: money(guard.maxSpend),
+      }
+    : null;
+  const blocked = [...limits.blocked.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([user, block]) => ({ user, at: block.at.toISOString(), reason: block.reason }));
+  const caps = limits.concurrentCalls;
+  const concurrentCalls = caps ? { perTenant: caps.perTenant ?? null, perUser: caps.perUser ?? null } : null;
+  return {
+    tenantId: tenant,
+    month,
+    currency,
+    default: money(limits.default),
+    users,
+    burstGuard,
+    blocked,
+    concurrentCalls,
+  };
+}
+
 /**
  * Per-user monthly spend limits of the tenant's credits: the tenant admin (or the operator)
  * sets a default and limits by user, and the burst guard; the listing shows each user's spend
@@ -24,45 +63,7 @@ export function userLimitsRoutes<L extends FastifyBaseLogger>(
   app: AdminApp<L>,
   { ledger, guards }: ResourceOptions,
 ): void {
-  const view = async (tenant: string, currency: string) => {
-    const month = utcMonth(new Date());
-    const limits = await ledger.reads.userLimits(tenant, month, currency);
-    const money = (minor: MinorUnits | undefined) =>
-      minor === undefined ? null : presentMoney(minor, currency);
-    const users = userLimitRows(limits).map((row) => ({
-      user: row.user,
-      limit: money(row.limit),
-      limitFrom: row.limitFrom,
-      spent: presentMoney(row.spent, currency),
-      left: money(row.left),
-      reached: row.reached,
-    }));
-    const guard = limits.burstGuard;
-    const burstGuard = guard
-      ? {
-          windowMinutes: guard.windowMinutes,
-          maxInternationalCalls: guard.maxInternationalCalls ?? null,
-          maxSpend: money(guard.maxSpend),
-        }
-      : null;
-    const blocked = [...limits.blocked.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([user, block]) => ({ user, at: block.at.toISOString(), reason: block.reason }));
-    const caps = limits.concurrentCalls;
-    const concurrentCalls = caps
-      ? { perTenant: caps.perTenant ?? null, perUser: caps.perUser ?? null }
-      : null;
-    return {
-      tenantId: tenant,
-      month,
-      currency,
-      default: money(limits.default),
-      users,
-      burstGuard,
-      blocked,
-      concurrentCalls,
-    };
-  };
+  const view = (tenant: string, currency: string) => limitsView(ledger, tenant, currency);
 
   app.get(
     '/v1/tenants/:tenantId/user-limits',

@@ -14,13 +14,11 @@ import { provisionTenants } from '../../../tools/loadgen/tenants';
 import { writeStream } from '../../../tools/loadgen/writer';
 import {
   clusterHealth,
-  killMaster,
   readCluster,
-  startClusterNode,
   startRedisCluster,
   stopRedisCluster,
-  waitForFailover,
 } from '../../../tools/stack/redis-cluster';
+import { killMaster, startClusterNode, waitForFailover } from '../../../tools/stack/redis-cluster-faults';
 import { stackEnv } from '../../../tools/stack/stack';
 import { projectRoot } from '../../../tools/stack/toolchain';
 import { testKafka, testStack, uniqueName } from '../../support/stack';

@@ -15,11 +15,10 @@ import { killProcess, pauseProcess } from '../../../tools/stack/processes';
 import {
   ClusterNode,
   readCluster,
-  startClusterNode,
   startRedisCluster,
   stopRedisCluster,
-  waitForFailover,
 } from '../../../tools/stack/redis-cluster';
+import { startClusterNode, waitForFailover } from '../../../tools/stack/redis-cluster-faults';
 import { withNode } from '../../../tools/stack/servers';
 import { stackEnv } from '../../../tools/stack/stack';
 import { projectRoot } from '../../../tools/stack/toolchain';

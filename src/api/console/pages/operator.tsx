@@ -42,15 +42,18 @@ function IdList({ ids, empty, testid }: { ids: string[]; empty: string; testid: 
   );
 }
 
-/** The operator's view: tenants (search, pages), who needs attention, failures, dead letters. */
-export function OperatorPage(props: OperatorProps) {
-  const { frame, query, tenants, nextCursor, deadLetters } = props;
-  const reasons = Object.entries(deadLetters.byReason).sort((a, b) => b[1] - a[1]);
+/** The tenants, searched by id and paged. */
+function TenantsSection({
+  query,
+  tenants,
+  cursor,
+  nextCursor,
+}: Pick<OperatorProps, 'query' | 'tenants' | 'cursor' | 'nextCursor'>) {
   const next = new URLSearchParams();
   if (query) next.set('q', query);
   if (nextCursor) next.set('cursor', nextCursor);
   return (
-    <Layout frame={frame}>
+    <>
       <h1>Tenants</h1>
       <form class="filters" method="get" action="/console/operator" aria-label="Search tenants">
         <label>
@@ -99,7 +102,7 @@ export function OperatorPage(props: OperatorProps) {
         </table>
       </div>
       <nav class="pager" aria-label="Pages">
-        {props.cursor !== '0' && (
+        {cursor !== '0' && (
           <a href={`/console/operator${query ? `?q=${encodeURIComponent(query)}` : ''}`}>First page</a>
         )}
         {nextCursor && (
@@ -108,10 +111,14 @@ export function OperatorPage(props: OperatorProps) {
           </a>
         )}
       </nav>
-      <h2>Blocked (credit-paid calls refused)</h2>
-      <IdList ids={props.blocked} empty="No tenant is blocked." testid="blocked" />
-      <h2>Below their low-balance threshold</h2>
-      <IdList ids={props.low} empty="No tenant is below its threshold." testid="low" />
+    </>
+  );
+}
+
+/** The latest auto-recharge failures, one line a tenant. */
+function FailuresSection({ failures }: Pick<OperatorProps, 'failures'>) {
+  return (
+    <>
       <h2 id="failures-h">Recent auto-recharge failures</h2>
       <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="failures-h">
         <table data-testid="failures" aria-labelledby="failures-h">
@@ -126,12 +133,12 @@ export function OperatorPage(props: OperatorProps) {
             </tr>
           </thead>
           <tbody>
-            {props.failures.length === 0 && (
+            {failures.length === 0 && (
               <tr>
                 <td colSpan={4}>None.</td>
               </tr>
             )}
-            {props.failures.map((f) => (
+            {failures.map((f) => (
               <tr key={f.tenantId}>
                 <td>{formatTime(f.at)}</td>
                 <td>
@@ -144,6 +151,15 @@ export function OperatorPage(props: OperatorProps) {
           </tbody>
         </table>
       </div>
+    </>
+  );
+}
+
+/** The dead letters counted by reason, and the latest ones. */
+function DeadLettersSection({ deadLetters }: Pick<OperatorProps, 'deadLetters'>) {
+  const reasons = Object.entries(deadLetters.byReason).sort((a, b) => b[1] - a[1]);
+  return (
+    <>
       <h2 id="dlq-h">Dead letters by reason</h2>
       <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="dlq-h">
         <table data-testid="dead-letters" aria-labelledby="dlq-h">
@@ -199,6 +215,22 @@ export function OperatorPage(props: OperatorProps) {
           </div>
         </details>
       )}
+    </>
+  );
+}
+
+/** The operator's view: tenants (search, pages), who needs attention, failures, dead letters. */
+export function OperatorPage(props: OperatorProps) {
+  const { frame, query, tenants, nextCursor, deadLetters } = props;
+  return (
+    <Layout frame={frame}>
+      <TenantsSection query={query} tenants={tenants} cursor={props.cursor} nextCursor={nextCursor} />
+      <h2>Blocked (credit-paid calls refused)</h2>
+      <IdList ids={props.blocked} empty="No tenant is blocked." testid="blocked" />
+      <h2>Below their low-balance threshold</h2>
+      <IdList ids={props.low} empty="No tenant is below its threshold." testid="low" />
+      <FailuresSection failures={props.failures} />
+      <DeadLettersSection deadLetters={deadLetters} />
     </Layout>
   );
 }

@@ -109,15 +109,11 @@ function ByUser({ rows, currency }: { rows: ReportRow[]; currency: string }) {
   );
 }
 
-/** The usage report: applied usage in a period, filtered, with totals, a page at a time, and CSV. */
-export function UsagePage({ frame, tenantId, currency, query, rows, pageSize, error }: UsageProps) {
-  const totals = totalsOf(rows);
-  const page = rows.slice(query.offset, query.offset + pageSize);
+/** The period and filters, and the CSV of what they select. */
+function UsageFilters({ tenantId, query }: Pick<UsageProps, 'tenantId' | 'query'>) {
   const base = tenantPath(tenantId, '/usage');
   return (
-    <Layout frame={frame}>
-      <h1>{`${tenantId}: usage report`}</h1>
-      {error && <Notice kind="error">{error}</Notice>}
+    <>
       <form class="filters" method="get" action={base} aria-label="Filters">
         <label>
           From (UTC)
@@ -148,20 +144,14 @@ export function UsagePage({ frame, tenantId, currency, query, rows, pageSize, er
           Export CSV
         </a>
       </form>
-      <h2 id="totals-h">Totals</h2>
-      <dl class="facts" data-testid="usage-totals" aria-labelledby="totals-h">
-        <dt>Calls</dt>
-        <dd data-testid="total-calls">{String(totals.calls)}</dd>
-        <dt>Connected seconds</dt>
-        <dd>{String(totals.seconds)}</dd>
-        <dt>Seconds from minute pools</dt>
-        <dd>{String(totals.poolSeconds)}</dd>
-        <dt>Charges (connection fees included)</dt>
-        <dd data-testid="total-charge">{formatAmount(totals.charge, currency)}</dd>
-        <dt>of which connection fees</dt>
-        <dd>{formatAmount(totals.connection, currency)}</dd>
-      </dl>
-      <ByUser rows={rows} currency={currency} />
+    </>
+  );
+}
+
+/** One page of the calls, one line each. */
+function UsageRows({ page, currency }: { page: UsageProps['rows']; currency: string }) {
+  return (
+    <>
       <h2 id="rows-h">Calls</h2>
       <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="rows-h">
         <table aria-labelledby="rows-h" data-testid="usage-rows">
@@ -206,6 +196,35 @@ export function UsagePage({ frame, tenantId, currency, query, rows, pageSize, er
           </tbody>
         </table>
       </div>
+    </>
+  );
+}
+
+/** The usage report: applied usage in a period, filtered, with totals, a page at a time, and CSV. */
+export function UsagePage({ frame, tenantId, currency, query, rows, pageSize, error }: UsageProps) {
+  const totals = totalsOf(rows);
+  const page = rows.slice(query.offset, query.offset + pageSize);
+  const base = tenantPath(tenantId, '/usage');
+  return (
+    <Layout frame={frame}>
+      <h1>{`${tenantId}: usage report`}</h1>
+      {error && <Notice kind="error">{error}</Notice>}
+      <UsageFilters tenantId={tenantId} query={query} />
+      <h2 id="totals-h">Totals</h2>
+      <dl class="facts" data-testid="usage-totals" aria-labelledby="totals-h">
+        <dt>Calls</dt>
+        <dd data-testid="total-calls">{String(totals.calls)}</dd>
+        <dt>Connected seconds</dt>
+        <dd>{String(totals.seconds)}</dd>
+        <dt>Seconds from minute pools</dt>
+        <dd>{String(totals.poolSeconds)}</dd>
+        <dt>Charges (connection fees included)</dt>
+        <dd data-testid="total-charge">{formatAmount(totals.charge, currency)}</dd>
+        <dt>of which connection fees</dt>
+        <dd>{formatAmount(totals.connection, currency)}</dd>
+      </dl>
+      <ByUser rows={rows} currency={currency} />
+      <UsageRows page={page} currency={currency} />
       <nav class="pager" aria-label="Pages">
         {query.offset > 0 && (
           <a href={`${base}?${queryString(query, Math.max(0, query.offset - pageSize))}`} rel="prev">
