@@ -56,6 +56,8 @@ export function raterEnv(
 
 export interface Rater {
   child: ChildProcess;
+  /** The port of its HTTP server (health, metrics). */
+  port: number;
   peakRssMB: number;
   sample(): void;
 }
@@ -78,16 +80,21 @@ export const raterNodeOptionsText = () =>
 
 const START_TIMEOUT_MS = 120_000;
 
-export function startRater(env: Record<string, string>): Promise<Rater> {
+/**
+ * Starts the rater with the shipped node options (`nodeOptions` instead: '' for none, e.g. to
+ * measure it without the heap cap).
+ */
+export function startRater(env: Record<string, string>, nodeOptions = RATER_NODE_OPTIONS): Promise<Rater> {
   // The command line's options come after NODE_OPTIONS and win where they disagree.
   const nodeArgs = benchRaterNodeArgs();
   const child = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'dist', 'cli.js'), 'serve'], {
     cwd: projectRoot,
-    env: { ...process.env, ...env, NODE_ENV: 'production', NODE_OPTIONS: RATER_NODE_OPTIONS },
+    env: { ...process.env, ...env, NODE_ENV: 'production', NODE_OPTIONS: nodeOptions },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const rater: Rater = {
     child,
+    port: 0,
     peakRssMB: 0,
     sample() {
       try {
@@ -111,7 +118,10 @@ export function startRater(env: Record<string, string>): Promise<Rater> {
     child.stdout!.on('data', (chunk: Buffer) => {
       log?.write(chunk);
       out += chunk.toString();
-      if (out.includes('"msg":"rater started"')) {
+      // The whole line (pino's JSON), with the port the server listens on.
+      const started = /^.*"msg":"rater started".*$/m.exec(out);
+      if (started && out.indexOf('\n', started.index) >= 0 && rater.port === 0) {
+        rater.port = Number((JSON.parse(started[0]) as { port: number }).port);
         clearTimeout(timer);
         resolve(rater);
       }

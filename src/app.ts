@@ -1,6 +1,5 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import Fastify from 'fastify';
-import { Partitioners } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
@@ -14,6 +13,7 @@ import { ConsoleSessions } from './ledger/console-sessions';
 import { metricsRoute } from './api/metrics-route';
 import { refuseQueryCredentials } from './api/query-credentials';
 import type { Config, Role } from './config';
+import { countRequests, usageProducerConfig } from './kafka/consumer-settings';
 import { subscribeToEvents } from './kafka/event-subscriber';
 import { ExpirySweeper } from './workers/expiry-sweeper';
 import { SessionSweeper } from './workers/session-sweeper';
@@ -207,7 +207,8 @@ export async function startApp(config: Config, dependencies: AppDependencies): P
     const created = await ensureTopics(admin, Object.values(topics), config.kafka.topicPartitions);
     if (created.length > 0) logger.info({ topics: created }, 'created topics');
   }
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+  const producer = kafka.producer(usageProducerConfig());
+  countRequests(producer, 'producer', (request) => instrumentation.emit('kafkaRequest', request));
   await producer.connect();
 
   let relay: OutboxRelay | undefined;

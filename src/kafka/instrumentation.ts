@@ -1,3 +1,4 @@
+import type { KafkaRequest } from './consumer-settings';
 import { EventEmitter } from 'node:events';
 
 /**
@@ -62,6 +63,8 @@ export interface PipelineEvents {
   /** A ledger script call that threw. */
   scriptError: [{ operation: string; error: unknown; tenantId?: string }];
   consumerLag: [{ topic: string; partition: number; lag: number }];
+  /** A request the CDR path's consumer or producer sent the broker (`Produce`, `OffsetCommit`, `Fetch`...). */
+  kafkaRequest: [KafkaRequest];
   eventsPublished: [{ type: string; count: number }];
   recharge: [{ outcome: 'succeeded' | 'failed' }];
   /** A pending payment the reconciler looked at (or a webhook settled), and what became of it. */

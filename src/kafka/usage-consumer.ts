@@ -11,6 +11,7 @@ import { errorMessage, isReplicaLag, isTransient, retry } from '../settlement/re
 import { TenantSettlement } from '../settlement/settle-tenant';
 import { TenantMemory } from '../settlement/tenant-memory';
 import { CdrRules, decodeCdrs, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
+import { countRequests, PARTITIONS_CONSUMED_CONCURRENTLY, usageConsumerConfig } from './consumer-settings';
 import { Grouped } from './grouped';
 import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES, messageBytes } from './grouped-sender';
 import type { PipelineInstrumentation } from './instrumentation';
@@ -133,22 +134,10 @@ export class UsageConsumer {
 
   async start(): Promise<void> {
     const { kafka, groupId, topics } = this.options;
-    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
-    const heartbeatInterval = Math.max(500, Math.floor(sessionTimeout / 10));
-    const consumer = kafka.consumer({
-      groupId,
-      sessionTimeout,
-      heartbeatInterval,
-      // kafkajs heartbeats between fetches: an idle fetch held by the broker for its default
-      // 5 s left a 6 s session one slow turn from expiring. A fifth of the session at most.
-      maxWaitTimeInMs: Math.min(5_000, Math.max(500, Math.floor(sessionTimeout / 5))),
-      maxBytesPerPartition: 1024 * 1024,
-      maxBytes: 2 * 1024 * 1024,
-      // kafkajs restarts the consumer after a crash with a retriable cause (the broker away
-      // longer than these retries); a crash it does not restart from (a bug) leaves the
-      // process not alive (/healthz), so that it is restarted from outside.
-      retry: { retries: 10 },
-    });
+    const settings = usageConsumerConfig(groupId, this.options.sessionTimeoutMs);
+    const { heartbeatInterval } = settings;
+    const consumer = kafka.consumer(settings);
+    countRequests(consumer, 'consumer', (request) => this.events.emit('kafkaRequest', request));
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
@@ -170,7 +159,8 @@ export class UsageConsumer {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 16,
+      partitionsConsumedConcurrently:
+        this.options.partitionsConsumedConcurrently ?? PARTITIONS_CONSUMED_CONCURRENTLY,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         if (batch.messages.length === 0) return;
         const started = process.hrtime.bigint();

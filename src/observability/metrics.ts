@@ -258,5 +258,21 @@ export function createMetrics(
   ['ledger', 'produce', 'commit', 'registry', 'replicas'].forEach((s) => retries.inc({ stage: s }, 0));
   instrumentation.on('retry', ({ stage: s }) => retries.inc({ stage: s }));
 
+  // What the broker is asked to do, counted on the client side (its own figures are in JMX).
+  const kafkaRequests = new Counter({
+    name: 'rater_kafka_requests_total',
+    help: 'Requests the CDR path sent the broker, by client (producer, consumer) and protocol API.',
+    labelNames: ['client', 'api'],
+    registers: [registry],
+  });
+  for (const [client, api] of [
+    ['producer', 'Produce'],
+    ['consumer', 'Fetch'],
+    ['consumer', 'OffsetCommit'],
+  ] as const) {
+    kafkaRequests.inc({ client, api }, 0);
+  }
+  instrumentation.on('kafkaRequest', ({ client, api }) => kafkaRequests.inc({ client, api }));
+
   return registry;
 }
