@@ -16,14 +16,14 @@
  *
  * The throughput runs from the first commit to the last, as the rater's does.
  */
-import { Kafka, logLevel, TopicPartitionOffsetAndMetadata } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import {
   countRequests,
+  offsetCommits,
   PARTITIONS_CONSUMED_CONCURRENTLY,
   usageConsumerConfig,
   usageProducerConfig,
 } from '../src/kafka/consumer-settings';
-import { Grouped } from '../src/kafka/grouped';
 import { GroupedSender } from '../src/kafka/grouped-sender';
 import { RequestCounts, requestsBetween, requestTally } from './kafka-requests';
 import { cpuMeter, seconds } from './measure';
@@ -62,7 +62,7 @@ export async function passthrough(run: PassthroughRun): Promise<PassthroughResul
   countRequests(producer, 'producer', tally.count);
   countRequests(consumer, 'consumer', tally.count);
   const sender = new GroupedSender(producer);
-  const commits = new Grouped<TopicPartitionOffsetAndMetadata>((offsets) => consumer.commitOffsets(offsets));
+  const commits = offsetCommits(consumer);
   const value = Buffer.alloc(run.valueBytes, 'x');
   let watchdog: NodeJS.Timeout | undefined;
   try {

@@ -4,8 +4,16 @@
  * on (`src/app.ts`), and the benchmark's passthrough, which moves records with the same
  * settings so that it is the rater's baseline (docs/benchmarks.md).
  */
-import type { Consumer, ConsumerConfig, Producer, ProducerConfig, RequestEvent } from 'kafkajs';
+import type {
+  Consumer,
+  ConsumerConfig,
+  Producer,
+  ProducerConfig,
+  RequestEvent,
+  TopicPartitionOffsetAndMetadata,
+} from 'kafkajs';
 import { Partitioners } from 'kafkajs';
+import { Grouped } from './grouped';
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 
@@ -17,6 +25,18 @@ export const MAX_BYTES_PER_PARTITION = 1024 * 1024;
 
 /** The most record bytes one fetch brings in all (one batch cycle's input). */
 export const MAX_FETCH_BYTES = 2 * 1024 * 1024;
+
+/**
+ * How long the offset commits of batches that end at about the same time wait for each other
+ * (`Grouped`): the batches of one fetch end within a few milliseconds, and one commit carries
+ * them all. A batch's records are produced before its offset is handed in, as before.
+ */
+export const COMMIT_LINGER_MS = 10;
+
+/** The group commit of the offsets of batches whose records are produced (one request for all). */
+export function offsetCommits(consumer: Consumer): Grouped<TopicPartitionOffsetAndMetadata> {
+  return new Grouped((offsets) => consumer.commitOffsets(offsets), COMMIT_LINGER_MS);
+}
 
 /** The usage consumer's group settings; `heartbeatInterval` is also its batches' heartbeat. */
 export function usageConsumerConfig(

@@ -1,5 +1,5 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Consumer, Kafka, Producer, TopicPartitionOffsetAndMetadata } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { formatMoney } from '../credits/money';
 import type { DeadLetterEntry } from '../ledger/dead-letter-log';
@@ -11,8 +11,12 @@ import { errorMessage, isReplicaLag, isTransient, retry } from '../settlement/re
 import { TenantSettlement } from '../settlement/settle-tenant';
 import { TenantMemory } from '../settlement/tenant-memory';
 import { CdrRules, decodeCdrs, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
-import { countRequests, PARTITIONS_CONSUMED_CONCURRENTLY, usageConsumerConfig } from './consumer-settings';
-import { Grouped } from './grouped';
+import {
+  countRequests,
+  offsetCommits,
+  PARTITIONS_CONSUMED_CONCURRENTLY,
+  usageConsumerConfig,
+} from './consumer-settings';
 import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES, messageBytes } from './grouped-sender';
 import type { PipelineInstrumentation } from './instrumentation';
 import { PartitionProgress } from './partition-progress';
@@ -151,9 +155,7 @@ export class UsageConsumer {
     consumer.on(consumer.events.STOP, () => (this.joined = false));
     // The batches of many partitions end at about the same time: their offsets go to the
     // group coordinator in one commit.
-    const commits = new Grouped<TopicPartitionOffsetAndMetadata>((offsets) =>
-      consumer.commitOffsets(offsets),
-    );
+    const commits = offsetCommits(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic: topics.usageIn, fromBeginning: true });
     await consumer.run({
