@@ -63,7 +63,7 @@ export interface PipelineEvents {
   /** A ledger script call that threw. */
   scriptError: [{ operation: string; error: unknown; tenantId?: string }];
   consumerLag: [{ topic: string; partition: number; lag: number }];
-  /** A request the CDR path's consumer or producer sent the broker (`Produce`, `OffsetCommit`, `Fetch`...). */
+  /** A request the service's producer or the CDR consumer sent the broker (`Produce`, `OffsetCommit`, `Fetch`...). */
   kafkaRequest: [KafkaRequest];
   eventsPublished: [{ type: string; count: number }];
   recharge: [{ outcome: 'succeeded' | 'failed' }];

@@ -261,7 +261,7 @@ export function createMetrics(
   // What the broker is asked to do, counted on the client side (its own figures are in JMX).
   const kafkaRequests = new Counter({
     name: 'rater_kafka_requests_total',
-    help: 'Requests the CDR path sent the broker, by client (producer, consumer) and protocol API.',
+    help: 'Requests sent the broker by the service producer and the CDR consumer, by client and protocol API.',
     labelNames: ['client', 'api'],
     registers: [registry],
   });
