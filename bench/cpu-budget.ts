@@ -1,10 +1,11 @@
 /**
  * CPU per CDR: what the rater, the broker and Redis spend on one CDR between them, against
  * the throughput goal's budget. 2 cores give 2,000,000 us of CPU a second, and 50,000 CDRs/s
- * leave 40 us a CDR for the three processes together.
+ * leave 40 us a CDR for the three processes together. Redis's own goal is 25 us a CDR on the
+ * benchmark's machine (Redis Functions, lots as hash fields, less Lua per usage).
  */
 
-export const CPU_GOALS_US = { rater: 20, redis: 6, total: 40 } as const;
+export const CPU_GOALS_US = { rater: 20, redis: 25, total: 40 } as const;
 
 export interface CpuUsPerCdr {
   rater: number;

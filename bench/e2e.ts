@@ -1,141 +1,277 @@
 /**
- * npm run bench: the rater end to end on the local stack, with its baselines in the same run.
+ * npm run bench: the rater end to end on the local stack, with its baselines in the same run
+ * (docs/benchmarks.md, _The end-to-end benchmark_, says what each phase measures):
  *
- * 1. A seeded stream of realistic CDRs (tools/loadgen) is written to a fresh usage topic.
- * 2. Baseline: a consume-only kafkajs consumer reads the whole topic (rawConsumePerSecond).
- * 3. Baseline: a passthrough (bench/passthrough.ts), the rater's Kafka client settings with
- *    nothing between consuming and producing: one record of a rated record's size out for
- *    each record in, offsets committed after each batch's produce (passthroughPerSecond, and
- *    the CPU per CDR of this process and the broker meanwhile).
- * 4. Baseline: the ledger applies usages with one script call per usage (singleScriptPerSecond),
- *    against the same Redis.
- * 5. The rater, built and run as in production (`node dist/cli.js serve`, consumer and relay
- *    roles, the image's node options), drains the same topic: decoded, rated, debited, rated
- *    records and events out, offsets committed (cdrsPerSecond, ratioToPassthrough, CPU per CDR
- *    of the rater, the broker and Redis, Redis's commands, and the rater's peak RSS).
- * 6. A latency curve: with the rater caught up, CDRs are offered at a fixed 1,000, 5,000 and
- *    10,000 a second and at saturation (1.5 times the drain rate just measured), 12 s each;
- *    each one's latency runs from its produce request to its debit (`ratedAt` on
- *    usage.rated.v1), the first 3 s left out. The 5,000/s point is the headline (p50Ms, p99Ms).
+ * 1. a seeded stream of CDRs (tools/loadgen) written to a fresh usage topic;
+ * 2. baselines: consume only, the passthrough (bench/passthrough.ts: the rater's Kafka client
+ *    settings and nothing else), one ledger script call per usage;
+ * 3. the rater, built and run as in production with the image's heap cap, drains the topic:
+ *    throughput, CPU per CDR of the rater, the broker and Redis, Redis's commands, the
+ *    requests its clients sent the broker, its peak RSS; then the broker's idle CPU;
+ * 4. the latency curve, produce to debit: 1,000, 5,000 and 10,000 CDRs/s, half the drain
+ *    rate (the latency goal's point) and saturation (1.5 times it);
+ * 5. the rater without the heap cap drains the same stream under other ids.
  *
- * Writes bench-results/e2e.json and bench-results/e2e.svg (e2e-cluster.* on the cluster) and
- * prints the figures beside their goals. BENCH_E2E_COUNT sets the backlog size (default
- * 300,000). `--redis-cluster` (or REDIS_CLUSTER=true) puts the ledger on the stack's Redis
- * Cluster, 3 masters with a replica each, for the rater and the baselines alike.
- * `--appendfsync always|everysec` sets Redis's fsync (default always, as the stack starts it;
- * everysec writes e2e-everysec.*) and `--wait-replicas N` makes the rater wait for N replicas
- * (REDIS_WAIT_REPLICAS) before it commits a batch; both are printed with the figures.
+ * Writes bench-results/e2e.json and .svg and prints every figure beside its goal.
+ * BENCH_E2E_COUNT sets the backlog (default 100,000); `--redis-cluster` (or
+ * REDIS_CLUSTER=true) puts the ledger on the stack's Redis Cluster (e2e-cluster.*);
+ * `--appendfsync always|everysec` and `--wait-replicas N` set Redis's durability.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { openLedger } from '../src/ledger/open-ledger';
-import { cdrStream, CdrStreamOptions, tenantProfiles } from '../tools/loadgen/cdr-stream';
-import { provisionTenants } from '../tools/loadgen/tenants';
-import { writeStream } from '../tools/loadgen/writer';
-import { loadRateBook } from '../src/rating';
-import { down, StackInfo, stackProcesses, stackRedis, up } from '../tools/stack/stack';
+import { down, up } from '../tools/stack/stack';
 import { projectRoot } from '../tools/stack/toolchain';
 import { drawChart } from './chart';
-import { CPU_GOALS_US, cpuUsPerCdr } from './cpu-budget';
-import { applyAppendfsync, durabilityOptions } from './durability';
+import { brokerIdle, drainBacklog, Drained, DrainRun } from './e2e-drain';
+import { E2eFigures, printTables } from './e2e-report';
+import {
+  baselines,
+  Bench,
+  BROKER_IDLE_SECONDS,
+  COUNT,
+  DURABILITY,
+  HALF_SATURATION,
+  HEADLINE_RATE,
+  LATENCY_RATES,
+  LATENCY_SECONDS,
+  LATENCY_WAIT_SECONDS,
+  LATENCY_WARMUP_SECONDS,
+  openBench,
+  OUT,
+  PARTITIONS,
+  prepare,
+  REDIS_CLUSTER,
+  round1,
+  RUN,
+  SATURATION_FACTOR,
+  TENANTS,
+  topics,
+  UNCAPPED_STREAM,
+  UNCAPPED_TOPIC,
+} from './e2e-setup';
 import { onInterrupt } from './interrupt';
-import { LatencyPoint, LatencyProbe } from './latency';
-import { applyAll, makeUsages, oneCallPerUsage, openBenchTenants } from './ledger-paths';
-import { cpuMeter, seconds, sleep } from './measure';
-import { passthrough } from './passthrough';
-import { averageRatedValueBytes } from './rated-size';
+import { CurvePoint, LatencyProbe } from './latency';
+import { sleep } from './measure';
 import {
   buildService,
+  committedTotal,
   endTotal,
   Rater,
-  raterEnv,
+  RATER_NODE_OPTIONS,
   raterNodeOptionsText,
-  startRater,
   stopRater,
   waitForDrain,
 } from './rater-run';
-import { commandStats, statsDelta } from './redis-stats';
+import { cdrStream } from '../tools/loadgen/cdr-stream';
+import { writeStream } from '../tools/loadgen/writer';
 
-const COUNT = Number(process.env.BENCH_E2E_COUNT ?? 300_000);
-const PARTITIONS = Number(process.env.BENCH_E2E_PARTITIONS ?? 12);
-const TENANTS = 1_000;
-/** The fixed offered loads of the latency curve; saturation is added from the drain rate. */
-const LATENCY_RATES = [1_000, 5_000, 10_000];
-/** The curve's headline point, with the latency goals. */
-const HEADLINE_RATE = 5_000;
-/** Saturation: offered at this multiple of the measured drain rate (a backlog builds up). */
-const SATURATION_FACTOR = 1.5;
-const LATENCY_SECONDS = 12;
-/** The first seconds of each fixed-rate point are left out of its percentiles (warm-up). */
-const LATENCY_WARMUP_SECONDS = 3;
-/** After a point's last send: a record not rated within this counts as missing. */
-const LATENCY_WAIT_SECONDS = 30;
-const SINGLE_SCRIPT_USAGES = 20_000;
-/** CDRs of the stream rated without Redis to size the passthrough's records. */
-const RATED_SIZE_SAMPLE = 2_000;
-const GOALS = {
-  cdrsPerSecond: 50_000,
-  ratioToPassthrough: 0.5,
-  p50Ms: 15,
-  p99Ms: 50,
-  rssMB: 200,
-};
-const RUN = `e2e-${Date.now()}`;
-const REDIS_CLUSTER = process.argv.includes('--redis-cluster') || process.env.REDIS_CLUSTER === 'true';
-const DURABILITY = durabilityOptions();
-/** bench-results/<OUT>.json and .svg: the cluster's figures beside the single server's. */
-const OUT =
-  (REDIS_CLUSTER ? 'e2e-cluster' : 'e2e') +
-  (DURABILITY.appendfsync === 'always' ? '' : `-${DURABILITY.appendfsync}`) +
-  (DURABILITY.waitReplicas > 0 ? `-wait${DURABILITY.waitReplicas}` : '');
-const topics = {
-  usageIn: `${RUN}.cdr`,
-  ratedOut: `${RUN}.rated`,
-  eventsOut: `${RUN}.events`,
-  deadLetter: `${RUN}.dlq`,
-};
-const PASSTHROUGH_TOPIC = `${RUN}.passthrough`;
-const STREAM: Partial<CdrStreamOptions> = { seed: 1, tenants: TENANTS, idPrefix: `${RUN}-` };
-
-/** Reads the whole usage topic with a consumer that does nothing with what it reads. */
-async function rawConsume(kafka: Kafka, total: number): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `${RUN}-raw`, maxBytesPerPartition: 4 * 1024 * 1024 });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic: topics.usageIn, fromBeginning: true });
-    let seen = 0;
-    let started: bigint | undefined;
-    let took = 0;
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          partitionsConsumedConcurrently: 3,
-          eachBatch: async ({ batch }) => {
-            started ??= process.hrtime.bigint();
-            seen += batch.messages.length;
-            if (seen >= total) {
-              took = seconds(started);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-    return total / took;
-  } finally {
-    await consumer.disconnect().catch(() => {});
-  }
+/** The latency curve's points: the fixed rates, half the drain rate and saturation, by rate. */
+function curvePoints(cdrsPerSecond: number): CurvePoint[] {
+  const hundreds = (n: number) => Math.max(100, Math.round(n / 100) * 100);
+  return [
+    ...LATENCY_RATES.map((rate) => ({ rate, point: `${rate.toLocaleString('en')}/s` })),
+    { rate: hundreds(cdrsPerSecond * HALF_SATURATION), point: 'half saturation' },
+    { rate: hundreds(cdrsPerSecond * SATURATION_FACTOR), point: 'saturation' },
+  ].sort((x, y) => x.rate - y.rate);
 }
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
-const us = (cpuSecondsSpent: number, cdrs: number) => round1((cpuSecondsSpent * 1e6) / cdrs);
+const drainRun = (
+  b: Bench,
+  started: (rater: Rater) => void,
+): Omit<DrainRun, 'topics' | 'groupId' | 'nodeOptions'> => ({
+  stack: b.stack,
+  admin: b.admin,
+  redis: b.redis,
+  // The one Redis idles while the ledger is on the cluster; the registry is not on the path.
+  processes: b.processes.filter(
+    (p) => p.name !== 'schema-registry' && !(REDIS_CLUSTER && p.name === 'redis'),
+  ),
+  redisCluster: REDIS_CLUSTER,
+  keyPrefix: `${RUN}:`,
+  count: COUNT,
+  waitReplicas: DURABILITY.waitReplicas,
+  started,
+});
+
+/** The same stream under other ids, drained by a rater without the heap cap. */
+async function uncappedDrain(b: Bench, started: (rater: Rater) => void): Promise<Drained> {
+  console.log(`writing ${COUNT.toLocaleString('en')} more CDRs (other ids) to ${UNCAPPED_TOPIC}`);
+  await writeStream(cdrStream(COUNT, UNCAPPED_STREAM), { producer: b.producer, topic: UNCAPPED_TOPIC });
+  console.log(`the rater without the heap cap drains them (node: no NODE_OPTIONS)`);
+  return drainBacklog({
+    ...drainRun(b, started),
+    topics: { ...topics, usageIn: UNCAPPED_TOPIC },
+    groupId: `${RUN}-rater-uncapped`,
+    nodeOptions: '',
+  });
+}
+
+/** The figures of a run, as bench-results/e2e.json has them. */
+function figures(
+  m: {
+    base: Awaited<ReturnType<typeof baselines>>;
+    capped: Drained;
+    uncapped: Drained;
+    curve: Awaited<ReturnType<LatencyProbe['curve']>>;
+    rated: number;
+    deadLettered: number;
+    rssMBAfterLatency: number;
+  },
+  o: {
+    appendfsync: string;
+    writtenPerSecond: number;
+    brokerBackgroundCpuMsPerSecond: number;
+    brokerIdleCpuMsPerSecond: number;
+    brokerPolledCpuMsPerSecond: number;
+    ratedRecordBytesSeen: number;
+  },
+): E2eFigures & Record<string, unknown> {
+  const { base, capped, uncapped, curve, rated, deadLettered, rssMBAfterLatency } = m;
+  const { appendfsync, writtenPerSecond, brokerBackgroundCpuMsPerSecond, brokerIdleCpuMsPerSecond } = o;
+  const cdrsPerSecond = capped.cdrsPerSecond;
+  const headline = curve.find((p) => p.point === `${HEADLINE_RATE.toLocaleString('en')}/s`)!;
+  const half = curve.find((p) => p.point === 'half saturation')!;
+
+  const result: E2eFigures & Record<string, unknown> = {
+    cdrs: COUNT,
+    tenants: TENANTS,
+    partitions: PARTITIONS,
+    writtenPerSecond,
+    cdrsPerSecond: Math.round(cdrsPerSecond),
+    rawConsumePerSecond: Math.round(base.rawConsumePerSecond),
+    ratio: Number((cdrsPerSecond / base.rawConsumePerSecond).toFixed(3)),
+    passthroughPerSecond: Math.round(base.passthroughPerSecond),
+    ratioToPassthrough: Number((cdrsPerSecond / base.passthroughPerSecond).toFixed(3)),
+    passthroughRecordBytes: base.passthroughRecordBytes,
+    passthroughCpuUsPerCdr: base.passthroughCpuUsPerCdr,
+    brokerToPassthrough: Number((capped.cpuUsPerCdr.broker / base.passthroughCpuUsPerCdr.broker).toFixed(2)),
+    brokerBackgroundCpuMsPerSecond,
+    brokerIdleCpuMsPerSecond,
+    brokerPolledCpuMsPerSecond: o.brokerPolledCpuMsPerSecond,
+    // The broker's CPU a CDR beyond what it spends a second anyway, over the metered time.
+    brokerAboveIdleUsPerCdr: {
+      rater: round1(
+        capped.cpuUsPerCdr.broker - (brokerIdleCpuMsPerSecond * 1e3 * capped.meteredSeconds) / COUNT,
+      ),
+      passthrough: round1(
+        base.passthroughCpuUsPerCdr.broker -
+          (brokerBackgroundCpuMsPerSecond * 1e3 * base.passthroughSeconds) / COUNT,
+      ),
+    },
+    passthroughRequests: base.passthroughRequests,
+    raterRequests: capped.requests,
+    singleScriptPerSecond: Math.round(base.singleScriptPerSecond),
+    ratedRecords: rated,
+    deadLettered,
+    ratedRecordBytesSeen: o.ratedRecordBytesSeen,
+    latencyRate: HEADLINE_RATE,
+    p50Ms: headline.p50Ms,
+    p99Ms: headline.p99Ms,
+    maxMs: headline.maxMs,
+    latencyMeasured: headline.measured,
+    latencyMissing: headline.missing,
+    halfSaturation: {
+      rate: half.offeredPerSecond,
+      p50Ms: half.p50Ms,
+      p99Ms: half.p99Ms,
+      missing: half.missing,
+    },
+    latencyCurve: curve,
+    saturationFactor: SATURATION_FACTOR,
+    rssMB: capped.rssMB,
+    rssMBAfterLatency,
+    raterNodeOptions: raterNodeOptionsText(),
+    uncapped: {
+      cdrsPerSecond: Math.round(uncapped.cdrsPerSecond),
+      cpuUsPerCdr: uncapped.cpuUsPerCdr,
+      rssMB: uncapped.rssMB,
+      requests: uncapped.requests,
+    },
+    cappedCpuOverUncapped: Number((capped.cpuUsPerCdr.rater / uncapped.cpuUsPerCdr.rater - 1).toFixed(3)),
+    cpuUsPerCdr: capped.cpuUsPerCdr,
+    cpuMsPerThousandCdrs: capped.cpuMsPerThousandCdrs,
+    redisCommandsPerCdr: capped.redisCommandsPerCdr,
+    redis: REDIS_CLUSTER ? 'cluster: 3 masters, a replica each' : 'one server',
+    appendfsync,
+    waitReplicas: DURABILITY.waitReplicas,
+    cores: cpus().length,
+    node: process.version,
+  };
+  return result;
+}
+
+/** The run's phases after the stack is up: what `npm run bench` measures. */
+async function measure(
+  b: Bench,
+  started: (rater: Rater) => void,
+  opened: (probe: LatencyProbe) => void,
+  sampling: (timer: NodeJS.Timeout) => void,
+): Promise<E2eFigures & Record<string, unknown>> {
+  const { appendfsync, writtenPerSecond } = await prepare(b);
+  const base = await baselines(b);
+  console.log(`the broker with no client at work, ${BROKER_IDLE_SECONDS} s`);
+  const brokerBackgroundCpuMsPerSecond = await brokerIdle(b.broker, BROKER_IDLE_SECONDS);
+
+  console.log(`the rater drains the backlog (node: ${raterNodeOptionsText()})`);
+  const groupId = `${RUN}-rater`;
+  const capped = await drainBacklog({
+    ...drainRun(b, started),
+    topics,
+    groupId,
+    nodeOptions: RATER_NODE_OPTIONS,
+  });
+  const cdrsPerSecond = capped.cdrsPerSecond;
+  console.log(
+    `the broker with the rater idle, ${BROKER_IDLE_SECONDS} s, then with the bench polling as in a drain`,
+  );
+  const brokerIdleCpuMsPerSecond = await brokerIdle(b.broker, BROKER_IDLE_SECONDS);
+  const brokerPolledCpuMsPerSecond = await brokerIdle(b.broker, BROKER_IDLE_SECONDS, () =>
+    committedTotal(b.admin, groupId, topics.usageIn),
+  );
+  const rated = await endTotal(b.admin, topics.ratedOut);
+  const deadLettered = await endTotal(b.admin, topics.deadLetter);
+
+  const probe = await LatencyProbe.open(b.kafka, b.admin, topics.ratedOut, `${RUN}-latency`);
+  opened(probe);
+  const sampler = setInterval(() => capped.rater.sample(), 200);
+  sampling(sampler);
+  const curve = await probe.curve(
+    curvePoints(cdrsPerSecond),
+    {
+      producer: b.producer,
+      topic: topics.usageIn,
+      tenants: TENANTS,
+      seconds: LATENCY_SECONDS,
+      warmupSeconds: LATENCY_WARMUP_SECONDS,
+      waitSeconds: LATENCY_WAIT_SECONDS,
+      idPrefix: `${RUN}-lat`,
+      seed: 2,
+    },
+    // The next point starts with the rater caught up.
+    async () =>
+      void (await waitForDrain(b.admin, groupId, topics.usageIn, await endTotal(b.admin, topics.usageIn))),
+  );
+  clearInterval(sampler);
+  capped.rater.sample();
+  const rssMBAfterLatency = Math.round(capped.rater.peakRssMB);
+  await stopRater(capped.rater);
+  const uncapped = await uncappedDrain(b, started);
+  await stopRater(uncapped.rater);
+  const measured = { base, capped, uncapped, curve, rated, deadLettered, rssMBAfterLatency };
+  return figures(measured, {
+    appendfsync,
+    writtenPerSecond,
+    brokerBackgroundCpuMsPerSecond,
+    brokerIdleCpuMsPerSecond,
+    brokerPolledCpuMsPerSecond,
+    ratedRecordBytesSeen: probe.ratedValueBytes().bytes,
+  });
+}
 
 async function main(): Promise<void> {
   buildService();
   const stackDir = join(projectRoot, '.stack', 'bench');
-  let stack: StackInfo | undefined;
   let rater: Rater | undefined;
   let probe: LatencyProbe | undefined;
   let sampler: NodeJS.Timeout | undefined;
@@ -156,312 +292,34 @@ async function main(): Promise<void> {
       .then(stopAll)
       .finally(() => process.exit(1));
   });
+  const started = (r: Rater) => (rater = r);
   try {
-    stack = await up(stackDir, { redisCluster: REDIS_CLUSTER });
-    const kafka = new Kafka({ clientId: RUN, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    const redis = stackRedis(stack, { redisCluster: REDIS_CLUSTER });
-    // Not idempotent: kafkajs's idempotent producer does not take several sends in flight, and
-    // a load generator's repeats are part of the load anyway.
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const b = await openBench(await up(stackDir, { redisCluster: REDIS_CLUSTER }));
     close = async () => {
       await probe?.close().catch(() => {});
-      await producer.disconnect().catch(() => {});
-      await admin.disconnect().catch(() => {});
-      redis.disconnect();
+      await b.producer.disconnect().catch(() => {});
+      await b.admin.disconnect().catch(() => {});
+      b.redis.disconnect();
     };
-    const appendfsync = await applyAppendfsync(redis, DURABILITY.appendfsync);
-    console.log(`Redis appendfsync ${appendfsync}; the rater waits for ${DURABILITY.waitReplicas} replicas`);
-    await admin.connect();
-    await admin.createTopics({
-      topics: [...Object.values(topics), PASSTHROUGH_TOPIC].map((topic) => ({
-        topic,
-        numPartitions: PARTITIONS,
-      })),
-      waitForLeaders: true,
-    });
-    await producer.connect();
-    const book = loadRateBook(join(projectRoot, 'rates'));
-    const ledger = openLedger(redis, { prefix: `${RUN}:` });
-    const tenants = tenantProfiles({ seed: 1, tenants: TENANTS });
-    await provisionTenants(ledger, book, tenants, 10n ** 12n);
-    const processes = stackProcesses(stack);
-    const broker = processes.find((p) => p.name === 'kafka')!;
-
-    console.log(`writing ${COUNT.toLocaleString('en')} CDRs to ${topics.usageIn}`);
-    const written = await writeStream(cdrStream(COUNT, STREAM), { producer, topic: topics.usageIn });
-
-    console.log('baseline: consume only');
-    const rawConsumePerSecond = await rawConsume(kafka, COUNT);
-
-    const estimated = await averageRatedValueBytes(book, tenants, cdrStream(RATED_SIZE_SAMPLE, STREAM));
-    console.log(
-      `baseline: passthrough, ${estimated.bytes}-byte records out (the average rated record of the stream's first ${estimated.records.toLocaleString('en')} valid CDRs)`,
+    const result = await measure(
+      b,
+      started,
+      (p) => (probe = p),
+      (t) => (sampler = t),
     );
-    const pass = await passthrough({
-      brokers: stack.kafka.brokers,
-      groupId: `${RUN}-passthrough`,
-      from: topics.usageIn,
-      to: PASSTHROUGH_TOPIC,
-      total: COUNT,
-      valueBytes: estimated.bytes,
-      brokerPid: broker.pid,
-    });
-    const passthroughCpu = {
-      bench: us(pass.cpuSeconds['bench (passthrough)']!, COUNT),
-      broker: us(pass.cpuSeconds.kafka!, COUNT),
-    };
-
-    console.log('baseline: one ledger script call per usage');
-    const baselineLedger = openLedger(redis, { prefix: `${RUN}-single:` });
-    await openBenchTenants(baselineLedger);
-    await applyAll(baselineLedger, oneCallPerUsage(makeUsages('warm', 2_000)));
-    const singleSeconds = await applyAll(
-      baselineLedger,
-      oneCallPerUsage(makeUsages('single', SINGLE_SCRIPT_USAGES)),
-    );
-    const singleScriptPerSecond = SINGLE_SCRIPT_USAGES / singleSeconds;
-
-    console.log(`the rater drains the backlog (node: ${raterNodeOptionsText()})`);
-    const groupId = `${RUN}-rater`;
-    rater = await startRater({
-      ...raterEnv(stack, { topics, groupId, keyPrefix: `${RUN}:`, redisCluster: REDIS_CLUSTER }),
-      REDIS_WAIT_REPLICAS: String(DURABILITY.waitReplicas),
-    });
-    // What each process spends while the rater drains the backlog: where the cores go.
-    const meter = cpuMeter([
-      { name: 'rater', pid: rater.child.pid! },
-      ...processes
-        // The one Redis idles while the ledger is on the cluster.
-        .filter((p) => p.name !== 'schema-registry' && !(REDIS_CLUSTER && p.name === 'redis'))
-        .map((p) => ({ name: p.name, pid: p.pid })),
-      { name: 'bench (polling)', pid: process.pid },
-    ]);
-    const redisBefore = await commandStats(redis);
-    const { drainSeconds, firstCommitted } = await waitForDrain(admin, groupId, topics.usageIn, COUNT, () =>
-      rater!.sample(),
-    );
-    const drainCpu = meter();
-    rater.sample();
-    const rssMB = Math.round(rater.peakRssMB);
-    const cpuMsPerThousandCdrs = Object.fromEntries(
-      Object.entries(drainCpu).map(([name, s]) => [name, Math.round((s * 1e6) / COUNT)]),
-    );
-    const cpuPerCdr = cpuUsPerCdr(drainCpu, COUNT);
-    const redisCommandsPerCdr = statsDelta(redisBefore, await commandStats(redis), COUNT);
-    const cdrsPerSecond = (COUNT - firstCommitted) / drainSeconds;
-    const rated = await endTotal(admin, topics.ratedOut);
-    const deadLettered = await endTotal(admin, topics.deadLetter);
-
-    probe = await LatencyProbe.open(kafka, admin, topics.ratedOut, `${RUN}-latency`);
-    sampler = setInterval(() => rater!.sample(), 200);
-    const saturationRate = Math.round((cdrsPerSecond * SATURATION_FACTOR) / 100) * 100;
-    const latencyCurve: (LatencyPoint & { point: string })[] = [];
-    for (const [i, rate] of [...LATENCY_RATES, saturationRate].entries()) {
-      const point = i < LATENCY_RATES.length ? `${rate.toLocaleString('en')}/s` : 'saturation';
-      console.log(
-        `latency at ${rate.toLocaleString('en')} CDRs/s offered (${point}), ${LATENCY_SECONDS} s, the first ${LATENCY_WARMUP_SECONDS} s left out`,
-      );
-      const measured = await probe.measure({
-        producer,
-        topic: topics.usageIn,
-        tenants: TENANTS,
-        rate,
-        seconds: LATENCY_SECONDS,
-        warmupSeconds: LATENCY_WARMUP_SECONDS,
-        waitSeconds: LATENCY_WAIT_SECONDS,
-        idPrefix: `${RUN}-lat${i}-`,
-        seed: 2 + i,
-      });
-      latencyCurve.push({ point, ...measured });
-      if (measured.missing > 0)
-        console.log(`  ${measured.missing} records not rated within the wait: missing`);
-      // The next point starts with the rater caught up.
-      await waitForDrain(admin, groupId, topics.usageIn, await endTotal(admin, topics.usageIn));
-    }
-    clearInterval(sampler);
-    rater.sample();
-    const headline = latencyCurve.find((p) => p.point === `${HEADLINE_RATE.toLocaleString('en')}/s`)!;
-    const passthroughPerSecond = pass.perSecond;
-
-    const result = {
-      cdrs: COUNT,
-      tenants: TENANTS,
-      partitions: PARTITIONS,
-      writtenPerSecond: Math.round(written.sent / written.seconds),
-      cdrsPerSecond: Math.round(cdrsPerSecond),
-      rawConsumePerSecond: Math.round(rawConsumePerSecond),
-      ratio: Number((cdrsPerSecond / rawConsumePerSecond).toFixed(3)),
-      passthroughPerSecond: Math.round(passthroughPerSecond),
-      ratioToPassthrough: Number((cdrsPerSecond / passthroughPerSecond).toFixed(3)),
-      passthroughRecordBytes: estimated.bytes,
-      passthroughCpuUsPerCdr: {
-        ...passthroughCpu,
-        total: round1(passthroughCpu.bench + passthroughCpu.broker),
-      },
-      singleScriptPerSecond: Math.round(singleScriptPerSecond),
-      ratedRecords: rated,
-      deadLettered,
-      ratedRecordBytesSeen: probe.ratedValueBytes().bytes,
-      latencyRate: HEADLINE_RATE,
-      p50Ms: headline.p50Ms,
-      p99Ms: headline.p99Ms,
-      maxMs: headline.maxMs,
-      latencyMeasured: headline.measured,
-      latencyMissing: headline.missing,
-      latencyCurve,
-      saturationFactor: SATURATION_FACTOR,
-      rssMB,
-      rssMBAfterLatency: Math.round(rater.peakRssMB),
-      raterNodeOptions: raterNodeOptionsText(),
-      cpuUsPerCdr: cpuPerCdr,
-      cpuMsPerThousandCdrs,
-      redisCommandsPerCdr,
-      redis: REDIS_CLUSTER ? 'cluster: 3 masters, a replica each' : 'one server',
-      appendfsync,
-      waitReplicas: DURABILITY.waitReplicas,
-      cores: cpus().length,
-      node: process.version,
-    };
     mkdirSync(join(projectRoot, 'bench-results'), { recursive: true });
     writeFileSync(join(projectRoot, 'bench-results', `${OUT}.json`), `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(join(projectRoot, 'bench-results', `${OUT}.svg`), await drawChart(result));
-    printTables(result);
+    printTables(result, {
+      out: OUT,
+      curve: `${LATENCY_SECONDS} s a point, the first ${LATENCY_WARMUP_SECONDS} s left out; half saturation offers ${HALF_SATURATION}x the drain rate, saturation ${SATURATION_FACTOR}x; missing: not rated within ${LATENCY_WAIT_SECONDS} s of the last send`,
+    });
   } finally {
     clearInterval(sampler);
     await close();
     await stopAll().catch((error: unknown) => console.error(error));
     cleanUp();
   }
-}
-
-const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-const fmt = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en') : String(n));
-
-function printTables(r: {
-  cdrsPerSecond: number;
-  passthroughPerSecond: number;
-  ratioToPassthrough: number;
-  passthroughRecordBytes: number;
-  passthroughCpuUsPerCdr: { bench: number; broker: number; total: number };
-  rawConsumePerSecond: number;
-  singleScriptPerSecond: number;
-  cpuUsPerCdr: { rater: number; broker: number; redis: number; total: number };
-  p50Ms: number;
-  p99Ms: number;
-  latencyMissing: number;
-  rssMB: number;
-  raterNodeOptions: string;
-  ratedRecordBytesSeen: number;
-  latencyCurve: (LatencyPoint & { point: string })[];
-  cpuMsPerThousandCdrs: Record<string, number>;
-  redisCommandsPerCdr: unknown[];
-  appendfsync: string;
-  waitReplicas: number;
-}): void {
-  const cpu = r.cpuUsPerCdr;
-  console.log(`Redis appendfsync ${r.appendfsync}; the rater waited for ${r.waitReplicas} replicas`);
-  const missing = r.latencyMissing > 0 ? ` (${r.latencyMissing} missing)` : '';
-  console.table([
-    {
-      measure: 'cdrsPerSecond: rater end to end (CDRs/s)',
-      value: fmt(r.cdrsPerSecond),
-      goal: `>= ${fmt(GOALS.cdrsPerSecond)}`,
-      verdict: verdict(r.cdrsPerSecond >= GOALS.cdrsPerSecond),
-    },
-    {
-      measure: `passthroughPerSecond: consume, produce ${r.passthroughRecordBytes} B, commit (CDRs/s)`,
-      value: fmt(r.passthroughPerSecond),
-      goal: 'baseline',
-      verdict: '',
-    },
-    {
-      measure: 'ratioToPassthrough',
-      value: r.ratioToPassthrough,
-      goal: `>= ${GOALS.ratioToPassthrough}`,
-      verdict: verdict(r.ratioToPassthrough >= GOALS.ratioToPassthrough),
-    },
-    {
-      measure: 'rawConsumePerSecond: consume only (CDRs/s)',
-      value: fmt(r.rawConsumePerSecond),
-      goal: 'baseline',
-      verdict: '',
-    },
-    {
-      measure: 'singleScriptPerSecond: one script call per usage (usages/s)',
-      value: fmt(r.singleScriptPerSecond),
-      goal: 'baseline',
-      verdict: '',
-    },
-    {
-      measure: 'CPU per CDR, rater (us)',
-      value: cpu.rater,
-      goal: `<= ${CPU_GOALS_US.rater}`,
-      verdict: verdict(cpu.rater <= CPU_GOALS_US.rater),
-    },
-    { measure: 'CPU per CDR, broker (us)', value: cpu.broker, goal: '', verdict: '' },
-    {
-      measure: 'CPU per CDR, Redis (us)',
-      value: cpu.redis,
-      goal: `<= ${CPU_GOALS_US.redis}`,
-      verdict: verdict(cpu.redis <= CPU_GOALS_US.redis),
-    },
-    {
-      measure: 'CPU per CDR, total (us)',
-      value: cpu.total,
-      goal: `<= ${CPU_GOALS_US.total}`,
-      verdict: verdict(cpu.total <= CPU_GOALS_US.total),
-    },
-    {
-      measure: 'CPU per CDR, passthrough: bench + broker (us)',
-      value: `${r.passthroughCpuUsPerCdr.total} (${r.passthroughCpuUsPerCdr.bench} + ${r.passthroughCpuUsPerCdr.broker})`,
-      goal: 'baseline',
-      verdict: '',
-    },
-    {
-      measure: `p50 produce to debit at ${fmt(HEADLINE_RATE)}/s (ms)`,
-      value: `${r.p50Ms}${missing}`,
-      goal: `<= ${GOALS.p50Ms}`,
-      verdict: verdict(r.p50Ms <= GOALS.p50Ms && r.latencyMissing === 0),
-    },
-    {
-      measure: `p99 produce to debit at ${fmt(HEADLINE_RATE)}/s (ms)`,
-      value: `${r.p99Ms}${missing}`,
-      goal: `<= ${GOALS.p99Ms}`,
-      verdict: verdict(r.p99Ms <= GOALS.p99Ms && r.latencyMissing === 0),
-    },
-    {
-      measure: 'rater peak RSS while draining, VmHWM (MB)',
-      value: r.rssMB,
-      goal: `<= ${GOALS.rssMB}`,
-      verdict: verdict(r.rssMB <= GOALS.rssMB),
-    },
-  ]);
-  console.log(
-    `rater node options: ${r.raterNodeOptions}; rated records read back averaged ${r.ratedRecordBytesSeen} bytes (the passthrough's: ${r.passthroughRecordBytes})`,
-  );
-  console.log(
-    `Latency curve, produce to debit (${LATENCY_SECONDS} s a point, the first ${LATENCY_WARMUP_SECONDS} s left out; saturation offers ${SATURATION_FACTOR}x the drain rate; missing: not rated within ${LATENCY_WAIT_SECONDS} s of the last send):`,
-  );
-  console.table(
-    r.latencyCurve.map((p) => ({
-      point: p.point,
-      offeredPerSecond: p.offeredPerSecond,
-      achievedPerSecond: p.achievedPerSecond,
-      p50Ms: p.p50Ms,
-      p99Ms: p.p99Ms,
-      maxMs: p.maxMs,
-      measured: p.measured,
-      missing: p.missing,
-    })),
-  );
-  console.log('CPU milliseconds per 1,000 CDRs while draining the backlog, by process:');
-  console.table(r.cpuMsPerThousandCdrs);
-  console.log(
-    'Redis commands per CDR while draining (INFO commandstats; a script counts its own commands too):',
-  );
-  console.table(r.redisCommandsPerCdr.slice(0, 14));
-  console.log(`wrote bench-results/${OUT}.json and bench-results/${OUT}.svg`);
 }
 
 main().catch((error: unknown) => {

@@ -35,6 +35,12 @@ export interface PointOptions {
   seed: number;
 }
 
+/** A point of a latency curve: its offered rate and its name. */
+export interface CurvePoint {
+  rate: number;
+  point: string;
+}
+
 interface Point {
   sentAt: Map<string, number>;
   latencies: number[];
@@ -145,6 +151,34 @@ export class LatencyProbe {
     } finally {
       this.point = undefined;
     }
+  }
+
+  /**
+   * Measures each point in turn (the i-th with ids `<idPrefix><i>-` and seed `seed + i`),
+   * `caughtUp` awaited after each.
+   */
+  async curve(
+    points: CurvePoint[],
+    options: Omit<PointOptions, 'rate'>,
+    caughtUp: () => Promise<void>,
+  ): Promise<(LatencyPoint & { point: string })[]> {
+    const curve: (LatencyPoint & { point: string })[] = [];
+    for (const [i, { rate, point }] of points.entries()) {
+      console.log(
+        `latency at ${rate.toLocaleString('en')} CDRs/s offered (${point}), ${options.seconds} s, the first ${options.warmupSeconds} s left out`,
+      );
+      const measured = await this.measure({
+        ...options,
+        rate,
+        idPrefix: `${options.idPrefix}${i}-`,
+        seed: options.seed + i,
+      });
+      curve.push({ point, ...measured });
+      if (measured.missing > 0)
+        console.log(`  ${measured.missing} records not rated within the wait: missing`);
+      await caughtUp();
+    }
+    return curve;
   }
 
   async close(): Promise<void> {

@@ -3,26 +3,32 @@
  * its Kafka clients, so that the rater's throughput can be read against what reading,
  * producing and committing alone cost on the same machine.
  *
- * - The consumer: the settings of `UsageConsumer.start()` with its default 30 s session
- *   (heartbeat a tenth of it, fetch wait 5 s, 1 MiB a partition, 2 MiB a fetch, 10 retries),
- *   16 partitions consumed at once, `eachBatch` without auto-commit or auto-resolve.
- * - The producer: as in `src/app.ts`, idempotent, the default partitioner, no compression;
- *   records go out through the rater's own `GroupedSender` (acks -1, requests of at most
- *   512 KiB, what the partitions hand in meanwhile sent together) and offsets through a
- *   `Grouped` commit, as the consumer does.
+ * - The consumer: `usageConsumerConfig` and `PARTITIONS_CONSUMED_CONCURRENTLY`
+ *   (src/kafka/consumer-settings.ts), what `UsageConsumer.start()` reads, with its default
+ *   session; `eachBatch` without auto-commit or auto-resolve.
+ * - The producer: `usageProducerConfig`, as `src/app.ts` makes it; records go out through the
+ *   rater's own `GroupedSender` (acks -1, what the partitions hand in meanwhile sent together)
+ *   and offsets through a `Grouped` commit, as the consumer does.
+ * - Both clients' requests are counted (`countRequests`), as the rater's are.
  * - For each input record one record of a rated record's size (the same bytes for each, with
  *   the rated record's headers), keyed by the input's key (the tenant), to the passthrough
  *   topic; the batch's offset is committed once its records are sent.
  *
  * The throughput runs from the first commit to the last, as the rater's does.
  */
-import { Kafka, logLevel, Partitioners, TopicPartitionOffsetAndMetadata } from 'kafkajs';
-import { Grouped } from '../src/kafka/grouped';
+import { Kafka, logLevel } from 'kafkajs';
+import {
+  countRequests,
+  offsetCommits,
+  PARTITIONS_CONSUMED_CONCURRENTLY,
+  usageConsumerConfig,
+  usageProducerConfig,
+} from '../src/kafka/consumer-settings';
 import { GroupedSender } from '../src/kafka/grouped-sender';
-import { cpuMeter } from './measure';
+import { RequestCounts, requestsBetween, requestTally } from './kafka-requests';
+import { cpuMeter, seconds } from './measure';
 import { RATED_HEADERS } from './rated-size';
 
-const SESSION_TIMEOUT_MS = 30_000;
 const NO_PROGRESS_MS = 60_000;
 
 export interface PassthroughRun {
@@ -41,23 +47,22 @@ export interface PassthroughResult {
   perSecond: number;
   /** CPU seconds by process over the run: `bench (passthrough)` and `kafka`. */
   cpuSeconds: Record<string, number>;
+  /** Wall seconds the CPU was measured over. */
+  meteredSeconds: number;
+  /** The requests its clients sent the broker over the run. */
+  requests: RequestCounts;
 }
 
 export async function passthrough(run: PassthroughRun): Promise<PassthroughResult> {
   // A client of its own, as a separate processor would have.
   const kafka = new Kafka({ clientId: `${run.groupId}`, brokers: run.brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
-  const consumer = kafka.consumer({
-    groupId: run.groupId,
-    sessionTimeout: SESSION_TIMEOUT_MS,
-    heartbeatInterval: Math.max(500, Math.floor(SESSION_TIMEOUT_MS / 10)),
-    maxWaitTimeInMs: Math.min(5_000, Math.max(500, Math.floor(SESSION_TIMEOUT_MS / 5))),
-    maxBytesPerPartition: 1024 * 1024,
-    maxBytes: 2 * 1024 * 1024,
-    retry: { retries: 10 },
-  });
+  const producer = kafka.producer(usageProducerConfig());
+  const consumer = kafka.consumer(usageConsumerConfig(run.groupId));
+  const tally = requestTally();
+  countRequests(producer, 'producer', tally.count);
+  countRequests(consumer, 'consumer', tally.count);
   const sender = new GroupedSender(producer);
-  const commits = new Grouped<TopicPartitionOffsetAndMetadata>((offsets) => consumer.commitOffsets(offsets));
+  const commits = offsetCommits(consumer);
   const value = Buffer.alloc(run.valueBytes, 'x');
   let watchdog: NodeJS.Timeout | undefined;
   try {
@@ -67,6 +72,8 @@ export async function passthrough(run: PassthroughRun): Promise<PassthroughResul
     let committed = 0;
     let first: { at: bigint; committed: number } | undefined;
     let last = process.hrtime.bigint();
+    const before = { ...tally.counts };
+    const meteredFrom = process.hrtime.bigint();
     const stopMeter = cpuMeter([
       { name: 'bench (passthrough)', pid: process.pid },
       { name: 'kafka', pid: run.brokerPid },
@@ -81,7 +88,7 @@ export async function passthrough(run: PassthroughRun): Promise<PassthroughResul
         .run({
           autoCommit: false,
           eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: 16,
+          partitionsConsumedConcurrently: PARTITIONS_CONSUMED_CONCURRENTLY,
           eachBatch: async ({ batch, resolveOffset }) => {
             if (batch.messages.length === 0) return;
             const messages = batch.messages.map((m) => ({ key: m.key, value, headers: RATED_HEADERS }));
@@ -101,7 +108,12 @@ export async function passthrough(run: PassthroughRun): Promise<PassthroughResul
         .catch(reject);
     });
     const { perSecond } = await finished;
-    return { perSecond, cpuSeconds: stopMeter() };
+    return {
+      perSecond,
+      cpuSeconds: stopMeter(),
+      meteredSeconds: seconds(meteredFrom),
+      requests: requestsBetween(before, tally.counts),
+    };
   } finally {
     clearInterval(watchdog);
     await consumer.disconnect().catch(() => {});

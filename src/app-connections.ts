@@ -1,5 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
-import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { countRequests, usageProducerConfig } from './kafka/consumer-settings';
+import type { PipelineInstrumentation } from './shared/instrumentation';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { explainKafkaConnectError, explainRedisConnectError } from './config/connection-errors';
@@ -47,6 +49,7 @@ export async function connectKafka(
   config: Config,
   logger: Logger,
   redis: Redis | Cluster,
+  instrumentation: PipelineInstrumentation,
 ): Promise<{ kafka: Kafka; admin: Admin; producer: Producer }> {
   const kafka = kafkaClient(config.kafka, { logSink: logger });
   const admin = kafka.admin();
@@ -72,7 +75,8 @@ export async function connectKafka(
     );
     if (created.length > 0) logger.info({ topics: created }, 'created topics');
   }
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+  const producer = kafka.producer(usageProducerConfig());
+  countRequests(producer, 'producer', (request) => instrumentation.emit('kafkaRequest', request));
   await producer.connect();
   return { kafka, admin, producer };
 }

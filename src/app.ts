@@ -40,7 +40,7 @@ async function connect(config: Config, logger: Logger): Promise<Wiring> {
   const instrumentation = new PipelineInstrumentation();
   logPipelineEvents(instrumentation, logger);
   const { redis, ledger } = await connectLedger(config, logger);
-  const { kafka, admin, producer } = await connectKafka(config, logger, redis);
+  const { kafka, admin, producer } = await connectKafka(config, logger, redis, instrumentation);
   return { config, logger, instrumentation, redis, ledger, kafka, admin, producer, stops: [] };
 }
 

@@ -10,7 +10,13 @@ import { decodeBatch } from './batch-input';
 import { CdrRules, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
 import { BatchOutput, tellOutcomes } from './batch-output';
 import { DeadLetterLogPort, DeadLetterRecorder } from './dead-letter-recorder';
-import { Grouped } from './grouped';
+import type { Grouped } from './grouped';
+import {
+  countRequests,
+  offsetCommits,
+  PARTITIONS_CONSUMED_CONCURRENTLY,
+  usageConsumerConfig,
+} from './consumer-settings';
 import { DEFAULT_MAX_MESSAGE_BYTES, GroupedSender, MAX_PRODUCE_BYTES } from './grouped-sender';
 import type { PipelineInstrumentation } from '../shared/instrumentation';
 import { PartitionProgress } from './partition-progress';
@@ -136,22 +142,10 @@ export class UsageConsumer {
 
   async start(): Promise<void> {
     const { kafka, groupId, topics } = this.options;
-    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
-    const heartbeatInterval = Math.max(500, Math.floor(sessionTimeout / 10));
-    const consumer = kafka.consumer({
-      groupId,
-      sessionTimeout,
-      heartbeatInterval,
-      // kafkajs heartbeats between fetches: an idle fetch held by the broker for its default
-      // 5 s left a 6 s session one slow turn from expiring. A fifth of the session at most.
-      maxWaitTimeInMs: Math.min(5_000, Math.max(500, Math.floor(sessionTimeout / 5))),
-      maxBytesPerPartition: 1024 * 1024,
-      maxBytes: 2 * 1024 * 1024,
-      // kafkajs restarts the consumer after a crash with a retriable cause (the broker away
-      // longer than these retries); a crash it does not restart from (a bug) leaves the
-      // process not alive (/healthz), so that it is restarted from outside.
-      retry: { retries: 10 },
-    });
+    const settings = usageConsumerConfig(groupId, this.options.sessionTimeoutMs);
+    const { heartbeatInterval } = settings;
+    const consumer = kafka.consumer(settings);
+    countRequests(consumer, 'consumer', (request) => this.events.emit('kafkaRequest', request));
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
@@ -165,15 +159,14 @@ export class UsageConsumer {
     consumer.on(consumer.events.STOP, () => (this.joined = false));
     // The batches of many partitions end at about the same time: their offsets go to the
     // group coordinator in one commit.
-    const commits = new Grouped<TopicPartitionOffsetAndMetadata>((offsets) =>
-      consumer.commitOffsets(offsets),
-    );
+    const commits = offsetCommits(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic: topics.usageIn, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 16,
+      partitionsConsumedConcurrently:
+        this.options.partitionsConsumedConcurrently ?? PARTITIONS_CONSUMED_CONCURRENTLY,
       eachBatch: (payload) => this.consumeBatch(payload, heartbeatInterval, commits),
     });
   }

@@ -58,6 +58,7 @@ export function createMetrics(
   if (sessionGauges) sessionGaugeCollectors(registry, sessionGauges);
   if (partitions) partitionCollectors(registry, partitions);
   errorCollectors(registry, instrumentation);
+  kafkaRequestCollectors(registry, instrumentation);
   return registry;
 }
 
@@ -273,4 +274,22 @@ function errorCollectors(registry: Registry, instrumentation: PipelineInstrument
   });
   ['ledger', 'produce', 'commit', 'registry', 'replicas'].forEach((s) => retries.inc({ stage: s }, 0));
   instrumentation.on('retry', ({ stage: s }) => retries.inc({ stage: s }));
+}
+
+/** What the broker is asked to do, counted on the client side (its own figures are in JMX). */
+function kafkaRequestCollectors(registry: Registry, instrumentation: PipelineInstrumentation): void {
+  const kafkaRequests = new Counter({
+    name: 'rater_kafka_requests_total',
+    help: 'Requests sent the broker by the service producer and the CDR consumer, by client and protocol API.',
+    labelNames: ['client', 'api'],
+    registers: [registry],
+  });
+  for (const [client, api] of [
+    ['producer', 'Produce'],
+    ['consumer', 'Fetch'],
+    ['consumer', 'OffsetCommit'],
+  ] as const) {
+    kafkaRequests.inc({ client, api }, 0);
+  }
+  instrumentation.on('kafkaRequest', ({ client, api }) => kafkaRequests.inc({ client, api }));
 }

@@ -62,6 +62,8 @@ export interface PipelineEvents {
   /** A ledger script call that threw. */
   scriptError: [{ operation: string; error: unknown; tenantId?: string }];
   consumerLag: [{ topic: string; partition: number; lag: number }];
+  /** A request the service's producer or the CDR consumer sent the broker (`Produce`, `OffsetCommit`, `Fetch`...). */
+  kafkaRequest: [KafkaRequest];
   eventsPublished: [{ type: string; count: number }];
   recharge: [{ outcome: 'succeeded' | 'failed' }];
   /** A pending payment the reconciler looked at (or a webhook settled), and what became of it. */
@@ -110,4 +112,10 @@ export interface PartitionsReport {
   states(): PartitionState[];
   /** The partitions with work waiting and no progress for too long, and why. */
   stuck(): { partition: PartitionState; reason: string }[];
+}
+
+/** One request a Kafka client sent: which client, and the protocol API (`Produce`, `OffsetCommit`, `Fetch`...). */
+export interface KafkaRequest {
+  client: 'producer' | 'consumer';
+  api: string;
 }

@@ -108,6 +108,17 @@ describe('GET /metrics of the running service', () => {
     expect(value(text, 'rater_batch_duration_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(value(text, 'rater_ledger_duration_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(value(text, 'rater_debit_lag_seconds_count')).toBe(2);
+    // What the broker was asked to do: the batch's records and the events produced (a request
+    // each), its offset committed.
+    expect(value(text, 'rater_kafka_requests_total{client="producer",api="Produce"}')).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(
+      value(text, 'rater_kafka_requests_total{client="consumer",api="OffsetCommit"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'rater_kafka_requests_total{client="consumer",api="Fetch"}')).toBeGreaterThanOrEqual(
+      1,
+    );
     // The service wires the dead-letter log and keeps the operator's lists.
     await eventually(async () =>
       expect(await app.ledger.deadLetters.summary({ recent: 5 })).toMatchObject({

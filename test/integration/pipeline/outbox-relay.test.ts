@@ -125,6 +125,49 @@ describe('outbox relay', () => {
     }
   });
 
+  it('sends the events of several tenants in one produce request', async () => {
+    await f.ledger.writes.upsertAccount('other', prepaid());
+    await f.ledger.writes.addFunds('other', {
+      paymentRef: 'x',
+      amount: 1n,
+      currency: 'USD',
+      purchasedAt: f.clock.now,
+    });
+    const counted = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+    let produceRequests = 0;
+    counted.on(counted.events.REQUEST, ({ payload }) => {
+      if (payload.apiName === 'Produce') produceRequests += 1;
+    });
+    await counted.connect();
+    const running = new OutboxRelay({
+      ledger: f.ledger,
+      producer: counted,
+      topic,
+      source: '/rater/credits',
+      sweepIntervalMs: 600_000,
+      subscribe: false,
+    });
+    running.start();
+    try {
+      const messages = await consumeMessages(kafka, topic, 7);
+      expect(messages.map((m) => m.key!.toString()).sort()).toEqual([
+        'acme',
+        'acme',
+        'acme',
+        'acme',
+        'acme',
+        'other',
+        'other',
+      ]);
+    } finally {
+      await running.stop();
+      await counted.disconnect();
+    }
+    expect(produceRequests).toBe(1);
+    expect(await f.ledger.outbox.outboxLength('acme')).toBe(0);
+    expect(await f.ledger.outbox.outboxLength('other')).toBe(0);
+  });
+
   it("relays at once what another process wrote, on the scripts' hint: no poke, no sweep due", async () => {
     const running = new OutboxRelay({
       ledger: f.ledger,

@@ -19,6 +19,21 @@ describe('Grouped (group commit)', () => {
     ]);
   });
 
+  it('with a linger, callers that come within it join the first flush', async () => {
+    const flushes: number[][] = [];
+    const group = new Grouped<number>(async (items) => void flushes.push(items), 30);
+    const first = group.add(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = group.add(2);
+    await Promise.all([first, second]);
+    const late = new Promise((resolve) => setTimeout(resolve, 5)).then(() => group.add(3));
+    await Promise.all([group.add(4), late]);
+    expect(flushes).toEqual([
+      [1, 2],
+      [4, 3],
+    ]);
+  });
+
   it("rejects every caller of a failed flush, and goes on with the next one's", async () => {
     let calls = 0;
     const group = new Grouped<string>(async () => {
