@@ -1,4 +1,5 @@
 import { classifyCall } from './classify';
+import { localWeekTime } from './local-time';
 import { currencyDigits, divideHalfEven, formatMicro, formatMinor, MICRO, ROUNDING_MODE } from './money';
 import type { DeckVersion, RateBook, RateDeck, RateEntry } from './rate-book';
 import type { UsageRecord } from './usage-record';
@@ -52,25 +53,10 @@ export function poolSecondsFor(billed: number, poolSecondsLeft: number): number 
   return Math.max(0, Math.min(billed, Math.floor(poolSecondsLeft)));
 }
 
-const weekdayFormat = new Map<string, Intl.DateTimeFormat>();
 function isOffPeak(deck: RateDeck, at: number): boolean {
   const peak = deck.peak;
   if (!peak) return false;
-  let format = weekdayFormat.get(peak.timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', {
-      timeZone: peak.timeZone,
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    weekdayFormat.set(peak.timeZone, format);
-  }
-  const parts = format.formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)!.value;
-  const day = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday')) + 1;
-  const minute = Number(get('hour')) * 60 + Number(get('minute'));
+  const { day, minute } = localWeekTime(peak.timeZone, at);
   return !(peak.days.includes(day) && minute >= peak.fromMinute && minute < peak.toMinute);
 }
 
