@@ -1,4 +1,5 @@
 import { classifyCall } from './classify';
+import { parseInstant } from './instant';
 import { localWeekTime } from './local-time';
 import { currencyDigits, divideHalfEven, formatMicro, formatMinor, MICRO, ROUNDING_MODE } from './money';
 import type { DeckVersion, RateBook, RateDeck, RateEntry } from './rate-book';
@@ -87,7 +88,7 @@ export function rateCall(
   const deck = book.decks.find((d) => d.kind === classification.deck && d.currency === currency);
   if (!deck)
     return { kind: 'unrated', reason: `unsupported_currency: no ${classification.deck} deck in ${currency}` };
-  const at = Date.parse(record.startDateTime);
+  const at = parseInstant(record.startDateTime);
   const version = versionAt(deck, at);
   if (!version)
     return { kind: 'unrated', reason: `no version of deck ${deck.id} in force at ${record.startDateTime}` };

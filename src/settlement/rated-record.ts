@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { UsageOutcome } from '../credits/wallet';
-import type { UsageRecord } from '../rating';
+import { isoString, parseInstant, type UsageRecord } from '../rating';
 import { minorToDecimal } from '../credits/money';
 import type { PricedUsage } from './ports';
 
@@ -62,7 +62,7 @@ export function fingerprint(record: UsageRecord): string {
   // line; concatenated, and hashed in one call.
   let text = '';
   for (const name of FINGERPRINTED) text += `${JSON.stringify(record[name] ?? null)}\n`;
-  text += String(Date.parse(record.startDateTime));
+  text += String(parseInstant(record.startDateTime));
   return hash('sha256', text, 'base64url').slice(0, 12);
 }
 
@@ -172,7 +172,7 @@ export function ratedValue(
     source: outcome.source,
     destinationName: details.destinationName,
     rate: details.rate,
-    ratedAt: outcome.appliedAt.toISOString(),
+    ratedAt: isoString(outcome.appliedAt),
   });
   return body === '{}' ? rated : `${body.slice(0, -1)},${rated.slice(1)}`;
 }
@@ -196,7 +196,7 @@ export function ratedValueBound(
   const { currency, rate } = details;
   const charge = minorToDecimal(outcome.charge.toString(), currency);
   const connectionCharge = minorToDecimal(details.connectionCharge.toString(), currency);
-  const ratedAt = outcome.appliedAt.toISOString();
+  const ratedAt = isoString(outcome.appliedAt);
   const strings =
     currency.length +
     outcome.source.length +

@@ -2,7 +2,7 @@ import type { Rejection } from '../credits/codes';
 import { formatMoney } from '../credits/money';
 import { userKeyOf } from '../credits/user-limits';
 import type { LedgerUsage, UsageKey, UsageOutcome, UsageSource, UsageState } from '../credits/wallet';
-import type { UsageRecord } from '../rating';
+import { parseInstant, type UsageRecord } from '../rating';
 import type { LedgerRefusal, PricedUsage, SettlementLedger, Unrated, UsagePricer } from './ports';
 import { detailsOf, packRated, RatedDetails, splitRated, storedDetails } from './rated-record';
 import { errorMessage, isTransient } from './retry';
@@ -156,7 +156,8 @@ export class TenantSettlement {
     // start is a conflicting duplicate of that one when it falls on the same day).
     const keys = new Map<string, UsageKey>();
     for (const { record } of group)
-      if (!keys.has(record.id)) keys.set(record.id, { id: record.id, start: new Date(record.startDateTime) });
+      if (!keys.has(record.id))
+        keys.set(record.id, { id: record.id, start: new Date(parseInstant(record.startDateTime)) });
     let state: UsageState | undefined;
     const priced = new Map<string, PricedUsage | Unrated>();
     /** The details of each usage sent, as sent: a usage applied now repeats them as they are. */
@@ -301,7 +302,7 @@ export class TenantSettlement {
         (storedDetails(stored) ?? storedOnly(fingerprint, state!.currency));
       if (details.fingerprint !== fingerprint) return conflicting(record, fingerprint, details, stored);
       if (!duplicate && record.endDateTime) {
-        observer?.debitLag?.(Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000));
+        observer?.debitLag?.(Math.max(0, (now.getTime() - parseInstant(record.endDateTime)) / 1000));
       }
       return { kind: 'rated', record, details, applied: stored, duplicate };
     });
