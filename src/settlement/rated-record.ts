@@ -1,7 +1,6 @@
 import { hash } from 'node:crypto';
 import type { UsageOutcome } from '../credits/wallet';
-import { isoString, parseInstant, type UsageRecord } from '../rating';
-import { minorToDecimal } from '../credits/money';
+import { formatMinor, isoString, parseInstant, type UsageRecord } from '../rating';
 import type { PricedUsage } from './ports';
 
 /** The fields the rater adds to a usage record (CONTRACTS.md section 2). */
@@ -52,6 +51,9 @@ const FINGERPRINTED = [
   'destinationContext',
 ] as const;
 
+/** Characters that JSON.stringify writes as they are: a string of them is its JSON between quotes. */
+const JSON_PLAIN = /^[\w+.:@-]*$/;
+
 /**
  * 12 characters (72 bits) of the SHA-256 of what rating reads from the record; the start is
  * taken as an instant, so `Z` and `+00:00` are the same call.
@@ -61,7 +63,14 @@ export function fingerprint(record: UsageRecord): string {
   // match): each field as JSON (null when absent), then the start in epoch milliseconds, one a
   // line; concatenated, and hashed in one call.
   let text = '';
-  for (const name of FINGERPRINTED) text += `${JSON.stringify(record[name] ?? null)}\n`;
+  for (const name of FINGERPRINTED) {
+    const value = record[name];
+    // What a valid record holds (ids, codes, E.164 numbers, whole seconds) is its own JSON
+    // between quotes, or as String writes it; anything else goes through JSON.stringify.
+    if (typeof value === 'string' && JSON_PLAIN.test(value)) text += `"${value}"\n`;
+    else if (typeof value === 'number' && Number.isFinite(value)) text += `${value}\n`;
+    else text += `${JSON.stringify(value ?? null)}\n`;
+  }
   text += String(parseInstant(record.startDateTime));
   return hash('sha256', text, 'base64url').slice(0, 12);
 }
@@ -164,8 +173,8 @@ export function ratedValue(
 ): string {
   const { currency } = details;
   const rated = JSON.stringify({
-    charge: minorToDecimal(outcome.charge.toString(), currency),
-    connectionCharge: minorToDecimal(details.connectionCharge.toString(), currency),
+    charge: formatMinor(outcome.charge, currency),
+    connectionCharge: formatMinor(details.connectionCharge, currency),
     currency,
     billedSeconds: details.billedSeconds,
     poolSeconds: outcome.poolSeconds,
@@ -194,8 +203,8 @@ export function ratedValueBound(
   outcome: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
 ): number {
   const { currency, rate } = details;
-  const charge = minorToDecimal(outcome.charge.toString(), currency);
-  const connectionCharge = minorToDecimal(details.connectionCharge.toString(), currency);
+  const charge = formatMinor(outcome.charge, currency);
+  const connectionCharge = formatMinor(details.connectionCharge, currency);
   const ratedAt = isoString(outcome.appliedAt);
   const strings =
     currency.length +
