@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { UsageOutcome } from '../credits/wallet';
 import { formatMinor, isoString, parseInstant, type UsageRecord } from '../rating';
+import { jsonString, jsonValue } from './json-text';
 import type { PricedUsage } from './ports';
 
 /** The fields the rater adds to a usage record (CONTRACTS.md section 2). */
@@ -51,9 +52,6 @@ const FINGERPRINTED = [
   'destinationContext',
 ] as const;
 
-/** Characters that JSON.stringify writes as they are: a string of them is its JSON between quotes. */
-const JSON_PLAIN = /^[\w+.:@-]*$/;
-
 /**
  * 12 characters (72 bits) of the SHA-256 of what rating reads from the record; the start is
  * taken as an instant, so `Z` and `+00:00` are the same call.
@@ -63,14 +61,7 @@ export function fingerprint(record: UsageRecord): string {
   // match): each field as JSON (null when absent), then the start in epoch milliseconds, one a
   // line; concatenated, and hashed in one call.
   let text = '';
-  for (const name of FINGERPRINTED) {
-    const value = record[name];
-    // What a valid record holds (ids, codes, E.164 numbers, whole seconds) is its own JSON
-    // between quotes, or as String writes it; anything else goes through JSON.stringify.
-    if (typeof value === 'string' && JSON_PLAIN.test(value)) text += `"${value}"\n`;
-    else if (typeof value === 'number' && Number.isFinite(value)) text += `${value}\n`;
-    else text += `${JSON.stringify(value ?? null)}\n`;
-  }
+  for (const name of FINGERPRINTED) text += `${jsonValue(record[name])}\n`;
   text += String(parseInstant(record.startDateTime));
   return hash('sha256', text, 'base64url').slice(0, 12);
 }
@@ -171,17 +162,37 @@ export function ratedValue(
   details: RatedDetails,
   outcome: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
 ): string {
-  const { currency } = details;
+  const { currency, billedSeconds, destinationName, rate } = details;
+  const { poolSeconds, source } = outcome;
+  const charge = formatMinor(outcome.charge, currency);
+  const connectionCharge = formatMinor(details.connectionCharge, currency);
+  const ratedAt = isoString(outcome.appliedAt);
+  if (
+    typeof currency === 'string' &&
+    typeof source === 'string' &&
+    typeof destinationName === 'string' &&
+    Number.isFinite(billedSeconds) &&
+    Number.isFinite(poolSeconds) &&
+    typeof rate === 'object'
+  ) {
+    // What JSON.stringify of the fields below writes, written directly: the amounts and the
+    // time hold nothing to escape, the numbers are finite, the rate is null or an object.
+    const fields =
+      `"charge":"${charge}","connectionCharge":"${connectionCharge}","currency":${jsonString(currency)},` +
+      `"billedSeconds":${billedSeconds},"poolSeconds":${poolSeconds},"source":${jsonString(source)},` +
+      `"destinationName":${jsonString(destinationName)},"rate":${JSON.stringify(rate)},"ratedAt":"${ratedAt}"}`;
+    return body === '{}' ? `{${fields}` : `${body.slice(0, -1)},${fields}`;
+  }
   const rated = JSON.stringify({
-    charge: formatMinor(outcome.charge, currency),
-    connectionCharge: formatMinor(details.connectionCharge, currency),
+    charge,
+    connectionCharge,
     currency,
-    billedSeconds: details.billedSeconds,
-    poolSeconds: outcome.poolSeconds,
-    source: outcome.source,
-    destinationName: details.destinationName,
-    rate: details.rate,
-    ratedAt: isoString(outcome.appliedAt),
+    billedSeconds,
+    poolSeconds,
+    source,
+    destinationName,
+    rate,
+    ratedAt,
   });
   return body === '{}' ? rated : `${body.slice(0, -1)},${rated.slice(1)}`;
 }
