@@ -76,19 +76,23 @@ export function parseInstant(text: string): number {
   );
 }
 
-let lastTime = NaN;
-let lastText = '';
+/** The last two times written, and their texts (a usage's size probe writes one, its message another). */
+const times = [NaN, NaN];
+const texts = ['', ''];
+let next = 0;
 
 /**
- * `date.toISOString()`, remembered for the last time asked: the rated records of a batch share
- * their debit's time, and each is written twice (its size probe and its message). Throws as
- * toISOString does for an invalid date.
+ * `date.toISOString()`, remembered for the last two times asked: the rated records of a batch
+ * share their debit's time, and each is written twice (its size probe, at a time of its own,
+ * and its message). Throws as toISOString does for an invalid date.
  */
 export function isoString(date: Date): string {
   const time = date.getTime();
-  if (time === lastTime) return lastText;
+  if (time === times[0]) return texts[0]!;
+  if (time === times[1]) return texts[1]!;
   const text = date.toISOString();
-  lastTime = time;
-  lastText = text;
+  times[next] = time;
+  texts[next] = text;
+  next = 1 - next;
   return text;
 }
