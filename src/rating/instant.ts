@@ -4,49 +4,47 @@
  * its rates, its debit lag), and `Date.parse` is the costlier part of each.
  */
 
-const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
-const isDigit = (text: string, at: number) => {
-  const d = digit(text, at);
-  return d >= 0 && d <= 9;
-};
+/** The digit at `at`, or NaN when it is not one (so that every sum with it is NaN). */
+function digit(text: string, at: number): number {
+  const d = text.charCodeAt(at) - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
+}
 const two = (text: string, at: number) => digit(text, at) * 10 + digit(text, at + 1);
 
-/** `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`, each field in its usual range. */
-function isPlainUtc(text: string): boolean {
+/**
+ * The epoch milliseconds of `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ` with each
+ * field in its usual range; undefined for any other text (Date.parse reads those).
+ */
+function plainUtcMillis(text: string): number | undefined {
   const length = text.length;
-  if (length !== 20 && length !== 24) return false;
+  if (length !== 20 && length !== 24) return undefined;
   if (
     text.charCodeAt(4) !== 45 || // -
     text.charCodeAt(7) !== 45 ||
     text.charCodeAt(10) !== 84 || // T
     text.charCodeAt(13) !== 58 || // :
     text.charCodeAt(16) !== 58 ||
-    text.charCodeAt(length - 1) !== 90 // Z
+    text.charCodeAt(length - 1) !== 90 || // Z
+    (length === 24 && text.charCodeAt(19) !== 46) // .
   )
-    return false;
-  let digits = 0;
-  for (let at = 0; at < 19; at++) {
-    if (at === 4 || at === 7 || at === 10 || at === 13 || at === 16) continue;
-    if (!isDigit(text, at)) return false;
-    digits++;
-  }
-  if (
-    length === 24 &&
-    (text.charCodeAt(19) !== 46 || !isDigit(text, 20) || !isDigit(text, 21) || !isDigit(text, 22))
-  )
-    return false;
+    return undefined;
+  const year = two(text, 0) * 100 + two(text, 2);
   const month = two(text, 5);
   const day = two(text, 8);
+  const hour = two(text, 11);
+  const minute = two(text, 14);
+  const second = two(text, 17);
+  const millis = length === 24 ? digit(text, 20) * 100 + two(text, 21) : 0;
+  // Every comparison with NaN (a character that is not a digit) is false.
+  if (
+    !(year >= 1000) ||
+    !(month >= 1 && month <= 12) ||
+    !(day >= 1 && day <= 31) ||
+    !(hour <= 23 && minute <= 59 && second <= 59 && millis >= 0)
+  )
+    return undefined;
   return (
-    digits === 14 &&
-    digit(text, 0) >= 1 &&
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    day <= 31 &&
-    two(text, 11) <= 23 &&
-    two(text, 14) <= 59 &&
-    two(text, 17) <= 59
+    daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis
   );
 }
 
@@ -65,15 +63,7 @@ function daysFromCivil(year: number, month: number, day: number): number {
  * UTC spelling of usage records (`2026-12-06T16:30:04.192Z`) is read digit by digit.
  */
 export function parseInstant(text: string): number {
-  if (!isPlainUtc(text)) return Date.parse(text);
-  const days = daysFromCivil(two(text, 0) * 100 + two(text, 2), two(text, 5), two(text, 8));
-  return (
-    days * 86_400_000 +
-    two(text, 11) * 3_600_000 +
-    two(text, 14) * 60_000 +
-    two(text, 17) * 1000 +
-    (text.length === 24 ? digit(text, 20) * 100 + two(text, 21) : 0)
-  );
+  return plainUtcMillis(text) ?? Date.parse(text);
 }
 
 /** The last two times written, and their texts (a usage's size probe writes one, its message another). */
