@@ -61,6 +61,34 @@ function isOffPeak(deck: RateDeck, at: number): boolean {
   return !(peak.days.includes(day) && minute >= peak.fromMinute && minute < peak.toMinute);
 }
 
+/** The scale of the sums in rateCall: 10^-12 x 60. */
+const SCALE = MICRO * MICRO * 60n;
+const MICRO_60 = MICRO * 60n;
+
+/** 10^digits of each currency seen: one minor unit at the scale of its major unit. */
+const minorUnits = new Map<string, bigint>();
+function minorUnit(currency: string): bigint {
+  let unit = minorUnits.get(currency);
+  if (unit === undefined) {
+    unit = 10n ** BigInt(currencyDigits(currency)); // throws for what is not a currency, uncached
+    minorUnits.set(currency, unit);
+  }
+  return unit;
+}
+
+/** formatMicro of the rates seen (a deck has few distinct rates); a bounded memory. */
+const rateTexts = new Map<bigint, string>();
+const MAX_RATE_TEXTS = 10_000;
+function rateText(micro: bigint): string {
+  let text = rateTexts.get(micro);
+  if (text === undefined) {
+    if (rateTexts.size >= MAX_RATE_TEXTS) rateTexts.clear();
+    text = formatMicro(micro);
+    rateTexts.set(micro, text);
+  }
+  return text;
+}
+
 function versionAt(deck: RateDeck, at: number): DeckVersion | undefined {
   for (const version of deck.versions)
     if (at >= version.effectiveFrom && at < version.effectiveTo) return version;
@@ -106,14 +134,13 @@ export function rateCall(
   const factor = offPeak ? deck.peak!.offPeakFactorMicro : MICRO;
 
   // Exact sums at scale 10^-12 x 60: rate (10^-6) x factor (10^-6) x seconds, over 60.
-  const SCALE = MICRO * MICRO * 60n;
   let total = entry.ratePerMinuteMicro * factor * BigInt(paid);
-  const fee = paid > 0 ? deck.connectionFeeMicro * MICRO * 60n : 0n;
+  const fee = paid > 0 ? deck.connectionFeeMicro * MICRO_60 : 0n;
   total += fee;
-  const minimum = deck.minimumChargeMicro * MICRO * 60n;
+  const minimum = deck.minimumChargeMicro * MICRO_60;
   const minimumApplied = paid > 0 && total < minimum;
   if (minimumApplied) total = minimum;
-  const unit = 10n ** BigInt(currencyDigits(currency));
+  const unit = minorUnit(currency);
   const chargeMinor = divideHalfEven(total * unit, SCALE);
   const connectionChargeMinor = divideHalfEven(fee * unit, SCALE);
 
@@ -121,7 +148,7 @@ export function rateCall(
     deck: deck.id,
     version: version.version,
     prefix: entry.prefix,
-    ratePerMinute: formatMicro(entry.ratePerMinuteMicro),
+    ratePerMinute: rateText(entry.ratePerMinuteMicro),
   };
   return {
     kind: 'rated',
