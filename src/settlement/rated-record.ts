@@ -88,24 +88,18 @@ const unescape = (text: string) =>
  */
 export function packRated(details: RatedDetails): string {
   const rate = details.rate ?? { deck: '', version: '', prefix: '' };
-  // One concatenation (every usage is packed): no array, no map, no join.
-  return (
-    escape(details.fingerprint) +
-    '|' +
-    escape(String(details.billedSeconds)) +
-    '|' +
-    escape(details.connectionCharge.toString()) +
-    '|' +
-    escape(details.currency) +
-    '|' +
-    escape(rate.deck) +
-    '|' +
-    escape(rate.version) +
-    '|' +
-    escape(rate.prefix) +
-    '|' +
-    escape(details.destinationName)
-  );
+  return [
+    details.fingerprint,
+    String(details.billedSeconds),
+    details.connectionCharge.toString(),
+    details.currency,
+    rate.deck,
+    rate.version,
+    rate.prefix,
+    details.destinationName,
+  ]
+    .map(escape)
+    .join('|');
 }
 
 /** The details packed by `packRated`, or undefined for an outcome stored without them. */
