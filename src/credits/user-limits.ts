@@ -25,6 +25,8 @@ export const hasLoneSurrogate = (value: string) => LONE_SURROGATE.test(value);
 export function userKeyProblem(value: string): string | undefined {
   if (value.length === 0) return 'is empty';
   if (hasLoneSurrogate(value)) return 'is not well-formed Unicode (a lone UTF-16 surrogate)';
+  // A UTF-16 unit is at most 3 bytes of UTF-8: a short key needs no counting.
+  if (value.length * 3 <= MAX_USER_KEY_LENGTH) return undefined;
   if (value.length > MAX_USER_KEY_LENGTH || utf8.encode(value).length > MAX_USER_KEY_LENGTH)
     return `is over ${MAX_USER_KEY_LENGTH} bytes`;
   return undefined;

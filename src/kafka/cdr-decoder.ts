@@ -2,7 +2,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { z } from 'zod';
 import type { Rejection } from '../credits/codes';
 import { TENANT_ID_PATTERN } from '../credits/tenant';
-import { CALL_TYPES, E164_NUMBER as E164, UsageRecord } from '../rating';
+import { CALL_TYPES, E164_NUMBER as E164, parseInstant, UsageRecord } from '../rating';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './grouped-sender';
 
 export { CALL_TYPES };
@@ -291,10 +291,10 @@ type ContractRecord = z.infer<typeof usageRecordSchema>;
  */
 function outsideWindow(record: ContractRecord, rules: CdrRules): Rejection | undefined {
   const now = rules.now().getTime();
-  const start = Date.parse(record.startDateTime);
+  const start = parseInstant(record.startDateTime);
   const end = Math.max(
     start + record.duration * 1000,
-    record.endDateTime ? Date.parse(record.endDateTime) : -Infinity,
+    record.endDateTime ? parseInstant(record.endDateTime) : -Infinity,
   );
   if (end > now + rules.futureSkewMs) {
     return {

@@ -1,7 +1,8 @@
 import { minorToDecimal } from '../credits/money';
 import type { RatedDetails } from '../credits/usage-details';
 import type { UsageOutcome } from '../credits/wallet';
-import type { UsageRecord } from '../rating';
+import { formatMinor, isoString, type UsageRecord } from '../rating';
+import { jsonString } from '../settlement/json-text';
 import type { RerateRecord } from '../settlement/ports';
 
 /**
@@ -52,17 +53,37 @@ export function ratedValue(
   details: RatedDetails,
   outcome: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
 ): string {
-  const { currency } = details;
+  const { currency, billedSeconds, destinationName, rate } = details;
+  const { poolSeconds, source } = outcome;
+  const charge = formatMinor(outcome.charge, currency);
+  const connectionCharge = formatMinor(details.connectionCharge, currency);
+  const ratedAt = isoString(outcome.appliedAt);
+  if (
+    typeof currency === 'string' &&
+    typeof source === 'string' &&
+    typeof destinationName === 'string' &&
+    Number.isFinite(billedSeconds) &&
+    Number.isFinite(poolSeconds) &&
+    typeof rate === 'object'
+  ) {
+    // What JSON.stringify of the fields below writes, written directly: the amounts and the
+    // time hold nothing to escape, the numbers are finite, the rate is null or an object.
+    const fields =
+      `"charge":"${charge}","connectionCharge":"${connectionCharge}","currency":${jsonString(currency)},` +
+      `"billedSeconds":${billedSeconds},"poolSeconds":${poolSeconds},"source":${jsonString(source)},` +
+      `"destinationName":${jsonString(destinationName)},"rate":${JSON.stringify(rate)},"ratedAt":"${ratedAt}"}`;
+    return body === '{}' ? `{${fields}` : `${body.slice(0, -1)},${fields}`;
+  }
   const rated = JSON.stringify({
-    charge: minorToDecimal(outcome.charge.toString(), currency),
-    connectionCharge: minorToDecimal(details.connectionCharge.toString(), currency),
+    charge,
+    connectionCharge,
     currency,
-    billedSeconds: details.billedSeconds,
-    poolSeconds: outcome.poolSeconds,
-    source: outcome.source,
-    destinationName: details.destinationName,
-    rate: details.rate,
-    ratedAt: outcome.appliedAt.toISOString(),
+    billedSeconds,
+    poolSeconds,
+    source,
+    destinationName,
+    rate,
+    ratedAt,
   });
   return body === '{}' ? rated : `${body.slice(0, -1)},${rated.slice(1)}`;
 }
@@ -84,9 +105,9 @@ export function ratedValueBound(
   outcome: Pick<UsageOutcome, 'charge' | 'poolSeconds' | 'source' | 'appliedAt'>,
 ): number {
   const { currency, rate } = details;
-  const charge = minorToDecimal(outcome.charge.toString(), currency);
-  const connectionCharge = minorToDecimal(details.connectionCharge.toString(), currency);
-  const ratedAt = outcome.appliedAt.toISOString();
+  const charge = formatMinor(outcome.charge, currency);
+  const connectionCharge = formatMinor(details.connectionCharge, currency);
+  const ratedAt = isoString(outcome.appliedAt);
   const strings =
     currency.length +
     outcome.source.length +

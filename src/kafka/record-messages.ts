@@ -74,11 +74,15 @@ const TRUNCATION_SLACK_BYTES = 64;
 /** The headers of a rated record that is not a duplicate (ratedMessage). */
 const RATED_HEADERS: IHeaders = { 'content-type': 'application/json' };
 
-/** A usage's rated record (CONTRACTS.md section 2), keyed by its tenant. */
+/**
+ * A usage's rated record (CONTRACTS.md section 2), keyed by its tenant. The value is encoded to
+ * UTF-8 once, here: its size checks and the producer then read a length and copy bytes, where a
+ * string is measured and encoded again by each.
+ */
 export function ratedMessage({ record, body, details, applied, duplicate }: Omit<Rated, 'kind'>): Message {
   const headers: IHeaders = { 'content-type': 'application/json' };
   if (duplicate) headers['x-duplicate'] = 'true';
-  return { key: record.tenantId, value: ratedValue(body, details, applied), headers };
+  return { key: record.tenantId, value: Buffer.from(ratedValue(body, details, applied)), headers };
 }
 
 /** Builds each record's one message, none larger than `maxMessageBytes`. */

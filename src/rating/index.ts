@@ -1,6 +1,7 @@
 /** The rating core: pure, no I/O beyond loadRateBook reading the rates folder. */
 export { classifyCall, poolCapacities } from './classify';
 export type { Classification } from './classify';
+export { isoString, parseInstant } from './instant';
 export { loadRateBook } from './load';
 export { currencyDigits, formatMinor, isCurrency, ROUNDING_MODE } from './money';
 export { billedSeconds, poolSecondsFor, rateCall } from './price';

@@ -1,4 +1,6 @@
 import { classifyCall } from './classify';
+import { parseInstant } from './instant';
+import { localWeekTime } from './local-time';
 import { currencyDigits, divideHalfEven, formatMicro, formatMinor, MICRO, ROUNDING_MODE } from './money';
 import type { DeckVersion, RateBook, RateDeck, RateEntry } from './rate-book';
 import type { UsageRecord } from './usage-record';
@@ -52,26 +54,39 @@ export function poolSecondsFor(billed: number, poolSecondsLeft: number): number 
   return Math.max(0, Math.min(billed, Math.floor(poolSecondsLeft)));
 }
 
-const weekdayFormat = new Map<string, Intl.DateTimeFormat>();
 function isOffPeak(deck: RateDeck, at: number): boolean {
   const peak = deck.peak;
   if (!peak) return false;
-  let format = weekdayFormat.get(peak.timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', {
-      timeZone: peak.timeZone,
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    weekdayFormat.set(peak.timeZone, format);
-  }
-  const parts = format.formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)!.value;
-  const day = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday')) + 1;
-  const minute = Number(get('hour')) * 60 + Number(get('minute'));
+  const { day, minute } = localWeekTime(peak.timeZone, at);
   return !(peak.days.includes(day) && minute >= peak.fromMinute && minute < peak.toMinute);
+}
+
+/** The scale of the sums in rateCall: 10^-12 x 60. */
+const SCALE = MICRO * MICRO * 60n;
+const MICRO_60 = MICRO * 60n;
+
+/** 10^digits of each currency seen: one minor unit at the scale of its major unit. */
+const minorUnits = new Map<string, bigint>();
+function minorUnit(currency: string): bigint {
+  let unit = minorUnits.get(currency);
+  if (unit === undefined) {
+    unit = 10n ** BigInt(currencyDigits(currency)); // throws for what is not a currency, uncached
+    minorUnits.set(currency, unit);
+  }
+  return unit;
+}
+
+/** formatMicro of the rates seen (a deck has few distinct rates); a bounded memory. */
+const rateTexts = new Map<bigint, string>();
+const MAX_RATE_TEXTS = 10_000;
+function rateText(micro: bigint): string {
+  let text = rateTexts.get(micro);
+  if (text === undefined) {
+    if (rateTexts.size >= MAX_RATE_TEXTS) rateTexts.clear();
+    text = formatMicro(micro);
+    rateTexts.set(micro, text);
+  }
+  return text;
 }
 
 function versionAt(deck: RateDeck, at: number): DeckVersion | undefined {
@@ -101,7 +116,7 @@ export function rateCall(
   const deck = book.decks.find((d) => d.kind === classification.deck && d.currency === currency);
   if (!deck)
     return { kind: 'unrated', reason: `unsupported_currency: no ${classification.deck} deck in ${currency}` };
-  const at = Date.parse(record.startDateTime);
+  const at = parseInstant(record.startDateTime);
   const version = versionAt(deck, at);
   if (!version)
     return { kind: 'unrated', reason: `no version of deck ${deck.id} in force at ${record.startDateTime}` };
@@ -119,14 +134,13 @@ export function rateCall(
   const factor = offPeak ? deck.peak!.offPeakFactorMicro : MICRO;
 
   // Exact sums at scale 10^-12 x 60: rate (10^-6) x factor (10^-6) x seconds, over 60.
-  const SCALE = MICRO * MICRO * 60n;
   let total = entry.ratePerMinuteMicro * factor * BigInt(paid);
-  const fee = paid > 0 ? deck.connectionFeeMicro * MICRO * 60n : 0n;
+  const fee = paid > 0 ? deck.connectionFeeMicro * MICRO_60 : 0n;
   total += fee;
-  const minimum = deck.minimumChargeMicro * MICRO * 60n;
+  const minimum = deck.minimumChargeMicro * MICRO_60;
   const minimumApplied = paid > 0 && total < minimum;
   if (minimumApplied) total = minimum;
-  const unit = 10n ** BigInt(currencyDigits(currency));
+  const unit = minorUnit(currency);
   const chargeMinor = divideHalfEven(total * unit, SCALE);
   const connectionChargeMinor = divideHalfEven(fee * unit, SCALE);
 
@@ -134,7 +148,7 @@ export function rateCall(
     deck: deck.id,
     version: version.version,
     prefix: entry.prefix,
-    ratePerMinute: formatMicro(entry.ratePerMinuteMicro),
+    ratePerMinute: rateText(entry.ratePerMinuteMicro),
   };
   return {
     kind: 'rated',

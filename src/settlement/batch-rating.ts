@@ -2,7 +2,7 @@ import type { Rejection } from '../credits/codes';
 import type { RatedDetails } from '../credits/usage-details';
 import { userKeyOf } from '../credits/user-limits';
 import type { LedgerUsage, RatedBatch, UsageKey, UsageSource, UsageState } from '../credits/wallet';
-import type { UsageRecord } from '../rating';
+import { parseInstant, type UsageRecord } from '../rating';
 import type { PricedUsage, Unrated, UsagePricer } from './ports';
 import { detailsOf } from './rated-details';
 import type { AppliedCharge } from './settle-outcomes';
@@ -64,7 +64,7 @@ export class BatchRating<U extends UsageToSettle> {
     ];
     for (const { record } of group)
       if (!this.keys.has(record.id))
-        this.keys.set(record.id, { id: record.id, start: new Date(record.startDateTime) });
+        this.keys.set(record.id, { id: record.id, start: new Date(parseInstant(record.startDateTime)) });
   }
 
   /** The batch the ledger applies, rated against `current`. */

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { RatedDetails } from '../credits/usage-details';
-import type { UsageRecord } from '../rating';
+import { parseInstant, type UsageRecord } from '../rating';
+import { jsonValue } from './json-text';
 import type { PricedUsage } from './ports';
 
 /** The rating-relevant content of a record: a second delivery of its id must repeat it. */
@@ -26,8 +27,8 @@ export function fingerprint(record: UsageRecord): string {
   // match): each field as JSON (null when absent), then the start in epoch milliseconds, one a
   // line; concatenated, and hashed in one call.
   let text = '';
-  for (const name of FINGERPRINTED) text += `${JSON.stringify(record[name] ?? null)}\n`;
-  text += String(Date.parse(record.startDateTime));
+  for (const name of FINGERPRINTED) text += `${jsonValue(record[name])}\n`;
+  text += String(parseInstant(record.startDateTime));
   return hash('sha256', text, 'base64url').slice(0, 12);
 }
 

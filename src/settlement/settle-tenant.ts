@@ -1,4 +1,5 @@
 import type { AppliedUsage, MinorUnits, RatedBatch, UsageKey, UsageState } from '../credits/wallet';
+import { parseInstant } from '../rating';
 import { BatchRating, RatedRecordCheck, UsageToSettle } from './batch-rating';
 import type { LedgerRefusal, SettlementLedger, UsagePricer } from './ports';
 import { errorMessage, isTransient } from './retry';
@@ -191,7 +192,7 @@ export class TenantSettlement {
       if (details.fingerprint !== fingerprint) return conflicting(record, fingerprint, details, stored);
       if (!duplicate && record.endDateTime) {
         this.options.observer?.debitLag?.(
-          Math.max(0, (now.getTime() - Date.parse(record.endDateTime)) / 1000),
+          Math.max(0, (now.getTime() - parseInstant(record.endDateTime)) / 1000),
         );
       }
       return { kind: 'rated', record, details, applied: stored, duplicate };

@@ -119,7 +119,11 @@ describe('the rated record, byte for byte as before', () => {
       record,
       { ...record, licenseCapability: 'a"b\\c\n\u2028é😀\ud800' },
       { ...record, calleeNumber: undefined, startDateTime: 'not a date' },
-    ] as DecodedUsageRecord[];
+      { ...record, duration: -0, tenantCountryCode: '', numberType: 'a b/c' },
+      { ...record, duration: 1e21, callerNumber: null },
+      { ...record, duration: NaN, usageCountryCode: { nested: ['x'] } },
+      { ...record, duration: Infinity, destinationContext: 'Intern"ational' },
+    ] as unknown as DecodedUsageRecord[];
     for (const r of [...odd, ...generated()]) expect(fingerprint(r)).toBe(firstFingerprint(r));
   });
 
