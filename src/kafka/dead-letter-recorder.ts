@@ -1,20 +1,7 @@
+import type { DeadLetterEntry } from '../settlement/admin-ports';
 import type { Incoming, Outcome } from './record-messages';
 
-/** One record sent to the dead-letter topic, as the dead-letter log keeps it. */
-export interface DeadLetterEntry {
-  /** The `x-error-code` it was sent with. */
-  reason: string;
-  /** The `x-error-message`. */
-  message: string;
-  /** Where the record was read. */
-  topic: string;
-  partition: number;
-  offset: string;
-  /** The tenant the record named, when it could be read. */
-  tenantId?: string;
-  /** When it was sent (the consumer's clock). */
-  at: Date;
-}
+export type { DeadLetterEntry };
 
 /** Where the dead letters sent are counted by reason for an operator (the ledger's DeadLetterLog). */
 export interface DeadLetterLogPort {
