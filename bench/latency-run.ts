@@ -76,7 +76,10 @@ async function main(): Promise<void> {
       nodeOptions: RATER_NODE_OPTIONS,
       started: (r) => (running = r),
     });
-    console.log(`drain: ${Math.round(drained.cdrsPerSecond)} CDRs/s (${COUNT} CDRs)`);
+    console.log(
+      `drain: ${Math.round(drained.cdrsPerSecond)} CDRs/s (${COUNT} CDRs), peak RSS ${drained.rssMB} MB, rater CPU ${drained.cpuUsPerCdr.rater} us a CDR`,
+    );
+    const sampler = setInterval(() => drained.rater.sample(), 200);
     const probe = await LatencyProbe.open(b.kafka, b.admin, topics.ratedOut, `${RUN}-latency`);
     for (const [i, rate] of RATES.entries()) {
       const before = await scrape(drained.rater.port);
@@ -99,6 +102,9 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ rate, ...point, rater: figures, cpuMsPerSecond: cpu }));
       await waitForDrain(b.admin, groupId, topics.usageIn, await endTotal(b.admin, topics.usageIn));
     }
+    clearInterval(sampler);
+    drained.rater.sample();
+    console.log(`peak RSS after the points: ${Math.round(drained.rater.peakRssMB)} MB`);
     await probe.close();
     await b.producer.disconnect();
     await b.admin.disconnect();
