@@ -16,6 +16,12 @@ export interface LatencyPoint {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Of the same records: from the produce request to its acknowledgement (the broker's append). */
+  sendToAckP50Ms: number;
+  sendToAckP99Ms: number;
+  /** Of the same records: from the acknowledgement to the debit (fetch cycle and settling). */
+  ackToDebitP50Ms: number;
+  ackToDebitP99Ms: number;
   /** Records sent after the warm-up and rated within the wait: what the percentiles are of. */
   measured: number;
   /** Records of the point (warm-up included) not rated within the wait. */
@@ -43,7 +49,10 @@ export interface CurvePoint {
 
 interface Point {
   sentAt: Map<string, number>;
+  ackedAt: Map<string, number>;
   latencies: number[];
+  toAck: number[];
+  fromAck: number[];
   ratedAt: number[];
   measuredFrom: number;
   allRated: () => void;
@@ -94,7 +103,15 @@ export class LatencyProbe {
     if (sent === undefined) return;
     point.sentAt.delete(record.id);
     const ratedAt = Date.parse(record.ratedAt);
-    if (sent >= point.measuredFrom) point.latencies.push(ratedAt - sent);
+    const acked = point.ackedAt.get(record.id);
+    point.ackedAt.delete(record.id);
+    if (sent >= point.measuredFrom) {
+      point.latencies.push(ratedAt - sent);
+      // A record rated before its acknowledgement reached the load generator counts as 0.
+      const ack = Math.min(acked ?? ratedAt, ratedAt);
+      point.toAck.push(ack - sent);
+      point.fromAck.push(ratedAt - ack);
+    }
     point.ratedAt.push(ratedAt);
     if (point.sentAt.size === 0) point.allRated();
   }
@@ -112,7 +129,10 @@ export class LatencyProbe {
     const started = Date.now();
     const point: Point = {
       sentAt: new Map(),
+      ackedAt: new Map(),
       latencies: [],
+      toAck: [],
+      fromAck: [],
       ratedAt: [],
       measuredFrom: started + options.warmupSeconds * 1000,
       allRated,
@@ -132,11 +152,16 @@ export class LatencyProbe {
           topic: options.topic,
           rate: options.rate,
           onSend: (record, at) => point.sentAt.set(record.id!, at),
+          onAcked: (record, at) => {
+            if (point.sentAt.has(record.id!)) point.ackedAt.set(record.id!, at);
+          },
         },
       );
       const sendingEnded = Date.now();
       if (point.sentAt.size > 0) await Promise.race([done, sleep(options.waitSeconds * 1000)]);
       const latencies = point.latencies.sort((a, b) => a - b);
+      const toAck = point.toAck.sort((a, b) => a - b);
+      const fromAck = point.fromAck.sort((a, b) => a - b);
       const window = (sendingEnded - point.measuredFrom) / 1000;
       const inWindow = point.ratedAt.filter((at) => at >= point.measuredFrom && at <= sendingEnded).length;
       return {
@@ -145,6 +170,10 @@ export class LatencyProbe {
         p50Ms: quantile(latencies, 0.5),
         p99Ms: quantile(latencies, 0.99),
         maxMs: latencies.at(-1) ?? NaN,
+        sendToAckP50Ms: quantile(toAck, 0.5),
+        sendToAckP99Ms: quantile(toAck, 0.99),
+        ackToDebitP50Ms: quantile(fromAck, 0.5),
+        ackToDebitP99Ms: quantile(fromAck, 0.99),
         measured: latencies.length,
         missing: point.sentAt.size,
       };

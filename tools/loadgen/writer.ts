@@ -12,6 +12,8 @@ export interface WriteOptions {
   inFlight?: number;
   /** Called with each record the moment its produce request is sent (epoch ms). */
   onSend?: (record: GeneratedCdr, sentAtMs: number) => void;
+  /** Called with each record when the broker acknowledged its produce request (epoch ms). */
+  onAcked?: (record: GeneratedCdr, ackedAtMs: number) => void;
   /** Stop early (the records not yet sent are not sent). */
   signal?: AbortSignal;
 }
@@ -74,6 +76,8 @@ export async function writeStream(
     await Promise.all(
       requests(batch).map((messages) => options.producer.send({ topic: options.topic, messages, acks: -1 })),
     );
+    const acked = Date.now();
+    if (options.onAcked) for (const record of batch) options.onAcked(record, acked);
     sent += batch.length;
   };
 
