@@ -7,7 +7,7 @@
  * BENCH_GRID_COUNT sets the backlog (default 30,000), BENCH_GRID_ROUNDS the rounds (2),
  * BENCH_GRID_OPTIONS the option sets (`;`-separated; `none` for no options): the heap sizes go
  * in NODE_OPTIONS, any other V8 option (which NODE_OPTIONS refuses, e.g. `--heap-growing-percent`)
- * on node's command line.
+ * on node's command line; `NAME=value` sets the rater's environment (e.g. `MALLOC_ARENA_MAX=2`).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,9 +43,16 @@ interface GcCounts {
 
 /** Node takes these V8 options in NODE_OPTIONS; the others go on its command line. */
 const inNodeOptions = (option: string) => /^--max-(old|semi)-space-size=/.test(option);
+const isEnv = (option: string) => /^[A-Z_]+=/.test(option);
 const split = (options: string) => {
   const all = options.split(' ').filter(Boolean);
-  return { nodeOptions: all.filter(inNodeOptions).join(' '), args: all.filter((o) => !inNodeOptions(o)) };
+  return {
+    nodeOptions: all.filter(inNodeOptions).join(' '),
+    args: all.filter((o) => !inNodeOptions(o) && !isEnv(o)),
+    env: Object.fromEntries(
+      all.filter(isEnv).map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]),
+    ),
+  };
 };
 
 /** Counts `--trace-gc` lines: `... Scavenge 10.1 (12.0) -> 9.0 (13.0) MB, 1.23 / 0.00 ms ...`. */
@@ -131,6 +138,9 @@ async function main(): Promise<void> {
           topic: usageIn,
         });
         const logFile = join(outDir, `${id}.log`);
+        // startRater passes the bench's environment on: the option set's variables for this run only.
+        const env = split(nodeOptions).env;
+        Object.assign(process.env, env);
         process.env.BENCH_RATER_NODE_ARGS = ['--trace-gc', ...split(nodeOptions).args].join(' ');
         process.env.BENCH_RATER_LOG = logFile;
         console.log(`round ${round}: ${COUNT.toLocaleString('en')} CDRs, NODE_OPTIONS='${nodeOptions}'`);
@@ -148,6 +158,7 @@ async function main(): Promise<void> {
           nodeOptions: split(nodeOptions).nodeOptions,
           started: (r) => (rater = r),
         });
+        for (const name of Object.keys(env)) delete process.env[name];
         await stopRater(drained.rater);
         rater = undefined;
         await sleep(500); // the log's last writes
