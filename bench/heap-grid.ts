@@ -4,6 +4,7 @@
  * them alike) a fresh backlog of the same stream under new ids is written to a topic of its
  * own and drained by `node dist/cli.js serve` with those options and `--trace-gc`: peak RSS,
  * CPU per CDR of the rater and Redis, the scavenges and mark-compacts and their pauses.
+ * By default: the 256 MB cap alone and with semi-spaces of 2 to 16 MB, the shipped options, none.
  * BENCH_GRID_COUNT sets the backlog (default 30,000), BENCH_GRID_ROUNDS the rounds (2),
  * BENCH_GRID_OPTIONS the option sets (`;`-separated; `none` for no options): the heap sizes go
  * in NODE_OPTIONS, any other V8 option (which NODE_OPTIONS refuses, e.g. `--heap-growing-percent`)
@@ -18,7 +19,7 @@ import { drainBacklog, Drained } from './e2e-drain';
 import { DURABILITY, openBench, PARTITIONS, RUN, STREAM, topics } from './e2e-setup';
 import { onInterrupt } from './interrupt';
 import { sleep } from './measure';
-import { buildService, Rater, RATER_NODE_OPTIONS, stopRater } from './rater-run';
+import { buildService, Rater, raterNodeOptionsText, SHIPPED_NODE, stopRater } from './rater-run';
 import { cdrStream } from '../tools/loadgen/cdr-stream';
 import { provisionTenants } from '../tools/loadgen/tenants';
 import { writeStream } from '../tools/loadgen/writer';
@@ -29,7 +30,16 @@ const ROUNDS = Number(process.env.BENCH_GRID_ROUNDS ?? 2);
 const CAP = '--max-old-space-size=256';
 const OPTIONS = (
   process.env.BENCH_GRID_OPTIONS ??
-  [CAP, ...[2, 4, 8, 16].map((mb) => `${CAP} --max-semi-space-size=${mb}`), 'none'].join(';')
+  [
+    CAP,
+    ...[2, 4, 8, 16].map((mb) => `${CAP} --max-semi-space-size=${mb}`),
+    [
+      SHIPPED_NODE.options,
+      ...SHIPPED_NODE.args,
+      ...Object.entries(SHIPPED_NODE.env).map(([n, v]) => `${n}=${v}`),
+    ].join(' '),
+    'none',
+  ].join(';')
 )
   .split(';')
   .map((o) => (o.trim() === 'none' ? '' : o.trim()));
@@ -47,7 +57,7 @@ const isEnv = (option: string) => /^[A-Z_]+=/.test(option);
 const split = (options: string) => {
   const all = options.split(' ').filter(Boolean);
   return {
-    nodeOptions: all.filter(inNodeOptions).join(' '),
+    options: all.filter(inNodeOptions).join(' '),
     args: all.filter((o) => !inNodeOptions(o) && !isEnv(o)),
     env: Object.fromEntries(
       all.filter(isEnv).map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]),
@@ -138,10 +148,7 @@ async function main(): Promise<void> {
           topic: usageIn,
         });
         const logFile = join(outDir, `${id}.log`);
-        // startRater passes the bench's environment on: the option set's variables for this run only.
-        const env = split(nodeOptions).env;
-        Object.assign(process.env, env);
-        process.env.BENCH_RATER_NODE_ARGS = ['--trace-gc', ...split(nodeOptions).args].join(' ');
+        process.env.BENCH_RATER_NODE_ARGS = '--trace-gc';
         process.env.BENCH_RATER_LOG = logFile;
         console.log(`round ${round}: ${COUNT.toLocaleString('en')} CDRs, NODE_OPTIONS='${nodeOptions}'`);
         const drained: Drained = await drainBacklog({
@@ -155,10 +162,9 @@ async function main(): Promise<void> {
           keyPrefix: `${RUN}:`,
           count: COUNT,
           waitReplicas: DURABILITY.waitReplicas,
-          nodeOptions: split(nodeOptions).nodeOptions,
+          node: split(nodeOptions),
           started: (r) => (rater = r),
         });
-        for (const name of Object.keys(env)) delete process.env[name];
         await stopRater(drained.rater);
         rater = undefined;
         await sleep(500); // the log's last writes
@@ -178,7 +184,7 @@ async function main(): Promise<void> {
     }
     writeFileSync(
       join(outDir, 'grid.json'),
-      `${JSON.stringify({ count: COUNT, shipped: RATER_NODE_OPTIONS, rows }, null, 2)}\n`,
+      `${JSON.stringify({ count: COUNT, shipped: raterNodeOptionsText(), rows }, null, 2)}\n`,
     );
     summary(rows);
     await b.producer.disconnect().catch(() => {});
