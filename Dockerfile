@@ -17,11 +17,9 @@ FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 # lets garbage pile up to several hundred MB. The ENTRYPOINT lets the old generation grow to
 # twice what survived a mark-compact before the next (--heap-growing-percent, which
 # NODE_OPTIONS does not take): at the cap V8 allows 1.3 times only, which cost the rater a
-# mark-compact every few MB and a quarter more CPU per CDR. MALLOC_ARENA_MAX: glibc's malloc
-# keeps 2 arenas instead of 8 a core (a lower peak RSS).
+# mark-compact every few MB and a quarter more CPU per CDR.
 ENV NODE_ENV=production \
     NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=4" \
-    MALLOC_ARENA_MAX=2 \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080
 WORKDIR /app

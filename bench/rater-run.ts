@@ -79,13 +79,7 @@ export const RATER_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-siz
  */
 export const RATER_NODE_ARGS = ['--heap-growing-percent=100'];
 
-/**
- * The environment the image sets for the rater's memory: glibc's malloc keeps 2 arenas instead
- * of 8 a core, which took 23-33 MB off the peak RSS (docs/benchmarks.md).
- */
-export const RATER_MEMORY_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
-
-/** How node runs the rater: NODE_OPTIONS, options on its command line, its memory settings. */
+/** How node runs the rater: NODE_OPTIONS, options on its command line, its environment. */
 export interface RaterNode {
   options: string;
   args: string[];
@@ -96,7 +90,7 @@ export interface RaterNode {
 export const SHIPPED_NODE: RaterNode = {
   options: RATER_NODE_OPTIONS,
   args: RATER_NODE_ARGS,
-  env: RATER_MEMORY_ENV,
+  env: {},
 };
 export const UNCAPPED_NODE: RaterNode = { options: '', args: [], env: {} };
 
