@@ -10,7 +10,7 @@ import type { StackInfo } from '../tools/stack/stack';
 import { cpuUsPerCdr, CpuUsPerCdr } from './cpu-budget';
 import { requestsBetween, requestsPerCdr, RequestsPerCdr, scrapeRequests } from './kafka-requests';
 import { cpuMeter, NamedProcess, seconds, sleep } from './measure';
-import { Rater, raterEnv, RaterTopics, startRater, waitForDrain } from './rater-run';
+import { Rater, raterEnv, RaterNode, RaterTopics, startRater, waitForDrain } from './rater-run';
 import { commandStats, statsDelta } from './redis-stats';
 
 export interface DrainRun {
@@ -26,7 +26,7 @@ export interface DrainRun {
   /** CDRs in `topics.usageIn`. */
   count: number;
   waitReplicas: number;
-  nodeOptions: string;
+  node: RaterNode;
   /** Told the rater as soon as it runs (so that whoever stops the bench stops it too). */
   started: (rater: Rater) => void;
 }
@@ -55,7 +55,7 @@ export async function drainBacklog(run: DrainRun): Promise<Drained> {
       }),
       REDIS_WAIT_REPLICAS: String(run.waitReplicas),
     },
-    run.nodeOptions,
+    run.node,
   );
   run.started(rater);
   const requestsBefore = await scrapeRequests(rater.port);

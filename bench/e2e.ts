@@ -58,8 +58,9 @@ import {
   committedTotal,
   endTotal,
   Rater,
-  RATER_NODE_OPTIONS,
   raterNodeOptionsText,
+  SHIPPED_NODE,
+  UNCAPPED_NODE,
   stopRater,
   waitForDrain,
 } from './rater-run';
@@ -79,7 +80,7 @@ function curvePoints(cdrsPerSecond: number): CurvePoint[] {
 const drainRun = (
   b: Bench,
   started: (rater: Rater) => void,
-): Omit<DrainRun, 'topics' | 'groupId' | 'nodeOptions'> => ({
+): Omit<DrainRun, 'topics' | 'groupId' | 'node'> => ({
   stack: b.stack,
   admin: b.admin,
   redis: b.redis,
@@ -103,7 +104,7 @@ async function uncappedDrain(b: Bench, started: (rater: Rater) => void): Promise
     ...drainRun(b, started),
     topics: { ...topics, usageIn: UNCAPPED_TOPIC },
     groupId: `${RUN}-rater-uncapped`,
-    nodeOptions: '',
+    node: UNCAPPED_NODE,
   });
 }
 
@@ -219,7 +220,7 @@ async function measure(
     ...drainRun(b, started),
     topics,
     groupId,
-    nodeOptions: RATER_NODE_OPTIONS,
+    node: SHIPPED_NODE,
   });
   const cdrsPerSecond = capped.cdrsPerSecond;
   console.log(

@@ -15,7 +15,7 @@ import { COUNT, openBench, prepare, RUN, TENANTS, topics } from './e2e-setup';
 import { onInterrupt } from './interrupt';
 import { LatencyProbe } from './latency';
 import { cpuMeter } from './measure';
-import { buildService, endTotal, Rater, RATER_NODE_OPTIONS, stopRater, waitForDrain } from './rater-run';
+import { buildService, endTotal, Rater, SHIPPED_NODE, stopRater, waitForDrain } from './rater-run';
 
 const RATES = (process.env.BENCH_LATENCY_RATES ?? '2000,4000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 15);
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       keyPrefix: `${RUN}:`,
       count: COUNT,
       waitReplicas: 0,
-      nodeOptions: RATER_NODE_OPTIONS,
+      node: SHIPPED_NODE,
       started: (r) => (running = r),
     });
     console.log(

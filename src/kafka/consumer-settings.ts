@@ -24,8 +24,12 @@ export const PARTITIONS_CONSUMED_CONCURRENTLY = 16;
 /** The most record bytes one fetch brings for one partition. */
 export const MAX_BYTES_PER_PARTITION = 1024 * 1024;
 
-/** The most record bytes one fetch brings in all (one batch cycle's input). */
-export const MAX_FETCH_BYTES = 2 * 1024 * 1024;
+/**
+ * The most record bytes one fetch brings in all (one batch cycle's input). 1 MB: with 2 MB the
+ * records in flight took the rater's peak RSS 20-30 MB higher at the heap cap, with no less
+ * CPU per CDR for it or for Redis (docs/benchmarks.md, the rater at the heap cap).
+ */
+export const MAX_FETCH_BYTES = 1024 * 1024;
 
 /**
  * How long a batch's offset commit waits for those of other partitions' batches (`Grouped`),

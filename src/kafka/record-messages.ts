@@ -24,7 +24,10 @@ export interface Incoming {
 export interface Rated {
   kind: 'rated';
   record: DecodedUsageRecord;
-  /** The record serialised before its debit (serialiseRecord). */
+  /**
+   * The record serialised before its debit (serialiseRecord); emptied once its message is
+   * built (messageFor), which holds it, so that the batch does not keep it twice while it sends.
+   */
   body: string;
   details: RatedDetails;
   applied: AppliedCharge;
@@ -95,7 +98,10 @@ export class RecordMessages implements RatedRecordFit<Settling> {
       let rejection: Rejection;
       try {
         const message = ratedMessage(outcome);
-        if (fitsMessageLimit(message, this.maxMessageBytes)) return { item, outcome, message };
+        if (fitsMessageLimit(message, this.maxMessageBytes)) {
+          outcome.body = '';
+          return { item, outcome, message };
+        }
         rejection = {
           code: 'too_large',
           message: `the rated record would be ${messageBytes(message)} bytes, more than the broker's ${this.maxMessageBytes}`,

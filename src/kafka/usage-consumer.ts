@@ -8,7 +8,7 @@ import type { Settlement } from '../settlement/settle-outcomes';
 import { TenantMemory } from '../settlement/tenant-memory';
 import { decodeBatch } from './batch-input';
 import { CdrRules, defaultCdrRules, RegistryUnavailableError } from './cdr-decoder';
-import { BatchOutput, tellOutcomes } from './batch-output';
+import { BatchOutput, Outgoing, tellOutcomes } from './batch-output';
 import { DeadLetterLogPort, DeadLetterRecorder } from './dead-letter-recorder';
 import type { Grouped } from './grouped';
 import {
@@ -277,6 +277,21 @@ export class UsageConsumer {
     heartbeat: () => Promise<void> = async () => undefined,
     keepGoing: () => boolean = () => true,
   ): Promise<{ rated: number; duplicates: number; deadLettered: number; tenants: string[] }> {
+    // What settling held (the records' bodies, the settlements) is garbage before the batch
+    // waits for the broker: only each record's message and outcome are kept while it sends.
+    const { out, tenants } = await this.settledMessages(incoming, heartbeat, keepGoing);
+    await this.output.send(out, (send) => this.untilDone('produce', heartbeat, keepGoing, send));
+    this.deadLetters.record(out);
+    const { rated, duplicates } = tellOutcomes(this.events, out);
+    return { rated, duplicates, deadLettered: out.length - rated, tenants };
+  }
+
+  /** Decodes and settles a batch: each record's one message, and the tenants whose balance changed. */
+  private async settledMessages(
+    incoming: Incoming[],
+    heartbeat: () => Promise<void>,
+    keepGoing: () => boolean,
+  ): Promise<{ out: Outgoing[]; tenants: string[] }> {
     const { outcomes, settling } = await decodeBatch(incoming, this.options.registry, this.rules);
     const settled = await this.settlement.settle(settling, this.waits(heartbeat, keepGoing));
     // A record waiting on a transient cause (Redis, its replicas): nothing of the batch goes
@@ -292,10 +307,7 @@ export class UsageConsumer {
       if (outcome.kind === 'rated' && !outcome.duplicate) changedTenants.add(outcome.record.tenantId);
       return this.messages.messageFor(item, outcome);
     });
-    await this.output.send(out, (send) => this.untilDone('produce', heartbeat, keepGoing, send));
-    this.deadLetters.record(out);
-    const { rated, duplicates } = tellOutcomes(this.events, out);
-    return { rated, duplicates, deadLettered: out.length - rated, tenants: [...changedTenants] };
+    return { out, tenants: [...changedTenants] };
   }
 
   /** How the use case waits for the ledger: with the one retrier, heartbeating, while the batch is ours. */

@@ -105,3 +105,35 @@ describe("a conflicting duplicate's dead letter", () => {
     });
   });
 });
+
+describe("a rated record's message", () => {
+  it('holds the rated value, and its outcome no longer keeps the body', () => {
+    const messages = new RecordMessages(1024 * 1024);
+    const outcome = messages.outcomeOf(settling, {
+      kind: 'rated',
+      record,
+      details,
+      applied,
+      duplicate: false,
+    });
+    const expected = ratedMessage({ record, body: settling.body, details, applied, duplicate: false });
+    const built = messages.messageFor(settling.item, outcome);
+    expect(built.message).toEqual(expected);
+    expect(built.outcome).toMatchObject({ kind: 'rated', record, body: '' });
+  });
+
+  it('keeps the body of a rated record that becomes a dead letter', () => {
+    const messages = new RecordMessages(100);
+    const item = { ...settling.item, message: { offset: '0', timestamp: '0', value: Buffer.from('{}') } };
+    const outcome = messages.outcomeOf(settling, {
+      kind: 'rated',
+      record,
+      details,
+      applied,
+      duplicate: false,
+    });
+    const built = messages.messageFor(item as Settling['item'], outcome);
+    expect(built.outcome).toMatchObject({ kind: 'rejected', rejection: { code: 'too_large' } });
+    expect(outcome).toMatchObject({ body: settling.body });
+  });
+});
