@@ -17,6 +17,22 @@ const PURE = '^src/(rating|credits)/';
 const ADAPTERS = '(kafka|ledger|api|workers|payments|observability)';
 const PURE_EXCEPT = '^src/rating/cli\\.ts$';
 
+/** An inner layer (use cases, shared) imports no adapter package and does no network or process I/O. */
+const noAdapterPackageNorNetwork = (layer) => [
+  {
+    name: `${layer}-imports-no-adapter-package`,
+    severity: 'error',
+    from: { path: `^src/${layer}/` },
+    to: { path: `^node_modules/${ADAPTER_PACKAGES}/` },
+  },
+  {
+    name: `${layer}-does-no-network-io`,
+    severity: 'error',
+    from: { path: `^src/${layer}/` },
+    to: { dependencyTypes: ['core'], path: NETWORK_OR_PROCESS_IO },
+  },
+];
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -55,18 +71,7 @@ module.exports = {
       from: { path: '^src/settlement/' },
       to: { pathNot: '^src/(settlement|credits|rating)/', dependencyTypesNot: ['core', 'npm'] },
     },
-    {
-      name: 'settlement-imports-no-adapter-package',
-      severity: 'error',
-      from: { path: '^src/settlement/' },
-      to: { path: `^node_modules/${ADAPTER_PACKAGES}/` },
-    },
-    {
-      name: 'settlement-does-no-network-io',
-      severity: 'error',
-      from: { path: '^src/settlement/' },
-      to: { dependencyTypes: ['core'], path: NETWORK_OR_PROCESS_IO },
-    },
+    ...noAdapterPackageNorNetwork('settlement'),
     {
       name: 'ledger-knows-no-transport',
       comment:
@@ -99,18 +104,7 @@ module.exports = {
       from: { path: '^src/shared/' },
       to: { pathNot: '^src/(shared|credits|rating)/', dependencyTypesNot: ['core', 'npm'] },
     },
-    {
-      name: 'shared-imports-no-adapter-package',
-      severity: 'error',
-      from: { path: '^src/shared/' },
-      to: { path: `^node_modules/${ADAPTER_PACKAGES}/` },
-    },
-    {
-      name: 'shared-does-no-network-io',
-      severity: 'error',
-      from: { path: '^src/shared/' },
-      to: { dependencyTypes: ['core'], path: NETWORK_OR_PROCESS_IO },
-    },
+    ...noAdapterPackageNorNetwork('shared'),
     {
       name: 'api-is-not-kafka',
       comment:
